@@ -1,0 +1,44 @@
+# sergen: the commands users type. `make help` lists them.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.sergen-installed
+MODEL ?= melspec
+CORPUS ?= all
+DEMO_DIR ?= demo
+DEMO_SCALE ?= 1
+
+.PHONY: help install test demo extract bench clean
+
+help:
+	@echo "make install            create $(VENV) and install sergen (TORCH=$(TORCH))"
+	@echo "make test               run the test suite (installs first if needed)"
+	@echo "make demo               synthesise demo corpora, extract, run the grid, write the report"
+	@echo "make extract MODEL=m    extract MODEL (default melspec) for CORPUS (default all)"
+	@echo "make bench              benchmarks, written to bench/results.md"
+
+install: $(STAMP)
+
+# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q tests
+
+demo: $(STAMP)
+	$(BIN)/sergen demo --out $(DEMO_DIR) --scale $(DEMO_SCALE)
+
+extract: $(STAMP)
+	$(BIN)/sergen extract --model $(MODEL) --corpus $(CORPUS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,70 @@
+"""Where things live: corpus roots (set once), manifests, stores and results folders.
+
+Corpus roots are looked up in this order: the environment (``SERGEN_ROOT_<CORPUS>``), the config file
+(``$SERGEN_CONFIG``, else ``./sergen.toml``, else ``~/.config/sergen/config.toml``), then the root recorded
+beside the corpus's manifest when it was built.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+DEFAULT_DIRS = {"manifests": "manifests", "stores": "stores", "results": "results", "reports": "reports"}
+
+
+def config_path() -> Path:
+    if os.environ.get("SERGEN_CONFIG"):
+        return Path(os.environ["SERGEN_CONFIG"])
+    local = Path("sergen.toml")
+    if local.exists():
+        return local
+    return Path.home() / ".config" / "sergen" / "config.toml"
+
+
+def load_config() -> dict:
+    path = config_path()
+    if not path.exists():
+        return {}
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def _toml_value(value) -> str:
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def save_config(cfg: dict, path: Path | None = None) -> Path:
+    """Write a config of flat tables (``[roots]``, ``[dirs]``, ``[weights]``); enough for sergen's own keys."""
+    path = Path(path or config_path())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for table, entries in cfg.items():
+        lines.append(f"[{table}]")
+        lines += [f"{key} = {_toml_value(val)}" for key, val in entries.items()]
+        lines.append("")
+    path.write_text("\n".join(lines))
+    return path
+
+
+def set_root(corpus: str, root: str | Path) -> Path:
+    cfg = load_config()
+    cfg.setdefault("roots", {})[corpus] = str(Path(root).resolve())
+    return save_config(cfg)
+
+
+def configured_root(corpus: str) -> Path | None:
+    env = os.environ.get(f"SERGEN_ROOT_{corpus.upper()}")
+    if env:
+        return Path(env)
+    root = load_config().get("roots", {}).get(corpus)
+    return Path(root) if root else None
+
+
+def data_dir(kind: str) -> Path:
+    """The manifests/stores/results/reports folder: ``SERGEN_<KIND>`` env, config ``[dirs]``, or the default."""
+    env = os.environ.get(f"SERGEN_{kind.upper()}")
+    if env:
+        return Path(env)
+    return Path(load_config().get("dirs", {}).get(kind, DEFAULT_DIRS[kind]))

@@ -1,0 +1,212 @@
+"""What every corpus reader shares: the manifest schema, problem collection, header reads and splits.
+
+A reader only knows its corpus's native layout (``scan``) and split rule (``assign_splits``); the
+checks that every manifest needs (missing files, unreadable headers, duplicate ids, empty corpora)
+live here once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sergen import LABELS
+from sergen.audio import AudioError, read_info
+from sergen.errors import SergenError
+from sergen.registry import Registry
+
+MANIFEST_COLUMNS = [
+    "utt_id", "corpus", "path", "label", "native_label", "speaker", "gender", "split",
+    "duration_s", "sample_rate", "num_samples", "channels", "language",
+]
+SPLITS = ("train", "valid", "test")
+DEMO_MARKER = "SERGEN_DEMO.json"
+"""File that ``sergen demo-data`` leaves in each synthetic corpus root, so results say they are synthetic."""
+
+CORPUS_READERS: Registry[type["CorpusReader"]] = Registry(
+    "corpus", hint="use one of the names listed, e.g. `sergen manifest ravdess --root DIR`"
+)
+
+
+@dataclass
+class Problems:
+    """Per-file problems, collected so one bad file never stops a corpus and none is dropped silently."""
+
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, where: str | Path, message: str) -> None:
+        self.items.append((str(where), message))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def summary(self, limit: int = 5) -> str:
+        if not self.items:
+            return "no problems"
+        kinds = Counter(msg.split(":")[0] for _, msg in self.items)
+        lines = [f"{len(self.items)} file(s) excluded: " + ", ".join(f"{n} × {k}" for k, n in kinds.most_common())]
+        lines += [f"  {where}: {msg}" for where, msg in self.items[:limit]]
+        if len(self.items) > limit:
+            lines.append(f"  … and {len(self.items) - limit} more")
+        return "\n".join(lines)
+
+
+@dataclass
+class ManifestResult:
+    """A manifest plus what was left out of it and why."""
+
+    manifest: pd.DataFrame
+    problems: Problems
+    dropped: Counter  # native labels outside the four classes, or excluded subsets (song, Test2, ...)
+    meta: dict
+
+
+class CorpusReader:
+    """Turns a corpus's native layout into a manifest. Subclasses implement ``scan`` and ``assign_splits``."""
+
+    name: str = ""
+    language: str = "en"
+    layout: str = ""  # the native layout, quoted in errors about a wrong root
+    required: tuple[str, ...] = ()  # paths under the root that must exist
+
+    def __init__(self, root: str | Path, seed: int = 0):
+        self.root = Path(root)
+        self.seed = seed
+
+    # -- to implement -------------------------------------------------------------------------
+    def scan(self, problems: Problems, dropped: Counter) -> list[dict]:
+        """One dict per utterance of the four classes: utt_id, path (relative), native_label, label,
+        speaker, gender, and optionally split or extra columns."""
+        raise NotImplementedError
+
+    def assign_splits(self, df: pd.DataFrame) -> pd.Series:
+        raise NotImplementedError
+
+    def options(self) -> dict:
+        return {"seed": self.seed}
+
+    # -- shared ----------------------------------------------------------------------------------
+    def check_layout(self) -> None:
+        if not self.root.exists():
+            raise SergenError(
+                f"{self.name} root does not exist", where=str(self.root),
+                fix=f"pass --root DIR with the corpus's own folder ({self.layout}), "
+                f"or set it once with `sergen config set-root {self.name} DIR`",
+            )
+        if not self.root.is_dir():
+            raise SergenError(f"{self.name} root is not a folder", where=str(self.root))
+        missing = [p for p in self.required if not (self.root / p).exists()]
+        if missing:
+            raise SergenError(
+                f"{self.root} does not look like {self.name}: missing {', '.join(missing)}",
+                where=str(self.root), fix=f"point --root at the folder that holds {self.layout}",
+            )
+
+    def read(self) -> ManifestResult:
+        self.check_layout()
+        problems, dropped = Problems(), Counter()
+        rows = self.scan(problems, dropped)
+        if not rows and not dropped:
+            raise SergenError(
+                f"no {self.name} audio files found", where=str(self.root),
+                fix=f"expected {self.layout}" + (f"; {problems.summary(3)}" if problems else ""),
+            )
+        rows = self._drop_duplicates(rows, problems)
+        rows = self._read_headers(rows, problems)
+        if not rows:
+            raise SergenError(
+                f"no usable {self.name} utterances of the four classes",
+                where=str(self.root), fix=problems.summary(5) if problems else f"expected {self.layout}",
+            )
+        df = pd.DataFrame(rows)
+        df["corpus"] = self.name
+        df["language"] = self.language
+        if "split" not in df or df["split"].isna().any():
+            df["split"] = self.assign_splits(df).values
+        df = order_columns(df)
+        meta = {
+            "corpus": self.name, "root": str(self.root.resolve()), "options": self.options(),
+            "synthetic": (self.root / DEMO_MARKER).exists(),
+        }
+        return ManifestResult(df, problems, dropped, meta)
+
+    def _drop_duplicates(self, rows: list[dict], problems: Problems) -> list[dict]:
+        seen: dict[str, str] = {}
+        kept = []
+        for row in rows:
+            if row["utt_id"] in seen:
+                problems.add(row["path"], f"duplicate utterance id: {row['utt_id']!r} already used by {seen[row['utt_id']]}")
+                continue
+            seen[row["utt_id"]] = row["path"]
+            kept.append(row)
+        return kept
+
+    def _read_headers(self, rows: list[dict], problems: Problems) -> list[dict]:
+        kept = []
+        for row in rows:
+            path = self.root / row["path"]
+            if not path.exists():
+                problems.add(row["path"], "missing audio: referenced file does not exist")
+                continue
+            try:
+                info = read_info(path)
+            except AudioError as exc:
+                problems.add(row["path"], f"unreadable audio: {exc}")
+                continue
+            row.update(num_samples=info.num_samples, sample_rate=info.sample_rate,
+                       channels=info.channels, duration_s=round(info.duration_s, 4))
+            kept.append(row)
+        return kept
+
+
+def order_columns(df: pd.DataFrame) -> pd.DataFrame:
+    extra = [c for c in df.columns if c not in MANIFEST_COLUMNS]
+    df = df[[c for c in MANIFEST_COLUMNS if c in df.columns] + extra]
+    return df.sort_values("utt_id", kind="stable").reset_index(drop=True)
+
+
+def check_label(label: str) -> str:
+    if label not in LABELS:
+        raise ValueError(f"label {label!r} is not one of {LABELS}")
+    return label
+
+
+# -- splits ------------------------------------------------------------------------------------------
+def split_counts(n: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
+    """Exact train/valid/test sizes for n items in the given proportions (valid and test rounded)."""
+    total = sum(fractions)
+    n_valid = int(round(n * fractions[1] / total))
+    n_test = int(round(n * fractions[2] / total))
+    return n - n_valid - n_test, n_valid, n_test
+
+
+def random_split(utt_ids: pd.Series, fractions: tuple[float, float, float], seed: int) -> pd.Series:
+    """Seeded utterance-level split; independent of row order (ids are sorted first)."""
+    order = np.argsort(utt_ids.to_numpy(), kind="stable")
+    perm = order[np.random.default_rng(seed).permutation(len(order))]
+    n_train, n_valid, _ = split_counts(len(order), fractions)
+    split = np.empty(len(order), dtype=object)
+    split[perm[:n_train]] = "train"
+    split[perm[n_train:n_train + n_valid]] = "valid"
+    split[perm[n_train + n_valid:]] = "test"
+    return pd.Series(split, index=utt_ids.index)
+
+
+def speaker_split(speakers: pd.Series, valid: set[str], test: set[str]) -> pd.Series:
+    """Speaker-disjoint split from explicit valid and test speaker sets; everyone else trains."""
+    return speakers.map(lambda s: "test" if s in test else "valid" if s in valid else "train")
+
+
+def seeded_speaker_split(speakers: pd.Series, n_valid: int, n_test: int, seed: int) -> pd.Series:
+    """Speaker-disjoint split drawing n_valid and n_test speakers with a fixed seed."""
+    names = sorted(speakers.unique())
+    if len(names) < n_valid + n_test + 1:
+        raise SergenError(f"only {len(names)} speakers: cannot hold out {n_valid} + {n_test} speakers")
+    perm = np.random.default_rng(seed).permutation(len(names))
+    test = {names[i] for i in perm[:n_test]}
+    valid = {names[i] for i in perm[n_test:n_test + n_valid]}
+    return speaker_split(speakers, valid, test)

@@ -1,0 +1,86 @@
+"""CREMA-D: ``AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav``.
+
+Intended labels (from the file name) by default; ``labels="perceived"`` takes the voice-only vote of
+``processedResults/summaryTable.csv`` and drops files whose vote is tied or outside the four classes.
+Gender from ``VideoDemographics.csv`` when present. Random seeded split in the poster's proportions
+(3,960 / 1,413 / 1,424); speakers overlap across splits, as in the poster.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pandas as pd
+
+from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems, random_split
+from sergen.errors import SergenError
+
+NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
+EMOTIONS = {"ANG": "ang", "HAP": "hap", "NEU": "neu", "SAD": "sad", "DIS": None, "FEA": None}
+VOTES = {"A": "ang", "H": "hap", "N": "neu", "S": "sad"}
+POSTER_FRACTIONS = (3960, 1413, 1424)
+
+
+@CORPUS_READERS.register("cremad", "crema-d", "crema")
+class CremadReader(CorpusReader):
+    name = "cremad"
+    layout = "AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav"
+    required = ("AudioWAV",)
+
+    def __init__(self, root, seed: int = 0, labels: str = "intended"):
+        super().__init__(root, seed)
+        if labels not in ("intended", "perceived"):
+            raise SergenError(f"labels must be 'intended' or 'perceived', not {labels!r}")
+        self.labels = labels
+
+    def options(self) -> dict:
+        return {"seed": self.seed, "labels": self.labels}
+
+    def _genders(self) -> dict[str, str]:
+        table = self.root / "VideoDemographics.csv"
+        if not table.exists():
+            return {}
+        demo = pd.read_csv(table, dtype=str)
+        return {row.ActorID: row.Sex[:1].upper() for row in demo.itertuples() if isinstance(row.Sex, str)}
+
+    def _votes(self) -> dict[str, str]:
+        table = self.root / "processedResults" / "summaryTable.csv"
+        if not table.exists():
+            raise SergenError(
+                "perceived labels asked for, but the vote table is missing", where=str(table),
+                fix="use the default intended labels, or add processedResults/summaryTable.csv from the CREMA-D release",
+            )
+        votes = pd.read_csv(table, dtype=str)
+        if not {"FileName", "VoiceVote"} <= set(votes.columns):
+            raise SergenError(f"{table} lacks the FileName and VoiceVote columns", where=str(table))
+        return dict(zip(votes["FileName"], votes["VoiceVote"]))
+
+    def scan(self, problems: Problems, dropped: Counter) -> list[dict]:
+        genders = self._genders()
+        votes = self._votes() if self.labels == "perceived" else None
+        rows = []
+        for wav in sorted((self.root / "AudioWAV").glob("*.wav")):
+            rel = str(wav.relative_to(self.root))
+            match = NAME.match(wav.stem)
+            if not match or match.group(3) not in EMOTIONS:
+                problems.add(rel, "unparseable file name: expected <actor>_<sentence>_<ANG|HAP|NEU|SAD|DIS|FEA>_<level>.wav")
+                continue
+            actor, _, emo, _ = match.groups()
+            native = emo
+            label = EMOTIONS[emo]
+            if votes is not None:
+                native = votes.get(wav.stem)
+                label = VOTES.get(native) if isinstance(native, str) else None
+                if native is None:
+                    problems.add(rel, "missing vote: file not in processedResults/summaryTable.csv")
+                    continue
+            if label is None:
+                dropped[f"label {native}"] += 1
+                continue
+            rows.append({"utt_id": wav.stem, "path": rel, "native_label": native, "label": label,
+                         "speaker": actor, "gender": genders.get(actor, "unknown")})
+        return rows
+
+    def assign_splits(self, df: pd.DataFrame) -> pd.Series:
+        return random_split(df["utt_id"], POSTER_FRACTIONS, self.seed)

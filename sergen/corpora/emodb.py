@@ -1,0 +1,49 @@
+"""EmoDB (Berlin): ``wav/<speaker:2><text:3><emotion:1><version:1>.wav``, e.g. ``03a01Fa.wav``.
+
+F = happiness, T = sadness, N = neutral, W = anger (Ärger); L, E, A are dropped. Gender from the
+corpus's speaker table. Random seeded split in the poster's sizes 192 / 75 / 72 (of all 339 files).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pandas as pd
+
+from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems, random_split
+
+NAME = re.compile(r"^(\d{2})([a-b]\d{2})([WLEAFTN])([a-z])$")
+EMOTIONS = {"F": "hap", "T": "sad", "N": "neu", "W": "ang", "L": None, "E": None, "A": None}
+# From the corpus documentation: the ten speakers and their sex.
+SPEAKER_GENDER = {"03": "M", "08": "F", "09": "F", "10": "M", "11": "M",
+                  "12": "M", "13": "F", "14": "F", "15": "M", "16": "F"}
+POSTER_SIZES = (192, 75, 72)
+
+
+@CORPUS_READERS.register("emodb", "emo-db", "berlin")
+class EmodbReader(CorpusReader):
+    name = "emodb"
+    language = "de"
+    layout = "wav/<speaker><text><emotion><version>.wav, e.g. wav/03a01Fa.wav"
+    required = ("wav",)
+
+    def scan(self, problems: Problems, dropped: Counter) -> list[dict]:
+        rows = []
+        for wav in sorted((self.root / "wav").glob("*.wav")):
+            rel = str(wav.relative_to(self.root))
+            match = NAME.match(wav.stem)
+            if not match:
+                problems.add(rel, "unparseable file name: expected <speaker:2><text:3><emotion:1><version:1>.wav")
+                continue
+            speaker, _, emo, _ = match.groups()
+            label = EMOTIONS[emo]
+            if label is None:
+                dropped[f"label {emo}"] += 1
+                continue
+            rows.append({"utt_id": wav.stem, "path": rel, "native_label": emo, "label": label,
+                         "speaker": speaker, "gender": SPEAKER_GENDER.get(speaker, "unknown")})
+        return rows
+
+    def assign_splits(self, df: pd.DataFrame) -> pd.Series:
+        return random_split(df["utt_id"], POSTER_SIZES, self.seed)

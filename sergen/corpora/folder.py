@@ -1,0 +1,75 @@
+"""Bring your own corpus: a folder of audio plus a CSV with ``path,label[,speaker,split]``.
+
+Labels are matched to the four classes by common names (happy/joy, sad/sadness, neutral/calm,
+angry/anger, ...); anything else is dropped and counted. Without a split column, a seeded split by
+speaker (when given) or by utterance, 70/15/15.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems, random_split, seeded_speaker_split
+from sergen.errors import SergenError
+
+SYNONYMS = {
+    "hap": "hap", "happy": "hap", "happiness": "hap", "joy": "hap", "h": "hap", "exc": "hap",
+    "sad": "sad", "sadness": "sad", "s": "sad",
+    "neu": "neu", "neutral": "neu", "calm": "neu", "n": "neu",
+    "ang": "ang", "angry": "ang", "anger": "ang", "a": "ang",
+}
+SPLIT_NAMES = {"train": "train", "valid": "valid", "validation": "valid", "dev": "valid",
+               "development": "valid", "test": "test"}
+
+
+@CORPUS_READERS.register("folder", "csv")
+class FolderReader(CorpusReader):
+    name = "folder"
+    layout = "audio files plus a CSV (path,label[,speaker,split]), labels.csv by default"
+
+    def __init__(self, root, seed: int = 0, csv: str | Path | None = None, name: str = "folder"):
+        super().__init__(root, seed)
+        self.csv = Path(csv) if csv else self.root / "labels.csv"
+        self.name = name
+
+    def options(self) -> dict:
+        return {"seed": self.seed, "csv": str(self.csv)}
+
+    def scan(self, problems: Problems, dropped: Counter) -> list[dict]:
+        if not self.csv.exists():
+            raise SergenError("label CSV is missing", where=str(self.csv),
+                              fix="give --csv FILE with columns path,label[,speaker,split]")
+        table = pd.read_csv(self.csv, dtype=str)
+        missing = [c for c in ("path", "label") if c not in table.columns]
+        if missing:
+            raise SergenError(f"{self.csv.name} lacks the column(s) {', '.join(missing)}", where=str(self.csv),
+                              fix="columns: path,label[,speaker,split]")
+        rows = []
+        for lineno, rec in enumerate(table.to_dict("records"), 2):
+            native = str(rec["label"]).strip()
+            label = SYNONYMS.get(native.lower())
+            if label is None:
+                dropped[f"label {native}"] += 1
+                continue
+            row = {"utt_id": PurePosixPath(rec["path"]).with_suffix("").as_posix().replace("/", "__"),
+                   "path": rec["path"], "native_label": native, "label": label,
+                   "speaker": rec.get("speaker") if isinstance(rec.get("speaker"), str) else "unknown",
+                   "gender": rec.get("gender") if isinstance(rec.get("gender"), str) else "unknown"}
+            if isinstance(rec.get("split"), str):
+                split = SPLIT_NAMES.get(rec["split"].strip().lower())
+                if split is None:
+                    problems.add(f"{self.csv.name}:{lineno}", f"unknown split: {rec['split']!r} (train, valid or test)")
+                    continue
+                row["split"] = split
+            rows.append(row)
+        return rows
+
+    def assign_splits(self, df: pd.DataFrame) -> pd.Series:
+        if (df["speaker"] != "unknown").all() and df["speaker"].nunique() >= 5:
+            n = df["speaker"].nunique()
+            n_hold = max(1, round(n * 0.15))
+            return seeded_speaker_split(df["speaker"], n_hold, n_hold, self.seed)
+        return random_split(df["utt_id"], (70, 15, 15), self.seed)

@@ -1,0 +1,71 @@
+"""Manifest files: ``manifests/<corpus>.csv`` (one row per utterance) and a ``.json`` sidecar holding the
+corpus root, reader options and whether the corpus is synthetic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+import sergen
+from sergen.config import configured_root, data_dir
+from sergen.corpora.base import CORPUS_READERS, MANIFEST_COLUMNS, ManifestResult
+from sergen.errors import SergenError
+
+HASHED_COLUMNS = ["utt_id", "path", "label", "speaker", "split", "num_samples", "sample_rate"]
+
+
+def read_corpus(corpus: str, root: str | Path | None = None, **options) -> ManifestResult:
+    """Read a corpus from its native layout (root from the argument, else the configured root)."""
+    name = CORPUS_READERS.canonical(corpus)
+    root = root or configured_root(name)
+    if root is None:
+        raise SergenError(
+            f"no root given for {name}",
+            fix=f"pass --root DIR, set SERGEN_ROOT_{name.upper()}, or run `sergen config set-root {name} DIR`",
+        )
+    reader = CORPUS_READERS.get(name)(root, **{k: v for k, v in options.items() if v is not None})
+    return reader.read()
+
+
+def manifest_path(corpus: str) -> Path:
+    return data_dir("manifests") / f"{corpus}.csv"
+
+
+def manifest_hash(df: pd.DataFrame) -> str:
+    """Content hash of what extraction depends on; order-independent (rows sorted by utt_id)."""
+    cols = [c for c in HASHED_COLUMNS if c in df.columns]
+    canon = df[cols].sort_values("utt_id").to_csv(index=False)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def write_manifest(result: ManifestResult, out: str | Path | None = None) -> Path:
+    out = Path(out) if out else manifest_path(result.meta["corpus"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.manifest.to_csv(out, index=False)
+    meta = dict(result.meta, sergen_version=sergen.__version__, rows=len(result.manifest),
+                manifest_sha256=manifest_hash(result.manifest),
+                created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                excluded=len(result.problems), dropped=dict(result.dropped))
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=2))
+    return out
+
+
+def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
+    """A manifest and its sidecar; a missing one names the command that makes it."""
+    name = corpus if path else CORPUS_READERS.canonical(corpus)
+    path = Path(path) if path else manifest_path(name)
+    if not path.exists():
+        raise SergenError(f"no manifest for {name}", where=str(path),
+                          fix=f"run `sergen manifest {name} --root DIR` (or `sergen demo-data` first for the demo)")
+    df = pd.read_csv(path, dtype={"utt_id": str, "speaker": str, "native_label": str})
+    missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
+    if missing:
+        raise SergenError(f"manifest lacks the column(s) {', '.join(missing)}", where=str(path),
+                          fix=f"rebuild it with `sergen manifest {name}`")
+    sidecar = path.with_suffix(".json")
+    meta = json.loads(sidecar.read_text()) if sidecar.exists() else {"corpus": name}
+    return df, meta

@@ -1,0 +1,73 @@
+"""MSP-Podcast: ``Labels/labels_consensus.csv`` (older releases: ``labels_concensus.csv``) and ``Audios/``.
+
+Classes H/S/N/A; the corpus's own sets give the split: Train → train, Validation/Development → valid,
+Test1 → test. Test2/Test3 are left out unless ``test_set`` names one of them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import PurePosixPath
+
+import pandas as pd
+
+from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems
+from sergen.errors import SergenError
+
+LABEL_FILES = ("Labels/labels_consensus.csv", "Labels/labels_concensus.csv")
+COLUMNS = ("FileName", "EmoClass", "SpkrID", "Gender", "Split_Set")
+CLASSES = {"H": "hap", "S": "sad", "N": "neu", "A": "ang"}
+
+
+@CORPUS_READERS.register("msp", "msp-podcast", "msppodcast")
+class MspReader(CorpusReader):
+    name = "msp"
+    layout = "Audios/*.wav and Labels/labels_consensus.csv"
+    required = ("Audios",)
+
+    def __init__(self, root, seed: int = 0, test_set: str = "Test1"):
+        super().__init__(root, seed)
+        self.test_set = test_set
+
+    def options(self) -> dict:
+        return {"seed": self.seed, "test_set": self.test_set}
+
+    def label_file(self):
+        for name in LABEL_FILES:
+            if (self.root / name).exists():
+                return self.root / name
+        raise SergenError(
+            "MSP-Podcast label file is missing", where=str(self.root / LABEL_FILES[0]),
+            fix="copy Labels/labels_consensus.csv from the release next to Audios/",
+        )
+
+    def scan(self, problems: Problems, dropped: Counter) -> list[dict]:
+        table_path = self.label_file()
+        table = pd.read_csv(table_path, dtype=str)
+        missing = [c for c in COLUMNS if c not in table.columns]
+        if missing:
+            raise SergenError(f"{table_path.name} lacks the column(s) {', '.join(missing)}", where=str(table_path),
+                              fix=f"expected the columns {', '.join(COLUMNS)}")
+        split_map = {"Train": "train", "Validation": "valid", "Development": "valid", self.test_set: "test"}
+        rows = []
+        for lineno, rec in enumerate(table.itertuples(index=False), 2):
+            split = split_map.get(rec.Split_Set)
+            if split is None:
+                dropped[f"set {rec.Split_Set}"] += 1
+                continue
+            label = CLASSES.get(rec.EmoClass)
+            if label is None:
+                dropped[f"label {rec.EmoClass}"] += 1
+                continue
+            if not isinstance(rec.FileName, str) or not rec.FileName.endswith(".wav"):
+                problems.add(f"{table_path.name}:{lineno}", f"unparseable file name: {rec.FileName!r}")
+                continue
+            speaker = rec.SpkrID if isinstance(rec.SpkrID, str) and rec.SpkrID != "Unknown" else "unknown"
+            gender = {"Male": "M", "Female": "F"}.get(rec.Gender, "unknown")
+            rows.append({"utt_id": PurePosixPath(rec.FileName).stem, "path": f"Audios/{rec.FileName}",
+                         "native_label": rec.EmoClass, "label": label, "speaker": speaker,
+                         "gender": gender, "split": split})
+        return rows
+
+    def assign_splits(self, df: pd.DataFrame) -> pd.Series:
+        return df["split"]
