@@ -121,6 +121,126 @@ def config_show():
     for name in CORPUS_READERS.names():
         console.print(f"root {name:8s}: {configured_root(name) or '-'}")
 
+stores_app = typer.Typer(no_args_is_help=True, help="List and verify feature stores.")
+app.add_typer(stores_app, name="stores")
+models_app = typer.Typer(no_args_is_help=True, help="The extractors sergen knows.")
+app.add_typer(models_app, name="models")
+
+
+def manifest_corpora() -> list[str]:
+    from sergen.config import data_dir
+
+    return sorted(p.stem for p in data_dir("manifests").glob("*.csv"))
+
+
+def resolve_corpora(spec: str) -> list[str]:
+    """``all`` (every corpus with a manifest) or a comma list of names/aliases."""
+    from sergen.corpora import CORPUS_READERS
+
+    if spec == "all":
+        names = manifest_corpora()
+        if not names:
+            raise SergenError("no manifests yet", fix="run `sergen manifest CORPUS --root DIR` (or `make demo`) first")
+        return names
+    return [CORPUS_READERS.canonical(c) if c in CORPUS_READERS else c for c in spec.split(",")]
+
+
+@app.command()
+def extract(
+    model: str = typer.Option(..., help="extractor name, see `sergen models ls`"),
+    corpus: str = typer.Option("all", help="corpus name(s), comma-separated, or all"),
+    device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present)"),
+    weights: Optional[Path] = typer.Option(None, help="local checkpoint file or folder"),
+    root: Optional[Path] = typer.Option(None, help="corpus root, when it moved since the manifest was made"),
+    batch_seconds: float = typer.Option(60.0, help="audio seconds per batch"),
+    overwrite: bool = typer.Option(False, help="rebuild the store from scratch"),
+    allow_failures: bool = typer.Option(False, help="mark the store complete even if some utterances failed"),
+):
+    """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable)."""
+    from sergen.extract import extract as run_extract
+
+    failed = False
+    for name in resolve_corpora(corpus):
+        report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
+                             batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures)
+        if report.skipped:
+            console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")
+            continue
+        console.print(
+            f"{report.model}/{name}: {report.written} written this run, {report.done_before} before, "
+            f"{report.padded} padded, {len(report.failures)} failed; {report.audio_s:.0f} s of audio in "
+            f"{report.wall_s:.1f} s ({report.realtime_factor:.0f}× real time) → {report.path}")
+        if report.failures:
+            failed = True
+            for utt, why in list(report.failures.items())[:10]:
+                err_console.print(f"[yellow]  {utt}: {why}")
+            if len(report.failures) > 10:
+                err_console.print(f"[yellow]  … and {len(report.failures) - 10} more")
+            if not report.complete:
+                err_console.print("[red]store left incomplete: fix the files and rerun (only they are redone), "
+                                  "or pass --allow-failures")
+    if failed:
+        raise typer.Exit(1)
+
+
+@stores_app.command("ls")
+def stores_ls(root: Optional[Path] = typer.Option(None, help="stores folder (default stores/)")):
+    """Every store: model, corpus, utterances, frames, size on disk, complete?"""
+    from sergen.store.layout import store_path
+    from sergen.store.reader import existing_stores, store_attrs
+
+    table = Table("model", "corpus", "utterances", "frames", "dim", "size", "complete", "synthetic")
+    for model, corpus in existing_stores(root):
+        path = store_path(model, corpus, root)
+        attrs = store_attrs(path)
+        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        table.add_row(model, corpus, str(attrs.get("n_utts", "?")), str(attrs.get("n_frames", "?")),
+                      str(attrs.get("dim", "?")), f"{size / 2**20:.1f} MiB",
+                      "yes" if attrs.get("complete") else "[red]no", "yes" if attrs.get("synthetic") else "no")
+    console.print(table)
+
+
+@stores_app.command("verify")
+def stores_verify(model: str, corpus: str, root: Optional[Path] = typer.Option(None)):
+    """Check offsets, counts, chunks, NaN/Inf and the manifest hash; name the utterances affected."""
+    from sergen.corpora.manifest import load_manifest, manifest_hash
+    from sergen.extractors import EXTRACTORS
+    from sergen.store.layout import store_path
+    from sergen.store.verify import verify_store
+
+    model = EXTRACTORS.canonical(model)
+    path = store_path(model, corpus, root)
+    if not path.exists():
+        raise SergenError(f"no store {model}/{corpus}", where=str(path))
+    try:
+        current = manifest_hash(load_manifest(corpus)[0])
+    except SergenError:
+        current = None
+    report = verify_store(path, current)
+    if report.ok:
+        console.print(f"[green]{model}/{corpus}: ok")
+        return
+    for problem in report.problems:
+        err_console.print(f"[red]- {problem}")
+    raise typer.Exit(1)
+
+
+@models_app.command("ls")
+def models_ls():
+    """Every extractor: sample rate, frame rate, dimension, weights present locally?"""
+    from sergen.extractors import EXTRACTORS
+
+    table = Table("model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "source")
+    for name in EXTRACTORS.names():
+        cls = EXTRACTORS.get(name)
+        try:
+            present = "yes" if cls().weights_present() else "[red]no"
+        except SergenError as exc:
+            present = f"[red]no ({exc.what})"
+        table.add_row(name, ", ".join(EXTRACTORS.aliases(name)), str(cls.sample_rate), f"{cls.frame_rate:g}",
+                      str(cls.dim), present, cls.source)
+    console.print(table)
+
 
 def main():
     try:

@@ -39,3 +39,27 @@ def demo_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demo")
     make_demo(root, seed=0, scale=1.0)
     return root
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(demo_root, tmp_path_factory) -> Path:
+    """Manifests of the five demo corpora and their melspec and egemaps stores, built once."""
+    from sergen import CORPORA
+    from sergen.corpora import read_corpus, write_manifest
+    from sergen.extract import extract
+
+    ws = tmp_path_factory.mktemp("workspace")
+    for corpus in CORPORA:
+        write_manifest(read_corpus(corpus, demo_root / corpus), ws / "manifests" / f"{corpus}.csv")
+        for model in ("melspec", "egemaps"):
+            extract(model, corpus, stores_root=ws / "stores", manifest_file=ws / "manifests" / f"{corpus}.csv",
+                    show_progress=False)
+    return ws
+
+
+@pytest.fixture
+def in_demo_workspace(demo_workspace, monkeypatch) -> Path:
+    """Point sergen's default folders at the shared demo workspace (results stay per test)."""
+    monkeypatch.setenv("SERGEN_MANIFESTS", str(demo_workspace / "manifests"))
+    monkeypatch.setenv("SERGEN_STORES", str(demo_workspace / "stores"))
+    return demo_workspace

@@ -1,0 +1,227 @@
+"""The extraction stage: manifest → decode and resample (background threads) → length-bucketed
+batches → extractor → store, resumable at any point.
+
+Utterances are processed in manifest order, in windows of consecutive utterances; inside a window
+they are sorted by length and batched by total audio seconds. Each finished window is written in one
+go (a contiguous frame range), so the store only ever holds whole utterances marked written.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.progress import TextColumn
+
+import sergen
+from sergen.audio import AudioError, load_audio, resampled_length
+from sergen.console import progress_bar
+from sergen.corpora.manifest import load_manifest, manifest_hash
+from sergen.errors import SergenError
+from sergen.extractors import get_extractor
+from sergen.extractors.base import Extractor
+from sergen.store.layout import FAILED, PADDED, WRITTEN, store_path
+from sergen.store.lock import StoreLock
+from sergen.store.reader import store_attrs
+from sergen.store.writer import StoreWriter, create_store
+
+import zarr
+
+
+@dataclass
+class ExtractReport:
+    model: str
+    corpus: str
+    path: Path
+    n_utts: int
+    done_before: int = 0
+    written: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+    padded: int = 0
+    audio_s: float = 0.0
+    wall_s: float = 0.0
+    complete: bool = False
+    skipped: bool = False
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.audio_s / self.wall_s if self.wall_s else float("nan")
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def plan_frames(manifest: pd.DataFrame, extractor: Extractor) -> pd.DataFrame:
+    """Each utterance's length at the model's rate and its exact frame count, before any decoding."""
+    plan = manifest.copy()
+    plan["n_model"] = [resampled_length(int(n), int(sr), extractor.sample_rate)
+                       for n, sr in zip(plan["num_samples"], plan["sample_rate"])]
+    plan["n_frames"] = [extractor.num_frames(n) for n in plan["n_model"]]
+    return plan
+
+
+def describe_manifest_change(group: zarr.Group, manifest: pd.DataFrame) -> str:
+    old = pd.DataFrame({c: group["utt"][c][:].tolist() for c in ("utt_id", "label", "split")})
+    new = manifest[["utt_id", "label", "split"]].astype(str)
+    added = len(set(new.utt_id) - set(old.utt_id))
+    removed = len(set(old.utt_id) - set(new.utt_id))
+    both = old.merge(new, on="utt_id", suffixes=("_old", "_new"))
+    relabelled = int((both.label_old != both.label_new).sum())
+    resplit = int((both.split_old != both.split_new).sum())
+    return (f"{added} utterance(s) added, {removed} removed, {relabelled} relabelled, {resplit} moved to another "
+            "split, or audio lengths changed")
+
+
+def _windows(todo: np.ndarray, max_utts: int) -> list[tuple[int, int]]:
+    """Runs of consecutive pending utterances, cut to at most ``max_utts`` each."""
+    runs, start = [], None
+    for i, idx in enumerate(todo):
+        if start is None:
+            start, prev = idx, idx
+        elif idx != prev + 1 or idx - start >= max_utts:
+            runs.append((start, prev + 1))
+            start = idx
+        prev = idx
+    if start is not None:
+        runs.append((start, prev + 1))
+    return runs
+
+
+def _batches(lengths: list[int], rate: int, batch_seconds: float, batchable: bool) -> list[list[int]]:
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    if not batchable:
+        return [[i] for i in order]
+    batches, current, longest = [], [], 0
+    for i in order:
+        longest = max(longest, lengths[i])
+        if current and longest * (len(current) + 1) / rate > batch_seconds:
+            batches.append(current)
+            current, longest = [], lengths[i]
+        current.append(i)
+    return batches + ([current] if current else [])
+
+
+def _decode(root: Path, row, extractor: Extractor) -> tuple[np.ndarray | None, str | None]:
+    try:
+        wav = load_audio(root / row.path, extractor.sample_rate)
+    except AudioError as exc:
+        return None, str(exc)
+    if len(wav) != row.n_model:
+        return None, f"decoded length {len(wav)} differs from the header's {row.n_model}: file changed or truncated"
+    return wav, None
+
+
+def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, corpus_root=None,
+            device: str | None = None, weights=None, batch_seconds: float = 60.0, window_utts: int = 256,
+            decode_threads: int = 2, overwrite: bool = False, allow_failures: bool = False,
+            show_progress: bool = True, extractor_options: dict | None = None) -> ExtractReport:
+    manifest, meta = load_manifest(corpus, manifest_file)
+    corpus = meta.get("corpus", corpus)
+    root = Path(corpus_root or meta.get("root", "."))
+    if not root.exists():
+        raise SergenError(f"{corpus} root from the manifest does not exist", where=str(root),
+                          fix="pass --root DIR where the corpus now lives")
+    extractor = get_extractor(model, device=device or default_device(), weights=weights, **(extractor_options or {}))
+    path = store_path(extractor.name, corpus, stores_root)
+    plan = plan_frames(manifest, extractor)
+    m_hash = manifest_hash(manifest)
+    started = time.perf_counter()
+
+    with StoreLock(path):
+        attrs = store_attrs(path)
+        if attrs.get("initialised") and not overwrite:
+            group = zarr.open_group(str(path), mode="r+")
+            if attrs.get("manifest_sha256") != m_hash:
+                raise SergenError(
+                    f"the {corpus} manifest changed since this store was made: {describe_manifest_change(group, manifest)}",
+                    where=str(path), fix="rerun with --overwrite to rebuild the store from the current manifest",
+                )
+            if attrs.get("settings") != extractor.settings() or attrs.get("weights") != extractor.weights_info():
+                raise SergenError("this store was made with other extractor settings or weights",
+                                  where=str(path), fix="rerun with --overwrite to rebuild it")
+            if attrs.get("complete"):
+                return ExtractReport(extractor.name, corpus, path, len(plan), len(plan), complete=True, skipped=True,
+                                     failures=dict(attrs.get("failures", {})))
+        else:
+            group = create_store(path, plan, {
+                "model": extractor.name, "corpus": corpus, "weights": extractor.weights_info(),
+                "sample_rate": extractor.sample_rate, "frame_rate": extractor.frame_rate,
+                "manifest_sha256": m_hash, "sergen_version": sergen.__version__,
+                "settings": extractor.settings(), "synthetic": bool(meta.get("synthetic", False)),
+                "source": extractor.source,
+            }, extractor.dim)
+        writer = StoreWriter(group)
+        status = writer.status
+        todo = np.flatnonzero((status != WRITTEN) & (status != PADDED))
+        report = ExtractReport(extractor.name, corpus, path, len(plan), done_before=len(plan) - len(todo))
+        failures = {k: v for k, v in writer.attrs.get("failures", {}).items()}
+        rows = list(plan.itertuples(index=False))
+        windows = _windows(todo, window_utts)
+
+        bar = progress_bar(TextColumn("{task.fields[rate]}"))
+        with bar, ThreadPoolExecutor(decode_threads) as pool:
+            task = bar.add_task(f"{extractor.name} {corpus}", total=len(plan), completed=report.done_before, rate="")
+            t0 = time.perf_counter()
+            pending = [pool.map(lambda r: _decode(root, r, extractor), rows[a:b]) for a, b in windows[:2]]
+            for w, (first, last) in enumerate(windows):
+                decoded = list(pending.pop(0))
+                if w + 2 < len(windows):  # keep two windows decoding ahead of the model
+                    a, b = windows[w + 2]
+                    pending.append(pool.map(lambda r: _decode(root, r, extractor), rows[a:b]))
+                frames, codes = _embed_window(extractor, rows[first:last], decoded, failures, batch_seconds)
+                writer.write_window(first, frames, codes)
+                writer.set_failures(failures)
+                report.written += sum(c != FAILED for c in codes)
+                report.padded += sum(c == PADDED for c in codes)
+                report.audio_s += sum(r.n_model for r in rows[first:last]) / extractor.sample_rate
+                elapsed = time.perf_counter() - t0
+                bar.update(task, advance=last - first, rate=f"{report.written / elapsed:.1f} utt/s "
+                           f"{report.audio_s / elapsed:.1f} audio-s/s")
+        report.failures = failures
+        report.wall_s = time.perf_counter() - started
+        if not failures or allow_failures:
+            writer.mark_complete()
+            report.complete = True
+    return report
+
+
+def _embed_window(extractor: Extractor, rows, decoded, failures: dict, batch_seconds: float):
+    frames: list[np.ndarray | None] = [None] * len(rows)
+    codes = [WRITTEN] * len(rows)
+    waves = []
+    for i, (row, (wav, error)) in enumerate(zip(rows, decoded)):
+        if error:
+            failures[row.utt_id] = error
+            codes[i] = FAILED
+            waves.append(None)
+            continue
+        if len(wav) < extractor.min_samples:
+            wav = np.pad(wav, (0, extractor.min_samples - len(wav)))
+            codes[i] = PADDED
+        waves.append(wav)
+    ok = [i for i, w in enumerate(waves) if w is not None]
+    for batch in _batches([len(waves[i]) for i in ok], extractor.sample_rate, batch_seconds, extractor.batchable):
+        idx = [ok[j] for j in batch]
+        outputs = extractor.embed([waves[i] for i in idx])
+        for i, out in zip(idx, outputs):
+            row = rows[i]
+            if out.shape != (row.n_frames, extractor.dim):
+                failures[row.utt_id] = f"extractor gave {out.shape}, expected ({row.n_frames}, {extractor.dim})"
+                codes[i] = FAILED
+            elif not np.isfinite(out).all():
+                failures[row.utt_id] = "extractor output holds NaN or Inf"
+                codes[i] = FAILED
+            else:
+                frames[i] = out
+                failures.pop(row.utt_id, None)
+    for i, row in enumerate(rows):
+        if codes[i] == FAILED:
+            frames[i] = np.zeros((row.n_frames, extractor.dim), np.float32)
+    return frames, codes

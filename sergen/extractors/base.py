@@ -1,0 +1,72 @@
+"""The one interface every extractor offers, and the registry that finds them by the poster's names.
+
+The rest of sergen sees only: native sample rate, frame rate, dimension, ``num_frames(n_samples)``
+(exact, so the store can place every utterance before extraction starts) and batched ``embed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from sergen.registry import Registry
+
+EXTRACTORS: Registry[type["Extractor"]] = Registry(
+    "model", hint="`sergen models ls` lists every extractor"
+)
+
+
+class Extractor:
+    """Base class. Subclasses set the class attributes and implement ``num_frames`` and ``embed_one``
+    (or ``embed`` when they batch)."""
+
+    name: str = ""
+    sample_rate: int = 16000
+    frame_rate: float = 100.0
+    dim: int = 0
+    min_samples: int = 1
+    """Shorter input is zero-padded to this many samples (and the padding is recorded in the store)."""
+    batchable: bool = False
+    """Whether ``embed`` may pad and batch utterances of different lengths without changing outputs."""
+    source: str = ""
+    """Where the model or feature definition comes from (shown by `sergen models ls`)."""
+
+    def __init__(self, device: str = "cpu", weights: str | Path | None = None, **options):
+        self.device = device
+        self.weights = weights
+        self.options = options
+
+    # -- what the store needs --------------------------------------------------------------------
+    def num_frames(self, n_samples: int) -> int:
+        raise NotImplementedError
+
+    def padded_length(self, n_samples: int) -> int:
+        return max(int(n_samples), self.min_samples)
+
+    def settings(self) -> dict:
+        """Everything that changes the output; stored in the store's attributes."""
+        return dict(self.options)
+
+    def weights_info(self) -> dict:
+        return {"id": "none (no learned weights)"}
+
+    def weights_present(self) -> bool:
+        return True
+
+    # -- computing -------------------------------------------------------------------------------
+    def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
+        """Frames ``[T, D]`` (float32) for each waveform (float32 mono at ``sample_rate``)."""
+        return [self.embed_one(w) for w in waveforms]
+
+    def embed_one(self, waveform: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+def sha256_of(path: str | Path, block: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()

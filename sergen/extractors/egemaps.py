@@ -1,0 +1,45 @@
+"""openSMILE eGeMAPSv02 low-level descriptors (25 per frame, 100 frames/s): the classic SER baseline.
+
+Frame count, measured on opensmile 2.6: inputs shorter than 960 samples (60 ms, the pitch window) give
+one frame; from 960 on, ``(n − 960) // 160 + 2``. Shorter inputs are padded to 960 samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sergen.extractors.base import EXTRACTORS, Extractor
+
+
+@EXTRACTORS.register("egemaps", "egemapsv02", "opensmile")
+class EGeMAPS(Extractor):
+    name = "egemaps"
+    sample_rate = 16000
+    frame_rate = 100.0
+    dim = 25
+    min_samples = 960
+    source = "opensmile package (feature set bundled)"
+
+    def __init__(self, device: str = "cpu", weights=None, **options):
+        super().__init__(device, weights, **options)
+        import opensmile
+
+        self._smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
+                                      feature_level=opensmile.FeatureLevel.LowLevelDescriptors)
+        self.feature_names = list(self._smile.feature_names)
+
+    def num_frames(self, n_samples: int) -> int:
+        return (self.padded_length(n_samples) - 960) // 160 + 2
+
+    def settings(self) -> dict:
+        import opensmile
+
+        return {"feature_set": "eGeMAPSv02", "level": "lld", "opensmile": opensmile.__version__}
+
+    def weights_info(self) -> dict:
+        import opensmile
+
+        return {"id": f"opensmile {opensmile.__version__} eGeMAPSv02"}
+
+    def embed_one(self, waveform: np.ndarray) -> np.ndarray:
+        return self._smile.process_signal(waveform, self.sample_rate).to_numpy(dtype=np.float32)

@@ -1,0 +1,30 @@
+"""Log-Mel spectrogram: 128 bands at 16 kHz, 25 ms window, 10 ms hop (100 frames/s). No weights."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+
+from sergen.extractors.base import EXTRACTORS, Extractor
+
+
+@EXTRACTORS.register("melspec", "mel", "log-mel", "mel-spec")
+class MelSpec(Extractor):
+    name = "melspec"
+    sample_rate = 16000
+    frame_rate = 100.0
+    dim = 128
+    min_samples = 400  # one analysis window; shorter input is padded (and recorded)
+    source = "librosa (no weights)"
+    n_fft, hop, n_mels = 400, 160, 128
+
+    def num_frames(self, n_samples: int) -> int:
+        return 1 + self.padded_length(n_samples) // self.hop  # centred frames
+
+    def settings(self) -> dict:
+        return {"n_fft": self.n_fft, "hop_length": self.hop, "n_mels": self.n_mels, "log_floor": 1e-10}
+
+    def embed_one(self, waveform: np.ndarray) -> np.ndarray:
+        mel = librosa.feature.melspectrogram(y=waveform, sr=self.sample_rate, n_fft=self.n_fft,
+                                             hop_length=self.hop, n_mels=self.n_mels, center=True)
+        return np.log(np.maximum(mel, 1e-10)).T.astype(np.float32)

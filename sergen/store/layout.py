@@ -1,0 +1,42 @@
+"""Where a store lives and how it is laid out on disk: the names every reader and writer share.
+
+``<stores>/<model>/<corpus>.zarr`` is a Zarr v3 group:
+
+- ``frames``  (total_frames, dim) float16: all utterances' frames concatenated along time;
+- ``offsets`` (n_utt + 1,) int64: utterance i owns ``frames[offsets[i]:offsets[i+1]]``;
+- ``mean``, ``std`` (n_utt, dim) float32: pooled statistics of each utterance's frames;
+- ``status`` (n_utt,) uint8: 0 pending, 1 written, 2 written from padded audio, 3 failed;
+- ``utt/<column>``: per-utterance metadata copied from the manifest;
+- attributes under ``sergen``: model, weights, rates, dim, dtype, manifest hash, settings, completeness.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import zarr
+
+from sergen.config import data_dir
+
+PENDING, WRITTEN, PADDED, FAILED = 0, 1, 2, 3
+META_COLUMNS = ("utt_id", "label", "native_label", "speaker", "gender", "split", "path", "view")
+NUMERIC_META = {"duration_s": "float32"}
+
+
+def store_path(model: str, corpus: str, root: str | Path | None = None) -> Path:
+    return Path(root or data_dir("stores")) / model / f"{corpus}.zarr"
+
+
+def frame_chunk_rows(dim: int) -> int:
+    """Frames per chunk: about 1 MiB of float16 per chunk, whole feature rows.
+
+    A random window of a few hundred frames then touches one or two chunks, and a chunk is small enough
+    that reading one for a window wastes little; whole rows keep a frame's features together."""
+    rows = (1 << 20) // (2 * dim)
+    return max(256, 1 << (rows.bit_length() - 1))
+
+
+def frame_codec():
+    """Blosc-zstd with bit-shuffle: float16 embeddings compress modestly, and zstd level 3 decodes at
+    several GB/s, so reads stay I/O-cheap for random windows."""
+    return zarr.codecs.BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle")

@@ -1,0 +1,121 @@
+"""Reading stores lazily: ``open_store`` gives an ``xarray.Dataset`` backed by dask; no frame is read
+until asked for. Utterance metadata (small) is loaded eagerly so selections are cheap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+import zarr
+
+from sergen.errors import SergenError
+from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, store_path
+
+
+def store_attrs(path: Path) -> dict:
+    try:
+        group = zarr.open_group(str(path), mode="r")
+        return dict(group.attrs.get("sergen", {}))
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
+        return {}
+
+
+def existing_stores(root: str | Path | None = None) -> list[tuple[str, str]]:
+    from sergen.config import data_dir
+
+    base = Path(root or data_dir("stores"))
+    return sorted((p.parent.name, p.stem) for p in base.glob("*/*.zarr"))
+
+
+def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: bool = False) -> tuple[zarr.Group, dict]:
+    path = store_path(model, corpus, root)
+    attrs = store_attrs(path)
+    if not attrs:
+        have = ", ".join(f"{m}/{c}" for m, c in existing_stores(root)) or "none"
+        raise SergenError(f"no store for model {model!r} and corpus {corpus!r}", where=str(path),
+                          fix=f"run `sergen extract --model {model} --corpus {corpus}` (stores present: {have})")
+    if not attrs.get("complete") and not allow_incomplete:
+        raise SergenError(f"store {model}/{corpus} is incomplete (extraction was interrupted or had failures)",
+                          where=str(path),
+                          fix=f"rerun `sergen extract --model {model} --corpus {corpus}` to finish it")
+    return zarr.open_group(str(path), mode="r"), attrs
+
+
+def _frame_owner(offsets: np.ndarray, chunks: tuple[int, ...]) -> da.Array:
+    """Lazy utterance index of every frame, computed per chunk from the offsets."""
+    starts = np.concatenate([[0], np.cumsum(chunks)[:-1]])
+
+    def block(block_id=None):
+        i = block_id[0]
+        rows = np.arange(starts[i], starts[i] + chunks[i])
+        return (np.searchsorted(offsets, rows, side="right") - 1).astype(np.int32)
+
+    return da.map_blocks(block, chunks=(chunks,), dtype=np.int32)
+
+
+def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = False,
+               include_failed: bool = False) -> xr.Dataset:
+    """A store as an ``xarray.Dataset``: ``frames (frame, feature)`` with ``frame_utt`` (the utterance
+    index of each frame), ``mean``/``std (utt, feature)``, and metadata coordinates on ``utt``.
+
+    Example::
+
+        ds = sergen.open_store("melspec", "ravdess")
+        test = select(ds, split="test", label="ang")
+        x = utterance_frames(ds, test.utt_id.values[0])   # numpy [T, D]
+    """
+    group, attrs = open_group_checked(model, corpus, root, allow_incomplete)
+    offsets = group["offsets"][:]
+    frames = da.from_zarr(group["frames"])
+    meta = {col: ("utt", np.asarray(group["utt"][col][:].tolist(), dtype=object)) for col in META_COLUMNS}
+    meta.update({col: ("utt", group["utt"][col][:]) for col in NUMERIC_META})
+    status = group["status"][:]
+    ds = xr.Dataset(
+        data_vars={
+            "frames": (("frame", "feature"), frames),
+            "mean": (("utt", "feature"), da.from_zarr(group["mean"])),
+            "std": (("utt", "feature"), da.from_zarr(group["std"])),
+        },
+        coords={
+            **meta,
+            "status": ("utt", status),
+            "start": ("utt", offsets[:-1]),
+            "stop": ("utt", offsets[1:]),
+            "n_frames": ("utt", np.diff(offsets).astype(np.int64)),
+            "frame_utt": ("frame", _frame_owner(offsets, frames.chunks[0])),
+        },
+        attrs={k: v for k, v in attrs.items() if not isinstance(v, dict)} | {"corpus": corpus, "model": model},
+    )
+    ds.attrs["settings"] = str(attrs.get("settings", {}))
+    keep = np.ones(len(status), bool)
+    if not include_failed:
+        keep &= status != FAILED
+    if not allow_incomplete:
+        keep &= status != PENDING
+    return ds if keep.all() else ds.isel(utt=np.flatnonzero(keep))
+
+
+def select(ds: xr.Dataset, **criteria) -> xr.Dataset:
+    """Utterances whose metadata match, e.g. ``select(ds, split="test", label=["ang", "hap"])``."""
+    keep = np.ones(ds.sizes["utt"], bool)
+    for col, want in criteria.items():
+        if want is None:
+            continue
+        if col not in ds.coords:
+            raise SergenError(f"unknown metadata column {col!r}; known: {', '.join(META_COLUMNS)}")
+        values = ds[col].values
+        keep &= np.isin(values, [want] if isinstance(want, str) else list(want))
+    return ds.isel(utt=np.flatnonzero(keep))
+
+
+def utterance_frames(ds: xr.Dataset, utt) -> np.ndarray:
+    """One utterance's frames (by position in ``ds`` or by utt_id) as float32 ``[T, D]``."""
+    if isinstance(utt, str):
+        hits = np.flatnonzero(ds["utt_id"].values == utt)
+        if not len(hits):
+            raise SergenError(f"no utterance {utt!r} in this store")
+        utt = int(hits[0])
+    start, stop = int(ds["start"].values[utt]), int(ds["stop"].values[utt])
+    return ds["frames"].data[start:stop].compute().astype(np.float32)

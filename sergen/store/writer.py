@@ -1,0 +1,93 @@
+"""Creating a store and writing it utterance window by utterance window, crash-safely.
+
+Why this is safe to kill at any moment: zarr's local store replaces each chunk file atomically
+(write to a temporary file, then rename), a single writer holds the store's lock, and an utterance's
+``status`` is set only after its frames and statistics are written. A rerun recomputes exactly the
+utterances not marked written; extraction is deterministic per utterance, so the result equals an
+uninterrupted run. The store is marked complete last.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import zarr
+
+from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
+
+FORMAT_VERSION = 1
+
+
+def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: str = "float16") -> zarr.Group:
+    """Lay out an empty store for the utterances of ``plan`` (manifest rows plus ``n_frames``).
+
+    A store whose creation was interrupted (no ``initialised`` flag) is removed and made again."""
+    if path.exists():
+        shutil.rmtree(path)
+    n_utt = len(plan)
+    offsets = np.concatenate([[0], np.cumsum(plan["n_frames"].to_numpy(np.int64))])
+    chunk = frame_chunk_rows(dim)
+    group = zarr.open_group(str(path), mode="w", zarr_format=3)
+    group.create_array("frames", shape=(int(offsets[-1]), dim), chunks=(chunk, dim), dtype=dtype,
+                       compressors=frame_codec(), fill_value=0, dimension_names=("frame", "feature"))
+    group.create_array("offsets", data=offsets, chunks=(len(offsets),), dimension_names=("utt_edge",))
+    stat_rows = min(n_utt, 1024)
+    for name in ("mean", "std"):
+        group.create_array(name, shape=(n_utt, dim), chunks=(stat_rows, dim), dtype="float32",
+                           compressors=frame_codec(), fill_value=0, dimension_names=("utt", "feature"))
+    group.create_array("status", shape=(n_utt,), chunks=(n_utt,), dtype="uint8", fill_value=0,
+                       dimension_names=("utt",))
+    meta = group.create_group("utt")
+    for col in META_COLUMNS:
+        values = plan[col].astype(str).to_numpy() if col in plan else np.full(n_utt, "clean" if col == "view" else "")
+        # variable-length UTF-8 strings: the string type that has a Zarr v3 specification
+        meta.create_array(col, shape=(n_utt,), dtype=str, chunks=(n_utt,), dimension_names=("utt",))[:] = values
+    for col, dt in NUMERIC_META.items():
+        meta.create_array(col, data=plan[col].to_numpy(dt), chunks=(n_utt,), dimension_names=("utt",))
+    group.attrs["sergen"] = dict(
+        attrs, format=FORMAT_VERSION, dim=dim, dtype=dtype, n_utts=n_utt, n_frames=int(offsets[-1]),
+        chunk_frames=chunk, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        complete=False, failures={}, initialised=True,
+    )
+    return group
+
+
+class StoreWriter:
+    """Writes windows of consecutive utterances into an initialised store."""
+
+    def __init__(self, group: zarr.Group):
+        self.group = group
+        self.offsets = group["offsets"][:]
+        self.attrs = dict(group.attrs["sergen"])
+
+    @property
+    def status(self) -> np.ndarray:
+        return self.group["status"][:]
+
+    def write_window(self, first: int, frames: list[np.ndarray], codes: list[int]) -> None:
+        """Frames (float32 ``[T_i, D]``) of utterances ``first … first+len(frames)-1``, then their status."""
+        last = first + len(frames)
+        block = np.concatenate(frames).astype(np.float32)
+        expected = self.offsets[last] - self.offsets[first]
+        if block.shape[0] != expected:
+            raise RuntimeError(f"window {first}:{last} has {block.shape[0]} frames, the store expects {expected}")
+        self.group["frames"][self.offsets[first]:self.offsets[last]] = block.astype(self.attrs["dtype"])
+        self.group["mean"][first:last] = np.stack([f.mean(0) for f in frames])
+        self.group["std"][first:last] = np.stack([f.std(0) for f in frames])
+        status = self.group["status"][:]
+        status[first:last] = codes
+        self.group["status"][:] = status
+
+    def set_failures(self, failures: dict[str, str]) -> None:
+        self.attrs["failures"] = failures
+        self.group.attrs["sergen"] = self.attrs
+
+    def mark_complete(self) -> None:
+        status = self.status
+        self.attrs.update(complete=True, n_failed=int((status == FAILED).sum()),
+                          finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        self.group.attrs["sergen"] = self.attrs

@@ -1,0 +1,159 @@
+"""The store contract: round trips, laziness, resumability after kill -9, one writer, verify, manifest changes."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+import zarr
+
+import sergen
+from sergen.audio import load_audio
+from sergen.corpora import load_manifest, read_corpus, write_manifest
+from sergen.errors import SergenError
+from sergen.extract import extract
+from sergen.extractors import get_extractor
+from sergen.store.layout import FAILED, PADDED, WRITTEN, store_path
+from sergen.store.lock import StoreLock
+from sergen.store.reader import select, utterance_frames
+from sergen.store.verify import verify_store
+from tests.conftest import write_wav
+
+
+@pytest.fixture
+def emodb_copy(demo_root, tmp_path):
+    """A private copy of the demo EmoDB with its manifest in the test's workspace."""
+    root = tmp_path / "emodb"
+    shutil.copytree(demo_root / "emodb", root)
+    write_manifest(read_corpus("emodb", root))
+    return root
+
+
+def test_round_trip_and_metadata(emodb_copy):
+    report = extract("melspec", "emodb")
+    assert report.complete and report.written == 160 and not report.failures
+    ds = sergen.open_store("melspec", "emodb")
+    manifest, _ = load_manifest("emodb")
+    assert list(ds.utt_id.values) == list(manifest.utt_id)
+    assert list(ds.label.values) == list(manifest.label) and list(ds.split.values) == list(manifest.split)
+    ex = get_extractor("melspec")
+    for i in (0, 57, 159):
+        direct = ex.embed_one(load_audio(emodb_copy / manifest.path[i], 16000))
+        stored = utterance_frames(ds, manifest.utt_id[i])
+        np.testing.assert_allclose(stored, direct, rtol=2e-3, atol=2e-3)  # float16 precision
+        np.testing.assert_allclose(ds["mean"].values[i], direct.mean(0), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(ds["std"].values[i], direct.std(0), rtol=1e-5, atol=1e-5)
+    assert int(ds.n_frames.sum()) == ds.sizes["frame"]
+    assert ds.attrs["synthetic"] is True and ds.attrs["dim"] == 128 and ds.attrs["frame_rate"] == 100.0
+    assert select(ds, split="test").sizes["utt"] == (manifest.split == "test").sum()
+    assert set(select(ds, label=["ang", "sad"]).label.values) == {"ang", "sad"}
+    second = extract("melspec", "emodb")
+    assert second.skipped and second.complete
+
+
+def test_open_is_lazy(emodb_copy):
+    extract("melspec", "emodb")
+    path = store_path("melspec", "emodb")
+    for chunk in (path / "frames" / "c").rglob("*"):
+        if chunk.is_file():
+            chunk.unlink()  # no frame data left: opening must still work
+    ds = sergen.open_store("melspec", "emodb")
+    assert ds["frames"].shape[1] == 128 and ds.sizes["utt"] == 160
+    report = verify_store(path)
+    assert not report.ok and len(report.affected) == 160
+
+
+def test_verify_names_utterances_of_a_deleted_chunk(emodb_copy):
+    extract("melspec", "emodb")
+    path = store_path("melspec", "emodb")
+    assert verify_store(path).ok
+    (path / "frames/c/1/0").unlink()
+    report = verify_store(path)
+    offsets = zarr.open_group(str(path))["offsets"][:]
+    rows = 4096  # 1 MiB chunks of 128-d float16
+    first = np.searchsorted(offsets, rows, side="right") - 1
+    last = np.searchsorted(offsets, 2 * rows, side="left")
+    ids = zarr.open_group(str(path))["utt"]["utt_id"][:].tolist()
+    assert report.affected == set(ids[first:last])
+    assert report.problems[0].startswith("frame chunk 1 (frames 4096–8192) is missing")
+
+
+def test_changed_manifest_is_explained(emodb_copy):
+    extract("melspec", "emodb", window_utts=8)
+    manifest, meta = load_manifest("emodb")
+    manifest.loc[0, "label"] = "sad" if manifest.loc[0, "label"] != "sad" else "hap"
+    manifest = manifest.drop(index=[1, 2])
+    manifest.to_csv(emodb_copy.parent / "manifests/emodb.csv", index=False)
+    with pytest.raises(SergenError) as exc:
+        extract("melspec", "emodb")
+    assert "manifest changed since this store was made: 0 utterance(s) added, 2 removed, 1 relabelled" in exc.value.message
+    assert "--overwrite" in exc.value.message
+    assert extract("melspec", "emodb", overwrite=True).written == 158
+
+
+def test_second_writer_is_refused(emodb_copy):
+    with StoreLock(store_path("melspec", "emodb")):
+        with pytest.raises(SergenError, match=r"another sergen process \(pid \d+\) is writing this store"):
+            extract("melspec", "emodb")
+
+
+def test_failures_are_listed_and_block_completion(emodb_copy):
+    manifest, _ = load_manifest("emodb")
+    victim = emodb_copy / manifest.path[3]
+    victim.write_bytes(victim.read_bytes()[:44] + b"\x00" * 10)  # header intact, audio truncated
+    report = extract("melspec", "emodb")
+    assert not report.complete and list(report.failures) == [manifest.utt_id[3]]
+    assert "differs from the header" in report.failures[manifest.utt_id[3]]
+    with pytest.raises(SergenError, match="is incomplete"):
+        sergen.open_store("melspec", "emodb")
+    ds = sergen.open_store("melspec", "emodb", allow_incomplete=True, include_failed=True)
+    assert int(ds.status.values[3]) == FAILED
+    # allowed failures: complete, failed utterance hidden from readers, reason kept
+    report = extract("melspec", "emodb", allow_failures=True)
+    assert report.complete
+    ds = sergen.open_store("melspec", "emodb")
+    assert ds.sizes["utt"] == 159 and manifest.utt_id[3] not in set(ds.utt_id.values)
+
+
+def test_short_audio_is_padded_and_recorded(tmp_path):
+    write_wav(tmp_path / "c/wav/03a01Fa.wav", seconds=0.01)
+    write_wav(tmp_path / "c/wav/03a02Fa.wav", seconds=0.5)
+    write_manifest(read_corpus("emodb", tmp_path / "c"))
+    report = extract("egemaps", "emodb")
+    assert report.padded == 1
+    ds = sergen.open_store("egemaps", "emodb")
+    assert list(ds.status.values) == [PADDED, WRITTEN]
+    assert list(ds.n_frames.values) == [2, (8000 - 960) // 160 + 2]
+
+
+def _run_extract(env):
+    code = "from sergen.extract import extract; extract('egemaps', 'emodb', window_utts=3, show_progress=False)"
+    return subprocess.Popen([sys.executable, "-c", code], env=env)
+
+
+def test_kill9_then_rerun_equals_uninterrupted(emodb_copy, tmp_path):
+    env = dict(os.environ)
+    clean = extract("egemaps", "emodb", stores_root=tmp_path / "clean")
+    assert clean.complete
+    path = store_path("egemaps", "emodb")
+    rng = np.random.default_rng(0)
+    interrupted = 0
+    for delay in rng.uniform(2.0, 4.5, 3):
+        proc = _run_extract(env)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        attrs = zarr.open_group(str(path)).attrs["sergen"] if (path / "zarr.json").exists() else {}
+        interrupted += not attrs.get("complete", False)
+    assert interrupted >= 1  # at least one kill landed mid-extraction
+    final = extract("egemaps", "emodb")
+    assert final.complete
+    a, b = zarr.open_group(str(path)), zarr.open_group(str(store_path("egemaps", "emodb", tmp_path / "clean")))
+    for name in ("frames", "offsets", "mean", "std", "status"):
+        np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
+    assert verify_store(path).ok
