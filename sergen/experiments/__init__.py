@@ -1,0 +1,1 @@
+"""Experiments over stores: single probes, grids of train/test combinations, fragmentation analysis."""

@@ -1,0 +1,85 @@
+"""What a probe reads from the stores: the training pool as a FrameBank (all views) and utterance-level
+vectors of the valid and test splits. Loaded once per process and reused across a grid's runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from sergen import LABELS
+from sergen.errors import SergenError
+from sergen.store.reader import open_store
+from sergen.train.framebank import FrameBank, build_framebank
+
+LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
+
+
+@dataclass(frozen=True)
+class CorpusData:
+    corpus: str
+    frames: np.ndarray  # all frames of the store, float16
+    start: np.ndarray
+    stop: np.ndarray
+    label: np.ndarray  # class index per utterance copy
+    split: np.ndarray
+    utt_id: np.ndarray
+    is_clean: np.ndarray
+    pooled: np.ndarray  # per-utterance mean of all frames, float32
+    frame_rate: float
+    synthetic: bool
+
+
+@lru_cache(maxsize=32)
+def load_corpus(model: str, corpus: str, stores_root: str | None) -> CorpusData:
+    ds = open_store(model, corpus, root=stores_root)
+    return CorpusData(
+        corpus=corpus,
+        frames=np.asarray(ds["frames"].data.compute()),
+        start=ds["start"].values.astype(np.int64), stop=ds["stop"].values.astype(np.int64),
+        label=np.array([LABEL_INDEX[v] for v in ds["label"].values], np.int64),
+        split=np.asarray(ds["split"].values, dtype=str), utt_id=np.asarray(ds["utt_id"].values, dtype=str),
+        is_clean=np.asarray(ds["view"].values, dtype=str) == "clean",
+        pooled=np.asarray(ds["mean"].data.compute(), np.float32),
+        frame_rate=float(ds.attrs["frame_rate"]), synthetic=bool(ds.attrs.get("synthetic", False)),
+    )
+
+
+@lru_cache(maxsize=8)
+def training_bank(model: str, train: tuple[str, ...], stores_root: str | None) -> FrameBank:
+    frames, labels, corpora, keys, clean = [], [], [], [], []
+    for k, corpus in enumerate(train):
+        data = load_corpus(model, corpus, stores_root)
+        rows = np.flatnonzero(data.split == "train")
+        if not len(rows):
+            raise SergenError(f"{corpus} has no training utterances in the {model} store")
+        _, key = np.unique(data.utt_id, return_inverse=True)
+        for i in rows:
+            frames.append(data.frames[data.start[i]:data.stop[i]])
+        labels += list(data.label[rows])
+        corpora += [k] * len(rows)
+        keys += list(key[rows] + 10_000_000 * k)
+        clean += list(data.is_clean[rows])
+    return build_framebank(frames, labels, corpora, keys, clean)
+
+
+def relabelled(bank: FrameBank, perms: dict[int, np.ndarray]) -> FrameBank:
+    """The same bank with each corpus's labels permuted (scrambled runs)."""
+    label = bank.label.copy()
+    for k, perm in perms.items():
+        sel = bank.corpus == k
+        label[sel] = perm[bank.label[sel]]
+    return replace(bank, label=label)
+
+
+def split_vectors(model: str, corpus: str, split: str, stores_root: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Utterance-level vectors (mean over all frames) and labels of one split, clean view only."""
+    data = load_corpus(model, corpus, stores_root)
+    rows = np.flatnonzero((data.split == split) & data.is_clean)
+    return data.pooled[rows], data.label[rows]
+
+
+def stores_root_key(root) -> str | None:
+    return str(Path(root).resolve()) if root else None

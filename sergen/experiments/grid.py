@@ -1,0 +1,101 @@
+"""Every combination of model × training set × head × seed × scramble × augmentation share, tested on
+every corpus; run in worker processes (both cores by default), resumable (a combination whose results
+file exists is skipped), and summarised as the poster's train × test AUROC matrices."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+import sergen
+from sergen.config import data_dir
+from sergen.console import progress_bar
+from sergen.errors import SergenError
+from sergen.experiments.probe import ProbeSpec, resolve_spec, run_probe, runs_dir, save_run
+
+
+def expand_train_sets(spec: str, corpora: list[str]) -> list[str]:
+    """``each`` → every corpus alone; ``all`` → all together; ``a+b`` → that union; comma-separated."""
+    out = []
+    for part in spec.split(","):
+        part = part.strip()
+        if part == "each":
+            out += corpora
+        elif part:
+            out.append(part)
+    return list(dict.fromkeys(out))
+
+
+def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear", "mlp"), seeds=(0,),
+               scrambles=(False,), aug_shares=(0.0,), stores_root=None, **spec_kwargs) -> list[ProbeSpec]:
+    specs = []
+    for model in models:
+        corpora = list(resolve_spec(model, "all", "all", stores_root).train)
+        for train_set in expand_train_sets(train, corpora):
+            base = resolve_spec(model, train_set, test, stores_root, **spec_kwargs)
+            for head, seed, scramble, aug in itertools.product(heads, seeds, scrambles, aug_shares):
+                specs.append(replace(base, head=head, seed=seed, scramble=scramble, aug_share=float(aug),
+                                     sampler=replace(base.sampler, aug_share=float(aug))))
+    return specs
+
+
+def _init_worker():
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _run_one(spec: ProbeSpec, stores_root, results_dir) -> str:
+    return str(save_run(spec, run_probe(spec, stores_root), results_dir))
+
+
+def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers: int | None = None,
+             show_progress: bool = True) -> pd.DataFrame:
+    """Run what is not done yet; return the results of every spec (old and new) as one tidy table."""
+    results_dir = Path(results_dir or data_dir("results"))
+    done = {p.stem for p in runs_dir(results_dir).glob("*.csv")}
+    todo = [s for s in specs if s.run_id not in done]
+    workers = workers or min(2, os.cpu_count() or 1)
+    bar = progress_bar()
+    with bar:
+        task = bar.add_task("grid", total=len(specs), completed=len(specs) - len(todo))
+        if workers <= 1 or len(todo) <= 1:
+            for spec in todo:
+                _run_one(spec, stores_root, results_dir)
+                bar.advance(task)
+        else:
+            import multiprocessing as mp
+
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
+                futures = [pool.submit(_run_one, s, stores_root, results_dir) for s in todo]
+                for future in as_completed(futures):
+                    future.result()
+                    bar.advance(task)
+    ids = {s.run_id for s in specs}
+    frames = [pd.read_csv(runs_dir(results_dir) / f"{i}.csv") for i in sorted(ids)]
+    if not frames:
+        raise SergenError("the grid is empty: no combination to run")
+    return pd.concat(frames, ignore_index=True)
+
+
+def auroc_matrices(results: pd.DataFrame, results_dir=None) -> dict[str, Path]:
+    """train × test mean AUROC (over seeds) for each model, head, scramble and augmentation share."""
+    out_dir = Path(results_dir or data_dir("results")) / "matrices"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    auroc = results[results.metric == "auroc"]
+    written = {}
+    for (model, head, scramble, aug), part in auroc.groupby(["model", "head", "scramble", "aug_share"]):
+        matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")
+        order = [c for c in sergen.CORPORA if c in matrix.columns] + sorted(set(matrix.columns) - set(sergen.CORPORA))
+        rows = [c for c in order if c in matrix.index] + sorted(set(matrix.index) - set(order))
+        matrix = matrix.reindex(index=rows, columns=order)
+        name = f"auroc_{model}_{head}_{'scrambled' if scramble else 'true'}_aug{aug:g}"
+        path = out_dir / f"{name}.csv"
+        matrix.round(4).to_csv(path)
+        written[name] = path
+    return written

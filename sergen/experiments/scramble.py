@@ -1,0 +1,25 @@
+"""Scrambled labels: each training corpus gets its own fixed, non-identity permutation of the four
+classes, applied to its train, valid and test splits alike. If performance hardly changes, the model
+has learnt per-corpus clusters rather than emotions shared across corpora (the poster's evidence of
+class fragmentation)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from sergen import CORPORA, LABELS
+
+_NON_IDENTITY = [p for p in itertools.permutations(range(len(LABELS))) if list(p) != list(range(len(LABELS)))]
+
+
+def scramble_permutations(corpora, seed: int = 0) -> dict[str, np.ndarray]:
+    """Distinct permutations for every corpus, fixed by name: the five poster corpora come first in a
+    fixed order, others after them sorted, so a corpus's permutation does not depend on which other
+    corpora are trained with it."""
+    order = list(CORPORA) + sorted(set(corpora) - set(CORPORA))
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(_NON_IDENTITY), size=len(order), replace=len(order) > len(_NON_IDENTITY))
+    table = {name: np.array(_NON_IDENTITY[i]) for name, i in zip(order, picks)}
+    return {c: table[c] for c in corpora}

@@ -1,0 +1,1 @@
+"""Probe training on cached frames: frame bank, window sampler, heads, training loop, metrics."""

@@ -1,0 +1,84 @@
+"""Online training: no epochs, an endless stream of sampled windows; validate every N steps on
+utterance-level vectors (each utterance's mean over all its frames), drop the learning rate when
+validation AUROC stalls, stop when it has stopped improving, keep the best head."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from sergen.train.heads import make_head
+from sergen.train.metrics import point_metrics
+from sergen.train.sampler import WindowSampler
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    eval_every: int = 50
+    lr_patience: int = 3  # evaluations without improvement before the learning rate drops
+    lr_drop: float = 0.3
+    stop_patience: int = 6  # evaluations without improvement before stopping
+    max_steps: int = 3000  # cap, so nothing runs forever
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module
+    steps: int
+    best_step: int
+    best_val_auroc: float
+    history: list[tuple[int, float, float]]  # (step, val AUROC, lr)
+
+
+def predict_proba(model: nn.Module, x: np.ndarray) -> np.ndarray:
+    model.eval()
+    with torch.inference_mode():
+        return torch.softmax(model(torch.from_numpy(np.asarray(x, np.float32))), dim=1).numpy()
+
+
+def train_head(sampler: WindowSampler, x_val: np.ndarray, y_val: np.ndarray, n_classes: int, head: str = "mlp",
+               config: TrainConfig = TrainConfig(), seed: int = 0) -> TrainResult:
+    torch.manual_seed(seed)
+    bank = sampler.bank
+    model = make_head(head, bank.dim, n_classes, bank.feature_mean, bank.feature_std)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    best, best_state, best_step = -np.inf, copy.deepcopy(model.state_dict()), 0
+    since_best, since_drop, history, step = 0, 0, [], 0
+    for step in range(1, config.max_steps + 1):
+        model.train()
+        x, y = sampler.sample(config.batch_size)
+        loss = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        if step % config.eval_every:
+            continue
+        auroc = point_metrics(y_val, predict_proba(model, x_val))["auroc"]
+        lr = optimiser.param_groups[0]["lr"]
+        history.append((step, auroc, lr))
+        if auroc > best + 1e-4:
+            best, best_state, best_step = auroc, copy.deepcopy(model.state_dict()), step
+            since_best = since_drop = 0
+            continue
+        since_best += 1
+        since_drop += 1
+        if since_best >= config.stop_patience:
+            break
+        if since_drop >= config.lr_patience:
+            for group in optimiser.param_groups:
+                group["lr"] *= config.lr_drop
+            since_drop = 0
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(model, step, best_step, float(best), history)
