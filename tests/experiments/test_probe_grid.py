@@ -78,4 +78,4 @@ def test_probe_command_as_a_user_types_it(in_demo_workspace):
     assert "trained on cremad" in result.output and "SYNTHETIC" in result.output
     assert "cremad *" in result.output
     df = load_results()
-    assert set(df.test) == set(CORPORA) and set(df.head) == {"mlp"}
+    assert set(df.test) == set(CORPORA) and set(df["head"]) == {"mlp"}
