@@ -99,6 +99,22 @@ def demo_data(
         console.print(f"{corpus:8s} → {root}   (then: sergen manifest {corpus} --root {root})")
 
 
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo"), help="where the synthetic corpora go"),
+    scale: float = typer.Option(1.0, help="utterances per speaker × scale"),
+    models: str = typer.Option("melspec,egemaps", help="extractors to run (add cdpam-content if you have time)"),
+    views: str = typer.Option("pink-noise,reverb,eq,time-stretch", help="augmented views for the aug-share sweep"),
+    workers: int = typer.Option(2),
+):
+    """sergen's main job on the built-in demo: synthesise, manifest, extract, grid, analyse, report."""
+    from sergen.demo import run_demo
+
+    report = run_demo(out, scale=scale, models=models.split(","), views=[v for v in views.split(",") if v],
+                      workers=workers)
+    console.print(f"[bold green]report: {report}")
+
+
 @config_app.command("set-root")
 def config_set_root(corpus: str, root: Path):
     """Remember where a corpus lives, so later commands need no --root."""
@@ -155,14 +171,21 @@ def extract(
     batch_seconds: float = typer.Option(60.0, help="audio seconds per batch"),
     overwrite: bool = typer.Option(False, help="rebuild the store from scratch"),
     allow_failures: bool = typer.Option(False, help="mark the store complete even if some utterances failed"),
+    view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)"),
+    view_seed: int = typer.Option(0, help="seed of the views' random parameters"),
 ):
-    """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable)."""
+    """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
+    goes to the sibling store <corpus>@<view>.zarr."""
+    from sergen.augment import VIEWS
     from sergen.extract import extract as run_extract
 
+    views = [None] + [VIEWS.canonical(v) for v in view]
     failed = False
-    for name in resolve_corpora(corpus):
+    for name, one_view in [(c, v) for c in resolve_corpora(corpus) for v in views]:
         report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
-                             batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures)
+                             batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
+                             view=one_view, view_seed=view_seed)
+        name = report.corpus
         if report.skipped:
             console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")
             continue
@@ -190,7 +213,7 @@ def stores_ls(root: Optional[Path] = typer.Option(None, help="stores folder (def
     from sergen.store.reader import existing_stores, store_attrs
 
     table = Table("model", "corpus", "utterances", "frames", "dim", "size", "complete", "synthetic")
-    for model, corpus in existing_stores(root):
+    for model, corpus in existing_stores(root, include_views=True):
         path = store_path(model, corpus, root)
         attrs = store_attrs(path)
         size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
@@ -223,6 +246,17 @@ def stores_verify(model: str, corpus: str, root: Optional[Path] = typer.Option(N
     for problem in report.problems:
         err_console.print(f"[red]- {problem}")
     raise typer.Exit(1)
+
+
+@app.command()
+def views():
+    """The waveform augmentation views (the poster's list)."""
+    from sergen.augment import VIEWS
+
+    table = Table("view", "aliases", "what it does")
+    for name in VIEWS.names():
+        table.add_row(name, ", ".join(VIEWS.aliases(name)), VIEWS.get(name).description)
+    console.print(table)
 
 
 @models_app.command("ls")
@@ -325,6 +359,47 @@ def grid(
     results = run_grid(specs, workers=workers)
     for name, path in auroc_matrices(results).items():
         console.print(f"matrix {name}: {path}")
+
+
+analyze_app = typer.Typer(no_args_is_help=True, help="Analyses of the embedding spaces.")
+app.add_typer(analyze_app, name="analyze")
+
+
+@analyze_app.command("fragmentation")
+def analyze_fragmentation(
+    model: str = typer.Option(...),
+    corpora: str = typer.Option("all", help="comma-separated corpora, or all"),
+    method: str = typer.Option("pca", help="pca or umap (needs umap-learn)"),
+    seed: int = typer.Option(0),
+):
+    """Emotion or corpus: which organises this embedding space? Probes, centroid similarity, silhouettes, 2-D map."""
+    from sergen.config import data_dir
+    from sergen.experiments.fragmentation import analyse_stores, save_fragmentation
+    from sergen.experiments.probe import resolve_spec
+
+    spec = resolve_spec(model, corpora, corpora)
+    with err_console.status("analysing …"):
+        result = analyse_stores(spec.model, list(spec.train), seed=seed, method=method)
+    paths = save_fragmentation(result, data_dir("results") / "fragmentation" / spec.model,
+                               f"{spec.model} · {', '.join(spec.train)}")
+    table = Table("metric", "value", title=f"fragmentation · {spec.model}")
+    for row in result.summary.itertuples():
+        table.add_row(row.metric, f"{row.value:.3f}")
+    console.print(table)
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")
+
+
+@app.command()
+def report(
+    results: Optional[Path] = typer.Option(None, help="results folder (default results/)"),
+    out: Optional[Path] = typer.Option(None, help="report folder (default reports/latest)"),
+):
+    """Write a Markdown report with the poster's tables, heatmaps and fragmentation figures."""
+    from sergen.report.markdown import build_report
+
+    path = build_report(results, out)
+    console.print(f"report: [bold]{path}[/]")
 
 
 def main():

@@ -19,6 +19,7 @@ from rich.progress import TextColumn
 
 import sergen
 from sergen.audio import AudioError, load_audio, resampled_length
+from sergen.augment import VIEWS, View, view_rng
 from sergen.console import progress_bar
 from sergen.corpora.manifest import load_manifest, manifest_hash
 from sergen.errors import SergenError
@@ -58,12 +59,19 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def plan_frames(manifest: pd.DataFrame, extractor: Extractor) -> pd.DataFrame:
-    """Each utterance's length at the model's rate and its exact frame count, before any decoding."""
+def plan_frames(manifest: pd.DataFrame, extractor: Extractor, view: View | None = None, view_seed: int = 0) -> pd.DataFrame:
+    """Each utterance's length at the model's rate (after its view, if any) and its exact frame count,
+    before any decoding."""
     plan = manifest.copy()
     plan["n_model"] = [resampled_length(int(n), int(sr), extractor.sample_rate)
                        for n, sr in zip(plan["num_samples"], plan["sample_rate"])]
-    plan["n_frames"] = [extractor.num_frames(n) for n in plan["n_model"]]
+    if view is not None:
+        plan["n_view"] = [view.out_length(n, view.draw(view_rng(u, view.name, view_seed), n, extractor.sample_rate))
+                          for u, n in zip(plan["utt_id"], plan["n_model"])]
+        plan["view"] = view.name
+    else:
+        plan["n_view"] = plan["n_model"]
+    plan["n_frames"] = [extractor.num_frames(n) for n in plan["n_view"]]
     return plan
 
 
@@ -108,20 +116,25 @@ def _batches(lengths: list[int], rate: int, batch_seconds: float, batchable: boo
     return batches + ([current] if current else [])
 
 
-def _decode(root: Path, row, extractor: Extractor) -> tuple[np.ndarray | None, str | None]:
+def _decode(root: Path, row, extractor: Extractor, view: View | None, view_seed: int):
     try:
         wav = load_audio(root / row.path, extractor.sample_rate)
     except AudioError as exc:
         return None, str(exc)
     if len(wav) != row.n_model:
         return None, f"decoded length {len(wav)} differs from the header's {row.n_model}: file changed or truncated"
+    if view is not None:
+        wav = view(wav, extractor.sample_rate, row.utt_id, view_seed)
     return wav, None
 
 
 def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, corpus_root=None,
             device: str | None = None, weights=None, batch_seconds: float = 60.0, window_utts: int = 256,
             decode_threads: int = 2, overwrite: bool = False, allow_failures: bool = False,
-            show_progress: bool = True, extractor_options: dict | None = None) -> ExtractReport:
+            show_progress: bool = True, extractor_options: dict | None = None, view: str | None = None,
+            view_seed: int = 0) -> ExtractReport:
+    """Extract one (model, corpus[, view]) store; see the module docstring. ``view`` names a waveform
+    augmentation; its store is the sibling ``<corpus>@<view>.zarr``."""
     manifest, meta = load_manifest(corpus, manifest_file)
     corpus = meta.get("corpus", corpus)
     root = Path(corpus_root or meta.get("root", "."))
@@ -129,8 +142,11 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         raise SergenError(f"{corpus} root from the manifest does not exist", where=str(root),
                           fix="pass --root DIR where the corpus now lives")
     extractor = get_extractor(model, device=device or default_device(), weights=weights, **(extractor_options or {}))
-    path = store_path(extractor.name, corpus, stores_root)
-    plan = plan_frames(manifest, extractor)
+    augment = VIEWS.get(view)() if view else None
+    store_name = f"{corpus}@{augment.name}" if augment else corpus
+    path = store_path(extractor.name, store_name, stores_root)
+    plan = plan_frames(manifest, extractor, augment, view_seed)
+    settings = dict(extractor.settings(), **({"view": augment.name, "view_seed": view_seed} if augment else {}))
     m_hash = manifest_hash(manifest)
     started = time.perf_counter()
 
@@ -143,44 +159,47 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                     f"the {corpus} manifest changed since this store was made: {describe_manifest_change(group, manifest)}",
                     where=str(path), fix="rerun with --overwrite to rebuild the store from the current manifest",
                 )
-            if attrs.get("settings") != extractor.settings() or attrs.get("weights") != extractor.weights_info():
+            if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():
                 raise SergenError("this store was made with other extractor settings or weights",
                                   where=str(path), fix="rerun with --overwrite to rebuild it")
             if attrs.get("complete"):
-                return ExtractReport(extractor.name, corpus, path, len(plan), len(plan), complete=True, skipped=True,
+                return ExtractReport(extractor.name, store_name, path, len(plan), len(plan), complete=True, skipped=True,
                                      failures=dict(attrs.get("failures", {})))
         else:
             group = create_store(path, plan, {
                 "model": extractor.name, "corpus": corpus, "weights": extractor.weights_info(),
                 "sample_rate": extractor.sample_rate, "frame_rate": extractor.frame_rate,
                 "manifest_sha256": m_hash, "sergen_version": sergen.__version__,
-                "settings": extractor.settings(), "synthetic": bool(meta.get("synthetic", False)),
+                "settings": settings, "view": augment.name if augment else "clean", "synthetic": bool(meta.get("synthetic", False)),
                 "source": extractor.source,
             }, extractor.dim)
         writer = StoreWriter(group)
         status = writer.status
         todo = np.flatnonzero((status != WRITTEN) & (status != PADDED))
-        report = ExtractReport(extractor.name, corpus, path, len(plan), done_before=len(plan) - len(todo))
+        report = ExtractReport(extractor.name, store_name, path, len(plan), done_before=len(plan) - len(todo))
         failures = {k: v for k, v in writer.attrs.get("failures", {}).items()}
         rows = list(plan.itertuples(index=False))
         windows = _windows(todo, window_utts)
+
+        def decode(row):
+            return _decode(root, row, extractor, augment, view_seed)
 
         bar = progress_bar(TextColumn("{task.fields[rate]}"))
         with bar, ThreadPoolExecutor(decode_threads) as pool:
             task = bar.add_task(f"{extractor.name} {corpus}", total=len(plan), completed=report.done_before, rate="")
             t0 = time.perf_counter()
-            pending = [pool.map(lambda r: _decode(root, r, extractor), rows[a:b]) for a, b in windows[:2]]
+            pending = [pool.map(decode, rows[a:b]) for a, b in windows[:2]]
             for w, (first, last) in enumerate(windows):
                 decoded = list(pending.pop(0))
                 if w + 2 < len(windows):  # keep two windows decoding ahead of the model
                     a, b = windows[w + 2]
-                    pending.append(pool.map(lambda r: _decode(root, r, extractor), rows[a:b]))
+                    pending.append(pool.map(decode, rows[a:b]))
                 frames, codes = _embed_window(extractor, rows[first:last], decoded, failures, batch_seconds)
                 writer.write_window(first, frames, codes)
                 writer.set_failures(failures)
                 report.written += sum(c != FAILED for c in codes)
                 report.padded += sum(c == PADDED for c in codes)
-                report.audio_s += sum(r.n_model for r in rows[first:last]) / extractor.sample_rate
+                report.audio_s += sum(r.n_view for r in rows[first:last]) / extractor.sample_rate
                 elapsed = time.perf_counter() - t0
                 bar.update(task, advance=last - first, rate=f"{report.written / elapsed:.1f} utt/s "
                            f"{report.audio_s / elapsed:.1f} audio-s/s")

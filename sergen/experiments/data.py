@@ -11,7 +11,7 @@ import numpy as np
 
 from sergen import LABELS
 from sergen.errors import SergenError
-from sergen.store.reader import open_store
+from sergen.store.reader import open_store, view_stores
 from sergen.train.framebank import FrameBank, build_framebank
 
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
@@ -41,7 +41,7 @@ def load_corpus(model: str, corpus: str, stores_root: str | None) -> CorpusData:
         start=ds["start"].values.astype(np.int64), stop=ds["stop"].values.astype(np.int64),
         label=np.array([LABEL_INDEX[v] for v in ds["label"].values], np.int64),
         split=np.asarray(ds["split"].values, dtype=str), utt_id=np.asarray(ds["utt_id"].values, dtype=str),
-        is_clean=np.asarray(ds["view"].values, dtype=str) == "clean",
+        is_clean=np.asarray(ds["view"].values, dtype=str) == "clean",  # False throughout a view store
         pooled=np.asarray(ds["mean"].data.compute(), np.float32),
         frame_rate=float(ds.attrs["frame_rate"]), synthetic=bool(ds.attrs.get("synthetic", False)),
     )
@@ -49,19 +49,21 @@ def load_corpus(model: str, corpus: str, stores_root: str | None) -> CorpusData:
 
 @lru_cache(maxsize=8)
 def training_bank(model: str, train: tuple[str, ...], stores_root: str | None) -> FrameBank:
+    """The training utterances of ``train`` (clean and every augmented view store beside them)."""
     frames, labels, corpora, keys, clean = [], [], [], [], []
     for k, corpus in enumerate(train):
         data = load_corpus(model, corpus, stores_root)
-        rows = np.flatnonzero(data.split == "train")
-        if not len(rows):
+        ids = np.unique(data.utt_id)
+        if not (data.split == "train").any():
             raise SergenError(f"{corpus} has no training utterances in the {model} store")
-        _, key = np.unique(data.utt_id, return_inverse=True)
-        for i in rows:
-            frames.append(data.frames[data.start[i]:data.stop[i]])
-        labels += list(data.label[rows])
-        corpora += [k] * len(rows)
-        keys += list(key[rows] + 10_000_000 * k)
-        clean += list(data.is_clean[rows])
+        for name in [corpus] + view_stores(model, corpus, stores_root):
+            part = data if name == corpus else load_corpus(model, name, stores_root)
+            rows = np.flatnonzero(np.isin(part.utt_id, ids) & (part.split == "train"))
+            frames += [part.frames[part.start[i]:part.stop[i]] for i in rows]
+            labels += list(part.label[rows])
+            corpora += [k] * len(rows)
+            keys += list(np.searchsorted(ids, part.utt_id[rows]) + 10_000_000 * k)
+            clean += [name == corpus] * len(rows)
     return build_framebank(frames, labels, corpora, keys, clean)
 
 

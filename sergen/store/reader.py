@@ -22,11 +22,20 @@ def store_attrs(path: Path) -> dict:
         return {}
 
 
-def existing_stores(root: str | Path | None = None) -> list[tuple[str, str]]:
+def existing_stores(root: str | Path | None = None, include_views: bool = False) -> list[tuple[str, str]]:
+    """(model, corpus) of every store; augmented-view stores (``corpus@view``) only when asked."""
     from sergen.config import data_dir
 
     base = Path(root or data_dir("stores"))
-    return sorted((p.parent.name, p.stem) for p in base.glob("*/*.zarr"))
+    return sorted((p.parent.name, p.stem) for p in base.glob("*/*.zarr") if include_views or "@" not in p.stem)
+
+
+def view_stores(model: str, corpus: str, root: str | Path | None = None) -> list[str]:
+    """Names of the augmented-view stores (``<corpus>@<view>``) beside a corpus's clean store."""
+    from sergen.config import data_dir
+
+    base = Path(root or data_dir("stores")) / model
+    return sorted(p.stem for p in base.glob(f"{corpus}@*.zarr") if store_attrs(p).get("complete"))
 
 
 def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: bool = False) -> tuple[zarr.Group, dict]:

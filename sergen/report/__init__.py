@@ -1,0 +1,1 @@
+"""Reports: tables in the poster's shape, heatmaps and plots, Markdown."""

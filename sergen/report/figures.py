@@ -1,0 +1,92 @@
+"""The report's PNG figures (matplotlib, Agg: no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sergen import LABELS  # noqa: E402
+
+CLASS_COLOURS = {"hap": "#e6a700", "sad": "#3b6fb6", "neu": "#7f7f7f", "ang": "#c0392b"}
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def heatmap(matrix: pd.DataFrame, path: Path, title: str, cmap: str = "viridis", vmin=0.3, vmax=1.0,
+            fmt: str = "{:.2f}", center: float | None = None) -> Path:
+    fig, ax = plt.subplots(figsize=(1.2 + 1.0 * matrix.shape[1], 1.0 + 0.6 * matrix.shape[0]), dpi=110)
+    values = matrix.to_numpy(dtype=float)
+    if center is not None:
+        span = np.nanmax(np.abs(values - center)) or 1.0
+        vmin, vmax = center - span, center + span
+    im = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=30, ha="right")
+    ax.set_yticks(range(matrix.shape[0]), matrix.index)
+    ax.set_xlabel("test")
+    ax.set_ylabel("train")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if np.isfinite(values[i, j]):
+                shade = (values[i, j] - vmin) / ((vmax - vmin) or 1)
+                ax.text(j, i, fmt.format(values[i, j]), ha="center", va="center", fontsize=9,
+                        color="white" if shade < 0.55 else "black")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.04)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_projection(projection: pd.DataFrame, path: Path, title: str) -> Path:
+    fig, ax = plt.subplots(figsize=(6.5, 5), dpi=110)
+    for k, corpus in enumerate(dict.fromkeys(projection.corpus)):
+        for label in LABELS:
+            part = projection[(projection.corpus == corpus) & (projection.label == label)]
+            ax.scatter(part.x, part.y, s=12, alpha=0.7, c=CLASS_COLOURS[label], marker=MARKERS[k % len(MARKERS)],
+                       label=f"{label} · {corpus}" if label == LABELS[0] else None, edgecolors="none")
+    handles = [plt.Line2D([], [], color=CLASS_COLOURS[lab], marker="o", ls="", label=lab) for lab in LABELS]
+    handles += [plt.Line2D([], [], color="black", marker=MARKERS[k % len(MARKERS)], ls="", label=c)
+                for k, c in enumerate(dict.fromkeys(projection.corpus))]
+    ax.legend(handles=handles, fontsize=7, loc="best", ncol=2)
+    ax.set_title(title, fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_similarity(sim: pd.DataFrame, path: Path, title: str) -> Path:
+    fig, ax = plt.subplots(figsize=(7.5, 6.5), dpi=110)
+    im = ax.imshow(sim.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(len(sim)), sim.columns, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(sim)), sim.index, fontsize=7)
+    ax.set_title(title + "\nclass × corpus centroid cosine similarity", fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.04)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_lines(table: pd.DataFrame, path: Path, title: str, ylabel: str) -> Path:
+    """One line per column over the index (e.g. AUROC difference over augmentation share)."""
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    for col in table.columns:
+        ax.plot(table.index, table[col], marker="o", label=str(col))
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel(table.index.name or "")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
