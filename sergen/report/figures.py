@@ -80,9 +80,10 @@ def plot_lines(table: pd.DataFrame, path: Path, title: str, ylabel: str) -> Path
     """One line per column over the index (e.g. AUROC difference over augmentation share)."""
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     for col in table.columns:
-        ax.plot(table.index, table[col], marker="o", label=str(col))
+        ax.plot(range(len(table)), table[col], marker="o", label=str(col))
+    ax.set_xticks(range(len(table)), table.index)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xlabel(table.index.name or "")
+    ax.set_xlabel(table.index.name or "augmentation share")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)

@@ -20,7 +20,7 @@ SYNTHETIC_BANNER = ("> **Synthetic data.** These results come from sergen's synt
 def _md(df: pd.DataFrame, index: bool = False) -> str:
     """Markdown table, numbers to two decimals, absent cells as a dash."""
     shown = df.map(lambda v: "–" if isinstance(v, float) and pd.isna(v) else f"{v:.2f}" if isinstance(v, float) else v)
-    return shown.to_markdown(index=index, stralign="right")
+    return shown.to_markdown(index=index, stralign="right", disable_numparse=True)
 
 
 def build_report(results_dir=None, out=None, title: str = "sergen report") -> Path:

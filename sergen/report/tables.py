@@ -104,4 +104,5 @@ def aug_scramble_table(results: pd.DataFrame, model: str, head: str) -> tuple[pd
     cols = [(s, t) for s in (False, True) for t in tests if (s, t) in table.columns]
     table = table.reindex(columns=pd.MultiIndex.from_tuples(cols)).round(2)
     table.columns = [f"{t} ({'scrambled' if s else 'true labels'})" for s, t in table.columns]
+    table.index = [f"{a * 100:g}%" for a in table.index]
     return table, train

@@ -1,0 +1,26 @@
+import numpy as np
+
+import sergen
+from sergen.corpora import read_corpus, write_manifest
+from sergen.experiments.data import stores_root_key, training_bank
+from sergen.extract import extract
+from sergen.store.reader import existing_stores, view_stores
+
+
+def test_view_store_beside_the_clean_one_feeds_the_training_bank(demo_root, tmp_path):
+    write_manifest(read_corpus("emodb", demo_root / "emodb"))
+    extract("melspec", "emodb")
+    report = extract("melspec", "emodb", view="time-stretch")
+    assert report.complete and report.corpus == "emodb@time-stretch"
+    clean = sergen.open_store("melspec", "emodb")
+    stretched = sergen.open_store("melspec", "emodb@time-stretch")
+    assert set(stretched.view.values) == {"time-stretch"}
+    assert list(stretched.utt_id.values) == list(clean.utt_id.values)
+    assert not np.array_equal(stretched.n_frames.values, clean.n_frames.values)  # durations changed
+    assert existing_stores() == [("melspec", "emodb")]
+    assert view_stores("melspec", "emodb") == ["emodb@time-stretch"]
+    bank = training_bank("melspec", ("emodb",), stores_root_key(tmp_path / "stores"))
+    n_train = int((clean.split.values == "train").sum())
+    assert bank.is_clean.sum() == n_train and (~bank.is_clean).sum() == n_train
+    # each view shares its utterance's key with the clean copy
+    assert set(bank.utt_key[~bank.is_clean]) == set(bank.utt_key[bank.is_clean])

@@ -1,0 +1,40 @@
+"""The fragmentation figures are right on constructed data."""
+
+import numpy as np
+
+from sergen import LABELS
+from sergen.experiments.fragmentation import analyse
+
+
+def constructed(by: str, seed=0):
+    rng = np.random.default_rng(seed)
+    corpora = np.repeat(["a", "b", "c", "d"], 200)
+    labels = np.tile(np.repeat(np.array(LABELS), 50), 4)
+    centres_corpus = {c: rng.normal(0, 6, 16) for c in "abcd"}
+    centres_label = {lab: rng.normal(0, 6, 16) for lab in LABELS}
+    strong, weak = (centres_corpus, centres_label) if by == "corpus" else (centres_label, centres_corpus)
+    key_strong = corpora if by == "corpus" else labels
+    key_weak = labels if by == "corpus" else corpora
+    x = np.stack([strong[s] + 0.05 * weak[w] for s, w in zip(key_strong, key_weak)]) + rng.normal(0, 1, (800, 16))
+    return x, labels, corpora
+
+
+def summary(result):
+    return dict(zip(result.summary.metric, result.summary.value))
+
+
+def test_clustered_by_corpus():
+    s = summary(analyse(*constructed("corpus")))
+    assert s["corpus_probe_uar"] > 0.98
+    assert s["silhouette_by_corpus"] > s["silhouette_by_class"]
+    assert s["centroid_sim_same_corpus_other_class"] > s["centroid_sim_same_class_other_corpus"]
+
+
+def test_clustered_by_class():
+    result = analyse(*constructed("class"))
+    s = summary(result)
+    assert s["emotion_probe_uar"] > 0.98
+    assert s["silhouette_by_class"] > s["silhouette_by_corpus"]
+    assert s["centroid_sim_same_class_other_corpus"] > s["centroid_sim_same_corpus_other_class"]
+    assert result.centroid_similarity.shape == (16, 16)
+    assert list(result.projection.columns) == ["x", "y", "label", "corpus"] and len(result.projection) == 800
