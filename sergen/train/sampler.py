@@ -10,6 +10,9 @@ import numpy as np
 from sergen.train.framebank import FrameBank
 
 
+NOISE_POOL_ROWS = 8192
+
+
 @dataclass(frozen=True)
 class SamplerConfig:
     """Every knob of the stream; the defaults are the settings sergen's results use."""
@@ -58,6 +61,10 @@ class WindowSampler:
         aug = np.flatnonzero(~bank.is_clean)
         order = np.argsort(bank.utt_key[aug], kind="stable")
         self.aug_sorted, self.aug_keys = aug[order], bank.utt_key[aug][order]
+        # Gaussian noise rows drawn once and picked at random per sample: drawing B×D normals per batch
+        # cost more than all the window arithmetic together (measured: ~3× slower stream).
+        self.noise_pool = (self.rng.standard_normal((NOISE_POOL_ROWS, bank.dim), dtype=np.float32)
+                           * (config.noise_std * bank.feature_std))
         if config.aug_share > 0 and not len(aug):
             raise ValueError("aug_share > 0 but the training stores hold no augmented views "
                              "(extract them with `sergen extract --view NAME`)")
@@ -104,7 +111,7 @@ class WindowSampler:
     def masked_sum(self, entries, start, stop) -> tuple[np.ndarray, np.ndarray]:
         """Window sums with two runs of frames removed (one in each half), and the frames left."""
         total = self.bank.window_sum(entries, start, stop)
-        count = (stop - start).astype(np.float64)
+        count = (stop - start).astype(np.float32)
         if self.cfg.mask_frac <= 0:
             return total, count
         size = stop - start
@@ -134,5 +141,5 @@ class WindowSampler:
             count[mix] += p_count
         x = total / count[:, None]
         if self.cfg.noise_std > 0:
-            x += self.rng.standard_normal(x.shape).astype(np.float32) * (self.cfg.noise_std * self.bank.feature_std)
-        return x.astype(np.float32), classes
+            x += self.noise_pool[self.rng.integers(len(self.noise_pool), size=batch_size)]
+        return x, classes
