@@ -33,6 +33,7 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sergen demo --out $(DEMO_DIR) --scale $(DEMO_SCALE)
+	mkdir -p docs && cp reports/demo/main_heatmap.png docs/demo_heatmap.png
 
 extract: $(STAMP)
 	$(BIN)/sergen extract --model $(MODEL) --corpus $(CORPUS)

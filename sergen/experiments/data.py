@@ -8,9 +8,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import zarr
 
 from sergen import LABELS
 from sergen.errors import SergenError
+from sergen.store.layout import store_path
 from sergen.store.reader import open_store, view_stores
 from sergen.train.framebank import FrameBank, build_framebank
 
@@ -19,8 +21,10 @@ LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
 
 @dataclass(frozen=True)
 class CorpusData:
+    """A store's utterance-level data; frames stay on disk (``path``) until a bank streams them."""
+
     corpus: str
-    frames: np.ndarray  # all frames of the store, float16
+    path: str
     start: np.ndarray
     stop: np.ndarray
     label: np.ndarray  # class index per utterance copy
@@ -37,7 +41,7 @@ def load_corpus(model: str, corpus: str, stores_root: str | None) -> CorpusData:
     ds = open_store(model, corpus, root=stores_root)
     return CorpusData(
         corpus=corpus,
-        frames=np.asarray(ds["frames"].data.compute()),
+        path=str(store_path(model, corpus, stores_root)),
         start=ds["start"].values.astype(np.int64), stop=ds["stop"].values.astype(np.int64),
         label=np.array([LABEL_INDEX[v] for v in ds["label"].values], np.int64),
         split=np.asarray(ds["split"].values, dtype=str), utt_id=np.asarray(ds["utt_id"].values, dtype=str),
@@ -47,10 +51,26 @@ def load_corpus(model: str, corpus: str, stores_root: str | None) -> CorpusData:
     )
 
 
+def _stream_frames(data: CorpusData, rows: np.ndarray, block_frames: int = 1 << 16):
+    """Yield each selected utterance's frames, reading the store in blocks of whole utterances
+    (about ``block_frames`` rows at a time), so a store larger than RAM can feed a bank."""
+    frames = zarr.open_array(data.path + "/frames", mode="r")
+    i = 0
+    while i < len(rows):
+        j = i + 1
+        while j < len(rows) and data.stop[rows[j]] - data.start[rows[i]] <= block_frames:
+            j += 1
+        lo, hi = data.start[rows[i]], data.stop[rows[j - 1]]
+        block = frames[lo:hi]
+        for r in rows[i:j]:
+            yield block[data.start[r] - lo:data.stop[r] - lo]
+        i = j
+
+
 @lru_cache(maxsize=8)
 def training_bank(model: str, train: tuple[str, ...], stores_root: str | None) -> FrameBank:
     """The training utterances of ``train`` (clean and every augmented view store beside them)."""
-    frames, labels, corpora, keys, clean = [], [], [], [], []
+    parts, labels, corpora, keys, clean = [], [], [], [], []
     for k, corpus in enumerate(train):
         data = load_corpus(model, corpus, stores_root)
         ids = np.unique(data.utt_id)
@@ -59,12 +79,14 @@ def training_bank(model: str, train: tuple[str, ...], stores_root: str | None) -
         for name in [corpus] + view_stores(model, corpus, stores_root):
             part = data if name == corpus else load_corpus(model, name, stores_root)
             rows = np.flatnonzero(np.isin(part.utt_id, ids) & (part.split == "train"))
-            frames += [part.frames[part.start[i]:part.stop[i]] for i in rows]
+            parts.append((part, rows))
             labels += list(part.label[rows])
             corpora += [k] * len(rows)
             keys += list(np.searchsorted(ids, part.utt_id[rows]) + 10_000_000 * k)
             clean += [name == corpus] * len(rows)
-    return build_framebank(frames, labels, corpora, keys, clean)
+    lengths = np.concatenate([p.stop[r] - p.start[r] for p, r in parts])
+    frames = (f for p, r in parts for f in _stream_frames(p, r))
+    return build_framebank(frames, labels, corpora, keys, clean, lengths=lengths)
 
 
 def relabelled(bank: FrameBank, perms: dict[int, np.ndarray]) -> FrameBank:

@@ -79,8 +79,13 @@ def plot_similarity(sim: pd.DataFrame, path: Path, title: str) -> Path:
 def plot_lines(table: pd.DataFrame, path: Path, title: str, ylabel: str) -> Path:
     """One line per column over the index (e.g. AUROC difference over augmentation share)."""
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    groups = list(dict.fromkeys(str(c).split(" (")[0] for c in table.columns))
+    palette = plt.get_cmap("tab10")
     for col in table.columns:
-        ax.plot(range(len(table)), table[col], marker="o", label=str(col))
+        # one colour per corpus; scrambled labels dashed beside the true-label line
+        colour = palette(groups.index(str(col).split(" (")[0]) % 10)
+        ax.plot(range(len(table)), table[col], marker="o", label=str(col), color=colour,
+                linestyle="--" if "scrambled" in str(col) else "-")
     ax.set_xticks(range(len(table)), table.index)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlabel(table.index.name or "augmentation share")

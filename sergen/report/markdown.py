@@ -51,7 +51,8 @@ def build_report(results_dir=None, out=None, title: str = "sergen report") -> Pa
     lines += ["## Cross-corpus AUROC (single training corpus)", "",
               "Rows: the training corpus; columns: the test corpus. The diagonal is within-corpus.", ""]
     main_png = None
-    for (model, head), _ in results.groupby(["model", "head"]):
+    # the poster's main head (MLP 128x256) first, so it gives the report's main figure
+    for (model, head), _ in sorted(results.groupby(["model", "head"]), key=lambda g: (g[0][1] != "mlp", g[0][0])):
         matrix = tables.cross_matrix(results, model, head)
         if matrix.empty:
             continue

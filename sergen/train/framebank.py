@@ -9,6 +9,7 @@ rounding stays at the scale of one utterance, not of the whole corpus.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,16 +43,25 @@ class FrameBank:
         return self.window_sum(entry, start, stop) / (stop - start)[:, None]
 
 
-def build_framebank(frames_list: list[np.ndarray], labels, corpora, utt_keys, clean) -> FrameBank:
-    """From per-entry frame arrays ``[T_i, D]`` (any float dtype)."""
-    lengths = np.array([len(f) for f in frames_list], dtype=np.int64)
-    dim = frames_list[0].shape[1]
+def build_framebank(frames_list, labels, corpora, utt_keys, clean, lengths=None) -> FrameBank:
+    """From per-entry frame arrays ``[T_i, D]`` (any float dtype). ``frames_list`` may be a generator
+    (entries streamed from a store) when ``lengths`` is given, so only the bank itself is held in RAM."""
+    if lengths is None:
+        frames_list = list(frames_list)
+        lengths = np.array([len(f) for f in frames_list], dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    frames_iter = iter(frames_list)
+    first = next(frames_iter)
+    dim = first.shape[1]
+    frames_iter = itertools.chain([first], frames_iter)
     base = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
     prefix = np.zeros((int((lengths + 1).sum()), dim), dtype=np.float32)
     total = np.zeros(dim, np.float64)
     total_sq = np.zeros(dim, np.float64)
     n_clean = 0
-    for b, frames, is_clean in zip(base, frames_list, clean):
+    for n, b, frames, is_clean in zip(lengths, base, frames_iter, clean):
+        if len(frames) != n:
+            raise ValueError(f"entry at prefix row {b} has {len(frames)} frames, {n} were declared")
         f32 = frames.astype(np.float32, copy=False)
         np.cumsum(f32, axis=0, out=prefix[b + 1:b + 1 + len(frames)])
         if is_clean:
