@@ -32,15 +32,20 @@ def counts_table(df, title: str) -> Table:
     return table
 
 
+def registry_table(registry, heading: str, describe) -> Table:
+    """Name, aliases and one described attribute of every entry of a registry."""
+    table = Table(registry.kind, "aliases", heading)
+    for name in registry.names():
+        table.add_row(name, ", ".join(registry.aliases(name)), describe(registry.get(name)))
+    return table
+
+
 @app.command()
 def corpora():
     """List the corpus readers with their aliases and native layouts."""
     from sergen.corpora import CORPUS_READERS
 
-    table = Table("corpus", "aliases", "native layout")
-    for name in CORPUS_READERS.names():
-        table.add_row(name, ", ".join(CORPUS_READERS.aliases(name)), CORPUS_READERS.get(name).layout)
-    console.print(table)
+    console.print(registry_table(CORPUS_READERS, "native layout", lambda cls: cls.layout))
 
 
 @app.command()
@@ -173,6 +178,7 @@ def extract(
     allow_failures: bool = typer.Option(False, help="mark the store complete even if some utterances failed"),
     view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)"),
     view_seed: int = typer.Option(0, help="seed of the views' random parameters"),
+    layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large): hidden states to store, e.g. 6,12,18,24"),
 ):
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
     goes to the sibling store <corpus>@<view>.zarr."""
@@ -184,7 +190,8 @@ def extract(
     for name, one_view in [(c, v) for c in resolve_corpora(corpus) for v in views]:
         report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
                              batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
-                             view=one_view, view_seed=view_seed)
+                             view=one_view, view_seed=view_seed,
+                             extractor_options={"layers": layers} if layers else None)
         name = report.corpus
         if report.skipped:
             console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")
@@ -227,11 +234,11 @@ def stores_ls(root: Optional[Path] = typer.Option(None, help="stores folder (def
 def stores_verify(model: str, corpus: str, root: Optional[Path] = typer.Option(None)):
     """Check offsets, counts, chunks, NaN/Inf and the manifest hash; name the utterances affected."""
     from sergen.corpora.manifest import load_manifest, manifest_hash
-    from sergen.extractors import EXTRACTORS
+    from sergen.extractors import canonical_model
     from sergen.store.layout import store_path
     from sergen.store.verify import verify_store
 
-    model = EXTRACTORS.canonical(model)
+    model = canonical_model(model)
     path = store_path(model, corpus, root)
     if not path.exists():
         raise SergenError(f"no store {model}/{corpus}", where=str(path))
@@ -253,10 +260,7 @@ def views():
     """The waveform augmentation views (the poster's list)."""
     from sergen.augment import VIEWS
 
-    table = Table("view", "aliases", "what it does")
-    for name in VIEWS.names():
-        table.add_row(name, ", ".join(VIEWS.aliases(name)), VIEWS.get(name).description)
-    console.print(table)
+    console.print(registry_table(VIEWS, "what it does", lambda cls: cls.description))
 
 
 @models_app.command("ls")
@@ -273,6 +277,8 @@ def models_ls():
             present = f"[red]no ({exc.what})"
         table.add_row(name, ", ".join(EXTRACTORS.aliases(name)), str(cls.sample_rate), f"{cls.frame_rate:g}",
                       str(cls.dim), present, cls.source)
+    table.add_row("hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
+                  "per model", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)")
     console.print(table)
 
 
@@ -314,7 +320,7 @@ def probe(
     seed: int = typer.Option(0),
     scramble: bool = typer.Option(False, help="permute each training corpus's labels (fragmentation test)"),
     aug_share: float = typer.Option(0.0, help="probability of drawing an augmented view"),
-    layer: str = typer.Option("-", help="layer of a multi-layer store"),
+    layer: str = typer.Option("-", help="layer of a multi-layer store (default: the last stored)"),
 ):
     """Train a head on one or more corpora and test it on every corpus's test split."""
     from sergen.experiments.probe import resolve_spec, run_probe, save_run
@@ -322,9 +328,7 @@ def probe(
     from sergen.train.sampler import SamplerConfig
 
     head = HEADS.canonical(head)
-    if layer != "-":
-        raise SergenError(f"layer {layer!r} requested, but the {model} stores hold a single layer")
-    spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share,
+    spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer,
                         sampler=SamplerConfig(aug_share=aug_share))
     with err_console.status(f"training {head} on {spec.train_name} …"):
         results = run_probe(spec)

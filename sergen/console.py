@@ -11,12 +11,12 @@ console = Console(stderr=False, soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 
-def progress_bar(*extra_columns) -> Progress:
-    """A progress bar that stays quiet when output is not a terminal but still prints a final line."""
+def progress_bar(*extra_columns, enabled: bool = True) -> Progress:
+    """A progress bar on stderr; off when asked, or when stderr is no terminal (unless SERGEN_PROGRESS=1)."""
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), *extra_columns,
         TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
-        disable=not sys.stderr.isatty() and not _force_progress(),
+        disable=not enabled or (not sys.stderr.isatty() and not _force_progress()),
     )
 
 

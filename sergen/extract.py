@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import zarr
 from rich.progress import TextColumn
 
 import sergen
@@ -29,8 +30,6 @@ from sergen.store.layout import FAILED, PADDED, WRITTEN, store_path
 from sergen.store.lock import StoreLock
 from sergen.store.reader import store_attrs
 from sergen.store.writer import StoreWriter, create_store
-
-import zarr
 
 
 @dataclass
@@ -141,7 +140,8 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     if not root.exists():
         raise SergenError(f"{corpus} root from the manifest does not exist", where=str(root),
                           fix="pass --root DIR where the corpus now lives")
-    extractor = get_extractor(model, device=device or default_device(), weights=weights, **(extractor_options or {}))
+    extractor = get_extractor(model, device=device or default_device(), weights=weights,
+                              **(extractor_options or {})).load()
     augment = VIEWS.get(view)() if view else None
     store_name = f"{corpus}@{augment.name}" if augment else corpus
     path = store_path(extractor.name, store_name, stores_root)
@@ -184,7 +184,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         def decode(row):
             return _decode(root, row, extractor, augment, view_seed)
 
-        bar = progress_bar(TextColumn("{task.fields[rate]}"))
+        bar = progress_bar(TextColumn("{task.fields[rate]}"), enabled=show_progress)
         with bar, ThreadPoolExecutor(decode_threads) as pool:
             task = bar.add_task(f"{extractor.name} {corpus}", total=len(plan), completed=report.done_before, rate="")
             t0 = time.perf_counter()

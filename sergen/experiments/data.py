@@ -13,7 +13,7 @@ import zarr
 from sergen import LABELS
 from sergen.errors import SergenError
 from sergen.store.layout import store_path
-from sergen.store.reader import open_store, view_stores
+from sergen.store.reader import open_store, store_attrs, view_stores
 from sergen.train.framebank import FrameBank, build_framebank
 
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
@@ -25,6 +25,7 @@ class CorpusData:
 
     corpus: str
     path: str
+    columns: slice  # the stored features this probe uses (one layer of a multi-layer store)
     start: np.ndarray
     stop: np.ndarray
     label: np.ndarray  # class index per utterance copy
@@ -36,17 +37,44 @@ class CorpusData:
     synthetic: bool
 
 
+def layer_columns(attrs: dict, layer: str, where: str) -> slice:
+    """Columns of ``layer`` in a store: multi-layer stores (``settings.layers``) hold the layers side by
+    side; ``-`` means the last stored layer, or the whole vector of a single-layer store."""
+    layers = attrs.get("settings", {}).get("layers")
+    dim = int(attrs["dim"])
+    if not layers:
+        if layer not in ("-", None):
+            raise SergenError(f"layer {layer!r} requested, but {where} holds a single layer")
+        return slice(0, dim)
+    width = dim // len(layers)
+    if layer in ("-", None):
+        return slice(dim - width, dim)
+    if int(layer) not in layers:
+        raise SergenError(f"layer {layer} is not stored in {where}; stored layers: {', '.join(map(str, layers))}",
+                          fix="pick one of them, or extract again with --layers")
+    i = layers.index(int(layer))
+    return slice(i * width, (i + 1) * width)
+
+
+def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "-") -> CorpusData:
+    """Cached per process, keyed by the store's creation and completion times, so a store rebuilt in
+    the same process is read again."""
+    return _load_corpus(model, corpus, stores_root, layer, store_version(model, corpus, stores_root))
+
+
 @lru_cache(maxsize=32)
-def load_corpus(model: str, corpus: str, stores_root: str | None) -> CorpusData:
+def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, version: tuple) -> CorpusData:
     ds = open_store(model, corpus, root=stores_root)
+    columns = layer_columns(store_attrs(store_path(model, corpus, stores_root)), layer, f"the {model}/{corpus} store")
     return CorpusData(
         corpus=corpus,
         path=str(store_path(model, corpus, stores_root)),
+        columns=columns,
         start=ds["start"].values.astype(np.int64), stop=ds["stop"].values.astype(np.int64),
         label=np.array([LABEL_INDEX[v] for v in ds["label"].values], np.int64),
         split=np.asarray(ds["split"].values, dtype=str), utt_id=np.asarray(ds["utt_id"].values, dtype=str),
         is_clean=np.asarray(ds["view"].values, dtype=str) == "clean",  # False throughout a view store
-        pooled=np.asarray(ds["mean"].data.compute(), np.float32),
+        pooled=np.asarray(ds["mean"].data[:, columns].compute(), np.float32),
         frame_rate=float(ds.attrs["frame_rate"]), synthetic=bool(ds.attrs.get("synthetic", False)),
     )
 
@@ -61,23 +89,36 @@ def _stream_frames(data: CorpusData, rows: np.ndarray, block_frames: int = 1 << 
         while j < len(rows) and data.stop[rows[j]] - data.start[rows[i]] <= block_frames:
             j += 1
         lo, hi = data.start[rows[i]], data.stop[rows[j - 1]]
-        block = frames[lo:hi]
+        block = frames[lo:hi, data.columns]
         for r in rows[i:j]:
             yield block[data.start[r] - lo:data.stop[r] - lo]
         i = j
 
 
+def store_version(model: str, name: str, stores_root: str | None) -> tuple:
+    attrs = store_attrs(store_path(model, name, stores_root))
+    return name, attrs.get("created"), attrs.get("finished")
+
+
+def training_bank(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-") -> FrameBank:
+    """The training utterances of ``train`` (clean and every augmented view store beside them);
+    cached per process while none of those stores changes."""
+    versions = tuple(store_version(model, name, stores_root)
+                     for corpus in train for name in [corpus] + view_stores(model, corpus, stores_root))
+    return _training_bank(model, train, stores_root, layer, versions)
+
+
 @lru_cache(maxsize=8)
-def training_bank(model: str, train: tuple[str, ...], stores_root: str | None) -> FrameBank:
-    """The training utterances of ``train`` (clean and every augmented view store beside them)."""
+def _training_bank(model: str, train: tuple[str, ...], stores_root: str | None, layer: str,
+                   versions: tuple) -> FrameBank:
     parts, labels, corpora, keys, clean = [], [], [], [], []
     for k, corpus in enumerate(train):
-        data = load_corpus(model, corpus, stores_root)
+        data = load_corpus(model, corpus, stores_root, layer)
         ids = np.unique(data.utt_id)
         if not (data.split == "train").any():
             raise SergenError(f"{corpus} has no training utterances in the {model} store")
         for name in [corpus] + view_stores(model, corpus, stores_root):
-            part = data if name == corpus else load_corpus(model, name, stores_root)
+            part = data if name == corpus else load_corpus(model, name, stores_root, layer)
             rows = np.flatnonzero(np.isin(part.utt_id, ids) & (part.split == "train"))
             parts.append((part, rows))
             labels += list(part.label[rows])
@@ -98,9 +139,10 @@ def relabelled(bank: FrameBank, perms: dict[int, np.ndarray]) -> FrameBank:
     return replace(bank, label=label)
 
 
-def split_vectors(model: str, corpus: str, split: str, stores_root: str | None) -> tuple[np.ndarray, np.ndarray]:
+def split_vectors(model: str, corpus: str, split: str, stores_root: str | None,
+                  layer: str = "-") -> tuple[np.ndarray, np.ndarray]:
     """Utterance-level vectors (mean over all frames) and labels of one split, clean view only."""
-    data = load_corpus(model, corpus, stores_root)
+    data = load_corpus(model, corpus, stores_root, layer)
     rows = np.flatnonzero((data.split == split) & data.is_clean)
     return data.pooled[rows], data.label[rows]
 

@@ -61,7 +61,7 @@ def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers
     done = {p.stem for p in runs_dir(results_dir).glob("*.csv")}
     todo = [s for s in specs if s.run_id not in done]
     workers = workers or min(2, os.cpu_count() or 1)
-    bar = progress_bar()
+    bar = progress_bar(enabled=show_progress)
     with bar:
         task = bar.add_task("grid", total=len(specs), completed=len(specs) - len(todo))
         if workers <= 1 or len(todo) <= 1:

@@ -19,7 +19,7 @@ from sergen.errors import SergenError
 from sergen.experiments.data import (load_corpus, relabelled, split_vectors, stores_root_key,
                                      training_bank)
 from sergen.experiments.scramble import scramble_permutations
-from sergen.extractors import EXTRACTORS
+from sergen.extractors import canonical_model
 from sergen.store.reader import existing_stores
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics
@@ -63,7 +63,7 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, **kwargs) 
     """Names and aliases → a checked spec; ``all`` means every corpus with a store for this model."""
     from sergen.corpora import CORPUS_READERS
 
-    model = EXTRACTORS.canonical(model) if model in EXTRACTORS else model
+    model = canonical_model(model)
     have = stores_for(model, stores_root)
     if not have:
         raise SergenError(f"no stores for model {model!r}", where=str(data_dir("stores") if stores_root is None else stores_root),
@@ -87,14 +87,14 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, **kwargs) 
 def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:
     root = stores_root_key(stores_root or data_dir("stores"))
     started = time.perf_counter()
-    frame_rate = load_corpus(spec.model, spec.train[0], root).frame_rate
-    bank = training_bank(spec.model, spec.train, root)
+    frame_rate = load_corpus(spec.model, spec.train[0], root, spec.layer).frame_rate
+    bank = training_bank(spec.model, spec.train, root, spec.layer)
     perms = scramble_permutations(spec.train) if spec.scramble else {}
     if perms:
         bank = relabelled(bank, {k: perms[c] for k, c in enumerate(spec.train)})
 
     def vectors(corpus: str, split: str):
-        x, y = split_vectors(spec.model, corpus, split, root)
+        x, y = split_vectors(spec.model, corpus, split, root, spec.layer)
         if corpus in perms:
             y = perms[corpus][y]
         return x, y
@@ -113,7 +113,7 @@ def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:
             raise SergenError(f"{corpus} has no test split in the {spec.model} store",
                               fix=f"rebuild its manifest (`sergen manifest {corpus}`) and store")
         scores = bootstrap_metrics(y, predict_proba(result.model, x), n_boot=spec.n_boot, seed=spec.seed)
-        synthetic = load_corpus(spec.model, corpus, root).synthetic
+        synthetic = load_corpus(spec.model, corpus, root, spec.layer).synthetic
         for metric in METRICS:
             value, low, high = scores[metric]
             rows.append({

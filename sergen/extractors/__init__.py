@@ -1,11 +1,24 @@
 """Extractors, registered by the poster's names; ``get_extractor(name)`` builds one."""
 
-from sergen.extractors import cdpam, egemaps, melspec  # noqa: F401  (registration)
+from sergen.extractors import cdpam, dac, egemaps, encodec, melspec, phi4, wavlm  # noqa: F401  (registration)
 from sergen.extractors.base import EXTRACTORS, Extractor
+from sergen.extractors.hf_generic import PREFIX, HFEncoder, store_name
 
 
 def get_extractor(name: str, **kwargs) -> Extractor:
+    """An extractor by registered name, or ``hf:<model-id>`` for any wav2vec2-family encoder."""
+    if name.startswith(PREFIX):
+        return HFEncoder(name[len(PREFIX):], **kwargs)
     return EXTRACTORS.get(name)(**kwargs)
 
 
-__all__ = ["EXTRACTORS", "Extractor", "get_extractor"]
+def canonical_model(name: str) -> str:
+    """The name stores are kept under (registered name, or the folder-safe form of ``hf:<id>``)."""
+    if name.startswith(PREFIX):
+        return store_name(name[len(PREFIX):])
+    if name.startswith("hf-"):
+        return name
+    return EXTRACTORS.canonical(name)
+
+
+__all__ = ["EXTRACTORS", "Extractor", "get_extractor", "canonical_model"]

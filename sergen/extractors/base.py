@@ -38,6 +38,10 @@ class Extractor:
         self.weights = weights
         self.options = options
 
+    def load(self) -> "Extractor":
+        """Load weights now (extraction calls this before planning: a model's config may set ``dim``)."""
+        return self
+
     # -- what the store needs --------------------------------------------------------------------
     def num_frames(self, n_samples: int) -> int:
         raise NotImplementedError

@@ -1,0 +1,55 @@
+"""Shared machinery of the extractors built on transformers models: weights resolution, lazy loading,
+device placement, autocast on CUDA."""
+
+from __future__ import annotations
+
+import contextlib
+
+from sergen.extractors.base import Extractor
+from sergen.extractors.hf import is_present, resolve_weights, weights_record
+
+
+class TransformersExtractor(Extractor):
+    repo_id = ""
+    revision = "main"  # override with --weights for an exact local checkpoint; the store records the snapshot
+    model_class = ""
+
+    def __init__(self, device: str = "cpu", weights=None, **options):
+        super().__init__(device, weights, **options)
+        self._model = None
+        self._path = None
+
+    @property
+    def path(self):
+        if self._path is None:
+            self._path = resolve_weights(self.repo_id, self.revision, self.weights, self.name)
+        return self._path
+
+    @property
+    def model(self):
+        if self._model is None:
+            import transformers
+
+            cls = getattr(transformers, self.model_class)
+            self._model = cls.from_pretrained(self.path, local_files_only=True).to(self.device).eval()
+        return self._model
+
+    def config_dim(self, config) -> int:
+        return self.dim
+
+    def load(self) -> "TransformersExtractor":
+        self.dim = self.config_dim(self.model.config)
+        return self
+
+    def weights_info(self) -> dict:
+        return weights_record(self.repo_id, self.revision, self.path)
+
+    def weights_present(self) -> bool:
+        return is_present(self.repo_id, self.revision, self.weights)
+
+    def autocast(self):
+        import torch
+
+        if str(self.device).startswith("cuda"):
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
