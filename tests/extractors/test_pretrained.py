@@ -183,3 +183,27 @@ def test_hf_generic_encoder(tmp_path, demo_root):
     report = extract("hf:facebook/hubert-base-ls960", "emodb", weights=tmp_path / "hubert")
     assert report.complete
     assert open_store("hf-facebook--hubert-base-ls960", "emodb").sizes["feature"] == 16
+
+
+def test_vggish_checkpoint_frames_and_batching(tmp_path):
+    import torch
+
+    from sergen.extractors.vggish import CHECKPOINT, build_network, log_mel_examples, mel_matrix
+
+    torch.manual_seed(0)
+    torch.save(build_network().state_dict(), tmp_path / CHECKPOINT)  # the published format: a plain state dict
+    ex = get_extractor("vggish", weights=tmp_path).load()
+    assert ex.min_samples == 15600
+    for n in (1, 15599, 15600, 15600 + 96 * 160 - 1, 15600 + 96 * 160, 16000 * 5 + 7):
+        assert ex.embed([wave(ex.padded_length(n), n)])[0].shape == (ex.num_frames(n), 128), n
+    waves = [wave(n, n) for n in (16000, 40000, 25000)]
+    for batched, w in zip(ex.embed(waves), waves):
+        np.testing.assert_allclose(batched, ex.embed([w])[0], atol=1e-5)
+    # the front end: a 1 kHz tone peaks in the mel band holding 1 kHz, in every frame of the example
+    t = np.arange(16000) / 16000
+    examples = log_mel_examples(np.sin(2 * np.pi * 1000 * t), mel_matrix())
+    assert examples.shape == (1, 96, 64)
+    centres = 700 * (np.exp(np.linspace(1127 * np.log1p(125 / 700), 1127 * np.log1p(7500 / 700), 66)[1:-1] / 1127) - 1)
+    assert abs(centres[examples[0].argmax(axis=1)] - 1000).max() < 60
+    with pytest.raises(SergenError, match="VGGish checkpoint not found"):
+        get_extractor("vggish", weights=tmp_path / "nowhere.pth").load()
