@@ -9,7 +9,7 @@ CORPUS ?= all
 DEMO_DIR ?= demo
 DEMO_SCALE ?= 1
 
-.PHONY: help install test demo extract bench clean
+.PHONY: help install test demo extract bench soak clean
 
 help:
 	@echo "make install            create $(VENV) and install sergen (TORCH=$(TORCH))"
@@ -17,6 +17,7 @@ help:
 	@echo "make demo               synthesise demo corpora, extract, run the grid, write the report"
 	@echo "make extract MODEL=m    extract MODEL (default melspec) for CORPUS (default all)"
 	@echo "make bench              benchmarks, written to bench/results.md"
+	@echo "make soak               kill extraction at random moments 20 times; check nothing is lost"
 
 install: $(STAMP)
 
@@ -36,10 +37,13 @@ demo: $(STAMP)
 	mkdir -p docs && cp reports/demo/main_heatmap.png docs/demo_heatmap.png
 
 extract: $(STAMP)
-	$(BIN)/sergen extract --model $(MODEL) --corpus $(CORPUS)
+	$(BIN)/sergen extract --model $(MODEL) --corpus $(CORPUS) $(if $(WEIGHTS),--weights $(WEIGHTS))
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

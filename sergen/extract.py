@@ -8,6 +8,7 @@ go (a contiguous frame range), so the store only ever holds whole utterances mar
 
 from __future__ import annotations
 
+import errno
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -163,21 +164,21 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                 raise SergenError("this store was made with other extractor settings or weights",
                                   where=str(path), fix="rerun with --overwrite to rebuild it")
             if attrs.get("complete"):
-                return ExtractReport(extractor.name, store_name, path, len(plan), len(plan), complete=True, skipped=True,
-                                     failures=dict(attrs.get("failures", {})))
+                return ExtractReport(extractor.name, store_name, path, len(plan), len(plan), complete=True,
+                                     skipped=True, failures=dict(attrs.get("failures", {})))
         else:
             group = create_store(path, plan, {
                 "model": extractor.name, "corpus": corpus, "weights": extractor.weights_info(),
                 "sample_rate": extractor.sample_rate, "frame_rate": extractor.frame_rate,
                 "manifest_sha256": m_hash, "sergen_version": sergen.__version__,
-                "settings": settings, "view": augment.name if augment else "clean", "synthetic": bool(meta.get("synthetic", False)),
-                "source": extractor.source,
+                "settings": settings, "view": augment.name if augment else "clean",
+                "synthetic": bool(meta.get("synthetic", False)), "source": extractor.source,
             }, extractor.dim)
         writer = StoreWriter(group)
         status = writer.status
         todo = np.flatnonzero((status != WRITTEN) & (status != PADDED))
         report = ExtractReport(extractor.name, store_name, path, len(plan), done_before=len(plan) - len(todo))
-        failures = {k: v for k, v in writer.attrs.get("failures", {}).items()}
+        failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
         windows = _windows(todo, window_utts)
 
@@ -195,8 +196,12 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                     a, b = windows[w + 2]
                     pending.append(pool.map(decode, rows[a:b]))
                 frames, codes = _embed_window(extractor, rows[first:last], decoded, failures, batch_seconds)
-                writer.write_window(first, frames, codes)
-                writer.set_failures(failures)
+                try:
+                    writer.write_window(first, frames, codes)
+                    writer.set_failures(failures)
+                except OSError as exc:
+                    kept = int(np.isin(writer.status, (WRITTEN, PADDED)).sum())
+                    raise _disk_error(exc, path, plan, extractor, kept) from exc
                 report.written += sum(c != FAILED for c in codes)
                 report.padded += sum(c == PADDED for c in codes)
                 report.audio_s += sum(r.n_view for r in rows[first:last]) / extractor.sample_rate
@@ -209,6 +214,17 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             writer.mark_complete()
             report.complete = True
     return report
+
+
+def _disk_error(exc: OSError, path: Path, plan: pd.DataFrame, extractor: Extractor, kept: int) -> Exception:
+    """A full disk (or any write failure) as a message that says what survives and how to go on."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return exc
+    need = int(plan["n_frames"].sum()) * extractor.dim * 2 / 2**30
+    return SergenError(
+        f"disk full while writing the {extractor.name} store ({exc.strerror})", where=str(path),
+        fix=f"free space (the whole store needs about {need:.1f} GiB before compression) and rerun the same "
+            f"command: the {kept} utterances already written are kept and only the rest is extracted")
 
 
 def _embed_window(extractor: Extractor, rows, decoded, failures: dict, batch_seconds: float):

@@ -42,7 +42,9 @@ class TransformersExtractor(Extractor):
         return self
 
     def weights_info(self) -> dict:
-        return weights_record(self.repo_id, self.revision, self.path)
+        if not hasattr(self, "_weights_info"):  # hashing a multi-GB checkpoint once is enough
+            self._weights_info = weights_record(self.repo_id, self.revision, self.path)
+        return self._weights_info
 
     def weights_present(self) -> bool:
         return is_present(self.repo_id, self.revision, self.weights)

@@ -129,7 +129,9 @@ class VGGish(Extractor):
         return self
 
     def weights_info(self) -> dict:
-        return {"id": CHECKPOINT, "sha256": sha256_of(self.checkpoint)}
+        if not hasattr(self, "_weights_info"):
+            self._weights_info = {"id": CHECKPOINT, "sha256": sha256_of(self.checkpoint)}
+        return self._weights_info
 
     def weights_present(self) -> bool:
         try:

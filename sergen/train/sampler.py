@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from sergen.errors import SergenError
 from sergen.train.framebank import FrameBank
 
 
@@ -66,8 +67,9 @@ class WindowSampler:
         self.noise_pool = (self.rng.standard_normal((NOISE_POOL_ROWS, bank.dim), dtype=np.float32)
                            * (config.noise_std * bank.feature_std))
         if config.aug_share > 0 and not len(aug):
-            raise ValueError("aug_share > 0 but the training stores hold no augmented views "
-                             "(extract them with `sergen extract --view NAME`)")
+            raise SergenError("aug_share > 0 but the training stores hold no augmented views",
+                              fix="extract some first: `sergen extract --model M --corpus C --view pink-noise` "
+                                  "(`sergen views` lists them)")
 
     # -- the draws -------------------------------------------------------------------------------
     def draw_classes(self, n: int) -> np.ndarray:

@@ -157,3 +157,55 @@ def test_kill9_then_rerun_equals_uninterrupted(emodb_copy, tmp_path):
     for name in ("frames", "offsets", "mean", "std", "status"):
         np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
     assert verify_store(path).ok
+
+
+def test_full_disk_is_explained_and_a_rerun_completes(emodb_copy, tmp_path, monkeypatch):
+    import errno
+
+    from sergen.store.writer import StoreWriter
+
+    clean = extract("melspec", "emodb", stores_root=tmp_path / "clean")
+    real = StoreWriter.write_window
+    calls = {"n": 0}
+
+    def filling_disk(self, first, frames, codes):
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, first, frames, codes)
+
+    monkeypatch.setattr(StoreWriter, "write_window", filling_disk)
+    with pytest.raises(SergenError) as exc:
+        extract("melspec", "emodb", window_utts=20)
+    assert "disk full while writing the melspec store (No space left on device)" in exc.value.message
+    assert "the 40 utterances already written are kept" in exc.value.message
+    monkeypatch.setattr(StoreWriter, "write_window", real)
+    final = extract("melspec", "emodb", window_utts=20)
+    assert final.complete and final.done_before == 40 and final.written == 120
+    a = zarr.open_group(str(store_path("melspec", "emodb")))
+    b = zarr.open_group(str(clean.path))
+    np.testing.assert_array_equal(a["frames"][:], b["frames"][:])
+
+
+def test_nan_in_a_store_is_found_and_named(emodb_copy):
+    extract("melspec", "emodb")
+    path = store_path("melspec", "emodb")
+    group = zarr.open_group(str(path), mode="r+")
+    offsets = group["offsets"][:]
+    group["frames"][offsets[5] + 2] = np.nan
+    report = verify_store(path)
+    ids = group["utt"]["utt_id"][:].tolist()
+    assert report.affected == {ids[5]} and report.problems[0].startswith("NaN or Inf frames in chunk 0")
+
+
+def test_stereo_and_other_rates_are_mixed_down_and_resampled(tmp_path):
+    write_wav(tmp_path / "c/wav/03a01Fa.wav", seconds=0.5, sr=44100, channels=2, freq=500)
+    write_wav(tmp_path / "c/wav/03a02Fa.wav", seconds=0.5, sr=16000, channels=1, freq=500)
+    write_manifest(read_corpus("emodb", tmp_path / "c"))
+    assert extract("melspec", "emodb").complete
+    ds = sergen.open_store("melspec", "emodb")
+    assert list(ds.n_frames.values) == [51, 51]  # both 0.5 s at 16 kHz → 1 + 8000 // 160
+    a, b = utterance_frames(ds, 0), utterance_frames(ds, 1)
+    # the same tone, whatever its container: same peak band, same peak level
+    assert (a[5:-5].argmax(1) == b[5:-5].argmax(1)).all()
+    np.testing.assert_allclose(a[5:-5].max(1), b[5:-5].max(1), atol=0.05)

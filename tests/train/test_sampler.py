@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
+from sergen.errors import SergenError
 from sergen.train.framebank import build_framebank
 from sergen.train.sampler import SamplerConfig, WindowSampler
 
@@ -82,7 +83,7 @@ def test_aug_share_picks_views_of_the_same_utterance():
     x, y = WindowSampler(bank, 1.0, cfg, seed=0).sample(10000)
     assert abs(np.mean(x[y == 0, 0] == 1.0) - 0.5) < 0.03  # half the class-0 samples come from the view
     assert np.all(x[y == 1, 0] == 7.0)  # no view: clean
-    with pytest.raises(ValueError, match="no augmented views"):
+    with pytest.raises(SergenError, match="no augmented views"):
         WindowSampler(bank_from(frames[:1], [0]), 1.0, cfg)
 
 
