@@ -179,6 +179,7 @@ def extract(
     view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)"),
     view_seed: int = typer.Option(0, help="seed of the views' random parameters"),
     layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large): hidden states to store, e.g. 6,12,18,24"),
+    scheduler: Optional[str] = typer.Option(None, help="run on Dask: local, local:N, or tcp://HOST:PORT"),
 ):
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
     goes to the sibling store <corpus>@<view>.zarr."""
@@ -190,7 +191,7 @@ def extract(
     for name, one_view in [(c, v) for c in resolve_corpora(corpus) for v in views]:
         report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
                              batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
-                             view=one_view, view_seed=view_seed,
+                             view=one_view, view_seed=view_seed, scheduler=scheduler,
                              extractor_options={"layers": layers} if layers else None)
         name = report.corpus
         if report.skipped:
@@ -350,6 +351,7 @@ def grid(
     scramble: str = typer.Option("no", help="no, yes, or no,yes"),
     aug_share: str = typer.Option("0", help="e.g. 0,0.25,0.5,0.75,1"),
     workers: int = typer.Option(2, help="worker processes"),
+    scheduler: Optional[str] = typer.Option(None, help="run on Dask instead: local, local:N, or tcp://HOST:PORT"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
     from sergen.experiments.grid import auroc_matrices, grid_specs, run_grid
@@ -360,7 +362,7 @@ def grid(
                        seeds=[int(s) for s in seeds.split(",")], scrambles=_bools(scramble),
                        aug_shares=_floats(aug_share))
     console.print(f"{len(specs)} combinations")
-    results = run_grid(specs, workers=workers)
+    results = run_grid(specs, workers=workers, scheduler=scheduler)
     for name, path in auroc_matrices(results).items():
         console.print(f"matrix {name}: {path}")
 

@@ -27,7 +27,7 @@ from sergen.corpora.manifest import load_manifest, manifest_hash
 from sergen.errors import SergenError
 from sergen.extractors import get_extractor
 from sergen.extractors.base import Extractor
-from sergen.store.layout import FAILED, PADDED, WRITTEN, store_path
+from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
 from sergen.store.lock import StoreLock
 from sergen.store.reader import store_attrs
 from sergen.store.writer import StoreWriter, create_store
@@ -132,9 +132,10 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             device: str | None = None, weights=None, batch_seconds: float = 60.0, window_utts: int = 256,
             decode_threads: int = 2, overwrite: bool = False, allow_failures: bool = False,
             show_progress: bool = True, extractor_options: dict | None = None, view: str | None = None,
-            view_seed: int = 0) -> ExtractReport:
+            view_seed: int = 0, scheduler: str | None = None) -> ExtractReport:
     """Extract one (model, corpus[, view]) store; see the module docstring. ``view`` names a waveform
-    augmentation; its store is the sibling ``<corpus>@<view>.zarr``."""
+    augmentation; its store is the sibling ``<corpus>@<view>.zarr``. ``scheduler`` (``local[:N]`` or a
+    Dask scheduler address) computes windows on Dask workers; this process stays the only writer."""
     manifest, meta = load_manifest(corpus, manifest_file)
     corpus = meta.get("corpus", corpus)
     root = Path(corpus_root or meta.get("root", "."))
@@ -181,21 +182,24 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
         windows = _windows(todo, window_utts)
+        if scheduler:
+            from sergen.scale import dask_windows
 
-        def decode(row):
-            return _decode(root, row, extractor, augment, view_seed)
+            results = dask_windows(scheduler, windows, plan, root, model, device, weights, extractor_options,
+                                   augment, view_seed, batch_seconds)
+        else:
+            results = _local_windows(windows, rows, root, extractor, augment, view_seed, batch_seconds, decode_threads)
 
         bar = progress_bar(TextColumn("{task.fields[rate]}"), enabled=show_progress)
-        with bar, ThreadPoolExecutor(decode_threads) as pool:
+        with bar:
             task = bar.add_task(f"{extractor.name} {corpus}", total=len(plan), completed=report.done_before, rate="")
             t0 = time.perf_counter()
-            pending = [pool.map(decode, rows[a:b]) for a, b in windows[:2]]
-            for w, (first, last) in enumerate(windows):
-                decoded = list(pending.pop(0))
-                if w + 2 < len(windows):  # keep two windows decoding ahead of the model
-                    a, b = windows[w + 2]
-                    pending.append(pool.map(decode, rows[a:b]))
-                frames, codes = _embed_window(extractor, rows[first:last], decoded, failures, batch_seconds)
+            for first, last, frames, codes, errors in results:
+                for row in rows[first:last]:
+                    if row.utt_id in errors:
+                        failures[row.utt_id] = errors[row.utt_id]
+                    else:
+                        failures.pop(row.utt_id, None)
                 try:
                     writer.write_window(first, frames, codes)
                     writer.set_failures(failures)
@@ -210,6 +214,10 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                            f"{report.audio_s / elapsed:.1f} audio-s/s")
         report.failures = failures
         report.wall_s = time.perf_counter() - started
+        pending = int((writer.status == PENDING).sum())
+        if pending:  # never mark complete what is not all written, whatever went wrong upstream
+            raise SergenError(f"{pending} utterance(s) of {store_name} were not written", where=str(path),
+                              fix="rerun the same command to finish them")
         if not failures or allow_failures:
             writer.mark_complete()
             report.complete = True
@@ -227,13 +235,15 @@ def _disk_error(exc: OSError, path: Path, plan: pd.DataFrame, extractor: Extract
             f"command: the {kept} utterances already written are kept and only the rest is extracted")
 
 
-def _embed_window(extractor: Extractor, rows, decoded, failures: dict, batch_seconds: float):
+def _embed_window(extractor: Extractor, rows, decoded, batch_seconds: float):
+    """Frames, status codes and errors (utt_id → reason) of one window of utterances."""
     frames: list[np.ndarray | None] = [None] * len(rows)
     codes = [WRITTEN] * len(rows)
+    errors: dict[str, str] = {}
     waves = []
     for i, (row, (wav, error)) in enumerate(zip(rows, decoded)):
         if error:
-            failures[row.utt_id] = error
+            errors[row.utt_id] = error
             codes[i] = FAILED
             waves.append(None)
             continue
@@ -248,15 +258,29 @@ def _embed_window(extractor: Extractor, rows, decoded, failures: dict, batch_sec
         for i, out in zip(idx, outputs):
             row = rows[i]
             if out.shape != (row.n_frames, extractor.dim):
-                failures[row.utt_id] = f"extractor gave {out.shape}, expected ({row.n_frames}, {extractor.dim})"
+                errors[row.utt_id] = f"extractor gave {out.shape}, expected ({row.n_frames}, {extractor.dim})"
                 codes[i] = FAILED
             elif not np.isfinite(out).all():
-                failures[row.utt_id] = "extractor output holds NaN or Inf"
+                errors[row.utt_id] = "extractor output holds NaN or Inf"
                 codes[i] = FAILED
             else:
                 frames[i] = out
-                failures.pop(row.utt_id, None)
     for i, row in enumerate(rows):
         if codes[i] == FAILED:
             frames[i] = np.zeros((row.n_frames, extractor.dim), np.float32)
-    return frames, codes
+    return frames, codes, errors
+
+
+def _local_windows(windows, rows, root, extractor, augment, view_seed, batch_seconds, decode_threads):
+    """Windows in order, decoded by background threads two windows ahead of the model."""
+    def decode(row):
+        return _decode(root, row, extractor, augment, view_seed)
+
+    with ThreadPoolExecutor(decode_threads) as pool:
+        pending = [pool.map(decode, rows[a:b]) for a, b in windows[:2]]
+        for w, (first, last) in enumerate(windows):
+            decoded = list(pending.pop(0))
+            if w + 2 < len(windows):
+                a, b = windows[w + 2]
+                pending.append(pool.map(decode, rows[a:b]))
+            yield (first, last, *_embed_window(extractor, rows[first:last], decoded, batch_seconds))

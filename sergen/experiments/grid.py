@@ -55,8 +55,10 @@ def _run_one(spec: ProbeSpec, stores_root, results_dir) -> str:
 
 
 def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers: int | None = None,
-             show_progress: bool = True) -> pd.DataFrame:
-    """Run what is not done yet; return the results of every spec (old and new) as one tidy table."""
+             show_progress: bool = True, scheduler: str | None = None) -> pd.DataFrame:
+    """Run what is not done yet; return the results of every spec (old and new) as one tidy table.
+    ``scheduler`` (``local[:N]`` or a Dask address) runs the combinations as Dask tasks instead of local
+    worker processes; results are written by the tasks into the shared results folder."""
     results_dir = Path(results_dir or data_dir("results"))
     done = {p.stem for p in runs_dir(results_dir).glob("*.csv")}
     todo = [s for s in specs if s.run_id not in done]
@@ -64,7 +66,14 @@ def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers
     bar = progress_bar(enabled=show_progress)
     with bar:
         task = bar.add_task("grid", total=len(specs), completed=len(specs) - len(todo))
-        if workers <= 1 or len(todo) <= 1:
+        if scheduler and todo:
+            from functools import partial
+
+            from sergen.scale import dask_map
+
+            dask_map(scheduler, partial(_run_one, stores_root=stores_root, results_dir=results_dir), todo,
+                     on_done=lambda: bar.advance(task))
+        elif workers <= 1 or len(todo) <= 1:
             for spec in todo:
                 _run_one(spec, stores_root, results_dir)
                 bar.advance(task)

@@ -1,0 +1,115 @@
+"""Scale-out on Dask: extraction windows and grid runs as Dask tasks, on a local cluster
+(``local`` or ``local:N``) or any scheduler address (``tcp://host:8786`` — dask-jobqueue on SLURM,
+Kubernetes, …).
+
+Extraction: each worker builds its extractor once (on its own GPU where there are several), decodes and
+embeds whole windows of utterances and sends the frames back; the calling process remains the store's
+only writer, so parallel workers can never corrupt a store, resumption works exactly as in a serial
+run, and the result equals a serial extraction value for value (same windows, same batches). The
+price is that frames travel to the writer: fine on a cluster's network for embeddings, which are far
+smaller than the audio they come from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+from typing import Iterator
+
+from sergen.errors import SergenError
+
+_WORKER_EXTRACTORS: dict = {}
+
+
+@contextlib.contextmanager
+def connect(scheduler: str):
+    """A Dask client for ``local``, ``local:N`` or a scheduler address; closed (with its cluster) after."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler == "local" or scheduler.startswith("local:"):
+        n = int(scheduler.split(":", 1)[1]) if ":" in scheduler else (os.cpu_count() or 1)
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            with Client(cluster) as client:
+                yield client
+        return
+    try:
+        client = Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise SergenError(f"cannot reach the Dask scheduler {scheduler!r} ({exc})",
+                          fix="start it (`dask scheduler`, or dask-jobqueue on a cluster) or use --scheduler local") from None
+    with client:
+        yield client
+
+
+def _worker_device(device: str | None) -> str:
+    if device:
+        return device
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu"
+    from dask.distributed import get_worker
+
+    return f"cuda:{abs(hash(get_worker().address)) % torch.cuda.device_count()}"
+
+
+def _worker_extractor(model: str, device, weights, options: dict | None):
+    from sergen.extractors import get_extractor
+
+    key = (model, device, str(weights), json.dumps(options or {}, sort_keys=True, default=str))
+    if key not in _WORKER_EXTRACTORS:  # the model is loaded once per worker process
+        _WORKER_EXTRACTORS[key] = get_extractor(model, device=_worker_device(device), weights=weights,
+                                                **(options or {})).load()
+    return _WORKER_EXTRACTORS[key]
+
+
+def _window_task(first, last, rows, root, model, device, weights, options, view, view_seed, batch_seconds):
+    from sergen.augment import VIEWS
+    from sergen.extract import _decode, _embed_window
+
+    extractor = _worker_extractor(model, device, weights, options)
+    augment = VIEWS.get(view)() if view else None
+    rows = list(rows.itertuples(index=False))
+    decoded = [_decode(root, row, extractor, augment, view_seed) for row in rows]
+    return (first, last, *_embed_window(extractor, rows, decoded, batch_seconds))
+
+
+def dask_windows(scheduler: str, windows, plan, root, model, device, weights, options, augment, view_seed,
+                 batch_seconds) -> Iterator[tuple]:
+    """Results of the windows, in completion order, with a bounded number in flight."""
+    from dask.distributed import as_completed
+
+    with connect(scheduler) as client:
+        n_workers = max(1, len(client.scheduler_info()["workers"]))
+        todo = iter(windows)
+        view = augment.name if augment else None
+
+        def submit(window):
+            first, last = window
+            return client.submit(_window_task, first, last, plan.iloc[first:last], root, model, device, weights,
+                                 options, view, view_seed, batch_seconds, pure=False)
+
+        queue = as_completed([submit(w) for w in itertools.islice(todo, 2 * n_workers)])
+        for future in queue:
+            result = future.result()
+            future.release()
+            nxt = next(todo, None)
+            if nxt is not None:
+                queue.add(submit(nxt))
+            yield result
+
+
+def dask_map(scheduler: str, fn, items: list, on_done=None) -> list:
+    """``fn`` over ``items`` as Dask tasks; ``on_done`` is called as each finishes."""
+    from dask.distributed import as_completed
+
+    with connect(scheduler) as client:
+        futures = [client.submit(fn, item, pure=False) for item in items]
+        out = []
+        for future in as_completed(futures):
+            out.append(future.result())
+            if on_done:
+                on_done()
+        return out

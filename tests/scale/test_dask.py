@@ -1,0 +1,32 @@
+"""Extraction and the grid on a 2-worker Dask LocalCluster equal their serial runs."""
+
+import numpy as np
+import pandas as pd
+import zarr
+
+from sergen.corpora import read_corpus, write_manifest
+from sergen.experiments.grid import grid_specs, run_grid
+from sergen.extract import extract
+from sergen.store.verify import verify_store
+from sergen.train.loop import TrainConfig
+
+
+def test_extraction_on_a_local_cluster_equals_serial(demo_root, tmp_path):
+    write_manifest(read_corpus("ravdess", demo_root / "ravdess"))
+    serial = extract("melspec", "ravdess", stores_root=tmp_path / "serial", window_utts=16)
+    parallel = extract("melspec", "ravdess", stores_root=tmp_path / "dask", window_utts=16, scheduler="local:2")
+    assert parallel.complete and parallel.written == serial.written == 192
+    a, b = zarr.open_group(str(serial.path)), zarr.open_group(str(parallel.path))
+    for name in ("frames", "offsets", "mean", "std", "status"):
+        np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
+    assert verify_store(parallel.path).ok
+
+
+def test_grid_as_dask_tasks_equals_local_workers(in_demo_workspace, tmp_path):
+    specs = grid_specs(["melspec"], "emodb,ravdess", heads=("linear",), training=TrainConfig(max_steps=200),
+                       n_boot=20)
+    local = run_grid(specs, results_dir=tmp_path / "local", workers=1)
+    dask = run_grid(specs, results_dir=tmp_path / "dask", scheduler="local:2")
+    cols = ["train", "test", "metric", "value", "ci_low", "ci_high", "steps"]
+    pd.testing.assert_frame_equal(local[cols].sort_values(cols[:3]).reset_index(drop=True),
+                                  dask[cols].sort_values(cols[:3]).reset_index(drop=True))
