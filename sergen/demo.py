@@ -6,8 +6,10 @@ synthesise → manifests → extract (clean and augmented views) → grid (each 
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from sergen import CORPORA
@@ -21,6 +23,11 @@ from sergen.extract import extract
 from sergen.report.markdown import build_report
 
 AUG_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def _extract_one(job: tuple) -> dict:
+    model, corpus, view = job
+    return extract(model, corpus, view=view, overwrite=True, show_progress=False).failures
 
 
 def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "egemaps"),
@@ -39,11 +46,12 @@ def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "e
     step(f"manifests written to {data_dir('manifests')}/")
 
     for model in models:
-        for corpus in CORPORA:
-            for view in [None, *views]:
-                report = extract(model, corpus, view=view, overwrite=True)
-                if report.failures:
-                    raise RuntimeError(f"demo extraction failed: {report.failures}")
+        jobs = [(model, corpus, view) for corpus in CORPORA for view in [None, *views]]
+        # one store per job, so jobs run side by side in worker processes without sharing a store
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            for failures in pool.map(_extract_one, jobs):
+                if failures:
+                    raise RuntimeError(f"demo extraction failed: {failures}")
         step(f"extracted {model} for {len(CORPORA)} corpora × {1 + len(views)} views into {data_dir('stores')}/{model}/")
 
     results_dir = data_dir("results")
