@@ -215,16 +215,17 @@ def extract(
 
 
 @stores_app.command("ls")
-def stores_ls(root: Optional[Path] = typer.Option(None, help="stores folder (default stores/)")):
+def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fsspec URL (default stores/)")):
     """Every store: model, corpus, utterances, frames, size on disk, complete?"""
     from sergen.store.layout import store_path
+    from sergen.store.location import size_bytes
     from sergen.store.reader import existing_stores, store_attrs
 
     table = Table("model", "corpus", "utterances", "frames", "dim", "size", "complete", "synthetic")
     for model, corpus in existing_stores(root, include_views=True):
         path = store_path(model, corpus, root)
         attrs = store_attrs(path)
-        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        size = size_bytes(path)
         table.add_row(model, corpus, str(attrs.get("n_utts", "?")), str(attrs.get("n_frames", "?")),
                       str(attrs.get("dim", "?")), f"{size / 2**20:.1f} MiB",
                       "yes" if attrs.get("complete") else "[red]no", "yes" if attrs.get("synthetic") else "no")
@@ -232,16 +233,17 @@ def stores_ls(root: Optional[Path] = typer.Option(None, help="stores folder (def
 
 
 @stores_app.command("verify")
-def stores_verify(model: str, corpus: str, root: Optional[Path] = typer.Option(None)):
+def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(None, help="stores folder or URL")):
     """Check offsets, counts, chunks, NaN/Inf and the manifest hash; name the utterances affected."""
     from sergen.corpora.manifest import load_manifest, manifest_hash
     from sergen.extractors import canonical_model
     from sergen.store.layout import store_path
+    from sergen.store.location import exists
     from sergen.store.verify import verify_store
 
     model = canonical_model(model)
     path = store_path(model, corpus, root)
-    if not path.exists():
+    if not exists(path):
         raise SergenError(f"no store {model}/{corpus}", where=str(path))
     try:
         current = manifest_hash(load_manifest(corpus)[0])

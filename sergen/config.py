@@ -62,9 +62,10 @@ def configured_root(corpus: str) -> Path | None:
     return Path(root) if root else None
 
 
-def data_dir(kind: str) -> Path:
-    """The manifests/stores/results/reports folder: ``SERGEN_<KIND>`` env, config ``[dirs]``, or the default."""
-    env = os.environ.get(f"SERGEN_{kind.upper()}")
-    if env:
-        return Path(env)
-    return Path(load_config().get("dirs", {}).get(kind, DEFAULT_DIRS[kind]))
+def data_dir(kind: str):
+    """The manifests/stores/results/reports folder: ``SERGEN_<KIND>`` env, config ``[dirs]``, or the default.
+    Stores may also be an fsspec URL (``s3://bucket/stores``), returned as a string."""
+    value = os.environ.get(f"SERGEN_{kind.upper()}") or load_config().get("dirs", {}).get(kind, DEFAULT_DIRS[kind])
+    if kind == "stores" and "://" in str(value) and not str(value).startswith("file://"):
+        return str(value)
+    return Path(value)

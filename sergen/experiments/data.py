@@ -13,6 +13,7 @@ import zarr
 from sergen import LABELS
 from sergen.errors import SergenError
 from sergen.store.layout import store_path
+from sergen.store.location import is_remote
 from sergen.store.reader import open_store, store_attrs, view_stores
 from sergen.train.framebank import FrameBank, build_framebank
 
@@ -148,4 +149,7 @@ def split_vectors(model: str, corpus: str, split: str, stores_root: str | None,
 
 
 def stores_root_key(root) -> str | None:
-    return str(Path(root).resolve()) if root else None
+    """A hashable, absolute form of a stores root (URLs stay as they are)."""
+    if not root:
+        return None
+    return str(root) if is_remote(root) else str(Path(root).resolve())

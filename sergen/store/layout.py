@@ -23,8 +23,11 @@ META_COLUMNS = ("utt_id", "label", "native_label", "speaker", "gender", "split",
 NUMERIC_META = {"duration_s": "float32"}
 
 
-def store_path(model: str, corpus: str, root: str | Path | None = None) -> Path:
-    return Path(root or data_dir("stores")) / model / f"{corpus}.zarr"
+def store_path(model: str, corpus: str, root: str | Path | None = None):
+    """``<root>/<model>/<corpus>.zarr``: a Path for a local root, a URL for an fsspec one (``s3://…``)."""
+    from sergen.store.location import join
+
+    return join(root or data_dir("stores"), model, f"{corpus}.zarr")
 
 
 def frame_chunk_rows(dim: int) -> int:

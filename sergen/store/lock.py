@@ -11,11 +11,19 @@ from sergen.errors import SergenError
 
 
 class StoreLock:
-    def __init__(self, store: Path):
+    """For stores at remote URLs there is no ``flock``: the lock is a no-op there, and a second writer is
+    not detected (sergen's own parallel paths keep a single writer)."""
+
+    def __init__(self, store):
+        from sergen.store.location import is_remote
+
+        self.remote = is_remote(store)
         self.path = Path(str(store) + ".lock")
         self._fh = None
 
     def __enter__(self) -> "StoreLock":
+        if self.remote:
+            return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "a+")
         try:

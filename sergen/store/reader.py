@@ -11,6 +11,7 @@ import xarray as xr
 import zarr
 
 from sergen.errors import SergenError
+from sergen.store.location import glob_names
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, store_path
 
 
@@ -26,16 +27,16 @@ def existing_stores(root: str | Path | None = None, include_views: bool = False)
     """(model, corpus) of every store; augmented-view stores (``corpus@view``) only when asked."""
     from sergen.config import data_dir
 
-    base = Path(root or data_dir("stores"))
-    return sorted((p.parent.name, p.stem) for p in base.glob("*/*.zarr") if include_views or "@" not in p.stem)
+    found = glob_names(root or data_dir("stores"), "*/*.zarr")
+    return sorted((model, corpus) for model, corpus in found if include_views or "@" not in corpus)
 
 
 def view_stores(model: str, corpus: str, root: str | Path | None = None) -> list[str]:
     """Names of the augmented-view stores (``<corpus>@<view>``) beside a corpus's clean store."""
     from sergen.config import data_dir
 
-    base = Path(root or data_dir("stores")) / model
-    return sorted(p.stem for p in base.glob(f"{corpus}@*.zarr") if store_attrs(p).get("complete"))
+    found = glob_names(root or data_dir("stores"), f"{model}/{corpus}@*.zarr")
+    return sorted(name for _, name in found if store_attrs(store_path(model, name, root)).get("complete"))
 
 
 def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: bool = False) -> tuple[zarr.Group, dict]:

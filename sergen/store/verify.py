@@ -11,6 +11,7 @@ import zarr
 from zarr.core.sync import sync
 
 from sergen.store.layout import FAILED, PENDING
+from sergen.store.location import is_remote
 
 
 @dataclass
@@ -32,7 +33,7 @@ def _owners(offsets: np.ndarray, start: int, stop: int) -> np.ndarray:
 
 
 def verify_store(path: str | Path, manifest_sha256: str | None = None) -> VerifyReport:
-    path = Path(path)
+    path = path if is_remote(path) else Path(path)
     report = VerifyReport(path)
     try:
         group = zarr.open_group(str(path), mode="r")

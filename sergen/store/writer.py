@@ -9,7 +9,6 @@ uninterrupted run. The store is marked complete last.
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 import zarr
 
+from sergen.store.location import remove
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
 FORMAT_VERSION = 1
@@ -26,8 +26,7 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
     """Lay out an empty store for the utterances of ``plan`` (manifest rows plus ``n_frames``).
 
     A store whose creation was interrupted (no ``initialised`` flag) is removed and made again."""
-    if path.exists():
-        shutil.rmtree(path)
+    remove(path)
     n_utt = len(plan)
     offsets = np.concatenate([[0], np.cumsum(plan["n_frames"].to_numpy(np.int64))])
     chunk = frame_chunk_rows(dim)

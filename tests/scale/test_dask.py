@@ -30,3 +30,27 @@ def test_grid_as_dask_tasks_equals_local_workers(in_demo_workspace, tmp_path):
     cols = ["train", "test", "metric", "value", "ci_low", "ci_high", "steps"]
     pd.testing.assert_frame_equal(local[cols].sort_values(cols[:3]).reset_index(drop=True),
                                   dask[cols].sort_values(cols[:3]).reset_index(drop=True))
+
+
+def test_stores_at_an_fsspec_url(demo_root, monkeypatch):
+    """Extract into memory://, open lazily from there, verify, list, and train a probe on it."""
+    import fsspec
+
+    import sergen
+    from sergen.experiments.probe import resolve_spec, run_probe
+    from sergen.store.reader import existing_stores
+    from sergen.store.verify import verify_store
+
+    root = "memory://sergen-test/stores"
+    monkeypatch.setenv("SERGEN_STORES", root)
+    write_manifest(read_corpus("emodb", demo_root / "emodb"))
+    report = extract("melspec", "emodb", window_utts=32)
+    assert report.complete and str(report.path) == f"{root}/melspec/emodb.zarr"
+    assert existing_stores() == [("melspec", "emodb")]
+    ds = sergen.open_store("melspec", "emodb")
+    assert ds.sizes["utt"] == 160 and ds["frames"].chunks is not None  # dask-backed, nothing read yet
+    assert verify_store(report.path).ok
+    result = run_probe(resolve_spec("melspec", "emodb", "emodb", head="linear",
+                                    training=TrainConfig(max_steps=100), n_boot=10))
+    assert result.query("metric == 'auroc'").value.iloc[0] > 0.5
+    fsspec.filesystem("memory").rm("/sergen-test", recursive=True)
