@@ -37,6 +37,39 @@ def machine() -> str:
             f"numpy {np.__version__}, torch {torch.__version__}")
 
 
+class PeakRSS:
+    """Peak resident memory of this process and its children while the block runs (sampled every 50 ms)."""
+
+    def __enter__(self):
+        import threading
+
+        import psutil
+
+        self.peak, self._stop = 0, threading.Event()
+        me = psutil.Process()
+
+        def sample():
+            while not self._stop.is_set():
+                try:
+                    rss = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True))
+                except psutil.Error:
+                    rss = 0
+                self.peak = max(self.peak, rss)
+                self._stop.wait(0.05)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def gib(self) -> float:
+        return self.peak / 2**30
+
+
 def per_file_baseline(model: str, manifest, root: Path, out: Path) -> tuple[float, float]:
     """The FAD-toolkit pattern: per file, load (librosa, resampling on load), embed, np.save."""
     import librosa
@@ -165,12 +198,6 @@ def bench_grid(work: Path, demo: Path) -> list[str]:
     return lines + [""]
 
 
-def peak_rss_gib() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
 def bench_msp_size(work: Path, n_utts: int, dim: int = 1024, mean_frames: int = 75) -> list[str]:
     """A synthetic store of MSP-Podcast size (~6 s utterances at Phi-4's 12.5 Hz, 1024-d float16), then
     the probe on it: frame bank built by streaming the store, training, testing."""
@@ -214,11 +241,12 @@ def bench_msp_size(work: Path, n_utts: int, dim: int = 1024, mean_frames: int = 
         spec = resolve_spec("synthetic-1024", "msp", "msp", stores, head=head, n_boot=50,
                             training=TrainConfig(max_steps=1500))
         t = time.perf_counter()
-        result = run_probe(spec, stores)
+        with PeakRSS() as peak:
+            result = run_probe(spec, stores)
         wall = time.perf_counter() - t
         auroc = result[result.metric == "auroc"].value.iloc[0]
         lines.append(f"| probe {head}: train on msp (bank streamed from the store on the first run), test on msp; "
-                     f"{result.steps.iloc[0]} steps, AUROC {auroc:.2f} | {wall:.0f} | {peak_rss_gib():.1f} |")
+                     f"{result.steps.iloc[0]} steps, AUROC {auroc:.2f} | {wall:.0f} | {peak.gib:.1f} |")
         print(lines[-1], flush=True)
     naive_gib = raw / 2**30
     lines += ["", f"A naive loader holding these frames as float32 arrays would need {2 * naive_gib:.1f} GiB; "
@@ -241,13 +269,23 @@ def main() -> None:
         lines = ["# sergen benchmarks", "", f"Machine: {machine()}.", "",
                  "Every figure comes with its baseline from the same run. Demo corpora: synthetic, "
                  f"scale {0.5 if args.quick else 1.0}.", ""]
-        lines += bench_extraction(work, demo, {"melspec": [("iemocap", 10_000), ("ravdess", 10_000)],
-                                               "egemaps": [("emodb", 10_000)],
-                                               "cdpam-content": [("emodb", 15 if args.quick else 40)]})
-        lines += bench_sampler(work, 500 if args.quick else 2000, 300, 1024)
-        lines += bench_grid(work, demo)
+        sections = [
+            ("extraction", lambda: bench_extraction(work, demo, {
+                "melspec": [("iemocap", 10_000), ("ravdess", 10_000)], "egemaps": [("emodb", 10_000)],
+                "cdpam-content": [("emodb", 15 if args.quick else 40)]})),
+            ("sampler", lambda: bench_sampler(work, 500 if args.quick else 2000, 300, 1024)),
+            ("grid on demo stores", lambda: bench_grid(work, demo)),
+        ]
         if args.msp_size:
-            lines += bench_msp_size(work, 2_000 if args.quick else args.msp_size)
+            sections.append(("MSP-size store", lambda: bench_msp_size(work, 2_000 if args.quick else args.msp_size)))
+        peaks = []
+        for name, run in sections:
+            with PeakRSS() as peak:
+                lines += run()
+            peaks.append(f"| {name} | {peak.gib:.1f} |")
+        lines += ["## Peak memory", "", "Resident memory of the benchmark process and its worker processes, "
+                  "sampled every 50 ms during each section.", "", "| section | peak RSS (GiB) |", "|---|---:|",
+                  *peaks, ""]
     out = HERE / "results.md"
     out.write_text("\n".join(lines))
     print(f"written {out}")

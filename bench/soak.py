@@ -1,6 +1,6 @@
 """``make soak``: kill extraction with SIGKILL at random moments, rerun it, and check the finished store
-equals one made without interruption — ``--trials`` times (default 20). Prints and appends to
-``bench/soak.md`` the trials survived / tried.
+equals one made without interruption — ``--trials`` times (default 20) serially and as many on a
+2-worker Dask cluster. Prints and appends to ``bench/soak.md`` the trials survived / tried.
 
 Each trial starts from an empty store, kills a fresh ``sergen extract`` subprocess after a random delay
 (sometimes twice in a row), then lets a final run finish and compares every array with the clean store.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,16 +26,27 @@ HERE = Path(__file__).resolve().parent
 ARRAYS = ("frames", "offsets", "mean", "std", "status")
 
 
-def run_extract(env: dict) -> subprocess.Popen:
+def run_extract(env: dict, scheduler: str | None) -> subprocess.Popen:
     code = ("from sergen.extract import extract; "
-            "extract('egemaps', 'emodb', window_utts=4, show_progress=False)")
-    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            f"extract('egemaps', 'emodb', window_utts=4, show_progress=False, scheduler={scheduler!r})")
+    # a session of its own, so a kill takes Dask's worker processes down with the extraction
+    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def kill_all(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--trials", type=int, default=20, help="trials per mode (serial, then Dask)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-dask", action="store_true", help="serial trials only")
     args = parser.parse_args()
 
     from sergen.corpora import read_corpus, write_manifest
@@ -53,33 +65,35 @@ def main() -> int:
         clean = extract("egemaps", "emodb", stores_root=work / "clean", show_progress=False)
         full_s = time.perf_counter() - t + 2.0  # plus a subprocess's start-up
         reference = zarr.open_group(str(clean.path))
-        survived, kills_mid_run = 0, 0
-        for trial in range(args.trials):
-            store = work / "stores" / "egemaps" / "emodb.zarr"
-            if store.exists():
-                import shutil
-
-                shutil.rmtree(store)
-            for _ in range(1 + int(rng.random() < 0.3)):  # sometimes two kills before the final run
-                proc = run_extract(env)
-                time.sleep(float(rng.uniform(0.3, full_s)))
-                still_running = proc.poll() is None
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                kills_mid_run += still_running
-            final = run_extract(env)
-            final.wait()
-            got = zarr.open_group(str(store))
-            equal = all(np.array_equal(got[a][:], reference[a][:]) for a in ARRAYS)
-            ok = final.returncode == 0 and equal and verify_store(store).ok
-            survived += ok
-            print(f"trial {trial + 1:2d}: {'ok' if ok else 'LOST DATA'}", flush=True)
-    line = (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: {survived}/{args.trials} trials survived "
-            f"({kills_mid_run} kills landed mid-extraction; egemaps on the demo EmoDB, windows of 4 utterances)")
-    print(line)
+        modes = [None] + ([] if args.no_dask else ["local:2"])
+        lines, all_ok = [], True
+        for scheduler in modes:
+            survived, kills_mid_run = 0, 0
+            budget = full_s + (8.0 if scheduler else 0.0)  # a local cluster takes a few seconds to start
+            for trial in range(args.trials):
+                store = work / "stores" / "egemaps" / "emodb.zarr"
+                if store.exists():
+                    shutil.rmtree(store)
+                for _ in range(1 + int(rng.random() < 0.3)):  # sometimes two kills before the final run
+                    proc = run_extract(env, scheduler)
+                    time.sleep(float(rng.uniform(0.3, budget)))
+                    kills_mid_run += proc.poll() is None
+                    kill_all(proc)
+                final = run_extract(env, scheduler)
+                final.wait()
+                got = zarr.open_group(str(store))
+                equal = all(np.array_equal(got[a][:], reference[a][:]) for a in ARRAYS)
+                ok = final.returncode == 0 and equal and verify_store(store).ok
+                survived += ok
+                print(f"{scheduler or 'serial'} trial {trial + 1:2d}: {'ok' if ok else 'LOST DATA'}", flush=True)
+            all_ok &= survived == args.trials
+            lines.append(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {scheduler or 'serial'} extraction: "
+                         f"{survived}/{args.trials} trials survived ({kills_mid_run} kills landed mid-extraction; "
+                         "egemaps on the demo EmoDB, windows of 4 utterances)")
+            print(lines[-1], flush=True)
     with open(HERE / "soak.md", "a") as fh:
-        fh.write(line + "\n")
-    return 0 if survived == args.trials else 1
+        fh.write("\n".join(lines) + "\n")
+    return 0 if all_ok else 1
 
 
 if __name__ == "__main__":
