@@ -111,7 +111,7 @@ def bench_extraction(work: Path, demo: Path, models: dict[str, list[str]]) -> li
             ours = report.audio_s / report.wall_s
             base = audio / wall
             lines.append(f"| {model} | {corpus} (first {len(manifest)}) | {len(manifest)} | {report.audio_s:.0f} | "
-                         f"{ours:.0f}× | {base:.0f}× | {ours / base:.2f} |")
+                         f"{ours:.3g}× | {base:.3g}× | {ours / base:.2f} |")
             print(lines[-1], flush=True)
     return lines + [""]
 

@@ -66,8 +66,10 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, **kwargs) 
     model = canonical_model(model)
     have = stores_for(model, stores_root)
     if not have:
-        raise SergenError(f"no stores for model {model!r}", where=str(data_dir("stores") if stores_root is None else stores_root),
-                          fix=f"run `sergen extract --model {model} --corpus all` first")
+        models = sorted({m for m, _ in existing_stores(stores_root)}) or ["none"]
+        raise SergenError(f"no stores for model {model!r}; models with stores: {', '.join(models)}",
+                          where=str(stores_root or data_dir("stores")),
+                          fix=f"run `sergen extract --model {model} --corpus all` (`sergen models ls` lists extractors)")
 
     def names(spec: str) -> tuple[str, ...]:
         if spec == "all":

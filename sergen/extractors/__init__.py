@@ -13,12 +13,11 @@ def get_extractor(name: str, **kwargs) -> Extractor:
 
 
 def canonical_model(name: str) -> str:
-    """The name stores are kept under (registered name, or the folder-safe form of ``hf:<id>``)."""
+    """The name stores are kept under: a registered name (aliases resolved), the folder-safe form of
+    ``hf:<id>``, or any other name as given (stores made by other tools or benchmarks)."""
     if name.startswith(PREFIX):
         return store_name(name[len(PREFIX):])
-    if name.startswith("hf-"):
-        return name
-    return EXTRACTORS.canonical(name)
+    return EXTRACTORS.canonical(name) if name in EXTRACTORS else name
 
 
 __all__ = ["EXTRACTORS", "Extractor", "get_extractor", "canonical_model"]

@@ -69,3 +69,11 @@ def test_split_helpers():
     per_speaker = pd.DataFrame({"s": speakers, "split": split}).groupby("s").split.nunique()
     assert (per_speaker == 1).all()  # speaker-disjoint
     assert split.value_counts().to_dict() == {"train": 60, "valid": 20, "test": 20}
+
+
+def test_zero_length_wav_is_excluded(tmp_path):
+    write_wav(tmp_path / "wav/03a01Fa.wav")
+    write_wav(tmp_path / "wav/03a02Fa.wav", seconds=0.0)  # a valid header, no samples
+    result = read_corpus("emodb", tmp_path)
+    assert result.manifest.utt_id.tolist() == ["03a01Fa"]
+    assert result.problems.items == [("wav/03a02Fa.wav", "unreadable audio: audio file holds no samples")]

@@ -1,6 +1,5 @@
 from collections import Counter
 
-import pytest
 
 from sergen.corpora import read_corpus
 from sergen.corpora.base import Problems

@@ -2,7 +2,6 @@
 
 import re
 
-import numpy as np
 import pandas as pd
 from PIL import Image
 
@@ -13,7 +12,6 @@ from sergen.report.tables import poster_numbers
 
 def fixture_results(results_dir):
     rows = []
-    rng = np.random.default_rng(0)
     trains = list(CORPORA[:3]) + ["iemocap+cremad+msp"]
     for model in ("melspec",):
         for train in trains:

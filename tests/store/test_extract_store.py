@@ -9,7 +9,6 @@ import time
 
 import numpy as np
 import pytest
-import soundfile as sf
 import zarr
 
 import sergen
@@ -209,3 +208,16 @@ def test_stereo_and_other_rates_are_mixed_down_and_resampled(tmp_path):
     # the same tone, whatever its container: same peak band, same peak level
     assert (a[5:-5].argmax(1) == b[5:-5].argmax(1)).all()
     np.testing.assert_allclose(a[5:-5].max(1), b[5:-5].max(1), atol=0.05)
+
+
+def test_truncated_chunk_is_found_and_named(emodb_copy):
+    extract("melspec", "emodb")
+    path = store_path("melspec", "emodb")
+    chunk = path / "frames/c/2/0"
+    chunk.write_bytes(chunk.read_bytes()[:100])  # a torn file, as a crash of another tool might leave
+    report = verify_store(path)
+    assert report.problems[0].startswith("frame chunk 2 is unreadable")
+    offsets = zarr.open_group(str(path))["offsets"][:]
+    ids = zarr.open_group(str(path))["utt"]["utt_id"][:].tolist()
+    first = np.searchsorted(offsets, 2 * 4096, side="right") - 1
+    assert ids[first] in report.affected

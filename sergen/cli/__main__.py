@@ -1,0 +1,3 @@
+from sergen.cli import main
+
+main()

@@ -1,0 +1,155 @@
+"""Commands about extraction and stores: extract, stores ls/verify, models ls, views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from sergen.cli.app import app, registry_table
+from sergen.console import console, err_console
+from sergen.errors import SergenError
+
+stores_app = typer.Typer(no_args_is_help=True, help="List and verify feature stores.")
+app.add_typer(stores_app, name="stores")
+models_app = typer.Typer(no_args_is_help=True, help="The extractors sergen knows.")
+app.add_typer(models_app, name="models")
+
+
+def manifest_corpora() -> list[str]:
+    from sergen.config import data_dir
+
+    return sorted(p.stem for p in data_dir("manifests").glob("*.csv"))
+
+
+def resolve_corpora(spec: str) -> list[str]:
+    """``all`` (every corpus with a manifest) or a comma list of names/aliases."""
+    from sergen.corpora import CORPUS_READERS
+
+    if spec == "all":
+        names = manifest_corpora()
+        if not names:
+            raise SergenError("no manifests yet", fix="run `sergen manifest CORPUS --root DIR` (or `make demo`) first")
+        return names
+    return [CORPUS_READERS.canonical(c) if c in CORPUS_READERS else c for c in spec.split(",")]
+
+
+@app.command()
+def extract(
+    model: str = typer.Option(..., help="extractor name, see `sergen models ls`"),
+    corpus: str = typer.Option("all", help="corpus name(s), comma-separated, or all"),
+    device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present)"),
+    weights: Optional[Path] = typer.Option(None, help="local checkpoint file or folder"),
+    root: Optional[Path] = typer.Option(None, help="corpus root, when it moved since the manifest was made"),
+    batch_seconds: float = typer.Option(60.0, help="audio seconds per batch"),
+    overwrite: bool = typer.Option(False, help="rebuild the store from scratch"),
+    allow_failures: bool = typer.Option(False, help="mark the store complete even if some utterances failed"),
+    view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)"),
+    view_seed: int = typer.Option(0, help="seed of the views' random parameters"),
+    layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large): hidden states to store, e.g. 6,12,18,24"),
+    scheduler: Optional[str] = typer.Option(None, help="run on Dask: local, local:N, or tcp://HOST:PORT"),
+):
+    """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
+    goes to the sibling store <corpus>@<view>.zarr."""
+    from sergen.augment import VIEWS
+    from sergen.extract import extract as run_extract
+
+    views = [None] + [VIEWS.canonical(v) for v in view]
+    failed = False
+    for name, one_view in [(c, v) for c in resolve_corpora(corpus) for v in views]:
+        report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
+                             batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
+                             view=one_view, view_seed=view_seed, scheduler=scheduler,
+                             extractor_options={"layers": layers} if layers else None)
+        name = report.corpus
+        if report.skipped:
+            console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")
+            continue
+        console.print(
+            f"{report.model}/{name}: {report.written} written this run, {report.done_before} before, "
+            f"{report.padded} padded, {len(report.failures)} failed; {report.audio_s:.0f} s of audio in "
+            f"{report.wall_s:.1f} s ({report.realtime_factor:.0f}× real time) → {report.path}")
+        if report.failures:
+            failed = True
+            for utt, why in list(report.failures.items())[:10]:
+                err_console.print(f"[yellow]  {utt}: {why}")
+            if len(report.failures) > 10:
+                err_console.print(f"[yellow]  … and {len(report.failures) - 10} more")
+            if not report.complete:
+                err_console.print("[red]store left incomplete: fix the files and rerun (only they are redone), "
+                                  "or pass --allow-failures")
+    if failed:
+        raise typer.Exit(1)
+
+
+@stores_app.command("ls")
+def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fsspec URL (default stores/)")):
+    """Every store: model, corpus, utterances, frames, size on disk, complete?"""
+    from sergen.store.layout import store_path
+    from sergen.store.location import size_bytes
+    from sergen.store.reader import existing_stores, store_attrs
+
+    table = Table("model", "corpus", "utterances", "frames", "dim", "size", "complete", "synthetic")
+    for model, corpus in existing_stores(root, include_views=True):
+        path = store_path(model, corpus, root)
+        attrs = store_attrs(path)
+        size = size_bytes(path)
+        table.add_row(model, corpus, str(attrs.get("n_utts", "?")), str(attrs.get("n_frames", "?")),
+                      str(attrs.get("dim", "?")), f"{size / 2**20:.1f} MiB",
+                      "yes" if attrs.get("complete") else "[red]no", "yes" if attrs.get("synthetic") else "no")
+    console.print(table)
+
+
+@stores_app.command("verify")
+def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(None, help="stores folder or URL")):
+    """Check offsets, counts, chunks, NaN/Inf and the manifest hash; name the utterances affected."""
+    from sergen.corpora.manifest import load_manifest, manifest_hash
+    from sergen.extractors import canonical_model
+    from sergen.store.layout import store_path
+    from sergen.store.location import exists
+    from sergen.store.verify import verify_store
+
+    model = canonical_model(model)
+    path = store_path(model, corpus, root)
+    if not exists(path):
+        raise SergenError(f"no store {model}/{corpus}", where=str(path))
+    try:
+        current = manifest_hash(load_manifest(corpus)[0])
+    except SergenError:
+        current = None
+    report = verify_store(path, current)
+    if report.ok:
+        console.print(f"[green]{model}/{corpus}: ok")
+        return
+    for problem in report.problems:
+        err_console.print(f"[red]- {problem}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def views():
+    """The waveform augmentation views (the poster's list)."""
+    from sergen.augment import VIEWS
+
+    console.print(registry_table(VIEWS, "what it does", lambda cls: cls.description))
+
+
+@models_app.command("ls")
+def models_ls():
+    """Every extractor: sample rate, frame rate, dimension, weights present locally?"""
+    from sergen.extractors import EXTRACTORS
+
+    table = Table("model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "source")
+    for name in EXTRACTORS.names():
+        cls = EXTRACTORS.get(name)
+        try:
+            present = "yes" if cls().weights_present() else "[red]no"
+        except SergenError as exc:
+            present = f"[red]no ({exc.what})"
+        table.add_row(name, ", ".join(EXTRACTORS.aliases(name)), str(cls.sample_rate), f"{cls.frame_rate:g}",
+                      str(cls.dim), present, cls.source)
+    table.add_row("hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
+                  "per model", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)")
+    console.print(table)
