@@ -38,6 +38,11 @@ class Registry(Generic[T]):
             )
         return self._aliases[key]
 
+    def resolve(self, name: str) -> str:
+        """The canonical name of a registered name or alias; any other name as given (a corpus read by
+        ``folder`` under its own name, a store made by another tool)."""
+        return self.canonical(name) if name in self else name
+
     def get(self, name: str) -> T:
         return self._items[self.canonical(name)]
 

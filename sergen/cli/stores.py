@@ -33,7 +33,7 @@ def resolve_corpora(spec: str) -> list[str]:
         if not names:
             raise SergenError("no manifests yet", fix="run `sergen manifest CORPUS --root DIR` (or `make demo`) first")
         return names
-    return [CORPUS_READERS.canonical(c) if c in CORPUS_READERS else c for c in spec.split(",")]
+    return [CORPUS_READERS.resolve(c) for c in spec.split(",")]
 
 
 @app.command()

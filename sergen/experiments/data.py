@@ -104,21 +104,22 @@ def store_version(model: str, name: str, stores_root: str | None) -> tuple:
 def training_bank(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-") -> FrameBank:
     """The training utterances of ``train`` (clean and every augmented view store beside them);
     cached per process while none of those stores changes."""
+    stores = tuple((corpus, tuple(view_stores(model, corpus, stores_root))) for corpus in train)
     versions = tuple(store_version(model, name, stores_root)
-                     for corpus in train for name in [corpus] + view_stores(model, corpus, stores_root))
-    return _training_bank(model, train, stores_root, layer, versions)
+                     for corpus, views in stores for name in (corpus, *views))
+    return _training_bank(model, stores, stores_root, layer, versions)
 
 
 @lru_cache(maxsize=8)
-def _training_bank(model: str, train: tuple[str, ...], stores_root: str | None, layer: str,
-                   versions: tuple) -> FrameBank:
+def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: str, versions: tuple) -> FrameBank:
+    """``stores``: (corpus, its view stores) per training corpus, listed once by ``training_bank``."""
     parts, labels, corpora, keys, clean = [], [], [], [], []
-    for k, corpus in enumerate(train):
+    for k, (corpus, views) in enumerate(stores):
         data = load_corpus(model, corpus, stores_root, layer)
         ids = np.unique(data.utt_id)
         if not (data.split == "train").any():
             raise SergenError(f"{corpus} has no training utterances in the {model} store")
-        for name in [corpus] + view_stores(model, corpus, stores_root):
+        for name in (corpus, *views):
             part = data if name == corpus else load_corpus(model, name, stores_root, layer)
             rows = np.flatnonzero(np.isin(part.utt_id, ids) & (part.split == "train"))
             parts.append((part, rows))

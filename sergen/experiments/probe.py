@@ -76,7 +76,7 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, **kwargs) 
             return tuple(c for c in sergen.CORPORA if c in have) + tuple(sorted(set(have) - set(sergen.CORPORA)))
         out = []
         for part in spec.replace("+", ",").split(","):
-            canon = CORPUS_READERS.canonical(part) if part in CORPUS_READERS else part
+            canon = CORPUS_READERS.resolve(part)
             if canon not in have:
                 raise SergenError(f"no {model} store for corpus {part!r}; stores exist for: {', '.join(have)}",
                                   fix=f"run `sergen extract --model {model} --corpus {canon}`")

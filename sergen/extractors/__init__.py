@@ -17,7 +17,7 @@ def canonical_model(name: str) -> str:
     ``hf:<id>``, or any other name as given (stores made by other tools or benchmarks)."""
     if name.startswith(PREFIX):
         return store_name(name[len(PREFIX):])
-    return EXTRACTORS.canonical(name) if name in EXTRACTORS else name
+    return EXTRACTORS.resolve(name)
 
 
 __all__ = ["EXTRACTORS", "Extractor", "get_extractor", "canonical_model"]
