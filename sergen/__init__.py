@@ -9,6 +9,12 @@ CORPORA = ("iemocap", "cremad", "msp", "emodb", "ravdess")
 """The five corpora of the poster, in the order tables show them."""
 
 
+def corpus_order(names) -> list[str]:
+    """Names in the order tables show them: the poster's five first, in their order, then others sorted."""
+    names = list(dict.fromkeys(names))
+    return [c for c in CORPORA if c in names] + sorted(set(names) - set(CORPORA))
+
+
 def open_store(model, corpus, root=None, **kwargs):
     """Open ``stores/<model>/<corpus>.zarr`` lazily as an ``xarray.Dataset`` (see sergen.store.reader)."""
     from sergen.store.reader import open_store as _open
@@ -16,4 +22,4 @@ def open_store(model, corpus, root=None, **kwargs):
     return _open(model, corpus, root=root, **kwargs)
 
 
-__all__ = ["LABELS", "CORPORA", "open_store", "__version__"]
+__all__ = ["LABELS", "CORPORA", "corpus_order", "open_store", "__version__"]

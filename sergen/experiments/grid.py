@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-import sergen
+from sergen import corpus_order
 from sergen.config import data_dir
 from sergen.console import progress_bar
 from sergen.errors import SergenError
@@ -100,7 +100,7 @@ def auroc_matrices(results: pd.DataFrame, results_dir=None) -> dict[str, Path]:
     written = {}
     for (model, head, scramble, aug), part in auroc.groupby(["model", "head", "scramble", "aug_share"]):
         matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")
-        order = [c for c in sergen.CORPORA if c in matrix.columns] + sorted(set(matrix.columns) - set(sergen.CORPORA))
+        order = corpus_order(matrix.columns)
         rows = [c for c in order if c in matrix.index] + sorted(set(matrix.index) - set(order))
         matrix = matrix.reindex(index=rows, columns=order)
         name = f"auroc_{model}_{head}_{'scrambled' if scramble else 'true'}_aug{aug:g}"

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 import sergen
-from sergen import LABELS
+from sergen import LABELS, corpus_order
 from sergen.config import data_dir
 from sergen.errors import SergenError
 from sergen.experiments.data import (load_corpus, relabelled, split_vectors, stores_root_key,
@@ -73,7 +73,7 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, **kwargs) 
 
     def names(spec: str) -> tuple[str, ...]:
         if spec == "all":
-            return tuple(c for c in sergen.CORPORA if c in have) + tuple(sorted(set(have) - set(sergen.CORPORA)))
+            return tuple(corpus_order(have))
         out = []
         for part in spec.replace("+", ",").split(","):
             canon = CORPUS_READERS.resolve(part)

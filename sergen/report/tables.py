@@ -7,7 +7,7 @@ from importlib import resources
 
 import pandas as pd
 
-import sergen
+from sergen import corpus_order
 
 INTRA_METRICS = ("auroc", "acc", "f1", "avprec")
 
@@ -15,11 +15,6 @@ INTRA_METRICS = ("auroc", "acc", "f1", "avprec")
 def poster_numbers() -> pd.DataFrame:
     with resources.files("sergen.report").joinpath("poster_numbers.csv").open() as fh:
         return pd.read_csv(fh, comment="#")
-
-
-def corpus_order(names) -> list[str]:
-    names = list(dict.fromkeys(names))
-    return [c for c in sergen.CORPORA if c in names] + sorted(set(names) - set(sergen.CORPORA))
 
 
 def _baseline(results: pd.DataFrame) -> pd.DataFrame:
