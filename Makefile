@@ -15,7 +15,8 @@ help:
 	@echo "make install            create $(VENV) and install sergen (TORCH=$(TORCH))"
 	@echo "make test               run the test suite (installs first if needed)"
 	@echo "make demo               synthesise demo corpora, extract, run the grid, write the report"
-	@echo "make extract MODEL=m    extract MODEL (default melspec) for CORPUS (default all)"
+	@echo "make extract MODEL=m    extract MODEL (default melspec) for CORPUS (default all);"
+	@echo "                        optional WEIGHTS=path LAYERS=6,12 (wavlm) HOP=1.0 (clap) DEVICE=cuda"
 	@echo "make bench              benchmarks, written to bench/results.md"
 	@echo "make soak               kill extraction at random moments 20 times; check nothing is lost"
 
@@ -37,7 +38,8 @@ demo: $(STAMP)
 	mkdir -p docs && cp reports/demo/main_heatmap.png docs/demo_heatmap.png
 
 extract: $(STAMP)
-	$(BIN)/sergen extract --model $(MODEL) --corpus $(CORPUS) $(if $(WEIGHTS),--weights $(WEIGHTS))
+	$(BIN)/sergen extract --model $(MODEL) --corpus $(CORPUS) $(if $(WEIGHTS),--weights $(WEIGHTS)) \
+		$(if $(LAYERS),--layers $(LAYERS)) $(if $(HOP),--hop-seconds $(HOP)) $(if $(DEVICE),--device $(DEVICE))
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -16,10 +16,12 @@ def corpus_order(names) -> list[str]:
 
 
 def open_store(model, corpus, root=None, **kwargs):
-    """Open ``stores/<model>/<corpus>.zarr`` lazily as an ``xarray.Dataset`` (see sergen.store.reader)."""
+    """Open ``stores/<model>/<corpus>.zarr`` lazily as an ``xarray.Dataset`` (see sergen.store.reader);
+    model aliases (``clap``, ``wavlm``, ``hf:<id>``) name the same store as the canonical name."""
+    from sergen.extractors import canonical_model
     from sergen.store.reader import open_store as _open
 
-    return _open(model, corpus, root=root, **kwargs)
+    return _open(canonical_model(model), corpus, root=root, **kwargs)
 
 
 __all__ = ["LABELS", "CORPORA", "corpus_order", "open_store", "__version__"]

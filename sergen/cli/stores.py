@@ -49,6 +49,8 @@ def extract(
     view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)"),
     view_seed: int = typer.Option(0, help="seed of the views' random parameters"),
     layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large): hidden states to store, e.g. 6,12,18,24"),
+    hop_seconds: Optional[float] = typer.Option(None, help="window models (clap-2023): seconds between 7 s windows; "
+                                                         "frames/s = 1/hop (default 1)"),
     scheduler: Optional[str] = typer.Option(None, help="run on Dask: local, local:N, or tcp://HOST:PORT"),
 ):
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
@@ -57,12 +59,13 @@ def extract(
     from sergen.extract import extract as run_extract
 
     views = [None] + [VIEWS.canonical(v) for v in view]
+    options = {k: v for k, v in {"layers": layers, "hop_seconds": hop_seconds}.items() if v is not None}
     failed = False
     for name, one_view in [(c, v) for c in resolve_corpora(corpus) for v in views]:
         report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
                              batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
                              view=one_view, view_seed=view_seed, scheduler=scheduler,
-                             extractor_options={"layers": layers} if layers else None)
+                             extractor_options=options or None)
         name = report.corpus
         if report.skipped:
             console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")
@@ -148,7 +151,7 @@ def models_ls():
             present = "yes" if cls().weights_present() else "[red]no"
         except SergenError as exc:
             present = f"[red]no ({exc.what})"
-        table.add_row(name, ", ".join(EXTRACTORS.aliases(name)), str(cls.sample_rate), f"{cls.frame_rate:g}",
+        table.add_row(name, ", ".join(EXTRACTORS.aliases(name)), str(cls.sample_rate), cls.frame_rate_text or f"{cls.frame_rate:g}",
                       str(cls.dim), present, cls.source)
     table.add_row("hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
                   "per model", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)")

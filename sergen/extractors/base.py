@@ -6,6 +6,7 @@ The rest of sergen sees only: native sample rate, frame rate, dimension, ``num_f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 
@@ -25,6 +26,8 @@ class Extractor:
     name: str = ""
     sample_rate: int = 16000
     frame_rate: float = 100.0
+    frame_rate_text: str = ""
+    """How `sergen models ls` shows the frame rate when an option sets it."""
     dim: int = 0
     min_samples: int = 1
     """Shorter input is zero-padded to this many samples (and the padding is recorded in the store)."""
@@ -66,6 +69,24 @@ class Extractor:
 
     def embed_one(self, waveform: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def to_device(self, array):
+        """A numpy array or CPU tensor on the extractor's device; through pinned memory on CUDA, so the copy
+        runs asynchronously while the previous batch computes."""
+        import torch
+
+        tensor = torch.from_numpy(np.ascontiguousarray(array)) if isinstance(array, np.ndarray) else array
+        if str(self.device).startswith("cuda"):
+            return tensor.pin_memory().to(self.device, non_blocking=True)
+        return tensor.to(self.device)
+
+    def autocast(self):
+        """bf16 autocast on CUDA (for the network's body; keep signal front ends outside it), else nothing."""
+        if str(self.device).startswith("cuda"):
+            import torch
+
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
 
 def sha256_of(path: str | Path, block: int = 1 << 20) -> str:

@@ -93,10 +93,10 @@ class _Cdpam(Extractor):
         with torch.inference_mode():
             if n_full:
                 full = torch.from_numpy(x[: n_full * self.sample_rate].reshape(n_full, 1, self.sample_rate))
-                pieces.append(self._half(self.encoder(full.to(self.device)), F))
+                pieces.append(self._half(self.encoder(self.to_device(full)), F))
             if len(x) > n_full * self.sample_rate:
                 tail = torch.from_numpy(x[n_full * self.sample_rate:]).reshape(1, 1, -1)
-                pieces.append(self._half(self.encoder(tail.to(self.device)), F))
+                pieces.append(self._half(self.encoder(self.to_device(tail)), F))
         return torch.cat(pieces).cpu().numpy().astype(np.float32)
 
     def _half(self, outputs, F):

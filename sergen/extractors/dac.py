@@ -34,7 +34,7 @@ class Dac44k(TransformersExtractor):
         import torch
 
         pad = (-len(waveform)) % self.hop
-        x = torch.from_numpy(np.pad(waveform, (0, pad))).reshape(1, 1, -1).to(self.device)
+        x = self.to_device(np.pad(waveform, (0, pad)).reshape(1, 1, -1))
         with torch.inference_mode(), self.autocast():
             out = self.model.encoder(x)
         return out[0].T.float().cpu().numpy()

@@ -28,7 +28,7 @@ class Encodec(TransformersExtractor):
     def embed_one(self, waveform: np.ndarray) -> np.ndarray:
         import torch
 
-        x = torch.from_numpy(waveform).reshape(1, 1, -1).to(self.device)
+        x = self.to_device(waveform.reshape(1, 1, -1))
         with torch.inference_mode(), self.autocast():
             out = self.model.encoder(x)
         return out[0].T.float().cpu().numpy()

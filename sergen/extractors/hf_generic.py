@@ -60,6 +60,6 @@ class HFEncoder(TransformersExtractor):
         if getattr(self._extractor, "do_normalize", False):
             x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
         with torch.inference_mode(), self.autocast():
-            out = self.model(torch.from_numpy(np.ascontiguousarray(x, np.float32))[None].to(self.device),
+            out = self.model(self.to_device(np.asarray(x, np.float32)[None]),
                              output_hidden_states=True)
         return out.hidden_states[self.layer][0].float().cpu().numpy()

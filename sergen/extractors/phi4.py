@@ -79,7 +79,7 @@ class Phi4Audio(TransformersExtractor):
 
         model = self.model
         feats = self._features(waveform, sampling_rate=self.sample_rate, return_tensors="pt")
-        x = feats["audio_input_features"].to(self.device)
+        x = self.to_device(feats["audio_input_features"])
         with torch.inference_mode(), self.autocast():
             out = model(x, None)
         out = out.last_hidden_state if hasattr(out, "last_hidden_state") else out

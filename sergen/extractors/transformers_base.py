@@ -1,9 +1,7 @@
 """Shared machinery of the extractors built on transformers models: weights resolution, lazy loading,
-device placement, autocast on CUDA."""
+device placement."""
 
 from __future__ import annotations
-
-import contextlib
 
 from sergen.extractors.base import Extractor
 from sergen.extractors.hf import is_present, resolve_weights, weights_record
@@ -48,10 +46,3 @@ class TransformersExtractor(Extractor):
 
     def weights_present(self) -> bool:
         return is_present(self.repo_id, self.revision, self.weights)
-
-    def autocast(self):
-        import torch
-
-        if str(self.device).startswith("cuda"):
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()

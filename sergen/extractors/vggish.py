@@ -147,7 +147,7 @@ class VGGish(Extractor):
         import torch
 
         examples = [log_mel_examples(w, self._mel) for w in waveforms]
-        x = torch.from_numpy(np.concatenate(examples))[:, None].to(self.device)
+        x = self.to_device(np.concatenate(examples)[:, None])
         with torch.inference_mode():
             out = self.net(x).float().cpu().numpy()
         return np.split(out, np.cumsum([len(e) for e in examples])[:-1])

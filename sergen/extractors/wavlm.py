@@ -56,7 +56,7 @@ class WavLMLarge(TransformersExtractor):
             batch[i, : len(w)] = (w - w.mean()) / np.sqrt(w.var() + 1e-7)
             mask[i, : len(w)] = 1
         with torch.inference_mode(), self.autocast():
-            out = model(torch.from_numpy(batch).to(self.device), attention_mask=torch.from_numpy(mask).to(self.device),
+            out = model(self.to_device(batch), attention_mask=self.to_device(mask),
                         output_hidden_states=True)
         states = torch.cat([out.hidden_states[layer] for layer in self.layers], dim=-1).float().cpu().numpy()
         return [states[i, : self.num_frames(n)] for i, n in enumerate(lengths)]

@@ -3,6 +3,8 @@ until asked for. Utterance metadata (small) is loaded eagerly so selections are 
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import dask.array as da
@@ -96,9 +98,10 @@ def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = Fals
             "n_frames": ("utt", np.diff(offsets).astype(np.int64)),
             "frame_utt": ("frame", _frame_owner(offsets, frames.chunks[0])),
         },
-        attrs={k: v for k, v in attrs.items() if not isinstance(v, dict)} | {"corpus": corpus, "model": model},
+        # nested records (settings, weights, …) as JSON text: xarray attrs stay flat and netCDF-safe
+        attrs={k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for k, v in attrs.items()}
+        | {"corpus": corpus, "model": model},
     )
-    ds.attrs["settings"] = str(attrs.get("settings", {}))
     keep = np.ones(len(status), bool)
     if not include_failed:
         keep &= status != FAILED
