@@ -1,8 +1,9 @@
-"""Where things live: corpus roots (set once), manifests, stores and results folders.
+"""Where things live: corpus roots (set once), model weights, manifests, stores and results folders.
 
 Corpus roots are looked up in this order: the environment (``SERGEN_ROOT_<CORPUS>``), the config file
 (``$SERGEN_CONFIG``, else ``./sergen.toml``, else ``~/.config/sergen/config.toml``), then the root recorded
-beside the corpus's manifest when it was built.
+beside the corpus's manifest when it was built. Model weights: ``--weights``, then ``SERGEN_WEIGHTS_<MODEL>``
+(dashes as underscores), then the config's ``[weights]`` table; hub revisions from ``[revisions]``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,28 @@ def configured_root(corpus: str) -> Path | None:
         return Path(env)
     root = load_config().get("roots", {}).get(corpus)
     return Path(root) if root else None
+
+
+def _env_key(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name.upper())
+
+
+def set_weights(model: str, path: str | Path) -> Path:
+    cfg = load_config()
+    cfg.setdefault("weights", {})[model] = str(Path(path).resolve())
+    return save_config(cfg)
+
+
+def configured_weights(model: str) -> Path | None:
+    env = os.environ.get(f"SERGEN_WEIGHTS_{_env_key(model)}")
+    if env:
+        return Path(env)
+    path = load_config().get("weights", {}).get(model)
+    return Path(path) if path else None
+
+
+def configured_revision(model: str) -> str | None:
+    return load_config().get("revisions", {}).get(model)
 
 
 def data_dir(kind: str):

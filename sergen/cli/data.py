@@ -9,6 +9,7 @@ import typer
 
 from sergen.cli.app import app, config_app, registry_table
 from sergen.console import console, err_console
+from sergen.errors import SergenError
 
 from sergen.cli.app import counts_table
 
@@ -103,6 +104,19 @@ def config_set_root(corpus: str, root: Path):
     console.print(f"{corpus} root set in {path}")
 
 
+@config_app.command("set-weights")
+def config_set_weights(model: str, path: Path):
+    """Remember where a model's weights are (a checkpoint file or folder), so later commands need no --weights."""
+    from sergen.config import set_weights
+    from sergen.extractors import canonical_model
+
+    if not path.exists():
+        raise SergenError(f"no file or folder at {path}", fix="give the path of the checkpoint file or folder")
+    name = canonical_model(model)
+    config = set_weights(name, path)
+    console.print(f"{name} weights set to {path.resolve()} in {config}")
+
+
 @config_app.command("show")
 def config_show():
     """Show the config file in use and the folders sergen reads and writes."""
@@ -114,3 +128,8 @@ def config_show():
         console.print(f"{kind:9s}: {data_dir(kind)}")
     for name in CORPUS_READERS.names():
         console.print(f"root {name:8s}: {configured_root(name) or '-'}")
+    from sergen.config import load_config
+
+    for table in ("weights", "revisions"):
+        for model, value in load_config().get(table, {}).items():
+            console.print(f"{table[:-1]} {model}: {value}")

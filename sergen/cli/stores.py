@@ -41,7 +41,9 @@ def extract(
     model: str = typer.Option(..., help="extractor name, see `sergen models ls`"),
     corpus: str = typer.Option("all", help="corpus name(s), comma-separated, or all"),
     device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present)"),
-    weights: Optional[Path] = typer.Option(None, help="local checkpoint file or folder"),
+    weights: Optional[Path] = typer.Option(None, help="local checkpoint file or folder (default: `sergen config "
+                                                      "set-weights`, then the hub cache)"),
+    revision: Optional[str] = typer.Option(None, help="hub revision (commit hash, tag, branch) of a hub model"),
     root: Optional[Path] = typer.Option(None, help="corpus root, when it moved since the manifest was made"),
     batch_seconds: float = typer.Option(60.0, help="audio seconds per batch"),
     overwrite: bool = typer.Option(False, help="rebuild the store from scratch"),
@@ -59,7 +61,8 @@ def extract(
     from sergen.extract import extract as run_extract
 
     views = [None] + [VIEWS.canonical(v) for v in view]
-    options = {k: v for k, v in {"layers": layers, "hop_seconds": hop_seconds}.items() if v is not None}
+    options = {k: v for k, v in {"layers": layers, "hop_seconds": hop_seconds, "revision": revision}.items()
+               if v is not None}
     failed = False
     for name, one_view in [(c, v) for c in resolve_corpora(corpus) for v in views]:
         report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
@@ -142,13 +145,13 @@ def views():
 @models_app.command("ls")
 def models_ls():
     """Every extractor: sample rate, frame rate, dimension, weights present locally?"""
-    from sergen.extractors import EXTRACTORS
+    from sergen.extractors import EXTRACTORS, get_extractor
 
     table = Table("model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "source")
     for name in EXTRACTORS.names():
         cls = EXTRACTORS.get(name)
         try:
-            present = "yes" if cls().weights_present() else "[red]no"
+            present = "yes" if get_extractor(name).weights_present() else "[red]no"
         except SergenError as exc:
             present = f"[red]no ({exc.what})"
         table.add_row(name, ", ".join(EXTRACTORS.aliases(name)), str(cls.sample_rate), cls.frame_rate_text or f"{cls.frame_rate:g}",

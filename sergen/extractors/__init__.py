@@ -5,11 +5,17 @@ from sergen.extractors.base import EXTRACTORS, Extractor
 from sergen.extractors.hf_generic import PREFIX, HFEncoder, store_name
 
 
-def get_extractor(name: str, **kwargs) -> Extractor:
-    """An extractor by registered name, or ``hf:<model-id>`` for any wav2vec2-family encoder."""
+def get_extractor(name: str, weights=None, revision: str | None = None, **kwargs) -> Extractor:
+    """An extractor by registered name, or ``hf:<model-id>`` for any wav2vec2-family encoder. Weights and
+    revision not given here come from the configuration (``sergen config set-weights``, ``[revisions]``)."""
+    from sergen.config import configured_revision, configured_weights
+
+    canonical = canonical_model(name)
+    weights = weights or configured_weights(canonical)
+    revision = revision or configured_revision(canonical)
     if name.startswith(PREFIX):
-        return HFEncoder(name[len(PREFIX):], **kwargs)
-    return EXTRACTORS.get(name)(**kwargs)
+        return HFEncoder(name[len(PREFIX):], weights=weights, revision=revision, **kwargs)
+    return EXTRACTORS.get(name)(weights=weights, revision=revision, **kwargs)
 
 
 def canonical_model(name: str) -> str:

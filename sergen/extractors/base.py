@@ -35,10 +35,14 @@ class Extractor:
     """Whether ``embed`` may pad and batch utterances of different lengths without changing outputs."""
     source: str = ""
     """Where the model or feature definition comes from (shown by `sergen models ls`)."""
+    revision: str = ""
+    """The hub revision looked up when no local weights are given (hub models only)."""
 
-    def __init__(self, device: str = "cpu", weights: str | Path | None = None, **options):
+    def __init__(self, device: str = "cpu", weights: str | Path | None = None, revision: str | None = None,
+                 **options):
         self.device = device
         self.weights = weights
+        self.revision = revision or type(self).revision
         self.options = options
 
     def load(self) -> "Extractor":

@@ -92,8 +92,11 @@ class CLAP2023(Extractor):
     batchable = True
     source = f"{REPO_ID} {FILENAME} (audio encoder + projection; own HTSAT module)"
 
-    def __init__(self, device: str = "cpu", weights=None, hop_seconds: float = 1.0, **options):
-        super().__init__(device, weights, **options)
+    revision = REVISION
+
+    def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, hop_seconds: float = 1.0,
+                 **options):
+        super().__init__(device, weights, revision, **options)
         hop_seconds = float(hop_seconds)
         if not 0 < hop_seconds <= WINDOW_SECONDS:
             raise SergenError(f"hop_seconds must be in (0, {WINDOW_SECONDS}], got {hop_seconds}",
@@ -108,7 +111,7 @@ class CLAP2023(Extractor):
     @property
     def path(self) -> Path:
         if self._path is None:
-            self._path = resolve_file(REPO_ID, FILENAME, REVISION, self.weights, self.name)
+            self._path = resolve_file(REPO_ID, FILENAME, self.revision, self.weights, self.name)
         return self._path
 
     @property
@@ -127,11 +130,11 @@ class CLAP2023(Extractor):
 
     def weights_info(self) -> dict:
         if not hasattr(self, "_weights_info"):
-            self._weights_info = weights_record(REPO_ID, REVISION, self.path)
+            self._weights_info = weights_record(REPO_ID, self.revision, self.path)
         return self._weights_info
 
     def weights_present(self) -> bool:
-        return is_present(REPO_ID, REVISION, self.weights, filename=FILENAME)
+        return is_present(REPO_ID, self.revision, self.weights, filename=FILENAME)
 
     def num_frames(self, n_samples: int) -> int:
         n = self.padded_length(n_samples)

@@ -21,10 +21,10 @@ class HFEncoder(TransformersExtractor):
     source = "any transformers wav2vec2-family encoder"
     model_class = "AutoModel"
 
-    def __init__(self, model_id: str, device: str = "cpu", weights=None, layer: int = -1, revision: str = "main",
+    def __init__(self, model_id: str, device: str = "cpu", weights=None, layer: int = -1, revision: str | None = None,
                  **options):
-        super().__init__(device, weights, **options)
-        self.repo_id, self.revision, self.layer = model_id, revision, int(layer)
+        super().__init__(device, weights, revision, **options)
+        self.repo_id, self.layer = model_id, int(layer)
         self.name = store_name(model_id)
         self._extractor = None
 

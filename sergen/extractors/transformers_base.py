@@ -9,11 +9,11 @@ from sergen.extractors.hf import is_present, resolve_weights, weights_record
 
 class TransformersExtractor(Extractor):
     repo_id = ""
-    revision = "main"  # override with --weights for an exact local checkpoint; the store records the snapshot
+    revision = "main"  # pin with --revision or [revisions] in the config; the store records the snapshot hash
     model_class = ""
 
-    def __init__(self, device: str = "cpu", weights=None, **options):
-        super().__init__(device, weights, **options)
+    def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, **options):
+        super().__init__(device, weights, revision, **options)
         self._model = None
         self._path = None
 

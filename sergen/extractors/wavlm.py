@@ -26,8 +26,8 @@ class WavLMLarge(TransformersExtractor):
     repo_id = "microsoft/wavlm-large"
     model_class = "WavLMModel"
 
-    def __init__(self, device: str = "cpu", weights=None, layers=DEFAULT_LAYERS, **options):
-        super().__init__(device, weights, **options)
+    def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, layers=DEFAULT_LAYERS, **options):
+        super().__init__(device, weights, revision, **options)
         self.layers = tuple(int(x) for x in (layers.split(",") if isinstance(layers, str) else layers))
         self.dim = 1024 * len(self.layers)  # until the checkpoint's config says otherwise
 

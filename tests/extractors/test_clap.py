@@ -164,3 +164,28 @@ def test_cli_extract_models_ls_and_missing_weights(tmp_path, demo_root, monkeypa
     assert done.exit_code == 0, done.output
     n_utts = len((tmp_path / "manifests" / "emodb.csv").read_text().splitlines()) - 1
     assert f"clap-2023/emodb: {n_utts} written this run" in done.output
+
+
+def test_weights_and_revision_from_the_configuration(tmp_path, monkeypatch, checkpoint):
+    from typer.testing import CliRunner
+
+    from sergen.cli import app
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    runner = CliRunner()
+    result = runner.invoke(app, ["config", "set-weights", "clap", str(tmp_path / "nowhere.pth")])
+    assert isinstance(result.exception, SergenError) and "no file or folder at" in result.exception.message
+    result = runner.invoke(app, ["config", "set-weights", "clap", str(checkpoint)])
+    assert result.exit_code == 0 and "clap-2023 weights set to" in result.output
+    assert "weight clap-2023: " + str(checkpoint) in runner.invoke(app, ["config", "show"]).output
+    ex = get_extractor("clap-2023").load()
+    assert ex.path == checkpoint and ex.weights_present() and ex.dim == 16
+    monkeypatch.setenv("SERGEN_WEIGHTS_CLAP_2023", str(tmp_path / "elsewhere.pth"))  # the environment comes first
+    with pytest.raises(SergenError, match="clap-2023 checkpoint not found"):
+        get_extractor("clap").load()
+    (tmp_path / "sergen.toml").write_text('[revisions]\n"wavlm-large" = "0123abc"\n')
+    assert get_extractor("wavlm").revision == "0123abc"
+    with pytest.raises(SergenError, match=r"microsoft/wavlm-large \(revision 0123abc\)"):
+        get_extractor("wavlm-large").load()
+    assert get_extractor("wavlm-large", revision="fedcba9").revision == "fedcba9"  # --revision wins
