@@ -49,36 +49,36 @@ def save_config(cfg: dict, path: Path | None = None) -> Path:
     return path
 
 
-def set_root(corpus: str, root: str | Path) -> Path:
-    cfg = load_config()
-    cfg.setdefault("roots", {})[corpus] = str(Path(root).resolve())
-    return save_config(cfg)
-
-
-def configured_root(corpus: str) -> Path | None:
-    env = os.environ.get(f"SERGEN_ROOT_{corpus.upper()}")
-    if env:
-        return Path(env)
-    root = load_config().get("roots", {}).get(corpus)
-    return Path(root) if root else None
-
-
 def _env_key(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name.upper())
 
 
-def set_weights(model: str, path: str | Path) -> Path:
+def _remember_path(table: str, name: str, path: str | Path) -> Path:
     cfg = load_config()
-    cfg.setdefault("weights", {})[model] = str(Path(path).resolve())
+    cfg.setdefault(table, {})[name] = str(Path(path).resolve())
     return save_config(cfg)
 
 
+def _configured_path(env_prefix: str, table: str, name: str) -> Path | None:
+    """``SERGEN_<PREFIX>_<NAME>`` first, then the config file's ``[table]``."""
+    value = os.environ.get(f"SERGEN_{env_prefix}_{_env_key(name)}") or load_config().get(table, {}).get(name)
+    return Path(value) if value else None
+
+
+def set_root(corpus: str, root: str | Path) -> Path:
+    return _remember_path("roots", corpus, root)
+
+
+def configured_root(corpus: str) -> Path | None:
+    return _configured_path("ROOT", "roots", corpus)
+
+
+def set_weights(model: str, path: str | Path) -> Path:
+    return _remember_path("weights", model, path)
+
+
 def configured_weights(model: str) -> Path | None:
-    env = os.environ.get(f"SERGEN_WEIGHTS_{_env_key(model)}")
-    if env:
-        return Path(env)
-    path = load_config().get("weights", {}).get(model)
-    return Path(path) if path else None
+    return _configured_path("WEIGHTS", "weights", model)
 
 
 def configured_revision(model: str) -> str | None:
