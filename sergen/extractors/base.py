@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sergen.errors import SergenError
 from sergen.registry import Registry
 
 EXTRACTORS: Registry[type["Extractor"]] = Registry(
@@ -91,6 +92,35 @@ class Extractor:
 
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
+
+
+def training_checkpoint_globals() -> list:
+    """Plain data a training script often saves beside the weights (its argparse arguments, NumPy scalars and
+    arrays for epoch and loss): allowed through ``weights_only`` loading; anything else stays refused."""
+    import argparse
+
+    core = getattr(np, "_core", None) or np.core
+    return [argparse.Namespace, np.ndarray, np.dtype, core.multiarray.scalar, core.multiarray._reconstruct,
+            *{type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int32, np.int64, np.bool_)}]
+
+
+def load_weights_only(path: str | Path, model_name: str, fix: str):
+    """``torch.load(weights_only=True)`` with the globals above; a refused file names what it would have run."""
+    import torch
+
+    try:
+        with torch.serialization.safe_globals(training_checkpoint_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        try:
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        except Exception:
+            unsafe = []
+        allowed = {f"{g.__module__}.{g.__qualname__}" for g in training_checkpoint_globals()}
+        unsafe = [g for g in unsafe if g not in allowed]
+        why = f"it needs {', '.join(unsafe[:4])}" if unsafe else str(exc).strip().splitlines()[0]
+        raise SergenError(f"cannot read the {model_name} checkpoint as weights only: {why}", where=str(path),
+                          fix=fix + "; pickles holding code or objects are refused rather than unpickled") from exc
 
 
 def sha256_of(path: str | Path, block: int = 1 << 20) -> str:

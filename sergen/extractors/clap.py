@@ -13,14 +13,13 @@ float32 and the transformer runs under bf16 autocast.
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
 import numpy as np
 
 from sergen.errors import SergenError
-from sergen.extractors.base import EXTRACTORS, Extractor
+from sergen.extractors.base import EXTRACTORS, Extractor, load_weights_only
 from sergen.extractors.hf import is_present, resolve_file, weights_record
 
 REPO_ID, FILENAME, REVISION = "microsoft/msclap", "CLAP_weights_2023.pth", "main"
@@ -33,16 +32,7 @@ DERIVED_BUFFERS = ("relative_position_index", "attn_mask")
 
 def read_checkpoint(path: Path) -> dict:
     """The ``audio_encoder.*`` tensors of a CLAP checkpoint (prefix removed), read with ``weights_only``."""
-    import torch
-
-    try:
-        with torch.serialization.safe_globals([argparse.Namespace]):  # training scripts often save their args
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise SergenError(f"cannot read {path.name} as a weights-only checkpoint: {str(exc).splitlines()[0]}",
-                          where=str(path),
-                          fix=f"use the published {FILENAME} from https://huggingface.co/{REPO_ID}; "
-                              "other pickles are refused rather than unpickled") from exc
+    ckpt = load_weights_only(path, "CLAP", f"use the published {FILENAME} from https://huggingface.co/{REPO_ID}")
     state = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise SergenError(f"{path.name} holds no state dict", where=str(path),

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sergen.errors import SergenError
-from sergen.extractors.base import EXTRACTORS, Extractor, sha256_of
+from sergen.extractors.base import EXTRACTORS, Extractor, load_weights_only, sha256_of
 
 CHECKPOINT = "vggish-10086976.pth"
 URL = "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth"
@@ -116,10 +116,9 @@ class VGGish(Extractor):
     @property
     def net(self):
         if self._net is None:
-            import torch
 
             net = build_network()
-            state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+            state = load_weights_only(self.checkpoint, "VGGish", f"use torchvggish's {CHECKPOINT} ({URL})")
             net.load_state_dict(state, strict=True)
             self._net = net.to(self.device).eval()
         return self._net
