@@ -15,6 +15,7 @@ from sergen.errors import SergenError
 from sergen.store.layout import store_path
 from sergen.store.location import is_remote
 from sergen.store.reader import open_store, store_attrs, view_stores
+from sergen.experiments.bank_cache import bank_name, cache_dir, cached_bank, threshold_bytes
 from sergen.train.framebank import FrameBank, build_framebank
 
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
@@ -128,8 +129,16 @@ def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: st
             keys += list(np.searchsorted(ids, part.utt_id[rows]) + 10_000_000 * k)
             clean += [name == corpus] * len(rows)
     lengths = np.concatenate([p.stop[r] - p.start[r] for p, r in parts])
-    frames = (f for p, r in parts for f in _stream_frames(p, r))
-    return build_framebank(frames, labels, corpora, keys, clean, lengths=lengths)
+
+    def build(allocate=None) -> FrameBank:
+        frames = (f for p, r in parts for f in _stream_frames(p, r))
+        return build_framebank(frames, labels, corpora, keys, clean, lengths=lengths, allocate=allocate)
+
+    width = parts[0][0].columns.stop - parts[0][0].columns.start
+    if (lengths.sum() + len(lengths)) * width * 4 < threshold_bytes():
+        return build()
+    stem, name = bank_name(model, [corpus for corpus, _ in stores], layer, versions)
+    return cached_bank(cache_dir(stores_root), stem, name, build)
 
 
 def relabelled(bank: FrameBank, perms: dict[int, np.ndarray]) -> FrameBank:

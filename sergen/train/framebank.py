@@ -43,9 +43,11 @@ class FrameBank:
         return self.window_sum(entry, start, stop) / (stop - start)[:, None]
 
 
-def build_framebank(frames_list, labels, corpora, utt_keys, clean, lengths=None) -> FrameBank:
+def build_framebank(frames_list, labels, corpora, utt_keys, clean, lengths=None, allocate=None) -> FrameBank:
     """From per-entry frame arrays ``[T_i, D]`` (any float dtype). ``frames_list`` may be a generator
-    (entries streamed from a store) when ``lengths`` is given, so only the bank itself is held in RAM."""
+    (entries streamed from a store) when ``lengths`` is given, so only the bank itself is held in RAM.
+    ``allocate(shape)`` returns the zeroed float32 prefix array (default: in RAM; a memory-mapped file
+    keeps it off the process's heap)."""
     if lengths is None:
         frames_list = list(frames_list)
         lengths = np.array([len(f) for f in frames_list], dtype=np.int64)
@@ -55,7 +57,8 @@ def build_framebank(frames_list, labels, corpora, utt_keys, clean, lengths=None)
     dim = first.shape[1]
     frames_iter = itertools.chain([first], frames_iter)
     base = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
-    prefix = np.zeros((int((lengths + 1).sum()), dim), dtype=np.float32)
+    shape = (int((lengths + 1).sum()), dim)
+    prefix = allocate(shape) if allocate else np.zeros(shape, dtype=np.float32)
     total = np.zeros(dim, np.float64)
     total_sq = np.zeros(dim, np.float64)
     n_clean = 0
