@@ -45,6 +45,12 @@ def test_mapped_bank_equals_the_in_ram_bank_and_is_reused(cached, monkeypatch):
     monkeypatch.setattr(data, "_stream_frames", lambda *a: (_ for _ in ()).throw(AssertionError("store read")))
     again = data.training_bank("melspec", ("emodb", "ravdess"), None)
     np.testing.assert_array_equal(again.prefix, in_ram.prefix)
+    from typer.testing import CliRunner
+
+    from sergen.cli import app
+
+    listing = CliRunner().invoke(app, ["stores", "ls"]).output
+    assert f"training-bank cache: 1 bank(s), 0.0 GiB in {cached} (safe to delete)" in listing
 
 
 def test_probe_results_do_not_depend_on_where_the_bank_lives(cached, monkeypatch):
