@@ -5,7 +5,9 @@ Built into a file instead of the heap, it is (1) shared through the page cache b
 every later `sergen probe` that trains on the same stores, instead of one private copy per process, and
 (2) read back at once by later runs. The file is keyed by the stores' creation and completion times, so a
 rebuilt store gets a new bank; the older files of the same training set are removed when a new one is
-written. Banks below ``SERGEN_BANK_CACHE_MIB`` (default 256 MiB) stay in RAM: building them is quick.
+written. Banks below ``SERGEN_BANK_CACHE_MIB`` (default 256 MiB) stay in RAM: building them is quick. The
+file's blocks are reserved before it is filled; where the disk has no room the bank is built in RAM, as
+before, with a warning.
 
 Where: ``SERGEN_CACHE``, else ``[dirs] cache`` in the config, else ``<stores>/.banks`` (or
 ``~/.cache/sergen/banks`` when the stores are at a remote URL). Deleting the folder only costs a rebuild.
@@ -13,6 +15,7 @@ Where: ``SERGEN_CACHE``, else ``[dirs] cache`` in the config, else ``<stores>/.b
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -60,18 +63,41 @@ def cached_bank(folder: Path, stem: str, name: str, build: Callable[[Callable], 
         fcntl.flock(lock, fcntl.LOCK_EX)  # released by the OS on any exit, kill -9 included
         try:
             if not meta_path.exists():  # the meta file is written last: its presence means complete
-                _build_into(prefix_path, meta_path, build)
                 _remove_older(folder, stem, name)
+                _build_into(prefix_path, meta_path, build)
+        except _NoSpace as exc:
+            from sergen.console import err_console
+
+            err_console.print(f"[yellow]no room for the {exc.gib:.1f} GiB training-bank file in {folder}: building "
+                              "it in memory instead (set SERGEN_CACHE to a folder with space to share it)")
+            return build(None)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return _open(prefix_path, meta_path)
+
+
+class _NoSpace(Exception):
+    def __init__(self, gib: float):
+        self.gib = gib
 
 
 def _build_into(prefix_path: Path, meta_path: Path, build) -> None:
     partial = prefix_path.with_suffix(".partial.npy")
 
     def allocate(shape):
-        return np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
+        prefix = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
+        # Reserve the blocks now: a full disk found later, through the mapping, would kill the process
+        # with SIGBUS instead of raising.
+        try:
+            with open(partial, "r+b") as fh:
+                os.posix_fallocate(fh.fileno(), 0, os.path.getsize(partial))
+        except OSError as exc:
+            del prefix
+            partial.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise _NoSpace(int(np.prod(shape)) * 4 / 2**30) from exc
+            raise
+        return prefix
 
     bank = build(allocate)
     bank.prefix.flush()

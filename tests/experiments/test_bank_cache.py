@@ -86,3 +86,18 @@ def test_interrupted_build_is_redone_and_old_versions_are_removed(cached, monkey
     metas = list(cached.glob("*.meta.npz"))
     assert len(metas) == 1 and not list(cached.glob("*.partial.*"))
     assert len({p.name.split(".")[1] for p in cached.iterdir()}) == 1
+
+
+def test_full_disk_falls_back_to_ram_with_a_warning(cached, monkeypatch, capsys):
+    import errno
+    import os
+
+    def no_room(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", no_room)
+    bank = data.training_bank("melspec", ("emodb",), None)
+    assert not isinstance(bank.prefix, np.memmap) and np.isfinite(bank.prefix).all()
+    err = capsys.readouterr().err
+    assert "no room for the 0.0 GiB training-bank file in" in err and "building it in memory instead" in err
+    assert not list(cached.glob("*.npy")) and not list(cached.glob("*.npz"))
