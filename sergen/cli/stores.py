@@ -154,15 +154,17 @@ def models_ls():
     """Every extractor: sample rate, frame rate, dimension, weights present locally?"""
     from sergen.extractors import EXTRACTORS, get_extractor
 
-    table = Table("model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "source")
+    table = Table("model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source")
     for name in EXTRACTORS.names():
         cls = EXTRACTORS.get(name)
+        extractor = get_extractor(name)
         try:
-            present = "yes" if get_extractor(name).weights_present() else "[red]no"
+            present = "yes" if extractor.weights_present() else "[red]no"
         except SergenError as exc:
             present = f"[red]no ({exc.what})"
-        table.add_row(name, ", ".join(EXTRACTORS.aliases(name)), str(cls.sample_rate), cls.frame_rate_text or f"{cls.frame_rate:g}",
-                      str(cls.dim), present, cls.source)
+        table.add_row(name, ", ".join(EXTRACTORS.aliases(name)), str(cls.sample_rate),
+                      cls.frame_rate_text or f"{cls.frame_rate:g}", str(cls.dim), present,
+                      extractor.revision or "-", cls.source)
     table.add_row("hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
-                  "per model", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)")
+                  "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)")
     console.print(table)

@@ -155,7 +155,10 @@ def test_cli_extract_models_ls_and_missing_weights(tmp_path, demo_root, monkeypa
     monkeypatch.setattr(console, "width", 250)  # one table row per line, whatever the terminal
     listing = runner.invoke(app, ["models", "ls"]).output
     row = next(line for line in listing.splitlines() if "clap-2023" in line)
-    assert "44100" in row and "1/hop (hop 1 s)" in row and "1024" in row and " no " in row
+    assert "44100" in row and "1/hop (hop 1 s)" in row and "1024" in row and " no " in row and " main " in row
+    (tmp_path / "sergen.toml").write_text('[revisions]\n"clap-2023" = "0123abc"\n')
+    row = next(line for line in runner.invoke(app, ["models", "ls"]).output.splitlines() if "clap-2023" in line)
+    assert " 0123abc " in row
     assert runner.invoke(app, ["manifest", "emodb", "--root", str(demo_root / "emodb")]).exit_code == 0
     missing = runner.invoke(app, ["extract", "--model", "clap", "--corpus", "emodb"])  # `main` prints it, exit 2
     assert isinstance(missing.exception, SergenError)
