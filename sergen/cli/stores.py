@@ -157,14 +157,14 @@ def models_ls():
     table = Table("model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source")
     for name in EXTRACTORS.names():
         cls = EXTRACTORS.get(name)
-        extractor = get_extractor(name)
+        revision = cls.revision
         try:
-            present = "yes" if extractor.weights_present() else "[red]no"
+            extractor = get_extractor(name)  # with the configured weights and revision
+            present, revision = "yes" if extractor.weights_present() else "[red]no", extractor.revision
         except SergenError as exc:
             present = f"[red]no ({exc.what})"
         table.add_row(name, ", ".join(EXTRACTORS.aliases(name)), str(cls.sample_rate),
-                      cls.frame_rate_text or f"{cls.frame_rate:g}", str(cls.dim), present,
-                      extractor.revision or "-", cls.source)
+                      cls.frame_rate_text or f"{cls.frame_rate:g}", str(cls.dim), present, revision or "-", cls.source)
     table.add_row("hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
                   "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)")
     console.print(table)

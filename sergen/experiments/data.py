@@ -12,10 +12,10 @@ import zarr
 
 from sergen import LABELS
 from sergen.errors import SergenError
+from sergen.experiments.bank_cache import bank_name, cache_dir, cached_bank, threshold_bytes
 from sergen.store.layout import store_path
 from sergen.store.location import is_remote
 from sergen.store.reader import open_store, store_attrs, view_stores
-from sergen.experiments.bank_cache import bank_name, cache_dir, cached_bank, threshold_bytes
 from sergen.train.framebank import FrameBank, build_framebank
 
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}

@@ -81,7 +81,6 @@ class CLAP2023(Extractor):
     dim = 1024
     batchable = True
     source = f"{REPO_ID} {FILENAME} (audio encoder + projection; own HTSAT module)"
-
     revision = REVISION
 
     def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, hop_seconds: float = 1.0,
