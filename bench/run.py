@@ -295,11 +295,15 @@ def bench_msp_size(work: Path, n_utts: int, dim: int = 1024, mean_frames: int = 
         ("probe mlp, same process (bank already loaded)", "mlp"),
         ("probe linear, a later process (bank mapped from the cache file, page cache warm)", "linear-again"),
         ("grid: linear and mlp on 2 workers, both mapping the one bank file", "grid"),
+        ("probe linear with a RAM budget of a quarter of the bank: windows from rotating resident subsets "
+         "(bank larger than RAM)", "linear-resident"),
     ]
     for text, step in steps:
-        if step == "linear-again":
+        if step in ("linear-again", "linear-resident"):
             data._training_bank.cache_clear()
             data._load_corpus.cache_clear()
+        if step == "linear-resident":
+            os.environ["SERGEN_BANK_RAM_MIB"] = str(int(n_frames[plan.split == "train"].sum()) * dim * 4 / 4 / 2**20)
         t = time.perf_counter()
         with PeakRSS() as peak:
             if step == "grid":
@@ -311,6 +315,7 @@ def bench_msp_size(work: Path, n_utts: int, dim: int = 1024, mean_frames: int = 
                           f"AUROC {result[result.metric == 'auroc'].value.iloc[0]:.2f}")
         lines.append(f"| {text}{detail} | {time.perf_counter() - t:.0f} | {peak.gib:.1f} | {peak.private_gib:.1f} |")
         print(lines[-1], flush=True)
+    os.environ.pop("SERGEN_BANK_RAM_MIB", None)
     naive_gib = raw / 2**30
     lines += ["", f"A naive loader holding these frames as float32 arrays would need {2 * naive_gib:.1f} GiB; "
               f"the bank holds float32 prefix sums of the training split only "

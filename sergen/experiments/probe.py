@@ -23,7 +23,8 @@ from sergen.extractors import canonical_model
 from sergen.store.reader import existing_stores
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics
-from sergen.train.sampler import SamplerConfig, WindowSampler
+from sergen.train.resident import make_sampler
+from sergen.train.sampler import SamplerConfig
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:
     x_val, y_val = np.concatenate([v[0] for v in valid]), np.concatenate([v[1] for v in valid])
     if len(np.unique(y_val)) < 2:
         raise SergenError(f"the validation split of {spec.train_name} holds fewer than two classes")
-    sampler = WindowSampler(bank, frame_rate, spec.sampler, seed=spec.seed)
+    sampler = make_sampler(bank, frame_rate, spec.sampler, seed=spec.seed)
     result = train_head(sampler, x_val, y_val, len(LABELS), spec.head, spec.training, seed=spec.seed)
 
     rows = []

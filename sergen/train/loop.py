@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -14,6 +15,9 @@ from torch import nn
 from sergen.train.heads import make_head
 from sergen.train.metrics import point_metrics
 from sergen.train.sampler import WindowSampler
+
+if TYPE_CHECKING:
+    from sergen.train.resident import ResidentSampler
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ def predict_proba(model: nn.Module, x: np.ndarray) -> np.ndarray:
         return torch.softmax(model(torch.from_numpy(np.asarray(x, np.float32))), dim=1).numpy()
 
 
-def train_head(sampler: WindowSampler, x_val: np.ndarray, y_val: np.ndarray, n_classes: int, head: str = "mlp",
+def train_head(sampler: "WindowSampler | ResidentSampler", x_val: np.ndarray, y_val: np.ndarray, n_classes: int, head: str = "mlp",
                config: TrainConfig = TrainConfig(), seed: int = 0) -> TrainResult:
     torch.manual_seed(seed)
     bank = sampler.bank

@@ -101,3 +101,18 @@ def test_full_disk_falls_back_to_ram_with_a_warning(cached, monkeypatch, capsys)
     err = capsys.readouterr().err
     assert "no room for the 0.0 GiB training-bank file in" in err and "building it in memory instead" in err
     assert not list(cached.glob("*.npy")) and not list(cached.glob("*.npz"))
+
+
+def test_probe_on_a_bank_larger_than_the_ram_budget(cached, monkeypatch):
+    """The bank file is 'too large': windows come from rotating resident subsets, and the probe still learns."""
+    from sergen.experiments import probe
+
+    used = []
+    real = probe.make_sampler
+    monkeypatch.setattr(probe, "make_sampler", lambda *a, **k: used.append(real(*a, **k)) or used[-1])
+    monkeypatch.setenv("SERGEN_BANK_RAM_MIB", "1")
+    spec = resolve_spec("melspec", "cremad", "cremad", head="linear", training=TrainConfig(max_steps=1200))
+    auroc = run_probe(spec).query("metric == 'auroc'").value.iloc[0]
+    assert type(used[0]).__name__ == "ResidentSampler" and used[0].rotations >= 2
+    assert len(used[0].resident) < 0.5 * len(used[0].bank.length)
+    assert auroc > 0.85
