@@ -45,6 +45,7 @@ class Extractor:
         self.weights = weights
         self.revision = revision or type(self).revision
         self.options = options
+        self._weights_info: dict | None = None
 
     def load(self) -> "Extractor":
         """Load weights now (extraction calls this before planning: a model's config may set ``dim``)."""
@@ -62,6 +63,12 @@ class Extractor:
         return dict(self.options)
 
     def weights_info(self) -> dict:
+        """What the store records about the weights; computed once (it may hash a multi-GB checkpoint)."""
+        if self._weights_info is None:
+            self._weights_info = self.describe_weights()
+        return self._weights_info
+
+    def describe_weights(self) -> dict:
         return {"id": "none (no learned weights)"}
 
     def weights_present(self) -> bool:
@@ -92,6 +99,17 @@ class Extractor:
 
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
+
+
+def given_checkpoint(weights: str | Path, filename: str, model_name: str, source: str) -> Path:
+    """The checkpoint a user pointed at: the file itself, or ``filename`` inside the folder given."""
+    path = Path(weights)
+    if path.is_dir():
+        path = path / filename
+    if not path.is_file():
+        raise SergenError(f"{model_name} checkpoint not found", where=str(path),
+                          fix=f"pass --weights with the path of {filename} ({source})")
+    return path
 
 
 def training_checkpoint_globals() -> list:

@@ -72,7 +72,7 @@ class _Cdpam(Extractor):
     def settings(self) -> dict:
         return {"chunk_s": 1.0, "scale": 32768, "half": self.half}
 
-    def weights_info(self) -> dict:
+    def describe_weights(self) -> dict:
         return {"id": "cdpam==0.0.6 " + CHECKPOINT, "sha256": CDPAM_SHA256}
 
     def weights_present(self) -> bool:

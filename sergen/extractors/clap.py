@@ -117,10 +117,8 @@ class CLAP2023(Extractor):
         return {"window_s": WINDOW_SECONDS, "hop_s": self.hop_seconds, "short_input": "tiled",
                 "output": "projection of the pooled HTSAT latent"}
 
-    def weights_info(self) -> dict:
-        if not hasattr(self, "_weights_info"):
-            self._weights_info = weights_record(REPO_ID, self.revision, self.path)
-        return self._weights_info
+    def describe_weights(self) -> dict:
+        return weights_record(REPO_ID, self.revision, self.path)
 
     def weights_present(self) -> bool:
         return is_present(REPO_ID, self.revision, self.weights, filename=FILENAME)

@@ -36,7 +36,7 @@ class EGeMAPS(Extractor):
 
         return {"feature_set": "eGeMAPSv02", "level": "lld", "opensmile": opensmile.__version__}
 
-    def weights_info(self) -> dict:
+    def describe_weights(self) -> dict:
         import opensmile
 
         return {"id": f"opensmile {opensmile.__version__} eGeMAPSv02"}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from sergen.errors import SergenError
-from sergen.extractors.base import sha256_of
+from sergen.extractors.base import given_checkpoint, sha256_of
 
 
 def hub_cache() -> str:
@@ -56,9 +56,13 @@ def resolve_weights(repo_id: str, revision: str, weights: str | Path | None, mod
         return path
     from huggingface_hub import snapshot_download
 
-    found = _cache_then_download(lambda **kw: snapshot_download(repo_id, revision=revision, cache_dir=hub_cache(), **kw), allow_download)
+    def fetch(**kw):
+        return snapshot_download(repo_id, revision=revision, cache_dir=hub_cache(), **kw)
+
+    found = _cache_then_download(fetch, allow_download)
     if found is None:
-        raise _not_found(model_name, repo_id, revision, f"huggingface-cli download {repo_id}", "--weights DIR with the checkpoint folder")
+        raise _not_found(model_name, repo_id, revision, f"huggingface-cli download {repo_id}",
+                         "--weights DIR with the checkpoint folder")
     return found
 
 
@@ -67,18 +71,13 @@ def resolve_file(repo_id: str, filename: str, revision: str, weights: str | Path
     """One checkpoint file of ``repo_id``: ``weights`` (the file, or a folder holding it), else the cache,
     else a download."""
     if weights:
-        path = Path(weights)
-        if path.is_dir():
-            path = path / filename
-        if not path.is_file():
-            raise SergenError(f"{model_name} checkpoint not found", where=str(path),
-                              fix=f"pass --weights with the path of {filename} (from https://huggingface.co/{repo_id})")
-        return path
+        return given_checkpoint(weights, filename, model_name, f"from https://huggingface.co/{repo_id}")
     from huggingface_hub import hf_hub_download
 
-    found = _cache_then_download(lambda **kw: hf_hub_download(repo_id, filename, revision=revision, cache_dir=hub_cache(),
-                                                            **kw),
-                                 allow_download)
+    def fetch(**kw):
+        return hf_hub_download(repo_id, filename, revision=revision, cache_dir=hub_cache(), **kw)
+
+    found = _cache_then_download(fetch, allow_download)
     if found is None:
         raise _not_found(model_name, f"{filename} of {repo_id}", revision,
                          f"huggingface-cli download {repo_id} {filename}", "--weights FILE")

@@ -39,10 +39,8 @@ class TransformersExtractor(Extractor):
         self.dim = self.config_dim(self.model.config)
         return self
 
-    def weights_info(self) -> dict:
-        if not hasattr(self, "_weights_info"):  # hashing a multi-GB checkpoint once is enough
-            self._weights_info = weights_record(self.repo_id, self.revision, self.path)
-        return self._weights_info
+    def describe_weights(self) -> dict:
+        return weights_record(self.repo_id, self.revision, self.path)
 
     def weights_present(self) -> bool:
         return is_present(self.repo_id, self.revision, self.weights)

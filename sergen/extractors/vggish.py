@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sergen.errors import SergenError
-from sergen.extractors.base import EXTRACTORS, Extractor, load_weights_only, sha256_of
+from sergen.extractors.base import EXTRACTORS, Extractor, given_checkpoint, load_weights_only, sha256_of
 
 CHECKPOINT = "vggish-10086976.pth"
 URL = "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth"
@@ -78,13 +78,7 @@ def find_checkpoint(weights) -> Path:
     import torch
 
     if weights:
-        path = Path(weights)
-        if path.is_dir():
-            path = path / CHECKPOINT
-        if not path.exists():
-            raise SergenError("VGGish checkpoint not found", where=str(path),
-                              fix=f"pass --weights with the path of {CHECKPOINT} (download: {URL})")
-        return path
+        return given_checkpoint(weights, CHECKPOINT, "VGGish", f"download: {URL}")
     cached = Path(torch.hub.get_dir()) / "checkpoints" / CHECKPOINT
     if cached.exists():
         return cached
@@ -127,10 +121,8 @@ class VGGish(Extractor):
         _ = self.net
         return self
 
-    def weights_info(self) -> dict:
-        if not hasattr(self, "_weights_info"):
-            self._weights_info = {"id": CHECKPOINT, "sha256": sha256_of(self.checkpoint)}
-        return self._weights_info
+    def describe_weights(self) -> dict:
+        return {"id": CHECKPOINT, "sha256": sha256_of(self.checkpoint)}
 
     def weights_present(self) -> bool:
         try:
