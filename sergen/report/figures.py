@@ -17,6 +17,14 @@ CLASS_COLOURS = {"hap": "#e6a700", "sad": "#3b6fb6", "neu": "#7f7f7f", "ang": "#
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
+def save(fig, path: Path) -> Path:
+    """Lay out, write and close a figure (an open figure per plot would pile up over a grid's report)."""
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def heatmap(matrix: pd.DataFrame, path: Path, title: str, cmap: str = "viridis", vmin=0.3, vmax=1.0,
             fmt: str = "{:.2f}", center: float | None = None) -> Path:
     fig, ax = plt.subplots(figsize=(1.2 + 1.0 * matrix.shape[1], 1.0 + 0.6 * matrix.shape[0]), dpi=110)
@@ -37,10 +45,7 @@ def heatmap(matrix: pd.DataFrame, path: Path, title: str, cmap: str = "viridis",
                         color="white" if shade < 0.55 else "black")
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.04)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def plot_projection(projection: pd.DataFrame, path: Path, title: str) -> Path:
@@ -57,10 +62,7 @@ def plot_projection(projection: pd.DataFrame, path: Path, title: str) -> Path:
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def plot_similarity(sim: pd.DataFrame, path: Path, title: str) -> Path:
@@ -70,10 +72,7 @@ def plot_similarity(sim: pd.DataFrame, path: Path, title: str) -> Path:
     ax.set_yticks(range(len(sim)), sim.index, fontsize=7)
     ax.set_title(title + "\nclass × corpus centroid cosine similarity", fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.04)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def plot_lines(table: pd.DataFrame, path: Path, title: str, ylabel: str) -> Path:
@@ -92,7 +91,4 @@ def plot_lines(table: pd.DataFrame, path: Path, title: str, ylabel: str) -> Path
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
