@@ -30,6 +30,17 @@ class TrainConfig:
     lr_drop: float = 0.3
     stop_patience: int = 6  # evaluations without improvement before stopping
     max_steps: int = 3000  # cap, so nothing runs forever
+    min_steps: int = 500  # warm-up: no evaluation before it is kept as best or counts towards patience
+
+    def __post_init__(self):
+        for name in ("batch_size", "eval_every", "lr_patience", "stop_patience", "max_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.min_steps < 0:
+            raise ValueError(f"min_steps must be >= 0, got {self.min_steps}")
+        if not self.lr > 0 or self.weight_decay < 0 or not 0 < self.lr_drop < 1:
+            raise ValueError(f"need lr > 0, weight_decay >= 0 and 0 < lr_drop < 1; got lr={self.lr}, "
+                             f"weight_decay={self.weight_decay}, lr_drop={self.lr_drop}")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -50,12 +61,21 @@ def predict_proba(model: nn.Module, x: np.ndarray) -> np.ndarray:
         return torch.softmax(model(torch.from_numpy(np.asarray(x, np.float32))), dim=1).numpy()
 
 
+def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """L2 on the weight matrices only, as in scikit-learn's LogisticRegression (the intercept is not
+    penalised): a decayed bias is pulled towards equal class scores, i.e. towards the wrong decisions
+    whenever the classes' score scales differ."""
+    params = list(model.parameters())
+    return [{"params": [p for p in params if p.ndim > 1], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
+
+
 def train_head(sampler: "WindowSampler | ResidentSampler", x_val: np.ndarray, y_val: np.ndarray, n_classes: int, head: str = "mlp",
                config: TrainConfig = TrainConfig(), seed: int = 0) -> TrainResult:
     torch.manual_seed(seed)
     bank = sampler.bank
     model = make_head(head, bank.dim, n_classes, bank.feature_mean, bank.feature_std)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimiser = torch.optim.Adam(decay_groups(model, config.weight_decay), lr=config.lr)
     loss_fn = nn.CrossEntropyLoss()
     best, best_state, best_step = -np.inf, copy.deepcopy(model.state_dict()), 0
     since_best, since_drop, history, step = 0, 0, [], 0
@@ -66,11 +86,13 @@ def train_head(sampler: "WindowSampler | ResidentSampler", x_val: np.ndarray, y_
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-        if step % config.eval_every:
+        if step % config.eval_every and step != config.max_steps:
             continue
         auroc = point_metrics(y_val, predict_proba(model, x_val))["auroc"]
         lr = optimiser.param_groups[0]["lr"]
         history.append((step, auroc, lr))
+        if step < min(config.min_steps, config.max_steps):
+            continue  # still warming up: AUROC has settled, the decision biases have not (module docstring)
         if auroc > best + 1e-4:
             best, best_state, best_step = auroc, copy.deepcopy(model.state_dict()), step
             since_best = since_drop = 0

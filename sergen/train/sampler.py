@@ -20,6 +20,7 @@ class SamplerConfig:
 
     window_s: tuple[float, float] = (1.0, 3.0)  # window length drawn uniformly in seconds
     corpus_first: bool = True  # multi-corpus: draw the corpus before the utterance
+    class_first: bool = True  # draw a class uniformly, then an utterance; False: classes as often as the pool holds them
     aug_share: float = 0.0  # probability of taking an augmented view
     mix_prob: float = 0.2  # probability of joining a window of another same-class utterance
     mask_frac: float = 0.1  # fraction of the window's frames dropped, as two removed runs
@@ -73,6 +74,8 @@ class WindowSampler:
 
     # -- the draws -------------------------------------------------------------------------------
     def draw_classes(self, n: int) -> np.ndarray:
+        if not self.cfg.class_first:  # a uniformly drawn clean utterance's class: the pool's class shares
+            return self.bank.label[self.bank.is_clean][self.rng.integers(int(self.bank.is_clean.sum()), size=n)]
         return self.classes[self.rng.integers(len(self.classes), size=n)]
 
     def draw_utterances(self, classes: np.ndarray) -> np.ndarray:
