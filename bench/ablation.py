@@ -96,7 +96,7 @@ def table(scores: dict, heads: list[str], seeds: int, seconds: float) -> list[st
     within = np.eye(n, dtype=bool)
     lines = ["# What each part of the training stream buys", "",
              f"Synthetic demo corpora (scale 1, melspec), {seeds} seeds, default training settings; "
-             f"{seconds:.0f} s on {os.cpu_count()} cores. "
+             f"{seconds:.0f} s on {os.cpu_count()} cores (load average {os.getloadavg()[0]:.0f} at the end). "
              "Each head is trained on each corpus and tested on every corpus: *within* = its own test split, "
              "*across* = the other four. Mean over seeds and corpora ± standard deviation over seeds.", "",
              "Demo utterances last 0.6–3 s, so the 1–3 s windows mostly cover whole utterances: "
