@@ -26,8 +26,11 @@ def save(fig, path: Path) -> Path:
 
 
 def heatmap(matrix: pd.DataFrame, path: Path, title: str, cmap: str = "viridis", vmin=0.3, vmax=1.0,
-            fmt: str = "{:.2f}", center: float | None = None) -> Path:
-    fig, ax = plt.subplots(figsize=(1.2 + 1.0 * matrix.shape[1], 1.0 + 0.6 * matrix.shape[0]), dpi=110)
+            fmt: str = "{:.2f}", center: float | None = None, cells: pd.DataFrame | None = None) -> Path:
+    """``cells``: text per cell (e.g. the value with its interval and spread over seeds) in place of ``fmt``."""
+    lines = 1 if cells is None else max(str(v).count("\n") + 1 for v in cells.to_numpy().ravel())
+    fig, ax = plt.subplots(figsize=(1.2 + (1.0 if lines == 1 else 1.35) * matrix.shape[1],
+                                    1.0 + (0.6 if lines == 1 else 0.32 * (lines + 1)) * matrix.shape[0]), dpi=110)
     values = matrix.to_numpy(dtype=float)
     if center is not None:
         span = np.nanmax(np.abs(values - center)) or 1.0
@@ -41,7 +44,8 @@ def heatmap(matrix: pd.DataFrame, path: Path, title: str, cmap: str = "viridis",
         for j in range(values.shape[1]):
             if np.isfinite(values[i, j]):
                 shade = (values[i, j] - vmin) / ((vmax - vmin) or 1)
-                ax.text(j, i, fmt.format(values[i, j]), ha="center", va="center", fontsize=9,
+                text = fmt.format(values[i, j]) if cells is None else str(cells.iat[i, j])
+                ax.text(j, i, text, ha="center", va="center", fontsize=9 if lines == 1 else 7,
                         color="white" if shade < 0.55 else "black")
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.04)
@@ -91,4 +95,54 @@ def plot_lines(table: pd.DataFrame, path: Path, title: str, ylabel: str) -> Path
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)
+    return save(fig, path)
+
+
+def plot_confusions(panels: list[tuple[str, np.ndarray]], path: Path, title: str) -> Path:
+    """One panel per (title, counts [true][predicted]): colour the row-normalised share, text the count
+    and the share."""
+    from sergen.train.metrics import row_normalised
+
+    n = len(panels)
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.2 * rows), dpi=110, squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    for ax, (name, counts) in zip(axes.ravel(), panels):
+        shares = row_normalised(counts)
+        ax.imshow(np.nan_to_num(shares), cmap="Blues", vmin=0, vmax=1)
+        for i in range(counts.shape[0]):
+            for j in range(counts.shape[1]):
+                share = shares[i, j]
+                ax.text(j, i, f"{int(counts[i, j])}\n{share:.2f}" if np.isfinite(share) else f"{int(counts[i, j])}",
+                        ha="center", va="center", fontsize=8,
+                        color="white" if np.isfinite(share) and share > 0.6 else "black")
+        ax.set_xticks(range(len(LABELS)), LABELS)
+        ax.set_yticks(range(len(LABELS)), LABELS)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(name, fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    return save(fig, path)
+
+
+def plot_validation(curves: list[tuple[str, list]], path: Path, title: str) -> Path:
+    """Validation AUROC (solid) and learning rate (dashed, right axis, log scale) against training steps,
+    one colour per run; ``curves``: (label, [[step, AUROC, lr], …])."""
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    lr_ax = ax.twinx()
+    palette = plt.get_cmap("tab10")
+    for k, (label, history) in enumerate(curves):
+        h = np.asarray(history, dtype=float)
+        if not len(h):
+            continue
+        ax.plot(h[:, 0], h[:, 1], color=palette(k % 10), marker=".", label=label)
+        lr_ax.step(h[:, 0], h[:, 2], where="post", color=palette(k % 10), linestyle="--", alpha=0.6)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("validation AUROC (solid)")
+    lr_ax.set_ylabel("learning rate (dashed)")
+    lr_ax.set_yscale("log")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title, fontsize=10)
     return save(fig, path)
