@@ -36,7 +36,7 @@ def results_table(results, title: str) -> Table:
     absent = results.absent_classes.fillna("").astype(str).str.replace(",", ", ")
     show_absent = bool(absent.str.len().any())
     if show_absent:
-        table.add_column("classes absent from test")
+        table.add_column("absent from test")
     for test, part in results.groupby("test", sort=False):
         value = {m: part[part.metric == m].iloc[0] for m in METRICS}
         auroc = value["auroc"]

@@ -144,7 +144,8 @@ def test_stale_runs_rerun_and_are_kept_out_of_reports(demo_workspace, tmp_path):
     assert csv["emodb"].stat().st_mtime_ns > first["emodb"]
     assert csv["ravdess"].stat().st_mtime_ns == first["ravdess"]
     assert not load_runs().stale
-    assert "stale" not in build_report(tmp_path / "results", tmp_path / "out").read_text()
+    again = build_report(tmp_path / "results", tmp_path / "out").read_text()
+    assert "Left out" not in again and "from 2 fresh probe runs" in again
 
 
 def test_matrices_keep_rows_of_earlier_grids(in_demo_workspace, tmp_path):
