@@ -314,6 +314,14 @@ def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
     return Runs(rows, records, stale, skipped)
 
 
+def absent_by_test(rows: pd.DataFrame) -> dict[str, list[str]]:
+    """Test corpus → the classes missing from its test split (macro metrics there cover the others only)."""
+    if rows.empty or "absent_classes" not in rows:
+        return {}
+    absent = rows.drop_duplicates("test").set_index("test").absent_classes
+    return {t: str(a).split(",") for t, a in absent.items() if isinstance(a, str) and a}
+
+
 def load_results(results_dir=None) -> pd.DataFrame:
     """Rows of the fresh runs (see ``load_runs`` for what was left out and why)."""
     runs = load_runs(results_dir)

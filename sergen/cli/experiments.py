@@ -49,11 +49,12 @@ def results_table(results, title: str) -> Table:
 
 def absent_note(results) -> str | None:
     """A line naming the test sets scored without some of the four classes."""
-    absent = results.drop_duplicates("test").set_index("test").absent_classes.fillna("").astype(str)
-    absent = absent[absent.str.len() > 0]
-    if absent.empty:
+    from sergen.results import absent_by_test
+
+    absent = absent_by_test(results)
+    if not absent:
         return None
-    return ("warning: " + "; ".join(f"{t} has no {a.replace(',', ', ')} in its test split" for t, a in absent.items())
+    return ("warning: " + "; ".join(f"{t} has no {', '.join(a)} in its test split" for t, a in absent.items())
             + " — macro AUROC, F1, AP and UAR there average over the classes present only")
 
 
@@ -113,7 +114,7 @@ def grid(
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
     from sergen.experiments.grid import auroc_matrices, grid_specs, plan_grid, run_grid
-    from sergen.results import ensure_writable
+    from sergen.results import absent_by_test, ensure_writable
     from sergen.train.heads import HEADS
 
     specs = grid_specs([m.strip() for m in models.split(",")], train, test,
@@ -133,8 +134,7 @@ def grid(
         print_json({"combinations": len(specs), "ran": len(plan.todo), "reused": plan.done,
                     "stale_rerun": plan.stale, "unreadable_redone": plan.unreadable,
                     "run_ids": [s.run_id for s in specs], "matrices": {k: str(v) for k, v in matrices.items()},
-                    "absent_classes": {t: a.split(",") for t, a in results.drop_duplicates("test")
-                                       .set_index("test").absent_classes.fillna("").astype(str).items() if a}})
+                    "absent_classes": absent_by_test(results)})
         if note:
             err_console.print(f"[yellow]{note}", highlight=False)
         return

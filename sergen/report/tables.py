@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sergen import LABELS, corpus_order
+from sergen.results import absent_by_test
 from sergen.train.metrics import row_normalised
 
 INTRA_METRICS = ("auroc", "acc", "f1", "avprec")
@@ -155,11 +156,8 @@ def aug_scramble_table(results: pd.DataFrame, model: str, head: str,
 
 
 def absent_classes(results: pd.DataFrame) -> dict[str, str]:
-    """Test corpus → the classes its test split lacks (macro metrics there cover the others only)."""
-    if "absent_classes" not in results:
-        return {}
-    absent = results.drop_duplicates("test").set_index("test").absent_classes.fillna("").astype(str)
-    return {t: a.replace(",", ", ") for t, a in absent.items() if a}
+    """Test corpus → the classes its test split lacks, as text."""
+    return {t: ", ".join(a) for t, a in absent_by_test(results).items()}
 
 
 # ---------------------------------------------------------------- confusion matrices

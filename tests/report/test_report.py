@@ -156,3 +156,19 @@ def test_report_with_only_stale_runs_says_so(tmp_path):
     result = CliRunner().invoke(app, ["report", "--results", str(tmp_path / "results")])
     assert result.exit_code == 2 or result.exit_code == 1
     assert "no fresh results to report" in str(result.exception) + result.output
+
+
+def test_runs_of_an_older_sergen_are_stale_not_mixed(tmp_path):
+    """A run saved before runs carried store fingerprints (its JSON is the bare spec) is left out as stale."""
+    import json
+
+    from sergen.results import load_runs
+
+    df = fixture_results(tmp_path / "results")
+    old = tmp_path / "results" / "runs" / "emodb-old.json"
+    part = df[df.run_id == "iemocap-False-0.0-0"].assign(run_id="emodb-old")
+    part.to_csv(old.with_suffix(".csv"), index=False)
+    old.write_text(json.dumps({"model": "melspec", "train": ["iemocap"], "test": ["iemocap"], "aug_share": 0.0}))
+    runs = load_runs(tmp_path / "results")
+    assert runs.stale == {"emodb-old": "no store fingerprints (written by an older sergen)"}
+    assert "emodb-old" not in set(runs.rows.run_id) and not runs.skipped
