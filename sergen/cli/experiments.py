@@ -173,15 +173,28 @@ def analyze_fragmentation(
         console.print(f"{name}: {path}")
 
 
+def _cell(spec: str) -> tuple[str, str]:
+    """``TRAIN:TEST`` → canonical corpus names (aliases resolved)."""
+    from sergen.corpora import CORPUS_READERS
+
+    train, sep, test = spec.partition(":")
+    if not sep or not train.strip() or not test.strip():
+        raise SergenError(f"--confusion takes TRAIN:TEST, e.g. emodb:ravdess; got {spec!r}")
+    return CORPUS_READERS.resolve(train.strip()), CORPUS_READERS.resolve(test.strip())
+
+
 @app.command()
 def report(
     results: Optional[Path] = typer.Option(None, help="results folder (default results/)"),
     out: Optional[Path] = typer.Option(None, help="report folder (default reports/latest)"),
+    confusion: list[str] = typer.Option([], help="also show the confusion matrix of this cell, TRAIN:TEST "
+                                                 "(repeatable), e.g. emodb:ravdess"),
 ):
     """Write a Markdown report with the poster's tables, heatmaps and fragmentation figures."""
     from sergen.report.markdown import build_report
     from sergen.results import load_runs
 
+    cells = [_cell(c) for c in confusion]
     runs = load_runs(results)
     for skipped in runs.skipped:
         err_console.print(f"[yellow]skipped unreadable result file {skipped.path}: {skipped.reason}", highlight=False)
@@ -190,5 +203,5 @@ def report(
                           "(`sergen grid` with the same options reruns them):", highlight=False)
         for line in runs.stale_summary():
             err_console.print(f"[yellow]  {line}", highlight=False)
-    path = build_report(results, out, runs=runs)
+    path = build_report(results, out, runs=runs, confusion=cells)
     console.print(f"report: [bold]{path}[/]")

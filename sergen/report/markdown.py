@@ -17,19 +17,24 @@ SYNTHETIC_BANNER = ("> **Synthetic data.** These results come from sergen's synt
                     "they say nothing about the real corpora. Poster numbers are shown for orientation only.")
 
 
-def confusion_section(results: pd.DataFrame, runs: Runs, fig_dir: Path, synthetic: bool) -> list[str]:
+def confusion_section(results: pd.DataFrame, runs: Runs, fig_dir: Path, synthetic: bool,
+                      chosen: list[tuple[str, str]] = ()) -> list[str]:
     lines = ["## Confusion matrices", "",
              "Counts of test utterances by true class (rows) and predicted class (columns), summed over seeds, "
              "with each row's share in brackets; for each model's main head (MLP where run): every corpus "
              "trained and tested on itself, then, for each training corpus, the test corpus it transfers to "
-             "worst. True labels, no augmentation.", ""]
+             "worst" + (", then the cells asked for (`--confusion`)" if chosen else "") +
+             ". True labels, no augmentation.", ""]
     any_cell = False
     for model in sorted(results.model.unique()):
         head = _main_head(results, model)
         panels = {"intra": [], "cross": []}
-        for train, test in tables.confusion_cells(results, model, head):
+        cells = list(dict.fromkeys(tables.confusion_cells(results, model, head) + list(chosen)))
+        for train, test in cells:
             counts = tables.confusion_counts(results, runs.records, model, head, train, test)
             if counts is None:
+                if (train, test) in chosen:
+                    lines += [f"No {model} · {head} baseline run trained on {train} and tested on {test}.", ""]
                 continue
             kind = "intra" if train == test else "cross"
             panels[kind].append((f"train {train} → test {test}", counts))
@@ -97,8 +102,10 @@ def _main_head(results: pd.DataFrame, model: str) -> str:
     return "mlp" if "mlp" in heads else heads[0]
 
 
-def build_report(results_dir=None, out=None, title: str = "sergen report", runs: Runs | None = None) -> Path:
-    """``runs``: the folder's runs already loaded (``sergen.results.load_runs``), else loaded here."""
+def build_report(results_dir=None, out=None, title: str = "sergen report", runs: Runs | None = None,
+                 confusion: list[tuple[str, str]] = ()) -> Path:
+    """``runs``: the folder's runs already loaded (``sergen.results.load_runs``), else loaded here;
+    ``confusion``: (train, test) cells whose confusion matrices to show beside the ones chosen here."""
     results_dir = Path(results_dir or data_dir("results"))
     out = Path(out or data_dir("reports") / "latest")
     runs = runs or load_runs(results_dir)
@@ -182,7 +189,7 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
     if not any_aug:
         lines += ["No multi-corpus runs in these results.", ""]
 
-    lines += confusion_section(results, runs, fig_dir, synthetic)
+    lines += confusion_section(results, runs, fig_dir, synthetic, list(confusion))
     lines += validation_section(results, runs, fig_dir)
 
     frag_root = results_dir / "fragmentation"

@@ -172,3 +172,19 @@ def test_runs_of_an_older_sergen_are_stale_not_mixed(tmp_path):
     runs = load_runs(tmp_path / "results")
     assert runs.stale == {"emodb-old": "no store fingerprints (written by an older sergen)"}
     assert "emodb-old" not in set(runs.rows.run_id) and not runs.skipped
+
+
+def test_confusion_of_a_chosen_cell_and_a_malformed_one(tmp_path):
+    import subprocess
+    import sys
+
+    fixture_results(tmp_path / "results")
+    env_args = ["report", "--results", str(tmp_path / "results"), "--out", str(tmp_path / "out")]
+    text = build_report(tmp_path / "results", tmp_path / "out", confusion=[("cremad", "iemocap"), ("msp", "ravdess")])
+    text = text.read_text()
+    assert "**train cremad → test iemocap**" in text  # not among the cells chosen by the report itself
+    assert "No melspec · mlp baseline run trained on msp and tested on ravdess." in text
+    proc = subprocess.run([sys.executable, "-c", "from sergen.cli import main; main()", *env_args,
+                           "--confusion", "cremad-msp"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--confusion takes TRAIN:TEST, e.g. emodb:ravdess; got 'cremad-msp'" in proc.stderr
