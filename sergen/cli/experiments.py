@@ -168,7 +168,7 @@ def analyze_fragmentation(
     table = Table("metric", "value", title=f"fragmentation · {spec.model}")
     for row in result.summary.itertuples():
         table.add_row(row.metric, f"{row.value:.3f}")
-    console.print(table)
+    console.print(keep_keys_whole(table, 1))
     for name, path in paths.items():
         console.print(f"{name}: {path}")
 

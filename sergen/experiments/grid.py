@@ -6,6 +6,7 @@ train × test AUROC matrices over every fresh run in the results folder."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -138,9 +139,12 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
         path = out_dir / f"{name}.csv"
         matrix.round(4).to_csv(path)
         written[name] = path
-    for old in out_dir.glob("auroc_*.csv"):  # only sergen's own matrix files
-        if old.stem not in written:
-            old.unlink()
+    # remove the matrices an earlier call wrote that no fresh run supports now: only files sergen listed
+    listing = out_dir / ".written.json"
+    before = json.loads(listing.read_text()) if listing.exists() else []
+    for name in set(before) - set(written):
+        (out_dir / f"{name}.csv").unlink(missing_ok=True)
+    listing.write_text(json.dumps(sorted(written)))
     return written
 
 

@@ -159,6 +159,13 @@ def test_matrices_keep_rows_of_earlier_grids(in_demo_workspace, tmp_path):
     rows = load_results().query("metric == 'auroc'").set_index(["train", "test"]).value
     assert matrix.loc["emodb", "ravdess"] == pytest.approx(rows["emodb", "ravdess"], abs=1e-4)
     assert matrix.loc["ravdess", "ravdess"] == pytest.approx(rows["ravdess", "ravdess"], abs=1e-4)
+    # a matrix no fresh run supports any more goes; a file sergen did not write stays
+    mine = paths["auroc_melspec_linear_true_aug0"].parent
+    (mine / "auroc_by_hand.csv").write_text("mine")
+    for run in (tmp_path / "results/runs").glob("*.csv"):
+        run.unlink()
+    assert auroc_matrices() == {}
+    assert sorted(p.name for p in mine.glob("*.csv")) == ["auroc_by_hand.csv"]
 
 
 def test_run_record_has_history_and_confusion_equal_to_sklearn(in_demo_workspace, monkeypatch):
