@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +136,7 @@ def check_manifests(spec: ProbeSpec, stores_root=None) -> None:
     """Refuse a store whose manifest was edited since extraction (labels moved, utterances added …):
     the store still holds the old labels. Checked in the default workspace only, where the manifests
     folder belongs to the stores folder."""
-    from sergen.corpora.manifest import load_manifest, manifest_hash, manifest_path
+    from sergen.corpora.manifest import load_manifest, manifest_path
     from sergen.extract import describe_manifest_change
     from sergen.store.layout import store_path
     from sergen.store.reader import store_attrs
@@ -145,18 +146,27 @@ def check_manifests(spec: ProbeSpec, stores_root=None) -> None:
     import zarr
 
     for corpus in dict.fromkeys(spec.train + spec.test):
-        if not manifest_path(corpus).exists():
+        file = manifest_path(corpus)
+        if not file.exists():
             continue
         path = store_path(spec.model, corpus, stores_root)
         recorded = store_attrs(path).get("manifest_sha256")
-        manifest, _ = load_manifest(corpus)
-        if recorded and recorded != manifest_hash(manifest):
+        if recorded and recorded != _manifest_hash(str(file), file.stat().st_mtime_ns):
+            manifest, _ = load_manifest(corpus)
             change = describe_manifest_change(zarr.open_group(str(path), mode="r"), manifest)
             raise SergenError(
                 f"the {corpus} manifest changed since the {spec.model}/{corpus} store was made ({change}); "
                 "the store still holds the old labels and splits", where=str(path),
                 fix=f"run `sergen extract --model {spec.model} --corpus {corpus} --overwrite` (and again with "
                     f"--view V for each view store of {corpus}), then rerun this command")
+
+
+@lru_cache(maxsize=64)
+def _manifest_hash(path: str, mtime_ns: int) -> str:
+    """A manifest's hash, once per file version (a grid resolves many specs over the same manifests)."""
+    from sergen.corpora.manifest import load_manifest, manifest_hash
+
+    return manifest_hash(load_manifest(Path(path).stem, path)[0])
 
 
 def absent_classes(y: np.ndarray) -> list[str]:
