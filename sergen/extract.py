@@ -30,6 +30,7 @@ from sergen.extractors.base import Extractor
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
 from sergen.store.lock import StoreLock
 from sergen.store.reader import store_attrs
+from sergen.store.verify import chunk_damage
 from sergen.store.writer import StoreWriter, create_store
 
 
@@ -47,6 +48,7 @@ class ExtractReport:
     wall_s: float = 0.0
     complete: bool = False
     skipped: bool = False
+    repaired: int = 0  # utterances rewritten because their chunk files were lost
 
     @property
     def realtime_factor(self) -> float:
@@ -116,16 +118,121 @@ def _batches(lengths: list[int], rate: int, batch_seconds: float, batchable: boo
     return batches + ([current] if current else [])
 
 
-def _decode(root: Path, row, extractor: Extractor, view: View | None, view_seed: int):
+def decode_row(root: Path, row, extractor: Extractor, view: View | None, view_seed: int):
     try:
         wav = load_audio(root / row.path, extractor.sample_rate)
     except AudioError as exc:
         return None, str(exc)
     if len(wav) != row.n_model:
         return None, f"decoded length {len(wav)} differs from the header's {row.n_model}: file changed or truncated"
+    if not np.isfinite(wav).all():  # float WAVs can hold NaN/Inf; models would turn them into NaN frames or abort
+        bad = int((~np.isfinite(wav)).sum())
+        return None, f"audio holds {bad} NaN or Inf sample(s): rewrite or remove the file"
     if view is not None:
         wav = view(wav, extractor.sample_rate, row.utt_id, view_seed)
     return wav, None
+
+
+DEVICE_FORMS = "cpu, cuda, cuda:N or mps"
+
+
+def parse_device(device: str) -> tuple[str, str]:
+    """(kind, index) of ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; anything else is refused."""
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (index and (kind != "cuda" or not index.isdigit())):
+        raise SergenError(f"--device {device!r} is not a device", fix=f"use {DEVICE_FORMS}")
+    return kind, index
+
+
+def check_device(device: str | None) -> None:
+    """A device torch can use on this machine; refused before anything is loaded or written."""
+    if device is None:
+        return
+    kind, index = parse_device(device)
+    if kind == "cpu":
+        return
+    import torch
+
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise SergenError(f"--device {device}: no CUDA device is available on this machine",
+                          fix="leave --device out (CUDA when present, else the CPU) or pass --device cpu")
+    if kind == "cuda" and index and int(index) >= torch.cuda.device_count():
+        raise SergenError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)",
+                          fix=f"use cuda:0 … cuda:{torch.cuda.device_count() - 1}")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise SergenError("--device mps: Apple's MPS backend is not available here", fix="pass --device cpu")
+
+
+def check_model_options(model: str, weights, options: dict) -> None:
+    """Options the model does not take are refused rather than silently ignored (``--layers`` on melspec)."""
+    import inspect
+
+    from sergen.extractors import EXTRACTORS
+    from sergen.extractors.base import Extractor
+    from sergen.extractors.hf_generic import PREFIX, HFEncoder
+
+    cls = HFEncoder if model.startswith(PREFIX) else EXTRACTORS.get(model)
+    name = model if model.startswith(PREFIX) else EXTRACTORS.canonical(model)
+    takes = {p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is not p.VAR_KEYWORD}
+    flag = {"layers": "--layers", "hop_seconds": "--hop-seconds", "revision": "--revision"}
+    for key in options:
+        if key not in takes:
+            users = {"layers": "wavlm-large", "hop_seconds": "clap-2023", "revision": "hub models"}.get(key, "")
+            raise SergenError(f"{name} takes no {flag.get(key, key)} option", fix=f"leave it out ({flag.get(key, key)} "
+                              f"is for {users})" if users else "leave it out")
+    if weights is not None:
+        if cls.describe_weights is Extractor.describe_weights:
+            raise SergenError(f"{name} has no weights: --weights does not apply", fix="leave --weights out")
+        if not Path(weights).exists():
+            raise SergenError("--weights points at nothing", where=str(weights),
+                              fix="give an existing checkpoint file or folder (or leave --weights out to use the "
+                                  "configured weights or the hub cache)")
+
+
+def check_corpus_root(corpus: str, manifest: pd.DataFrame, root: Path, given: bool, sample: int = 50) -> None:
+    """The corpus must be where the manifest's relative paths point: a missing folder, or one that holds
+    another corpus, is one clear error instead of a failure per file."""
+    source = "--root" if given else f"the root recorded with the {corpus} manifest"
+    if not root.exists():
+        raise SergenError(f"{source} does not exist", where=str(root),
+                          fix=f"pass --root DIR where the {corpus} corpus now lives" if given else
+                          f"pass --root DIR where the {corpus} corpus now lives, or remake the manifest with "
+                          f"`sergen manifest {corpus} --root DIR`")
+    if not root.is_dir():
+        raise SergenError(f"{source} is not a folder", where=str(root), fix=f"pass the {corpus} corpus's folder")
+    paths = manifest["path"].astype(str)
+    picked = paths.iloc[np.linspace(0, len(paths) - 1, min(sample, len(paths))).astype(int)] if len(paths) else paths
+    missing = [p for p in picked if not (root / p).is_file()]
+    if len(picked) and len(missing) * 2 > len(picked):
+        raise SergenError(
+            f"{source} does not hold the {corpus} manifest's audio: {len(missing)} of {len(picked)} files checked are "
+            f"missing there (e.g. {missing[0]})", where=str(root),
+            fix=f"pass --root DIR with the folder that holds {corpus}'s files (paths in the manifest are relative to it)")
+
+
+def preflight(model: str, corpus: str, *, manifest_file=None, corpus_root=None, device: str | None = None,
+              weights=None, batch_seconds: float = 60.0, window_utts: int = 256, decode_threads: int = 2,
+              extractor_options: dict | None = None, view: str | None = None, scheduler: str | None = None,
+              reach_scheduler: bool = True) -> tuple[pd.DataFrame, dict, Path]:
+    """Every argument of an extraction checked before anything is deleted or written; the manifest, its
+    sidecar and the corpus root on success. The CLI runs it for every corpus before extracting any."""
+    for name, value in (("--batch-seconds", batch_seconds), ("window_utts", window_utts),
+                        ("decode_threads", decode_threads)):
+        if not value > 0:
+            raise SergenError(f"{name} must be greater than 0, got {value}")
+    check_device(device)
+    check_model_options(model, weights, extractor_options or {})
+    if view:
+        VIEWS.get(view)
+    if scheduler:
+        from sergen.scale import check_scheduler
+
+        check_scheduler(scheduler, reach=reach_scheduler)
+    manifest, meta = load_manifest(corpus, manifest_file)
+    name = meta.get("corpus", corpus)
+    root = Path(corpus_root or meta.get("root", "."))
+    check_corpus_root(name, manifest, root, given=corpus_root is not None)
+    return manifest, meta, root
 
 
 def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, corpus_root=None,
@@ -136,12 +243,11 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     """Extract one (model, corpus[, view]) store; see the module docstring. ``view`` names a waveform
     augmentation; its store is the sibling ``<corpus>@<view>.zarr``. ``scheduler`` (``local[:N]`` or a
     Dask scheduler address) computes windows on Dask workers; this process stays the only writer."""
-    manifest, meta = load_manifest(corpus, manifest_file)
+    manifest, meta, root = preflight(model, corpus, manifest_file=manifest_file, corpus_root=corpus_root,
+                                     device=device, weights=weights, batch_seconds=batch_seconds,
+                                     window_utts=window_utts, decode_threads=decode_threads,
+                                     extractor_options=extractor_options, view=view, scheduler=scheduler)
     corpus = meta.get("corpus", corpus)
-    root = Path(corpus_root or meta.get("root", "."))
-    if not root.exists():
-        raise SergenError(f"{corpus} root from the manifest does not exist", where=str(root),
-                          fix="pass --root DIR where the corpus now lives")
     extractor = get_extractor(model, device=device or default_device(), weights=weights,
                               **(extractor_options or {})).load()
     augment = VIEWS.get(view)() if view else None
@@ -164,7 +270,13 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():
                 raise SergenError("this store was made with other extractor settings or weights",
                                   where=str(path), fix="rerun with --overwrite to rebuild it")
-            if attrs.get("complete"):
+            damage = chunk_damage(group)
+            if damage.structural:
+                raise SergenError(f"this store lost chunks it cannot be repaired without: {', '.join(damage.structural)}",
+                                  where=str(path), fix="rerun with --overwrite to rebuild it")
+            if len(damage.utts):  # lost chunk files: rewrite the utterances they held, not "already complete"
+                StoreWriter(group).mark_pending(damage.utts)
+            elif attrs.get("complete"):
                 return ExtractReport(extractor.name, store_name, path, len(plan), len(plan), complete=True,
                                      skipped=True, failures=dict(attrs.get("failures", {})))
         else:
@@ -179,6 +291,8 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         status = writer.status
         todo = np.flatnonzero((status != WRITTEN) & (status != PADDED))
         report = ExtractReport(extractor.name, store_name, path, len(plan), done_before=len(plan) - len(todo))
+        if not overwrite and attrs.get("initialised"):
+            report.repaired = len(damage.utts)
         failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
         windows = _windows(todo, window_utts)
@@ -235,7 +349,7 @@ def _disk_error(exc: OSError, path: Path, plan: pd.DataFrame, extractor: Extract
             f"command: the {kept} utterances already written are kept and only the rest is extracted")
 
 
-def _embed_window(extractor: Extractor, rows, decoded, batch_seconds: float):
+def embed_window(extractor: Extractor, rows, decoded, batch_seconds: float):
     """Frames, status codes and errors (utt_id → reason) of one window of utterances."""
     frames: list[np.ndarray | None] = [None] * len(rows)
     codes = [WRITTEN] * len(rows)
@@ -274,7 +388,7 @@ def _embed_window(extractor: Extractor, rows, decoded, batch_seconds: float):
 def _local_windows(windows, rows, root, extractor, augment, view_seed, batch_seconds, decode_threads):
     """Windows in order, decoded by background threads two windows ahead of the model."""
     def decode(row):
-        return _decode(root, row, extractor, augment, view_seed)
+        return decode_row(root, row, extractor, augment, view_seed)
 
     with ThreadPoolExecutor(decode_threads) as pool:
         pending = [pool.map(decode, rows[a:b]) for a, b in windows[:2]]
@@ -283,4 +397,4 @@ def _local_windows(windows, rows, root, extractor, augment, view_seed, batch_sec
             if w + 2 < len(windows):
                 a, b = windows[w + 2]
                 pending.append(pool.map(decode, rows[a:b]))
-            yield (first, last, *_embed_window(extractor, rows[first:last], decoded, batch_seconds))
+            yield (first, last, *embed_window(extractor, rows[first:last], decoded, batch_seconds))

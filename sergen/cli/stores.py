@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from sergen.cli import validate as check
 from sergen.cli.app import app, registry_table
 from sergen.console import console, err_console
 from sergen.errors import SergenError
@@ -39,32 +40,43 @@ def resolve_corpora(spec: str) -> list[str]:
 @app.command()
 def extract(
     model: str = typer.Option(..., help="extractor name, see `sergen models ls`"),
-    corpus: str = typer.Option("all", help="corpus name(s), comma-separated, or all"),
-    device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present)"),
+    corpus: str = typer.Option("all", help="corpus name(s), comma-separated, or all", callback=check.names),
+    device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present)",
+                                         callback=check.device),
     weights: Optional[Path] = typer.Option(None, help="local checkpoint file or folder (default: `sergen config "
-                                                      "set-weights`, then the hub cache)"),
-    revision: Optional[str] = typer.Option(None, help="hub revision (commit hash, tag, branch) of a hub model"),
-    root: Optional[Path] = typer.Option(None, help="corpus root, when it moved since the manifest was made"),
-    batch_seconds: float = typer.Option(60.0, help="audio seconds per batch"),
+                                                      "set-weights`, then the hub cache)",
+                                     callback=check.existing_path),
+    revision: Optional[str] = typer.Option(None, help="hub revision (commit hash, tag, branch) of a hub model",
+                                           callback=check.non_empty),
+    root: Optional[Path] = typer.Option(None, help="corpus root, when it moved since the manifest was made",
+                                        callback=check.existing_dir),
+    batch_seconds: float = typer.Option(60.0, help="audio seconds per batch", callback=check.positive_float),
     overwrite: bool = typer.Option(False, help="rebuild the store from scratch"),
     allow_failures: bool = typer.Option(False, help="mark the store complete even if some utterances failed"),
     view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)"),
-    view_seed: int = typer.Option(0, help="seed of the views' random parameters"),
-    layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large): hidden states to store, e.g. 6,12,18,24"),
+    view_seed: int = typer.Option(0, help="seed of the views' random parameters", callback=check.non_negative_int),
+    layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large): hidden states to store, e.g. 6,12,18,24",
+                                         callback=check.layers),
     hop_seconds: Optional[float] = typer.Option(None, help="window models (clap-2023): seconds between 7 s windows; "
-                                                         "frames/s = 1/hop (default 1)"),
-    scheduler: Optional[str] = typer.Option(None, help="run on Dask: local, local:N, or tcp://HOST:PORT"),
+                                                         "frames/s = 1/hop (default 1)",
+                                               callback=check.positive_float),
+    scheduler: Optional[str] = typer.Option(None, help="run on Dask: local, local:N, or tcp://HOST:PORT",
+                                            callback=check.scheduler),
 ):
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
     goes to the sibling store <corpus>@<view>.zarr."""
     from sergen.augment import VIEWS
-    from sergen.extract import extract as run_extract
+    from sergen.extract import extract as run_extract, preflight
 
     views = [None] + [VIEWS.canonical(v) for v in view]
     options = {k: v for k, v in {"layers": layers, "hop_seconds": hop_seconds, "revision": revision}.items()
                if v is not None}
+    jobs = [(c, v) for c in resolve_corpora(corpus) for v in views]
+    for name, one_view in jobs:  # every argument of every job checked before the first store is touched
+        preflight(model, name, device=device, weights=weights, corpus_root=root, batch_seconds=batch_seconds,
+                  view=one_view, scheduler=scheduler, extractor_options=options or None)
     failed = False
-    for name, one_view in [(c, v) for c in resolve_corpora(corpus) for v in views]:
+    for name, one_view in jobs:
         report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
                              batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
                              view=one_view, view_seed=view_seed, scheduler=scheduler,
@@ -73,6 +85,8 @@ def extract(
         if report.skipped:
             console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")
             continue
+        if report.repaired:
+            console.print(f"{report.model}/{name}: {report.repaired} utterance(s) whose chunk files were lost, rewritten")
         console.print(
             f"{report.model}/{name}: {report.written} written this run, {report.done_before} before, "
             f"{report.padded} padded, {len(report.failures)} failed; {report.audio_s:.0f} s of audio in "
@@ -90,22 +104,43 @@ def extract(
         raise typer.Exit(1)
 
 
+def completeness(path, attrs: dict) -> str:
+    """``yes`` only for a complete store that still has every chunk file (``damaged`` otherwise)."""
+    if not attrs.get("complete"):
+        return "[red]no"
+    import zarr
+
+    from sergen.store.verify import chunk_damage
+
+    if not chunk_damage(zarr.open_group(str(path), mode="r")):
+        return "yes"
+    return "[red]damaged"
+
+
 @stores_app.command("ls")
-def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fsspec URL (default stores/)")):
+def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fsspec URL (default stores/)",
+                                                 callback=check.stores_root)):
     """Every store: model, corpus, utterances, frames, size on disk, complete?"""
     from sergen.store.layout import store_path
     from sergen.store.location import size_bytes
     from sergen.store.reader import existing_stores, store_attrs
 
     table = Table("model", "corpus", "utterances", "frames", "dim", "size", "complete", "synthetic")
+    damaged = []
     for model, corpus in existing_stores(root, include_views=True):
         path = store_path(model, corpus, root)
         attrs = store_attrs(path)
         size = size_bytes(path)
+        complete = completeness(path, attrs)
+        if complete.endswith("damaged"):
+            damaged.append(f"{model}/{corpus}: chunk files lost; `sergen stores verify {model} {corpus}` names the "
+                           f"utterances, `sergen extract --model {model} --corpus {corpus}` rewrites them")
         table.add_row(model, corpus, str(attrs.get("n_utts", "?")), str(attrs.get("n_frames", "?")),
                       str(attrs.get("dim", "?")), f"{size / 2**20:.1f} MiB",
-                      "yes" if attrs.get("complete") else "[red]no", "yes" if attrs.get("synthetic") else "no")
+                      complete, "yes" if attrs.get("synthetic") else "no")
     console.print(table)
+    for line in damaged:
+        err_console.print(f"[red]{line}")
     from sergen.experiments.bank_cache import cache_dir
 
     banks = cache_dir(root)
@@ -116,7 +151,8 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
 
 
 @stores_app.command("verify")
-def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(None, help="stores folder or URL")):
+def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(None, help="stores folder or URL",
+                                                                               callback=check.stores_root)):
     """Check offsets, counts, chunks, NaN/Inf and the manifest hash; name the utterances affected."""
     from sergen.corpora.manifest import load_manifest, manifest_hash
     from sergen.extractors import canonical_model

@@ -1,5 +1,9 @@
 """``sergen stores verify``: check a store against its own contract and name the utterances a problem
-touches (missing or unreadable chunks, NaN/Inf, bad offsets, unfinished work, a changed manifest)."""
+touches (missing or unreadable chunks, NaN/Inf, bad offsets, unfinished work, a changed manifest).
+
+``chunk_damage`` is the fast part of it (one listing of the store's keys, no chunk read): Zarr returns
+the fill value for a chunk file that is gone, so every reader that trains or analyses calls it first
+(``require_chunks``) rather than learn from zeros; ``extract`` uses it to repair what was lost."""
 
 from __future__ import annotations
 
@@ -10,8 +14,14 @@ import numpy as np
 import zarr
 from zarr.core.sync import sync
 
+from sergen.errors import SergenError
 from sergen.store.layout import FAILED, PENDING
 from sergen.store.location import is_remote
+
+PER_UTTERANCE = ("mean", "std")
+"""Arrays with one row per utterance: a lost chunk loses the statistics of the utterances it holds."""
+STRUCTURAL = ("offsets", "utt/utt_id", "utt/label", "utt/split")
+"""Arrays a store cannot be repaired without: losing one needs a rebuild (``--overwrite``)."""
 
 
 @dataclass
@@ -30,6 +40,100 @@ def _owners(offsets: np.ndarray, start: int, stop: int) -> np.ndarray:
     first = np.searchsorted(offsets, start, side="right") - 1
     last = np.searchsorted(offsets, stop, side="left")
     return np.arange(max(first, 0), min(last, len(offsets) - 1))
+
+
+@dataclass
+class ChunkDamage:
+    """Chunk files a store lacks: what is gone, which utterances it touches, and whether only a rebuild helps."""
+
+    problems: list[str] = field(default_factory=list)
+    utts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # utterance indices to rewrite
+    structural: list[str] = field(default_factory=list)  # arrays that need --overwrite
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+
+async def _keys(store, prefix: str) -> set[str]:
+    return {key async for key in store.list_prefix(prefix)}
+
+
+def stored_keys(group: zarr.Group) -> set[str]:
+    """Every key under the group, in one listing (a directory walk locally, one LIST on object stores)."""
+    root = group.store_path.path.strip("/")
+    return sync(_keys(group.store_path.store, f"{root}/" if root else ""))
+
+
+def _missing_rows(array: zarr.Array, present: set[str]) -> list[tuple[int, int, int]]:
+    """(chunk, first row, last row + 1) of every chunk of ``array`` (chunked along rows only) not stored."""
+    if array.size == 0:
+        return []
+    prefix = array.store_path.path.strip("/")
+    rows = array.chunks[0]
+    lost = []
+    for c in range(array.cdata_shape[0]):
+        key = array.metadata.encode_chunk_key((c,) + (0,) * (array.ndim - 1))
+        if f"{prefix}/{key}".lstrip("/") not in present:
+            lost.append((c, c * rows, min((c + 1) * rows, array.shape[0])))
+    return lost
+
+
+def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDamage:
+    """Chunks of ``frames``, ``mean``/``std`` and the structural arrays that are not in the store.
+
+    Zarr writes no chunk that holds only the fill value, so a frame chunk covering only failed utterances
+    (stored as zeros) may legitimately be absent; every other absent chunk is a loss."""
+    damage = ChunkDamage()
+    present = stored_keys(group) if present is None else present
+    for name in STRUCTURAL:
+        if name in group and _missing_rows(group[name], present):
+            damage.structural.append(name)
+            damage.problems.append(f"the store's {name} array lost a chunk")
+    if damage.structural:
+        return damage
+    offsets = group["offsets"][:]
+    status = group["status"][:]
+    lost: set[int] = set()
+    if _missing_rows(group["status"], present) and dict(group.attrs.get("sergen", {})).get("complete"):
+        # a complete store's status is never all "pending": its chunk is gone, so is what it said
+        damage.problems.append("the status chunk is missing")
+        damage.utts = np.arange(len(status), dtype=np.int64)
+        return damage
+    for c, start, stop in _missing_rows(group["frames"], present):
+        owners = _owners(offsets, start, stop)
+        owners = owners[status[owners] != FAILED]
+        if len(owners):
+            lost.update(owners.tolist())
+            damage.problems.append(f"frame chunk {c} (frames {start}–{stop}) is missing")
+    for name in PER_UTTERANCE:
+        for c, start, stop in _missing_rows(group[name], present):
+            owners = np.arange(start, stop)
+            owners = owners[status[owners] != FAILED]
+            if len(owners):
+                lost.update(owners.tolist())
+                damage.problems.append(f"{name} chunk {c} (utterances {start}–{stop}) is missing")
+    damage.utts = np.array(sorted(lost), np.int64)
+    return damage
+
+
+def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
+    """Refuse to read a store that lost chunk files, naming the utterances affected and the repair."""
+    damage = chunk_damage(group)
+    if not damage:
+        return
+    if damage.structural:
+        raise SergenError(f"store {model}/{corpus} is damaged: {'; '.join(damage.problems)}", where=str(where),
+                          fix=f"rebuild it: `sergen extract --model {model} --corpus {corpus} --overwrite`")
+    ids = group["utt"]["utt_id"][:].tolist()
+    names = [ids[i] for i in damage.utts]
+    shown = ", ".join(names[:5]) + (f" … ({len(names)} in all)" if len(names) > 5 else "")
+    raise SergenError(
+        f"store {model}/{corpus} lost chunk files ({'; '.join(damage.problems[:3])}"
+        + (f" and {len(damage.problems) - 3} more" if len(damage.problems) > 3 else "")
+        + f"): {len(names)} utterance(s) would be read as zeros: {shown}",
+        where=str(where),
+        fix=f"rerun `sergen extract --model {model} --corpus {corpus}` to rewrite them "
+            f"(`sergen stores verify {model} {corpus}` lists every problem)")
 
 
 def verify_store(path: str | Path, manifest_sha256: str | None = None) -> VerifyReport:
@@ -65,13 +169,22 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None) -> Verify
     if manifest_sha256 and attrs.get("manifest_sha256") != manifest_sha256:
         report.problems.append("manifest changed since extraction (hash differs); rerun extract with --overwrite")
 
+    present = stored_keys(group)
+    for name in chunk_damage(group, present).structural:
+        report.problems.append(f"the store's {name} array lost a chunk: rebuild it with extract --overwrite")
+    for name in PER_UTTERANCE:
+        for c, start, stop in _missing_rows(group[name], present):
+            owners = np.arange(start, stop)
+            if (status[owners] != FAILED).any():
+                flag(f"{name} chunk {c} (utterances {start}–{stop}) is missing", owners)
+    missing = {c for c, _, _ in _missing_rows(frames, present)}
     rows = frames.chunks[0]
-    prefix = frames.store_path.path
     for c in range(frames.cdata_shape[0]):
         start, stop = c * rows, min((c + 1) * rows, frames.shape[0])
-        key = f"{prefix}/c/{c}/0".lstrip("/")
-        if not sync(frames.store_path.store.exists(key)):
-            flag(f"frame chunk {c} (frames {start}–{stop}) is missing", _owners(offsets, start, stop))
+        if c in missing:
+            owners = _owners(offsets, start, stop)
+            if (status[owners] != FAILED).any():
+                flag(f"frame chunk {c} (frames {start}–{stop}) is missing", owners)
             continue
         try:
             block = frames[start:stop]

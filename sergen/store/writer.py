@@ -17,7 +17,7 @@ import pandas as pd
 import zarr
 
 from sergen.store.location import remove
-from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
+from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
 FORMAT_VERSION = 1
 
@@ -79,6 +79,15 @@ class StoreWriter:
         self.group["std"][first:last] = np.stack([f.std(0) for f in frames])
         status = self.group["status"][:]
         status[first:last] = codes
+        self.group["status"][:] = status
+
+    def mark_pending(self, utts: np.ndarray) -> None:
+        """Utterances to write again (their chunk files were lost). The store is marked incomplete first,
+        so a crash in between leaves an incomplete store that the next run repairs the same way."""
+        self.attrs["complete"] = False
+        self.group.attrs["sergen"] = self.attrs
+        status = self.group["status"][:]
+        status[utts] = PENDING
         self.group["status"][:] = status
 
     def set_failures(self, failures: dict[str, str]) -> None:
