@@ -28,6 +28,8 @@ from sergen.errors import SergenError
 from sergen.extractors import get_extractor
 from sergen.extractors.base import Extractor
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
+from sergen.config import data_dir
+from sergen.store.location import check_writable
 from sergen.store.lock import StoreLock
 from sergen.store.reader import store_attrs
 from sergen.store.verify import chunk_damage
@@ -210,7 +212,7 @@ def check_corpus_root(corpus: str, manifest: pd.DataFrame, root: Path, given: bo
             fix=f"pass --root DIR with the folder that holds {corpus}'s files (paths in the manifest are relative to it)")
 
 
-def preflight(model: str, corpus: str, *, manifest_file=None, corpus_root=None, device: str | None = None,
+def preflight(model: str, corpus: str, *, stores_root=None, manifest_file=None, corpus_root=None, device: str | None = None,
               weights=None, batch_seconds: float = 60.0, window_utts: int = 256, decode_threads: int = 2,
               extractor_options: dict | None = None, view: str | None = None, scheduler: str | None = None,
               reach_scheduler: bool = True) -> tuple[pd.DataFrame, dict, Path]:
@@ -222,6 +224,7 @@ def preflight(model: str, corpus: str, *, manifest_file=None, corpus_root=None, 
             raise SergenError(f"{name} must be greater than 0, got {value}")
     check_device(device)
     check_model_options(model, weights, extractor_options or {})
+    check_writable(stores_root or data_dir("stores"), "stores folder")
     if view:
         VIEWS.get(view)
     if scheduler:
@@ -243,7 +246,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     """Extract one (model, corpus[, view]) store; see the module docstring. ``view`` names a waveform
     augmentation; its store is the sibling ``<corpus>@<view>.zarr``. ``scheduler`` (``local[:N]`` or a
     Dask scheduler address) computes windows on Dask workers; this process stays the only writer."""
-    manifest, meta, root = preflight(model, corpus, manifest_file=manifest_file, corpus_root=corpus_root,
+    manifest, meta, root = preflight(model, corpus, stores_root=stores_root, manifest_file=manifest_file, corpus_root=corpus_root,
                                      device=device, weights=weights, batch_seconds=batch_seconds,
                                      window_utts=window_utts, decode_threads=decode_threads,
                                      extractor_options=extractor_options, view=view, scheduler=scheduler)

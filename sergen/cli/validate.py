@@ -143,3 +143,37 @@ def stores_root(value: str | None):
     if value is not None and "://" not in str(value):
         new_or_dir(Path(value))
     return value
+
+
+def output_file(value: Path | None):
+    """A file to write: not a folder, and its folder not a file."""
+    if value is None:
+        return value
+    if Path(value).is_dir():
+        raise typer.BadParameter(f"{value} is a folder: give the file to write, e.g. {Path(value) / 'corpus.csv'}")
+    parent = Path(value).parent
+    if parent.exists() and not parent.is_dir():
+        raise typer.BadParameter(f"{parent} is a file, not a folder")
+    return value
+
+
+def choice(*allowed: str) -> Callable:
+    def check(value):
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+projection_method = choice("pca", "umap")
+
+
+def corpus_name(value: str | None):
+    """A name that becomes a file name (``manifests/<name>.csv``, ``<name>.zarr``): letters, digits, - and _."""
+    import re
+
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", value):
+        raise typer.BadParameter(f"{value!r} cannot name a corpus: use letters, digits, '-' and '_' "
+                                 "('@' is reserved for augmented views)")
+    return value

@@ -13,7 +13,7 @@ import xarray as xr
 import zarr
 
 from sergen.errors import SergenError
-from sergen.store.location import glob_names
+from sergen.store.location import check_readable_root, glob_names
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, store_path
 from sergen.store.verify import require_chunks
 
@@ -30,6 +30,7 @@ def existing_stores(root: str | Path | None = None, include_views: bool = False)
     """(model, corpus) of every store; augmented-view stores (``corpus@view``) only when asked."""
     from sergen.config import data_dir
 
+    check_readable_root(root or data_dir("stores"))
     found = glob_names(root or data_dir("stores"), "*/*.zarr")
     return sorted((model, corpus) for model, corpus in found if include_views or "@" not in corpus)
 
@@ -46,6 +47,9 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
                        check_chunks: bool = True) -> tuple[zarr.Group, dict]:
     """A store's group and attributes, refused when it is missing, incomplete or has lost chunk files
     (which Zarr would silently read as zeros)."""
+    from sergen.config import data_dir
+
+    check_readable_root(root or data_dir("stores"))
     path = store_path(model, corpus, root)
     attrs = store_attrs(path)
     if not attrs:
