@@ -61,6 +61,8 @@ def manifest(
     if result.dropped:
         console.print("left out by the 4-class rule or subset: "
                       + ", ".join(f"{k} ({v})" for k, v in sorted(result.dropped.items())))
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning: {warning}")
     if result.problems:
         err_console.print(f"[yellow]{result.problems.summary()}")
     console.print(f"manifest written to [bold]{path}[/]")

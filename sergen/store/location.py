@@ -82,19 +82,19 @@ def check_writable(folder, what: str) -> None:
             break
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        raise SergenError(f"the {what} path {'is' if probe == folder else 'lies under'} a file, not a folder",
+        raise SergenError(f"the {what} is a file, not a folder" if probe == folder else f"the {what} lies under a file",
                           where=str(probe), fix=f"move the file away or point the {what} elsewhere "
                                                f"(SERGEN_{what.split()[0].upper()} or [dirs] in sergen.toml)")
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
-        raise SergenError(f"the {what} folder is not writable", where=str(probe),
+        raise SergenError(f"the {what} is not writable", where=str(probe),
                           fix=f"make it writable (chmod u+w) or point the {what} elsewhere "
                               f"(SERGEN_{what.split()[0].upper()} or [dirs] in sergen.toml)")
 
 
-def check_readable_root(root, what: str = "stores") -> None:
+def check_readable_root(root) -> None:
     """A local stores folder given as a file is refused by name (globbing it would find nothing silently)."""
     from sergen.errors import SergenError
 
     if not is_remote(root) and local_path(root).is_file():
-        raise SergenError(f"the {what} path is a file, not a folder", where=str(root),
-                          fix=f"point SERGEN_{what.upper()} (or --root, or [dirs] in sergen.toml) at a folder")
+        raise SergenError("the stores folder is a file, not a folder", where=str(root),
+                          fix="point SERGEN_STORES (or --root, or [dirs] in sergen.toml) at a folder")
