@@ -66,7 +66,8 @@ def extract(
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
     goes to the sibling store <corpus>@<view>.zarr."""
     from sergen.augment import VIEWS
-    from sergen.extract import extract as run_extract, preflight
+    from sergen.extract import extract as run_extract
+    from sergen.preflight import preflight
 
     views = [None] + [VIEWS.canonical(v) for v in view]
     options = {k: v for k, v in {"layers": layers, "hop_seconds": hop_seconds, "revision": revision}.items()

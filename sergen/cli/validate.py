@@ -100,7 +100,7 @@ def device(value):
     if value is None:
         return value
     from sergen.errors import SergenError
-    from sergen.extract import parse_device
+    from sergen.preflight import parse_device
 
     try:
         parse_device(value)

@@ -46,12 +46,22 @@ def _owners(offsets: np.ndarray, start: int, stop: int) -> np.ndarray:
 class ChunkDamage:
     """Chunk files a store lacks: what is gone, which utterances it touches, and whether only a rebuild helps."""
 
-    problems: list[str] = field(default_factory=list)
-    utts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # utterance indices to rewrite
+    lost: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (what is missing, utterance indices)
     structural: list[str] = field(default_factory=list)  # arrays that need --overwrite
 
+    @property
+    def problems(self) -> list[str]:
+        return [f"the store's {name} array lost a chunk" for name in self.structural] + [what for what, _ in self.lost]
+
+    @property
+    def utts(self) -> np.ndarray:
+        """Indices of the utterances to rewrite, sorted."""
+        if not self.lost:
+            return np.zeros(0, np.int64)
+        return np.unique(np.concatenate([owners for _, owners in self.lost])).astype(np.int64)
+
     def __bool__(self) -> bool:
-        return bool(self.problems)
+        return bool(self.lost or self.structural)
 
 
 async def _keys(store, prefix: str) -> set[str]:
@@ -79,40 +89,34 @@ def _missing_rows(array: zarr.Array, present: set[str]) -> list[tuple[int, int, 
 
 
 def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDamage:
-    """Chunks of ``frames``, ``mean``/``std`` and the structural arrays that are not in the store.
+    """Chunks of ``frames``, ``mean``/``std``, ``status`` and the structural arrays that are not in the store.
 
-    Zarr writes no chunk that holds only the fill value, so a frame chunk covering only failed utterances
-    (stored as zeros) may legitimately be absent; every other absent chunk is a loss."""
+    Zarr may skip a chunk that holds only the fill value (0): sergen's writer stores every chunk, but stores
+    written before it did may lack a frame chunk of failed utterances (stored as zeros) or a ``std`` chunk of
+    one-frame utterances (std 0, e.g. CLAP on short audio). Those absences are not losses; any other is."""
     damage = ChunkDamage()
     present = stored_keys(group) if present is None else present
-    for name in STRUCTURAL:
-        if name in group and _missing_rows(group[name], present):
-            damage.structural.append(name)
-            damage.problems.append(f"the store's {name} array lost a chunk")
+    damage.structural = [name for name in STRUCTURAL if name in group and _missing_rows(group[name], present)]
     if damage.structural:
         return damage
     offsets = group["offsets"][:]
     status = group["status"][:]
-    lost: set[int] = set()
     if _missing_rows(group["status"], present) and dict(group.attrs.get("sergen", {})).get("complete"):
-        # a complete store's status is never all "pending": its chunk is gone, so is what it said
-        damage.problems.append("the status chunk is missing")
-        damage.utts = np.arange(len(status), dtype=np.int64)
+        # a complete store's status is never all "pending": its chunk is gone, and with it what was written
+        damage.lost.append(("the status chunk is missing", np.arange(len(status))))
         return damage
+    counts = np.diff(offsets)
     for c, start, stop in _missing_rows(group["frames"], present):
         owners = _owners(offsets, start, stop)
         owners = owners[status[owners] != FAILED]
         if len(owners):
-            lost.update(owners.tolist())
-            damage.problems.append(f"frame chunk {c} (frames {start}–{stop}) is missing")
+            damage.lost.append((f"frame chunk {c} (frames {start}–{stop}) is missing", owners))
     for name in PER_UTTERANCE:
         for c, start, stop in _missing_rows(group[name], present):
             owners = np.arange(start, stop)
-            owners = owners[status[owners] != FAILED]
+            owners = owners[(status[owners] != FAILED) & ((counts[owners] > 1) if name == "std" else True)]
             if len(owners):
-                lost.update(owners.tolist())
-                damage.problems.append(f"{name} chunk {c} (utterances {start}–{stop}) is missing")
-    damage.utts = np.array(sorted(lost), np.int64)
+                damage.lost.append((f"{name} chunk {c} (utterances {start}–{stop}) is missing", owners))
     return damage
 
 
@@ -169,23 +173,14 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None) -> Verify
     if manifest_sha256 and attrs.get("manifest_sha256") != manifest_sha256:
         report.problems.append("manifest changed since extraction (hash differs); rerun extract with --overwrite")
 
-    present = stored_keys(group)
-    for name in chunk_damage(group, present).structural:
+    damage = chunk_damage(group)
+    for name in damage.structural:
         report.problems.append(f"the store's {name} array lost a chunk: rebuild it with extract --overwrite")
-    for name in PER_UTTERANCE:
-        for c, start, stop in _missing_rows(group[name], present):
-            owners = np.arange(start, stop)
-            if (status[owners] != FAILED).any():
-                flag(f"{name} chunk {c} (utterances {start}–{stop}) is missing", owners)
-    missing = {c for c, _, _ in _missing_rows(frames, present)}
+    for what, owners in damage.lost:
+        flag(what, owners)
     rows = frames.chunks[0]
     for c in range(frames.cdata_shape[0]):
         start, stop = c * rows, min((c + 1) * rows, frames.shape[0])
-        if c in missing:
-            owners = _owners(offsets, start, stop)
-            if (status[owners] != FAILED).any():
-                flag(f"frame chunk {c} (frames {start}–{stop}) is missing", owners)
-            continue
         try:
             block = frames[start:stop]
         except Exception as exc:
