@@ -318,6 +318,12 @@ def test_lost_frame_chunk_is_refused_listed_and_repaired(cli, private_ws):
     assert code == 0 and "melspec/emodb: ok" in text
 
 
+def test_fragmentation_of_a_single_corpus(cli, in_demo_workspace):
+    code, text = cli("analyze", "fragmentation", "--model", "melspec", "--corpora", "emodb")
+    assert code == 2 and "the fragmentation analysis compares corpora, and got only emodb" in text
+    assert "give two or more with --corpora a,b (or all)" in text
+
+
 def test_lost_statistics_chunk_is_refused_and_repaired(cli, private_ws):
     store = emodb_store(private_ws)
     group = zarr.open_group(str(store), mode="r")
