@@ -97,8 +97,8 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
     damage = ChunkDamage()
     present = stored_keys(group) if present is None else present
     damage.structural = [name for name in STRUCTURAL if name in group and _missing_rows(group[name], present)]
-    if damage.structural:
-        return damage
+    if damage.structural or not all(name in group for name in ("offsets", "status", "frames", *PER_UTTERANCE)):
+        return damage  # a group without the store's arrays is not a store with lost chunks (verify says so)
     offsets = group["offsets"][:]
     status = group["status"][:]
     if _missing_rows(group["status"], present) and dict(group.attrs.get("sergen", {})).get("complete"):
