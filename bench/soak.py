@@ -1,6 +1,8 @@
 """``make soak``: kill extraction with SIGKILL at random moments, rerun it, and check the finished store
 equals one made without interruption — ``--trials`` times (default 20) serially and as many on a
-2-worker Dask cluster. Prints and appends to ``bench/soak.md`` the trials survived / tried.
+2-worker Dask cluster; then as many trials that delete 1–3 random chunk files (frames, mean, std, status)
+of a finished store and check that a rerun of extract repairs it to equal the clean store. Prints and
+appends to ``bench/soak.md`` the trials survived / tried.
 
 Each trial starts from an empty store, kills a fresh ``sergen extract`` subprocess after a random delay
 (sometimes twice in a row), then lets a final run finish and compares every array with the clean store.
@@ -42,11 +44,37 @@ def kill_all(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def chunk_loss_trials(work: Path, clean_path: Path, reference, trials: int, rng) -> int:
+    """Delete random chunk files of a finished store, rerun extract, compare with the clean store."""
+    from sergen.extract import extract
+    from sergen.store.verify import verify_store
+
+    survived = 0
+    store = work / "stores" / "egemaps" / "emodb.zarr"
+    for trial in range(trials):
+        if store.exists():
+            shutil.rmtree(store)
+        shutil.copytree(clean_path, store)
+        chunks = sorted(str(p) for a in ("frames", "mean", "std", "status") for p in (store / a / "c").rglob("*")
+                        if p.is_file())
+        for victim in rng.choice(chunks, size=int(rng.integers(1, 4)), replace=False):
+            Path(victim).unlink()
+        report = extract("egemaps", "emodb", show_progress=False)
+        got = zarr.open_group(str(store))
+        ok = (report.complete and report.repaired > 0 and verify_store(store).ok
+              and all(np.array_equal(got[a][:], reference[a][:]) for a in ARRAYS))
+        survived += ok
+        print(f"chunk-loss trial {trial + 1:2d}: {'repaired' if ok else 'NOT REPAIRED'} "
+              f"({report.repaired} utterances rewritten)", flush=True)
+    return survived
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=20, help="trials per mode (serial, then Dask)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-dask", action="store_true", help="serial trials only")
+    parser.add_argument("--no-chunk-loss", action="store_true", help="skip the deleted-chunk trials")
     args = parser.parse_args()
 
     from sergen.corpora import read_corpus, write_manifest
@@ -90,6 +118,13 @@ def main() -> int:
             lines.append(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {scheduler or 'serial'} extraction: "
                          f"{survived}/{args.trials} trials survived ({kills_mid_run} kills landed mid-extraction; "
                          "egemaps on the demo EmoDB, windows of 4 utterances)")
+            print(lines[-1], flush=True)
+        if not args.no_chunk_loss:
+            ok = chunk_loss_trials(work, clean.path, reference, args.trials, rng)
+            all_ok &= ok == args.trials
+            lines.append(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, lost chunk files: {ok}/{args.trials} "
+                         "stores repaired by a rerun to equal the clean store (1–3 of frames/mean/std/status chunks "
+                         "deleted per trial)")
             print(lines[-1], flush=True)
     with open(HERE / "soak.md", "a") as fh:
         fh.write("\n".join(lines) + "\n")

@@ -23,13 +23,15 @@ import sergen
 from sergen.audio import AudioError, load_audio, resampled_length
 from sergen.augment import VIEWS, View, view_rng
 from sergen.console import progress_bar
-from sergen.corpora.manifest import load_manifest, manifest_hash
+from sergen.corpora.manifest import manifest_hash
 from sergen.errors import SergenError
 from sergen.extractors import get_extractor
 from sergen.extractors.base import Extractor
+from sergen.preflight import preflight
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
 from sergen.store.lock import StoreLock
 from sergen.store.reader import store_attrs
+from sergen.store.verify import chunk_damage
 from sergen.store.writer import StoreWriter, create_store
 
 
@@ -47,6 +49,7 @@ class ExtractReport:
     wall_s: float = 0.0
     complete: bool = False
     skipped: bool = False
+    repaired: int = 0  # utterances rewritten because their chunk files were lost
 
     @property
     def realtime_factor(self) -> float:
@@ -116,13 +119,16 @@ def _batches(lengths: list[int], rate: int, batch_seconds: float, batchable: boo
     return batches + ([current] if current else [])
 
 
-def _decode(root: Path, row, extractor: Extractor, view: View | None, view_seed: int):
+def decode_row(root: Path, row, extractor: Extractor, view: View | None, view_seed: int):
     try:
         wav = load_audio(root / row.path, extractor.sample_rate)
     except AudioError as exc:
         return None, str(exc)
     if len(wav) != row.n_model:
         return None, f"decoded length {len(wav)} differs from the header's {row.n_model}: file changed or truncated"
+    if not np.isfinite(wav).all():  # float WAVs can hold NaN/Inf; models would turn them into NaN frames or abort
+        bad = int((~np.isfinite(wav)).sum())
+        return None, f"audio holds {bad} NaN or Inf sample(s): rewrite or remove the file"
     if view is not None:
         wav = view(wav, extractor.sample_rate, row.utt_id, view_seed)
     return wav, None
@@ -136,12 +142,11 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     """Extract one (model, corpus[, view]) store; see the module docstring. ``view`` names a waveform
     augmentation; its store is the sibling ``<corpus>@<view>.zarr``. ``scheduler`` (``local[:N]`` or a
     Dask scheduler address) computes windows on Dask workers; this process stays the only writer."""
-    manifest, meta = load_manifest(corpus, manifest_file)
+    manifest, meta, root = preflight(model, corpus, stores_root=stores_root, manifest_file=manifest_file, corpus_root=corpus_root,
+                                     device=device, weights=weights, batch_seconds=batch_seconds,
+                                     window_utts=window_utts, decode_threads=decode_threads,
+                                     extractor_options=extractor_options, view=view, scheduler=scheduler)
     corpus = meta.get("corpus", corpus)
-    root = Path(corpus_root or meta.get("root", "."))
-    if not root.exists():
-        raise SergenError(f"{corpus} root from the manifest does not exist", where=str(root),
-                          fix="pass --root DIR where the corpus now lives")
     extractor = get_extractor(model, device=device or default_device(), weights=weights,
                               **(extractor_options or {})).load()
     augment = VIEWS.get(view)() if view else None
@@ -164,7 +169,13 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():
                 raise SergenError("this store was made with other extractor settings or weights",
                                   where=str(path), fix="rerun with --overwrite to rebuild it")
-            if attrs.get("complete"):
+            damage = chunk_damage(group)
+            if damage.structural:
+                raise SergenError(f"this store lost chunks it cannot be repaired without: {', '.join(damage.structural)}",
+                                  where=str(path), fix="rerun with --overwrite to rebuild it")
+            if len(damage.utts):  # lost chunk files: rewrite the utterances they held, not "already complete"
+                StoreWriter(group).mark_pending(damage.utts)
+            elif attrs.get("complete"):
                 return ExtractReport(extractor.name, store_name, path, len(plan), len(plan), complete=True,
                                      skipped=True, failures=dict(attrs.get("failures", {})))
         else:
@@ -179,6 +190,8 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         status = writer.status
         todo = np.flatnonzero((status != WRITTEN) & (status != PADDED))
         report = ExtractReport(extractor.name, store_name, path, len(plan), done_before=len(plan) - len(todo))
+        if not overwrite and attrs.get("initialised"):
+            report.repaired = len(damage.utts)
         failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
         windows = _windows(todo, window_utts)
@@ -235,7 +248,7 @@ def _disk_error(exc: OSError, path: Path, plan: pd.DataFrame, extractor: Extract
             f"command: the {kept} utterances already written are kept and only the rest is extracted")
 
 
-def _embed_window(extractor: Extractor, rows, decoded, batch_seconds: float):
+def embed_window(extractor: Extractor, rows, decoded, batch_seconds: float):
     """Frames, status codes and errors (utt_id → reason) of one window of utterances."""
     frames: list[np.ndarray | None] = [None] * len(rows)
     codes = [WRITTEN] * len(rows)
@@ -274,7 +287,7 @@ def _embed_window(extractor: Extractor, rows, decoded, batch_seconds: float):
 def _local_windows(windows, rows, root, extractor, augment, view_seed, batch_seconds, decode_threads):
     """Windows in order, decoded by background threads two windows ahead of the model."""
     def decode(row):
-        return _decode(root, row, extractor, augment, view_seed)
+        return decode_row(root, row, extractor, augment, view_seed)
 
     with ThreadPoolExecutor(decode_threads) as pool:
         pending = [pool.map(decode, rows[a:b]) for a, b in windows[:2]]
@@ -283,4 +296,4 @@ def _local_windows(windows, rows, root, extractor, augment, view_seed, batch_sec
             if w + 2 < len(windows):
                 a, b = windows[w + 2]
                 pending.append(pool.map(decode, rows[a:b]))
-            yield (first, last, *_embed_window(extractor, rows[first:last], decoded, batch_seconds))
+            yield (first, last, *embed_window(extractor, rows[first:last], decoded, batch_seconds))

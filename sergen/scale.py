@@ -23,17 +23,68 @@ from sergen.errors import SergenError
 _WORKER_EXTRACTORS: dict = {}
 
 
+SCHEDULER_FORMS = "local, local:N (N workers), or a Dask scheduler address such as tcp://HOST:8786"
+ADDRESS_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")
+
+
+def local_workers(scheduler: str) -> int | None:
+    """Worker count of ``local``/``local:N``; None for a scheduler address. Malformed forms are refused."""
+    if scheduler != "local" and not scheduler.startswith("local:"):
+        return None
+    if scheduler == "local":
+        return os.cpu_count() or 1
+    text = scheduler.split(":", 1)[1]
+    if not text.isdigit() or int(text) < 1:
+        raise SergenError(f"--scheduler {scheduler!r}: the worker count after 'local:' must be a whole number ≥ 1",
+                          fix=f"use {SCHEDULER_FORMS}")
+    return int(text)
+
+
+def scheduler_address(scheduler: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a scheduler address, refused with the accepted forms when malformed."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(scheduler)
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise SergenError(f"--scheduler {scheduler!r} is not a scheduler address ({exc})",
+                          fix=f"use {SCHEDULER_FORMS}") from None
+    if scheme not in ADDRESS_SCHEMES or not host or not port:
+        raise SergenError(f"--scheduler {scheduler!r} is not a scheduler address",
+                          fix=f"use {SCHEDULER_FORMS}")
+    return scheme, host, int(port)
+
+
+def check_scheduler(scheduler: str, reach: bool = True) -> None:
+    """Refuse a malformed or (``reach``) unreachable scheduler before any work starts, so a typo never
+    costs a store or a run."""
+    if local_workers(scheduler) is not None:
+        return
+    scheme, host, port = scheduler_address(scheduler)
+    if not reach or scheme not in ("tcp", "tls"):
+        return
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as exc:
+        raise SergenError(f"cannot reach the Dask scheduler {scheduler!r} ({exc.strerror or exc})",
+                          fix="start it (`dask scheduler`, or dask-jobqueue on a cluster) or use --scheduler local") from None
+
+
 @contextlib.contextmanager
 def connect(scheduler: str):
     """A Dask client for ``local``, ``local:N`` or a scheduler address; closed (with its cluster) after."""
     from dask.distributed import Client, LocalCluster
 
-    if scheduler == "local" or scheduler.startswith("local:"):
-        n = int(scheduler.split(":", 1)[1]) if ":" in scheduler else (os.cpu_count() or 1)
+    n = local_workers(scheduler)
+    if n is not None:
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
             with Client(cluster) as client:
                 yield client
         return
+    scheduler_address(scheduler)
     try:
         client = Client(scheduler, timeout="20s")
     except OSError as exc:
@@ -67,13 +118,13 @@ def _worker_extractor(model: str, device, weights, options: dict | None):
 
 def _window_task(first, last, rows, root, model, device, weights, options, view, view_seed, batch_seconds):
     from sergen.augment import VIEWS
-    from sergen.extract import _decode, _embed_window
+    from sergen.extract import decode_row, embed_window
 
     extractor = _worker_extractor(model, device, weights, options)
     augment = VIEWS.get(view)() if view else None
     rows = list(rows.itertuples(index=False))
-    decoded = [_decode(root, row, extractor, augment, view_seed) for row in rows]
-    return (first, last, *_embed_window(extractor, rows, decoded, batch_seconds))
+    decoded = [decode_row(root, row, extractor, augment, view_seed) for row in rows]
+    return (first, last, *embed_window(extractor, rows, decoded, batch_seconds))
 
 
 def dask_windows(scheduler: str, windows, plan, root, model, device, weights, options, augment, view_seed,

@@ -40,4 +40,4 @@ def test_unknown_names_exit_2_with_the_known_ones(tmp_path):
     assert "Traceback" not in proc.stderr
     proc = subprocess.run([sys.executable, "-c", "from sergen.cli import main; main()", "extract", "--model", "wavlm-tiny",
                            "--corpus", "emodb"], capture_output=True, text=True, cwd=tmp_path)
-    assert proc.returncode == 2 and "no manifest for emodb" in proc.stderr
+    assert proc.returncode == 2 and "unknown model 'wavlm-tiny'" in proc.stderr  # checked before the manifest

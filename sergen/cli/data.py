@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from sergen.cli import validate as check
 from sergen.cli.app import app, config_app, registry_table
 from sergen.console import console, err_console
 from sergen.errors import SergenError
@@ -26,13 +27,16 @@ def corpora():
 def manifest(
     corpus: str = typer.Argument(..., help="iemocap, cremad, msp, emodb, ravdess or folder (aliases allowed)"),
     root: Optional[Path] = typer.Option(None, help="the corpus's own folder (default: the configured root)"),
-    out: Optional[Path] = typer.Option(None, help="CSV to write (default manifests/<corpus>.csv)"),
-    seed: int = typer.Option(0, help="seed of random splits"),
+    out: Optional[Path] = typer.Option(None, help="CSV to write (default manifests/<corpus>.csv)",
+                                       callback=check.output_file),
+    seed: int = typer.Option(0, help="seed of random splits", callback=check.non_negative_int),
     keep_excited_apart: bool = typer.Option(False, help="IEMOCAP: drop 'exc' instead of merging it into hap"),
-    labels: Optional[str] = typer.Option(None, help="CREMA-D: intended (default) or perceived"),
-    test_set: Optional[str] = typer.Option(None, help="MSP-Podcast: which set is the test split (Test1)"),
+    labels: Optional[str] = typer.Option(None, help="CREMA-D: intended (default) or perceived",
+                                         callback=check.choice("intended", "perceived")),
+    test_set: Optional[str] = typer.Option(None, help="MSP-Podcast: which set is the test split (Test1)",
+                                           callback=check.non_empty),
     csv: Optional[Path] = typer.Option(None, help="folder: the CSV with path,label[,speaker,split]"),
-    name: Optional[str] = typer.Option(None, help="folder: the corpus name to record"),
+    name: Optional[str] = typer.Option(None, help="folder: the corpus name to record", callback=check.corpus_name),
 ):
     """Read a corpus in its native layout and write its manifest (one row per utterance)."""
     from sergen.config import set_root, configured_root
@@ -57,6 +61,8 @@ def manifest(
     if result.dropped:
         console.print("left out by the 4-class rule or subset: "
                       + ", ".join(f"{k} ({v})" for k, v in sorted(result.dropped.items())))
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning: {warning}")
     if result.problems:
         err_console.print(f"[yellow]{result.problems.summary()}")
     console.print(f"manifest written to [bold]{path}[/]")
@@ -65,8 +71,8 @@ def manifest(
 @app.command("demo-data")
 def demo_data(
     out: Path = typer.Option(Path("demo"), help="folder to write the five synthetic corpora into"),
-    seed: int = typer.Option(0, help="same seed, same corpora"),
-    scale: float = typer.Option(1.0, help="utterances per speaker × scale"),
+    seed: int = typer.Option(0, help="same seed, same corpora", callback=check.non_negative_int),
+    scale: float = typer.Option(1.0, help="utterances per speaker × scale", callback=check.positive_float),
 ):
     """Synthesise the five demo corpora in their native layouts (speech-like audio, emotion by prosody)."""
     from sergen.corpora.demo import make_demo
@@ -81,10 +87,11 @@ def demo_data(
 @app.command()
 def demo(
     out: Path = typer.Option(Path("demo"), help="where the synthetic corpora go"),
-    scale: float = typer.Option(1.0, help="utterances per speaker × scale"),
-    models: str = typer.Option("melspec,egemaps", help="extractors to run (add cdpam-content if you have time)"),
+    scale: float = typer.Option(1.0, help="utterances per speaker × scale", callback=check.positive_float),
+    models: str = typer.Option("melspec,egemaps", help="extractors to run (add cdpam-content if you have time)",
+                               callback=check.names),
     views: str = typer.Option("pink-noise,reverb,eq,time-stretch", help="augmented views for the aug-share sweep"),
-    workers: int = typer.Option(2),
+    workers: int = typer.Option(2, callback=check.positive_int),
 ):
     """sergen's main job on the built-in demo: synthesise, manifest, extract, grid, analyse, report."""
     from sergen.demo import run_demo

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from sergen.cli import validate as check
 from sergen.cli.app import app, keep_keys_whole, print_json
 from sergen.console import console, err_console
 from sergen.errors import SergenError
@@ -61,13 +62,14 @@ def absent_note(results) -> str | None:
 @app.command()
 def probe(
     model: str = typer.Option(..., help="extractor whose stores to use"),
-    train: str = typer.Option(..., help="corpus, a,b (union), or all"),
-    test: str = typer.Option("all", help="corpora to test on, or all"),
+    train: str = typer.Option(..., help="corpus, a,b (union), or all", callback=check.names),
+    test: str = typer.Option("all", help="corpora to test on, or all", callback=check.names),
     head: str = typer.Option("mlp", help="linear or mlp (128x256)"),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, callback=check.non_negative_int),
     scramble: bool = typer.Option(False, help="permute each training corpus's labels (fragmentation test)"),
-    aug_share: float = typer.Option(0.0, help="probability of drawing an augmented view"),
-    layer: str = typer.Option("-", help="layer of a multi-layer store (default: the last stored)"),
+    aug_share: float = typer.Option(0.0, help="probability of drawing an augmented view", callback=check.probability),
+    layer: str = typer.Option("-", help="layer of a multi-layer store (default: the last stored)",
+                              callback=check.layer),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON for scripts instead of a table"),
 ):
     """Train a head on one or more corpora and test it on every corpus's test split."""
@@ -101,15 +103,16 @@ def probe(
 
 @app.command()
 def grid(
-    models: str = typer.Option(..., help="comma-separated extractor names"),
-    train: str = typer.Option("each,all", help="each, all, a+b … comma-separated"),
-    test: str = typer.Option("all"),
-    heads: str = typer.Option("linear,mlp"),
-    seeds: str = typer.Option("0"),
+    models: str = typer.Option(..., help="comma-separated extractor names", callback=check.names),
+    train: str = typer.Option("each,all", help="each, all, a+b … comma-separated", callback=check.names),
+    test: str = typer.Option("all", callback=check.names),
+    heads: str = typer.Option("linear,mlp", callback=check.names),
+    seeds: str = typer.Option("0", callback=check.seeds),
     scramble: str = typer.Option("no", help="no, yes, or no,yes"),
-    aug_share: str = typer.Option("0", help="e.g. 0,0.25,0.5,0.75,1"),
-    workers: int = typer.Option(2, help="worker processes"),
-    scheduler: Optional[str] = typer.Option(None, help="run on Dask instead: local, local:N, or tcp://HOST:PORT"),
+    aug_share: str = typer.Option("0", help="e.g. 0,0.25,0.5,0.75,1", callback=check.probabilities),
+    workers: int = typer.Option(2, help="worker processes", callback=check.positive_int),
+    scheduler: Optional[str] = typer.Option(None, help="run on Dask instead: local, local:N, or tcp://HOST:PORT",
+                                            callback=check.scheduler),
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
@@ -151,9 +154,9 @@ app.add_typer(analyze_app, name="analyze")
 @analyze_app.command("fragmentation")
 def analyze_fragmentation(
     model: str = typer.Option(...),
-    corpora: str = typer.Option("all", help="comma-separated corpora, or all"),
-    method: str = typer.Option("pca", help="pca or umap (needs umap-learn)"),
-    seed: int = typer.Option(0),
+    corpora: str = typer.Option("all", help="comma-separated corpora, or all", callback=check.names),
+    method: str = typer.Option("pca", help="pca or umap (needs umap-learn)", callback=check.projection_method),
+    seed: int = typer.Option(0, callback=check.non_negative_int),
 ):
     """Emotion or corpus: which organises this embedding space? Probes, centroid similarity, silhouettes, 2-D map."""
     from sergen.config import data_dir
@@ -185,8 +188,8 @@ def _cell(spec: str) -> tuple[str, str]:
 
 @app.command()
 def report(
-    results: Optional[Path] = typer.Option(None, help="results folder (default results/)"),
-    out: Optional[Path] = typer.Option(None, help="report folder (default reports/latest)"),
+    results: Optional[Path] = typer.Option(None, help="results folder (default results/)", callback=check.existing_dir),
+    out: Optional[Path] = typer.Option(None, help="report folder (default reports/latest)", callback=check.new_or_dir),
     confusion: list[str] = typer.Option([], help="also show the confusion matrix of this cell, TRAIN:TEST "
                                                  "(repeatable), e.g. emodb:ravdess"),
 ):

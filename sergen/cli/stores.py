@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from sergen.cli import validate as check
 from sergen.cli.app import app, keep_keys_whole, print_json, registry_table
 from sergen.console import console, err_console
 from sergen.errors import SergenError
@@ -39,32 +40,44 @@ def resolve_corpora(spec: str) -> list[str]:
 @app.command()
 def extract(
     model: str = typer.Option(..., help="extractor name, see `sergen models ls`"),
-    corpus: str = typer.Option("all", help="corpus name(s), comma-separated, or all"),
-    device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present)"),
+    corpus: str = typer.Option("all", help="corpus name(s), comma-separated, or all", callback=check.names),
+    device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present)",
+                                         callback=check.device),
     weights: Optional[Path] = typer.Option(None, help="local checkpoint file or folder (default: `sergen config "
-                                                      "set-weights`, then the hub cache)"),
-    revision: Optional[str] = typer.Option(None, help="hub revision (commit hash, tag, branch) of a hub model"),
-    root: Optional[Path] = typer.Option(None, help="corpus root, when it moved since the manifest was made"),
-    batch_seconds: float = typer.Option(60.0, help="audio seconds per batch"),
+                                                      "set-weights`, then the hub cache)",
+                                     callback=check.existing_path),
+    revision: Optional[str] = typer.Option(None, help="hub revision (commit hash, tag, branch) of a hub model",
+                                           callback=check.non_empty),
+    root: Optional[Path] = typer.Option(None, help="corpus root, when it moved since the manifest was made",
+                                        callback=check.existing_dir),
+    batch_seconds: float = typer.Option(60.0, help="audio seconds per batch", callback=check.positive_float),
     overwrite: bool = typer.Option(False, help="rebuild the store from scratch"),
     allow_failures: bool = typer.Option(False, help="mark the store complete even if some utterances failed"),
     view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)"),
-    view_seed: int = typer.Option(0, help="seed of the views' random parameters"),
-    layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large): hidden states to store, e.g. 6,12,18,24"),
+    view_seed: int = typer.Option(0, help="seed of the views' random parameters", callback=check.non_negative_int),
+    layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large): hidden states to store, e.g. 6,12,18,24",
+                                         callback=check.layers),
     hop_seconds: Optional[float] = typer.Option(None, help="window models (clap-2023): seconds between 7 s windows; "
-                                                         "frames/s = 1/hop (default 1)"),
-    scheduler: Optional[str] = typer.Option(None, help="run on Dask: local, local:N, or tcp://HOST:PORT"),
+                                                         "frames/s = 1/hop (default 1)",
+                                               callback=check.positive_float),
+    scheduler: Optional[str] = typer.Option(None, help="run on Dask: local, local:N, or tcp://HOST:PORT",
+                                            callback=check.scheduler),
 ):
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
     goes to the sibling store <corpus>@<view>.zarr."""
     from sergen.augment import VIEWS
     from sergen.extract import extract as run_extract
+    from sergen.preflight import preflight
 
     views = [None] + [VIEWS.canonical(v) for v in view]
     options = {k: v for k, v in {"layers": layers, "hop_seconds": hop_seconds, "revision": revision}.items()
                if v is not None}
+    jobs = [(c, v) for c in resolve_corpora(corpus) for v in views]
+    for name, one_view in jobs:  # every argument of every job checked before the first store is touched
+        preflight(model, name, device=device, weights=weights, corpus_root=root, batch_seconds=batch_seconds,
+                  view=one_view, scheduler=scheduler, extractor_options=options or None)
     failed = False
-    for name, one_view in [(c, v) for c in resolve_corpora(corpus) for v in views]:
+    for name, one_view in jobs:
         report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
                              batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
                              view=one_view, view_seed=view_seed, scheduler=scheduler,
@@ -73,6 +86,8 @@ def extract(
         if report.skipped:
             console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")
             continue
+        if report.repaired:
+            console.print(f"{report.model}/{name}: {report.repaired} utterance(s) whose chunk files were lost, rewritten")
         console.print(
             f"{report.model}/{name}: {report.written} written this run, {report.done_before} before, "
             f"{report.padded} padded, {len(report.failures)} failed; {report.audio_s:.0f} s of audio in "
@@ -90,8 +105,20 @@ def extract(
         raise typer.Exit(1)
 
 
+def is_damaged(path, attrs: dict) -> bool:
+    """A store marked complete that has lost chunk files (readers refuse it; extract repairs it)."""
+    if not attrs.get("complete"):
+        return False
+    import zarr
+
+    from sergen.store.verify import chunk_damage
+
+    return bool(chunk_damage(zarr.open_group(str(path), mode="r")))
+
+
 @stores_app.command("ls")
-def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fsspec URL (default stores/)"),
+def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fsspec URL (default stores/)",
+                                                 callback=check.stores_root),
               as_json: bool = typer.Option(False, "--json", help="print JSON for scripts instead of a table")):
     """Every store: model, corpus, utterances, frames, size on disk, complete?"""
     from sergen.experiments.bank_cache import cache_dir
@@ -103,9 +130,11 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     for model, corpus in existing_stores(root, include_views=True):
         path = store_path(model, corpus, root)
         attrs = store_attrs(path)
+        damaged = is_damaged(path, attrs)
         stores.append({"model": model, "corpus": corpus, "path": str(path), "utterances": attrs.get("n_utts"),
                        "frames": attrs.get("n_frames"), "dim": attrs.get("dim"), "size_bytes": size_bytes(path),
-                       "complete": bool(attrs.get("complete")), "synthetic": bool(attrs.get("synthetic")),
+                       "complete": bool(attrs.get("complete")) and not damaged, "damaged": damaged,
+                       "synthetic": bool(attrs.get("synthetic")),
                        "created": attrs.get("created"), "finished": attrs.get("finished")})
     banks = cache_dir(root)
     files = list(banks.glob("*.prefix.npy")) if banks.is_dir() else []
@@ -117,14 +146,21 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     for s in stores:
         table.add_row(s["model"], s["corpus"], str(s["utterances"] or "?"), str(s["frames"] or "?"),
                       str(s["dim"] or "?"), f"{s['size_bytes'] / 2**20:.1f} MiB",
-                      "yes" if s["complete"] else "[red]no", "yes" if s["synthetic"] else "no")
+                      "yes" if s["complete"] else "[red]damaged" if s["damaged"] else "[red]no",
+                      "yes" if s["synthetic"] else "no")
     console.print(keep_keys_whole(table, 2))
+    for s in stores:
+        if s["damaged"]:
+            err_console.print(f"[red]{s['model']}/{s['corpus']}: chunk files lost; `sergen stores verify {s['model']} "
+                              f"{s['corpus']}` names the utterances, `sergen extract --model {s['model']} --corpus "
+                              f"{s['corpus']}` rewrites them")
     if files:
         console.print(f"training-bank cache: {len(files)} bank(s), {bank_bytes / 2**30:.1f} GiB in {banks} (safe to delete)")
 
 
 @stores_app.command("verify")
-def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(None, help="stores folder or URL")):
+def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(None, help="stores folder or URL",
+                                                                               callback=check.stores_root)):
     """Check offsets, counts, chunks, NaN/Inf and the manifest hash; name the utterances affected."""
     from sergen.corpora.manifest import load_manifest, manifest_hash
     from sergen.extractors import canonical_model

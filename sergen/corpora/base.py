@@ -63,6 +63,7 @@ class ManifestResult:
     problems: Problems
     dropped: Counter  # native labels outside the four classes, or excluded subsets (song, Test2, ...)
     meta: dict
+    warnings: list[str] = field(default_factory=list)  # e.g. a class left empty by the label map
 
 
 class CorpusReader:
@@ -132,7 +133,7 @@ class CorpusReader:
             "corpus": self.name, "root": str(self.root.resolve()), "options": self.options(),
             "synthetic": (self.root / DEMO_MARKER).exists(),
         }
-        return ManifestResult(df, problems, dropped, meta)
+        return ManifestResult(df, problems, dropped, meta, empty_class_warnings(df, self.name, dropped))
 
     def _drop_duplicates(self, rows: list[dict], problems: Problems) -> list[dict]:
         seen: dict[str, str] = {}
@@ -161,6 +162,40 @@ class CorpusReader:
                        channels=info.channels, duration_s=round(info.duration_s, 4))
             kept.append(row)
         return kept
+
+
+def read_table(path: str | Path, what: str, fix: str, **options) -> pd.DataFrame:
+    """A CSV sergen reads (label tables, manifests): an empty, non-UTF-8, malformed or unreadable file is
+    one clear error naming the file, instead of a pandas traceback."""
+    try:
+        return pd.read_csv(path, encoding="utf-8", **options)
+    except pd.errors.EmptyDataError:
+        raise SergenError(f"{what} is empty", where=str(path), fix=fix) from None
+    except UnicodeDecodeError as exc:
+        raise SergenError(f"{what} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})",
+                          where=str(path), fix=f"save it as UTF-8 CSV; {fix}") from None
+    except pd.errors.ParserError as exc:
+        raise SergenError(f"{what} is not a well-formed CSV ({str(exc).strip()})", where=str(path), fix=fix) from None
+    except IsADirectoryError:
+        raise SergenError(f"{what} is a folder, not a CSV file", where=str(path), fix=fix) from None
+    except PermissionError:
+        raise SergenError(f"{what} cannot be read (permission denied)", where=str(path),
+                          fix="make it readable (chmod u+r) or copy it somewhere you can read") from None
+
+
+def empty_class_warnings(df: pd.DataFrame, corpus: str, dropped: Counter) -> list[str]:
+    """Classes of the four with no utterance in the manifest, or none in a split: training or scoring on
+    them fails later (or silently lacks a class), so say it where the labels are read."""
+    lines = []
+    left_out = ", ".join(f"{k} ({v})" for k, v in sorted(dropped.items())) or "none"
+    for label in LABELS:
+        if not (df["label"] == label).any():
+            lines.append(f"class {label} is empty in {corpus}: no utterance maps to it (left out: {left_out})")
+            continue
+        missing = [s for s in SPLITS if (df["split"] == s).any() and not ((df["split"] == s) & (df["label"] == label)).any()]
+        if missing:
+            lines.append(f"class {label} has no utterance in the {'/'.join(missing)} split of {corpus}")
+    return lines
 
 
 def order_columns(df: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pandas as pd
 
-from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems, random_split
+from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems, random_split, read_table
 from sergen.errors import SergenError
 
 NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
@@ -41,7 +41,11 @@ class CremadReader(CorpusReader):
         table = self.root / "VideoDemographics.csv"
         if not table.exists():
             return {}
-        demo = pd.read_csv(table, dtype=str)
+        demo = read_table(table, "CREMA-D's VideoDemographics.csv", "use the release's file (columns ActorID, Sex)",
+                          dtype=str)
+        if not {"ActorID", "Sex"} <= set(demo.columns):
+            raise SergenError(f"{table.name} lacks the ActorID and Sex columns", where=str(table),
+                              fix="use the release's VideoDemographics.csv, or remove it (genders are then unknown)")
         return {row.ActorID: row.Sex[:1].upper() for row in demo.itertuples() if isinstance(row.Sex, str)}
 
     def _votes(self) -> dict[str, str]:
@@ -51,7 +55,8 @@ class CremadReader(CorpusReader):
                 "perceived labels asked for, but the vote table is missing", where=str(table),
                 fix="use the default intended labels, or add processedResults/summaryTable.csv from the CREMA-D release",
             )
-        votes = pd.read_csv(table, dtype=str)
+        votes = read_table(table, "the CREMA-D vote table", "use the release's processedResults/summaryTable.csv",
+                           dtype=str)
         if not {"FileName", "VoiceVote"} <= set(votes.columns):
             raise SergenError(f"{table} lacks the FileName and VoiceVote columns", where=str(table))
         return dict(zip(votes["FileName"], votes["VoiceVote"]))

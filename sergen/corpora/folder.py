@@ -12,7 +12,8 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems, random_split, seeded_speaker_split
+from sergen.corpora.base import (CORPUS_READERS, CorpusReader, Problems, random_split, read_table,
+                                 seeded_speaker_split)
 from sergen.errors import SergenError
 
 SYNONYMS = {
@@ -42,7 +43,7 @@ class FolderReader(CorpusReader):
         if not self.csv.exists():
             raise SergenError("label CSV is missing", where=str(self.csv),
                               fix="give --csv FILE with columns path,label[,speaker,split]")
-        table = pd.read_csv(self.csv, dtype=str)
+        table = read_table(self.csv, "the label CSV", "columns: path,label[,speaker,split]", dtype=str)
         missing = [c for c in ("path", "label") if c not in table.columns]
         if missing:
             raise SergenError(f"{self.csv.name} lacks the column(s) {', '.join(missing)}", where=str(self.csv),

@@ -12,7 +12,9 @@ import pandas as pd
 
 import sergen
 from sergen.config import configured_root, data_dir
-from sergen.corpora.base import CORPUS_READERS, MANIFEST_COLUMNS, ManifestResult
+from sergen import LABELS
+from sergen.corpora.base import CORPUS_READERS, MANIFEST_COLUMNS, SPLITS, ManifestResult, read_table
+from sergen.store.location import check_writable
 from sergen.errors import SergenError
 
 HASHED_COLUMNS = ["utt_id", "path", "label", "speaker", "split", "num_samples", "sample_rate"]
@@ -44,6 +46,7 @@ def manifest_hash(df: pd.DataFrame) -> str:
 
 def write_manifest(result: ManifestResult, out: str | Path | None = None) -> Path:
     out = Path(out) if out else manifest_path(result.meta["corpus"])
+    check_writable(out.parent, "manifests folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     result.manifest.to_csv(out, index=False)
     meta = dict(result.meta, sergen_version=sergen.__version__, rows=len(result.manifest),
@@ -61,11 +64,44 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
     if not path.exists():
         raise SergenError(f"no manifest for {name}", where=str(path),
                           fix=f"run `sergen manifest {name} --root DIR` (or `sergen demo-data` first for the demo)")
-    df = pd.read_csv(path, dtype={"utt_id": str, "speaker": str, "native_label": str})
+    df = read_table(path, f"the {name} manifest", f"rebuild it with `sergen manifest {name} --root DIR`",
+                    dtype={"utt_id": str, "speaker": str, "native_label": str})
     missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
     if missing:
         raise SergenError(f"manifest lacks the column(s) {', '.join(missing)}", where=str(path),
                           fix=f"rebuild it with `sergen manifest {name}`")
+    check_manifest_values(df, path, name)
     sidecar = path.with_suffix(".json")
-    meta = json.loads(sidecar.read_text()) if sidecar.exists() else {"corpus": name}
+    try:
+        meta = json.loads(sidecar.read_text()) if sidecar.exists() else {"corpus": name}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SergenError(f"the manifest's sidecar is not valid JSON ({exc})", where=str(sidecar),
+                          fix=f"rebuild both with `sergen manifest {name} --root DIR`") from None
     return df, meta
+
+
+def check_manifest_values(df: pd.DataFrame, path: Path, name: str) -> None:
+    """Values extraction and training rely on: unique ids, a path per row, known labels and splits, audio
+    lengths as positive whole numbers. A hand-edited manifest breaks one of these; name the rows."""
+    def refuse(what: str, rows: pd.Series) -> None:
+        lines = ", ".join(str(i + 2) for i in rows[rows].index[:5])
+        raise SergenError(f"the {name} manifest {what} (line(s) {lines}{' …' if rows.sum() > 5 else ''})",
+                          where=str(path), fix=f"correct those rows, or rebuild it with `sergen manifest {name} --root DIR`")
+
+    if df.empty:
+        raise SergenError(f"the {name} manifest has no rows", where=str(path),
+                          fix=f"rebuild it with `sergen manifest {name} --root DIR`")
+    for col in ("utt_id", "path"):
+        if df[col].isna().any():
+            refuse(f"has rows without {col}", df[col].isna())
+    if df["utt_id"].duplicated().any():
+        refuse("repeats utterance ids", df["utt_id"].duplicated())
+    if not df["label"].isin(LABELS).all():
+        refuse(f"has labels outside {', '.join(LABELS)}", ~df["label"].isin(LABELS))
+    if not df["split"].isin(SPLITS).all():
+        refuse(f"has splits outside {', '.join(SPLITS)}", ~df["split"].isin(SPLITS))
+    for col in ("num_samples", "sample_rate"):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() | (values <= 0) | (values != values.round())
+        if bad.any():
+            refuse(f"has {col} values that are not positive whole numbers", bad)

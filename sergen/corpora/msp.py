@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 
-from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems
+from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems, read_table
 from sergen.errors import SergenError
 
 LABEL_FILES = ("Labels/labels_consensus.csv", "Labels/labels_concensus.csv")
@@ -43,11 +43,16 @@ class MspReader(CorpusReader):
 
     def scan(self, problems: Problems, dropped: Counter) -> list[dict]:
         table_path = self.label_file()
-        table = pd.read_csv(table_path, dtype=str)
+        table = read_table(table_path, f"the MSP-Podcast label file {table_path.name}",
+                           f"use the release's Labels/{table_path.name} (columns {', '.join(COLUMNS)})", dtype=str)
         missing = [c for c in COLUMNS if c not in table.columns]
         if missing:
             raise SergenError(f"{table_path.name} lacks the column(s) {', '.join(missing)}", where=str(table_path),
                               fix=f"expected the columns {', '.join(COLUMNS)}")
+        known = sorted(set(table["Split_Set"].dropna()))
+        if self.test_set not in known:
+            raise SergenError(f"MSP-Podcast has no set {self.test_set!r} to test on; its sets: {', '.join(known)}",
+                              where=str(table_path), fix="pass --test-set with one of those names (Test1 by default)")
         split_map = {"Train": "train", "Validation": "valid", "Development": "valid", self.test_set: "test"}
         rows = []
         for lineno, rec in enumerate(table.itertuples(index=False), 2):

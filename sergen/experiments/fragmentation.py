@@ -24,6 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sergen import LABELS
+from sergen.errors import SergenError
 from sergen.train.metrics import point_metrics
 
 
@@ -91,6 +92,9 @@ def analyse_stores(model: str, corpora: list[str], stores_root=None, seed: int =
     from sergen.config import data_dir
     from sergen.experiments.data import load_corpus, stores_root_key
 
+    if len(set(corpora)) < 2:
+        raise SergenError(f"the fragmentation analysis compares corpora, and got only {', '.join(corpora)}",
+                          fix="give two or more with --corpora a,b (or all)")
     root = stores_root_key(stores_root or data_dir("stores"))
     xs, labels, names = [], [], []
     for corpus in corpora:

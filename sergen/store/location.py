@@ -64,3 +64,37 @@ def size_bytes(path) -> int:
         return sum(f.stat().st_size for f in local_path(path).rglob("*") if f.is_file())
     fs, p = _fs(path)
     return int(fs.du(p))
+
+
+def check_writable(folder, what: str) -> None:
+    """Refuse, before any work, a local folder sergen must write into that is a file, sits under a file,
+    or is read-only; nothing is created here. Remote URLs are left to their file system."""
+    import os
+
+    from sergen.errors import SergenError
+
+    if is_remote(folder):
+        return
+    folder = local_path(folder)
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise SergenError(f"the {what} is a file, not a folder" if probe == folder else f"the {what} lies under a file",
+                          where=str(probe), fix=f"move the file away or point the {what} elsewhere "
+                                               f"(SERGEN_{what.split()[0].upper()} or [dirs] in sergen.toml)")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise SergenError(f"the {what} is not writable", where=str(probe),
+                          fix=f"make it writable (chmod u+w) or point the {what} elsewhere "
+                              f"(SERGEN_{what.split()[0].upper()} or [dirs] in sergen.toml)")
+
+
+def check_readable_root(root) -> None:
+    """A local stores folder given as a file is refused by name (globbing it would find nothing silently)."""
+    from sergen.errors import SergenError
+
+    if not is_remote(root) and local_path(root).is_file():
+        raise SergenError("the stores folder is a file, not a folder", where=str(root),
+                          fix="point SERGEN_STORES (or --root, or [dirs] in sergen.toml) at a folder")

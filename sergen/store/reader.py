@@ -13,8 +13,9 @@ import xarray as xr
 import zarr
 
 from sergen.errors import SergenError
-from sergen.store.location import glob_names
+from sergen.store.location import check_readable_root, glob_names
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, store_path
+from sergen.store.verify import require_chunks
 
 
 def store_attrs(path: Path) -> dict:
@@ -29,6 +30,7 @@ def existing_stores(root: str | Path | None = None, include_views: bool = False)
     """(model, corpus) of every store; augmented-view stores (``corpus@view``) only when asked."""
     from sergen.config import data_dir
 
+    check_readable_root(root or data_dir("stores"))
     found = glob_names(root or data_dir("stores"), "*/*.zarr")
     return sorted((model, corpus) for model, corpus in found if include_views or "@" not in corpus)
 
@@ -41,7 +43,13 @@ def view_stores(model: str, corpus: str, root: str | Path | None = None) -> list
     return sorted(name for _, name in found if store_attrs(store_path(model, name, root)).get("complete"))
 
 
-def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: bool = False) -> tuple[zarr.Group, dict]:
+def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: bool = False,
+                       check_chunks: bool = True) -> tuple[zarr.Group, dict]:
+    """A store's group and attributes, refused when it is missing, incomplete or has lost chunk files
+    (which Zarr would silently read as zeros)."""
+    from sergen.config import data_dir
+
+    check_readable_root(root or data_dir("stores"))
     path = store_path(model, corpus, root)
     attrs = store_attrs(path)
     if not attrs:
@@ -52,7 +60,18 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
         raise SergenError(f"store {model}/{corpus} is incomplete (extraction was interrupted or had failures)",
                           where=str(path),
                           fix=f"rerun `sergen extract --model {model} --corpus {corpus}` to finish it")
-    return zarr.open_group(str(path), mode="r"), attrs
+    group = zarr.open_group(str(path), mode="r")
+    if check_chunks:
+        require_chunks(group, model, corpus, path)
+    return group, attrs
+
+
+def require_store_chunks(model: str, corpus: str, root=None) -> None:
+    """Refuse a store that lost chunk files before its frames or statistics are read for training or
+    analysis: name the utterances affected and the command that rewrites them."""
+    path = store_path(model, corpus, root)
+    if store_attrs(path):
+        require_chunks(zarr.open_group(str(path), mode="r"), model, corpus, path)
 
 
 def _frame_owner(offsets: np.ndarray, chunks: tuple[int, ...]) -> da.Array:
@@ -68,7 +87,7 @@ def _frame_owner(offsets: np.ndarray, chunks: tuple[int, ...]) -> da.Array:
 
 
 def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = False,
-               include_failed: bool = False) -> xr.Dataset:
+               include_failed: bool = False, check_chunks: bool = True) -> xr.Dataset:
     """A store as an ``xarray.Dataset``: ``frames (frame, feature)`` with ``frame_utt`` (the utterance
     index of each frame), ``mean``/``std (utt, feature)``, and metadata coordinates on ``utt``.
 
@@ -77,8 +96,10 @@ def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = Fals
         ds = sergen.open_store("melspec", "ravdess")
         test = select(ds, split="test", label="ang")
         x = utterance_frames(ds, test.utt_id.values[0])   # numpy [T, D]
+
+    A store that lost chunk files is refused (``check_chunks=False`` opens it anyway, e.g. to inspect it).
     """
-    group, attrs = open_group_checked(model, corpus, root, allow_incomplete)
+    group, attrs = open_group_checked(model, corpus, root, allow_incomplete, check_chunks)
     offsets = group["offsets"][:]
     frames = da.from_zarr(group["frames"])
     meta = {col: ("utt", np.asarray(group["utt"][col][:].tolist(), dtype=object)) for col in META_COLUMNS}

@@ -1,5 +1,9 @@
 """``sergen stores verify``: check a store against its own contract and name the utterances a problem
-touches (missing or unreadable chunks, NaN/Inf, bad offsets, unfinished work, a changed manifest)."""
+touches (missing or unreadable chunks, NaN/Inf, bad offsets, unfinished work, a changed manifest).
+
+``chunk_damage`` is the fast part of it (one listing of the store's keys, no chunk read): Zarr returns
+the fill value for a chunk file that is gone, so every reader that trains or analyses calls it first
+(``require_chunks``) rather than learn from zeros; ``extract`` uses it to repair what was lost."""
 
 from __future__ import annotations
 
@@ -10,8 +14,14 @@ import numpy as np
 import zarr
 from zarr.core.sync import sync
 
+from sergen.errors import SergenError
 from sergen.store.layout import FAILED, PENDING
 from sergen.store.location import is_remote
+
+PER_UTTERANCE = ("mean", "std")
+"""Arrays with one row per utterance: a lost chunk loses the statistics of the utterances it holds."""
+STRUCTURAL = ("offsets", "utt/utt_id", "utt/label", "utt/split")
+"""Arrays a store cannot be repaired without: losing one needs a rebuild (``--overwrite``)."""
 
 
 @dataclass
@@ -30,6 +40,104 @@ def _owners(offsets: np.ndarray, start: int, stop: int) -> np.ndarray:
     first = np.searchsorted(offsets, start, side="right") - 1
     last = np.searchsorted(offsets, stop, side="left")
     return np.arange(max(first, 0), min(last, len(offsets) - 1))
+
+
+@dataclass
+class ChunkDamage:
+    """Chunk files a store lacks: what is gone, which utterances it touches, and whether only a rebuild helps."""
+
+    lost: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (what is missing, utterance indices)
+    structural: list[str] = field(default_factory=list)  # arrays that need --overwrite
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"the store's {name} array lost a chunk" for name in self.structural] + [what for what, _ in self.lost]
+
+    @property
+    def utts(self) -> np.ndarray:
+        """Indices of the utterances to rewrite, sorted."""
+        if not self.lost:
+            return np.zeros(0, np.int64)
+        return np.unique(np.concatenate([owners for _, owners in self.lost])).astype(np.int64)
+
+    def __bool__(self) -> bool:
+        return bool(self.lost or self.structural)
+
+
+async def _keys(store, prefix: str) -> set[str]:
+    return {key async for key in store.list_prefix(prefix)}
+
+
+def stored_keys(group: zarr.Group) -> set[str]:
+    """Every key under the group, in one listing (a directory walk locally, one LIST on object stores)."""
+    root = group.store_path.path.strip("/")
+    return sync(_keys(group.store_path.store, f"{root}/" if root else ""))
+
+
+def _missing_rows(array: zarr.Array, present: set[str]) -> list[tuple[int, int, int]]:
+    """(chunk, first row, last row + 1) of every chunk of ``array`` (chunked along rows only) not stored."""
+    if array.size == 0:
+        return []
+    prefix = array.store_path.path.strip("/")
+    rows = array.chunks[0]
+    lost = []
+    for c in range(array.cdata_shape[0]):
+        key = array.metadata.encode_chunk_key((c,) + (0,) * (array.ndim - 1))
+        if f"{prefix}/{key}".lstrip("/") not in present:
+            lost.append((c, c * rows, min((c + 1) * rows, array.shape[0])))
+    return lost
+
+
+def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDamage:
+    """Chunks of ``frames``, ``mean``/``std``, ``status`` and the structural arrays that are not in the store.
+
+    Zarr may skip a chunk that holds only the fill value (0): sergen's writer stores every chunk, but stores
+    written before it did may lack a frame chunk of failed utterances (stored as zeros) or a ``std`` chunk of
+    one-frame utterances (std 0, e.g. CLAP on short audio). Those absences are not losses; any other is."""
+    damage = ChunkDamage()
+    present = stored_keys(group) if present is None else present
+    damage.structural = [name for name in STRUCTURAL if name in group and _missing_rows(group[name], present)]
+    if damage.structural or not all(name in group for name in ("offsets", "status", "frames", *PER_UTTERANCE)):
+        return damage  # a group without the store's arrays is not a store with lost chunks (verify says so)
+    offsets = group["offsets"][:]
+    status = group["status"][:]
+    if _missing_rows(group["status"], present) and dict(group.attrs.get("sergen", {})).get("complete"):
+        # a complete store's status is never all "pending": its chunk is gone, and with it what was written
+        damage.lost.append(("the status chunk is missing", np.arange(len(status))))
+        return damage
+    counts = np.diff(offsets)
+    for c, start, stop in _missing_rows(group["frames"], present):
+        owners = _owners(offsets, start, stop)
+        owners = owners[status[owners] != FAILED]
+        if len(owners):
+            damage.lost.append((f"frame chunk {c} (frames {start}–{stop}) is missing", owners))
+    for name in PER_UTTERANCE:
+        for c, start, stop in _missing_rows(group[name], present):
+            owners = np.arange(start, stop)
+            owners = owners[(status[owners] != FAILED) & ((counts[owners] > 1) if name == "std" else True)]
+            if len(owners):
+                damage.lost.append((f"{name} chunk {c} (utterances {start}–{stop}) is missing", owners))
+    return damage
+
+
+def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
+    """Refuse to read a store that lost chunk files, naming the utterances affected and the repair."""
+    damage = chunk_damage(group)
+    if not damage:
+        return
+    if damage.structural:
+        raise SergenError(f"store {model}/{corpus} is damaged: {'; '.join(damage.problems)}", where=str(where),
+                          fix=f"rebuild it: `sergen extract --model {model} --corpus {corpus} --overwrite`")
+    ids = group["utt"]["utt_id"][:].tolist()
+    names = [ids[i] for i in damage.utts]
+    shown = ", ".join(names[:5]) + (f" … ({len(names)} in all)" if len(names) > 5 else "")
+    raise SergenError(
+        f"store {model}/{corpus} lost chunk files ({'; '.join(damage.problems[:3])}"
+        + (f" and {len(damage.problems) - 3} more" if len(damage.problems) > 3 else "")
+        + f"): {len(names)} utterance(s) would be read as zeros: {shown}",
+        where=str(where),
+        fix=f"rerun `sergen extract --model {model} --corpus {corpus}` to rewrite them "
+            f"(`sergen stores verify {model} {corpus}` lists every problem)")
 
 
 def verify_store(path: str | Path, manifest_sha256: str | None = None) -> VerifyReport:
@@ -65,14 +173,14 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None) -> Verify
     if manifest_sha256 and attrs.get("manifest_sha256") != manifest_sha256:
         report.problems.append("manifest changed since extraction (hash differs); rerun extract with --overwrite")
 
+    damage = chunk_damage(group)
+    for name in damage.structural:
+        report.problems.append(f"the store's {name} array lost a chunk: rebuild it with extract --overwrite")
+    for what, owners in damage.lost:
+        flag(what, owners)
     rows = frames.chunks[0]
-    prefix = frames.store_path.path
     for c in range(frames.cdata_shape[0]):
         start, stop = c * rows, min((c + 1) * rows, frames.shape[0])
-        key = f"{prefix}/c/{c}/0".lstrip("/")
-        if not sync(frames.store_path.store.exists(key)):
-            flag(f"frame chunk {c} (frames {start}–{stop}) is missing", _owners(offsets, start, stop))
-            continue
         try:
             block = frames[start:stop]
         except Exception as exc:

@@ -17,7 +17,7 @@ import pandas as pd
 import zarr
 
 from sergen.store.location import remove
-from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
+from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
 FORMAT_VERSION = 1
 
@@ -67,6 +67,11 @@ class StoreWriter:
     def status(self) -> np.ndarray:
         return self.group["status"][:]
 
+    def _array(self, name: str) -> zarr.Array:
+        """An array that stores every chunk, all-zero ones included (Zarr skips those by default): a chunk
+        file that is absent then always means a loss, which readers detect (``store.verify.chunk_damage``)."""
+        return self.group[name].with_config({"write_empty_chunks": True})
+
     def write_window(self, first: int, frames: list[np.ndarray], codes: list[int]) -> None:
         """Frames (float32 ``[T_i, D]``) of utterances ``first … first+len(frames)-1``, then their status."""
         last = first + len(frames)
@@ -74,11 +79,20 @@ class StoreWriter:
         expected = self.offsets[last] - self.offsets[first]
         if block.shape[0] != expected:
             raise RuntimeError(f"window {first}:{last} has {block.shape[0]} frames, the store expects {expected}")
-        self.group["frames"][self.offsets[first]:self.offsets[last]] = block.astype(self.attrs["dtype"])
-        self.group["mean"][first:last] = np.stack([f.mean(0) for f in frames])
-        self.group["std"][first:last] = np.stack([f.std(0) for f in frames])
+        self._array("frames")[self.offsets[first]:self.offsets[last]] = block.astype(self.attrs["dtype"])
+        self._array("mean")[first:last] = np.stack([f.mean(0) for f in frames])
+        self._array("std")[first:last] = np.stack([f.std(0) for f in frames])
         status = self.group["status"][:]
         status[first:last] = codes
+        self.group["status"][:] = status
+
+    def mark_pending(self, utts: np.ndarray) -> None:
+        """Utterances to write again (their chunk files were lost). The store is marked incomplete first,
+        so a crash in between leaves an incomplete store that the next run repairs the same way."""
+        self.attrs["complete"] = False
+        self.group.attrs["sergen"] = self.attrs
+        status = self.group["status"][:]
+        status[utts] = PENDING
         self.group["status"][:] = status
 
     def set_failures(self, failures: dict[str, str]) -> None:

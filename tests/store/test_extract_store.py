@@ -60,8 +60,10 @@ def test_open_is_lazy(emodb_copy):
     path = store_path("melspec", "emodb")
     for chunk in (path / "frames" / "c").rglob("*"):
         if chunk.is_file():
-            chunk.unlink()  # no frame data left: opening must still work
-    ds = sergen.open_store("melspec", "emodb")
+            chunk.unlink()  # no frame data left: opening must still work when asked, not read zeros by default
+    with pytest.raises(SergenError, match="lost chunk files.*160 utterance"):
+        sergen.open_store("melspec", "emodb")
+    ds = sergen.open_store("melspec", "emodb", check_chunks=False)
     assert ds["frames"].shape[1] == 128 and ds.sizes["utt"] == 160
     report = verify_store(path)
     assert not report.ok and len(report.affected) == 160
@@ -221,3 +223,43 @@ def test_truncated_chunk_is_found_and_named(emodb_copy):
     ids = zarr.open_group(str(path))["utt"]["utt_id"][:].tolist()
     first = np.searchsorted(offsets, 2 * 4096, side="right") - 1
     assert ids[first] in report.affected
+
+
+def _tiny_store(path, n_frames: list[int], dim: int = 4):
+    import pandas as pd
+
+    from sergen.store.writer import StoreWriter, create_store
+
+    n = len(n_frames)
+    plan = pd.DataFrame({"utt_id": [f"u{i}" for i in range(n)], "label": "hap", "split": "train",
+                         "duration_s": 1.0, "n_frames": n_frames})
+    group = create_store(path, plan, {"model": "m", "corpus": "c"}, dim)
+    frames = [np.full((k, dim), 0.5, np.float32) for k in n_frames]  # constant frames: std is all zeros
+    StoreWriter(group).write_window(0, frames, [WRITTEN] * n)
+    return group
+
+
+def test_every_chunk_is_stored_so_an_absent_one_is_a_loss(tmp_path):
+    from sergen.store.verify import chunk_damage, stored_keys
+
+    group = _tiny_store(tmp_path / "s.zarr", [1, 2, 3])
+    keys = stored_keys(group)
+    assert {"frames/c/0/0", "mean/c/0/0", "std/c/0/0", "status/c/0", "offsets/c/0"} <= keys  # std chunk all zeros, kept
+    assert not chunk_damage(group)
+    (tmp_path / "s.zarr/std/c/0/0").unlink()
+    damage = chunk_damage(group)
+    assert list(damage.utts) == [1, 2]  # the one-frame utterance's std is 0 whether or not the chunk is there
+    assert damage.problems == ["std chunk 0 (utterances 0–3) is missing"]
+
+
+def test_absent_chunks_of_failed_or_one_frame_utterances_are_not_losses(tmp_path):
+    from sergen.store.verify import chunk_damage
+
+    group = _tiny_store(tmp_path / "s.zarr", [1, 1])
+    (tmp_path / "s.zarr/std/c/0/0").unlink()  # as an older writer that skipped all-zero chunks left it
+    assert not chunk_damage(group)
+    group["status"][:] = np.array([FAILED, FAILED], np.uint8)
+    (tmp_path / "s.zarr/frames/c/0/0").unlink()
+    assert not chunk_damage(group)
+    (tmp_path / "s.zarr/offsets/c/0").unlink()
+    assert chunk_damage(group).structural == ["offsets"]

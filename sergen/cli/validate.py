@@ -1,0 +1,179 @@
+"""Option validators for the typer commands: each is a ``callback=`` that refuses a malformed or
+out-of-range value at the boundary, before a command reads, writes or deletes anything.
+
+A refused value ends as click's usage error (exit code 2): ``Invalid value for '--aug-share': 1.5 is not
+a probability: give a number from 0 to 1``, never a traceback from deep inside. The validators return
+the value unchanged (comma lists stay strings), so the commands' own parsing is untouched.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable
+
+import typer
+
+
+def _number(value, kind: type, hint: str):
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise typer.BadParameter(f"{value!r} is not {'a whole number' if kind is int else 'a number'}: {hint}") from None
+    if kind is float and not math.isfinite(number):
+        raise typer.BadParameter(f"{value!r} is not a finite number: {hint}")
+    return number
+
+
+def _bounded(low: float | None, high: float | None, kind: type, hint: str, low_open: bool = False):
+    def check(value):
+        if value is None:
+            return value
+        number = _number(value, kind, hint)
+        if low is not None and (number <= low if low_open else number < low):
+            raise typer.BadParameter(f"{value} is out of range: {hint}")
+        if high is not None and number > high:
+            raise typer.BadParameter(f"{value} is out of range: {hint}")
+        return value
+
+    return check
+
+
+probability = _bounded(0.0, 1.0, float, "give a probability from 0 to 1")
+positive_float = _bounded(0.0, None, float, "give a number greater than 0", low_open=True)
+positive_int = _bounded(1, None, int, "give a whole number of at least 1")
+non_negative_int = _bounded(0, None, int, "give a whole number of 0 or more")
+
+
+def comma_list(item: Callable, what: str) -> Callable:
+    """A callback for ``a,b,c`` options: every item non-empty and accepted by ``item`` (a validator above,
+    or None for names only)."""
+    def check(value):
+        if value is None:
+            return value
+        parts = [p.strip() for p in str(value).split(",")]
+        if not parts or any(not p for p in parts):
+            raise typer.BadParameter(f"{value!r} has an empty item: give {what}, separated by commas")
+        if item is not None:
+            for part in parts:
+                try:
+                    item(part)
+                except typer.BadParameter as exc:
+                    if len(parts) == 1:
+                        raise
+                    raise typer.BadParameter(f"in {value!r}: {exc.message}") from None
+        return value
+
+    return check
+
+
+probabilities = comma_list(probability, "probabilities from 0 to 1, e.g. 0,0.25,0.5")
+seeds = comma_list(non_negative_int, "whole numbers, e.g. 0,1,2")
+layers = comma_list(non_negative_int, "layer numbers, e.g. 6,12,18,24")
+names = comma_list(None, "names")
+
+
+def layer(value):
+    """The probe's ``--layer``: ``-`` (the last stored) or a layer number."""
+    if value in (None, "-"):
+        return value
+    return non_negative_int(value)
+
+
+def scheduler(value):
+    """``local``, ``local:N`` or a Dask address; reachability is checked later, before any work."""
+    if value is None:
+        return value
+    from sergen.errors import SergenError
+    from sergen.scale import local_workers, scheduler_address
+
+    try:
+        if local_workers(value) is None:
+            scheduler_address(value)
+    except SergenError as exc:
+        raise typer.BadParameter(f"{exc.what}; {exc.fix}") from None
+    return value
+
+
+def device(value):
+    """The form only (cpu, cuda, cuda:N, mps); whether this machine has it is checked before extraction."""
+    if value is None:
+        return value
+    from sergen.errors import SergenError
+    from sergen.preflight import parse_device
+
+    try:
+        parse_device(value)
+    except SergenError as exc:
+        raise typer.BadParameter(f"{value!r} is not a device: {exc.fix}") from None
+    return value
+
+
+def existing_path(value: Path | None):
+    if value is not None and not Path(value).exists():
+        raise typer.BadParameter(f"{value} does not exist")
+    return value
+
+
+def existing_dir(value: Path | None):
+    if value is None:
+        return value
+    if not Path(value).exists():
+        raise typer.BadParameter(f"the folder {value} does not exist")
+    if not Path(value).is_dir():
+        raise typer.BadParameter(f"{value} is a file, not a folder")
+    return value
+
+
+def new_or_dir(value: Path | None):
+    """An output folder: absent (it will be made) or a folder, never a file."""
+    if value is not None and Path(value).exists() and not Path(value).is_dir():
+        raise typer.BadParameter(f"{value} is a file, not a folder")
+    return value
+
+
+def non_empty(value: str | None):
+    if value is not None and not str(value).strip():
+        raise typer.BadParameter("give a non-empty value")
+    return value
+
+
+def stores_root(value: str | None):
+    """A stores folder or fsspec URL: a local one must be a folder, not a file."""
+    if value is not None and "://" not in str(value):
+        new_or_dir(Path(value))
+    return value
+
+
+def output_file(value: Path | None):
+    """A file to write: not a folder, and its folder not a file."""
+    if value is None:
+        return value
+    if Path(value).is_dir():
+        raise typer.BadParameter(f"{value} is a folder: give the file to write, e.g. {Path(value) / 'corpus.csv'}")
+    parent = Path(value).parent
+    if parent.exists() and not parent.is_dir():
+        raise typer.BadParameter(f"{parent} is a file, not a folder")
+    return value
+
+
+def choice(*allowed: str) -> Callable:
+    def check(value):
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+projection_method = choice("pca", "umap")
+
+
+def corpus_name(value: str | None):
+    """A name that becomes a file name (``manifests/<name>.csv``, ``<name>.zarr``): letters, digits, - and _."""
+    import re
+
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", value):
+        raise typer.BadParameter(f"{value!r} cannot name a corpus: use letters, digits, '-' and '_' "
+                                 "('@' is reserved for augmented views)")
+    return value

@@ -1,0 +1,119 @@
+"""Every argument of an extraction checked before a store is deleted or written: device, model options,
+weights, stores folder, view, scheduler, manifest and corpus root. A typo must never cost a finished store,
+so ``extract`` (and the CLI, for every corpus of a command before the first) runs ``preflight`` first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sergen.augment import VIEWS
+from sergen.config import data_dir
+from sergen.corpora.manifest import load_manifest
+from sergen.errors import SergenError
+from sergen.store.location import check_writable
+
+
+DEVICE_FORMS = "cpu, cuda, cuda:N or mps"
+
+
+def parse_device(device: str) -> tuple[str, str]:
+    """(kind, index) of ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; anything else is refused."""
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (index and (kind != "cuda" or not index.isdigit())):
+        raise SergenError(f"--device {device!r} is not a device", fix=f"use {DEVICE_FORMS}")
+    return kind, index
+
+
+def check_device(device: str | None) -> None:
+    """A device torch can use on this machine; refused before anything is loaded or written."""
+    if device is None:
+        return
+    kind, index = parse_device(device)
+    if kind == "cpu":
+        return
+    import torch
+
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise SergenError(f"--device {device}: no CUDA device is available on this machine",
+                          fix="leave --device out (CUDA when present, else the CPU) or pass --device cpu")
+    if kind == "cuda" and index and int(index) >= torch.cuda.device_count():
+        raise SergenError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)",
+                          fix=f"use cuda:0 … cuda:{torch.cuda.device_count() - 1}")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise SergenError("--device mps: Apple's MPS backend is not available here", fix="pass --device cpu")
+
+
+def check_model_options(model: str, weights, options: dict) -> None:
+    """Options the model does not take are refused rather than silently ignored (``--layers`` on melspec)."""
+    import inspect
+
+    from sergen.extractors import EXTRACTORS
+    from sergen.extractors.base import Extractor
+    from sergen.extractors.hf_generic import PREFIX, HFEncoder
+
+    cls = HFEncoder if model.startswith(PREFIX) else EXTRACTORS.get(model)
+    name = model if model.startswith(PREFIX) else EXTRACTORS.canonical(model)
+    takes = {p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is not p.VAR_KEYWORD}
+    flag = {"layers": "--layers", "hop_seconds": "--hop-seconds", "revision": "--revision"}
+    for key in options:
+        if key not in takes:
+            users = {"layers": "wavlm-large", "hop_seconds": "clap-2023", "revision": "hub models"}.get(key, "")
+            raise SergenError(f"{name} takes no {flag.get(key, key)} option", fix=f"leave it out ({flag.get(key, key)} "
+                              f"is for {users})" if users else "leave it out")
+    if weights is not None:
+        if cls.describe_weights is Extractor.describe_weights:
+            raise SergenError(f"{name} has no weights: --weights does not apply", fix="leave --weights out")
+        if not Path(weights).exists():
+            raise SergenError("--weights points at nothing", where=str(weights),
+                              fix="give an existing checkpoint file or folder (or leave --weights out to use the "
+                                  "configured weights or the hub cache)")
+
+
+def check_corpus_root(corpus: str, manifest: pd.DataFrame, root: Path, given: bool, sample: int = 50) -> None:
+    """The corpus must be where the manifest's relative paths point: a missing folder, or one that holds
+    another corpus, is one clear error instead of a failure per file."""
+    source = "--root" if given else f"the root recorded with the {corpus} manifest"
+    if not root.exists():
+        raise SergenError(f"{source} does not exist", where=str(root),
+                          fix=f"pass --root DIR where the {corpus} corpus now lives" if given else
+                          f"pass --root DIR where the {corpus} corpus now lives, or remake the manifest with "
+                          f"`sergen manifest {corpus} --root DIR`")
+    if not root.is_dir():
+        raise SergenError(f"{source} is not a folder", where=str(root), fix=f"pass the {corpus} corpus's folder")
+    paths = manifest["path"].astype(str)
+    picked = paths.iloc[np.linspace(0, len(paths) - 1, min(sample, len(paths))).astype(int)] if len(paths) else paths
+    missing = [p for p in picked if not (root / p).is_file()]
+    if len(picked) and len(missing) * 2 > len(picked):
+        raise SergenError(
+            f"{source} does not hold the {corpus} manifest's audio: {len(missing)} of {len(picked)} files checked are "
+            f"missing there (e.g. {missing[0]})", where=str(root),
+            fix=f"pass --root DIR with the folder that holds {corpus}'s files (paths in the manifest are relative to it)")
+
+
+def preflight(model: str, corpus: str, *, stores_root=None, manifest_file=None, corpus_root=None, device: str | None = None,
+              weights=None, batch_seconds: float = 60.0, window_utts: int = 256, decode_threads: int = 2,
+              extractor_options: dict | None = None, view: str | None = None, scheduler: str | None = None,
+              reach_scheduler: bool = True) -> tuple[pd.DataFrame, dict, Path]:
+    """Every argument of an extraction checked before anything is deleted or written; the manifest, its
+    sidecar and the corpus root on success. The CLI runs it for every corpus before extracting any."""
+    for name, value in (("--batch-seconds", batch_seconds), ("window_utts", window_utts),
+                        ("decode_threads", decode_threads)):
+        if not value > 0:
+            raise SergenError(f"{name} must be greater than 0, got {value}")
+    check_device(device)
+    check_model_options(model, weights, extractor_options or {})
+    check_writable(stores_root or data_dir("stores"), "stores folder")
+    if view:
+        VIEWS.get(view)
+    if scheduler:
+        from sergen.scale import check_scheduler
+
+        check_scheduler(scheduler, reach=reach_scheduler)
+    manifest, meta = load_manifest(corpus, manifest_file)
+    name = meta.get("corpus", corpus)
+    root = Path(corpus_root or meta.get("root", "."))
+    check_corpus_root(name, manifest, root, given=corpus_root is not None)
+    return manifest, meta, root
