@@ -32,17 +32,25 @@ class FolderReader(CorpusReader):
 
     def __init__(self, root, seed: int = 0, csv: str | Path | None = None, name: str = "folder"):
         super().__init__(root, seed)
-        self.csv = Path(csv) if csv else self.root / "labels.csv"
+        # a relative --csv is read where the user typed it (the working directory), like any shell path;
+        # the absolute path goes into the manifest's sidecar
+        self.csv_given = Path(csv).expanduser() if csv else None
+        self.csv = self.csv_given.absolute() if csv else self.root.absolute() / "labels.csv"
         self.name = name
 
     def options(self) -> dict:
         return {"seed": self.seed, "csv": str(self.csv)}
 
     def scan(self, problems: Problems, dropped: Counter) -> list[dict]:
-        if not self.csv.exists():
-            raise SergenError("label CSV is missing", where=str(self.csv),
-                              fix="give --csv FILE with columns path,label[,speaker,split]")
-        table = pd.read_csv(self.csv, dtype=str)
+        if not self.csv.is_file():
+            beside_root = self.root / self.csv_given if self.csv_given and not self.csv_given.is_absolute() else None
+            hint = (f"; there is one in the corpus root: pass --csv {beside_root.absolute()}"
+                    if beside_root is not None and beside_root.is_file() else "")
+            raise SergenError("label CSV is missing" + (" (a relative --csv is read from the working directory)"
+                                                        if self.csv_given else ""),
+                              where=str(self.csv),
+                              fix="give --csv FILE with columns path,label[,speaker,split]" + hint)
+        table = self._read_table()
         missing = [c for c in ("path", "label") if c not in table.columns]
         if missing:
             raise SergenError(f"{self.csv.name} lacks the column(s) {', '.join(missing)}", where=str(self.csv),
@@ -66,6 +74,19 @@ class FolderReader(CorpusReader):
                 row["split"] = split
             rows.append(row)
         return rows
+
+    def _read_table(self) -> pd.DataFrame:
+        try:
+            return pd.read_csv(self.csv, dtype=str, encoding="utf-8")
+        except pd.errors.EmptyDataError:
+            raise SergenError("label CSV is empty", where=str(self.csv),
+                              fix="write a header line path,label[,speaker,split] and one line per file") from None
+        except UnicodeDecodeError as exc:
+            raise SergenError(f"label CSV is not UTF-8 text (byte {exc.start})", where=str(self.csv),
+                              fix="save it as UTF-8") from None
+        except pd.errors.ParserError as exc:
+            raise SergenError(f"label CSV does not parse: {str(exc).strip()}", where=str(self.csv),
+                              fix="one line per file, the same number of commas on every line") from None
 
     def assign_splits(self, df: pd.DataFrame) -> pd.Series:
         if (df["speaker"] != "unknown").all() and df["speaker"].nunique() >= 5:

@@ -14,7 +14,7 @@ import pandas as pd
 
 import sergen
 from sergen import LABELS, corpus_order
-from sergen.config import data_dir
+from sergen.config import data_dir, describe_dir
 from sergen.errors import SergenError
 from sergen.experiments.data import (load_corpus, relabelled, split_vectors, stores_root_key,
                                      training_bank)
@@ -69,7 +69,7 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, **kwargs) 
     if not have:
         models = sorted({m for m, _ in existing_stores(stores_root)}) or ["none"]
         raise SergenError(f"no stores for model {model!r}; models with stores: {', '.join(models)}",
-                          where=str(stores_root or data_dir("stores")),
+                          where=str(stores_root) if stores_root else describe_dir("stores"),
                           fix=f"run `sergen extract --model {model} --corpus all` (`sergen models ls` lists extractors)")
 
     def names(spec: str) -> tuple[str, ...]:
