@@ -86,7 +86,8 @@ def _read_document(path: Path) -> tomlkit.TOMLDocument:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise SergenError(f"config file is not UTF-8 text (byte {exc.start})", where=str(path),
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise SergenError(f"config file is not UTF-8 text (byte {exc.start})", where=f"{path}, line {line}",
                           fix="save it as UTF-8, or point SERGEN_CONFIG at another file") from None
     except OSError as exc:
         raise SergenError(f"cannot read the config file: {exc.strerror}", where=str(path),
@@ -96,9 +97,20 @@ def _read_document(path: Path) -> tomlkit.TOMLDocument:
     except TOMLKitError as exc:
         line, col = getattr(exc, "line", None), getattr(exc, "col", None)
         message = re.sub(r" at line \d+ col \d+$", "", str(exc))
-        where = f"{path}, line {line}, column {col}" if line else str(path)
+        duplicate = re.match(r'Key "(.+)" already exists', message)
+        if duplicate:  # tomlkit gives no position for this one: the key's second occurrence is the culprit
+            line, col = _second_line_of(text, duplicate.group(1)), None
+        where = (f"{path}, line {line}" + (f", column {col}" if col is not None else "")) if line else str(path)
         raise SergenError(f"config file is not valid TOML: {message}", where=where,
                           fix="fix that line (TOML: `[table]` headers, `key = \"value\"` lines)") from None
+
+
+def _second_line_of(text: str, key: str) -> int | None:
+    """Line of the second ``key = …`` or ``[key]``: where a duplicated key is reported."""
+    name = re.escape(key)
+    pattern = re.compile(rf"""\s*(\[+\s*)?(?:"{name}"|'{name}'|{name})\s*(=|\])""")
+    hits = [n for n, line in enumerate(text.splitlines(), 1) if pattern.match(line)]
+    return hits[1] if len(hits) > 1 else None
 
 
 def _line_of(text: str, table: str, key: str | None = None) -> int | None:
@@ -108,8 +120,8 @@ def _line_of(text: str, table: str, key: str | None = None) -> int | None:
     quoted = r"""(?:"{0}"|'{0}'|{0})"""
     table_re, key_re = quoted.format(re.escape(table)), quoted.format(re.escape(key or ""))
     for number, line in enumerate(text.splitlines(), 1):
-        header = re.match(r"\s*\[\s*(.+?)\s*\]", line)
-        if header and not line.lstrip().startswith("[["):
+        header = re.match(r"\s*\[\[?\s*(.+?)\s*\]", line)
+        if header:
             current = header.group(1).strip("\"'")
             if key is None and current == table:
                 return number

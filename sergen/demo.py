@@ -52,11 +52,12 @@ def check_demo_workspace(out: Path) -> None:
 
 def _check_arguments(scale, models, views, workers, seeds) -> None:
     from sergen.augment import VIEWS
-    from sergen.extractors import canonical_model
+    from sergen.extractors import EXTRACTORS
 
     check_demo_options(0, scale)
     for model in models:
-        canonical_model(model)
+        if not model.startswith("hf:"):  # the demo extracts: a model must be one sergen can build
+            EXTRACTORS.canonical(model)
     for view in views:
         VIEWS.canonical(view)
     if not models:
