@@ -13,8 +13,10 @@ USER_CONFIG = '# my settings\n[roots]\niemocap = "/data/IEMOCAP"\n\n[lab]\ngpus 
 
 
 def digest(root, skip=()):
+    """Every file's bytes, except under ``skip`` and the home folder's caches (matplotlib's font list)."""
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.relative_to(root).parts[0] not in skip}
+            for p in sorted(root.rglob("*")) if p.is_file() and p.relative_to(root).parts[0] not in skip
+            and not p.relative_to(root).as_posix().startswith("home/.cache/")}
 
 
 def sentinel_workspace(ws, monkeypatch):

@@ -81,8 +81,14 @@ class FolderReader(CorpusReader):
         except pd.errors.EmptyDataError:
             raise SergenError("label CSV is empty", where=str(self.csv),
                               fix="write a header line path,label[,speaker,split] and one line per file") from None
-        except UnicodeDecodeError as exc:
-            raise SergenError(f"label CSV is not UTF-8 text (byte {exc.start})", where=str(self.csv),
+        except UnicodeDecodeError:
+            data = self.csv.read_bytes()  # pandas reports offsets within its read buffer: find the line here
+            try:
+                data.decode("utf-8")
+                line = "?"
+            except UnicodeDecodeError as exc:
+                line = data[:exc.start].count(b"\n") + 1
+            raise SergenError(f"label CSV is not UTF-8 text (line {line})", where=str(self.csv),
                               fix="save it as UTF-8") from None
         except pd.errors.ParserError as exc:
             raise SergenError(f"label CSV does not parse: {str(exc).strip()}", where=str(self.csv),
