@@ -33,9 +33,9 @@ $(STAMP): pyproject.toml Makefile
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q tests
 
+# the demo is a workspace of its own ($(DEMO_DIR)/): it reads and writes nothing outside it
 demo: $(STAMP)
 	$(BIN)/sergen demo --out $(DEMO_DIR) --scale $(DEMO_SCALE)
-	mkdir -p docs && cp reports/demo/main_heatmap.png docs/demo_heatmap.png
 
 extract: $(STAMP)
 	$(BIN)/sergen extract --model $(MODEL) --corpus $(CORPUS) $(if $(WEIGHTS),--weights $(WEIGHTS)) \

@@ -1,8 +1,8 @@
 """A first look at a store, the way a notebook would use it.
 
-Run after `make demo` (or after extracting real corpora):
+Run after `make demo`, in the demo's workspace (or in your own, after extracting real corpora):
 
-    .venv/bin/python examples/explore_store.py melspec ravdess
+    SERGEN_HOME=demo .venv/bin/python examples/explore_store.py melspec ravdess
 """
 
 import sys

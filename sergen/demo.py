@@ -1,53 +1,125 @@
 """``sergen demo`` / ``make demo``: the whole pipeline on the synthetic corpora, in a few minutes.
 
 synthesise → manifests → extract (clean and augmented views) → grid (each corpus alone, 2D, 5D; the
-5D set also scrambled and across augmentation shares) → fragmentation → report.
+5D set also scrambled and across augmentation shares; several seeds) → fragmentation → report.
+
+The demo is a workspace of its own (``demo/`` by default: ``corpora/``, ``manifests/``, ``stores/``,
+``results/``, ``reports/`` and its own ``sergen.toml``). It reads and writes nothing outside that folder —
+not the user's manifests, stores, results or config, whatever ``SERGEN_*`` variables say — so a user's
+real work can never be overwritten by trying the demo.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sergen import CORPORA
-from sergen.config import data_dir
+from sergen.config import CONFIG_NAME, data_dir, init_workspace, load_config, set_root, use_workspace
 from sergen.console import console, err_console
 from sergen.corpora import read_corpus, write_manifest
-from sergen.corpora.demo import make_demo
-from sergen.experiments.fragmentation import analyse_stores, save_fragmentation
-from sergen.experiments.grid import auroc_matrices, grid_specs, run_grid
-from sergen.extract import extract
-from sergen.report.markdown import build_report
+from sergen.corpora.demo import check_demo_options, make_demo
+from sergen.corpora.demo.marker import is_demo_corpus
+from sergen.errors import SergenError
 
 AUG_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+DEMO_SEEDS = (0, 1, 2)
+# the file that marks a folder as a demo workspace sergen made, so a rerun may replace what is in it
+WORKSPACE_MARKER = "SERGEN_DEMO_WORKSPACE.json"
+
+
+def check_demo_workspace(out: Path) -> None:
+    """The demo writes only into a folder that is new, empty, or a demo workspace (or holds only demo corpora
+    that sergen made): never into a user's own workspace or any folder of theirs."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise SergenError("the demo's folder is a file", where=str(out), fix="choose another folder with --out")
+    if (out / WORKSPACE_MARKER).is_file():
+        return
+    foreign = sorted(p.name for p in out.iterdir() if not (p.is_dir() and is_demo_corpus(p)))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        raise SergenError(f"{out} is not a demo workspace sergen made (no {WORKSPACE_MARKER}) and holds {shown}; "
+                          f"the demo writes only into its own folder, so nothing was written",
+                          where=str(out), fix="choose a new or empty folder with --out (default: demo)")
+
+
+def _check_arguments(scale, models, views, workers, seeds) -> None:
+    from sergen.augment import VIEWS
+    from sergen.extractors import EXTRACTORS
+
+    check_demo_options(0, scale)
+    for model in models:
+        if not model.startswith("hf:"):  # the demo extracts: a model must be one sergen can build
+            EXTRACTORS.canonical(model)
+    for view in views:
+        VIEWS.canonical(view)
+    if not models:
+        raise SergenError("--models is empty", fix="e.g. --models melspec,egemaps")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SergenError(f"--workers must be a whole number ≥ 1, not {workers}")
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+        raise SergenError(f"--seeds must be whole numbers ≥ 0, not {list(seeds)}", fix="e.g. --seeds 0,1,2")
 
 
 def _extract_one(job: tuple) -> dict:
+    from sergen.extract import extract
+
     model, corpus, view = job
     return extract(model, corpus, view=view, overwrite=True, show_progress=False).failures
 
 
 def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "egemaps"),
-             views=("pink-noise", "reverb", "eq", "time-stretch"), workers: int = 2, seeds=(0,)) -> Path:
+             views=("pink-noise", "reverb", "eq", "time-stretch"), workers: int = 2, seeds=DEMO_SEEDS) -> Path:
+    models, views, seeds = list(models), list(views), list(seeds)
+    _check_arguments(scale, models, views, workers, seeds)
+    out = Path(out).absolute()
+    check_demo_workspace(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / WORKSPACE_MARKER).write_text(json.dumps(
+        {"note": "sergen demo workspace: everything in this folder was made by `sergen demo` and may be "
+                 "replaced by the next run", "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+         "scale": scale, "models": models, "views": views, "seeds": seeds}, indent=2))
+    if not (out / CONFIG_NAME).exists():
+        init_workspace(out)
+    with use_workspace(out):
+        return _run_in_workspace(out, scale, models, views, workers, seeds)
+
+
+def _run_in_workspace(out: Path, scale, models, views, workers, seeds) -> Path:
+    from sergen.experiments.fragmentation import analyse_stores, save_fragmentation
+    from sergen.experiments.grid import auroc_matrices, grid_specs, run_grid
+    from sergen.report.markdown import build_report
+
     started = time.perf_counter()
 
     def step(message: str) -> None:
         console.print(f"[bold cyan][{time.perf_counter() - started:5.0f} s][/] {message}")
 
-    step(f"synthesising the five demo corpora into {out}/ (scale {scale})")
+    if load_config().get("dirs"):
+        raise SergenError("the demo workspace's config has a [dirs] table, which could move its folders outside it",
+                          where=str(out / CONFIG_NAME), fix="remove the [dirs] table: the demo keeps everything inside")
+    step(f"demo workspace {out} (nothing outside it is read or written)")
+    corpora_dir = out / "corpora"
+    step(f"synthesising the five demo corpora into {corpora_dir}/ (scale {scale})")
     with err_console.status("synthesising …") as status:
-        roots = make_demo(out, scale=scale, progress=lambda c, n: status.update(f"synthesised {c} ({n} files) …"))
+        roots = make_demo(corpora_dir, scale=scale,
+                          progress=lambda c, n: status.update(f"synthesised {c} ({n} files) …"))
     for corpus in CORPORA:
-        result = read_corpus(corpus, roots[corpus])
-        write_manifest(result)
+        write_manifest(read_corpus(corpus, roots[corpus]))
+        set_root(corpus, roots[corpus])  # the demo's own config: `cd demo && sergen manifest emodb` works
     step(f"manifests written to {data_dir('manifests')}/")
 
     for model in models:
         jobs = [(model, corpus, view) for corpus in CORPORA for view in [None, *views]]
-        # one store per job, so jobs run side by side in worker processes without sharing a store
+        # one store per job, so jobs run side by side in worker processes without sharing a store;
+        # spawned workers inherit the demo workspace through the environment
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
             for failures in pool.map(_extract_one, jobs):
                 if failures:
@@ -56,13 +128,13 @@ def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "e
 
     results_dir = data_dir("results")
     if results_dir.exists():
-        shutil.rmtree(results_dir)  # the demo's report shows the demo's runs only
-    specs = grid_specs(list(models), "each,iemocap+cremad", heads=("linear", "mlp"), seeds=seeds)
-    specs += grid_specs(list(models), "all", heads=("linear", "mlp"), seeds=seeds, scrambles=(False, True),
+        shutil.rmtree(results_dir)  # the demo workspace's own results: its report shows this run only
+    specs = grid_specs(models, "each,iemocap+cremad", heads=("linear", "mlp"), seeds=seeds)
+    specs += grid_specs(models, "all", heads=("linear", "mlp"), seeds=seeds, scrambles=(False, True),
                         aug_shares=AUG_SHARES if views else (0.0,))
-    step(f"grid: {len(specs)} probe runs on {workers} worker(s)")
-    results = run_grid(specs, workers=workers)
-    auroc_matrices(results)
+    step(f"grid: {len(specs)} probe runs ({len(seeds)} seeds) on {workers} worker(s)")
+    run_grid(specs, workers=workers)
+    auroc_matrices()  # rebuilt from every run in the demo workspace's results folder
     step("grid done")
 
     for model in models:
@@ -70,6 +142,6 @@ def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "e
         save_fragmentation(frag, results_dir / "fragmentation" / model, f"{model} · synthetic demo")
     step("fragmentation analysis done")
 
-    report = build_report(results_dir, data_dir("reports") / "demo", title="sergen demo report (synthetic data)")
+    report = build_report(results_dir, data_dir("reports") / "latest", title="sergen demo report (synthetic data)")
     step(f"report written: {report}")
     return report

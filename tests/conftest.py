@@ -23,6 +23,7 @@ def write_wav(path: Path, seconds: float = 0.2, sr: int = 16000, channels: int =
 @pytest.fixture(autouse=True)
 def workspace(tmp_path, monkeypatch):
     """Every test gets its own config file and manifests/stores/results folders."""
+    monkeypatch.setenv("SERGEN_HOME", str(tmp_path))
     monkeypatch.setenv("SERGEN_CONFIG", str(tmp_path / "sergen.toml"))
     for kind in ("manifests", "stores", "results", "reports"):
         monkeypatch.setenv(f"SERGEN_{kind.upper()}", str(tmp_path / kind))

@@ -408,7 +408,7 @@ def _folder_corpus(root: Path, csv_text: bytes | None = None, labels=("happy", "
 
 @pytest.mark.parametrize("content,message", [
     (b"", "the label CSV is empty"),
-    ("path,label\na.wav,fröhlich\n".encode("latin-1"), "the label CSV is not UTF-8 text (byte 0xf6"),
+    ("path,label\na.wav,fröhlich\n".encode("latin-1"), "the label CSV is not UTF-8 text (line 2, byte 0xf6)"),
     (b'path,label\n"a.wav,happy\n', "the label CSV is not a well-formed CSV"),
 ], ids=["empty", "latin-1", "unbalanced quote"])
 def test_folder_csv_that_cannot_be_read(cli, tmp_path, content, message):

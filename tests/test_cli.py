@@ -20,7 +20,10 @@ def test_demo_data_manifest_extract_and_stores(tmp_path, monkeypatch):
     assert "song (24)" in result.output
     header = (tmp_path / "ravdess.csv").read_text().splitlines()[0]
     assert header.startswith("utt_id,corpus,path,label,native_label,speaker,gender,split,duration_s,sample_rate")
-    # the root was remembered: later commands need no --root
+    result = runner.invoke(app, ["manifest", "ravdess", "--root", "demo/ravdess"])
+    assert result.exit_code == 0, result.output
+    # the root is recorded beside the manifest, not in the config: a rerun needs no --root
+    assert not (tmp_path / "sergen.toml").exists()
     result = runner.invoke(app, ["manifest", "ravdess"])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["extract", "--model", "melspec", "--corpus", "ravdess"])

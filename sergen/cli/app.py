@@ -7,6 +7,7 @@ import json
 import sys
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -83,7 +84,7 @@ def main():
     try:
         app()
     except SergenError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)  # "[roots]" is text
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted; rerun the same command to resume")

@@ -38,8 +38,8 @@ def manifest(
     csv: Optional[Path] = typer.Option(None, help="folder: the CSV with path,label[,speaker,split]"),
     name: Optional[str] = typer.Option(None, help="folder: the corpus name to record", callback=check.corpus_name),
 ):
-    """Read a corpus in its native layout and write its manifest (one row per utterance)."""
-    from sergen.config import set_root, configured_root
+    """Read a corpus in its native layout and write its manifest (one row per utterance). The root is
+    recorded beside the manifest (``<corpus>.json``), so a rerun needs no --root; the config is not touched."""
     from sergen.corpora import CORPUS_READERS, read_corpus, write_manifest
 
     canon = CORPUS_READERS.canonical(corpus)
@@ -55,8 +55,6 @@ def manifest(
     with err_console.status(f"reading {canon} …"):
         result = read_corpus(canon, root, **options)
     path = write_manifest(result, out)
-    if root is not None and configured_root(result.meta["corpus"]) is None:
-        set_root(result.meta["corpus"], root)
     console.print(counts_table(result.manifest, f"{result.meta['corpus']}: {len(result.manifest)} utterances"))
     if result.dropped:
         console.print("left out by the 4-class rule or subset: "
@@ -65,16 +63,19 @@ def manifest(
         err_console.print(f"[yellow]warning: {warning}")
     if result.problems:
         err_console.print(f"[yellow]{result.problems.summary()}")
-    console.print(f"manifest written to [bold]{path}[/]")
+    console.print(f"manifest written to [bold]{path}[/] (root {result.meta['root']} recorded in "
+                  f"{path.with_suffix('.json')})")
 
 
 @app.command("demo-data")
 def demo_data(
     out: Path = typer.Option(Path("demo"), help="folder to write the five synthetic corpora into"),
-    seed: int = typer.Option(0, help="same seed, same corpora", callback=check.non_negative_int),
-    scale: float = typer.Option(1.0, help="utterances per speaker × scale", callback=check.positive_float),
+    seed: int = typer.Option(0, help="same seed, same corpora (0 … 2**32-1)", callback=check.non_negative_int),
+    scale: float = typer.Option(1.0, help="utterances per speaker × scale (> 0, at most 10)",
+                                callback=check.positive_float),
 ):
-    """Synthesise the five demo corpora in their native layouts (speech-like audio, emotion by prosody)."""
+    """Synthesise the five demo corpora in their native layouts (speech-like audio, emotion by prosody).
+    Replaces only demo corpora sergen made before (they carry SERGEN_DEMO.json); refuses any other folder."""
     from sergen.corpora.demo import make_demo
 
     with err_console.status("synthesising demo corpora …") as status:
@@ -86,19 +87,37 @@ def demo_data(
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("demo"), help="where the synthetic corpora go"),
-    scale: float = typer.Option(1.0, help="utterances per speaker × scale", callback=check.positive_float),
+    out: Path = typer.Option(Path("demo"), help="the demo's own workspace: corpora, manifests, stores, results, "
+                                                  "reports and config all go here, nothing elsewhere"),
+    scale: float = typer.Option(1.0, help="utterances per speaker × scale (> 0, at most 10)",
+                                callback=check.positive_float),
     models: str = typer.Option("melspec,egemaps", help="extractors to run (add cdpam-content if you have time)",
                                callback=check.names),
     views: str = typer.Option("pink-noise,reverb,eq,time-stretch", help="augmented views for the aug-share sweep"),
+    seeds: str = typer.Option("0,1,2", help="training seeds of every grid cell (the report shows their spread)"),
     workers: int = typer.Option(2, callback=check.positive_int),
 ):
-    """sergen's main job on the built-in demo: synthesise, manifest, extract, grid, analyse, report."""
+    """sergen's main job on the built-in demo, in its own workspace: synthesise, manifest, extract, grid,
+    analyse, report."""
     from sergen.demo import run_demo
 
-    report = run_demo(out, scale=scale, models=models.split(","), views=[v for v in views.split(",") if v],
-                      workers=workers)
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise SergenError(f"--seeds must be whole numbers separated by commas, not {seeds!r}",
+                          fix="e.g. --seeds 0,1,2") from None
+    report = run_demo(out, scale=scale, models=[m for m in models.split(",") if m],
+                      views=[v for v in views.split(",") if v], workers=workers, seeds=seed_list)
     console.print(f"[bold green]report: {report}")
+
+
+@config_app.command("init")
+def config_init(folder: Path = typer.Argument(Path("."), help="the workspace folder (default: here)")):
+    """Make FOLDER a workspace: write FOLDER/sergen.toml, the anchor sergen finds from any folder below it."""
+    from sergen.config import init_workspace
+
+    path = init_workspace(folder)
+    console.print(f"workspace {path.parent} (manifests/, stores/, results/, reports/ beside {path.name})")
 
 
 @config_app.command("set-root")
@@ -107,6 +126,9 @@ def config_set_root(corpus: str, root: Path):
     from sergen.config import set_root
     from sergen.corpora import CORPUS_READERS
 
+    if not root.is_dir():
+        raise SergenError(f"no folder at {root}", where=str(root.absolute()),
+                          fix=f"give the folder that holds the {corpus} corpus")
     path = set_root(CORPUS_READERS.canonical(corpus), root)
     console.print(f"{corpus} root set in {path}")
 
@@ -126,17 +148,24 @@ def config_set_weights(model: str, path: Path):
 
 @config_app.command("show")
 def config_show():
-    """Show the config file in use and the folders sergen reads and writes."""
-    from sergen.config import config_path, configured_root, data_dir
+    """Show the workspace and how it was found, the config file, and where each folder and root comes from."""
+    from sergen.config import config_path, configured_root, find_workspace, load_config, locate_dir
     from sergen.corpora import CORPUS_READERS
+    from sergen.corpora.manifest import recorded_root
 
-    console.print(f"config file: {config_path()}")
+    workspace = find_workspace()
+    path = config_path()
+    console.print(f"workspace  : {workspace.root}  (found via {workspace.found_via})", highlight=False)
+    console.print(f"config file: {path}{'' if path.exists() else '  (none yet)'}", highlight=False)
     for kind in ("manifests", "stores", "results", "reports"):
-        console.print(f"{kind:9s}: {data_dir(kind)}")
+        folder, origin = locate_dir(kind)
+        console.print(f"{kind:11s}: {folder}" + ("" if origin == workspace.describe() else f"  ({origin})"),
+                      highlight=False)
     for name in CORPUS_READERS.names():
-        console.print(f"root {name:8s}: {configured_root(name) or '-'}")
-    from sergen.config import load_config
-
+        root, origin = configured_root(name), "configured"
+        if root is None:
+            root, origin = recorded_root(name), "recorded beside its manifest"
+        console.print(f"root {name:8s}: {root or '-'}" + (f"  ({origin})" if root else ""), highlight=False)
     for table in ("weights", "revisions"):
         for model, value in load_config().get(table, {}).items():
-            console.print(f"{table[:-1]} {model}: {value}")
+            console.print(f"{table[:-1]} {model}: {value}", highlight=False)

@@ -171,8 +171,8 @@ def read_table(path: str | Path, what: str, fix: str, **options) -> pd.DataFrame
         return pd.read_csv(path, encoding="utf-8", **options)
     except pd.errors.EmptyDataError:
         raise SergenError(f"{what} is empty", where=str(path), fix=fix) from None
-    except UnicodeDecodeError as exc:
-        raise SergenError(f"{what} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})",
+    except UnicodeDecodeError:
+        raise SergenError(f"{what} is not UTF-8 text ({_first_non_utf8(Path(path))})",
                           where=str(path), fix=f"save it as UTF-8 CSV; {fix}") from None
     except pd.errors.ParserError as exc:
         raise SergenError(f"{what} is not a well-formed CSV ({str(exc).strip()})", where=str(path), fix=fix) from None
@@ -181,6 +181,18 @@ def read_table(path: str | Path, what: str, fix: str, **options) -> pd.DataFrame
     except PermissionError:
         raise SergenError(f"{what} cannot be read (permission denied)", where=str(path),
                           fix="make it readable (chmod u+r) or copy it somewhere you can read") from None
+
+
+def _first_non_utf8(path: Path) -> str:
+    """Where the first byte that is not UTF-8 sits, as a line a user can open (pandas reports offsets
+    within its own read buffer)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        return "an undecodable byte"
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        return f"line {line}, byte {data[exc.start]:#04x}"
 
 
 def empty_class_warnings(df: pd.DataFrame, corpus: str, dropped: Counter) -> list[str]:

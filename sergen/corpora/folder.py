@@ -33,17 +33,26 @@ class FolderReader(CorpusReader):
 
     def __init__(self, root, seed: int = 0, csv: str | Path | None = None, name: str = "folder"):
         super().__init__(root, seed)
-        self.csv = Path(csv) if csv else self.root / "labels.csv"
+        # a relative --csv is read where the user typed it (the working directory), like any shell path;
+        # the absolute path goes into the manifest's sidecar
+        self.csv_given = Path(csv).expanduser() if csv else None
+        self.csv = self.csv_given.absolute() if csv else self.root.absolute() / "labels.csv"
         self.name = name
 
     def options(self) -> dict:
         return {"seed": self.seed, "csv": str(self.csv)}
 
     def scan(self, problems: Problems, dropped: Counter) -> list[dict]:
-        if not self.csv.exists():
-            raise SergenError("label CSV is missing", where=str(self.csv),
-                              fix="give --csv FILE with columns path,label[,speaker,split]")
-        table = read_table(self.csv, "the label CSV", "columns: path,label[,speaker,split]", dtype=str)
+        if not self.csv.is_file():
+            beside_root = self.root / self.csv_given if self.csv_given and not self.csv_given.is_absolute() else None
+            hint = (f"; there is one in the corpus root: pass --csv {beside_root.absolute()}"
+                    if beside_root is not None and beside_root.is_file() else "")
+            raise SergenError("label CSV is missing" + (" (a relative --csv is read from the working directory)"
+                                                        if self.csv_given else ""),
+                              where=str(self.csv),
+                              fix="give --csv FILE with columns path,label[,speaker,split]" + hint)
+        table = read_table(self.csv, "the label CSV",
+                           "columns path,label[,speaker,split], one line per file", dtype=str)
         missing = [c for c in ("path", "label") if c not in table.columns]
         if missing:
             raise SergenError(f"{self.csv.name} lacks the column(s) {', '.join(missing)}", where=str(self.csv),

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 import sergen
-from sergen.config import configured_root, data_dir
 from sergen import LABELS
+from sergen.config import configured_root, data_dir, locate_dir
 from sergen.corpora.base import CORPUS_READERS, MANIFEST_COLUMNS, SPLITS, ManifestResult, read_table
 from sergen.store.location import check_writable
 from sergen.errors import SergenError
@@ -20,13 +20,25 @@ from sergen.errors import SergenError
 HASHED_COLUMNS = ["utt_id", "path", "label", "speaker", "split", "num_samples", "sample_rate"]
 
 
+def recorded_root(corpus: str) -> Path | None:
+    """The root recorded in ``manifests/<corpus>.json`` when the manifest was last built."""
+    sidecar = manifest_path(corpus).with_suffix(".json")
+    try:
+        root = json.loads(sidecar.read_text()).get("root")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(root) if isinstance(root, str) and root else None
+
+
 def read_corpus(corpus: str, root: str | Path | None = None, **options) -> ManifestResult:
-    """Read a corpus from its native layout (root from the argument, else the configured root)."""
+    """Read a corpus from its native layout (root from the argument, else the configured root, else the
+    root recorded beside its manifest)."""
     name = CORPUS_READERS.canonical(corpus)
-    root = root or configured_root(name)
+    root = root or configured_root(name) or recorded_root(name)
     if root is None:
         raise SergenError(
-            f"no root given for {name}",
+            f"no root given for {name}, none configured, and no manifest recorded one",
+            where=f"{manifest_path(name).with_suffix('.json')} ({locate_dir('manifests')[1]})",
             fix=f"pass --root DIR, set SERGEN_ROOT_{name.upper()}, or run `sergen config set-root {name} DIR`",
         )
     reader = CORPUS_READERS.get(name)(root, **{k: v for k, v in options.items() if v is not None})
@@ -59,10 +71,12 @@ def write_manifest(result: ManifestResult, out: str | Path | None = None) -> Pat
 
 def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
     """A manifest and its sidecar; a missing one names the command that makes it."""
-    name = corpus if path else CORPUS_READERS.canonical(corpus)
-    path = Path(path) if path else manifest_path(name)
+    given = path is not None
+    name = corpus if given else CORPUS_READERS.canonical(corpus)
+    path = Path(path) if given else manifest_path(name)
     if not path.exists():
-        raise SergenError(f"no manifest for {name}", where=str(path),
+        raise SergenError(f"no manifest for {name}",
+                          where=str(path) if given else f"{path} ({locate_dir('manifests')[1]})",
                           fix=f"run `sergen manifest {name} --root DIR` (or `sergen demo-data` first for the demo)")
     df = read_table(path, f"the {name} manifest", f"rebuild it with `sergen manifest {name} --root DIR`",
                     dtype={"utt_id": str, "speaker": str, "native_label": str})

@@ -15,7 +15,7 @@ import pandas as pd
 
 import sergen
 from sergen import LABELS, corpus_order
-from sergen.config import data_dir
+from sergen.config import data_dir, describe_dir
 from sergen.errors import SergenError, UnknownNameError
 from sergen.experiments.data import (load_corpus, relabelled, split_vectors, stores_root_key,
                                      training_bank)
@@ -84,7 +84,7 @@ def _no_stores_error(typed: str, model: str, stores_root) -> SergenError:
     from sergen.corpora.manifest import manifest_path
 
     with_stores = sorted({m for m, _ in existing_stores(stores_root)})
-    where = str(stores_root or data_dir("stores"))
+    where = str(stores_root) if stores_root else describe_dir("stores")
     if model not in EXTRACTORS and not model.startswith("hf-"):
         return UnknownNameError(
             f"unknown model {model!r}; extractors: {', '.join(EXTRACTORS.names())}; "

@@ -54,7 +54,10 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
     attrs = store_attrs(path)
     if not attrs:
         have = ", ".join(f"{m}/{c}" for m, c in existing_stores(root)) or "none"
-        raise SergenError(f"no store for model {model!r} and corpus {corpus!r}", where=str(path),
+        from sergen.config import locate_dir
+
+        where = str(path) if root is not None else f"{path} ({locate_dir('stores')[1]})"
+        raise SergenError(f"no store for model {model!r} and corpus {corpus!r}", where=where,
                           fix=f"run `sergen extract --model {model} --corpus {corpus}` (stores present: {have})")
     if not attrs.get("complete") and not allow_incomplete:
         raise SergenError(f"store {model}/{corpus} is incomplete (extraction was interrupted or had failures)",

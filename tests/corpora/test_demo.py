@@ -65,3 +65,109 @@ def test_emotion_is_learnable_within_and_harder_across(demo_root):
             (within if train == test else across).append(auc)
     assert min(within) > 0.8  # chance is 0.5
     assert np.mean(within) - np.mean(across) > 0.08
+
+
+# --- demo-data never deletes what sergen did not write ------------------------------------------------
+
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+from sergen.corpora.base import DEMO_MARKER  # noqa: E402
+from sergen.errors import SergenError  # noqa: E402
+
+
+def tree_digest(root):
+    """Every file under root (path and bytes), so 'byte-identical afterwards' is one comparison."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def sergen_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-c", "from sergen.cli import main; main()", *args],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def test_demo_data_refuses_a_users_folder_and_leaves_it_byte_identical(tmp_path):
+    user = tmp_path / "out"
+    (user / "emodb/wav").mkdir(parents=True)
+    (user / "emodb/wav/03a01Fa.wav").write_bytes(b"my own recording")
+    (user / "emodb/notes.txt").write_text("thesis chapter 3")
+    before = tree_digest(tmp_path)
+    proc = sergen_cli("demo-data", "--out", "out", "--scale", "0.1", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "out/emodb is not empty and is not a demo corpus sergen made (no SERGEN_DEMO.json in it)" in proc.stderr
+    assert "fix: choose another folder with --out" in proc.stderr
+    # nothing deleted, nothing written: not even the corpora before emodb in the list
+    assert tree_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--scale", "0"], "--scale must be a number > 0 and at most 10, not 0.0"),
+    (["--scale", "-1"], "--scale must be a number > 0 and at most 10, not -1.0"),
+    (["--scale", "nan"], "--scale must be a number > 0 and at most 10, not nan"),
+    (["--scale", "1e6"], "--scale must be a number > 0 and at most 10, not 1000000.0"),
+    (["--seed", "-1"], "--seed must be a whole number from 0 to 4294967295, not -1"),
+    (["--seed", "4294967296"], "--seed must be a whole number from 0 to 4294967295, not 4294967296"),
+])
+def test_demo_data_checks_scale_and_seed_before_writing(tmp_path, args, message):
+    (tmp_path / "out/emodb").mkdir(parents=True)
+    make_demo(tmp_path / "out", seed=1, scale=0.05, corpora=["emodb"])
+    before = tree_digest(tmp_path)
+    with pytest.raises(SergenError) as err:
+        make_demo(tmp_path / "out", seed=int(args[1]) if args[0] == "--seed" else 0,
+                  scale=float(args[1]) if args[0] == "--scale" else 0.1)
+    assert err.value.what == message
+    assert tree_digest(tmp_path) == before
+
+
+def test_demo_data_bad_scale_on_the_command_line(tmp_path):
+    proc = sergen_cli("demo-data", "--out", "new", "--scale", "0", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "Invalid value for '--scale': 0.0 is out of range: give a number greater than" in " ".join(
+        proc.stderr.replace("│", " ").split())
+    assert not (tmp_path / "new").exists()
+
+
+def test_demo_data_replaces_its_own_corpora_and_empty_folders(tmp_path):
+    make_demo(tmp_path, seed=1, scale=0.05, corpora=["emodb"])
+    marker = json.loads((tmp_path / "emodb" / DEMO_MARKER).read_text())
+    assert marker["complete"] is True and marker["files"] == len(list((tmp_path / "emodb/wav").glob("*.wav")))
+    (tmp_path / "emodb/wav/stale.wav").write_bytes(b"x")  # left by an older demo: the folder is sergen's
+    (tmp_path / "ravdess").mkdir()  # empty: fine to fill
+    make_demo(tmp_path, seed=2, scale=0.05, corpora=["emodb", "ravdess"])
+    assert not (tmp_path / "emodb/wav/stale.wav").exists()
+    assert json.loads((tmp_path / "emodb" / DEMO_MARKER).read_text())["seed"] == 2
+    assert (tmp_path / "ravdess" / DEMO_MARKER).exists()
+
+
+def test_an_interrupted_demo_corpus_is_still_recognised_as_sergens(tmp_path, monkeypatch):
+    from sergen.corpora.demo import layouts
+
+    def crash(root, seed, scale):
+        (root / "wav").mkdir()
+        (root / "wav/half.wav").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(layouts.WRITERS, "emodb", crash)
+    with pytest.raises(KeyboardInterrupt):
+        make_demo(tmp_path, corpora=["emodb"], scale=0.05)
+    assert json.loads((tmp_path / "emodb" / DEMO_MARKER).read_text())["complete"] is False
+    monkeypatch.undo()
+    make_demo(tmp_path, corpora=["emodb"], scale=0.05)  # replaced, not refused
+    assert not (tmp_path / "emodb/wav/half.wav").exists()
+
+
+def test_demo_data_refuses_a_file_where_a_corpus_folder_goes(tmp_path):
+    (tmp_path / "msp").write_text("not a folder")
+    with pytest.raises(SergenError, match="msp is a file, not a demo corpus folder sergen made"):
+        make_demo(tmp_path, scale=0.05)
+    assert (tmp_path / "msp").read_text() == "not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["msp"]
+    (tmp_path / "msp").unlink()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SergenError, match="the demo's output folder is a file"):
+        make_demo(tmp_path / "file", scale=0.05)

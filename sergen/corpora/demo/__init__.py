@@ -2,31 +2,75 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 from typing import Callable
 
-from sergen.corpora.demo.layouts import WRITERS, _mark
+from sergen.corpora.base import DEMO_MARKER
+from sergen.corpora.demo.layouts import WRITERS
+from sergen.corpora.demo.marker import is_demo_corpus, write_marker
+from sergen.errors import SergenError
+
+# scale 1 makes 915 utterances (~40 MB); 10 makes ~9,000 (~0.4 GB), more than a demo needs
+MAX_SCALE = 10.0
+MAX_SEED = 2**32 - 1
+
+
+def check_demo_options(seed, scale) -> None:
+    """``--seed`` and ``--scale`` checked before anything is written."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) \
+            or not 0 < scale <= MAX_SCALE:
+        raise SergenError(f"--scale must be a number > 0 and at most {MAX_SCALE:g}, not {scale}",
+                          fix="1 (the default) makes 915 utterances; 0.3 a quick small set")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise SergenError(f"--seed must be a whole number from 0 to {MAX_SEED}, not {seed}")
+
+
+def check_demo_folders(out: Path, corpora) -> None:
+    """Refuse before writing anything if a corpus folder holds files sergen did not make."""
+    if out.exists() and not out.is_dir():
+        raise SergenError("the demo's output folder is a file", where=str(out),
+                          fix="choose another folder with --out")
+    for corpus in corpora:
+        root = out / corpus
+        if not root.exists() or is_demo_corpus(root):
+            continue
+        if not root.is_dir():
+            raise SergenError(f"{root} is a file, not a demo corpus folder sergen made", where=str(root),
+                              fix="choose another folder with --out, or move that file away yourself")
+        if any(root.iterdir()):
+            raise SergenError(f"{root} is not empty and is not a demo corpus sergen made (no {DEMO_MARKER} in it); "
+                              f"sergen replaces only demo corpora it wrote, so nothing was written",
+                              where=str(root),
+                              fix="choose another folder with --out (e.g. --out demo-corpora), "
+                                  "or move that folder away yourself")
 
 
 def make_demo(out: str | Path, seed: int = 0, scale: float = 1.0, corpora=None,
               progress: Callable[[str, int], None] | None = None) -> dict[str, Path]:
-    """Write ``out/<corpus>/`` for each corpus; an existing demo corpus of the same seed is rewritten."""
-    if scale <= 0:
-        raise ValueError(f"scale must be > 0, not {scale}")
+    """Write ``out/<corpus>/`` for each corpus. A folder sergen made before (it carries ``SERGEN_DEMO.json``)
+    is replaced; a non-empty folder without it is refused, before anything is written."""
+    check_demo_options(seed, scale)
+    corpora = list(corpora or WRITERS)
+    unknown = [c for c in corpora if c not in WRITERS]
+    if unknown:
+        raise SergenError(f"no demo corpus {', '.join(unknown)}; known: {', '.join(WRITERS)}")
     out = Path(out)
+    check_demo_folders(out, corpora)
     roots = {}
-    for corpus in corpora or WRITERS:
+    for corpus in corpora:
         root = out / corpus
         if root.exists():
-            shutil.rmtree(root)
+            shutil.rmtree(root)  # only sergen's own demo corpora or empty folders get here
         root.mkdir(parents=True)
+        write_marker(root, corpus, seed, scale, None)
         n = WRITERS[corpus](root, seed, scale)
-        _mark(root, corpus, seed, scale, n)
+        write_marker(root, corpus, seed, scale, n)
         roots[corpus] = root
         if progress:
             progress(corpus, n)
     return roots
 
 
-__all__ = ["make_demo", "WRITERS"]
+__all__ = ["make_demo", "check_demo_options", "check_demo_folders", "WRITERS", "MAX_SCALE"]

@@ -7,14 +7,12 @@ splits depend on them).
 
 from __future__ import annotations
 
-import json
 import zlib
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from sergen.corpora.base import DEMO_MARKER
 from sergen.corpora.demo.channel import apply_channel
 from sergen.corpora.demo.styles import STYLES, corpus_emotions, vary
 from sergen.corpora.demo.voice import Speaker, draw_speaker, synthesise
@@ -44,12 +42,6 @@ class Renderer:
 
 def _reps(scale: float, base: int) -> int:
     return max(1, int(round(base * scale)))
-
-
-def _mark(root: Path, corpus: str, seed: int, scale: float, n_files: int) -> None:
-    (root / DEMO_MARKER).write_text(json.dumps(
-        {"synthetic": True, "corpus": corpus, "seed": seed, "scale": scale, "files": n_files,
-         "note": "synthetic demo corpus made by `sergen demo-data`; not real emotional speech"}, indent=2))
 
 
 def write_iemocap(root: Path, seed: int, scale: float) -> int:
