@@ -106,13 +106,13 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
                       str(attrs.get("dim", "?")), f"{size / 2**20:.1f} MiB",
                       "yes" if attrs.get("complete") else "[red]no", "yes" if attrs.get("synthetic") else "no")
     console.print(table)
-    from sergen.experiments.bank_cache import cache_dir
+    from sergen.experiments.bank_cache import cache_dir, cached_banks
 
     banks = cache_dir(root)
-    files = list(banks.glob("*.prefix.npy")) if banks.is_dir() else []
-    if files:
-        console.print(f"training-bank cache: {len(files)} bank(s), "
-                      f"{sum(f.stat().st_size for f in files) / 2**30:.1f} GiB in {banks} (safe to delete)")
+    complete = cached_banks(banks)
+    if complete:
+        size = sum(f.stat().st_size for f in banks.iterdir() if f.is_file())
+        console.print(f"store-bank cache: {len(complete)} bank(s), {size / 2**30:.1f} GiB in {banks} (safe to delete)")
 
 
 @stores_app.command("verify")
