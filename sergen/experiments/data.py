@@ -37,7 +37,6 @@ class CorpusData:
     utt_id: np.ndarray
     is_clean: np.ndarray
     pooled: np.ndarray  # per-utterance mean of all frames, float32
-    pooled_std: np.ndarray  # per-utterance std of all frames (population), float32
     n_store_frames: int  # frame rows of the whole store (a bank mirrors them row for row)
     frame_rate: float
     synthetic: bool
@@ -81,13 +80,12 @@ def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, v
         split=np.asarray(ds["split"].values, dtype=str), utt_id=np.asarray(ds["utt_id"].values, dtype=str),
         is_clean=np.asarray(ds["view"].values, dtype=str) == "clean",  # False throughout a view store
         pooled=np.asarray(ds["mean"].data[:, columns].compute(), np.float32),
-        pooled_std=np.asarray(ds["std"].data[:, columns].compute(), np.float32),
         n_store_frames=int(ds.attrs.get("n_frames", ds["frames"].shape[0])),
         frame_rate=float(ds.attrs["frame_rate"]), synthetic=bool(ds.attrs.get("synthetic", False)),
     )
 
 
-def _stream_blocks(data: CorpusData, block_frames: int = 1 << 13):
+def _stream_blocks(data, block_frames: int = 1 << 13):
     """Yield (first utterance, last utterance, first frame row, frames) blocks of whole consecutive
     utterances (about ``block_frames`` rows each), so a store larger than RAM can feed a bank."""
     frames = zarr.open_array(data.path + "/frames", mode="r")
@@ -101,7 +99,55 @@ def _stream_blocks(data: CorpusData, block_frames: int = 1 << 13):
         i = j
 
 
-def bank_layout(data: CorpusData) -> tuple[dict, dict]:
+@dataclass(frozen=True)
+class StoreIndex:
+    """Where each utterance of a store lies, without its pooled vectors: what a bank is built from."""
+
+    path: str
+    columns: slice
+    start: np.ndarray
+    stop: np.ndarray
+    split: np.ndarray
+    utt_id: np.ndarray
+    n_store_frames: int
+
+
+def store_index(model: str, name: str, stores_root: str | None, layer: str = "-") -> StoreIndex:
+    return _store_index(model, name, stores_root, layer, store_version(model, name, stores_root))
+
+
+@lru_cache(maxsize=64)
+def _store_index(model: str, name: str, stores_root: str | None, layer: str, version: tuple) -> StoreIndex:
+    ds = open_store(model, name, root=stores_root)
+    path = store_path(model, name, stores_root)
+    return StoreIndex(str(path), layer_columns(store_attrs(path), layer, f"the {model}/{name} store"),
+                      ds["start"].values.astype(np.int64), ds["stop"].values.astype(np.int64),
+                      np.asarray(ds["split"].values, dtype=str), np.asarray(ds["utt_id"].values, dtype=str),
+                      int(ds.attrs.get("n_frames", ds["frames"].shape[0])))
+
+
+def training_set_bytes(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-") -> dict:
+    """{bank file name: bytes of it that sampling this training set can touch} for the stores whose banks
+    are files (smaller banks are private to each process and left out)."""
+    out = {}
+    for corpus in train:
+        ids = None
+        for name in (corpus, *view_stores(model, corpus, stores_root)):
+            index = store_index(model, name, stores_root, layer)
+            shapes, _ = bank_layout(index)
+            if bank_bytes(shapes) < threshold_bytes():
+                continue
+            if ids is None:
+                ids = np.unique(store_index(model, corpus, stores_root, layer).utt_id)
+            rows = np.isin(index.utt_id, ids) & (index.split == "train")
+            length = (index.stop - index.start)[rows]
+            width = shapes["frames"][1]
+            out[bank_file_name(model, name, stores_root, layer)[1]] = int(
+                (length * 2 + block_rows(length) * 4).sum() * width)
+    return out
+
+
+def bank_layout(data) -> tuple[dict, dict]:
     """Array shapes and index arrays of the bank of a store (every utterance open_store lists)."""
     if len(data.start) > 1 and np.any(data.start[1:] < data.stop[:-1]):
         raise SergenError(f"the utterances of {data.path} overlap in its frames array",
@@ -114,7 +160,7 @@ def bank_layout(data: CorpusData) -> tuple[dict, dict]:
     return shapes, {"start": data.start, "length": length, "block_base": block_base}
 
 
-def _fill_bank(data: CorpusData, meta: dict, writer) -> None:
+def _fill_bank(data, meta: dict, writer) -> None:
     """Copy the store's frames block by block and write each utterance's float32 prefix sums at every
     BLOCK_FRAMES-th frame (computed in float64 from the float16 frames, so exact to float32 rounding)."""
     length, block_base = meta["length"], meta["block_base"]
@@ -131,6 +177,15 @@ def _fill_bank(data: CorpusData, meta: dict, writer) -> None:
         prefix = (cum[ends] - cum[rel]).astype(np.float32)
         # the utterances are consecutive, so their prefix rows are too
         writer.write("blocks", int(block_base[first]) + 1, prefix)
+
+
+def utterance_std(data: CorpusData, rows: np.ndarray) -> np.ndarray:
+    """The store's per-utterance std of the given rows (read for them only; a corpus's vectors keep means)."""
+    offsets = zarr.open_array(data.path + "/offsets", mode="r")[:]
+    in_store = np.searchsorted(offsets[:-1], data.start[rows], side="right") - 1  # the utterance's store row
+    std = zarr.open_array(data.path + "/std", mode="r")
+    return np.asarray(std.get_orthogonal_selection((in_store, np.arange(data.columns.start, data.columns.stop))),
+                      np.float32)
 
 
 def store_version(model: str, name: str, stores_root: str | None) -> tuple:
@@ -151,7 +206,7 @@ def bank_file_name(model: str, name: str, stores_root: str | None, layer: str = 
 def prepare_store_bank(model: str, name: str, stores_root: str | None, layer: str = "-") -> int:
     """Make sure the bank file of a large store exists (built now if not) without mapping it; returns
     its size in bytes (0 for a bank small enough to be built in RAM by each process)."""
-    data = load_corpus(model, name, stores_root, layer)
+    data = store_index(model, name, stores_root, layer)
     shapes, meta = bank_layout(data)
     size = bank_bytes(shapes)
     if size < threshold_bytes():
@@ -168,7 +223,7 @@ def bank_bytes(shapes: dict) -> int:
 
 @lru_cache(maxsize=32)
 def _store_bank(model: str, name: str, stores_root: str | None, layer: str, version: tuple) -> StoreBank:
-    data = load_corpus(model, name, stores_root, layer)
+    data = store_index(model, name, stores_root, layer)
     shapes, meta = bank_layout(data)
     if bank_bytes(shapes) >= threshold_bytes():
         stem, file = bank_name(model, name, layer, version)
@@ -218,7 +273,7 @@ def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: st
         keys.append(np.searchsorted(ids, part.utt_id[rows]) + 10_000_000 * k)
         clean.append(np.full(len(rows), is_clean))
         if is_clean:
-            stats.append((part.pooled[rows], part.pooled_std[rows], part.stop[rows] - part.start[rows]))
+            stats.append((part.pooled[rows], utterance_std(part, rows), part.stop[rows] - part.start[rows]))
     mean, std = pooled_stats(*(np.concatenate(s) for s in zip(*stats)))
     cat = lambda parts, dtype: np.concatenate(parts).astype(dtype)  # noqa: E731
     return FrameBank(banks, cat(index, np.int64), cat(utts, np.int64), cat(labels, np.int64),
