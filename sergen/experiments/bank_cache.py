@@ -86,6 +86,8 @@ class FileWriter:
                 os.posix_fallocate(self.fds[k], 0, size)
             except OSError as exc:
                 self.close()
+                for path in paths.values():  # nothing half-made is left behind
+                    path.unlink(missing_ok=True)
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise NoSpace(sum(int(np.prod(s)) * np.dtype(ARRAYS[a]).itemsize
                                       for a, s in shapes.items()) / 2**30) from exc

@@ -150,8 +150,10 @@ def _pool(todo, order, stores_root, results_dir, n_workers, budget, run_one, adv
     failures: dict[int, tuple] = {}
     try:
         while queue or any(w.job is not None for w in pool):
-            for w in pool:
+            for k, w in enumerate(pool):
                 if w.job is None and queue:
+                    if not w.proc.is_alive():  # died while idle: nothing of it to report
+                        pool[k] = w = _Worker(ctx, budget, run_one)
                     w.job = queue.popleft()
                     w.conn.send((w.job, todo[w.job], stores_root, results_dir))
             busy = [w for w in pool if w.job is not None]
