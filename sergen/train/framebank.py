@@ -68,45 +68,39 @@ class StoreBank:
 
     def window_sum(self, utt: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
         """float32 sums of frames ``[start, stop)`` of each utterance, vectorised over the batch."""
+        return self.signed_sum(utt, start, stop, np.ones(len(utt), np.float32), np.arange(len(utt)), len(utt))
+
+    def signed_sum(self, utt, start, stop, sign, out_row, n_out: int) -> np.ndarray:
+        """``out[out_row[i]] += sign[i] * sum(frames of utt[i] in [start[i], stop[i]))`` for every query, in
+        one gather of frame rows and prefix rows and one sparse ±1 product (a masked window is a window and
+        its removed runs: one call, not three)."""
         utt, start, stop = (np.asarray(a, np.int64) for a in (utt, start, stop))
+        sign, out_row = np.asarray(sign, np.float32), np.asarray(out_row, np.int64)
         row_s, pos_s = self._endpoint(utt, start)
         row_e, pos_e = self._endpoint(utt, stop)
         direct = (stop - start) <= np.abs(start - pos_s) + np.abs(stop - pos_e) + 4
-        out = np.zeros((len(utt), self.dim), np.float32)
-        blk = np.flatnonzero(~direct)
-        if len(blk):
-            out[blk] = self.blocks[row_e[blk]] - self.blocks[row_s[blk]]
-        # frame runs: (output row, first frame within the utterance, frames, sign)
-        first = self.start[utt]
+        # frame runs as (query, first frame within the utterance, frames, sign relative to the query)
         runs = [(np.flatnonzero(direct), start[direct], stop[direct] - start[direct], 1.0)]
-        for pos, x, sign in ((pos_e, stop, 1.0), (pos_s, start, -1.0)):
+        for pos, x, rel in ((pos_e, stop, 1.0), (pos_s, start, -1.0)):
             fwd = ~direct & (x > pos)  # boundary before x: add (or remove) the frames [pos, x)
             bwd = ~direct & (x < pos)  # boundary after x: remove (or add) the frames [x, pos)
-            runs.append((np.flatnonzero(fwd), pos[fwd], (x - pos)[fwd], sign))
-            runs.append((np.flatnonzero(bwd), x[bwd], (pos - x)[bwd], -sign))
-        for sign in (1.0, -1.0):
-            parts = [(o, first[o] + lo, n) for o, lo, n, s in runs if s == sign and len(o)]
-            if parts:
-                _add_runs(out, self.frames, *(np.concatenate(p) for p in zip(*parts)), sign)
-        return out
-
-
-def _add_runs(out: np.ndarray, frames: np.ndarray, rows: np.ndarray, first: np.ndarray, count: np.ndarray,
-              sign: float) -> None:
-    """``out[rows[i]] += sign * sum(frames[first[i] : first[i] + count[i]])``, in one gather."""
-    keep = count > 0
-    rows, first, count = rows[keep], first[keep], count[keep]
-    if not len(rows):
-        return
-    offsets = np.cumsum(count) - count
-    index = np.repeat(first - offsets, count) + np.arange(int(count.sum()))
-    gathered = frames[index].astype(np.float32)
-    # a sparse (windows × gathered rows) matrix of ±1 adds each run into its window (a window may have
-    # two runs of one sign); numpy's reduceat along rows was 3× slower here
-    n = len(index)
-    pick = scipy.sparse.csr_matrix((np.full(n, sign, np.float32), (np.repeat(rows, count), np.arange(n))),
-                                   shape=(len(out), n))
-    out += pick @ gathered
+            runs.append((np.flatnonzero(fwd), pos[fwd], (x - pos)[fwd], rel))
+            runs.append((np.flatnonzero(bwd), x[bwd], (pos - x)[bwd], -rel))
+        query = np.concatenate([r[0] for r in runs])
+        first = np.concatenate([r[1] for r in runs]) + self.start[utt[query]]
+        count = np.concatenate([r[2] for r in runs])
+        weight = np.concatenate([np.full(len(r[0]), r[3], np.float32) for r in runs]) * sign[query]
+        offsets = np.cumsum(count) - count
+        frame_index = np.repeat(first - offsets, count) + np.arange(int(count.sum()))
+        blk = np.flatnonzero(~direct)
+        rows = np.concatenate([self.frames[frame_index].astype(np.float32),
+                               self.blocks[np.concatenate([row_e[blk], row_s[blk]])]])
+        targets = np.concatenate([np.repeat(out_row[query], count), out_row[blk], out_row[blk]])
+        weights = np.concatenate([np.repeat(weight, count), sign[blk], -sign[blk]])
+        order = np.argsort(targets, kind="stable")  # CSR rows in order: no format conversion
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(targets, minlength=n_out))])
+        pick = scipy.sparse.csr_matrix((weights[order], order, indptr), shape=(n_out, len(rows)))
+        return np.asarray(pick @ rows, np.float32)
 
 
 def build_store_bank(frames_iter, lengths: np.ndarray, dim: int, allocate=None) -> StoreBank:
@@ -182,8 +176,23 @@ class FrameBank:
             out[sel] = self.banks[b].window_sum(self.utt[entry[sel]], start[sel], stop[sel])
         return out
 
+    def signed_sum(self, entry, start, stop, sign, out_row, n_out: int) -> np.ndarray:
+        """See :meth:`StoreBank.signed_sum`; queries on several banks are summed bank by bank."""
+        entry, start, stop = (np.asarray(a, np.int64) for a in (entry, start, stop))
+        sign, out_row = np.asarray(sign, np.float32), np.asarray(out_row, np.int64)
+        if len(self.banks) == 1:
+            return self.banks[0].signed_sum(self.utt[entry], start, stop, sign, out_row, n_out)
+        out = np.zeros((n_out, self.dim), np.float32)
+        which = self.bank_index[entry]
+        for b in np.unique(which):
+            sel = np.flatnonzero(which == b)
+            out += self.banks[b].signed_sum(self.utt[entry[sel]], start[sel], stop[sel], sign[sel], out_row[sel],
+                                            n_out)
+        return out
+
     def window_mean(self, entry, start, stop) -> np.ndarray:
         return self.window_sum(entry, start, stop) / (np.asarray(stop) - np.asarray(start))[:, None]
+
 
 
 def pooled_stats(means: np.ndarray, stds: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
