@@ -135,3 +135,14 @@ def test_grid_under_a_small_ram_budget_stays_within_it(in_demo_workspace, tmp_pa
     assert "memory plan: 1 worker(s) within 1,400 MiB" in out
     assert len(list((tmp_path / "results" / "runs").glob("*.csv"))) == 3
     assert 100 < peak[0] <= budget
+
+
+@pytest.mark.parametrize("value", ["lots", "0", "-5", "12"])
+def test_a_bad_ram_budget_is_refused_with_the_variable_named(monkeypatch, value):
+    from sergen.config import ram_budget_mib
+
+    monkeypatch.setenv("SERGEN_RAM_MIB", value)
+    with pytest.raises(SergenError, match=f"SERGEN_RAM_MIB='{value}' is not a memory size in MiB of at least 64"):
+        ram_budget_mib()
+    monkeypatch.setenv("SERGEN_RAM_MIB", "2048.5")
+    assert ram_budget_mib() == 2048
