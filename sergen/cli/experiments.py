@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sergen.cli.app import app
+from sergen.cli.app import app, keep_keys_whole, print_json
 from sergen.console import console, err_console
 from sergen.errors import SergenError
 
@@ -33,12 +33,29 @@ def results_table(results, title: str) -> Table:
     table.add_column("95% CI", justify="right")
     for metric in METRICS[1:]:
         table.add_column(metric.upper(), justify="right")
+    absent = results.absent_classes.fillna("").astype(str).str.replace(",", ", ")
+    show_absent = bool(absent.str.len().any())
+    if show_absent:
+        table.add_column("absent from test")
     for test, part in results.groupby("test", sort=False):
         value = {m: part[part.metric == m].iloc[0] for m in METRICS}
         auroc = value["auroc"]
+        missing = [absent[part.index[0]]] if show_absent else []
         table.add_row(test + (" *" if part.in_training.iloc[0] else ""), f"{auroc.value:.2f}",
-                      f"{auroc.ci_low:.2f}–{auroc.ci_high:.2f}", *[f"{value[m].value:.2f}" for m in METRICS[1:]])
-    return table
+                      f"{auroc.ci_low:.2f}–{auroc.ci_high:.2f}", *[f"{value[m].value:.2f}" for m in METRICS[1:]],
+                      *missing)
+    return keep_keys_whole(table, 1)
+
+
+def absent_note(results) -> str | None:
+    """A line naming the test sets scored without some of the four classes."""
+    from sergen.results import absent_by_test
+
+    absent = absent_by_test(results)
+    if not absent:
+        return None
+    return ("warning: " + "; ".join(f"{t} has no {', '.join(a)} in its test split" for t, a in absent.items())
+            + " — macro AUROC, F1, AP and UAR there average over the classes present only")
 
 
 @app.command()
@@ -51,22 +68,34 @@ def probe(
     scramble: bool = typer.Option(False, help="permute each training corpus's labels (fragmentation test)"),
     aug_share: float = typer.Option(0.0, help="probability of drawing an augmented view"),
     layer: str = typer.Option("-", help="layer of a multi-layer store (default: the last stored)"),
+    as_json: bool = typer.Option(False, "--json", help="print the results as JSON for scripts instead of a table"),
 ):
     """Train a head on one or more corpora and test it on every corpus's test split."""
-    from sergen.experiments.probe import resolve_spec, run_probe, save_run
+    from sergen.experiments.probe import probe_run, resolve_spec, save_run
+    from sergen.results import ensure_writable
     from sergen.train.heads import HEADS
-    from sergen.train.sampler import SamplerConfig
 
     head = HEADS.canonical(head)
-    spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer,
-                        sampler=SamplerConfig(aug_share=aug_share))
+    spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer)
+    ensure_writable()
     with err_console.status(f"training {head} on {spec.train_name} …"):
-        results = run_probe(spec)
-    path = save_run(spec, results)
+        run = probe_run(spec)
+    path = save_run(run)
+    results = run.rows
+    note = absent_note(results)
+    if as_json:
+        print_json({"run_id": spec.run_id, "results": str(path), "spec": spec.as_dict(), "stores": run.record.stores,
+                    "absent_classes": run.record.absent_classes, "confusion": run.record.confusion,
+                    "rows": results.to_dict(orient="records")})
+        if note:
+            err_console.print(f"[yellow]{note}", highlight=False)
+        return
     title = (f"{spec.model} · {head} · trained on {spec.train_name}" + (" · scrambled" if scramble else "")
              + f" · {results.steps.iloc[0]} steps" + (" · SYNTHETIC demo data" if results.synthetic.any() else ""))
     console.print(results_table(results, title))
     console.print("* = corpus in training (its held-out test split); CI = bootstrap 95% interval of AUROC")
+    if note:
+        console.print(f"[yellow]{note}", highlight=False)
     console.print(f"results: {path}")
 
 
@@ -81,19 +110,38 @@ def grid(
     aug_share: str = typer.Option("0", help="e.g. 0,0.25,0.5,0.75,1"),
     workers: int = typer.Option(2, help="worker processes"),
     scheduler: Optional[str] = typer.Option(None, help="run on Dask instead: local, local:N, or tcp://HOST:PORT"),
+    as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
-    from sergen.experiments.grid import auroc_matrices, grid_specs, run_grid
+    from sergen.experiments.grid import auroc_matrices, grid_specs, plan_grid, run_grid
+    from sergen.results import absent_by_test, ensure_writable
     from sergen.train.heads import HEADS
 
     specs = grid_specs([m.strip() for m in models.split(",")], train, test,
                        heads=[HEADS.canonical(h) for h in heads.split(",")],
                        seeds=[int(s) for s in seeds.split(",")], scrambles=_bools(scramble),
                        aug_shares=_floats(aug_share))
-    console.print(f"{len(specs)} combinations")
+    ensure_writable()
+    plan = plan_grid(specs)
+    say = err_console.print if as_json else console.print
+    say(f"{len(specs)} combinations: {plan.summary()}", highlight=False)
+    for run_id, why in list(plan.stale.items())[:5]:
+        say(f"  stale {run_id}: {why}", highlight=False)
     results = run_grid(specs, workers=workers, scheduler=scheduler)
-    for name, path in auroc_matrices(results).items():
+    matrices = auroc_matrices()
+    note = absent_note(results)
+    if as_json:
+        print_json({"combinations": len(specs), "ran": len(plan.todo), "reused": plan.done,
+                    "stale_rerun": plan.stale, "unreadable_redone": plan.unreadable,
+                    "run_ids": [s.run_id for s in specs], "matrices": {k: str(v) for k, v in matrices.items()},
+                    "absent_classes": absent_by_test(results)})
+        if note:
+            err_console.print(f"[yellow]{note}", highlight=False)
+        return
+    for name, path in matrices.items():
         console.print(f"matrix {name}: {path}")
+    if note:
+        console.print(f"[yellow]{note}", highlight=False)
 
 
 analyze_app = typer.Typer(no_args_is_help=True, help="Analyses of the embedding spaces.")
@@ -120,18 +168,40 @@ def analyze_fragmentation(
     table = Table("metric", "value", title=f"fragmentation · {spec.model}")
     for row in result.summary.itertuples():
         table.add_row(row.metric, f"{row.value:.3f}")
-    console.print(table)
+    console.print(keep_keys_whole(table, 1))
     for name, path in paths.items():
         console.print(f"{name}: {path}")
+
+
+def _cell(spec: str) -> tuple[str, str]:
+    """``TRAIN:TEST`` → canonical corpus names (aliases resolved)."""
+    from sergen.corpora import CORPUS_READERS
+
+    train, sep, test = spec.partition(":")
+    if not sep or not train.strip() or not test.strip():
+        raise SergenError(f"--confusion takes TRAIN:TEST, e.g. emodb:ravdess; got {spec!r}")
+    return CORPUS_READERS.resolve(train.strip()), CORPUS_READERS.resolve(test.strip())
 
 
 @app.command()
 def report(
     results: Optional[Path] = typer.Option(None, help="results folder (default results/)"),
     out: Optional[Path] = typer.Option(None, help="report folder (default reports/latest)"),
+    confusion: list[str] = typer.Option([], help="also show the confusion matrix of this cell, TRAIN:TEST "
+                                                 "(repeatable), e.g. emodb:ravdess"),
 ):
     """Write a Markdown report with the poster's tables, heatmaps and fragmentation figures."""
     from sergen.report.markdown import build_report
+    from sergen.results import load_runs
 
-    path = build_report(results, out)
+    cells = [_cell(c) for c in confusion]
+    runs = load_runs(results)
+    for skipped in runs.skipped:
+        err_console.print(f"[yellow]skipped unreadable result file {skipped.path}: {skipped.reason}", highlight=False)
+    if runs.stale:
+        err_console.print(f"[yellow]left out {len(runs.stale)} stale run(s), whose stores changed since "
+                          "(`sergen grid` with the same options reruns them):", highlight=False)
+        for line in runs.stale_summary():
+            err_console.print(f"[yellow]  {line}", highlight=False)
+    path = build_report(results, out, runs=runs, confusion=cells)
     console.print(f"report: [bold]{path}[/]")

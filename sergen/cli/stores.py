@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sergen.cli.app import app, registry_table
+from sergen.cli.app import app, keep_keys_whole, print_json, registry_table
 from sergen.console import console, err_console
 from sergen.errors import SergenError
 
@@ -91,28 +91,36 @@ def extract(
 
 
 @stores_app.command("ls")
-def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fsspec URL (default stores/)")):
+def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fsspec URL (default stores/)"),
+              as_json: bool = typer.Option(False, "--json", help="print JSON for scripts instead of a table")):
     """Every store: model, corpus, utterances, frames, size on disk, complete?"""
+    from sergen.experiments.bank_cache import cache_dir, cached_banks
     from sergen.store.layout import store_path
     from sergen.store.location import size_bytes
     from sergen.store.reader import existing_stores, store_attrs
 
-    table = Table("model", "corpus", "utterances", "frames", "dim", "size", "complete", "synthetic")
+    stores = []
     for model, corpus in existing_stores(root, include_views=True):
         path = store_path(model, corpus, root)
         attrs = store_attrs(path)
-        size = size_bytes(path)
-        table.add_row(model, corpus, str(attrs.get("n_utts", "?")), str(attrs.get("n_frames", "?")),
-                      str(attrs.get("dim", "?")), f"{size / 2**20:.1f} MiB",
-                      "yes" if attrs.get("complete") else "[red]no", "yes" if attrs.get("synthetic") else "no")
-    console.print(table)
-    from sergen.experiments.bank_cache import cache_dir, cached_banks
-
+        stores.append({"model": model, "corpus": corpus, "path": str(path), "utterances": attrs.get("n_utts"),
+                       "frames": attrs.get("n_frames"), "dim": attrs.get("dim"), "size_bytes": size_bytes(path),
+                       "complete": bool(attrs.get("complete")), "synthetic": bool(attrs.get("synthetic")),
+                       "created": attrs.get("created"), "finished": attrs.get("finished")})
     banks = cache_dir(root)
-    complete = cached_banks(banks)
-    if complete:
-        size = sum(f.stat().st_size for f in banks.iterdir() if f.is_file())
-        console.print(f"store-bank cache: {len(complete)} bank(s), {size / 2**30:.1f} GiB in {banks} (safe to delete)")
+    files = cached_banks(banks)  # complete store banks (their meta files)
+    bank_bytes = sum(f.stat().st_size for f in banks.iterdir() if f.is_file()) if files else 0
+    if as_json:
+        print_json({"stores": stores, "bank_cache": {"path": str(banks), "banks": len(files), "size_bytes": bank_bytes}})
+        return
+    table = Table("model", "corpus", "utterances", "frames", "dim", "size", "complete", "synthetic")
+    for s in stores:
+        table.add_row(s["model"], s["corpus"], str(s["utterances"] or "?"), str(s["frames"] or "?"),
+                      str(s["dim"] or "?"), f"{s['size_bytes'] / 2**20:.1f} MiB",
+                      "yes" if s["complete"] else "[red]no", "yes" if s["synthetic"] else "no")
+    console.print(keep_keys_whole(table, 2))
+    if files:
+        console.print(f"store-bank cache: {len(files)} bank(s), {bank_bytes / 2**30:.1f} GiB in {banks} (safe to delete)")
 
 
 @stores_app.command("verify")
@@ -150,21 +158,30 @@ def views():
 
 
 @models_app.command("ls")
-def models_ls():
+def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for scripts instead of a table")):
     """Every extractor: sample rate, frame rate, dimension, weights present locally?"""
     from sergen.extractors import EXTRACTORS, get_extractor
 
-    table = Table("model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source")
+    models = []
     for name in EXTRACTORS.names():
         cls = EXTRACTORS.get(name)
-        revision = cls.revision
+        entry = {"model": name, "aliases": EXTRACTORS.aliases(name), "sample_rate": cls.sample_rate,
+                 "frame_rate": cls.frame_rate_text or f"{cls.frame_rate:g}", "dim": cls.dim,
+                 "weights_present": False, "weights_problem": None, "revision": cls.revision, "source": cls.source}
         try:
             extractor = get_extractor(name)  # with the configured weights and revision
-            present, revision = "yes" if extractor.weights_present() else "[red]no", extractor.revision
+            entry.update(weights_present=bool(extractor.weights_present()), revision=extractor.revision)
         except SergenError as exc:
-            present = f"[red]no ({exc.what})"
-        table.add_row(name, ", ".join(EXTRACTORS.aliases(name)), str(cls.sample_rate),
-                      cls.frame_rate_text or f"{cls.frame_rate:g}", str(cls.dim), present, revision or "-", cls.source)
+            entry["weights_problem"] = exc.what
+        models.append(entry)
+    if as_json:
+        print_json({"models": models})
+        return
+    table = Table("model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source")
+    for m in models:
+        present = "yes" if m["weights_present"] else f"[red]no ({m['weights_problem']})" if m["weights_problem"] else "[red]no"
+        table.add_row(m["model"], ", ".join(m["aliases"]), str(m["sample_rate"]), m["frame_rate"], str(m["dim"]),
+                      present, m["revision"] or "-", m["source"])
     table.add_row("hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
                   "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)")
-    console.print(table)
+    console.print(keep_keys_whole(table, 1))

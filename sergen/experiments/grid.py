@@ -1,12 +1,14 @@
 """Every combination of model × training set × head × seed × scramble × augmentation share, tested on
-every corpus; run in worker processes (both cores by default), resumable (a combination whose results
-file exists is skipped), and summarised as the poster's train × test AUROC matrices."""
+every corpus; run in worker processes (both cores by default), resumable (a combination with a fresh
+run is skipped; a stale one, whose stores changed since, is run again), and summarised as the poster's
+train × test AUROC matrices over every fresh run in the results folder."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +17,9 @@ from sergen import corpus_order
 from sergen.config import data_dir
 from sergen.console import progress_bar
 from sergen.errors import SergenError
-from sergen.experiments.probe import ProbeSpec, resolve_spec, run_probe, runs_dir, save_run
+from sergen.experiments.data import stores_root_key
+from sergen.experiments.probe import ProbeSpec, probe_run, resolve_spec, save_run
+from sergen.results import load_runs, matrices_dir
 
 
 def expand_train_sets(spec: str, corpora: list[str]) -> list[str]:
@@ -38,13 +42,38 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
         for train_set in expand_train_sets(train, corpora):
             base = resolve_spec(model, train_set, test, stores_root, **spec_kwargs)
             for head, seed, scramble, aug in itertools.product(heads, seeds, scrambles, aug_shares):
-                specs.append(replace(base, head=head, seed=seed, scramble=scramble, aug_share=float(aug),
+                specs.append(replace(base, head=head, seed=seed, scramble=scramble,
                                      sampler=replace(base.sampler, aug_share=float(aug))))
     return specs
 
 
 def _run_one(spec: ProbeSpec, stores_root, results_dir) -> str:
-    return str(save_run(spec, run_probe(spec, stores_root), results_dir))
+    return str(save_run(probe_run(spec, stores_root), results_dir))
+
+
+@dataclass
+class GridPlan:
+    """Which combinations run: those without a fresh run (never run, stale, or unreadable)."""
+
+    todo: list[ProbeSpec]
+    done: int
+    stale: dict[str, str]  # run_id → why its old run no longer counts
+    unreadable: list[str]  # files of runs that will be redone
+
+    def summary(self) -> str:
+        parts = [f"{self.done} done", f"{len(self.todo)} to run"]
+        if self.stale:
+            parts.append(f"{len(self.stale)} of them stale (stores changed since)")
+        if self.unreadable:
+            parts.append(f"{len(self.unreadable)} unreadable file(s) redone")
+        return ", ".join(parts)
+
+
+def plan_grid(specs: list[ProbeSpec], results_dir=None, stores_root=None) -> GridPlan:
+    runs = load_runs(results_dir, [s.run_id for s in specs],
+                     stores_root=stores_root_key(stores_root or data_dir("stores")))
+    todo = [s for s in specs if s.run_id not in runs.records]
+    return GridPlan(todo, len(specs) - len(todo), runs.stale, [str(s.path) for s in runs.skipped])
 
 
 def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers: int | None = None,
@@ -56,8 +85,7 @@ def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers
     covers all workers; a worker that dies costs only its own run (the others finish, then an error
     names it and the command that resumes the grid)."""
     results_dir = Path(results_dir or data_dir("results"))
-    done = {p.stem for p in runs_dir(results_dir).glob("*.csv")}
-    todo = [s for s in specs if s.run_id not in done]
+    todo = plan_grid(specs, results_dir, stores_root).todo
     workers = workers or min(2, os.cpu_count() or 1)
     bar = progress_bar(enabled=show_progress)
     with bar:
@@ -73,16 +101,20 @@ def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers
             from sergen.experiments.grid_pool import run_local
 
             run_local(todo, stores_root, results_dir, workers, _run_one, bar, task)
-    ids = {s.run_id for s in specs}
-    frames = [pd.read_csv(runs_dir(results_dir) / f"{i}.csv") for i in sorted(ids)]
-    if not frames:
+    if not specs:
         raise SergenError("the grid is empty: no combination to run")
-    return pd.concat(frames, ignore_index=True)
+    return load_runs(results_dir, [s.run_id for s in specs]).rows
 
 
-def auroc_matrices(results: pd.DataFrame, results_dir=None) -> dict[str, Path]:
-    """train × test mean AUROC (over seeds) for each model, head, scramble and augmentation share."""
-    out_dir = Path(results_dir or data_dir("results")) / "matrices"
+def auroc_matrices(results_dir=None) -> dict[str, Path]:
+    """train × test mean AUROC (over seeds) for each model, head, scramble and augmentation share,
+    rebuilt from every fresh run in the results folder (not only the last grid's), so a grid on one
+    training corpus keeps the rows an earlier grid wrote; matrices no fresh run supports any more are
+    removed."""
+    if isinstance(results_dir, pd.DataFrame):  # callers that passed their grid's rows: the folder decides
+        results_dir = None
+    results = load_runs(results_dir).rows
+    out_dir = matrices_dir(results_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     auroc = results[results.metric == "auroc"]
     written = {}
@@ -91,8 +123,18 @@ def auroc_matrices(results: pd.DataFrame, results_dir=None) -> dict[str, Path]:
         order = corpus_order(matrix.columns)
         rows = [c for c in order if c in matrix.index] + sorted(set(matrix.index) - set(order))
         matrix = matrix.reindex(index=rows, columns=order)
-        name = f"auroc_{model}_{head}_{'scrambled' if scramble else 'true'}_aug{aug:g}"
+        name = f"auroc_{model}_{head}_{'scrambled' if _true(scramble) else 'true'}_aug{float(aug):g}"
         path = out_dir / f"{name}.csv"
         matrix.round(4).to_csv(path)
         written[name] = path
+    # remove the matrices an earlier call wrote that no fresh run supports now: only files sergen listed
+    listing = out_dir / ".written.json"
+    before = json.loads(listing.read_text()) if listing.exists() else []
+    for name in set(before) - set(written):
+        (out_dir / f"{name}.csv").unlink(missing_ok=True)
+    listing.write_text(json.dumps(sorted(written)))
     return written
+
+
+def _true(value) -> bool:
+    return value is True or str(value).lower() == "true"

@@ -1,12 +1,13 @@
 """One probe run: train a head on one or more corpora, test it on every requested corpus, and return
-tidy results (one row per test corpus and metric)."""
+tidy results (one row per test corpus and metric) with the run's record (``sergen.results``)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -15,31 +16,41 @@ import pandas as pd
 import sergen
 from sergen import LABELS, corpus_order
 from sergen.config import data_dir
-from sergen.errors import SergenError
+from sergen.errors import SergenError, UnknownNameError
 from sergen.experiments.data import (load_corpus, relabelled, split_vectors, stores_root_key,
                                      training_bank)
 from sergen.experiments.scramble import scramble_permutations
-from sergen.extractors import canonical_model
+from sergen.extractors import EXTRACTORS, canonical_model
+from sergen.results import RunRecord, fingerprints, stores_of
+from sergen.results import load_results as load_results  # noqa: F401  (the old home of these names)
+from sergen.results import runs_dir as runs_dir  # noqa: F401
+from sergen.results import save_run as save_rows
 from sergen.store.reader import existing_stores
 from sergen.train.loop import TrainConfig, predict_proba, train_head
-from sergen.train.metrics import METRICS, bootstrap_metrics
+from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
 from sergen.train.resident import make_sampler
 from sergen.train.sampler import SamplerConfig
 
 
 @dataclass(frozen=True)
 class ProbeSpec:
+    """Everything a run's numbers depend on besides its stores. The augmentation share lives in the
+    sampler config only (``aug_share`` reads it), so what is recorded is what training used."""
+
     model: str
     train: tuple[str, ...]
     test: tuple[str, ...]
     head: str = "mlp"
     seed: int = 0
     scramble: bool = False
-    aug_share: float = 0.0
     layer: str = "-"
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     training: TrainConfig = field(default_factory=TrainConfig)
     n_boot: int = 200
+
+    @property
+    def aug_share(self) -> float:
+        return self.sampler.aug_share
 
     @property
     def train_name(self) -> str:
@@ -56,40 +67,121 @@ class ProbeSpec:
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
+@dataclass
+class ProbeRun:
+    """A finished run: its tidy rows and its record (store fingerprints, history, confusion counts)."""
+
+    rows: pd.DataFrame
+    record: RunRecord
+
+
 def stores_for(model: str, stores_root=None) -> list[str]:
     return [c for m, c in existing_stores(stores_root) if m == model]
 
 
-def resolve_spec(model: str, train: str, test: str, stores_root=None, **kwargs) -> ProbeSpec:
-    """Names and aliases → a checked spec; ``all`` means every corpus with a store for this model."""
+def _no_stores_error(typed: str, model: str, stores_root) -> SergenError:
+    """An unknown model gets the known names; a known one without stores gets a command that works."""
+    from sergen.corpora.manifest import manifest_path
+
+    with_stores = sorted({m for m, _ in existing_stores(stores_root)})
+    where = str(stores_root or data_dir("stores"))
+    if model not in EXTRACTORS and not model.startswith("hf-"):
+        return UnknownNameError(
+            f"unknown model {model!r}; extractors: {', '.join(EXTRACTORS.names())}; "
+            f"models with stores here: {', '.join(with_stores) or 'none'}", where=where,
+            fix="pick one of them (`sergen models ls` describes the extractors)")
+    manifests = sorted(p.stem for p in manifest_path("x").parent.glob("*.csv"))
+    fix = (f"run `sergen extract --model {typed} --corpus all` (manifests present: {', '.join(manifests)})"
+           if manifests else f"make a manifest first (`sergen manifest CORPUS --root DIR`, or `sergen demo-data`), "
+                             f"then `sergen extract --model {typed} --corpus all`")
+    return SergenError(f"no stores for model {model!r}; models with stores: {', '.join(with_stores) or 'none'}",
+                       where=where, fix=fix)
+
+
+def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share: float | None = None,
+                 **kwargs) -> ProbeSpec:
+    """Names and aliases → a checked spec; ``all`` means every corpus with a store for this model.
+    ``aug_share`` goes into the sampler config, the one place training reads it from."""
     from sergen.corpora import CORPUS_READERS
 
-    model = canonical_model(model)
+    typed, model = model, canonical_model(model)
     have = stores_for(model, stores_root)
     if not have:
-        models = sorted({m for m, _ in existing_stores(stores_root)}) or ["none"]
-        raise SergenError(f"no stores for model {model!r}; models with stores: {', '.join(models)}",
-                          where=str(stores_root or data_dir("stores")),
-                          fix=f"run `sergen extract --model {model} --corpus all` (`sergen models ls` lists extractors)")
+        raise _no_stores_error(typed, model, stores_root)
 
     def names(spec: str) -> tuple[str, ...]:
         if spec == "all":
             return tuple(corpus_order(have))
         out = []
         for part in spec.replace("+", ",").split(","):
-            canon = CORPUS_READERS.resolve(part)
+            canon = CORPUS_READERS.resolve(part.strip())
             if canon not in have:
                 raise SergenError(f"no {model} store for corpus {part!r}; stores exist for: {', '.join(have)}",
-                                  fix=f"run `sergen extract --model {model} --corpus {canon}`")
+                                  fix=f"pick one of them, or run `sergen extract --model {model} --corpus {canon}` "
+                                      f"when `sergen manifest {canon}` has made its manifest")
             out.append(canon)
         return tuple(out)
 
-    return ProbeSpec(model=model, train=names(train), test=names(test), **kwargs)
+    if aug_share is not None:
+        sampler = kwargs.get("sampler", SamplerConfig())
+        if sampler.aug_share not in (0.0, aug_share):
+            raise ValueError(f"aug_share={aug_share} disagrees with the sampler config's {sampler.aug_share}")
+        kwargs["sampler"] = replace(sampler, aug_share=float(aug_share))
+    spec = ProbeSpec(model=model, train=names(train), test=names(test), **kwargs)
+    check_manifests(spec, stores_root)
+    return spec
 
 
-def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:
+def check_manifests(spec: ProbeSpec, stores_root=None) -> None:
+    """Refuse a store whose manifest was edited since extraction (labels moved, utterances added …):
+    the store still holds the old labels. Checked in the default workspace only, where the manifests
+    folder belongs to the stores folder."""
+    from sergen.corpora.manifest import load_manifest, manifest_path
+    from sergen.extract import describe_manifest_change
+    from sergen.store.layout import store_path
+    from sergen.store.reader import store_attrs
+
+    if stores_root is not None and stores_root_key(stores_root) != stores_root_key(data_dir("stores")):
+        return
+    import zarr
+
+    for corpus in dict.fromkeys(spec.train + spec.test):
+        file = manifest_path(corpus)
+        if not file.exists():
+            continue
+        path = store_path(spec.model, corpus, stores_root)
+        recorded = store_attrs(path).get("manifest_sha256")
+        if recorded and recorded != _manifest_hash(str(file), file.stat().st_mtime_ns):
+            manifest, _ = load_manifest(corpus)
+            change = describe_manifest_change(zarr.open_group(str(path), mode="r"), manifest)
+            raise SergenError(
+                f"the {corpus} manifest changed since the {spec.model}/{corpus} store was made ({change}); "
+                "the store still holds the old labels and splits", where=str(path),
+                fix=f"run `sergen extract --model {spec.model} --corpus {corpus} --overwrite` (and again with "
+                    f"--view V for each view store of {corpus}), then rerun this command")
+
+
+@lru_cache(maxsize=64)
+def _manifest_hash(path: str, mtime_ns: int) -> str:
+    """A manifest's hash, once per file version (a grid resolves many specs over the same manifests)."""
+    from sergen.corpora.manifest import load_manifest, manifest_hash
+
+    return manifest_hash(load_manifest(Path(path).stem, path)[0])
+
+
+def absent_classes(y: np.ndarray) -> list[str]:
+    """The four classes with no utterance in ``y``: macro metrics are then averaged over fewer classes."""
+    return [label for k, label in enumerate(LABELS) if not np.any(y == k)]
+
+
+def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
+    """Train and test one spec; the record holds the fingerprints of every store read (taken before
+    reading, so a store rebuilt during the run makes the run stale rather than wrongly fresh)."""
     root = stores_root_key(stores_root or data_dir("stores"))
     started = time.perf_counter()
+    record = RunRecord(run_id=spec.run_id, spec=spec.as_dict(), stores_root=root,
+                       stores=fingerprints(spec.model, stores_of(spec.model, spec.train, spec.test,
+                                                                 spec.aug_share, root), root))
     frame_rate = load_corpus(spec.model, spec.train[0], root, spec.layer).frame_rate
     bank = training_bank(spec.model, spec.train, root, spec.layer)
     perms = scramble_permutations(spec.train) if spec.scramble else {}
@@ -98,9 +190,7 @@ def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:
 
     def vectors(corpus: str, split: str):
         x, y = split_vectors(spec.model, corpus, split, root, spec.layer)
-        if corpus in perms:
-            y = perms[corpus][y]
-        return x, y
+        return x, (perms[corpus][y] if corpus in perms else y), y
 
     valid = [vectors(c, "valid") for c in spec.train]
     x_val, y_val = np.concatenate([v[0] for v in valid]), np.concatenate([v[1] for v in valid])
@@ -108,14 +198,20 @@ def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:
         raise SergenError(f"the validation split of {spec.train_name} holds fewer than two classes")
     sampler = make_sampler(bank, frame_rate, spec.sampler, seed=spec.seed)
     result = train_head(sampler, x_val, y_val, len(LABELS), spec.head, spec.training, seed=spec.seed)
+    record.history = [list(map(float, entry)) for entry in result.history]
 
     rows = []
     for corpus in spec.test:
-        x, y = vectors(corpus, "test")
+        x, y, y_true = vectors(corpus, "test")
         if not len(y):
             raise SergenError(f"{corpus} has no test split in the {spec.model} store",
                               fix=f"rebuild its manifest (`sergen manifest {corpus}`) and store")
-        scores = bootstrap_metrics(y, predict_proba(result.model, x), n_boot=spec.n_boot, seed=spec.seed)
+        proba = predict_proba(result.model, x)
+        scores = bootstrap_metrics(y, proba, n_boot=spec.n_boot, seed=spec.seed)
+        record.confusion[corpus] = confusion_counts(y, proba, len(LABELS)).tolist()
+        absent = absent_classes(y_true)
+        if absent:
+            record.absent_classes[corpus] = absent
         synthetic = load_corpus(spec.model, corpus, root, spec.layer).synthetic
         for metric in METRICS:
             value, low, high = scores[metric]
@@ -123,33 +219,19 @@ def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:
                 "model": spec.model, "layer": spec.layer, "head": spec.head, "train": spec.train_name,
                 "n_train_corpora": len(spec.train), "test": corpus, "metric": metric, "value": value,
                 "ci_low": low, "ci_high": high, "seed": spec.seed, "scramble": spec.scramble,
-                "aug_share": spec.aug_share, "steps": result.steps, "best_step": result.best_step,
-                "val_auroc": result.best_val_auroc, "n_test": len(y), "in_training": corpus in spec.train,
-                "synthetic": synthetic, "sergen_version": sergen.__version__, "run_id": spec.run_id,
-                "seconds": round(time.perf_counter() - started, 2),
+                "aug_share": spec.sampler.aug_share, "steps": result.steps, "best_step": result.best_step,
+                "val_auroc": result.best_val_auroc, "n_test": len(y), "absent_classes": ",".join(absent),
+                "in_training": corpus in spec.train, "synthetic": synthetic, "sergen_version": sergen.__version__,
+                "run_id": spec.run_id, "seconds": round(time.perf_counter() - started, 2),
             })
-    return pd.DataFrame(rows)
+    return ProbeRun(pd.DataFrame(rows), record)
 
 
-def runs_dir(results_dir=None) -> Path:
-    return Path(results_dir or data_dir("results")) / "runs"
+def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:
+    """The tidy rows of one run (``probe_run`` also gives its record)."""
+    return probe_run(spec, stores_root).rows
 
 
-def save_run(spec: ProbeSpec, results: pd.DataFrame, results_dir=None) -> Path:
-    """``results/runs/<run_id>.csv`` plus the full config as JSON; written atomically (rename) so a
-    killed grid never leaves a half-written run that a rerun would skip."""
-    out = runs_dir(results_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{spec.run_id}.json").write_text(json.dumps(spec.as_dict(), indent=2, default=str))
-    tmp = out / f".{spec.run_id}.csv.partial"
-    results.to_csv(tmp, index=False)
-    tmp.replace(out / f"{spec.run_id}.csv")
-    return out / f"{spec.run_id}.csv"
-
-
-def load_results(results_dir=None) -> pd.DataFrame:
-    files = sorted(runs_dir(results_dir).glob("*.csv"))
-    if not files:
-        raise SergenError("no results yet", where=str(runs_dir(results_dir)),
-                          fix="run `sergen probe …` or `sergen grid …` first")
-    return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+def save_run(run: ProbeRun, results_dir=None) -> Path:
+    """``results/runs/<run_id>.csv`` and its record (see ``sergen.results``)."""
+    return save_rows(run.rows, run.record, results_dir)

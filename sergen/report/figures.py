@@ -1,33 +1,42 @@
-"""The report's PNG figures (matplotlib, Agg: no display needed)."""
+"""The report's PNG figures. Figures are made as ``matplotlib.figure.Figure`` objects and written by
+the Agg canvas, without pyplot: no backend is chosen at import, no display is needed, nothing stays open."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from sergen import LABELS  # noqa: E402
+from sergen import LABELS
 
 CLASS_COLOURS = {"hap": "#e6a700", "sad": "#3b6fb6", "neu": "#7f7f7f", "ang": "#c0392b"}
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def save(fig, path: Path) -> Path:
-    """Lay out, write and close a figure (an open figure per plot would pile up over a grid's report)."""
+    """Lay out and write a figure through the Agg canvas."""
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    FigureCanvasAgg(fig).print_png(str(path))
     return path
 
 
+def subplots(*args, **kwargs):
+    """pyplot's ``subplots`` without pyplot's global figure registry."""
+    fig = Figure(figsize=kwargs.pop("figsize", None), dpi=kwargs.pop("dpi", None))
+    return fig, fig.subplots(*args, **kwargs)
+
+
 def heatmap(matrix: pd.DataFrame, path: Path, title: str, cmap: str = "viridis", vmin=0.3, vmax=1.0,
-            fmt: str = "{:.2f}", center: float | None = None) -> Path:
-    fig, ax = plt.subplots(figsize=(1.2 + 1.0 * matrix.shape[1], 1.0 + 0.6 * matrix.shape[0]), dpi=110)
+            fmt: str = "{:.2f}", center: float | None = None, cells: pd.DataFrame | None = None) -> Path:
+    """``cells``: text per cell (e.g. the value with its interval and spread over seeds) in place of ``fmt``."""
+    lines = 1 if cells is None else max(str(v).count("\n") + 1 for v in cells.to_numpy().ravel())
+    fig, ax = subplots(figsize=(1.2 + (1.0 if lines == 1 else 1.35) * matrix.shape[1],
+                                    1.0 + (0.6 if lines == 1 else 0.32 * (lines + 1)) * matrix.shape[0]), dpi=110)
     values = matrix.to_numpy(dtype=float)
     if center is not None:
         span = np.nanmax(np.abs(values - center)) or 1.0
@@ -41,7 +50,8 @@ def heatmap(matrix: pd.DataFrame, path: Path, title: str, cmap: str = "viridis",
         for j in range(values.shape[1]):
             if np.isfinite(values[i, j]):
                 shade = (values[i, j] - vmin) / ((vmax - vmin) or 1)
-                ax.text(j, i, fmt.format(values[i, j]), ha="center", va="center", fontsize=9,
+                text = fmt.format(values[i, j]) if cells is None else str(cells.iat[i, j])
+                ax.text(j, i, text, ha="center", va="center", fontsize=9 if lines == 1 else 7,
                         color="white" if shade < 0.55 else "black")
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.04)
@@ -49,14 +59,14 @@ def heatmap(matrix: pd.DataFrame, path: Path, title: str, cmap: str = "viridis",
 
 
 def plot_projection(projection: pd.DataFrame, path: Path, title: str) -> Path:
-    fig, ax = plt.subplots(figsize=(6.5, 5), dpi=110)
+    fig, ax = subplots(figsize=(6.5, 5), dpi=110)
     for k, corpus in enumerate(dict.fromkeys(projection.corpus)):
         for label in LABELS:
             part = projection[(projection.corpus == corpus) & (projection.label == label)]
             ax.scatter(part.x, part.y, s=12, alpha=0.7, c=CLASS_COLOURS[label], marker=MARKERS[k % len(MARKERS)],
                        label=f"{label} · {corpus}" if label == LABELS[0] else None, edgecolors="none")
-    handles = [plt.Line2D([], [], color=CLASS_COLOURS[lab], marker="o", ls="", label=lab) for lab in LABELS]
-    handles += [plt.Line2D([], [], color="black", marker=MARKERS[k % len(MARKERS)], ls="", label=c)
+    handles = [Line2D([], [], color=CLASS_COLOURS[lab], marker="o", ls="", label=lab) for lab in LABELS]
+    handles += [Line2D([], [], color="black", marker=MARKERS[k % len(MARKERS)], ls="", label=c)
                 for k, c in enumerate(dict.fromkeys(projection.corpus))]
     ax.legend(handles=handles, fontsize=7, loc="best", ncol=2)
     ax.set_title(title, fontsize=10)
@@ -66,7 +76,7 @@ def plot_projection(projection: pd.DataFrame, path: Path, title: str) -> Path:
 
 
 def plot_similarity(sim: pd.DataFrame, path: Path, title: str) -> Path:
-    fig, ax = plt.subplots(figsize=(7.5, 6.5), dpi=110)
+    fig, ax = subplots(figsize=(7.5, 6.5), dpi=110)
     im = ax.imshow(sim.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
     ax.set_xticks(range(len(sim)), sim.columns, rotation=90, fontsize=7)
     ax.set_yticks(range(len(sim)), sim.index, fontsize=7)
@@ -77,9 +87,9 @@ def plot_similarity(sim: pd.DataFrame, path: Path, title: str) -> Path:
 
 def plot_lines(table: pd.DataFrame, path: Path, title: str, ylabel: str) -> Path:
     """One line per column over the index (e.g. AUROC difference over augmentation share)."""
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    fig, ax = subplots(figsize=(6, 4), dpi=110)
     groups = list(dict.fromkeys(str(c).split(" (")[0] for c in table.columns))
-    palette = plt.get_cmap("tab10")
+    palette = colormaps["tab10"]
     for col in table.columns:
         # one colour per corpus; scrambled labels dashed beside the true-label line
         colour = palette(groups.index(str(col).split(" (")[0]) % 10)
@@ -91,4 +101,54 @@ def plot_lines(table: pd.DataFrame, path: Path, title: str, ylabel: str) -> Path
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)
+    return save(fig, path)
+
+
+def plot_confusions(panels: list[tuple[str, np.ndarray]], path: Path, title: str) -> Path:
+    """One panel per (title, counts [true][predicted]): colour the row-normalised share, text the count
+    and the share."""
+    from sergen.train.metrics import row_normalised
+
+    n = len(panels)
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    fig, axes = subplots(rows, cols, figsize=(3.4 * cols, 3.2 * rows), dpi=110, squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    for ax, (name, counts) in zip(axes.ravel(), panels):
+        shares = row_normalised(counts)
+        ax.imshow(np.nan_to_num(shares), cmap="Blues", vmin=0, vmax=1)
+        for i in range(counts.shape[0]):
+            for j in range(counts.shape[1]):
+                share = shares[i, j]
+                ax.text(j, i, f"{int(counts[i, j])}\n{share:.2f}" if np.isfinite(share) else f"{int(counts[i, j])}",
+                        ha="center", va="center", fontsize=8,
+                        color="white" if np.isfinite(share) and share > 0.6 else "black")
+        ax.set_xticks(range(len(LABELS)), LABELS)
+        ax.set_yticks(range(len(LABELS)), LABELS)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(name, fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    return save(fig, path)
+
+
+def plot_validation(curves: list[tuple[str, list]], path: Path, title: str) -> Path:
+    """Validation AUROC (solid) and learning rate (dashed, right axis, log scale) against training steps,
+    one colour per run; ``curves``: (label, [[step, AUROC, lr], …])."""
+    fig, ax = subplots(figsize=(7, 4), dpi=110)
+    lr_ax = ax.twinx()
+    palette = colormaps["tab10"]
+    for k, (label, history) in enumerate(curves):
+        h = np.asarray(history, dtype=float)
+        if not len(h):
+            continue
+        ax.plot(h[:, 0], h[:, 1], color=palette(k % 10), marker=".", label=label)
+        lr_ax.step(h[:, 0], h[:, 2], where="post", color=palette(k % 10), linestyle="--", alpha=0.6)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("validation AUROC (solid)")
+    lr_ax.set_ylabel("learning rate (dashed)")
+    lr_ax.set_yscale("log")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title, fontsize=10)
     return save(fig, path)

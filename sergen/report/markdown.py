@@ -9,12 +9,73 @@ import pandas as pd
 
 import sergen
 from sergen.config import data_dir
-from sergen.experiments.probe import load_results
 from sergen.report import figures, tables
+from sergen.results import Runs, load_runs, runs_dir
 
 SYNTHETIC_BANNER = ("> **Synthetic data.** These results come from sergen's synthetic demo corpora (made by "
                     "`sergen demo-data`), not from real emotional speech. They show what the pipeline computes; "
                     "they say nothing about the real corpora. Poster numbers are shown for orientation only.")
+
+
+def confusion_section(results: pd.DataFrame, runs: Runs, fig_dir: Path, synthetic: bool,
+                      chosen: list[tuple[str, str]] = ()) -> list[str]:
+    lines = ["## Confusion matrices", "",
+             "Counts of test utterances by true class (rows) and predicted class (columns), summed over seeds, "
+             "with each row's share in brackets; for each model's main head (MLP where run): every corpus "
+             "trained and tested on itself, then, for each training corpus, the test corpus it transfers to "
+             "worst" + (", then the cells asked for (`--confusion`)" if chosen else "") +
+             ". True labels, no augmentation.", ""]
+    any_cell = False
+    for model in sorted(results.model.unique()):
+        head = _main_head(results, model)
+        panels = {"intra": [], "cross": []}
+        cells = list(dict.fromkeys(tables.confusion_cells(results, model, head) + list(chosen)))
+        for train, test in cells:
+            counts = tables.confusion_counts(results, runs.records, model, head, train, test)
+            if counts is None:
+                if (train, test) in chosen:
+                    lines += [f"No {model} · {head} baseline run trained on {train} and tested on {test}.", ""]
+                continue
+            kind = "intra" if train == test else "cross"
+            panels[kind].append((f"train {train} → test {test}", counts))
+        for kind, label in (("intra", "intra-corpus"), ("cross", "hardest cross-corpus cell per training corpus")):
+            if not panels[kind]:
+                continue
+            any_cell = True
+            png = figures.plot_confusions(panels[kind], fig_dir / f"confusion_{kind}_{model}_{head}.png",
+                                          f"{model} · {head} · {label}" + (" · synthetic demo" if synthetic else ""))
+            lines += [f"### {model} · {head} · {label}", "", f"![confusion {model} {head} {kind}](figures/{png.name})", ""]
+            for name, counts in panels[kind]:
+                lines += [f"**{name}**", "", _md(tables.confusion_table(counts), index=True), ""]
+    if not any_cell:
+        lines += ["No single-corpus baseline runs with confusion counts in these results.", ""]
+    return lines
+
+
+def validation_section(results: pd.DataFrame, runs: Runs, fig_dir: Path) -> list[str]:
+    lines = ["## Validation curves", "",
+             "Validation AUROC (on the training corpora's valid splits) and learning rate against training steps, "
+             "for each model's main head trained on each corpus alone (lowest seed, true labels, no augmentation); "
+             "the head kept is the one at the best validation AUROC.", ""]
+    base = tables.baseline(results)
+    drawn = False
+    for model in sorted(results.model.unique()):
+        head = _main_head(results, model)
+        part = base[(base.model == model) & (base["head"] == head) & (base.n_train_corpora == 1)]
+        curves = []
+        for train in tables.corpus_order(part.train.unique()):
+            block = part[part.train == train]
+            run_id = block.sort_values("seed").run_id.iloc[0]
+            record = runs.records.get(run_id)
+            if record is not None and record.history:
+                curves.append((f"{train} (seed {block.seed.min()})", record.history))
+        if curves:
+            drawn = True
+            png = figures.plot_validation(curves, fig_dir / f"validation_{model}_{head}.png", f"{model} · {head}")
+            lines += [f"### {model} · {head}", "", f"![validation curves {model} {head}](figures/{png.name})", ""]
+    if not drawn:
+        lines += ["No validation history in these runs.", ""]
+    return lines
 
 
 def _md(df: pd.DataFrame, index: bool = False) -> str:
@@ -23,22 +84,59 @@ def _md(df: pd.DataFrame, index: bool = False) -> str:
     return shown.to_markdown(index=index, stralign="right", disable_numparse=True)
 
 
-def build_report(results_dir=None, out=None, title: str = "sergen report") -> Path:
+def left_out(runs: Runs) -> list[str]:
+    """What the report does not show, and why: stale runs and unreadable files, never dropped silently."""
+    lines = []
+    if runs.stale:
+        lines += [f"**Left out: {len(runs.stale)} stale run(s)** — the stores they read changed since they ran, "
+                  "so their numbers no longer describe these stores (rerun the same `sergen grid` to redo them):", ""]
+        lines += [f"- {line}" for line in runs.stale_summary()] + [""]
+    if runs.skipped:
+        lines += [f"**Skipped: {len(runs.skipped)} unreadable result file(s)** (delete them or rerun their grid):", ""]
+        lines += [f"- `{s.path}`: {s.reason}" for s in runs.skipped] + [""]
+    return lines
+
+
+def _main_head(results: pd.DataFrame, model: str) -> str:
+    heads = sorted(results[results.model == model]["head"].unique())
+    return "mlp" if "mlp" in heads else heads[0]
+
+
+def build_report(results_dir=None, out=None, title: str = "sergen report", runs: Runs | None = None,
+                 confusion: list[tuple[str, str]] = ()) -> Path:
+    """``runs``: the folder's runs already loaded (``sergen.results.load_runs``), else loaded here;
+    ``confusion``: (train, test) cells whose confusion matrices to show beside the ones chosen here."""
     results_dir = Path(results_dir or data_dir("results"))
     out = Path(out or data_dir("reports") / "latest")
+    runs = runs or load_runs(results_dir)
+    results = runs.rows
+    if results.empty:
+        from sergen.errors import SergenError
+
+        raise SergenError("no fresh results to report" + (f" ({len(runs.stale)} stale run(s), "
+                                                          f"{len(runs.skipped)} unreadable file(s))"
+                                                          if runs.stale or runs.skipped else ""),
+                          where=str(runs_dir(results_dir)),
+                          fix="run `sergen probe …` or `sergen grid …` (a grid reruns stale runs)")
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    results = load_results(results_dir)
     synthetic = bool(results.synthetic.astype(bool).any())
     lines = [f"# {title}", ""]
     if synthetic:
         lines += [SYNTHETIC_BANNER, ""]
+    versions = sorted(results.sergen_version.astype(str).unique())
     lines += [f"Made {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by sergen {sergen.__version__} from "
-              f"{results.run_id.nunique()} probe runs in `{results_dir}` "
+              f"{results.run_id.nunique()} fresh probe runs in `{results_dir}` "
               f"(models: {', '.join(sorted(results.model.unique()))}; heads: {', '.join(sorted(results['head'].unique()))}; "
-              f"seeds: {', '.join(map(str, sorted(results.seed.unique())))}). Values are means over seeds; "
-              "test sets are each corpus's held-out test split; validation (early stopping) uses the training "
-              "corpora's valid splits.", ""]
+              f"seeds: {', '.join(map(str, sorted(results.seed.unique())))}; runs made by sergen {', '.join(versions)}). "
+              "Every run read the stores as they are now (their fingerprints match). Test sets are each corpus's "
+              "held-out test split; validation (early stopping) uses the training corpora's valid splits. "
+              + tables.SPREAD_LEGEND, ""]
+    lines += left_out(runs)
+    absent = tables.absent_classes(results)
+    if absent:
+        lines += ["**Test splits missing whole classes** (macro AUROC, F1, AP and UAR there average over the "
+                  "classes present only): " + "; ".join(f"{t}: no {a}" for t, a in absent.items()) + ".", ""]
 
     lines += ["## Intra-corpus baselines", "",
               "Trained and tested on the same corpus (true labels, no augmentation). `poster …` columns: the "
@@ -46,7 +144,8 @@ def build_report(results_dir=None, out=None, title: str = "sergen report") -> Pa
     for corpus in tables.corpus_order(results.test.unique()):
         table = tables.intra_table(results, corpus)
         if not table.empty:
-            lines += [f"### {corpus}", "", _md(table), ""]
+            note = [f"Test split without {absent[corpus]}.", ""] if corpus in absent else []
+            lines += [f"### {corpus}", "", *note, _md(table), ""]
 
     lines += ["## Cross-corpus AUROC (single training corpus)", "",
               "Rows: the training corpus; columns: the test corpus. The diagonal is within-corpus.", ""]
@@ -57,10 +156,11 @@ def build_report(results_dir=None, out=None, title: str = "sergen report") -> Pa
         if matrix.empty:
             continue
         png = figures.heatmap(matrix, fig_dir / f"cross_{model}_{head}.png",
-                              f"{model} · {head} · AUROC" + (" · synthetic demo" if synthetic else ""))
+                              f"{model} · {head} · AUROC" + (" · synthetic demo" if synthetic else ""),
+                              cells=tables.cross_cells(results, model, head, sep="\n"))
         main_png = main_png or png
         lines += [f"### {model} · {head}", "", f"![cross-corpus AUROC {model} {head}](figures/{png.name})", "",
-                  _md(matrix, index=True), ""]
+                  _md(tables.cross_cells(results, model, head), index=True), ""]
 
     lines += ["## Multi-corpora training", "",
               "AUROC of heads trained on several corpora at once, and the difference from each test corpus's "
@@ -82,10 +182,15 @@ def build_report(results_dir=None, out=None, title: str = "sergen report") -> Pa
         any_aug = True
         png = figures.plot_lines(table, fig_dir / f"aug_scramble_{model}_{head}.png",
                                  f"{model} · {head} · trained on {train}", "AUROC − single-corpus AUROC")
+        cells, _ = tables.aug_scramble_table(results, model, head, as_text=True)
         lines += [f"### {model} · {head} · trained on {train}", "", f"![augmentation × scramble](figures/{png.name})",
-                  "", _md(table.rename_axis("aug share"), index=True), ""]
+                  "", "Intervals: the multi-corpus run's bootstrap interval minus the single-corpus baseline's mean.",
+                  "", _md(cells.rename_axis("aug share"), index=True), ""]
     if not any_aug:
         lines += ["No multi-corpus runs in these results.", ""]
+
+    lines += confusion_section(results, runs, fig_dir, synthetic, list(confusion))
+    lines += validation_section(results, runs, fig_dir)
 
     frag_root = results_dir / "fragmentation"
     frag_dirs = sorted(p for p in frag_root.glob("*") if (p / "fragmentation.csv").exists())

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.stats import rankdata
-from sklearn.metrics import accuracy_score, average_precision_score, f1_score, recall_score, roc_auc_score
+from sklearn.metrics import (accuracy_score, average_precision_score, confusion_matrix, f1_score, recall_score,
+                             roc_auc_score)
 
 METRICS = ("auroc", "acc", "f1", "avprec", "uar")
 
@@ -33,6 +34,20 @@ def point_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
         "avprec": avprec,
         "uar": float(recall_score(y, pred, labels=present, average="macro", zero_division=0)),
     }
+
+
+def confusion_counts(y: np.ndarray, proba: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts ``[true class][predicted class]`` over all ``n_classes`` (absent classes give zero rows),
+    scikit-learn's ``confusion_matrix``."""
+    return confusion_matrix(y, np.asarray(proba).argmax(1), labels=np.arange(n_classes))
+
+
+def row_normalised(counts: np.ndarray) -> np.ndarray:
+    """Each true class's row as shares of its utterances (NaN for a class with none)."""
+    counts = np.asarray(counts, dtype=float)
+    totals = counts.sum(1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, counts / totals, np.nan)
 
 
 def binary_auroc(positive: np.ndarray, score: np.ndarray) -> float:

@@ -1,0 +1,333 @@
+"""The results folder, its layout and schema, and which runs are fresh.
+
+One owner for the on-disk format of results (experiments write through it, report and CLI read
+through it)::
+
+    results/runs/<run_id>.csv    tidy rows: one per test corpus × metric (ROW_COLUMNS)
+    results/runs/<run_id>.json   the run's record: spec, fingerprints of every store it read, sergen
+                                 version, validation history, confusion counts per test corpus
+    results/matrices/*.csv       train × test AUROC means over the fresh runs
+
+A run is identified by everything that makes its numbers: its spec (the file name hashes it) and the
+stores it read (their fingerprints, kept in the record). A run whose stores changed since (rebuilt with
+``--overwrite``, new weights or manifest, a view store added or removed) is *stale*: ``grid`` reruns it
+and ``report`` leaves it out, saying so. Unreadable files are skipped visibly, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+import sergen
+from sergen.config import data_dir
+from sergen.errors import SergenError
+
+RECORD_FORMAT = 2
+ROW_COLUMNS = ("model", "layer", "head", "train", "n_train_corpora", "test", "metric", "value", "ci_low",
+               "ci_high", "seed", "scramble", "aug_share", "steps", "best_step", "val_auroc", "n_test",
+               "absent_classes", "in_training", "synthetic", "sergen_version", "run_id", "seconds")
+# the store attributes that decide its content: a store differing in any of them gives other numbers
+IDENTITY_ATTRS = ("model", "corpus", "view", "weights", "manifest_sha256", "settings", "dim", "dtype", "n_utts",
+                  "n_frames", "created", "finished", "complete", "n_failed", "format", "sergen_version")
+
+
+def runs_dir(results_dir=None) -> Path:
+    return Path(results_dir or data_dir("results")) / "runs"
+
+
+def matrices_dir(results_dir=None) -> Path:
+    return Path(results_dir or data_dir("results")) / "matrices"
+
+
+def ensure_writable(results_dir=None) -> Path:
+    """Make ``results/runs`` and check that a file can be written there, before any training: a run
+    that can only be saved at the end would otherwise be lost."""
+    target = runs_dir(results_dir)
+    fix = "pass another folder (SERGEN_RESULTS, or `[dirs] results` in sergen.toml) or make this one writable"
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise SergenError("the results folder cannot be made: a file stands where a folder is needed",
+                          where=str(target), fix=fix) from None
+    except OSError as exc:
+        raise SergenError(f"the results folder cannot be made ({exc.strerror})", where=str(target), fix=fix) from None
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise SergenError("the results folder is not writable", where=str(target), fix=fix)
+    try:
+        with tempfile.NamedTemporaryFile(dir=target, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise SergenError(f"the results folder is not writable ({exc.strerror})", where=str(target), fix=fix) from None
+    return target
+
+
+# ---------------------------------------------------------------- store fingerprints
+
+def stores_of(model: str, train, test, aug_share: float, stores_root=None) -> list[str]:
+    """Names of the stores a run reads: each training corpus (and, when views are drawn, its complete
+    view stores) and each test corpus."""
+    from sergen.store.reader import view_stores
+
+    names = list(train)
+    if aug_share > 0:
+        names += [v for corpus in train for v in view_stores(model, corpus, stores_root)]
+    return list(dict.fromkeys(names + list(test)))
+
+
+def store_fingerprint(model: str, name: str, stores_root=None) -> dict | None:
+    """The content identity of one store (None when it does not exist): a hash of its identity
+    attributes, with the ones a person reads beside it."""
+    from sergen.store.layout import store_path
+    from sergen.store.reader import store_attrs
+
+    attrs = store_attrs(store_path(model, name, stores_root))
+    if not attrs:
+        return None
+    identity = {k: attrs.get(k) for k in IDENTITY_ATTRS}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    weights = attrs.get("weights") or {}
+    return {"fingerprint": digest, "created": attrs.get("created"), "finished": attrs.get("finished"),
+            "manifest_sha256": attrs.get("manifest_sha256"),
+            "weights_sha256": weights.get("sha256") if isinstance(weights, dict) else None}
+
+
+def fingerprints(model: str, names, stores_root=None) -> dict[str, dict | None]:
+    return {f"{model}/{name}": store_fingerprint(model, name, stores_root) for name in names}
+
+
+# ---------------------------------------------------------------- the run record
+
+class OldRecord(ValueError):
+    """A record from before runs carried store fingerprints."""
+
+
+@dataclass
+class RunRecord:
+    """What a run's JSON file holds beside its rows."""
+
+    run_id: str
+    spec: dict
+    stores: dict[str, dict | None]
+    stores_root: str | None
+    sergen_version: str = sergen.__version__
+    finished: str = ""
+    history: list = field(default_factory=list)  # [step, validation AUROC, learning rate]
+    confusion: dict = field(default_factory=dict)  # test corpus → counts [true][predicted], LABELS order
+    absent_classes: dict = field(default_factory=dict)  # test corpus → classes missing from its test split
+    n_rows: int = 0  # rows of the CSV, so a truncated one is told from a whole one
+    format: int = RECORD_FORMAT
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunRecord":
+        data = json.loads(text)
+        if isinstance(data, dict) and "format" not in data and "model" in data:
+            raise OldRecord("no store fingerprints (written by an older sergen)")
+        if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
+            raise ValueError(f"not a run record of format {RECORD_FORMAT}")
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        record = cls(**known)
+        if not isinstance(record.spec, dict) or "model" not in record.spec or not isinstance(record.stores, dict):
+            raise ValueError("the record lacks its spec or store fingerprints")
+        return record
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def save_run(rows: pd.DataFrame, record: RunRecord, results_dir=None) -> Path:
+    """``runs/<run_id>.json`` then ``runs/<run_id>.csv``, each written atomically (rename): the CSV comes
+    last, so a run killed mid-save is never taken for a finished one."""
+    out = runs_dir(results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    record.n_rows = len(rows)
+    record.finished = record.finished or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _write_atomic(out / f"{record.run_id}.json", record.to_json())
+    tmp = out / f".{record.run_id}.csv.partial"
+    rows.reindex(columns=list(ROW_COLUMNS)).to_csv(tmp, index=False)
+    tmp.replace(out / f"{record.run_id}.csv")
+    return out / f"{record.run_id}.csv"
+
+
+# ---------------------------------------------------------------- reading back
+
+@dataclass
+class Skipped:
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class Runs:
+    """Every run in a results folder, sorted into fresh, stale and unreadable."""
+
+    rows: pd.DataFrame  # rows of the fresh runs
+    records: dict[str, RunRecord]  # fresh runs
+    stale: dict[str, str]  # run_id → why it is stale
+    skipped: list[Skipped]  # unreadable files
+
+    def stale_summary(self) -> list[str]:
+        """One line per reason, with how many runs it covers."""
+        return [f"{n} run(s): {why}" for why, n in Counter(self.stale.values()).most_common()]
+
+
+class _FingerprintCache:
+    """Fingerprints of the stores at one root, each read once per check."""
+
+    def __init__(self):
+        self.cache: dict[tuple, dict | None] = {}
+        self.views: dict[tuple, list[str]] = {}
+
+    def fingerprint(self, root, model: str, name: str):
+        key = (root, model, name)
+        if key not in self.cache:
+            self.cache[key] = store_fingerprint(model, name, root)
+        return self.cache[key]
+
+    def stores_of(self, root, spec: dict) -> list[str]:
+        key = (root, spec["model"], tuple(spec["train"]), tuple(spec["test"]), _aug_share(spec) > 0)
+        if key not in self.views:
+            self.views[key] = stores_of(spec["model"], spec["train"], spec["test"], _aug_share(spec), root)
+        return self.views[key]
+
+
+def _aug_share(spec: dict) -> float:
+    return float((spec.get("sampler") or {}).get("aug_share", 0.0))
+
+
+def why_stale(record: RunRecord, cache: _FingerprintCache | None = None, stores_root=None) -> str | None:
+    """None when every store the run read is still the same (and no view store came or went) at
+    ``stores_root`` (default: where the run read them)."""
+    cache = cache or _FingerprintCache()
+    root, model = stores_root or record.stores_root, record.spec["model"]
+    now = cache.stores_of(root, record.spec)
+    read = [key.split("/", 1)[1] for key in record.stores]
+    if sorted(now) != sorted(read):
+        added, gone = sorted(set(now) - set(read)), sorted(set(read) - set(now))
+        parts = ([f"{model}/{n} added" for n in added] + [f"{model}/{n} gone" for n in gone])
+        return "the stores it reads changed: " + ", ".join(parts)
+    for name in read:
+        then = record.stores[f"{model}/{name}"]
+        current = cache.fingerprint(root, model, name)
+        if current is None:
+            return f"store {model}/{name} no longer exists"
+        if then is None or then.get("fingerprint") != current["fingerprint"]:
+            return (f"store {model}/{name} was rebuilt or changed since the run "
+                    f"(made {current.get('created')}; the run read the one made {(then or {}).get('created')})")
+    return None
+
+
+class UnreadableRun(ValueError):
+    """A run file that cannot be read: which file, and why."""
+
+    def __init__(self, path: Path, reason: str, old_format: bool = False):
+        self.path, self.reason, self.old_format = path, reason, old_format
+        super().__init__(f"{path}: {reason}")
+
+
+def _read_rows(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(path)
+    missing = [c for c in ("model", "head", "train", "test", "metric", "value", "seed", "run_id") if c not in df]
+    if missing:
+        raise ValueError(f"lacks the column(s) {', '.join(missing)}")
+    if df.empty:
+        raise ValueError("holds no rows")
+    if df.value.isna().all() or not pd.api.types.is_numeric_dtype(df.value):
+        raise ValueError("its values are not numbers")
+    return df
+
+
+def read_run(run_id: str, results_dir=None) -> tuple[pd.DataFrame, RunRecord]:
+    """One run's rows and record; ``UnreadableRun`` (naming the file) when either cannot be read."""
+    folder = runs_dir(results_dir)
+    csv, js = folder / f"{run_id}.csv", folder / f"{run_id}.json"
+    try:
+        rows = _read_rows(csv)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise UnreadableRun(csv, f"unreadable ({_reason(exc)})") from None
+    try:
+        text = js.read_text()
+    except FileNotFoundError:
+        raise UnreadableRun(js, "missing (the run's record, written beside its rows)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UnreadableRun(js, f"unreadable ({_reason(exc)})") from None
+    try:
+        record = RunRecord.from_json(text)
+    except OldRecord as exc:
+        raise UnreadableRun(js, str(exc), old_format=True) from None
+    except (json.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+        raise UnreadableRun(js, f"unreadable ({_reason(exc)})") from None
+    if record.n_rows and len(rows) != record.n_rows:
+        raise UnreadableRun(csv, f"truncated ({len(rows)} of {record.n_rows} rows)")
+    return rows, record
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return {"No columns to parse from file": "empty file"}.get(text, text)
+
+
+def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
+    """Every run (or those of ``run_ids``) sorted into fresh, stale and unreadable; freshness against
+    the stores at ``stores_root`` (default: where each run read them)."""
+    folder = runs_dir(results_dir)
+    ids = sorted(p.stem for p in folder.glob("*.csv")) if run_ids is None else sorted(set(run_ids))
+    frames, records, stale, skipped = [], {}, {}, []
+    cache = _FingerprintCache()
+    for run_id in ids:
+        if run_ids is not None and not (folder / f"{run_id}.csv").exists():
+            continue
+        try:
+            rows, record = read_run(run_id, results_dir)
+        except UnreadableRun as exc:
+            if exc.old_format:
+                stale[run_id] = exc.reason
+            else:
+                skipped.append(Skipped(exc.path, exc.reason))
+            continue
+        reason = why_stale(record, cache, stores_root)
+        if reason:
+            stale[run_id] = reason
+            continue
+        frames.append(rows)
+        records[run_id] = record
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(ROW_COLUMNS))
+    if "absent_classes" in rows:
+        rows["absent_classes"] = rows["absent_classes"].map(lambda v: "" if pd.isna(v) else str(v))
+    return Runs(rows, records, stale, skipped)
+
+
+def absent_by_test(rows: pd.DataFrame) -> dict[str, list[str]]:
+    """Test corpus → the classes missing from its test split (macro metrics there cover the others only)."""
+    if rows.empty or "absent_classes" not in rows:
+        return {}
+    absent = rows.drop_duplicates("test").set_index("test").absent_classes
+    return {t: str(a).split(",") for t, a in absent.items() if isinstance(a, str) and a}
+
+
+def load_results(results_dir=None) -> pd.DataFrame:
+    """Rows of the fresh runs (see ``load_runs`` for what was left out and why)."""
+    runs = load_runs(results_dir)
+    if runs.rows.empty:
+        what = "no results yet" if not (runs.stale or runs.skipped) else \
+            f"no fresh results: {len(runs.stale)} stale run(s), {len(runs.skipped)} unreadable file(s)"
+        raise SergenError(what, where=str(runs_dir(results_dir)),
+                          fix="run `sergen probe …` or `sergen grid …` (a grid reruns stale runs)")
+    return runs.rows
