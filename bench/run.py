@@ -205,8 +205,9 @@ def bench_sampler(work: Path, n_utts: int, frames_per_utt: int, dim: int, second
              "| loader | windows/s | vs naive |", "|---|---:|---:|",
              f"| naive: per-file `.npy` load + mean per sample | {naive:,.0f} | 1.0 |"]
     bandwidth = memory_bandwidth_gbs()
-    for name, cfg in [("prefix sums, plain windows", SamplerConfig(window_s=(1.0, 3.0), mix_prob=0, mask_frac=0, noise_std=0)),
-                      ("prefix sums, default stream (masking, mixing, noise)", SamplerConfig(window_s=(1.0, 3.0)))]:
+    steps = head_step_rates(dim)
+    for name, cfg in [("store bank, plain windows", SamplerConfig(window_s=(1.0, 3.0), mix_prob=0, mask_frac=0, noise_std=0)),
+                      ("store bank, default stream (masking, mixing, noise)", SamplerConfig(window_s=(1.0, 3.0)))]:
         sampler = WindowSampler(bank, 50.0, cfg, seed=0)
         count, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:
@@ -214,12 +215,39 @@ def bench_sampler(work: Path, n_utts: int, frames_per_utt: int, dim: int, second
             count += 256
         rate = count / (time.perf_counter() - t0)
         lines.append(f"| {name}, batch 256 | {rate:,.0f} | {rate / naive:,.0f}× |")
-        if cfg.mask_frac == 0:
-            touched = rate * 2 * dim * 4 / 1e9  # two prefix rows read per window
-            lines.append(f"| (plain windows read {touched:.2f} GB/s of prefix rows = {touched / bandwidth:.1%} of the "
-                         f"{bandwidth:.1f} GB/s copy bandwidth measured here) | | |")
         print(lines[-1], flush=True)
+    lines.append(f"| (copy bandwidth measured here: {bandwidth:.1f} GB/s) | | |")
+    lines += ["", "The head's training step for comparison (batch 128, 1024-d input, one torch thread as in a grid "
+              "worker; the sampler must stay well ahead of it):", "", "| head | steps/s | windows/s it consumes | "
+              "default stream ÷ consumption |", "|---|---:|---:|---:|"]
+    for head, per_s in steps.items():
+        lines.append(f"| {head} | {per_s:,.0f} | {per_s * 128:,.0f} | {rate / (per_s * 128):.1f}× |")
     return lines + [""]
+
+
+def head_step_rates(dim: int, seconds: float = 3.0) -> dict[str, float]:
+    """Training steps per second of each head on random batches of 128 (forward, backward, Adam)."""
+    import torch
+
+    from sergen.train.heads import make_head
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = {}
+    for head in ("linear", "mlp"):
+        model = make_head(head, dim, 4, np.zeros(dim, np.float32), np.ones(dim, np.float32))
+        optimiser, loss_fn = torch.optim.Adam(model.parameters(), 1e-3), torch.nn.CrossEntropyLoss()
+        x, y = torch.randn(128, dim), torch.randint(0, 4, (128,))
+        count, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            loss = loss_fn(model(x), y)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            count += 1
+        out[head] = count / (time.perf_counter() - t0)
+    torch.set_num_threads(threads)
+    return out
 
 
 def bench_grid(work: Path, demo: Path) -> list[str]:
@@ -301,9 +329,12 @@ def bench_msp_size(work: Path, n_utts: int, dim: int = 1024, mean_frames: int = 
     for text, step in steps:
         if step in ("linear-again", "linear-resident"):
             data._training_bank.cache_clear()
+            data._store_bank.cache_clear()
             data._load_corpus.cache_clear()
         if step == "linear-resident":
-            os.environ["SERGEN_BANK_RAM_MIB"] = str(int(n_frames[plan.split == "train"].sum()) * dim * 4 / 4 / 2**20)
+            from sergen.train.resident import set_ram_budget
+
+            set_ram_budget(int(n_frames[plan.split == "train"].sum()) * dim * 5 // 2 // 4)
         t = time.perf_counter()
         with PeakRSS() as peak:
             if step == "grid":
@@ -315,25 +346,204 @@ def bench_msp_size(work: Path, n_utts: int, dim: int = 1024, mean_frames: int = 
                           f"AUROC {result[result.metric == 'auroc'].value.iloc[0]:.2f}")
         lines.append(f"| {text}{detail} | {time.perf_counter() - t:.0f} | {peak.gib:.1f} | {peak.private_gib:.1f} |")
         print(lines[-1], flush=True)
-    os.environ.pop("SERGEN_BANK_RAM_MIB", None)
+    from sergen.train.resident import set_ram_budget
+
+    set_ram_budget(None)
     naive_gib = raw / 2**30
+    banks = sum(f.stat().st_size for f in (stores / ".banks").glob("*.npy"))
     lines += ["", f"A naive loader holding these frames as float32 arrays would need {2 * naive_gib:.1f} GiB; "
-              f"the bank holds float32 prefix sums of the training split only "
-              f"({int(n_frames[plan.split == 'train'].sum()) * dim * 4 / 2**30:.1f} GiB).", ""]
+              f"the store bank (every utterance, float16 frames + float32 prefix sums every 8 frames) is "
+              f"{banks / 2**30:.1f} GiB.", ""]
     return lines
+
+
+# the five corpora at their real 4-class sizes (train, valid, test utterances; mean duration in seconds)
+REAL_SIZES = {"msp": ((50_494, 6_656, 10_779), 5.6), "iemocap": ((4_500, 500, 500), 4.5),
+              "cremad": ((3_400, 750, 750), 2.5), "emodb": ((192, 75, 72), 2.4), "ravdess": ((576, 144, 144), 3.7)}
+
+
+class TreeMemory:
+    """Peak memory of a process and all its descendants together, sampled every 0.2 s from /proc: PSS
+    (proportional set size: a page shared by n processes counts 1/n in each, so the sum is the memory the
+    tree really holds, mapped bank pages included once) and RSS (shared pages counted in every process)."""
+
+    def __init__(self, pid: int):
+        import threading
+
+        self.pid, self.pss, self.rss, self._stop = pid, 0, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self):
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                root = psutil.Process(self.pid)
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                procs = []
+            pss = rss = 0
+            for p in procs:
+                try:
+                    info = p.memory_full_info()
+                    pss, rss = pss + info.pss, rss + info.rss
+                except psutil.Error:
+                    pass
+            self.pss, self.rss = max(self.pss, pss), max(self.rss, rss)
+            self._stop.wait(0.2)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+
+def write_real_stores(stores: Path, model: str, scale: float, frame_rate: float, dim: int = 1024) -> tuple[int, float]:
+    """Five synthetic stores at the real sizes × ``scale``, written with sergen.store.writer. Frames carry
+    class and corpus structure: a corpus offset, a class centre (shared, plus a corpus-specific part), an
+    utterance offset and frame noise, so AUROCs are neither 0.5 nor 1.0. Noise rows come from a fixed pool
+    (fast to generate); the structure is added per utterance."""
+    import pandas as pd
+
+    from sergen import LABELS
+    from sergen.store.writer import StoreWriter, create_store
+
+    rng = np.random.default_rng(0)
+    pool = rng.standard_normal((1 << 16, dim), dtype=np.float32)
+    shared = rng.standard_normal((4, dim), dtype=np.float32) * 0.08
+    total_frames, t = 0, time.perf_counter()
+    for k, (corpus, (splits, seconds)) in enumerate(REAL_SIZES.items()):
+        counts = [max(8, int(round(n * scale))) for n in splits]
+        n = sum(counts)
+        n_frames = np.maximum(4, rng.gamma(6.0, seconds * frame_rate / 6.0, n).astype(np.int64))
+        labels = rng.choice(4, n, p=[0.2, 0.15, 0.45, 0.2])
+        split = np.repeat(["train", "valid", "test"], counts)
+        plan = pd.DataFrame({"utt_id": [f"{corpus}{i:06d}" for i in range(n)], "label": [LABELS[c] for c in labels],
+                             "native_label": "x", "speaker": [f"s{i % 200}" for i in range(n)], "gender": "F",
+                             "split": split, "path": "-", "duration_s": n_frames / frame_rate, "n_frames": n_frames})
+        group = create_store(stores / model / f"{corpus}.zarr", plan, {
+            "model": model, "corpus": corpus, "frame_rate": frame_rate, "sample_rate": 16000, "synthetic": True,
+            "weights": {}, "settings": {}, "manifest_sha256": "-"}, dim)
+        writer = StoreWriter(group)
+        corpus_offset = rng.standard_normal(dim, dtype=np.float32) * 0.5
+        centres = shared + rng.standard_normal((4, dim), dtype=np.float32) * 0.04
+        step = 2000
+        for first in range(0, n, step):
+            last = min(first + step, n)
+            frames = []
+            for i in range(first, last):
+                at = int(rng.integers(len(pool) - n_frames[i]))
+                frames.append(pool[at:at + n_frames[i]] + (corpus_offset + centres[labels[i]]
+                              + 0.3 * rng.standard_normal(dim, dtype=np.float32)))
+            writer.write_window(first, frames, [1] * (last - first))
+        writer.mark_complete()
+        total_frames += int(n_frames.sum())
+    return total_frames, time.perf_counter() - t
+
+
+def run_cli_grid(env: dict, model: str) -> tuple[float, float, float, str]:
+    """``sergen grid`` over the real-size stores as a user runs it: wall seconds, peak PSS and RSS (GiB) of
+    the whole process tree, and the memory plan it printed."""
+    import subprocess
+
+    cmd = [sys.executable, "-m", "sergen.cli", "grid", "--models", model, "--train", "each,iemocap+cremad,all",
+           "--test", "all", "--heads", "linear,mlp", "--seeds", "0"]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    memory = TreeMemory(proc.pid)
+    out, _ = proc.communicate()
+    memory.stop()
+    wall = time.perf_counter() - t
+    if proc.returncode:
+        raise RuntimeError(f"the grid failed:\n{out[-3000:]}")
+    plan = next((line.strip() for line in out.splitlines() if line.startswith("memory plan")), "?")
+    return wall, memory.pss / 2**30, memory.rss / 2**30, plan
+
+
+def bench_real_grid(work: Path, scale: float, scale_50hz: float) -> list[str]:
+    """The full grid (7 training sets × 2 heads, one seed) on real-size stores at 12.5 Hz, cold and warm,
+    and a scaled 50 Hz run for the WavLM-Large projection."""
+    import shutil
+
+    lines = ["## Real-size grid", "",
+             "`sergen grid --train each,iemocap+cremad,all --test all --heads linear,mlp --seeds 0` (14 runs) on five "
+             "synthetic 1024-d float16 stores at the real 4-class sizes (MSP-Podcast 50,494/6,656/10,779 utterances "
+             "of ~5.6 s, IEMOCAP ~5.5k of ~4.5 s, CREMA-D ~4.9k of ~2.5 s, EmoDB 339, RAVDESS 864), written with "
+             "`sergen.store.writer`. *Cold*: no store bank yet (built from the stores first); *warm*: banks exist, "
+             "results deleted. Peak memory: all sergen processes together (PSS, each shared page once; RSS counts "
+             "a mapped page in every process that maps it).", "",
+             "| stores | frames (GiB float16) | budget | run | wall (s) | peak PSS (GiB) | peak RSS (GiB) | memory plan |",
+             "|---|---:|---|---|---:|---:|---:|---|"]
+    runs = [("12.5 Hz (Phi-4)", 12.5, scale, None)]
+    if scale_50hz:
+        # the 50 Hz stores at a fraction of the utterances, with the RAM budget scaled the same way (beyond
+        # the fixed per-process part), so banks and budget stand in the same ratio as at full size
+        from sergen.experiments.memory_plan import PARENT_MIB, WORKER_MIB
+
+        fixed = PARENT_MIB + 2 * WORKER_MIB
+        runs.append(("50 Hz (WavLM-Large)", 50.0, scale_50hz, int(fixed + (12 * 1024 - fixed) * scale_50hz)))
+    measured = {}
+    for label, rate, frac, budget in runs:
+        root = work / f"real_{int(rate * 10)}"
+        model = "synthetic-1024"
+        frames, write_s = write_real_stores(root / "stores", model, frac, rate)
+        gib = frames * 1024 * 2 / 2**30
+        print(f"{label}: {gib:.1f} GiB of frames written in {write_s:.0f} s", flush=True)
+        env = dict(os.environ, SERGEN_STORES=str(root / "stores"), SERGEN_RESULTS=str(root / "results"),
+                   SERGEN_MANIFESTS=str(root / "manifests"), SERGEN_CACHE=str(root / "banks"),
+                   SERGEN_CONFIG=str(root / "sergen.toml"))
+        env.pop("SERGEN_BANK_CACHE_MIB", None)
+        if budget:
+            env["SERGEN_RAM_MIB"] = str(budget)
+        budget_text = f"{budget:,} MiB" if budget else env.get("SERGEN_RAM_MIB", "default (half the RAM)")
+        for run in ("cold", "warm"):
+            shutil.rmtree(root / "results", ignore_errors=True)
+            wall, pss, rss, plan = run_cli_grid(env, model)
+            measured[(rate, run)] = (wall, pss, gib)
+            lines.append(f"| {label}, {frac:g} × real size | {gib:.1f} | {budget_text} | {run} | {wall:.0f} | "
+                         f"{pss:.1f} | {rss:.1f} | {plan.replace('memory plan: ', '')} |")
+            print(lines[-1], flush=True)
+        banks = sum(f.stat().st_size for f in (root / "banks").glob("*.npy"))
+        lines.append(f"| (store banks on disk: {banks / 2**30:.1f} GiB for {gib:.1f} GiB of float16 frames) | | | | | | | |")
+        shutil.rmtree(root)
+    if scale_50hz and (50.0, "cold") in measured:
+        cold, _, gib50 = measured[(50.0, "cold")]
+        warm = measured[(50.0, "warm")][0]
+        full_gib = gib50 / scale_50hz
+        build_rate = gib50 / max(cold - warm, 1e-6)
+        lines += ["", f"Projection for WavLM-Large at 50 Hz (one layer), from the 50 Hz run at {scale_50hz:g} × "
+                  f"the utterances with the RAM budget scaled alike: {full_gib:.0f} GiB of float16 frames, "
+                  f"{full_gib * 1.25:.0f} GiB of store banks; building them ≈ {full_gib / build_rate / 60:.0f} min "
+                  f"(at the {build_rate:.2f} GiB/s measured, bounded by reading the stores); the warm grid ≈ "
+                  f"{warm / 60:.1f} min under a 12 GiB budget (training steps do not grow with the corpus; the "
+                  "banks are sampled through rotating resident subsets). To sample the banks whole and shared, "
+                  f"the budget must hold the `all` training set's rows (~{full_gib * 1.25 * 0.8:.0f} GiB) plus "
+                  "~2 GiB of processes: a 64 GiB machine with SERGEN_RAM_MIB=48000, or the default half of a "
+                  "96 GiB machine."]
+    return lines + [""]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller inputs")
     parser.add_argument("--msp-size", type=int, default=50_000, help="utterances in the MSP-size store (0: skip)")
+    parser.add_argument("--real-scale", type=float, default=float(os.environ.get("SERGEN_BENCH_SCALE", 1.0)),
+                        help="real-size grid: fraction of the real utterance counts (SERGEN_BENCH_SCALE; 0: skip)")
+    parser.add_argument("--real-scale-50hz", type=float,
+                        default=float(os.environ.get("SERGEN_BENCH_SCALE_50HZ", 0.125)),
+                        help="50 Hz projection run: fraction of the real utterance counts (0: skip)")
+    parser.add_argument("--only", default="",
+                        help="comma-separated sections to run, e.g. 'real-size grid'; their blocks replace the "
+                             "same blocks of the existing results file, the rest of it is kept")
+    parser.add_argument("--out", type=Path, default=HERE / "results.md")
     args = parser.parse_args()
     from sergen.corpora.demo import make_demo
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=os.environ.get("SERGEN_BENCH_TMP")) as tmp:
         work = Path(tmp)
         demo = work / "demo"
-        make_demo(demo, scale=0.5 if args.quick else 1.0)
+        if not args.only or set(args.only.split(",")) - {"real-size grid", "sampler", "MSP-size store"}:
+            make_demo(demo, scale=0.5 if args.quick else 1.0)
         lines = ["# sergen benchmarks", "", f"Machine: {machine()}.", "",
                  "Every figure comes with its baseline from the same run. Demo corpora: synthetic, "
                  f"scale {0.5 if args.quick else 1.0}.", ""]
@@ -347,6 +557,11 @@ def main() -> None:
         ]
         if args.msp_size:
             sections.append(("MSP-size store", lambda: bench_msp_size(work, 2_000 if args.quick else args.msp_size)))
+        if args.real_scale:
+            sections.append(("real-size grid", lambda: bench_real_grid(
+                work, 0.05 if args.quick else args.real_scale, 0.02 if args.quick else args.real_scale_50hz)))
+        if args.only:
+            sections = [s for s in sections if s[0] in args.only.split(",")]
         peaks = []
         for name, run in sections:
             with PeakRSS() as peak:
@@ -357,9 +572,35 @@ def main() -> None:
                   "counted once per process in RSS, and not at all in the private column.", "",
                   "| section | peak RSS (GiB) | of it private (GiB) |", "|---|---:|---:|",
                   *peaks, ""]
-    out = HERE / "results.md"
+    out = args.out
+    if args.only and out.exists():
+        lines = merge_sections(out.read_text().splitlines(), lines)
     out.write_text("\n".join(lines))
     print(f"written {out}")
+
+
+def blocks_of(lines: list[str]) -> list[tuple[str, list[str]]]:
+    """(heading, lines) per ``## `` block; the text before the first heading under the key ''."""
+    out = [("", [])]
+    for line in lines:
+        if line.startswith("## "):
+            out.append((line, []))
+        out[-1][1].append(line)
+    return out
+
+
+def merge_sections(old: list[str], new: list[str]) -> list[str]:
+    """The old results with the blocks of a partial run put in place of their namesakes (new ones go
+    before the peak-memory block); the partial run's own peak-memory table is left out."""
+    fresh = {h: b for h, b in blocks_of(new) if h and h != "## Peak memory"}
+    merged = []
+    for heading, block in blocks_of(old):
+        if heading == "## Peak memory":
+            merged += [line for h, b in fresh.items() for line in b if h not in dict(blocks_of(old))]
+        merged += fresh.get(heading, block)
+    if "## Peak memory" not in dict(blocks_of(old)):
+        merged += [line for h, b in fresh.items() for line in b if h not in dict(blocks_of(old))]
+    return merged
 
 
 if __name__ == "__main__":

@@ -293,3 +293,21 @@ def use_workspace(root: Path) -> Iterator[Workspace]:
         for name in ("SERGEN_HOME", "SERGEN_CONFIG"):
             os.environ.pop(name, None)
         os.environ.update(saved)
+
+
+def ram_budget_mib() -> int:
+    """Memory sergen may use for training, all processes of a grid together: ``SERGEN_RAM_MIB``, else half
+    the machine's physical memory (the rest is for the page cache that serves the stores, and the OS)."""
+    value = os.environ.get("SERGEN_RAM_MIB")
+    if value:
+        try:
+            mib = float(value)
+        except ValueError:
+            mib = 0
+        if not mib >= 64:
+            from sergen.errors import SergenError
+
+            raise SergenError(f"SERGEN_RAM_MIB={value!r} is not a memory size in MiB of at least 64",
+                              fix="set it to the MiB sergen may use, e.g. SERGEN_RAM_MIB=8192, or unset it")
+        return int(mib)
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2 // 2**20

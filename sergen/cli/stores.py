@@ -121,7 +121,7 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
                                                  callback=check.stores_root),
               as_json: bool = typer.Option(False, "--json", help="print JSON for scripts instead of a table")):
     """Every store: model, corpus, utterances, frames, size on disk, complete?"""
-    from sergen.experiments.bank_cache import cache_dir
+    from sergen.experiments.bank_cache import cache_dir, cached_banks
     from sergen.store.layout import store_path
     from sergen.store.location import size_bytes
     from sergen.store.reader import existing_stores, store_attrs
@@ -137,8 +137,8 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
                        "synthetic": bool(attrs.get("synthetic")),
                        "created": attrs.get("created"), "finished": attrs.get("finished")})
     banks = cache_dir(root)
-    files = list(banks.glob("*.prefix.npy")) if banks.is_dir() else []
-    bank_bytes = sum(f.stat().st_size for f in files)
+    files = cached_banks(banks)  # complete store banks (their meta files)
+    bank_bytes = sum(f.stat().st_size for f in banks.iterdir() if f.is_file()) if files else 0
     if as_json:
         print_json({"stores": stores, "bank_cache": {"path": str(banks), "banks": len(files), "size_bytes": bank_bytes}})
         return
@@ -155,7 +155,7 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
                               f"{s['corpus']}` names the utterances, `sergen extract --model {s['model']} --corpus "
                               f"{s['corpus']}` rewrites them")
     if files:
-        console.print(f"training-bank cache: {len(files)} bank(s), {bank_bytes / 2**30:.1f} GiB in {banks} (safe to delete)")
+        console.print(f"store-bank cache: {len(files)} bank(s), {bank_bytes / 2**30:.1f} GiB in {banks} (safe to delete)")
 
 
 @stores_app.command("verify")

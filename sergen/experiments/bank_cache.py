@@ -1,13 +1,14 @@
-"""Large training banks kept on disk as memory-mapped prefix sums, built once and shared.
+"""Store banks kept on disk as memory-mapped files, built once per store and shared.
 
-Why: an MSP-Podcast-size bank is ~11 GiB of float32 prefix sums that takes ~40 s to stream from its store.
-Built into a file instead of the heap, it is (1) shared through the page cache by every grid worker and
-every later `sergen probe` that trains on the same stores, instead of one private copy per process, and
-(2) read back at once by later runs. The file is keyed by the stores' creation and completion times, so a
-rebuilt store gets a new bank; the older files of the same training set are removed when a new one is
-written. Banks below ``SERGEN_BANK_CACHE_MIB`` (default 256 MiB) stay in RAM: building them is quick. The
-file's blocks are reserved before it is filled; where the disk has no room the bank is built in RAM, as
-before, with a warning.
+Why: a bank belongs to one (model, corpus-or-view store, layer), not to a training set, so MSP-Podcast's
+frames are held once whether a run trains on ``msp`` or on ``all``; every grid worker and every later
+`sergen probe` maps the same file through the page cache instead of holding a private copy. A bank covers
+every utterance of its store, whatever its split: the protocol picks rows at run time, so a new split or
+label map never rebuilds a bank. Files are keyed by the store's creation and completion times, so a
+rebuilt store gets a new bank and the older files of that store are removed. The files are written with
+plain writes, not through a mapping, so a build never counts as the builder's resident memory. Banks
+below ``SERGEN_BANK_CACHE_MIB`` (default 256 MiB) stay in RAM: building them is quick. The file's blocks
+are reserved before it is filled; where the disk has no room the bank is built in RAM, with a warning.
 
 Where: ``SERGEN_CACHE``, else ``[dirs] cache`` in the config, else ``<stores>/.banks`` (or
 ``~/.cache/sergen/banks`` when the stores are at a remote URL). Deleting the folder only costs a rebuild.
@@ -19,16 +20,16 @@ import errno
 import fcntl
 import hashlib
 import os
-from dataclasses import fields
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from sergen.store.location import is_remote
-from sergen.train.framebank import FrameBank
+from sergen.train.framebank import StoreBank
 
 DEFAULT_THRESHOLD_MIB = 256
+ARRAYS = {"frames": np.float16, "blocks": np.float32}
 
 
 def cache_dir(stores_root) -> Path:
@@ -47,78 +48,130 @@ def threshold_bytes() -> int:
     return int(float(os.environ.get("SERGEN_BANK_CACHE_MIB", DEFAULT_THRESHOLD_MIB)) * 2**20)
 
 
-def bank_name(model: str, corpora: list[str], layer: str, versions: tuple) -> tuple[str, str]:
-    """(readable stem shared by every version of this training set, full file stem)."""
-    stem = "-".join([model.replace("/", "_"), "+".join(corpora), f"layer{layer}".replace("-", "last")])
-    digest = hashlib.sha1(repr(versions).encode()).hexdigest()[:16]
+def bank_name(model: str, store: str, layer: str, version: tuple) -> tuple[str, str]:
+    """(readable stem shared by every version of this store's bank, full file stem)."""
+    stem = "-".join([model.replace("/", "_"), store, f"layer{layer}".replace("-", "last")])
+    digest = hashlib.sha1(repr(version).encode()).hexdigest()[:16]
     return stem, f"{stem}.{digest}"
 
 
-def cached_bank(folder: Path, stem: str, name: str, build: Callable[[Callable], FrameBank]) -> FrameBank:
-    """The bank in ``folder/name``: memory-mapped if a complete copy is there, else built into it by
-    ``build(allocate)`` under an exclusive lock (other processes wait, then map the result)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    prefix_path, meta_path = folder / f"{name}.prefix.npy", folder / f"{name}.meta.npz"
-    with open(folder / f"{name}.lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released by the OS on any exit, kill -9 included
-        try:
-            if not meta_path.exists():  # the meta file is written last: its presence means complete
-                _remove_older(folder, stem, name)
-                _build_into(prefix_path, meta_path, build)
-        except _NoSpace as exc:
-            from sergen.console import err_console
-
-            err_console.print(f"[yellow]no room for the {exc.gib:.1f} GiB training-bank file in {folder}: building "
-                              "it in memory instead (set SERGEN_CACHE to a folder with space to share it)")
-            return build(None)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return _open(prefix_path, meta_path)
+def bank_files(folder: Path, name: str) -> dict[str, Path]:
+    return {"frames": folder / f"{name}.frames.npy", "blocks": folder / f"{name}.blocks.npy",
+            "meta": folder / f"{name}.meta.npz"}
 
 
-class _NoSpace(Exception):
+class RamWriter:
+    """Fills in-RAM arrays."""
+
+    def __init__(self, shapes: dict[str, tuple]):
+        self.arrays = {k: np.zeros(shape, ARRAYS[k]) for k, shape in shapes.items()}
+
+    def write(self, array: str, row: int, values: np.ndarray) -> None:
+        self.arrays[array][row:row + len(values)] = values
+
+
+class FileWriter:
+    """Fills ``.npy`` files with positioned writes (``pwrite``): the pages go to the page cache, never
+    into this process's mapped memory."""
+
+    def __init__(self, paths: dict[str, Path], shapes: dict[str, tuple]):
+        self.paths, self.fds, self.offsets, self.row_bytes = paths, {}, {}, {}
+        for k, shape in shapes.items():
+            np.lib.format.open_memmap(paths[k], mode="w+", dtype=ARRAYS[k], shape=shape).flush()
+            size = os.path.getsize(paths[k])
+            self.offsets[k] = size - int(np.prod(shape)) * np.dtype(ARRAYS[k]).itemsize
+            self.row_bytes[k] = shape[1] * np.dtype(ARRAYS[k]).itemsize
+            self.fds[k] = os.open(paths[k], os.O_RDWR)
+            try:  # reserve the blocks now: a full disk found later, through a mapping, would be a SIGBUS
+                os.posix_fallocate(self.fds[k], 0, size)
+            except OSError as exc:
+                self.close()
+                for path in paths.values():  # nothing half-made is left behind
+                    path.unlink(missing_ok=True)
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise NoSpace(sum(int(np.prod(s)) * np.dtype(ARRAYS[a]).itemsize
+                                      for a, s in shapes.items()) / 2**30) from exc
+                raise
+
+    def write(self, array: str, row: int, values: np.ndarray) -> None:
+        data = np.ascontiguousarray(values, ARRAYS[array]).tobytes()
+        os.pwrite(self.fds[array], data, self.offsets[array] + row * self.row_bytes[array])
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds = {}
+
+
+class NoSpace(Exception):
     def __init__(self, gib: float):
         self.gib = gib
 
 
-def _build_into(prefix_path: Path, meta_path: Path, build) -> None:
-    partial = prefix_path.with_suffix(".partial.npy")
+def bank_in_ram(shapes: dict[str, tuple], meta: dict, fill: Callable) -> StoreBank:
+    writer = RamWriter(shapes)
+    fill(writer)
+    return StoreBank(writer.arrays["frames"], writer.arrays["blocks"], **meta)
 
-    def allocate(shape):
-        prefix = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
-        # Reserve the blocks now: a full disk found later, through the mapping, would kill the process
-        # with SIGBUS instead of raising.
+
+def ensure_bank_file(folder: Path, stem: str, name: str, shapes: dict[str, tuple], meta: dict,
+                     fill: Callable) -> bool:
+    """Build the bank into ``folder`` unless a complete copy is there, under an exclusive lock (other
+    processes wait, then use the result). ``fill(writer)`` writes the arrays. Returns False where the disk
+    has no room (a warning is printed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = bank_files(folder, name)
+    with open(folder / f"{name}.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released by the OS on any exit, kill -9 included
         try:
-            with open(partial, "r+b") as fh:
-                os.posix_fallocate(fh.fileno(), 0, os.path.getsize(partial))
-        except OSError as exc:
-            del prefix
-            partial.unlink(missing_ok=True)
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise _NoSpace(int(np.prod(shape)) * 4 / 2**30) from exc
-            raise
-        return prefix
+            if not files["meta"].exists():  # the meta file is written last: its presence means complete
+                _remove_older(folder, stem, name)
+                _build_into(files, shapes, meta, fill)
+        except NoSpace as exc:
+            from sergen.console import err_console
 
-    bank = build(allocate)
-    bank.prefix.flush()
-    del bank.prefix
-    os.replace(partial, prefix_path)
-    meta = {f.name: getattr(bank, f.name) for f in fields(bank) if f.name != "prefix"}
-    partial_meta = meta_path.with_suffix(".partial.npz")
+            err_console.print(f"[yellow]no room for the {exc.gib:.1f} GiB store-bank file in {folder}: building "
+                              "it in memory instead (set SERGEN_CACHE to a folder with space to share it)")
+            return False
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return True
+
+
+def _build_into(files: dict[str, Path], shapes: dict[str, tuple], meta: dict, fill: Callable) -> None:
+    partial = {k: files[k].with_suffix(".partial.npy") for k in ARRAYS}
+    writer = FileWriter(partial, shapes)
+    try:
+        fill(writer)
+        for fd in writer.fds.values():
+            os.fsync(fd)
+    finally:
+        writer.close()
+    for k in ARRAYS:
+        os.replace(partial[k], files[k])
+    partial_meta = files["meta"].with_suffix(".partial.npz")
     with open(partial_meta, "wb") as fh:
         np.savez(fh, **meta)
-    os.replace(partial_meta, meta_path)
+    os.replace(partial_meta, files["meta"])
 
 
-def _open(prefix_path: Path, meta_path: Path) -> FrameBank:
-    with np.load(meta_path) as meta:
+def open_bank(folder: Path, name: str) -> StoreBank:
+    """The bank's arrays memory-mapped read-only; nothing is read until a window touches it."""
+    files = bank_files(folder, name)
+    with np.load(files["meta"]) as meta:
         arrays = {k: meta[k] for k in meta.files}
-    return FrameBank(prefix=np.load(prefix_path, mmap_mode="r"), **arrays)
+    return StoreBank(frames=np.load(files["frames"], mmap_mode="r"), blocks=np.load(files["blocks"], mmap_mode="r"),
+                     **arrays)
+
+
+def cached_banks(folder: Path) -> list[Path]:
+    """Complete banks in a cache folder (their meta files)."""
+    return sorted(folder.glob("*.meta.npz")) if folder.is_dir() else []
 
 
 def _remove_older(folder: Path, stem: str, keep: str) -> None:
-    """Files of earlier versions of the same training set (their stores were rebuilt since). A process
-    still mapping one keeps reading it: the file lives on until it is unmapped."""
+    """Files of earlier versions of the same store's bank (the store was rebuilt since). A process still
+    mapping one keeps reading it: the file lives on until it is unmapped."""
     for path in folder.iterdir():
         rest = path.name[len(stem) + 1:] if path.name.startswith(stem + ".") else ""
         digest = rest.split(".")[0]

@@ -1,5 +1,6 @@
-"""What a probe reads from the stores: the training pool as a FrameBank (all views) and utterance-level
-vectors of the valid and test splits. Loaded once per process and reused across a grid's runs."""
+"""What a probe reads from the stores: the training pool as a FrameBank — rows selected at run time from
+one StoreBank per store (clean and every view), nothing copied — and utterance-level vectors of the valid
+and test splits. Loaded once per process and reused across a grid's runs."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import zarr
 
 from sergen import LABELS
 from sergen.errors import SergenError
-from sergen.experiments.bank_cache import bank_name, cache_dir, cached_bank, threshold_bytes
+from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, ensure_bank_file, open_bank,
+                                           threshold_bytes)
 from sergen.store.layout import store_path
 from sergen.store.location import is_remote
 from sergen.store.reader import open_store, require_store_chunks, store_attrs, view_stores
-from sergen.train.framebank import FrameBank, build_framebank
+from sergen.train.framebank import BLOCK_FRAMES, FrameBank, StoreBank, block_rows, pooled_stats
 
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
 
@@ -35,6 +37,7 @@ class CorpusData:
     utt_id: np.ndarray
     is_clean: np.ndarray
     pooled: np.ndarray  # per-utterance mean of all frames, float32
+    n_store_frames: int  # frame rows of the whole store (a bank mirrors them row for row)
     frame_rate: float
     synthetic: bool
 
@@ -78,24 +81,112 @@ def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, v
         split=np.asarray(ds["split"].values, dtype=str), utt_id=np.asarray(ds["utt_id"].values, dtype=str),
         is_clean=np.asarray(ds["view"].values, dtype=str) == "clean",  # False throughout a view store
         pooled=np.asarray(ds["mean"].data[:, columns].compute(), np.float32),
+        n_store_frames=int(ds.attrs.get("n_frames", ds["frames"].shape[0])),
         frame_rate=float(ds.attrs["frame_rate"]), synthetic=bool(ds.attrs.get("synthetic", False)),
     )
 
 
-def _stream_frames(data: CorpusData, rows: np.ndarray, block_frames: int = 1 << 16):
-    """Yield each selected utterance's frames, reading the store in blocks of whole utterances
-    (about ``block_frames`` rows at a time), so a store larger than RAM can feed a bank."""
+def _stream_blocks(data, block_frames: int = 1 << 13):
+    """Yield (first utterance, last utterance, first frame row, frames) blocks of whole consecutive
+    utterances (about ``block_frames`` rows each), so a store larger than RAM can feed a bank."""
     frames = zarr.open_array(data.path + "/frames", mode="r")
-    i = 0
-    while i < len(rows):
+    n, i = len(data.start), 0
+    while i < n:
         j = i + 1
-        while j < len(rows) and data.stop[rows[j]] - data.start[rows[i]] <= block_frames:
+        while j < n and data.stop[j] - data.start[i] <= block_frames:
             j += 1
-        lo, hi = data.start[rows[i]], data.stop[rows[j - 1]]
-        block = frames[lo:hi, data.columns]
-        for r in rows[i:j]:
-            yield block[data.start[r] - lo:data.stop[r] - lo]
+        lo, hi = data.start[i], data.stop[j - 1]
+        yield i, j, lo, frames[lo:hi, data.columns]
         i = j
+
+
+@dataclass(frozen=True)
+class StoreIndex:
+    """Where each utterance of a store lies, without its pooled vectors: what a bank is built from."""
+
+    path: str
+    columns: slice
+    start: np.ndarray
+    stop: np.ndarray
+    split: np.ndarray
+    utt_id: np.ndarray
+    n_store_frames: int
+
+
+def store_index(model: str, name: str, stores_root: str | None, layer: str = "-") -> StoreIndex:
+    return _store_index(model, name, stores_root, layer, store_version(model, name, stores_root))
+
+
+@lru_cache(maxsize=64)
+def _store_index(model: str, name: str, stores_root: str | None, layer: str, version: tuple) -> StoreIndex:
+    ds = open_store(model, name, root=stores_root)
+    path = store_path(model, name, stores_root)
+    return StoreIndex(str(path), layer_columns(store_attrs(path), layer, f"the {model}/{name} store"),
+                      ds["start"].values.astype(np.int64), ds["stop"].values.astype(np.int64),
+                      np.asarray(ds["split"].values, dtype=str), np.asarray(ds["utt_id"].values, dtype=str),
+                      int(ds.attrs.get("n_frames", ds["frames"].shape[0])))
+
+
+def training_set_bytes(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-") -> dict:
+    """{bank file name: bytes of it that sampling this training set can touch} for the stores whose banks
+    are files (smaller banks are private to each process and left out)."""
+    out = {}
+    for corpus in train:
+        ids = None
+        for name in (corpus, *view_stores(model, corpus, stores_root)):
+            index = store_index(model, name, stores_root, layer)
+            shapes, _ = bank_layout(index)
+            if bank_bytes(shapes) < threshold_bytes():
+                continue
+            if ids is None:
+                ids = np.unique(store_index(model, corpus, stores_root, layer).utt_id)
+            rows = np.isin(index.utt_id, ids) & (index.split == "train")
+            length = (index.stop - index.start)[rows]
+            width = shapes["frames"][1]
+            out[bank_file_name(model, name, stores_root, layer)[1]] = int(
+                (length * 2 + block_rows(length) * 4).sum() * width)
+    return out
+
+
+def bank_layout(data) -> tuple[dict, dict]:
+    """Array shapes and index arrays of the bank of a store (every utterance open_store lists)."""
+    if len(data.start) > 1 and np.any(data.start[1:] < data.stop[:-1]):
+        raise SergenError(f"the utterances of {data.path} overlap in its frames array",
+                          fix="rebuild the store (`sergen extract ... --overwrite`)")
+    length = data.stop - data.start
+    n_blocks = block_rows(length)
+    block_base = np.concatenate([[0], np.cumsum(n_blocks)[:-1]]).astype(np.int64)
+    width = data.columns.stop - data.columns.start
+    shapes = {"frames": (data.n_store_frames, width), "blocks": (int(n_blocks.sum()) + 1, width)}
+    return shapes, {"start": data.start, "length": length, "block_base": block_base}
+
+
+def _fill_bank(data, meta: dict, writer) -> None:
+    """Copy the store's frames block by block and write each utterance's float32 prefix sums at every
+    BLOCK_FRAMES-th frame (computed in float64 from the float16 frames, so exact to float32 rounding)."""
+    length, block_base = meta["length"], meta["block_base"]
+    for first, last, lo, block in _stream_blocks(data):
+        writer.write("frames", int(lo), block)
+        cum = np.zeros((len(block) + 1, block.shape[1]))
+        np.cumsum(np.asarray(block, np.float64), axis=0, out=cum[1:])
+        utts = np.arange(first, last)
+        n_blocks = block_rows(length[utts])
+        k = np.arange(int(n_blocks.sum())) - np.repeat(np.cumsum(n_blocks) - n_blocks, n_blocks) + 1
+        owner = np.repeat(utts, n_blocks)
+        rel = meta["start"][owner] - lo
+        ends = rel + np.minimum(k * BLOCK_FRAMES, length[owner])
+        prefix = (cum[ends] - cum[rel]).astype(np.float32)
+        # the utterances are consecutive, so their prefix rows are too
+        writer.write("blocks", int(block_base[first]) + 1, prefix)
+
+
+def utterance_std(data: CorpusData, rows: np.ndarray) -> np.ndarray:
+    """The store's per-utterance std of the given rows (read for them only; a corpus's vectors keep means)."""
+    offsets = zarr.open_array(data.path + "/offsets", mode="r")[:]
+    in_store = np.searchsorted(offsets[:-1], data.start[rows], side="right") - 1  # the utterance's store row
+    std = zarr.open_array(data.path + "/std", mode="r")
+    return np.asarray(std.get_orthogonal_selection((in_store, np.arange(data.columns.start, data.columns.stop))),
+                      np.float32)
 
 
 def store_version(model: str, name: str, stores_root: str | None) -> tuple:
@@ -103,19 +194,60 @@ def store_version(model: str, name: str, stores_root: str | None) -> tuple:
     return name, attrs.get("created"), attrs.get("finished")
 
 
+def store_bank(model: str, name: str, stores_root: str | None, layer: str = "-") -> StoreBank:
+    """The bank of one store (a corpus or a view store): in RAM when small, else built once into the
+    bank cache and memory-mapped; cached per process while the store does not change."""
+    return _store_bank(model, name, stores_root, layer, store_version(model, name, stores_root))
+
+
+def bank_file_name(model: str, name: str, stores_root: str | None, layer: str = "-") -> tuple[str, str]:
+    return bank_name(model, name, layer, store_version(model, name, stores_root))
+
+
+def prepare_store_bank(model: str, name: str, stores_root: str | None, layer: str = "-") -> int:
+    """Make sure the bank file of a large store exists (built now if not) without mapping it; returns
+    its size in bytes (0 for a bank small enough to be built in RAM by each process)."""
+    data = store_index(model, name, stores_root, layer)
+    shapes, meta = bank_layout(data)
+    size = bank_bytes(shapes)
+    if size < threshold_bytes():
+        return 0
+    stem, file = bank_file_name(model, name, stores_root, layer)
+    if not ensure_bank_file(cache_dir(stores_root), stem, file, shapes, meta, lambda w: _fill_bank(data, meta, w)):
+        return 0
+    return size
+
+
+def bank_bytes(shapes: dict) -> int:
+    return shapes["frames"][0] * shapes["frames"][1] * 2 + shapes["blocks"][0] * shapes["blocks"][1] * 4
+
+
+@lru_cache(maxsize=32)
+def _store_bank(model: str, name: str, stores_root: str | None, layer: str, version: tuple) -> StoreBank:
+    data = store_index(model, name, stores_root, layer)
+    shapes, meta = bank_layout(data)
+    if bank_bytes(shapes) >= threshold_bytes():
+        stem, file = bank_name(model, name, layer, version)
+        folder = cache_dir(stores_root)
+        if ensure_bank_file(folder, stem, file, shapes, meta, lambda w: _fill_bank(data, meta, w)):
+            return open_bank(folder, file)
+    return bank_in_ram(shapes, meta, lambda w: _fill_bank(data, meta, w))
+
+
 def training_bank(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-") -> FrameBank:
-    """The training utterances of ``train`` (clean and every augmented view store beside them);
-    cached per process while none of those stores changes."""
+    """The training utterances of ``train`` (clean and every augmented view store beside them), as rows
+    of those stores' banks; the head's standardisation comes from the clean rows' per-utterance mean and
+    std in the stores (pooled, no pass over the frames)."""
     stores = tuple((corpus, tuple(view_stores(model, corpus, stores_root))) for corpus in train)
     versions = tuple(store_version(model, name, stores_root)
                      for corpus, views in stores for name in (corpus, *views))
     return _training_bank(model, stores, stores_root, layer, versions)
 
 
-@lru_cache(maxsize=8)
-def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: str, versions: tuple) -> FrameBank:
-    """``stores``: (corpus, its view stores) per training corpus, listed once by ``training_bank``."""
-    parts, labels, corpora, keys, clean = [], [], [], [], []
+def training_rows(model: str, stores: tuple, stores_root: str | None, layer: str = "-"):
+    """(store name, CorpusData, selected rows, corpus index, is clean) for every store of a training set:
+    the train split of each corpus and the same utterances in its view stores."""
+    out = []
     for k, (corpus, views) in enumerate(stores):
         data = load_corpus(model, corpus, stores_root, layer)
         ids = np.unique(data.utt_id)
@@ -124,22 +256,29 @@ def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: st
         for name in (corpus, *views):
             part = data if name == corpus else load_corpus(model, name, stores_root, layer)
             rows = np.flatnonzero(np.isin(part.utt_id, ids) & (part.split == "train"))
-            parts.append((part, rows))
-            labels += list(part.label[rows])
-            corpora += [k] * len(rows)
-            keys += list(np.searchsorted(ids, part.utt_id[rows]) + 10_000_000 * k)
-            clean += [name == corpus] * len(rows)
-    lengths = np.concatenate([p.stop[r] - p.start[r] for p, r in parts])
+            out.append((name, part, rows, k, ids, name == corpus))
+    return out
 
-    def build(allocate=None) -> FrameBank:
-        frames = (f for p, r in parts for f in _stream_frames(p, r))
-        return build_framebank(frames, labels, corpora, keys, clean, lengths=lengths, allocate=allocate)
 
-    width = parts[0][0].columns.stop - parts[0][0].columns.start
-    if (lengths.sum() + len(lengths)) * width * 4 < threshold_bytes():
-        return build()
-    stem, name = bank_name(model, [corpus for corpus, _ in stores], layer, versions)
-    return cached_bank(cache_dir(stores_root), stem, name, build)
+@lru_cache(maxsize=8)
+def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: str, versions: tuple) -> FrameBank:
+    """``stores``: (corpus, its view stores) per training corpus, listed once by ``training_bank``."""
+    banks, index, utts, labels, corpora, keys, clean = [], [], [], [], [], [], []
+    stats = []
+    for name, part, rows, k, ids, is_clean in training_rows(model, stores, stores_root, layer):
+        index.append(np.full(len(rows), len(banks)))
+        banks.append(store_bank(model, name, stores_root, layer))
+        utts.append(rows)
+        labels.append(part.label[rows])
+        corpora.append(np.full(len(rows), k))
+        keys.append(np.searchsorted(ids, part.utt_id[rows]) + 10_000_000 * k)
+        clean.append(np.full(len(rows), is_clean))
+        if is_clean:
+            stats.append((part.pooled[rows], utterance_std(part, rows), part.stop[rows] - part.start[rows]))
+    mean, std = pooled_stats(*(np.concatenate(s) for s in zip(*stats)))
+    cat = lambda parts, dtype: np.concatenate(parts).astype(dtype)  # noqa: E731
+    return FrameBank(banks, cat(index, np.int64), cat(utts, np.int64), cat(labels, np.int64),
+                     cat(corpora, np.int64), cat(keys, np.int64), cat(clean, bool), mean, std)
 
 
 def relabelled(bank: FrameBank, perms: dict[int, np.ndarray]) -> FrameBank:

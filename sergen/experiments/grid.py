@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -48,12 +47,6 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
     return specs
 
 
-def _init_worker():
-    import torch
-
-    torch.set_num_threads(1)
-
-
 def _run_one(spec: ProbeSpec, stores_root, results_dir) -> str:
     return str(save_run(probe_run(spec, stores_root), results_dir))
 
@@ -87,7 +80,10 @@ def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers
              show_progress: bool = True, scheduler: str | None = None) -> pd.DataFrame:
     """Run what is not done yet; return the results of every spec (old and new) as one tidy table.
     ``scheduler`` (``local[:N]`` or a Dask address) runs the combinations as Dask tasks instead of local
-    worker processes; results are written by the tasks into the shared results folder."""
+    worker processes; results are written by the tasks into the shared results folder. Locally, each
+    store's bank is built once before the runs, runs that share banks go side by side, and one memory plan
+    covers all workers; a worker that dies costs only its own run (the others finish, then an error
+    names it and the command that resumes the grid)."""
     results_dir = Path(results_dir or data_dir("results"))
     todo = plan_grid(specs, results_dir, stores_root).todo
     workers = workers or min(2, os.cpu_count() or 1)
@@ -101,18 +97,10 @@ def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers
 
             dask_map(scheduler, partial(_run_one, stores_root=stores_root, results_dir=results_dir), todo,
                      on_done=lambda: bar.advance(task))
-        elif workers <= 1 or len(todo) <= 1:
-            for spec in todo:
-                _run_one(spec, stores_root, results_dir)
-                bar.advance(task)
-        else:
-            import multiprocessing as mp
+        elif todo:
+            from sergen.experiments.grid_pool import run_local
 
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
-                futures = [pool.submit(_run_one, s, stores_root, results_dir) for s in todo]
-                for future in as_completed(futures):
-                    future.result()
-                    bar.advance(task)
+            run_local(todo, stores_root, results_dir, workers, _run_one, bar, task)
     if not specs:
         raise SergenError("the grid is empty: no combination to run")
     return load_runs(results_dir, [s.run_id for s in specs]).rows

@@ -1,13 +1,15 @@
-"""Windows from a bank larger than RAM (DESIGN.md §4: "a chunk-aware scheme, not per-sample reads").
+"""Windows from banks larger than the RAM budget (DESIGN.md §4: "a chunk-aware scheme, not per-sample reads").
 
-WavLM-Large on MSP-Podcast's training split is ~15 M frames at 50 Hz: a 61 GiB float32 bank, memory-mapped
-from disk. Drawing windows from all of it at random would fault a page in from disk for almost every
-sample. Instead the sampler draws from a *resident subset*: a class × corpus stratified random share of
-the utterances (with their augmented views) copied into RAM in one sorted pass over the file; every
-``rotate_every`` batches a quarter of it is swapped for utterances not resident. Within a subset everything is as before (class
-first, corpus, utterance, view, window, mixing, masking, noise); across subsets every utterance gets its
-turn. The subset's size is the RAM budget: ``SERGEN_BANK_RAM_MIB``, else half the machine's memory; a bank
-within the budget is sampled whole, through the page cache.
+WavLM-Large on MSP-Podcast is ~40 GiB of float16 frames per layer at 50 Hz, memory-mapped from disk.
+Drawing windows from all of it at random would fault a page in from disk for almost every sample.
+Instead the sampler draws from a *resident subset*: a class × corpus stratified random share of the
+training set's utterances (with their augmented views), copied into RAM in one sorted pass over each
+bank file; every ``rotate_every`` batches a quarter of it is swapped for utterances not resident. Within
+a subset everything is as before (class first, corpus, utterance, view, window, mixing, masking, noise);
+across subsets every utterance gets its turn. The subset is read with plain file reads, not through the
+mapping, so the pages it came from never count as this process's memory. The subset's size is this
+process's share of the RAM budget (``set_ram_budget``, which the grid's memory plan calls in each worker;
+else the whole ``SERGEN_RAM_MIB`` budget); a training set within it is sampled whole, through the page cache.
 """
 
 from __future__ import annotations
@@ -17,23 +19,26 @@ import os
 
 import numpy as np
 
-from sergen.train.framebank import FrameBank
+from sergen.config import ram_budget_mib
+from sergen.train.framebank import FrameBank, StoreBank, block_rows
 from sergen.train.sampler import SamplerConfig, WindowSampler
 
 ROTATE_EVERY = 100  # batches between rotations
 REPLACE_SHARE = 0.25  # of the resident utterances swapped at each rotation: a quarter of the budget re-read
+_PROCESS_BUDGET: list[int] = []  # set by the grid's memory plan in each worker
+
+
+def set_ram_budget(budget_bytes: int | None) -> None:
+    """This process's share of the memory budget for training frames (None: the whole budget)."""
+    _PROCESS_BUDGET[:] = [] if budget_bytes is None else [int(budget_bytes)]
 
 
 def ram_budget_bytes() -> int:
-    if os.environ.get("SERGEN_BANK_RAM_MIB"):
-        return int(float(os.environ["SERGEN_BANK_RAM_MIB"]) * 2**20)
-    # Half the machine's memory, not half of what is free: a freshly written bank fills the page cache,
-    # which counts as used but is exactly where a mapped bank lives.
-    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    return _PROCESS_BUDGET[0] if _PROCESS_BUDGET else ram_budget_mib() * 2**20
 
 
 def entry_bytes(bank: FrameBank) -> np.ndarray:
-    return (bank.length + 1) * bank.dim * 4
+    return bank.entry_bytes()
 
 
 def groups_of(bank: FrameBank) -> list[np.ndarray]:
@@ -64,23 +69,62 @@ def choose_resident(bank: FrameBank, budget_bytes: int, rng: np.random.Generator
     return np.sort(np.concatenate([chosen, with_views]))
 
 
+def read_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``array[rows]`` (``rows`` sorted): from a memory-mapped file by positioned reads of each run of
+    consecutive rows, so the file's pages never enter this process's mapping; else by indexing."""
+    if not isinstance(array, np.memmap) or not len(rows):
+        return np.ascontiguousarray(array[rows])
+    out = np.empty((len(rows), array.shape[1]), array.dtype)
+    row_bytes = array.shape[1] * array.dtype.itemsize
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    firsts, lasts = np.split(rows, breaks), np.concatenate([[0], breaks, [len(rows)]])
+    view = out.view(np.uint8).reshape(len(rows), row_bytes)
+    with open(array.filename, "rb") as fh:
+        for run, lo, hi in zip(firsts, lasts[:-1], lasts[1:]):
+            n = os.preadv(fh.fileno(), [memoryview(view[lo:hi]).cast("B")], array.offset + int(run[0]) * row_bytes)
+            if n != (hi - lo) * row_bytes:
+                raise OSError(f"short read from {array.filename}")
+    return out
+
+
 def subset_bank(bank: FrameBank, entries: np.ndarray) -> FrameBank:
-    """The entries' prefix rows copied into RAM (one pass over the file in row order), re-indexed."""
-    lengths = bank.length[entries]
-    starts = bank.base[entries]
-    counts = lengths + 1
-    new_base = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    rows = np.arange(int(counts.sum())) + np.repeat(starts - new_base, counts)
-    return FrameBank(
-        prefix=np.ascontiguousarray(bank.prefix[rows]),
-        base=new_base,
-        length=lengths, label=bank.label[entries], corpus=bank.corpus[entries], utt_key=bank.utt_key[entries],
-        is_clean=bank.is_clean[entries], feature_mean=bank.feature_mean, feature_std=bank.feature_std)
+    """The entries' frames and prefix rows copied into RAM (one sorted pass over each bank file) as one
+    in-RAM store bank, re-indexed."""
+    entries = np.asarray(entries, np.int64)
+    order = np.lexsort((bank.utt[entries], bank.bank_index[entries]))
+    entries = entries[order]
+    frames, blocks, lengths = [], [np.zeros((1, bank.dim), np.float32)], []
+    for b, store in enumerate(bank.banks):
+        utts = bank.utt[entries[bank.bank_index[entries] == b]]
+        if not len(utts):
+            continue
+        length = store.length[utts]
+        n_blocks = block_rows(length)
+        frame_rows = np.repeat(store.start[utts], length) + _ranges(length)
+        block_rows_ = np.repeat(store.block_base[utts] + 1, n_blocks) + _ranges(n_blocks)
+        frames.append(read_rows(store.frames, frame_rows))
+        blocks.append(read_rows(store.blocks, block_rows_))
+        lengths.append(length)
+    lengths = np.concatenate(lengths)
+    n_blocks = block_rows(lengths)
+    sub = StoreBank(np.concatenate(frames), np.concatenate(blocks),
+                    start=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64), length=lengths,
+                    block_base=np.concatenate([[0], np.cumsum(n_blocks)[:-1]]).astype(np.int64))
+    undo = np.empty_like(order)
+    undo[order] = np.arange(len(order))
+    return FrameBank([sub], np.zeros(len(entries), np.int64), undo, bank.label[entries[undo]],
+                     bank.corpus[entries[undo]], bank.utt_key[entries[undo]], bank.is_clean[entries[undo]],
+                     bank.feature_mean, bank.feature_std)
+
+
+def _ranges(counts: np.ndarray) -> np.ndarray:
+    """0…n-1 for each n in ``counts``, concatenated."""
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 class ResidentSampler:
-    """A WindowSampler over a rotating resident subset; ``bank`` stays the whole bank (its dimension and
-    feature statistics are what the head is built from)."""
+    """A WindowSampler over a rotating resident subset; ``bank`` stays the whole training set (its
+    dimension and feature statistics are what the head is built from)."""
 
     def __init__(self, bank: FrameBank, frame_rate: float, config: SamplerConfig = SamplerConfig(), seed: int = 0,
                  budget_bytes: int | None = None, rotate_every: int = ROTATE_EVERY,
@@ -109,7 +153,9 @@ class ResidentSampler:
 
 
 def make_sampler(bank: FrameBank, frame_rate: float, config: SamplerConfig = SamplerConfig(), seed: int = 0):
-    """The plain sampler, or the resident-subset one when the bank is a file larger than the RAM budget."""
-    if isinstance(bank.prefix, np.memmap) and bank.prefix.nbytes > ram_budget_bytes():
+    """The plain sampler, or the resident-subset one when the training set's rows in memory-mapped bank
+    files are larger than this process's RAM budget."""
+    mapped = np.array([isinstance(b.frames, np.memmap) for b in bank.banks])
+    if mapped.any() and entry_bytes(bank)[mapped[bank.bank_index]].sum() > ram_budget_bytes():
         return ResidentSampler(bank, frame_rate, config, seed)
     return WindowSampler(bank, frame_rate, config, seed)

@@ -114,11 +114,13 @@ class WindowSampler:
         return start, start + size
 
     def masked_sum(self, entries, start, stop) -> tuple[np.ndarray, np.ndarray]:
-        """Window sums with two runs of frames removed (one in each half), and the frames left."""
-        total = self.bank.window_sum(entries, start, stop)
+        """Window sums with two runs of frames removed (one in each half), and the frames left; the
+        window and its runs are summed in one call to the bank."""
         count = (stop - start).astype(np.float32)
         if self.cfg.mask_frac <= 0:
-            return total, count
+            return self.bank.window_sum(entries, start, stop), count
+        n = len(entries)
+        queries = [(np.arange(n), start, stop, 1.0)]
         size = stop - start
         run = np.floor(size * self.cfg.mask_frac / 2).astype(np.int64)
         half = size // 2
@@ -127,8 +129,13 @@ class WindowSampler:
             if not ok.any():
                 continue
             r0 = lo[ok] + (self.rng.random(ok.sum()) * (span[ok] - run[ok] + 1)).astype(np.int64)
-            total[ok] -= self.bank.window_sum(entries[ok], r0, r0 + run[ok])
+            queries.append((np.flatnonzero(ok), r0, r0 + run[ok], -1.0))
             count[ok] -= run[ok]
+        rows = np.concatenate([q[0] for q in queries])
+        total = self.bank.signed_sum(entries[rows], np.concatenate([q[1] for q in queries]),
+                                     np.concatenate([q[2] for q in queries]),
+                                     np.concatenate([np.full(len(q[0]), q[3], np.float32) for q in queries]),
+                                     rows, n)
         return total, count
 
     def sample(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,9 @@
-"""Training banks above the size threshold live in memory-mapped files: identical to the in-RAM bank,
-built once, rebuilt after an interrupted build, replaced when a store changes."""
+"""Store banks above the size threshold live in memory-mapped files: one per store (not per training set),
+identical to the in-RAM bank, built once and mapped by later processes without reading the store, rebuilt
+after an interrupted build, replaced when the store changes."""
 
-from dataclasses import fields
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -9,11 +11,14 @@ import pytest
 
 from sergen.experiments import data
 from sergen.experiments.probe import resolve_spec, run_probe
+from sergen.train.framebank import BLOCK_FRAMES, build_framebank
 from sergen.train.loop import TrainConfig
+from sergen.train.sampler import SamplerConfig, WindowSampler
 
 
 def fresh_process():
     data._training_bank.cache_clear()
+    data._store_bank.cache_clear()
     data._load_corpus.cache_clear()
 
 
@@ -27,30 +32,99 @@ def cached(in_demo_workspace, tmp_path, monkeypatch):
     fresh_process()
 
 
-def test_mapped_bank_equals_the_in_ram_bank_and_is_reused(cached, monkeypatch):
-    mapped = data.training_bank("melspec", ("emodb", "ravdess"), None)
-    assert isinstance(mapped.prefix, np.memmap) and not mapped.prefix.flags.writeable
-    names = sorted(p.name for p in cached.iterdir())
-    assert [n.split(".", 2)[-1] for n in names] == ["lock", "meta.npz", "prefix.npy"]
-    assert names[0].startswith("melspec-emodb+ravdess-layerlast.")
-    monkeypatch.setenv("SERGEN_BANK_CACHE_MIB", "100000")
-    fresh_process()
-    in_ram = data.training_bank("melspec", ("emodb", "ravdess"), None)
-    assert not isinstance(in_ram.prefix, np.memmap)
-    for field in fields(in_ram):
-        np.testing.assert_array_equal(getattr(mapped, field.name), getattr(in_ram, field.name), err_msg=field.name)
-    # a later process maps the file: the store is not read again
-    monkeypatch.setenv("SERGEN_BANK_CACHE_MIB", "0")
-    fresh_process()
-    monkeypatch.setattr(data, "_stream_frames", lambda *a: (_ for _ in ()).throw(AssertionError("store read")))
-    again = data.training_bank("melspec", ("emodb", "ravdess"), None)
-    np.testing.assert_array_equal(again.prefix, in_ram.prefix)
+def store_frames(model, corpus):
+    """A store's frames, read directly (the reference a bank must equal)."""
+    import zarr
+
+    from sergen.store.layout import store_path
+
+    return zarr.open_array(str(store_path(model, corpus, None)) + "/frames", mode="r")[:]
+
+
+def test_one_bank_per_store_shared_by_training_sets(cached):
+    both = data.training_bank("melspec", ("emodb", "ravdess"), None)
+    alone = data.training_bank("melspec", ("emodb",), None)
+    metas = sorted(p.name.split(".")[0] for p in cached.glob("*.meta.npz"))
+    assert metas == ["melspec-emodb-layerlast", "melspec-ravdess-layerlast"]  # no training-set bank
+    assert alone.banks[0] is both.banks[0]  # the same mapped store bank, not a copy
+    bank = both.banks[0]
+    assert isinstance(bank.frames, np.memmap) and not bank.frames.flags.writeable
+    frames = store_frames("melspec", "emodb")
+    np.testing.assert_array_equal(bank.frames, frames)  # row for row the store's frames
+    # the bank covers every utterance of the store, whatever its split; the run picks the train rows
+    corpus = data.load_corpus("melspec", "emodb", None)
+    assert len(bank.length) == len(corpus.split) and set(corpus.split) == {"train", "valid", "test"}
+    assert (corpus.split[alone.utt] == "train").all() and len(alone.utt) == (corpus.split == "train").sum()
+    # exact prefix rows: P[k] = sum of the first min(8k, T) frames, in float64 then rounded to float32
+    for u in (0, 7, len(bank.length) - 1):
+        s, n = bank.start[u], bank.length[u]
+        for k in range(1, (n + BLOCK_FRAMES - 1) // BLOCK_FRAMES + 1):
+            want = frames[s:s + min(k * BLOCK_FRAMES, n)].astype(np.float64).sum(0).astype(np.float32)
+            np.testing.assert_array_equal(bank.blocks[bank.block_base[u] + k], want)
     from typer.testing import CliRunner
 
     from sergen.cli import app
 
     listing = CliRunner().invoke(app, ["stores", "ls"]).output
-    assert f"training-bank cache: 1 bank(s), 0.0 GiB in {cached} (safe to delete)" in listing
+    assert f"store-bank cache: 2 bank(s), 0.0 GiB in {cached} (safe to delete)" in listing
+
+
+def test_a_second_process_maps_the_bank_without_reading_the_store(cached, tmp_path):
+    data.training_bank("melspec", ("emodb",), None)
+    from sergen.store.layout import store_path
+
+    frames_dir = store_path("melspec", "emodb", None) / "frames" / "c"
+    hidden = tmp_path / "chunks-away"
+    frames_dir.rename(hidden)  # the store's frame chunks are gone (a read would give zeros): only the bank has them
+    try:
+        script = ("from sergen.experiments import data; import numpy as np; "
+                  "b = data.training_bank('melspec', ('emodb',), None); "
+                  "print(type(b.banks[0].frames).__name__, float(b.window_mean(np.array([0]), np.array([0]), "
+                  "np.array([5]))[0, 0]))")
+        run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        out = run.stdout
+    finally:
+        hidden.rename(frames_dir)
+    frames = store_frames("melspec", "emodb")
+    bank = data.training_bank("melspec", ("emodb",), None)
+    s = bank.banks[0].start[bank.utt[0]]
+    kind, value = out.split()
+    assert kind == "memmap" and float(value) == pytest.approx(frames[s:s + 5, 0].astype(np.float64).mean(), abs=1e-5)
+
+
+def test_several_banks_draw_exactly_what_one_concatenated_bank_drew(cached):
+    """A training set over two store banks against the old design's single concatenated bank: the same
+    entries in the same order, so the same seed gives the same class/corpus draws and windows."""
+    multi = data.training_bank("melspec", ("emodb", "ravdess"), None)
+    parts = []
+    for b, store in enumerate(multi.banks):
+        frames = store_frames("melspec", ("emodb", "ravdess")[b])
+        utts = multi.utt[multi.bank_index == b]
+        parts += [frames[store.start[u]:store.start[u] + store.length[u]] for u in utts]
+    concatenated = build_framebank(parts, multi.label, multi.corpus, multi.utt_key, multi.is_clean)
+    np.testing.assert_allclose(concatenated.feature_mean, multi.feature_mean, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(concatenated.feature_std, multi.feature_std, rtol=1e-3, atol=1e-4)
+    cfg = SamplerConfig(noise_std=0.0)
+    a, b = WindowSampler(multi, 100.0, cfg, seed=4), WindowSampler(concatenated, 100.0, cfg, seed=4)
+    for _ in range(5):
+        classes = a.draw_classes(5000)
+        np.testing.assert_array_equal(classes, b.draw_classes(5000))
+        drawn = a.draw_utterances(classes)
+        np.testing.assert_array_equal(drawn, b.draw_utterances(classes))
+        start, stop = a.draw_windows(drawn)
+        b.draw_windows(drawn)
+        np.testing.assert_allclose(multi.window_mean(drawn, start, stop),
+                                   concatenated.window_mean(drawn, start, stop), rtol=1e-5, atol=1e-5)
+    assert abs(np.mean(multi.corpus[drawn] == 1) - 0.5) < 0.03  # corpus first: both corpora equally
+    # window means against direct means of the store's float16 frames
+    direct = np.stack([parts[e][s:t].astype(np.float64).mean(0) for e, s, t in zip(drawn[:300], start, stop)])
+    np.testing.assert_allclose(multi.window_mean(drawn[:300], start[:300], stop[:300]), direct,
+                               rtol=1e-5, atol=1e-5 * np.abs(direct).max())
+    xa, ya = a.sample(256)
+    xb, yb = b.sample(256)
+    np.testing.assert_array_equal(ya, yb)
+    np.testing.assert_allclose(xa, xb, rtol=1e-5, atol=1e-5)
 
 
 def test_probe_results_do_not_depend_on_where_the_bank_lives(cached, monkeypatch):
@@ -63,22 +137,22 @@ def test_probe_results_do_not_depend_on_where_the_bank_lives(cached, monkeypatch
 
 
 def test_interrupted_build_is_redone_and_old_versions_are_removed(cached, monkeypatch):
-    real = data._stream_frames
+    real = data._stream_blocks
 
-    def dies_midway(part, rows):
-        for i, frames in enumerate(real(part, rows)):
-            if i == 50:
+    def dies_midway(part, *args):
+        for i, block in enumerate(real(part, 256)):
+            if i == 3:
                 raise KeyboardInterrupt
-            yield frames
+            yield block
 
-    monkeypatch.setattr(data, "_stream_frames", dies_midway)
+    monkeypatch.setattr(data, "_stream_blocks", dies_midway)
     with pytest.raises(KeyboardInterrupt):
         data.training_bank("melspec", ("emodb",), None)
     assert not list(cached.glob("*.meta.npz"))  # no complete bank was recorded
-    monkeypatch.setattr(data, "_stream_frames", real)
+    monkeypatch.setattr(data, "_stream_blocks", real)
     fresh_process()
     bank = data.training_bank("melspec", ("emodb",), None)
-    assert np.isfinite(bank.prefix).all() and len(list(cached.glob("*.meta.npz"))) == 1
+    assert np.isfinite(bank.banks[0].blocks).all() and len(list(cached.glob("*.meta.npz"))) == 1
     # the store is rebuilt (new creation time): a new bank file replaces the old one
     monkeypatch.setattr(data, "store_version", lambda model, name, root: (name, "rebuilt", "later"))
     fresh_process()
@@ -97,22 +171,26 @@ def test_full_disk_falls_back_to_ram_with_a_warning(cached, monkeypatch, capsys)
 
     monkeypatch.setattr(os, "posix_fallocate", no_room)
     bank = data.training_bank("melspec", ("emodb",), None)
-    assert not isinstance(bank.prefix, np.memmap) and np.isfinite(bank.prefix).all()
+    assert not isinstance(bank.banks[0].frames, np.memmap) and np.isfinite(bank.banks[0].blocks).all()
     err = capsys.readouterr().err
-    assert "no room for the 0.0 GiB training-bank file in" in err and "building it in memory instead" in err
+    assert "no room for the 0.0 GiB store-bank file in" in err and "building it in memory instead" in err
     assert not list(cached.glob("*.npy")) and not list(cached.glob("*.npz"))
 
 
 def test_probe_on_a_bank_larger_than_the_ram_budget(cached, monkeypatch):
     """The bank file is 'too large': windows come from rotating resident subsets, and the probe still learns."""
     from sergen.experiments import probe
+    from sergen.train import resident
 
     used = []
     real = probe.make_sampler
     monkeypatch.setattr(probe, "make_sampler", lambda *a, **k: used.append(real(*a, **k)) or used[-1])
-    monkeypatch.setenv("SERGEN_BANK_RAM_MIB", "1")
-    spec = resolve_spec("melspec", "cremad", "cremad", head="linear", training=TrainConfig(max_steps=1200))
-    auroc = run_probe(spec).query("metric == 'auroc'").value.iloc[0]
+    resident.set_ram_budget(2**20)
+    try:
+        spec = resolve_spec("melspec", "cremad", "cremad", head="linear", training=TrainConfig(max_steps=1200))
+        auroc = run_probe(spec).query("metric == 'auroc'").value.iloc[0]
+    finally:
+        resident.set_ram_budget(None)
     assert type(used[0]).__name__ == "ResidentSampler" and used[0].rotations >= 2
     assert len(used[0].resident) < 0.5 * len(used[0].bank.length)
     assert auroc > 0.85

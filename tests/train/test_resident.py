@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from sergen.train.framebank import build_framebank
-from sergen.train.resident import ResidentSampler, choose_resident, entry_bytes, make_sampler, subset_bank
+from sergen.train.resident import (ResidentSampler, choose_resident, entry_bytes, make_sampler, set_ram_budget,
+                                   subset_bank)
 from sergen.train.sampler import SamplerConfig, WindowSampler
 
 
@@ -17,14 +18,14 @@ def mapped_bank(tmp_path, n_utts=120, dim=8, seed=0):
     corpora = [(i // 4) % 2 for i in range(n_utts)]
     keys = list(range(n_utts))
     views = [f * 0.5 for f in frames]  # the view of utterance i, stored after all clean entries
-    path = tmp_path / "bank.npy"
 
-    def allocate(shape):
-        return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
+    def allocate(name, shape, dtype):
+        return np.lib.format.open_memmap(tmp_path / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
 
     bank = build_framebank(frames + views, labels * 2, corpora * 2, keys * 2, [True] * n_utts + [False] * n_utts,
                            allocate=allocate)
-    bank.prefix.flush()
+    for array in (bank.banks[0].frames, bank.banks[0].blocks):
+        array.flush()
     return bank, frames
 
 
@@ -32,7 +33,7 @@ def test_subset_bank_gives_the_same_windows_as_the_whole_bank(tmp_path):
     bank, _ = mapped_bank(tmp_path)
     entries = np.array([3, 17, 18, 90, 150, 239])
     sub = subset_bank(bank, entries)
-    assert not isinstance(sub.prefix, np.memmap)
+    assert not isinstance(sub.banks[0].frames, np.memmap) and not isinstance(sub.banks[0].blocks, np.memmap)
     rng = np.random.default_rng(1)
     for i, e in enumerate(entries):
         start = rng.integers(0, bank.length[e], 20)
@@ -90,11 +91,15 @@ def test_a_rotation_swaps_a_quarter_of_each_group(tmp_path):
 
 def test_make_sampler_picks_by_size(tmp_path, monkeypatch):
     bank, _ = mapped_bank(tmp_path)
-    monkeypatch.setenv("SERGEN_BANK_RAM_MIB", "1000")
+    monkeypatch.setenv("SERGEN_RAM_MIB", "1000")
     assert isinstance(make_sampler(bank, 10.0), WindowSampler)
-    monkeypatch.setenv("SERGEN_BANK_RAM_MIB", str(bank.prefix.nbytes / 3 / 2**20))
-    sampler = make_sampler(bank, 10.0)
+    set_ram_budget(int(entry_bytes(bank).sum() / 3))  # what a grid worker's memory plan sets
+    try:
+        sampler = make_sampler(bank, 10.0)
+    finally:
+        set_ram_budget(None)
     assert isinstance(sampler, ResidentSampler) and sampler.bank is bank
+    assert isinstance(make_sampler(bank, 10.0), WindowSampler)  # the whole SERGEN_RAM_MIB budget again
     in_ram = build_framebank([np.ones((3, 2), np.float32)] * 4, [0, 1, 2, 3], [0] * 4, [0, 1, 2, 3], [True] * 4)
     assert isinstance(make_sampler(in_ram, 10.0), WindowSampler)  # only a memory-mapped bank is subset
     with pytest.raises(ValueError):

@@ -1,0 +1,198 @@
+"""Running a grid's combinations on this machine: banks built first, runs ordered so that those sharing
+banks go side by side, one memory plan for all workers, and worker processes whose death costs only the
+run they were doing.
+
+Why not ``ProcessPoolExecutor``: when a worker dies (the OOM killer's SIGKILL) it breaks the whole pool
+and every pending run fails with ``BrokenProcessPool``, without saying which run the dead worker had.
+Here each worker has its own pipe: the grid knows what each one runs, records the death of one, starts a
+fresh worker and goes on; at the end it names what did not finish and the command that resumes it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import shlex
+import signal
+import sys
+import traceback
+from collections import deque
+from multiprocessing.connection import wait
+
+from sergen.errors import SergenError
+from sergen.experiments import data
+from sergen.experiments.memory_plan import MemoryPlan, plan_grid
+from sergen.store.reader import view_stores
+
+
+def order_runs(todo: list, touched: list[dict]) -> list[int]:
+    """Indices of ``todo`` grouped by training set (the runs of one set share its banks), sets touching
+    the most bank bytes first, and sets that share banks next to each other (largest shared bytes)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, spec in enumerate(todo):
+        groups.setdefault((spec.model, spec.layer, spec.train), []).append(i)
+    keys = sorted(groups, key=lambda k: -sum(touched[groups[k][0]].values()))
+    ordered, left = [], list(keys)
+    while left:
+        if not ordered:
+            nxt = left[0]
+        else:
+            last = set(touched[groups[ordered[-1]][0]])
+            nxt = max(left, key=lambda k: sum(v for b, v in touched[groups[k][0]].items() if b in last))
+        ordered.append(nxt)
+        left.remove(nxt)
+    return [i for k in ordered for i in groups[k]]
+
+
+def resume_command() -> str:
+    if sys.argv and sys.argv[0].endswith(("sergen", "__main__.py")):
+        return shlex.join(["sergen", *sys.argv[1:]])
+    return "the same grid again (finished runs are skipped)"
+
+
+def describe_spec(spec) -> str:
+    return (f"{spec.model} train={spec.train_name} head={spec.head} seed={spec.seed}"
+            + (" scrambled" if spec.scramble else "") + (f" aug={spec.aug_share:g}" if spec.aug_share else ""))
+
+
+def describe_death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        likely = " — likely out of memory (the kernel's OOM killer; `dmesg` says)" if -exitcode == signal.SIGKILL else ""
+        return f"its worker was killed by {name}{likely}"
+    return f"its worker exited with code {exitcode}"
+
+
+def _worker(conn, budget_bytes: int | None, run_one) -> None:
+    import torch
+
+    from sergen.train.resident import set_ram_budget
+
+    torch.set_num_threads(1)
+    set_ram_budget(budget_bytes)
+    while True:
+        job = conn.recv()
+        if job is None:
+            return
+        i, spec, stores_root, results_dir = job
+        try:
+            run_one(spec, stores_root, results_dir)
+            conn.send((i, None))
+        except SergenError as exc:
+            conn.send((i, ("sergen", exc.what, exc.where, exc.fix)))
+        except Exception:  # noqa: BLE001 - sent to the parent, which reports it with the run it belongs to
+            conn.send((i, ("crash", traceback.format_exc(), None, None)))
+
+
+class _Worker:
+    def __init__(self, ctx, budget_bytes, run_one):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker, args=(child, budget_bytes, run_one), daemon=True)
+        self.proc.start()
+        child.close()
+        self.job: int | None = None
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.proc.join(timeout=10)
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
+def plan_for(todo: list, stores_root, workers: int) -> tuple[MemoryPlan, list[dict]]:
+    touched = [data.training_set_bytes(s.model, s.train, stores_root, s.layer) for s in todo]
+    return plan_grid(touched, workers, len(todo)), touched
+
+
+def run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, task) -> None:
+    """Run ``todo`` in worker processes (in this process when the plan allows one worker and one run)."""
+    from sergen.console import err_console
+
+    from sergen.config import data_dir
+    from sergen.train.resident import set_ram_budget
+
+    root = data.stores_root_key(stores_root or data_dir("stores"))
+    # each store's bank once, before the runs that need it, in the order the runs need them
+    plan, touched = plan_for(todo, root, workers)
+    order = order_runs(todo, touched)
+    stores = list(dict.fromkeys((todo[i].model, name, todo[i].layer) for i in order
+                                for name in _stores_of(todo[i], root)))
+    bank_task = bar.add_task("store banks", total=len(stores))
+    for model, name, layer in stores:
+        data.prepare_store_bank(model, name, root, layer)
+        bar.advance(bank_task)
+    err_console.print(plan.describe())
+    budget = (plan.resident_mib if plan.resident_mib is not None else plan.budget_mib) * 2**20
+    if plan.workers <= 1 or len(todo) <= 1:  # in this process, as a plain loop
+        set_ram_budget(budget)
+        try:
+            for i in order:
+                run_one(todo[i], stores_root, results_dir)
+                bar.advance(task)
+        finally:
+            set_ram_budget(None)
+        return
+    failures = _pool(todo, order, stores_root, results_dir, plan.workers, budget, run_one, lambda: bar.advance(task))
+    if failures:
+        _raise(todo, failures)
+
+
+def _stores_of(spec, root) -> list[str]:
+    return [name for corpus in spec.train for name in (corpus, *view_stores(spec.model, corpus, root))]
+
+
+def _pool(todo, order, stores_root, results_dir, n_workers, budget, run_one, advance) -> dict[int, tuple]:
+    ctx = mp.get_context("spawn")
+    queue = deque(order)
+    pool = [_Worker(ctx, budget, run_one) for _ in range(min(n_workers, len(order)))]
+    failures: dict[int, tuple] = {}
+    try:
+        while queue or any(w.job is not None for w in pool):
+            for k, w in enumerate(pool):
+                if w.job is None and queue:
+                    if not w.proc.is_alive():  # died while idle: nothing of it to report
+                        pool[k] = w = _Worker(ctx, budget, run_one)
+                    w.job = queue.popleft()
+                    w.conn.send((w.job, todo[w.job], stores_root, results_dir))
+            busy = [w for w in pool if w.job is not None]
+            wait([w.conn for w in busy] + [w.proc.sentinel for w in busy])
+            for k, w in enumerate(pool):
+                if w.job is None:
+                    continue
+                try:
+                    message = w.conn.recv() if w.conn.poll() else None
+                except (EOFError, OSError):
+                    message = None
+                if message is not None:
+                    i, error = message
+                    if error:
+                        failures[i] = error
+                    else:
+                        advance()
+                    w.job = None
+                elif not w.proc.is_alive():
+                    w.proc.join()
+                    failures[w.job] = ("died", describe_death(w.proc.exitcode), None, None)
+                    pool[k] = _Worker(ctx, budget, run_one)  # a fresh worker for the runs left
+    finally:
+        for w in pool:
+            w.stop()
+    return failures
+
+
+def _raise(todo, failures: dict[int, tuple]) -> None:
+    if len(failures) == 1:
+        (i, (kind, what, where, fix)), = failures.items()
+        if kind == "sergen":
+            raise SergenError(f"{describe_spec(todo[i])}: {what}", where=where, fix=fix)
+    lines = []
+    for i, (kind, what, where, fix) in failures.items():
+        detail = what.strip().splitlines()[-1] if kind == "crash" else what
+        lines.append(f"  {describe_spec(todo[i])}: {detail}")
+    done = len(todo) - len(failures)
+    raise SergenError(f"{len(failures)} of {len(todo)} grid run(s) did not finish ({done} finished and kept):\n"
+                      + "\n".join(lines),
+                      fix=f"resume with `{resume_command()}` (it runs only what is missing); on a small machine "
+                          "set SERGEN_RAM_MIB lower or pass --workers 1")

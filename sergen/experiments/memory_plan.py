@@ -1,0 +1,83 @@
+"""One memory budget for a whole grid: how many workers run, and whether training sets are sampled from
+their mapped banks whole or from resident subsets.
+
+Why one budget: each worker used to take half the machine as its own, so two workers planned for the
+whole machine and the kernel's OOM killer ended the grid. Here the budget (``SERGEN_RAM_MIB``, else half
+the machine's memory) covers every process of the grid together, with two kinds of memory in it:
+
+- *per process*: the interpreter, torch, the utterance vectors of the valid and test splits and a head
+  (``WORKER_MIB`` per worker, ``PARENT_MIB`` for the process that runs the grid);
+- *shared*: the pages of the memory-mapped store banks that the running training sets draw from. They are
+  counted once however many workers map them, and runs that share banks are run side by side (the grid's
+  order), so the shared need is the union of the banks of the training sets that can run at once.
+
+If the banks fit next to the workers, every run samples its banks whole. If not, fewer workers are tried
+(fewer training sets at once, less per-process memory); if even one does not fit, each worker samples a
+rotating resident subset of its share of what is left. A grid is then slower on a small machine; it is
+never planned past its budget.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from sergen.config import ram_budget_mib
+
+WORKER_MIB = 700  # a worker: Python, torch, numpy/pandas/zarr, a corpus's utterance vectors, a head (measured ~550)
+PARENT_MIB = 400  # the process that runs the grid (and the CLI)
+MIN_RESIDENT_MIB = 256  # a resident subset smaller than this holds too few utterances per class and corpus
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    budget_mib: int
+    workers: int
+    shared_mib: int  # mapped bank pages the running training sets can touch at once
+    resident_mib: int | None  # per-worker resident subset; None: banks are sampled whole
+
+    def describe(self) -> str:
+        how = ("banks sampled whole, shared" if self.resident_mib is None
+               else f"resident subsets of {self.resident_mib:,} MiB per worker")
+        return (f"memory plan: {self.workers} worker(s) within {self.budget_mib:,} MiB "
+                f"({how}; mapped banks {self.shared_mib:,} MiB)")
+
+
+def _mib(n_bytes: int) -> int:
+    return -(-int(n_bytes) // 2**20)
+
+
+def shared_need_mib(training_sets: list[dict[str, int]], workers: int) -> int:
+    """The largest union of bank bytes over any ``workers`` training sets (each a {bank: bytes it can
+    touch}); with many sets, the sum of the largest ones bounds it."""
+    sets = list({tuple(sorted(s.items())) for s in training_sets})
+    if not sets:
+        return 0
+    k = min(workers, len(sets))
+    if len(list(itertools.islice(itertools.combinations(range(len(sets)), k), 5000))) >= 5000:
+        return _mib(sum(sorted((sum(b for _, b in s) for s in sets), reverse=True)[:k]))
+    best = 0
+    for combo in itertools.combinations(sets, k):
+        union: dict[str, int] = {}
+        for s in combo:
+            for bank, size in s:
+                union[bank] = max(union.get(bank, 0), size)
+        best = max(best, sum(union.values()))
+    return _mib(best)
+
+
+def plan_grid(training_sets: list[dict[str, int]], requested_workers: int, n_runs: int,
+              budget_mib: int | None = None) -> MemoryPlan:
+    """The plan for runs whose training sets touch ``training_sets`` (one {bank: bytes} per run)."""
+    budget = ram_budget_mib() if budget_mib is None else budget_mib
+    most = max(1, min(requested_workers, n_runs))
+    for workers in range(most, 0, -1):
+        shared = shared_need_mib(training_sets, workers)
+        if PARENT_MIB + workers * WORKER_MIB + shared <= budget:
+            return MemoryPlan(budget, workers, shared, None)
+    # resident subsets: as many workers as leave each a useful subset
+    for workers in range(most, 0, -1):
+        per_worker = (budget - PARENT_MIB - workers * WORKER_MIB) // workers
+        if per_worker >= MIN_RESIDENT_MIB or workers == 1:
+            return MemoryPlan(budget, workers, 0, max(per_worker, 64))
+    raise AssertionError("unreachable")
