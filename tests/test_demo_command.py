@@ -74,10 +74,9 @@ def test_demo_runs_the_whole_pipeline_in_its_own_workspace(tmp_path, monkeypatch
     (["--out", "."], "is not a demo workspace sergen made (no SERGEN_DEMO_WORKSPACE.json) and holds corpora, home, "
                      "manifests, reports, results …; the demo writes only into its own folder, so nothing was written"),
     (["--out", "sergen.toml"], "the demo's folder is a file"),
-    (["--scale", "0"], "--scale must be a number > 0 and at most 10, not 0.0"),
+    (["--scale", "20"], "--scale must be a number > 0 and at most 10, not 20.0"),
     (["--seeds", "0,x"], "--seeds must be whole numbers separated by commas, not '0,x'"),
     (["--seeds", "-1"], "--seeds must be whole numbers ≥ 0, not [-1]"),
-    (["--workers", "0"], "--workers must be a whole number ≥ 1, not 0"),
     (["--models", "nosuchmodel"], "unknown model 'nosuchmodel'"),
     (["--views", "pink-noize"], "unknown view 'pink-noize'"),
 ])

@@ -73,9 +73,10 @@ def test_a_second_process_maps_the_bank_without_reading_the_store(cached, tmp_pa
     data.training_bank("melspec", ("emodb",), None)
     from sergen.store.layout import store_path
 
-    frames_dir = store_path("melspec", "emodb", None) / "frames" / "c"
-    hidden = tmp_path / "chunks-away"
-    frames_dir.rename(hidden)  # the store's frame chunks are gone (a read would give zeros): only the bank has them
+    chunks = sorted(p for p in (store_path("melspec", "emodb", None) / "frames" / "c").rglob("*") if p.is_file())
+    saved = {p: p.read_bytes() for p in chunks}
+    for p in chunks:  # garbage in every frame chunk: a read would fail to decode; only the bank holds the frames
+        p.write_bytes(b"\0" * len(saved[p]))
     try:
         script = ("from sergen.experiments import data; import numpy as np; "
                   "b = data.training_bank('melspec', ('emodb',), None); "
@@ -85,7 +86,8 @@ def test_a_second_process_maps_the_bank_without_reading_the_store(cached, tmp_pa
         assert run.returncode == 0, run.stderr
         out = run.stdout
     finally:
-        hidden.rename(frames_dir)
+        for p, content in saved.items():
+            p.write_bytes(content)
     frames = store_frames("melspec", "emodb")
     bank = data.training_bank("melspec", ("emodb",), None)
     s = bank.banks[0].start[bank.utt[0]]
