@@ -295,19 +295,32 @@ def use_workspace(root: Path) -> Iterator[Workspace]:
         os.environ.update(saved)
 
 
+def _env_mib(name: str, minimum: float) -> float | None:
+    """A memory size in MiB from the environment variable ``name``, checked; None when unset."""
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        mib = float(value)
+    except ValueError:
+        mib = float("nan")
+    if not mib >= minimum:
+        raise SergenError(f"{name}={value!r} is not a memory size in MiB of at least {minimum:g}",
+                          fix=f"set it to a number of MiB, e.g. {name}=8192, or unset it")
+    return mib
+
+
 def ram_budget_mib() -> int:
     """Memory sergen may use for training, all processes of a grid together: ``SERGEN_RAM_MIB``, else half
     the machine's physical memory (the rest is for the page cache that serves the stores, and the OS)."""
-    value = os.environ.get("SERGEN_RAM_MIB")
-    if value:
-        try:
-            mib = float(value)
-        except ValueError:
-            mib = 0
-        if not mib >= 64:
-            from sergen.errors import SergenError
-
-            raise SergenError(f"SERGEN_RAM_MIB={value!r} is not a memory size in MiB of at least 64",
-                              fix="set it to the MiB sergen may use, e.g. SERGEN_RAM_MIB=8192, or unset it")
+    mib = _env_mib("SERGEN_RAM_MIB", 64)
+    if mib is not None:
         return int(mib)
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2 // 2**20
+
+
+def bank_cache_mib(default: float) -> float:
+    """Store banks from this size up are built into a shared file (``SERGEN_BANK_CACHE_MIB``); smaller ones
+    stay in RAM."""
+    mib = _env_mib("SERGEN_BANK_CACHE_MIB", 0)
+    return default if mib is None else mib

@@ -497,3 +497,47 @@ def test_cremad_demographics_without_its_columns(cli, demo_root, tmp_path):
     (root / "VideoDemographics.csv").write_text("Actor,Gender\n1001,Male\n")
     code, text = cli("manifest", "cremad", "--root", root)
     assert code == 2 and "VideoDemographics.csv lacks the ActorID and Sex columns" in text
+
+
+def test_manifest_out_never_overwrites_a_file_sergen_did_not_write(cli, tmp_path, demo_root):
+    """`manifest --out` onto the config, an audio file or a user's CSV (or next to a user's .json) is refused
+    before anything is written; rewriting a manifest sergen wrote is still fine."""
+    root = demo_root / "emodb"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "sergen.toml").write_text("[roots]\n")
+    (mine / "take.wav").write_bytes(b"RIFF....")
+    (mine / "data.csv").write_text("a,b\n1,2\n")
+    (mine / "notes.json").write_text('{"mine": true}')
+    before = tree_hash(mine)
+    for out, what in ((mine / "sergen.toml", "a manifest is a .csv file, not 'sergen.toml'"),
+                      (mine / "take.wav", "a manifest is a .csv file, not 'take.wav'"),
+                      (mine / "data.csv", "a file that is not a sergen manifest is in the way; nothing was written"),
+                      (mine / "notes.csv", "a .json file that is not a sergen manifest is in the way")):
+        code, text = cli("manifest", "emodb", "--root", root, "--out", out)
+        assert code == 2 and what in text and "Traceback" not in text, text
+    assert tree_hash(mine) == before
+    ours = tmp_path / "ours.csv"
+    for _ in range(2):  # the second run replaces sergen's own manifest and sidecar
+        code, text = cli("manifest", "emodb", "--root", root, "--out", ours)
+        assert code == 0, text
+
+
+def test_folder_corpus_named_after_a_known_corpus_is_refused(cli, tmp_path, monkeypatch):
+    write_wav(tmp_path / "mine" / "a.wav")
+    (tmp_path / "mine" / "labels.csv").write_text("path,label\na.wav,happy\n")
+    monkeypatch.chdir(tmp_path / "mine")
+    for name in ("emodb", "crema"):
+        code, text = cli("manifest", "folder", "--root", ".", "--csv", "labels.csv", "--name", name)
+        assert code == 2 and f"--name {name!r} is a corpus sergen reads itself" in text and "Traceback" not in text
+    assert not list((tmp_path / "manifests").glob("*.csv")) if (tmp_path / "manifests").exists() else True
+
+
+@pytest.mark.parametrize("value", ["abc", "-1"])
+def test_bank_cache_size_that_is_not_a_size_is_refused(value, monkeypatch):
+    from sergen.errors import SergenError
+    from sergen.experiments.bank_cache import threshold_bytes
+
+    monkeypatch.setenv("SERGEN_BANK_CACHE_MIB", value)
+    with pytest.raises(SergenError, match=f"SERGEN_BANK_CACHE_MIB='{value}' is not a memory size in MiB of at least 0"):
+        threshold_bytes()

@@ -56,8 +56,30 @@ def manifest_hash(df: pd.DataFrame) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
+def _is_sergen_sidecar(path: Path) -> bool:
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and "manifest_sha256" in meta and "sergen_version" in meta
+
+
+def check_manifest_target(out: Path) -> None:
+    """A manifest replaces only a manifest sergen wrote: ``--out`` pointing at a config, an audio file or any
+    file of the user's (or a ``.json`` beside it that is not sergen's sidecar) is refused, nothing written."""
+    if out.suffix.lower() != ".csv":
+        raise SergenError(f"a manifest is a .csv file, not {out.name!r}", where=str(out),
+                          fix="give --out a path ending in .csv")
+    sidecar = out.with_suffix(".json")
+    for path, what in ((out, "a file"), (sidecar, "a .json file")):
+        if path.exists() and not _is_sergen_sidecar(sidecar):
+            raise SergenError(f"{what} that is not a sergen manifest is in the way; nothing was written",
+                              where=str(path), fix="choose another --out, or move that file away first")
+
+
 def write_manifest(result: ManifestResult, out: str | Path | None = None) -> Path:
     out = Path(out) if out else manifest_path(result.meta["corpus"])
+    check_manifest_target(out)
     check_writable(out.parent, "manifests folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     result.manifest.to_csv(out, index=False)

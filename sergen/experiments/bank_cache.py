@@ -45,7 +45,9 @@ def cache_dir(stores_root) -> Path:
 
 
 def threshold_bytes() -> int:
-    return int(float(os.environ.get("SERGEN_BANK_CACHE_MIB", DEFAULT_THRESHOLD_MIB)) * 2**20)
+    from sergen.config import bank_cache_mib
+
+    return int(bank_cache_mib(DEFAULT_THRESHOLD_MIB) * 2**20)
 
 
 def bank_name(model: str, store: str, layer: str, version: tuple) -> tuple[str, str]:

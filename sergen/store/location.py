@@ -48,8 +48,17 @@ def exists(path) -> bool:
 
 
 def remove(path) -> None:
+    """Remove a store. Its root ``zarr.json`` goes first, in one step: a removal killed halfway then leaves
+    no group that says "complete" over arrays already gone, only leftovers the next extraction clears."""
     if not exists(path):
         return
+    root_meta = join(path, "zarr.json")
+    if exists(root_meta):
+        if is_remote(path):
+            fs, p = _fs(root_meta)
+            fs.rm(p)
+        else:
+            local_path(root_meta).unlink()
     if not is_remote(path):
         import shutil
 

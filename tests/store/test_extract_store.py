@@ -263,3 +263,27 @@ def test_absent_chunks_of_failed_or_one_frame_utterances_are_not_losses(tmp_path
     assert not chunk_damage(group)
     (tmp_path / "s.zarr/offsets/c/0").unlink()
     assert chunk_damage(group).structural == ["offsets"]
+
+
+def test_removal_killed_halfway_never_leaves_a_complete_looking_store(emodb_copy, monkeypatch):
+    """`extract --overwrite` removes the old store before laying out the new one. Killed in the middle of
+    that removal (after a few arrays went), the store must not still say "complete" over missing arrays:
+    the root metadata goes first, so what is left reads as no store and the next extract rebuilds it."""
+    from sergen.store import location
+    from sergen.store.reader import store_attrs
+
+    extract("melspec", "emodb", show_progress=False)
+    path = store_path("melspec", "emodb")
+    assert store_attrs(path).get("complete")
+
+    def killed(tree, *args, **kwargs):  # the removal dies after the root metadata, with the arrays still there
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(shutil, "rmtree", killed)
+        location.remove(path)
+    assert (path / "frames").is_dir() and not (path / "zarr.json").exists()
+    assert store_attrs(path) == {}  # not "complete": no store at all
+    report = extract("melspec", "emodb", show_progress=False)
+    assert report.complete and not report.skipped and report.written == report.n_utts
+    assert verify_store(path).ok
