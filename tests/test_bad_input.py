@@ -497,3 +497,27 @@ def test_cremad_demographics_without_its_columns(cli, demo_root, tmp_path):
     (root / "VideoDemographics.csv").write_text("Actor,Gender\n1001,Male\n")
     code, text = cli("manifest", "cremad", "--root", root)
     assert code == 2 and "VideoDemographics.csv lacks the ActorID and Sex columns" in text
+
+
+def test_folders_below_a_regular_file_are_refused_by_name(cli, tmp_path, monkeypatch):
+    """`report --out FILE/x`, a reports folder that is a file, `config init FILE/sub`: one clear error each."""
+    some_file = tmp_path / "SOMEFILE"
+    some_file.write_text("keep me")
+    code, text = cli("report", "--out", some_file / "x")
+    assert code == 2, text
+    assert f"error: the report folder lies under a file where: {some_file} " \
+           "fix: move the file away or point the report folder elsewhere (give another --out)" in text
+    code, text = cli("config", "init", some_file / "sub")
+    assert code == 2, text
+    assert f"error: the workspace folder lies under a file where: {some_file} " in text
+    assert "give a folder that is not inside a file" in text
+    assert some_file.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["SOMEFILE"]
+
+    monkeypatch.delenv("SERGEN_REPORTS")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sergen.toml").write_text('[dirs]\nreports = "sergen.toml"\n')
+    code, text = cli("report")
+    assert code == 2, text
+    assert f"error: the reports folder is a file, not a folder where: {tmp_path / 'sergen.toml'} " in text
+    assert "(SERGEN_REPORTS or [dirs] in sergen.toml)" in text
+    assert (tmp_path / "sergen.toml").read_text() == '[dirs]\nreports = "sergen.toml"\n'
