@@ -206,6 +206,9 @@ def init_workspace(folder: Path) -> Path:
     folder = Path(folder).absolute()
     if folder.exists() and not folder.is_dir():
         raise SergenError("not a folder", where=str(folder), fix="give a folder for the workspace")
+    from sergen.store.location import check_writable  # here: fsspec is not needed to import the config
+
+    check_writable(folder, "workspace folder", elsewhere="give a folder that is not inside a file")
     path = folder / CONFIG_NAME
     if path.exists():
         raise SergenError("this folder is already a sergen workspace", where=str(path),

@@ -23,7 +23,7 @@ from sergen import CORPORA
 from sergen.config import CONFIG_NAME, data_dir, init_workspace, load_config, set_root, use_workspace
 from sergen.console import console, err_console
 from sergen.corpora import read_corpus, write_manifest
-from sergen.corpora.demo import check_demo_options, make_demo
+from sergen.corpora.demo import check_demo_folders, check_demo_options, make_demo
 from sergen.corpora.demo.marker import is_demo_corpus
 from sergen.errors import SergenError
 
@@ -81,6 +81,7 @@ def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "e
     _check_arguments(scale, models, views, workers, seeds)
     out = Path(out).absolute()
     check_demo_workspace(out)
+    check_demo_folders(out / "corpora", CORPORA)  # before the workspace marker is written
     out.mkdir(parents=True, exist_ok=True)
     (out / WORKSPACE_MARKER).write_text(json.dumps(
         {"note": "sergen demo workspace: everything in this folder was made by `sergen demo` and may be "

@@ -541,3 +541,27 @@ def test_bank_cache_size_that_is_not_a_size_is_refused(value, monkeypatch):
     monkeypatch.setenv("SERGEN_BANK_CACHE_MIB", value)
     with pytest.raises(SergenError, match=f"SERGEN_BANK_CACHE_MIB='{value}' is not a memory size in MiB of at least 0"):
         threshold_bytes()
+
+
+def test_folders_below_a_regular_file_are_refused_by_name(cli, tmp_path, monkeypatch):
+    """`report --out FILE/x`, a reports folder that is a file, `config init FILE/sub`: one clear error each."""
+    some_file = tmp_path / "SOMEFILE"
+    some_file.write_text("keep me")
+    code, text = cli("report", "--out", some_file / "x")
+    assert code == 2, text
+    assert f"error: the report folder lies under a file where: {some_file} " \
+           "fix: move the file away or point the report folder elsewhere (give another --out)" in text
+    code, text = cli("config", "init", some_file / "sub")
+    assert code == 2, text
+    assert f"error: the workspace folder lies under a file where: {some_file} " in text
+    assert "give a folder that is not inside a file" in text
+    assert some_file.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["SOMEFILE"]
+
+    monkeypatch.delenv("SERGEN_REPORTS")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sergen.toml").write_text('[dirs]\nreports = "sergen.toml"\n')
+    code, text = cli("report")
+    assert code == 2, text
+    assert f"error: the reports folder is a file, not a folder where: {tmp_path / 'sergen.toml'} " in text
+    assert "(SERGEN_REPORTS or [dirs] in sergen.toml)" in text
+    assert (tmp_path / "sergen.toml").read_text() == '[dirs]\nreports = "sergen.toml"\n'

@@ -87,3 +87,19 @@ def test_bad_demo_arguments_are_refused_before_anything_is_written(tmp_path, mon
     assert isinstance(result.exception, SergenError), result.output
     assert what in result.exception.what
     assert digest(tmp_path) == before
+
+
+def test_a_file_added_inside_the_demos_corpora_stops_a_rerun_before_anything_is_written(tmp_path, monkeypatch):
+    from sergen.corpora.demo import make_demo
+    from sergen.demo import WORKSPACE_MARKER
+
+    out = tmp_path / "d2"
+    make_demo(out / "corpora", seed=0, scale=0.05, corpora=["emodb"])  # as a previous `sergen demo` left it
+    (out / WORKSPACE_MARKER).write_text('{"note": "sergen demo workspace"}')
+    (out / "corpora/emodb/mine_notes.txt").write_text("mine")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    before = digest(tmp_path)
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--scale", "0.05"])
+    assert isinstance(result.exception, SergenError), result.output
+    assert "holds files sergen did not write (mine_notes.txt)" in result.exception.what
+    assert digest(tmp_path) == before  # the workspace marker, config and corpora untouched

@@ -75,7 +75,8 @@ def demo_data(
                                 callback=check.positive_float),
 ):
     """Synthesise the five demo corpora in their native layouts (speech-like audio, emotion by prosody).
-    Replaces only demo corpora sergen made before (they carry SERGEN_DEMO.json); refuses any other folder."""
+    Replaces only demo corpora sergen made before (they carry SERGEN_DEMO.json) holding only files it wrote;
+    refuses any other folder."""
     from sergen.corpora.demo import make_demo
 
     with err_console.status("synthesising demo corpora …") as status:

@@ -11,6 +11,7 @@ import sergen
 from sergen.config import data_dir
 from sergen.report import figures, tables
 from sergen.results import Runs, load_runs, runs_dir
+from sergen.store.location import check_writable
 
 SYNTHETIC_BANNER = ("> **Synthetic data.** These results come from sergen's synthetic demo corpora (made by "
                     "`sergen demo-data`), not from real emotional speech. They show what the pipeline computes; "
@@ -107,7 +108,11 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
     """``runs``: the folder's runs already loaded (``sergen.results.load_runs``), else loaded here;
     ``confusion``: (train, test) cells whose confusion matrices to show beside the ones chosen here."""
     results_dir = Path(results_dir or data_dir("results"))
-    out = Path(out or data_dir("reports") / "latest")
+    if out is None:
+        check_writable(data_dir("reports"), "reports folder")
+        out = data_dir("reports") / "latest"
+    out = Path(out)
+    check_writable(out, "report folder", elsewhere="give another --out")
     runs = runs or load_runs(results_dir)
     results = runs.rows
     if results.empty:

@@ -75,9 +75,10 @@ def size_bytes(path) -> int:
     return int(fs.du(p))
 
 
-def check_writable(folder, what: str) -> None:
+def check_writable(folder, what: str, elsewhere: str | None = None) -> None:
     """Refuse, before any work, a local folder sergen must write into that is a file, sits under a file,
-    or is read-only; nothing is created here. Remote URLs are left to their file system."""
+    or is read-only; nothing is created here. Remote URLs are left to their file system. ``elsewhere`` says
+    how to point the folder elsewhere (default: the ``SERGEN_<WHAT>`` variable or ``[dirs]``)."""
     import os
 
     from sergen.errors import SergenError
@@ -85,6 +86,7 @@ def check_writable(folder, what: str) -> None:
     if is_remote(folder):
         return
     folder = local_path(folder)
+    elsewhere = elsewhere or f"SERGEN_{what.split()[0].upper()} or [dirs] in sergen.toml"
     probe = folder
     while not probe.exists():
         if probe.parent == probe:
@@ -92,12 +94,10 @@ def check_writable(folder, what: str) -> None:
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
         raise SergenError(f"the {what} is a file, not a folder" if probe == folder else f"the {what} lies under a file",
-                          where=str(probe), fix=f"move the file away or point the {what} elsewhere "
-                                               f"(SERGEN_{what.split()[0].upper()} or [dirs] in sergen.toml)")
+                          where=str(probe), fix=f"move the file away or point the {what} elsewhere ({elsewhere})")
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise SergenError(f"the {what} is not writable", where=str(probe),
-                          fix=f"make it writable (chmod u+w) or point the {what} elsewhere "
-                              f"(SERGEN_{what.split()[0].upper()} or [dirs] in sergen.toml)")
+                          fix=f"make it writable (chmod u+w) or point the {what} elsewhere ({elsewhere})")
 
 
 def check_readable_root(root) -> None:

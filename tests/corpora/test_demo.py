@@ -135,11 +135,10 @@ def test_demo_data_bad_scale_on_the_command_line(tmp_path):
 def test_demo_data_replaces_its_own_corpora_and_empty_folders(tmp_path):
     make_demo(tmp_path, seed=1, scale=0.05, corpora=["emodb"])
     marker = json.loads((tmp_path / "emodb" / DEMO_MARKER).read_text())
-    assert marker["complete"] is True and marker["files"] == len(list((tmp_path / "emodb/wav").glob("*.wav")))
-    (tmp_path / "emodb/wav/stale.wav").write_bytes(b"x")  # left by an older demo: the folder is sergen's
+    wavs = sorted(p.relative_to(tmp_path / "emodb").as_posix() for p in (tmp_path / "emodb/wav").glob("*.wav"))
+    assert marker["complete"] is True and marker["files"] == len(wavs) and marker["written"] == wavs
     (tmp_path / "ravdess").mkdir()  # empty: fine to fill
     make_demo(tmp_path, seed=2, scale=0.05, corpora=["emodb", "ravdess"])
-    assert not (tmp_path / "emodb/wav/stale.wav").exists()
     assert json.loads((tmp_path / "emodb" / DEMO_MARKER).read_text())["seed"] == 2
     assert (tmp_path / "ravdess" / DEMO_MARKER).exists()
 
@@ -155,7 +154,8 @@ def test_an_interrupted_demo_corpus_is_still_recognised_as_sergens(tmp_path, mon
     monkeypatch.setitem(layouts.WRITERS, "emodb", crash)
     with pytest.raises(KeyboardInterrupt):
         make_demo(tmp_path, corpora=["emodb"], scale=0.05)
-    assert json.loads((tmp_path / "emodb" / DEMO_MARKER).read_text())["complete"] is False
+    marker = json.loads((tmp_path / "emodb" / DEMO_MARKER).read_text())
+    assert marker["complete"] is False and marker["written"] == ["wav/half.wav"]
     monkeypatch.undo()
     make_demo(tmp_path, corpora=["emodb"], scale=0.05)  # replaced, not refused
     assert not (tmp_path / "emodb/wav/half.wav").exists()
@@ -171,3 +171,52 @@ def test_demo_data_refuses_a_file_where_a_corpus_folder_goes(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(SergenError, match="the demo's output folder is a file"):
         make_demo(tmp_path / "file", scale=0.05)
+
+
+def test_a_file_the_user_added_inside_a_demo_corpus_is_refused_and_kept(tmp_path):
+    make_demo(tmp_path / "Z", seed=0, scale=0.05, corpora=["emodb"])
+    (tmp_path / "Z/emodb/mine_notes.txt").write_text("mine")
+    (tmp_path / "Z/emodb/wav/extra").mkdir()
+    (tmp_path / "Z/emodb/wav/extra/take2.wav").write_bytes(b"my take")
+    before = tree_digest(tmp_path)
+    proc = sergen_cli("demo-data", "--out", "Z", "--scale", "0.05", "--seed", "3", cwd=tmp_path)
+    text = " ".join(proc.stderr.replace("│", " ").split())
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "holds files sergen did not write (mine_notes.txt, wav/extra/take2.wav)" in text
+    assert "move those files out of the folder, or choose another folder with --out" in text
+    assert tree_digest(tmp_path) == before
+
+
+def test_at_most_five_foreign_files_are_named(tmp_path):
+    make_demo(tmp_path, seed=1, scale=0.05, corpora=["emodb"])
+    for i in range(7):
+        (tmp_path / f"emodb/user{i}.txt").write_text("x")
+    before = tree_digest(tmp_path)
+    with pytest.raises(SergenError) as err:
+        make_demo(tmp_path, seed=2, scale=0.05, corpora=["emodb"])
+    assert "(user0.txt, user1.txt, user2.txt, user3.txt, user4.txt and 2 more)" in err.value.what
+    assert tree_digest(tmp_path) == before
+
+
+def test_a_marker_without_the_written_list_is_refused_as_cannot_tell(tmp_path):
+    make_demo(tmp_path, seed=1, scale=0.05, corpora=["emodb", "ravdess"])
+    marker = json.loads((tmp_path / "emodb" / DEMO_MARKER).read_text())
+    del marker["written"]  # as an older sergen wrote it
+    (tmp_path / "emodb" / DEMO_MARKER).write_text(json.dumps(marker))
+    before = tree_digest(tmp_path)
+    with pytest.raises(SergenError) as err:
+        make_demo(tmp_path, seed=2, scale=0.05, corpora=["ravdess", "emodb"])
+    assert "does not list the files sergen wrote" in err.value.what
+    assert err.value.fix.startswith("move that folder away")
+    assert tree_digest(tmp_path) == before  # not even ravdess, first in the list, was replaced
+
+
+def test_a_symlink_the_user_added_is_refused_and_its_target_kept(tmp_path):
+    outside = tmp_path / "precious"
+    outside.mkdir()
+    (outside / "data.wav").write_bytes(b"keep")
+    make_demo(tmp_path / "out", seed=1, scale=0.05, corpora=["emodb"])
+    (tmp_path / "out/emodb/link").symlink_to(outside)
+    with pytest.raises(SergenError, match=r"holds files sergen did not write \(link\)"):
+        make_demo(tmp_path / "out", seed=2, scale=0.05, corpora=["emodb"])
+    assert (outside / "data.wav").read_bytes() == b"keep" and (tmp_path / "out/emodb/link").is_symlink()

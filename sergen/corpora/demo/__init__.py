@@ -9,7 +9,7 @@ from typing import Callable
 
 from sergen.corpora.base import DEMO_MARKER
 from sergen.corpora.demo.layouts import WRITERS
-from sergen.corpora.demo.marker import is_demo_corpus, write_marker
+from sergen.corpora.demo.marker import files_under, foreign_files, is_demo_corpus, write_marker
 from sergen.errors import SergenError
 
 # scale 1 makes 915 utterances (~40 MB); 10 makes ~9,000 (~0.4 GB), more than a demo needs
@@ -34,7 +34,10 @@ def check_demo_folders(out: Path, corpora) -> None:
                           fix="choose another folder with --out")
     for corpus in corpora:
         root = out / corpus
-        if not root.exists() or is_demo_corpus(root):
+        if not root.exists():
+            continue
+        if root.is_dir() and is_demo_corpus(root):
+            _check_only_sergens_files(root)
             continue
         if not root.is_dir():
             raise SergenError(f"{root} is a file, not a demo corpus folder sergen made", where=str(root),
@@ -45,6 +48,23 @@ def check_demo_folders(out: Path, corpora) -> None:
                               where=str(root),
                               fix="choose another folder with --out (e.g. --out demo-corpora), "
                                   "or move that folder away yourself")
+
+
+def _check_only_sergens_files(root: Path) -> None:
+    """A demo corpus sergen made is replaced only if every file in it is one the marker lists as sergen's."""
+    foreign = foreign_files(root)
+    if foreign is None:
+        raise SergenError(f"{root} is a demo corpus whose {DEMO_MARKER} does not list the files sergen wrote "
+                          f"(made by an older sergen, or by a run that was killed), so sergen cannot tell its "
+                          f"files from yours and replaces nothing; nothing was written",
+                          where=str(root),
+                          fix="move that folder away (or delete it yourself if nothing in it is yours), "
+                              "or choose another folder with --out")
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise SergenError(f"{root} holds files sergen did not write ({shown}); sergen replaces only its own "
+                          f"demo files, so nothing was written", where=str(root),
+                          fix="move those files out of the folder, or choose another folder with --out")
 
 
 def make_demo(out: str | Path, seed: int = 0, scale: float = 1.0, corpora=None,
@@ -62,15 +82,24 @@ def make_demo(out: str | Path, seed: int = 0, scale: float = 1.0, corpora=None,
     for corpus in corpora:
         root = out / corpus
         if root.exists():
-            shutil.rmtree(root)  # only sergen's own demo corpora or empty folders get here
+            shutil.rmtree(root)  # only empty folders, or demo corpora holding only files sergen wrote, get here
         root.mkdir(parents=True)
-        write_marker(root, corpus, seed, scale, None)
-        n = WRITERS[corpus](root, seed, scale)
-        write_marker(root, corpus, seed, scale, n)
+        write_marker(root, corpus, seed, scale, None)  # no list yet: if killed, "cannot tell"
+        try:
+            n = WRITERS[corpus](root, seed, scale)
+        except BaseException:
+            # the folder was empty when the writer began, so what is in it now is sergen's
+            write_marker(root, corpus, seed, scale, None, written=_written(root))
+            raise
+        write_marker(root, corpus, seed, scale, n, written=_written(root))
         roots[corpus] = root
         if progress:
             progress(corpus, n)
     return roots
+
+
+def _written(root: Path) -> list[str]:
+    return [p for p in files_under(root) if p != DEMO_MARKER]
 
 
 __all__ = ["make_demo", "check_demo_options", "check_demo_folders", "WRITERS", "MAX_SCALE"]
