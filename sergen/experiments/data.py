@@ -17,7 +17,7 @@ from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, en
                                            threshold_bytes)
 from sergen.store.layout import store_path
 from sergen.store.location import is_remote
-from sergen.store.reader import open_store, require_store_chunks, store_attrs, view_stores
+from sergen.store.reader import open_store, store_attrs, view_stores
 from sergen.train.framebank import BLOCK_FRAMES, FrameBank, StoreBank, block_rows, pooled_stats
 
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
@@ -69,8 +69,7 @@ def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "
 
 @lru_cache(maxsize=32)
 def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, version: tuple) -> CorpusData:
-    require_store_chunks(model, corpus, stores_root)  # a lost chunk reads as zeros: refuse, naming the fix
-    ds = open_store(model, corpus, root=stores_root)
+    ds = open_store(model, corpus, root=stores_root)  # refuses a store that lost chunks (they would read as zeros)
     columns = layer_columns(store_attrs(store_path(model, corpus, stores_root)), layer, f"the {model}/{corpus} store")
     return CorpusData(
         corpus=corpus,

@@ -69,14 +69,6 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
     return group, attrs
 
 
-def require_store_chunks(model: str, corpus: str, root=None) -> None:
-    """Refuse a store that lost chunk files before its frames or statistics are read for training or
-    analysis: name the utterances affected and the command that rewrites them."""
-    path = store_path(model, corpus, root)
-    if store_attrs(path):
-        require_chunks(zarr.open_group(str(path), mode="r"), model, corpus, path)
-
-
 def _frame_owner(offsets: np.ndarray, chunks: tuple[int, ...]) -> da.Array:
     """Lazy utterance index of every frame, computed per chunk from the offsets."""
     starts = np.concatenate([[0], np.cumsum(chunks)[:-1]])
