@@ -105,15 +105,17 @@ def extract(
         raise typer.Exit(1)
 
 
-def is_damaged(path, attrs: dict) -> bool:
-    """A store marked complete that has lost chunk files (readers refuse it; extract repairs it)."""
+def store_damage(path, attrs: dict):
+    """What a store marked complete has lost (chunk files, or whole arrays), or None: readers refuse such a
+    store; extract repairs lost chunks, and only ``--overwrite`` rebuilds lost arrays."""
     if not attrs.get("complete"):
-        return False
+        return None
     import zarr
 
     from sergen.store.verify import chunk_damage
 
-    return bool(chunk_damage(zarr.open_group(str(path), mode="r")))
+    damage = chunk_damage(zarr.open_group(str(path), mode="r"))
+    return damage or None
 
 
 @stores_app.command("ls")
@@ -130,10 +132,13 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     for model, corpus in existing_stores(root, include_views=True):
         path = store_path(model, corpus, root)
         attrs = store_attrs(path)
-        damaged = is_damaged(path, attrs)
+        damage = store_damage(path, attrs)
+        damaged = damage is not None
         stores.append({"model": model, "corpus": corpus, "path": str(path), "utterances": attrs.get("n_utts"),
                        "frames": attrs.get("n_frames"), "dim": attrs.get("dim"), "size_bytes": size_bytes(path),
                        "complete": bool(attrs.get("complete")) and not damaged, "damaged": damaged,
+                       "problems": damage.problems if damage else [],
+                       "needs_rebuild": bool(damage and damage.needs_rebuild),
                        "synthetic": bool(attrs.get("synthetic")),
                        "created": attrs.get("created"), "finished": attrs.get("finished")})
     banks = cache_dir(root)
@@ -150,7 +155,11 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
                       "yes" if s["synthetic"] else "no")
     console.print(keep_keys_whole(table, 2))
     for s in stores:
-        if s["damaged"]:
+        if s["damaged"] and s["needs_rebuild"]:
+            err_console.print(f"[red]{s['model']}/{s['corpus']}: damaged, unusable ({'; '.join(s['problems'][:3])}); "
+                              f"rebuild it with `sergen extract --model {s['model']} --corpus {s['corpus']} "
+                              f"--overwrite`", highlight=False)
+        elif s["damaged"]:
             err_console.print(f"[red]{s['model']}/{s['corpus']}: chunk files lost; `sergen stores verify {s['model']} "
                               f"{s['corpus']}` names the utterances, `sergen extract --model {s['model']} --corpus "
                               f"{s['corpus']}` rewrites them")
