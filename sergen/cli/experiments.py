@@ -73,12 +73,14 @@ def probe(
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON for scripts instead of a table"),
 ):
     """Train a head on one or more corpora and test it on every corpus's test split."""
+    from sergen.config import check_cache_dir
     from sergen.experiments.probe import probe_run, resolve_spec, save_run
     from sergen.results import ensure_writable
     from sergen.train.heads import HEADS
 
     head = HEADS.canonical(head)
     spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer)
+    check_cache_dir()
     ensure_writable()
     with err_console.status(f"training {head} on {spec.train_name} …"):
         run = probe_run(spec)
@@ -116,6 +118,7 @@ def grid(
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
+    from sergen.config import check_cache_dir
     from sergen.experiments.grid import auroc_matrices, grid_specs, plan_grid, run_grid
     from sergen.results import absent_by_test, ensure_writable
     from sergen.train.heads import HEADS
@@ -124,6 +127,7 @@ def grid(
                        heads=[HEADS.canonical(h) for h in heads.split(",")],
                        seeds=[int(s) for s in seeds.split(",")], scrambles=_bools(scramble),
                        aug_shares=_floats(aug_share))
+    check_cache_dir()
     ensure_writable()
     plan = plan_grid(specs)
     say = err_console.print if as_json else console.print
