@@ -80,12 +80,50 @@ def _json_default(value):
 
 
 
+def json_requested(argv: list[str] | None = None) -> bool:
+    """The user asked for JSON (``--json`` before any ``--``): errors then also go to stdout as JSON."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
+
+
+def error_object(exc: Exception) -> dict:
+    """``{"error", "where", "fix"}`` of a SergenError or a click usage error (a malformed option value)."""
+    if isinstance(exc, SergenError):
+        return {"error": exc.what, "where": exc.where, "fix": exc.fix}
+    param = getattr(exc, "param", None)
+    ctx = getattr(exc, "ctx", None)
+    where = f"option {'/'.join(param.opts)}" if param is not None and getattr(param, "opts", None) else None
+    command = ctx.command_path if ctx is not None else "sergen"
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    return {"error": message, "where": where, "fix": f"see `{command} --help`"}
+
+
 def main():
+    """Run the app; a SergenError or a usage error ends with its message (and, under ``--json``, a JSON error
+    object on stdout) and exit code 2, never a traceback."""
+    from typer import rich_utils
+
+    as_json = json_requested()
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        err_console.print("Aborted!")
+        sys.exit(1)
+    except typer.TyperException as exc:  # click's usage errors: a malformed option value, an unknown option
+        if as_json and exc.__class__.__name__ != "NoArgsIsHelpError":
+            print_json(error_object(exc))
+        rich_utils.rich_format_error(exc)
+        sys.exit(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        err_console.print("Aborted!")
+        sys.exit(1)
     except SergenError as exc:
+        if as_json:
+            print_json(error_object(exc))
         err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)  # "[roots]" is text
         sys.exit(2)
     except KeyboardInterrupt:
+        code = 130
+    if code == 130:  # typer turns Ctrl-C into exit code 130
         err_console.print("[yellow]interrupted; rerun the same command to resume")
-        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
