@@ -42,17 +42,45 @@ def registry_table(registry, heading: str, describe) -> Table:
     return keep_keys_whole(table, 1)
 
 
+LONGEST_WHOLE_WORD = 24
+"""Words up to this long are never cut in a table; longer ones (paths inside a message) may fold."""
+
+
 def keep_keys_whole(table: Table, keys: int) -> Table:
     """Never cut the first ``keys`` columns (names, corpora, paths: what a reader looks a row up by), even
-    in a pipe where the width is 80: each is as wide as its longest cell; the other columns fold."""
+    in a pipe where the width is 80: each is as wide as its longest cell. The other columns fold at spaces
+    only: each is at least as wide as its longest word (header included), so a number is never split."""
     for k, column in enumerate(table.columns):
+        texts = [Text.from_markup(str(c)).plain for c in column.cells] + [Text.from_markup(str(column.header)).plain]
         if k < keys:
             column.no_wrap = True
-            column.min_width = max([Text.from_markup(str(c)).cell_len for c in column.cells]
-                                   + [Text.from_markup(str(column.header)).cell_len])
+            column.min_width = max(Text(t).cell_len for t in texts)
         else:
             column.overflow = "fold"
+            column.min_width = min(LONGEST_WHOLE_WORD, max([Text(w).cell_len for t in texts for w in t.split()] + [1]))
     return table
+
+
+def table_min_width(table: Table) -> int:
+    """Characters the table needs with every column at its ``min_width`` (borders and padding included)."""
+    return sum((c.min_width or 1) + 2 for c in table.columns) + len(table.columns) + 1
+
+
+def fitted_table(headers: list[str], rows: list[list[str]], keys: int, droppable: list[str],
+                 width: int) -> tuple[Table, list[str]]:
+    """A table (see ``keep_keys_whole``) that leaves out the columns of ``droppable``, in that order, while it
+    is wider than ``width``; returns it with the headers left out, which the caller shows another way."""
+    left_out: list[str] = []
+    while True:
+        shown = [i for i, h in enumerate(headers) if h not in left_out]
+        table = Table(*[headers[i] for i in shown])
+        for row in rows:
+            table.add_row(*[row[i] for i in shown])
+        keep_keys_whole(table, keys)
+        rest = [h for h in droppable if h not in left_out]
+        if table_min_width(table) <= width or not rest:
+            return table, left_out
+        left_out.append(rest[0])
 
 
 def print_json(data) -> None:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from sergen.cli import validate as check
-from sergen.cli.app import app, keep_keys_whole, print_json, registry_table
+from sergen.cli.app import app, fitted_table, keep_keys_whole, print_json, registry_table
 from sergen.console import console, err_console
 from sergen.errors import SergenError
 
@@ -147,13 +147,16 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     if as_json:
         print_json({"stores": stores, "bank_cache": {"path": str(banks), "banks": len(files), "size_bytes": bank_bytes}})
         return
-    table = Table("model", "corpus", "utterances", "frames", "dim", "size", "complete", "synthetic")
-    for s in stores:
-        table.add_row(s["model"], s["corpus"], str(s["utterances"] or "?"), str(s["frames"] or "?"),
-                      str(s["dim"] or "?"), f"{s['size_bytes'] / 2**20:.1f} MiB",
-                      "yes" if s["complete"] else "[red]damaged" if s["damaged"] else "[red]no",
-                      "yes" if s["synthetic"] else "no")
-    console.print(keep_keys_whole(table, 2))
+    rows = [[s["model"], s["corpus"], str(s["utterances"] or "?"), str(s["frames"] or "?"), str(s["dim"] or "?"),
+             f"{s['size_bytes'] / 2**20:.1f} MiB",
+             "yes" if s["complete"] else "[red]damaged" if s["damaged"] else "[red]no", "yes" if s["synthetic"] else "no"]
+            for s in stores]
+    table, left_out = fitted_table(["model", "corpus", "utterances", "frames", "dim", "size", "complete", "synthetic"],
+                                   rows, 2, ["synthetic", "dim", "size"], console.width)
+    console.print(table)
+    if left_out:
+        console.print(f"({', '.join(left_out)} left out to fit {console.width} columns; "
+                      "`sergen stores ls --json` has every field)")
     for s in stores:
         if s["damaged"] and s["needs_rebuild"]:
             err_console.print(f"[red]{s['model']}/{s['corpus']}: damaged, unusable ({'; '.join(s['problems'][:3])}); "
@@ -222,11 +225,16 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
     if as_json:
         print_json({"models": models})
         return
-    table = Table("model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source")
-    for m in models:
-        present = "yes" if m["weights_present"] else f"[red]no ({m['weights_problem']})" if m["weights_problem"] else "[red]no"
-        table.add_row(m["model"], ", ".join(m["aliases"]), str(m["sample_rate"]), m["frame_rate"], str(m["dim"]),
-                      present, m["revision"] or "-", m["source"])
-    table.add_row("hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
-                  "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)")
-    console.print(keep_keys_whole(table, 1))
+    headers = ["model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source"]
+    rows = [[m["model"], ", ".join(m["aliases"]), str(m["sample_rate"]), m["frame_rate"], str(m["dim"]),
+             "yes" if m["weights_present"] else f"[red]no ({m['weights_problem']})" if m["weights_problem"] else "[red]no",
+             m["revision"] or "-", m["source"]] for m in models]
+    rows.append(["hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
+                 "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)"])
+    table, left_out = fitted_table(headers, rows, 1, ["source", "revision"], console.width)
+    console.print(table)
+    if left_out:  # too narrow (a pipe is 80 columns): the long text goes below, one whole line per model
+        console.print(f"{' and '.join(left_out)} of each model:")
+        for row in rows:
+            console.print(f"  {row[0]}: " + "; ".join(f"{h} {row[headers.index(h)]}" for h in left_out),
+                          highlight=False)
