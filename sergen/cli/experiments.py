@@ -74,12 +74,14 @@ def probe(
 ):
     """Train a head on one or more corpora and test it on every corpus's test split."""
     from sergen.config import check_cache_dir
+    from sergen.experiments.grid import check_views
     from sergen.experiments.probe import probe_run, resolve_spec, save_run
     from sergen.results import ensure_writable
     from sergen.train.heads import HEADS
 
     head = HEADS.canonical(head)
     spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer)
+    check_views([spec])
     check_cache_dir()
     ensure_writable()
     with err_console.status(f"training {head} on {spec.train_name} …"):
