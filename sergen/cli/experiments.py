@@ -189,7 +189,8 @@ def _cell(spec: str) -> tuple[str, str]:
     train, sep, test = spec.partition(":")
     if not sep or not train.strip() or not test.strip():
         raise SergenError(f"--confusion takes TRAIN:TEST, e.g. emodb:ravdess; got {spec!r}")
-    return CORPUS_READERS.resolve(train.strip()), CORPUS_READERS.resolve(test.strip())
+    train = "+".join(CORPUS_READERS.resolve(part.strip()) for part in train.split("+"))
+    return train, CORPUS_READERS.resolve(test.strip())
 
 
 @app.command()
@@ -200,11 +201,12 @@ def report(
                                                  "(repeatable), e.g. emodb:ravdess"),
 ):
     """Write a Markdown report with the poster's tables, heatmaps and fragmentation figures."""
-    from sergen.report.markdown import build_report
+    from sergen.report.markdown import build_report, check_confusion_cells
     from sergen.results import load_runs
 
     cells = [_cell(c) for c in confusion]
     runs = load_runs(results)
+    check_confusion_cells(runs, cells, results)
     for skipped in runs.skipped:
         err_console.print(f"[yellow]skipped unreadable result file {skipped.path}: {skipped.reason}", highlight=False)
     if runs.stale:

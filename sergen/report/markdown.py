@@ -98,6 +98,37 @@ def left_out(runs: Runs) -> list[str]:
     return lines
 
 
+def confusion_pairs(runs: Runs) -> list[tuple[str, str]]:
+    """(train, test) cells whose confusion matrix the report can show: baseline runs of a model's main head
+    that recorded confusion counts for that test corpus."""
+    results, pairs = runs.rows, []
+    for model in sorted(results.model.unique()) if not results.empty else []:
+        head = _main_head(results, model)
+        part = tables.baseline(results)
+        part = part[(part.model == model) & (part["head"] == head)]
+        for train, test in part[["train", "test"]].drop_duplicates().itertuples(index=False):
+            if tables.confusion_counts(results, runs.records, model, head, train, test) is not None:
+                pairs.append((train, test))
+    return sorted(set(pairs))
+
+
+def check_confusion_cells(runs: Runs, chosen: list[tuple[str, str]], results_dir=None) -> None:
+    """Refuse ``--confusion`` cells no run can show (a typo, a pair never run), before any report is written."""
+    from sergen.errors import SergenError
+
+    available = confusion_pairs(runs)
+    unknown = [cell for cell in chosen if cell not in available]
+    if not unknown:
+        return
+    shown = ", ".join(f"{t}:{s}" for t, s in available[:30]) + (" …" if len(available) > 30 else "")
+    raise SergenError(f"--confusion {', '.join(f'{t}:{s}' for t, s in unknown)}: no fresh baseline run trained on "
+                      f"{'that' if len(unknown) == 1 else 'those'} and tested there (true labels, no augmentation, "
+                      "each model's main head); nothing was written",
+                      where=str(runs_dir(results_dir)),
+                      fix=f"choose among {shown}" if available else
+                          "run `sergen probe --train TRAIN --test TEST` (or a grid) first, then ask again")
+
+
 def _main_head(results: pd.DataFrame, model: str) -> str:
     heads = sorted(results[results.model == model]["head"].unique())
     return "mlp" if "mlp" in heads else heads[0]
