@@ -134,7 +134,10 @@ class RunRecord:
         data = json.loads(text)
         if isinstance(data, dict) and "format" not in data and "model" in data:
             raise OldRecord("no store fingerprints (written by an older sergen)")
-        if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
+        if not isinstance(data, dict):
+            kind = {list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(type(data), "a number")
+            raise ValueError(f"holds {kind} ({text.strip()[:20]}), not a run record (a JSON object)")
+        if data.get("format") != RECORD_FORMAT:
             raise ValueError(f"not a run record of format {RECORD_FORMAT}")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         record = cls(**known)
@@ -308,6 +311,10 @@ def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
             continue
         frames.append(rows)
         records[run_id] = record
+    if run_ids is None:  # a record whose rows never came: named, as every file the results leave out
+        for orphan in sorted(set(p.stem for p in folder.glob("*.json")) - set(ids)):
+            skipped.append(Skipped(folder / f"{orphan}.json", f"a run record without its rows ({orphan}.csv is "
+                                   "missing: the run was killed while saving, or the file was removed)"))
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(ROW_COLUMNS))
     if "absent_classes" in rows:
         rows["absent_classes"] = rows["absent_classes"].map(lambda v: "" if pd.isna(v) else str(v))

@@ -136,12 +136,15 @@ def grid(
     say(f"{len(specs)} combinations: {plan.summary()}", highlight=False)
     for run_id, why in list(plan.stale.items())[:5]:
         say(f"  stale {run_id}: {why}", highlight=False)
+    for skipped in plan.unreadable:  # every one named, as report does
+        err_console.print(f"[yellow]  unreadable result file {skipped.path}: {skipped.reason} (its run is redone)",
+                          highlight=False)
     results = run_grid(specs, workers=workers, scheduler=scheduler)
     matrices = auroc_matrices()
     note = absent_note(results)
     if as_json:
         print_json({"combinations": len(specs), "ran": len(plan.todo), "reused": plan.done,
-                    "stale_rerun": plan.stale, "unreadable_redone": plan.unreadable,
+                    "stale_rerun": plan.stale, "unreadable_redone": [{"path": str(u.path), "reason": u.reason} for u in plan.unreadable],
                     "run_ids": [s.run_id for s in specs], "matrices": {k: str(v) for k, v in matrices.items()},
                     "absent_classes": absent_by_test(results)})
         if note:

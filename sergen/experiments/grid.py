@@ -58,7 +58,7 @@ class GridPlan:
     todo: list[ProbeSpec]
     done: int
     stale: dict[str, str]  # run_id → why its old run no longer counts
-    unreadable: list[str]  # files of runs that will be redone
+    unreadable: list  # files of runs that will be redone (``sergen.results.Skipped``: path and why)
 
     def summary(self) -> str:
         parts = [f"{self.done} done", f"{len(self.todo)} to run"]
@@ -102,7 +102,7 @@ def plan_grid(specs: list[ProbeSpec], results_dir=None, stores_root=None) -> Gri
     runs = load_runs(results_dir, [s.run_id for s in specs],
                      stores_root=stores_root_key(stores_root or data_dir("stores")))
     todo = [s for s in specs if s.run_id not in runs.records]
-    return GridPlan(todo, len(specs) - len(todo), runs.stale, [str(s.path) for s in runs.skipped])
+    return GridPlan(todo, len(specs) - len(todo), runs.stale, list(runs.skipped))
 
 
 def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers: int | None = None,
