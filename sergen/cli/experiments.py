@@ -122,7 +122,7 @@ def grid(
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
     from sergen.config import check_cache_dir
     from sergen.experiments.grid import auroc_matrices, grid_specs, plan_grid, run_grid
-    from sergen.results import absent_by_test, ensure_writable
+    from sergen.results import absent_by_test, ensure_writable, store_problems
     from sergen.train.heads import HEADS
 
     specs = grid_specs([m.strip() for m in models.split(",")], train, test,
@@ -139,12 +139,20 @@ def grid(
     for skipped in plan.unreadable:  # every one named, as report does
         err_console.print(f"[yellow]  unreadable result file {skipped.path}: {skipped.reason} (its run is redone)",
                           highlight=False)
+    problems = store_problems(plan.reused)
+    if problems:  # reused runs whose stores were damaged or relabelled since: their numbers stay, said so
+        err_console.print(f"[yellow]warning: {len({r for p in problems for r in p.runs})} reused run(s) read store(s) "
+                          "that changed without being rebuilt:", highlight=False)
+        for problem in problems:
+            err_console.print(f"[yellow]  {problem}", highlight=False)
     results = run_grid(specs, workers=workers, scheduler=scheduler)
     matrices = auroc_matrices()
     note = absent_note(results)
     if as_json:
         print_json({"combinations": len(specs), "ran": len(plan.todo), "reused": plan.done,
                     "stale_rerun": plan.stale, "unreadable_redone": [{"path": str(u.path), "reason": u.reason} for u in plan.unreadable],
+                    "store_problems": [{"store": p.store, "problem": p.problem, "fix": p.fix, "runs": p.runs}
+                                       for p in problems],
                     "run_ids": [s.run_id for s in specs], "matrices": {k: str(v) for k, v in matrices.items()},
                     "absent_classes": absent_by_test(results)})
         if note:
@@ -205,7 +213,7 @@ def report(
 ):
     """Write a Markdown report with the poster's tables, heatmaps and fragmentation figures."""
     from sergen.report.markdown import build_report, check_confusion_cells
-    from sergen.results import load_runs
+    from sergen.results import load_runs, store_problems
 
     cells = [_cell(c) for c in confusion]
     runs = load_runs(results)
@@ -217,5 +225,12 @@ def report(
                           "(`sergen grid` with the same options reruns them):", highlight=False)
         for line in runs.stale_summary():
             err_console.print(f"[yellow]  {line}", highlight=False)
-    path = build_report(results, out, runs=runs, confusion=cells)
+    problems = store_problems(runs.records)
+    if problems:
+        err_console.print(f"[yellow]warning: {len({r for p in problems for r in p.runs})} run(s) in this report read "
+                          f"{len(problems)} store(s) that changed without being rebuilt (the report says so):",
+                          highlight=False)
+        for problem in problems:
+            err_console.print(f"[yellow]  {problem}", highlight=False)
+    path = build_report(results, out, runs=runs, confusion=cells, problems=problems)
     console.print(f"report: [bold]{path}[/]")

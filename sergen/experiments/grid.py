@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -59,6 +59,7 @@ class GridPlan:
     done: int
     stale: dict[str, str]  # run_id → why its old run no longer counts
     unreadable: list  # files of runs that will be redone (``sergen.results.Skipped``: path and why)
+    reused: dict = field(default_factory=dict)  # run_id → RunRecord of the fresh runs kept
 
     def summary(self) -> str:
         parts = [f"{self.done} done", f"{len(self.todo)} to run"]
@@ -102,7 +103,7 @@ def plan_grid(specs: list[ProbeSpec], results_dir=None, stores_root=None) -> Gri
     runs = load_runs(results_dir, [s.run_id for s in specs],
                      stores_root=stores_root_key(stores_root or data_dir("stores")))
     todo = [s for s in specs if s.run_id not in runs.records]
-    return GridPlan(todo, len(specs) - len(todo), runs.stale, list(runs.skipped))
+    return GridPlan(todo, len(specs) - len(todo), runs.stale, list(runs.skipped), dict(runs.records))
 
 
 def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers: int | None = None,
