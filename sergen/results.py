@@ -220,6 +220,13 @@ def why_stale(record: RunRecord, cache: _FingerprintCache | None = None, stores_
     ``stores_root`` (default: where the run read them)."""
     cache = cache or _FingerprintCache()
     root, model = stores_root or record.stores_root, record.spec["model"]
+    try:
+        return _why_stale(record, cache, root, model)
+    except SergenError as exc:  # a store whose metadata is corrupt: its runs cannot be checked, so not fresh
+        return f"a store it read cannot be read now: {exc.what} ({exc.where})"
+
+
+def _why_stale(record: RunRecord, cache: _FingerprintCache, root, model: str) -> str | None:
     now = cache.stores_of(root, record.spec)
     read = [key.split("/", 1)[1] for key in record.stores]
     if sorted(now) != sorted(read):

@@ -131,14 +131,18 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     stores = []
     for model, corpus in existing_stores(root, include_views=True):
         path = store_path(model, corpus, root)
-        attrs = store_attrs(path)
-        damage = store_damage(path, attrs)
+        try:
+            attrs = store_attrs(path)
+            damage = store_damage(path, attrs)
+            problems = damage.problems if damage else []
+        except SergenError as exc:  # corrupt metadata: listed as damaged, the listing goes on
+            attrs, damage, problems = {"complete": False}, exc, [exc.what]
         damaged = damage is not None
         stores.append({"model": model, "corpus": corpus, "path": str(path), "utterances": attrs.get("n_utts"),
                        "frames": attrs.get("n_frames"), "dim": attrs.get("dim"), "size_bytes": size_bytes(path),
-                       "complete": bool(attrs.get("complete")) and not damaged, "damaged": damaged,
-                       "problems": damage.problems if damage else [],
-                       "needs_rebuild": bool(damage and damage.needs_rebuild),
+                       "complete": bool(attrs.get("complete")) and not damaged, "damaged": bool(damaged),
+                       "problems": problems,
+                       "needs_rebuild": damaged and getattr(damage, "needs_rebuild", True),
                        "synthetic": bool(attrs.get("synthetic")),
                        "created": attrs.get("created"), "finished": attrs.get("finished")})
     banks = cache_dir(root)

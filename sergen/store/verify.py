@@ -52,11 +52,22 @@ class ChunkDamage:
     lost: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (what is missing, utterance indices)
     structural: list[str] = field(default_factory=list)  # arrays that need --overwrite (gone, or lost a chunk)
     missing: list[str] = field(default_factory=list)  # those of them gone entirely (their folder deleted)
+    unreadable: dict[str, str] = field(default_factory=dict)  # those that are there but cannot be read, and why
 
     @property
     def problems(self) -> list[str]:
-        return [f"the store's {name} array is missing (its folder was deleted)" if name in self.missing
-                else f"the store's {name} array lost a chunk" for name in self.structural] + [what for what, _ in self.lost]
+        def what(name: str) -> str:
+            if name in self.missing:
+                return f"the store's {name} array is missing (its folder was deleted)"
+            if name in self.unreadable:
+                return f"the store's {name} array cannot be read ({self.unreadable[name]})"
+            return f"the store's {name} array lost a chunk"
+
+        return [what(name) for name in self.structural] + [what for what, _ in self.lost]
+
+    def cannot_read(self, name: str, exc: Exception) -> None:
+        self.structural.append(name)
+        self.unreadable[name] = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0][:100]
 
     @property
     def needs_rebuild(self) -> bool:
@@ -114,12 +125,26 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
     damage = ChunkDamage()
     present = stored_keys(group) if present is None else present
     damage.missing = missing_arrays(group, present)
-    damage.structural = damage.missing + [name for name in STRUCTURAL if name not in damage.missing
-                                          and _missing_rows(group[name], present)]
+    damage.structural = list(damage.missing)
+    for name in STRUCTURAL:
+        if name in damage.missing:
+            continue
+        try:
+            if _missing_rows(group[name], present):
+                damage.structural.append(name)
+        except Exception as exc:  # noqa: BLE001 - corrupt metadata: whatever Zarr raises, the array is unusable
+            damage.cannot_read(name, exc)
     if damage.needs_rebuild:
         return damage  # without these, the owners of a lost chunk cannot even be named
-    offsets = group["offsets"][:]
-    status = group["status"][:]
+    arrays = {}
+    for name in ("offsets", "status"):
+        try:
+            arrays[name] = group[name][:]
+        except Exception as exc:  # noqa: BLE001 - a corrupt chunk (bad bytes) is reported, not raised
+            damage.cannot_read(name, exc)
+    if damage.needs_rebuild:
+        return damage
+    offsets, status = arrays["offsets"], arrays["status"]
     if _missing_rows(group["status"], present) and dict(group.attrs.get("sergen", {})).get("complete"):
         # a complete store's status is never all "pending": its chunk is gone, and with it what was written
         damage.lost.append(("the status chunk is missing", np.arange(len(status))))
