@@ -79,8 +79,26 @@ def fitted_table(headers: list[str], rows: list[list[str]], keys: int, droppable
         keep_keys_whole(table, keys)
         rest = [h for h in droppable if h not in left_out]
         if table_min_width(table) <= width or not rest:
-            return table, left_out
+            return _set_widths(table, width), left_out
         left_out.append(rest[0])
+
+
+def _set_widths(table: Table, width: int) -> Table:
+    """Fix each column's width when the table is wider than ``width``: its ``min_width``, plus a share of what
+    is left, given to the columns that need it most. Rich's own shrinking may stop wider than the line."""
+    natural = [max(Text.from_markup(str(t)).cell_len for t in [c.header, *c.cells]) for c in table.columns]
+    overhead = 3 * len(table.columns) + 1
+    if sum(natural) + overhead <= width:
+        return table
+    widths = [min(c.min_width or 1, n) for c, n in zip(table.columns, natural)]
+    spare = width - overhead - sum(widths)
+    while spare > 0 and any(w < n for w, n in zip(widths, natural)):
+        k = max(range(len(widths)), key=lambda i: natural[i] - widths[i])
+        widths[k] += 1
+        spare -= 1
+    for column, w in zip(table.columns, widths):
+        column.width = w
+    return table
 
 
 def print_json(data) -> None:
