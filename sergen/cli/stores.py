@@ -237,8 +237,11 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
                  "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)"])
     table, left_out = fitted_table(headers, rows, 1, ["source", "revision"], console.width)
     console.print(table)
-    if left_out:  # too narrow (a pipe is 80 columns): the long text goes below, one whole line per model
+    if left_out:  # too narrow (a pipe is 80 columns): the long text goes below, wrapped at spaces only
         console.print(f"{' and '.join(left_out)} of each model:")
+        below = Table.grid(padding=(0, 1))
+        below.add_column(no_wrap=True)
+        below.add_column()
         for row in rows:
-            console.print(f"  {row[0]}: " + "; ".join(f"{h} {row[headers.index(h)]}" for h in left_out),
-                          highlight=False)
+            below.add_row(f"  {row[0]}:", "; ".join(f"{h} {row[headers.index(h)]}" for h in left_out))
+        console.print(below, highlight=False)
