@@ -352,7 +352,7 @@ def bench_msp_size(work: Path, n_utts: int, dim: int = 1024, mean_frames: int = 
     naive_gib = raw / 2**30
     banks = sum(f.stat().st_size for f in (stores / ".banks").glob("*.npy"))
     lines += ["", f"A naive loader holding these frames as float32 arrays would need {2 * naive_gib:.1f} GiB; "
-              f"the store bank (every utterance, float16 frames + float32 prefix sums every 8 frames) is "
+              f"the store bank (every utterance, float32 prefix sums at every second frame) is "
               f"{banks / 2**30:.1f} GiB.", ""]
     return lines
 
@@ -504,7 +504,9 @@ def bench_real_grid(work: Path, scale: float, scale_50hz: float) -> list[str]:
                          f"{pss:.1f} | {rss:.1f} | {plan.replace('memory plan: ', '')} |")
             print(lines[-1], flush=True)
         banks = sum(f.stat().st_size for f in (root / "banks").glob("*.npy"))
-        lines.append(f"| (store banks on disk: {banks / 2**30:.1f} GiB for {gib:.1f} GiB of float16 frames) | | | | | | | |")
+        bank_ratio = banks / (frames * 1024 * 2)
+        lines.append(f"| (store banks on disk: {banks / 2**30:.2f} GiB for {gib:.2f} GiB of float16 frames: "
+                     f"{bank_ratio:.3f}×) | | | | | | | |")
         shutil.rmtree(root)
     if scale_50hz and (50.0, "cold") in measured:
         cold, _, gib50 = measured[(50.0, "cold")]
@@ -513,11 +515,11 @@ def bench_real_grid(work: Path, scale: float, scale_50hz: float) -> list[str]:
         build_rate = gib50 / max(cold - warm, 1e-6)
         lines += ["", f"Projection for WavLM-Large at 50 Hz (one layer), from the 50 Hz run at {scale_50hz:g} × "
                   f"the utterances with the RAM budget scaled alike: {full_gib:.0f} GiB of float16 frames, "
-                  f"{full_gib * 1.25:.0f} GiB of store banks; building them ≈ {full_gib / build_rate / 60:.0f} min "
+                  f"{full_gib * bank_ratio:.0f} GiB of store banks; building them ≈ {full_gib / build_rate / 60:.0f} min "
                   f"(at the {build_rate:.2f} GiB/s measured, bounded by reading the stores); the warm grid ≈ "
                   f"{warm / 60:.1f} min under a 12 GiB budget (training steps do not grow with the corpus; the "
                   "banks are sampled through rotating resident subsets). To sample the banks whole and shared, "
-                  f"the budget must hold the `all` training set's rows (~{full_gib * 1.25 * 0.8:.0f} GiB) plus "
+                  f"the budget must hold the `all` training set's rows (~{full_gib * bank_ratio * 0.8:.0f} GiB) plus "
                   "~2 GiB of processes: a 64 GiB machine with SERGEN_RAM_MIB=48000, or the default half of a "
                   "96 GiB machine."]
     return lines + [""]

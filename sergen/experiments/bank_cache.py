@@ -26,10 +26,10 @@ from typing import Callable
 import numpy as np
 
 from sergen.store.location import is_remote
-from sergen.train.framebank import StoreBank
+from sergen.train.framebank import BANK_FORMAT, StoreBank
 
 DEFAULT_THRESHOLD_MIB = 256
-ARRAYS = {"frames": np.float16, "blocks": np.float32}
+ARRAYS = {"prefix": np.float32}
 
 
 def cache_dir(stores_root) -> Path:
@@ -53,13 +53,12 @@ def threshold_bytes() -> int:
 def bank_name(model: str, store: str, layer: str, version: tuple) -> tuple[str, str]:
     """(readable stem shared by every version of this store's bank, full file stem)."""
     stem = "-".join([model.replace("/", "_"), store, f"layer{layer}".replace("-", "last")])
-    digest = hashlib.sha1(repr(version).encode()).hexdigest()[:16]
+    digest = hashlib.sha1(repr((BANK_FORMAT, version)).encode()).hexdigest()[:16]  # older layouts: other names
     return stem, f"{stem}.{digest}"
 
 
 def bank_files(folder: Path, name: str) -> dict[str, Path]:
-    return {"frames": folder / f"{name}.frames.npy", "blocks": folder / f"{name}.blocks.npy",
-            "meta": folder / f"{name}.meta.npz"}
+    return {"prefix": folder / f"{name}.prefix.npy", "meta": folder / f"{name}.meta.npz"}
 
 
 class RamWriter:
@@ -113,7 +112,7 @@ class NoSpace(Exception):
 def bank_in_ram(shapes: dict[str, tuple], meta: dict, fill: Callable) -> StoreBank:
     writer = RamWriter(shapes)
     fill(writer)
-    return StoreBank(writer.arrays["frames"], writer.arrays["blocks"], **meta)
+    return StoreBank(writer.arrays["prefix"], **meta)
 
 
 def ensure_bank_file(folder: Path, stem: str, name: str, shapes: dict[str, tuple], meta: dict,
@@ -162,8 +161,7 @@ def open_bank(folder: Path, name: str) -> StoreBank:
     files = bank_files(folder, name)
     with np.load(files["meta"]) as meta:
         arrays = {k: meta[k] for k in meta.files}
-    return StoreBank(frames=np.load(files["frames"], mmap_mode="r"), blocks=np.load(files["blocks"], mmap_mode="r"),
-                     **arrays)
+    return StoreBank(np.load(files["prefix"], mmap_mode="r"), **arrays)
 
 
 def cached_banks(folder: Path) -> list[Path]:

@@ -18,7 +18,7 @@ from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, en
 from sergen.store.layout import store_path
 from sergen.store.location import is_remote
 from sergen.store.reader import open_store, store_attrs, view_stores
-from sergen.train.framebank import BLOCK_FRAMES, FrameBank, StoreBank, block_rows, pooled_stats
+from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
 
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
 
@@ -37,7 +37,7 @@ class CorpusData:
     utt_id: np.ndarray
     is_clean: np.ndarray
     pooled: np.ndarray  # per-utterance mean of all frames, float32
-    n_store_frames: int  # frame rows of the whole store (a bank mirrors them row for row)
+    n_store_frames: int  # frame rows of the whole store
     frame_rate: float
     synthetic: bool
 
@@ -140,10 +140,9 @@ def training_set_bytes(model: str, train: tuple[str, ...], stores_root: str | No
             if ids is None:
                 ids = np.unique(store_index(model, corpus, stores_root, layer).utt_id)
             rows = np.isin(index.utt_id, ids) & (index.split == "train")
-            length = (index.stop - index.start)[rows]
-            width = shapes["frames"][1]
+            width = shapes["prefix"][1]
             out[bank_file_name(model, name, stores_root, layer)[1]] = int(
-                (length * 2 + block_rows(length) * 4).sum() * width)
+                units_of((index.stop - index.start)[rows]).sum() * 4 * width)
     return out
 
 
@@ -153,30 +152,26 @@ def bank_layout(data) -> tuple[dict, dict]:
         raise SergenError(f"the utterances of {data.path} overlap in its frames array",
                           fix="rebuild the store (`sergen extract ... --overwrite`)")
     length = data.stop - data.start
-    n_blocks = block_rows(length)
-    block_base = np.concatenate([[0], np.cumsum(n_blocks)[:-1]]).astype(np.int64)
+    units = units_of(length)
+    base = np.concatenate([[0], np.cumsum(units)[:-1]]).astype(np.int64)
     width = data.columns.stop - data.columns.start
-    shapes = {"frames": (data.n_store_frames, width), "blocks": (int(n_blocks.sum()) + 1, width)}
-    return shapes, {"start": data.start, "length": length, "block_base": block_base}
+    return {"prefix": (int(units.sum()) + 1, width)}, {"length": length, "base": base}
 
 
 def _fill_bank(data, meta: dict, writer) -> None:
-    """Copy the store's frames block by block and write each utterance's float32 prefix sums at every
-    BLOCK_FRAMES-th frame (computed in float64 from the float16 frames, so exact to float32 rounding)."""
-    length, block_base = meta["length"], meta["block_base"]
+    """Each utterance's float32 prefix sums at every BANK_STEP-th frame, from the store's frames read
+    block by block (summed in float64 from the float16 frames, so exact to float32 rounding)."""
+    length, base = meta["length"], meta["base"]
     for first, last, lo, block in _stream_blocks(data):
-        writer.write("frames", int(lo), block)
         cum = np.zeros((len(block) + 1, block.shape[1]))
         np.cumsum(np.asarray(block, np.float64), axis=0, out=cum[1:])
         utts = np.arange(first, last)
-        n_blocks = block_rows(length[utts])
-        k = np.arange(int(n_blocks.sum())) - np.repeat(np.cumsum(n_blocks) - n_blocks, n_blocks) + 1
-        owner = np.repeat(utts, n_blocks)
-        rel = meta["start"][owner] - lo
-        ends = rel + np.minimum(k * BLOCK_FRAMES, length[owner])
-        prefix = (cum[ends] - cum[rel]).astype(np.float32)
-        # the utterances are consecutive, so their prefix rows are too
-        writer.write("blocks", int(block_base[first]) + 1, prefix)
+        units = units_of(length[utts])
+        k = np.arange(int(units.sum())) - np.repeat(np.cumsum(units) - units, units) + 1
+        owner = np.repeat(utts, units)
+        rel = data.start[owner] - lo
+        prefix = (cum[rel + np.minimum(k * BANK_STEP, length[owner])] - cum[rel]).astype(np.float32)
+        writer.write("prefix", int(base[first]) + 1, prefix)  # consecutive utterances: consecutive rows
 
 
 def utterance_std(data: CorpusData, rows: np.ndarray) -> np.ndarray:
@@ -218,7 +213,7 @@ def prepare_store_bank(model: str, name: str, stores_root: str | None, layer: st
 
 
 def bank_bytes(shapes: dict) -> int:
-    return shapes["frames"][0] * shapes["frames"][1] * 2 + shapes["blocks"][0] * shapes["blocks"][1] * 4
+    return shapes["prefix"][0] * shapes["prefix"][1] * 4
 
 
 @lru_cache(maxsize=32)

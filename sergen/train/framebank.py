@@ -1,134 +1,142 @@
-"""Training frames as compact per-store banks: float16 frames plus float32 block prefix sums, so that the
-mean of any window of frames costs two prefix rows plus a few edge frames, whatever its length.
+"""Training frames as compact per-store banks: float32 prefix sums of each utterance at every second
+frame and nothing else, so the sum of any window on that two-frame grid costs two rows, whatever its length.
 
-The design, with the numbers behind it (measured on this project's 2-core machine, 1024-d):
+The design, with the numbers behind it (measured on this project's 2-core machine, 1024-d, one thread):
 
 - *Why not per-sample store reads*: a random window read from Zarr per sample runs at ~210 windows/s, a
-  per-utterance ``.npy`` load ~2,900/s (DESIGN.md §4). Frames must sit in a flat array (RAM or a mapped file).
-- *Why not float32 prefix sums of every frame* (the previous bank): twice the float16 frames they come
-  from — MSP-Podcast at 12.5 Hz is ~9 GiB of float16 frames, ~18 GiB of prefix sums.
-- *Why not window sums computed directly from float16 frames*: a 1–3 s window is 12–38 frames at 12.5 Hz
-  and 50–150 at 50 Hz; converting float16 to float32 costs ~2 ns per value here, so a batch of 128
-  windows of 25 frames costs ~7 ms — several times the head's training step (~0.8 ms linear, ~3 ms MLP).
-- *So*: the frames stay float16 (row ``r`` of the bank is row ``r`` of the store) and each utterance gets
-  float32 prefix sums at every ``BLOCK_FRAMES``-th frame (restarting per utterance, so rounding stays at
-  the scale of one utterance). A window sum is ``P[k_e] − P[k_s]`` at the block boundaries nearest to its
-  ends plus/minus the frames between each end and its boundary (at most ``BLOCK_FRAMES / 2`` per end, 4 on
-  average at 16); a window shorter than that is summed directly. The bank is ``1 + 2 / BLOCK_FRAMES`` times
-  its float16 frames (1.125×: 16 frames of float16 = 32 bytes per feature, one float32 prefix = 4 bytes),
-  plus one prefix row per utterance for its partial last block.
+  per-utterance ``.npy`` load ~2,900/s (DESIGN.md §4). The bank is a flat array (RAM or a mapped file).
+- *Why not prefix sums at every frame* (the first bank): float32 is twice the float16 frames it comes from —
+  MSP-Podcast at 12.5 Hz is ~9 GiB of float16 frames, ~18 GiB of prefix sums.
+- *Why not float16 frames summed directly*, or frames plus sparser prefix rows (the second bank: frames +
+  a prefix row every 8 frames, 1.25×): converting float16 to float32 costs ~2 ns a value in numpy, and the
+  edge frames of each window dominated the stream (137 batches of 128 a second at 50 Hz, 330 at 12.5 Hz,
+  against 1,480 linear-head training steps a second).
+- *So*: one float32 prefix row per two frames, ``P_u[k] = sum(frames_u[:min(2k, T_u)])``, restarting per
+  utterance (rounding stays at the scale of one utterance; computed in float64 from the float16-rounded
+  frames, so a window sum is exact to float32 rounding). Two float16 frames are 4 bytes per feature, one
+  float32 row is 4 bytes: the bank is the size of its float16 frames (plus half a row for each odd-length
+  utterance: its last row holds one frame). Windows and masked runs start and end on the two-frame grid
+  (``BANK_STEP`` frames = 40 ms at 50 Hz, 160 ms at 12.5 Hz) or at the utterance's end; their means are
+  still exact means of the frames they cover, and the sampler counts those frames.
 
 A :class:`StoreBank` covers every utterance of one store; a :class:`FrameBank` is a training set: a list
 of store banks and the rows (entries) selected from them at run time, with labels, corpus indices and
-the head's standardisation statistics. Nothing is copied to make one.
+the head's standardisation statistics. Nothing is copied to make one. Positions are in *units* (bank
+rows: ``BANK_STEP`` frames each, the last one of an odd-length utterance holding one frame).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
-import scipy.sparse
+import torch
 
-BLOCK_FRAMES = 8
+BANK_STEP = 2  # frames per prefix row
+BANK_FORMAT = 3  # bumped when the bank files' layout changes: older files are rebuilt, never misread
 
 
-def block_rows(lengths: np.ndarray) -> np.ndarray:
-    """Prefix rows each utterance needs: one per started block (row 0 of the array is the shared zero)."""
-    return (np.asarray(lengths, np.int64) + BLOCK_FRAMES - 1) // BLOCK_FRAMES
+def units_of(lengths) -> np.ndarray:
+    """Prefix rows (units) of utterances of ``lengths`` frames: one per started pair of frames."""
+    return (np.asarray(lengths, np.int64) + BANK_STEP - 1) // BANK_STEP
 
 
 @dataclass
 class StoreBank:
-    """One store's frames and block prefix sums; ``frames``/``blocks`` may be memory-mapped files."""
+    """One store's prefix rows; ``prefix`` may be a memory-mapped file."""
 
-    frames: np.ndarray  # (n_frames, D) float16, row r = the store's frame row r
-    blocks: np.ndarray  # (1 + sum(block_rows), D) float32; row 0 is zeros
-    start: np.ndarray  # (n_utts,) first frame row of each utterance
+    prefix: np.ndarray  # (1 + sum(units), D) float32; row 0 is zeros
     length: np.ndarray  # (n_utts,) frames per utterance
-    block_base: np.ndarray  # (n_utts,) prefix P_u[k] (k >= 1) lives in blocks[block_base + k]
+    base: np.ndarray  # (n_utts,) P_u[k] (k >= 1) lives in prefix[base[u] + k]
 
     @property
     def dim(self) -> int:
-        return self.frames.shape[1]
+        return self.prefix.shape[1]
 
     @property
     def nbytes(self) -> int:
-        return self.frames.nbytes + self.blocks.nbytes
+        return self.prefix.nbytes
+
+    @property
+    def mapped(self) -> bool:
+        return isinstance(self.prefix, np.memmap)
 
     def entry_bytes(self, utts: np.ndarray) -> np.ndarray:
-        """Bytes of frames and prefix rows that sampling the utterances ``utts`` can touch."""
-        return (self.length[utts] * 2 + block_rows(self.length[utts]) * 4) * self.dim
+        """Bytes of prefix rows that sampling the utterances ``utts`` can touch."""
+        return units_of(self.length[utts]) * 4 * self.dim
 
-    def _endpoint(self, utt, x):
-        """The block boundary nearest to frame position ``x``: its prefix row and its frame position."""
-        n_blocks = block_rows(self.length[utt])
-        k = np.minimum((x + BLOCK_FRAMES // 2) // BLOCK_FRAMES, n_blocks)
-        return np.where(k == 0, 0, self.block_base[utt] + k), np.minimum(k * BLOCK_FRAMES, self.length[utt])
+    def frames_before(self, utt: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Frames of utterance ``utt`` before unit ``k``."""
+        return np.minimum(np.asarray(k) * BANK_STEP, self.length[utt])
 
-    def window_sum(self, utt: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
-        """float32 sums of frames ``[start, stop)`` of each utterance, vectorised over the batch."""
-        return self.signed_sum(utt, start, stop, np.ones(len(utt), np.float32), np.arange(len(utt)), len(utt))
-
-    def signed_sum(self, utt, start, stop, sign, out_row, n_out: int) -> np.ndarray:
-        """``out[out_row[i]] += sign[i] * sum(frames of utt[i] in [start[i], stop[i]))`` for every query, in
-        one gather of frame rows and prefix rows and one sparse ±1 product (a masked window is a window and
+    def unit_sum(self, utt, k0, k1, sign, out_row, n_out: int) -> np.ndarray:
+        """``out[out_row[i]] += sign[i] * sum(frames of utt[i] in units [k0[i], k1[i]))`` for every query:
+        one gather of two prefix rows per query and one sparse ±1 product (a masked window is a window and
         its removed runs: one call, not three)."""
-        utt, start, stop = (np.asarray(a, np.int64) for a in (utt, start, stop))
+        utt, k0, k1 = (np.asarray(a, np.int64) for a in (utt, k0, k1))
         sign, out_row = np.asarray(sign, np.float32), np.asarray(out_row, np.int64)
-        row_s, pos_s = self._endpoint(utt, start)
-        row_e, pos_e = self._endpoint(utt, stop)
-        direct = (stop - start) <= np.abs(start - pos_s) + np.abs(stop - pos_e) + 4
-        # frame runs as (query, first frame within the utterance, frames, sign relative to the query)
-        runs = [(np.flatnonzero(direct), start[direct], stop[direct] - start[direct], 1.0)]
-        for pos, x, rel in ((pos_e, stop, 1.0), (pos_s, start, -1.0)):
-            fwd = ~direct & (x > pos)  # boundary before x: add (or remove) the frames [pos, x)
-            bwd = ~direct & (x < pos)  # boundary after x: remove (or add) the frames [x, pos)
-            runs.append((np.flatnonzero(fwd), pos[fwd], (x - pos)[fwd], rel))
-            runs.append((np.flatnonzero(bwd), x[bwd], (pos - x)[bwd], -rel))
-        query = np.concatenate([r[0] for r in runs])
-        first = np.concatenate([r[1] for r in runs]) + self.start[utt[query]]
-        count = np.concatenate([r[2] for r in runs])
-        weight = np.concatenate([np.full(len(r[0]), r[3], np.float32) for r in runs]) * sign[query]
-        offsets = np.cumsum(count) - count
-        frame_index = np.repeat(first - offsets, count) + np.arange(int(count.sum()))
-        blk = np.flatnonzero(~direct)
-        rows = np.concatenate([self.frames[frame_index].astype(np.float32),
-                               self.blocks[np.concatenate([row_e[blk], row_s[blk]])]])
-        targets = np.concatenate([np.repeat(out_row[query], count), out_row[blk], out_row[blk]])
-        weights = np.concatenate([np.repeat(weight, count), sign[blk], -sign[blk]])
-        order = np.argsort(targets, kind="stable")  # CSR rows in order: no format conversion
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(targets, minlength=n_out))])
-        pick = scipy.sparse.csr_matrix((weights[order], order, indptr), shape=(n_out, len(rows)))
-        return np.asarray(pick @ rows, np.float32)
+        rows = np.concatenate([np.where(k1 == 0, 0, self.base[utt] + k1), np.where(k0 == 0, 0, self.base[utt] + k0)])
+        targets = np.concatenate([out_row, out_row])
+        weights = np.concatenate([sign, -sign])
+        order = np.argsort(targets, kind="stable")  # each output's rows together: one bag per output
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(targets, minlength=n_out))[:-1]])
+        # gather and weighted sum in one pass (2.7× faster than a gather and a sparse product)
+        return torch.nn.functional.embedding_bag(
+            torch.from_numpy(rows[order]), self.tensor, torch.from_numpy(offsets), mode="sum",
+            per_sample_weights=torch.from_numpy(weights[order])).numpy()
+
+    @property
+    def tensor(self) -> torch.Tensor:
+        """``prefix`` as a torch tensor sharing its memory (a mapped file stays mapped, nothing is copied)."""
+        if getattr(self, "_tensor", None) is None:
+            with warnings.catch_warnings():  # a read-only mapping: torch warns, and never writes to it here
+                warnings.simplefilter("ignore", UserWarning)
+                self._tensor = torch.from_numpy(self.prefix)
+        return self._tensor
+
+    def window_sum(self, utt, start, stop) -> np.ndarray:
+        """float32 sums of frames ``[start, stop)``; both ends on the ``BANK_STEP`` grid or at the end."""
+        utt, start, stop = (np.asarray(a, np.int64) for a in (utt, start, stop))
+        k0, k1 = to_units(start, self.length[utt]), to_units(stop, self.length[utt])
+        return self.unit_sum(utt, k0, k1, np.ones(len(utt), np.float32), np.arange(len(utt)), len(utt))
+
+
+def to_units(position: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Frame positions as units; a position off the grid (other than the utterance's end) is an error:
+    the bank holds no sum that starts or ends there."""
+    position = np.asarray(position, np.int64)
+    off = (position % BANK_STEP != 0) & (position != length)
+    if off.any() or (position > length).any() or (position < 0).any():
+        bad = int(np.flatnonzero(off | (position > length) | (position < 0))[0])
+        raise ValueError(f"frame position {position[bad]} (utterance of {length[bad]} frames) is not on the "
+                         f"{BANK_STEP}-frame grid of the bank")
+    return units_of(position)
 
 
 def build_store_bank(frames_iter, lengths: np.ndarray, dim: int, allocate=None) -> StoreBank:
     """From consecutive per-utterance frame arrays ``[T_i, D]`` (a generator is fine): the bank in RAM, or
-    in the arrays ``allocate(name, shape, dtype)`` returns (memory-mapped files)."""
+    in the array ``allocate(name, shape, dtype)`` returns (a memory-mapped file)."""
     lengths = np.asarray(lengths, np.int64)
-    start = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    n_blocks = block_rows(lengths)
-    block_base = np.concatenate([[0], np.cumsum(n_blocks)[:-1]]).astype(np.int64)  # row 0 is the zero row
+    units = units_of(lengths)
+    base = np.concatenate([[0], np.cumsum(units)[:-1]]).astype(np.int64)  # row 0 is the zero row
     alloc = allocate or (lambda name, shape, dtype: np.zeros(shape, dtype))
-    frames = alloc("frames", (int(lengths.sum()), dim), np.float16)
-    blocks = alloc("blocks", (int(n_blocks.sum()) + 1, dim), np.float32)
+    prefix = alloc("prefix", (int(units.sum()) + 1, dim), np.float32)
     for u, f in enumerate(frames_iter):
         if len(f) != lengths[u]:
             raise ValueError(f"utterance {u} has {len(f)} frames, {lengths[u]} were declared")
-        frames[start[u]:start[u] + lengths[u]] = f
-        blocks[block_base[u] + 1:block_base[u] + 1 + n_blocks[u]] = utterance_prefix(f)
-    return StoreBank(frames, blocks, start, lengths, block_base)
+        prefix[base[u] + 1:base[u] + 1 + units[u]] = utterance_prefix(f)
+    return StoreBank(prefix, lengths, base)
 
 
 def utterance_prefix(frames: np.ndarray) -> np.ndarray:
-    """float32 prefix sums of one utterance's float16-rounded frames at each block end (the last one
-    partial): ``P[k] = sum(frames[:min(k * BLOCK_FRAMES, T)])`` for k = 1 … ceil(T / BLOCK_FRAMES)."""
+    """float32 prefix sums of one utterance's float16-rounded frames at each unit's end (the last one
+    partial): ``P[k] = sum(frames[:min(k * BANK_STEP, T)])`` for k = 1 … ceil(T / BANK_STEP)."""
     f = np.asarray(frames, np.float16).astype(np.float64)
-    n = block_rows([len(f)])[0]
-    padded = np.zeros((n * BLOCK_FRAMES, f.shape[1]))
-    padded[:len(f)] = f
-    return np.cumsum(padded.reshape(n, BLOCK_FRAMES, -1).sum(1), axis=0).astype(np.float32)
+    cum = np.cumsum(f, axis=0)
+    ends = np.minimum(np.arange(1, units_of(len(f)) + 1) * BANK_STEP, len(f)) - 1
+    return cum[ends].astype(np.float32)
 
 
 @dataclass
@@ -151,6 +159,7 @@ class FrameBank:
         for b, bank in enumerate(self.banks):
             sel = self.bank_index == b
             self.length[sel] = bank.length[self.utt[sel]]
+        self.units = units_of(self.length)
 
     @property
     def dim(self) -> int:
@@ -164,35 +173,31 @@ class FrameBank:
             out[sel] = bank.entry_bytes(self.utt[entries[sel]])
         return out
 
-    def window_sum(self, entry: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
-        """Sum of frames ``[start, stop)`` of each entry, vectorised over the batch (bank by bank)."""
-        entry = np.asarray(entry, np.int64)
-        if len(self.banks) == 1:
-            return self.banks[0].window_sum(self.utt[entry], start, stop)
-        out = np.empty((len(entry), self.dim), np.float32)
-        which = self.bank_index[entry]
-        for b in np.unique(which):
-            sel = np.flatnonzero(which == b)
-            out[sel] = self.banks[b].window_sum(self.utt[entry[sel]], start[sel], stop[sel])
-        return out
+    def frames_before(self, entry: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Frames of each entry before its unit ``k``."""
+        return np.minimum(np.asarray(k) * BANK_STEP, self.length[entry])
 
-    def signed_sum(self, entry, start, stop, sign, out_row, n_out: int) -> np.ndarray:
-        """See :meth:`StoreBank.signed_sum`; queries on several banks are summed bank by bank."""
-        entry, start, stop = (np.asarray(a, np.int64) for a in (entry, start, stop))
+    def unit_sum(self, entry, k0, k1, sign, out_row, n_out: int) -> np.ndarray:
+        """See :meth:`StoreBank.unit_sum`; queries on several banks are summed bank by bank."""
+        entry, k0, k1 = (np.asarray(a, np.int64) for a in (entry, k0, k1))
         sign, out_row = np.asarray(sign, np.float32), np.asarray(out_row, np.int64)
         if len(self.banks) == 1:
-            return self.banks[0].signed_sum(self.utt[entry], start, stop, sign, out_row, n_out)
+            return self.banks[0].unit_sum(self.utt[entry], k0, k1, sign, out_row, n_out)
         out = np.zeros((n_out, self.dim), np.float32)
         which = self.bank_index[entry]
         for b in np.unique(which):
             sel = np.flatnonzero(which == b)
-            out += self.banks[b].signed_sum(self.utt[entry[sel]], start[sel], stop[sel], sign[sel], out_row[sel],
-                                            n_out)
+            out += self.banks[b].unit_sum(self.utt[entry[sel]], k0[sel], k1[sel], sign[sel], out_row[sel], n_out)
         return out
+
+    def window_sum(self, entry, start, stop) -> np.ndarray:
+        """Sums of frames ``[start, stop)`` of each entry; both ends on the ``BANK_STEP`` grid or at the end."""
+        entry = np.asarray(entry, np.int64)
+        k0, k1 = to_units(start, self.length[entry]), to_units(stop, self.length[entry])
+        return self.unit_sum(entry, k0, k1, np.ones(len(entry), np.float32), np.arange(len(entry)), len(entry))
 
     def window_mean(self, entry, start, stop) -> np.ndarray:
         return self.window_sum(entry, start, stop) / (np.asarray(stop) - np.asarray(start))[:, None]
-
 
 
 def pooled_stats(means: np.ndarray, stds: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

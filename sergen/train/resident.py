@@ -1,6 +1,7 @@
 """Windows from banks larger than the RAM budget (DESIGN.md §4: "a chunk-aware scheme, not per-sample reads").
 
-WavLM-Large on MSP-Podcast is ~40 GiB of float16 frames per layer at 50 Hz, memory-mapped from disk.
+WavLM-Large on MSP-Podcast is ~40 GiB of float16 frames per layer at 50 Hz; its bank, the same size, is
+memory-mapped from disk.
 Drawing windows from all of it at random would fault a page in from disk for almost every sample.
 Instead the sampler draws from a *resident subset*: a class × corpus stratified random share of the
 training set's utterances (with their augmented views), copied into RAM in one sorted pass over each
@@ -20,7 +21,7 @@ import os
 import numpy as np
 
 from sergen.config import ram_budget_mib
-from sergen.train.framebank import FrameBank, StoreBank, block_rows
+from sergen.train.framebank import FrameBank, StoreBank, units_of
 from sergen.train.sampler import SamplerConfig, WindowSampler
 
 ROTATE_EVERY = 100  # batches between rotations
@@ -88,28 +89,22 @@ def read_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def subset_bank(bank: FrameBank, entries: np.ndarray) -> FrameBank:
-    """The entries' frames and prefix rows copied into RAM (one sorted pass over each bank file) as one
-    in-RAM store bank, re-indexed."""
+    """The entries' prefix rows copied into RAM (one sorted pass over each bank file) as one in-RAM store
+    bank, re-indexed."""
     entries = np.asarray(entries, np.int64)
     order = np.lexsort((bank.utt[entries], bank.bank_index[entries]))
     entries = entries[order]
-    frames, blocks, lengths = [], [np.zeros((1, bank.dim), np.float32)], []
+    prefix, lengths = [np.zeros((1, bank.dim), np.float32)], []
     for b, store in enumerate(bank.banks):
         utts = bank.utt[entries[bank.bank_index[entries] == b]]
         if not len(utts):
             continue
-        length = store.length[utts]
-        n_blocks = block_rows(length)
-        frame_rows = np.repeat(store.start[utts], length) + _ranges(length)
-        block_rows_ = np.repeat(store.block_base[utts] + 1, n_blocks) + _ranges(n_blocks)
-        frames.append(read_rows(store.frames, frame_rows))
-        blocks.append(read_rows(store.blocks, block_rows_))
-        lengths.append(length)
+        units = units_of(store.length[utts])
+        prefix.append(read_rows(store.prefix, np.repeat(store.base[utts] + 1, units) + _ranges(units)))
+        lengths.append(store.length[utts])
     lengths = np.concatenate(lengths)
-    n_blocks = block_rows(lengths)
-    sub = StoreBank(np.concatenate(frames), np.concatenate(blocks),
-                    start=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64), length=lengths,
-                    block_base=np.concatenate([[0], np.cumsum(n_blocks)[:-1]]).astype(np.int64))
+    units = units_of(lengths)
+    sub = StoreBank(np.concatenate(prefix), lengths, np.concatenate([[0], np.cumsum(units)[:-1]]).astype(np.int64))
     undo = np.empty_like(order)
     undo[order] = np.arange(len(order))
     return FrameBank([sub], np.zeros(len(entries), np.int64), undo, bank.label[entries[undo]],
@@ -155,7 +150,7 @@ class ResidentSampler:
 def make_sampler(bank: FrameBank, frame_rate: float, config: SamplerConfig = SamplerConfig(), seed: int = 0):
     """The plain sampler, or the resident-subset one when the training set's rows in memory-mapped bank
     files are larger than this process's RAM budget."""
-    mapped = np.array([isinstance(b.frames, np.memmap) for b in bank.banks])
+    mapped = np.array([b.mapped for b in bank.banks])
     if mapped.any() and entry_bytes(bank)[mapped[bank.bank_index]].sum() > ram_budget_bytes():
         return ResidentSampler(bank, frame_rate, config, seed)
     return WindowSampler(bank, frame_rate, config, seed)

@@ -11,7 +11,7 @@ import pytest
 
 from sergen.experiments import data
 from sergen.experiments.probe import resolve_spec, run_probe
-from sergen.train.framebank import BLOCK_FRAMES, build_framebank
+from sergen.train.framebank import BANK_STEP, build_framebank
 from sergen.train.loop import TrainConfig
 from sergen.train.sampler import SamplerConfig, WindowSampler
 
@@ -48,19 +48,23 @@ def test_one_bank_per_store_shared_by_training_sets(cached):
     assert metas == ["melspec-emodb-layerlast", "melspec-ravdess-layerlast"]  # no training-set bank
     assert alone.banks[0] is both.banks[0]  # the same mapped store bank, not a copy
     bank = both.banks[0]
-    assert isinstance(bank.frames, np.memmap) and not bank.frames.flags.writeable
+    assert isinstance(bank.prefix, np.memmap) and not bank.prefix.flags.writeable
     frames = store_frames("melspec", "emodb")
-    np.testing.assert_array_equal(bank.frames, frames)  # row for row the store's frames
+    start = data.store_index("melspec", "emodb", None).start
+    # the size of the float16 frames it holds: one float32 row per two frames, plus half a row per
+    # odd-length utterance (its last row holds one frame) and the shared zero row
+    odd = int((bank.length % 2).sum())
+    assert bank.prefix.nbytes == frames.nbytes + (odd + 2) * 2 * frames.shape[1]
     # the bank covers every utterance of the store, whatever its split; the run picks the train rows
     corpus = data.load_corpus("melspec", "emodb", None)
     assert len(bank.length) == len(corpus.split) and set(corpus.split) == {"train", "valid", "test"}
     assert (corpus.split[alone.utt] == "train").all() and len(alone.utt) == (corpus.split == "train").sum()
-    # exact prefix rows: P[k] = sum of the first min(8k, T) frames, in float64 then rounded to float32
+    # exact prefix rows: P[k] = sum of the first min(2k, T) frames, in float64 then rounded to float32
     for u in (0, 7, len(bank.length) - 1):
-        s, n = bank.start[u], bank.length[u]
-        for k in range(1, (n + BLOCK_FRAMES - 1) // BLOCK_FRAMES + 1):
-            want = frames[s:s + min(k * BLOCK_FRAMES, n)].astype(np.float64).sum(0).astype(np.float32)
-            np.testing.assert_array_equal(bank.blocks[bank.block_base[u] + k], want)
+        s, n = start[u], bank.length[u]
+        for k in range(1, (n + BANK_STEP - 1) // BANK_STEP + 1):
+            want = frames[s:s + min(k * BANK_STEP, n)].astype(np.float64).sum(0).astype(np.float32)
+            np.testing.assert_array_equal(bank.prefix[bank.base[u] + k], want)
     from typer.testing import CliRunner
 
     from sergen.cli import app
@@ -80,8 +84,8 @@ def test_a_second_process_maps_the_bank_without_reading_the_store(cached, tmp_pa
     try:
         script = ("from sergen.experiments import data; import numpy as np; "
                   "b = data.training_bank('melspec', ('emodb',), None); "
-                  "print(type(b.banks[0].frames).__name__, float(b.window_mean(np.array([0]), np.array([0]), "
-                  "np.array([5]))[0, 0]))")
+                  "print(type(b.banks[0].prefix).__name__, float(b.window_mean(np.array([0]), np.array([0]), "
+                  "np.array([6]))[0, 0]))")
         run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
         out = run.stdout
@@ -90,9 +94,9 @@ def test_a_second_process_maps_the_bank_without_reading_the_store(cached, tmp_pa
             p.write_bytes(content)
     frames = store_frames("melspec", "emodb")
     bank = data.training_bank("melspec", ("emodb",), None)
-    s = bank.banks[0].start[bank.utt[0]]
+    s = data.store_index("melspec", "emodb", None).start[bank.utt[0]]
     kind, value = out.split()
-    assert kind == "memmap" and float(value) == pytest.approx(frames[s:s + 5, 0].astype(np.float64).mean(), abs=1e-5)
+    assert kind == "memmap" and float(value) == pytest.approx(frames[s:s + 6, 0].astype(np.float64).mean(), abs=1e-5)
 
 
 def test_several_banks_draw_exactly_what_one_concatenated_bank_drew(cached):
@@ -102,8 +106,9 @@ def test_several_banks_draw_exactly_what_one_concatenated_bank_drew(cached):
     parts = []
     for b, store in enumerate(multi.banks):
         frames = store_frames("melspec", ("emodb", "ravdess")[b])
+        start = data.store_index("melspec", ("emodb", "ravdess")[b], None).start
         utts = multi.utt[multi.bank_index == b]
-        parts += [frames[store.start[u]:store.start[u] + store.length[u]] for u in utts]
+        parts += [frames[start[u]:start[u] + store.length[u]] for u in utts]
     concatenated = build_framebank(parts, multi.label, multi.corpus, multi.utt_key, multi.is_clean)
     np.testing.assert_allclose(concatenated.feature_mean, multi.feature_mean, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(concatenated.feature_std, multi.feature_std, rtol=1e-3, atol=1e-4)
@@ -114,8 +119,9 @@ def test_several_banks_draw_exactly_what_one_concatenated_bank_drew(cached):
         np.testing.assert_array_equal(classes, b.draw_classes(5000))
         drawn = a.draw_utterances(classes)
         np.testing.assert_array_equal(drawn, b.draw_utterances(classes))
-        start, stop = a.draw_windows(drawn)
-        b.draw_windows(drawn)
+        k0, k1 = a.draw_windows(drawn)
+        np.testing.assert_array_equal(k1, b.draw_windows(drawn)[1])
+        start, stop = multi.frames_before(drawn, k0), multi.frames_before(drawn, k1)
         np.testing.assert_allclose(multi.window_mean(drawn, start, stop),
                                    concatenated.window_mean(drawn, start, stop), rtol=1e-5, atol=1e-5)
     assert abs(np.mean(multi.corpus[drawn] == 1) - 0.5) < 0.03  # corpus first: both corpora equally
@@ -154,7 +160,7 @@ def test_interrupted_build_is_redone_and_old_versions_are_removed(cached, monkey
     monkeypatch.setattr(data, "_stream_blocks", real)
     fresh_process()
     bank = data.training_bank("melspec", ("emodb",), None)
-    assert np.isfinite(bank.banks[0].blocks).all() and len(list(cached.glob("*.meta.npz"))) == 1
+    assert np.isfinite(bank.banks[0].prefix).all() and len(list(cached.glob("*.meta.npz"))) == 1
     # the store is rebuilt (new creation time): a new bank file replaces the old one
     monkeypatch.setattr(data, "store_version", lambda model, name, root: (name, "rebuilt", "later"))
     fresh_process()
@@ -173,7 +179,7 @@ def test_full_disk_falls_back_to_ram_with_a_warning(cached, monkeypatch, capsys)
 
     monkeypatch.setattr(os, "posix_fallocate", no_room)
     bank = data.training_bank("melspec", ("emodb",), None)
-    assert not isinstance(bank.banks[0].frames, np.memmap) and np.isfinite(bank.banks[0].blocks).all()
+    assert not bank.banks[0].mapped and np.isfinite(bank.banks[0].prefix).all()
     err = capsys.readouterr().err
     assert "no room for the 0.0 GiB store-bank file in" in err and "building it in memory instead" in err
     assert not list(cached.glob("*.npy")) and not list(cached.glob("*.npz"))

@@ -20,12 +20,17 @@ def test_window_means_equal_direct_means():
     frames = [rng.standard_normal((int(n), 16)).astype(np.float16) * 10 + 3 for n in rng.integers(1, 400, 50)]
     bank = bank_from(frames, [i % 4 for i in range(50)])
     entry = rng.integers(50, size=2000)
-    lengths = bank.length[entry]
-    start = (rng.random(2000) * lengths).astype(int)
-    stop = start + 1 + (rng.random(2000) * (lengths - start)).astype(int)
+    units = bank.units[entry]
+    k0 = (rng.random(2000) * units).astype(int)
+    k1 = k0 + 1 + (rng.random(2000) * (units - k0)).astype(int)
+    start, stop = bank.frames_before(entry, k0), bank.frames_before(entry, k1)
+    assert (start % 2 == 0).all() and ((stop % 2 == 0) | (stop == bank.length[entry])).all()
+    assert (stop == bank.length[entry]).any() and (bank.length[entry] % 2 == 1).any()  # odd ends covered
     got = bank.window_mean(entry, start, stop)
     want = np.stack([frames[e][s:t].astype(np.float64).mean(0) for e, s, t in zip(entry, start, stop)])
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 * np.abs(want).max())
+    with pytest.raises(ValueError, match="frame position 3 .* not on the 2-frame grid"):
+        bank.window_sum(np.array([0]), np.array([3]), np.array([4]))
 
 
 def test_masking_removes_two_runs_of_the_stated_size():
@@ -33,9 +38,9 @@ def test_masking_removes_two_runs_of_the_stated_size():
     bank = bank_from(frames, [0])
     sampler = WindowSampler(bank, 1.0, SamplerConfig(window_s=(100, 100), mask_frac=0.2, mix_prob=0, noise_std=0))
     entries = np.zeros(500, np.int64)
-    start, stop = sampler.draw_windows(entries)
-    assert (start == 0).all() and (stop == 100).all()  # whole utterance: it is shorter than the window
-    total, count = sampler.masked_sum(entries, start, stop)
+    k0, k1 = sampler.draw_windows(entries)
+    assert (k0 == 0).all() and (k1 == 50).all()  # whole utterance (50 two-frame units): shorter than the window
+    total, count = sampler.masked_sum(entries, k0, k1)
     assert (count == 80).all()  # 20% of 100 frames, as two runs of 10
     removed = np.arange(100).sum() - total[:, 0]
     # two runs of 10 consecutive frames, one in each half: sums 10·a+45 with a in [0, 40] and [50, 90]
@@ -98,3 +103,16 @@ def test_same_seed_same_stream_and_noise_scale():
     assert not np.array_equal(a[0], WindowSampler(bank, 10.0, seed=8).sample(64)[0])
     with pytest.raises(ValueError, match="mix_prob must lie in"):
         SamplerConfig(mix_prob=1.5)
+
+
+def test_masked_share_is_mask_frac_on_average_even_for_short_windows():
+    """At 12.5 Hz a 1–3 s window is 6–19 two-frame units: a run of ``size·frac/2`` units rounds to 0 or 1.
+    Rounding it at random keeps the share masked at ``mask_frac`` on average (flooring it would mask nothing)."""
+    frames = [np.ones((20, 1), np.float32)]  # 10 units, one window covering them all
+    sampler = WindowSampler(bank_from(frames, [0]), 1.0,
+                            SamplerConfig(window_s=(20, 20), mask_frac=0.1, mix_prob=0, noise_std=0), seed=5)
+    entries = np.zeros(4000, np.int64)
+    total, count = sampler.masked_sum(entries, *sampler.draw_windows(entries))
+    assert set(np.unique(count)) == {16.0, 20.0}  # no run, or one unit (2 frames) removed from each half
+    assert abs((1 - count / 20).mean() - 0.1) < 0.01
+    np.testing.assert_array_equal(total[:, 0], count)  # the sums cover exactly the frames counted

@@ -53,10 +53,16 @@ def test_linear_head_equals_logistic_regression(in_demo_workspace, corpus):
 
     reference = LogisticRegression(C=1 / (WEIGHT_DECAY * len(y_train)), class_weight="balanced",
                                    max_iter=10_000, tol=1e-8).fit(standardise(x_train), y_train)
-    ours = point_metrics(y_test, predict_proba(result.model, x_test))
-    theirs = point_metrics(y_test, reference.predict_proba(standardise(x_test)))
+    p_ours, p_theirs = predict_proba(result.model, x_test), reference.predict_proba(standardise(x_test))
+    ours, theirs = point_metrics(y_test, p_ours), point_metrics(y_test, p_theirs)
     assert abs(ours["auroc"] - theirs["auroc"]) <= 0.01, (ours, theirs)
-    assert abs(ours["acc"] - theirs["acc"]) <= 0.02, (ours, theirs)
+    assert np.abs(p_ours - p_theirs).max() < 0.05  # the same probabilities, utterance by utterance (to Adam's noise)
+    # the same decisions, except where scikit-learn's own top two classes are a near-tie (a demo test set
+    # is 28–64 utterances: one flipped tie moves ACC by up to 0.036, and Adam's last steps decide ties)
+    top2 = np.sort(p_theirs, axis=1)[:, -2:]
+    differ = p_ours.argmax(1) != p_theirs.argmax(1)
+    assert (top2[differ, 1] - top2[differ, 0] < 0.03).all(), top2[differ]
+    assert abs(ours["acc"] - theirs["acc"]) <= 0.02 + differ.sum() / len(y_test), (ours, theirs)
     # the fitted weights themselves, not only the scores: same norm within 3 %
     weight = result.model[1].weight.detach().numpy()
     assert abs(np.linalg.norm(weight) / np.linalg.norm(reference.coef_) - 1) < 0.03
