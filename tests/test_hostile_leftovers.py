@@ -4,6 +4,7 @@ exit code 2 (or 1 for a verify that finds problems), no traceback, and nothing o
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -138,6 +139,13 @@ def test_corrupt_offsets_chunk_is_reported_not_raised(cli, private_ws):
     assert code == 1 and "the store's offsets array cannot be read" in text
 
 
+def test_corrupt_metadata_chunk_is_named_by_open_store(cli, private_ws):
+    (emodb_store(private_ws) / "utt/speaker/c/0").write_bytes(b"xx")
+    code, text = cli(*PROBE)
+    assert code == 2 and "store melspec/emodb is damaged: the store's utt/speaker array cannot be read" in text
+    assert "fix: rebuild it: `sergen extract --model melspec --corpus emodb --overwrite`" in text
+
+
 # -- 3. SERGEN_CONFIG into a missing folder ------------------------------------------------------------
 
 def test_config_variable_into_a_missing_folder_makes_no_folder(cli, workspace, monkeypatch, tmp_path):
@@ -218,14 +226,14 @@ def test_stores_ls_in_a_pipe_keeps_headers_and_numbers_whole(tmp_path):
     fake_store(tmp_path / "stores", "melspec", "emodb", n_utts=339, n_frames=12345678)
     proc = sergen("stores", "ls")
     assert proc.returncode == 0, proc.stderr
-    assert "┃ model   ┃ corpus ┃ utterances ┃ frames   ┃ dim  ┃ size    ┃ complete ┃" in proc.stdout
-    assert "│ melspec │ emodb  │ 339        │ 12345678 │ 1024 │" in proc.stdout
+    assert "┃ model   ┃ corpus ┃ utterances ┃ frames   ┃ dim  ┃ size (MiB) ┃ complete ┃" in proc.stdout
+    assert re.search(r"│ melspec │ emodb  │ 339        │ 12345678 │ 1024 │ \d+\.\d      +│ yes      │", proc.stdout)
     assert "(synthetic left out to fit 80 columns; `sergen stores ls --json` has every field)" in proc.stdout
     fake_store(tmp_path / "stores", "cdpam-acoustic", "iemocap@time-stretch", n_frames=12345678)
     proc = sergen("stores", "ls")
     assert max(len(line) for line in proc.stdout.splitlines() if line[:1] in "┃│") <= 80
     assert "│ cdpam-acoustic │ iemocap@time-stretch │ 12         │ 12345678 │" in proc.stdout
-    assert "(synthetic, dim, size left out to fit 80 columns; `sergen stores ls --json` has every field)" in proc.stdout
+    assert "(synthetic, dim, size (MiB) left out to fit 80 columns; `sergen stores ls --json` has every field)" in proc.stdout
 
 
 # -- 7. --csv given a folder ---------------------------------------------------------------------------

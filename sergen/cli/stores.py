@@ -152,11 +152,12 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
         print_json({"stores": stores, "bank_cache": {"path": str(banks), "banks": len(files), "size_bytes": bank_bytes}})
         return
     rows = [[s["model"], s["corpus"], str(s["utterances"] or "?"), str(s["frames"] or "?"), str(s["dim"] or "?"),
-             f"{s['size_bytes'] / 2**20:.1f} MiB",
+             f"{s['size_bytes'] / 2**20:.1f}",
              "yes" if s["complete"] else "[red]damaged" if s["damaged"] else "[red]no", "yes" if s["synthetic"] else "no"]
             for s in stores]
-    table, left_out = fitted_table(["model", "corpus", "utterances", "frames", "dim", "size", "complete", "synthetic"],
-                                   rows, 2, ["synthetic", "dim", "size"], console.width)
+    # the unit in the header, so a size is one word that never folds
+    table, left_out = fitted_table(["model", "corpus", "utterances", "frames", "dim", "size (MiB)", "complete",
+                                    "synthetic"], rows, 2, ["synthetic", "dim", "size (MiB)"], console.width)
     console.print(table)
     if left_out:
         console.print(f"({', '.join(left_out)} left out to fit {console.width} columns; "

@@ -100,11 +100,21 @@ def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = Fals
     A store that lost chunk files is refused (``check_chunks=False`` opens it anyway, e.g. to inspect it).
     """
     group, attrs = open_group_checked(model, corpus, root, allow_incomplete, check_chunks)
-    offsets = group["offsets"][:]
+
+    def read(name: str) -> np.ndarray:
+        """A small array read whole; a corrupt chunk (bad bytes) is named, not raised from the codec."""
+        try:
+            return group[name][:]
+        except Exception as exc:  # noqa: BLE001 - whatever the codec raises, the store is damaged
+            raise SergenError(f"store {model}/{corpus} is damaged: the store's {name} array cannot be read "
+                              f"({type(exc).__name__}: {str(exc)[:80]})", where=str(store_path(model, corpus, root)),
+                              fix=f"rebuild it: `sergen extract --model {model} --corpus {corpus} --overwrite`") from None
+
+    offsets = read("offsets")
     frames = da.from_zarr(group["frames"])
-    meta = {col: ("utt", np.asarray(group["utt"][col][:].tolist(), dtype=object)) for col in META_COLUMNS}
-    meta.update({col: ("utt", group["utt"][col][:]) for col in NUMERIC_META})
-    status = group["status"][:]
+    meta = {col: ("utt", np.asarray(read(f"utt/{col}").tolist(), dtype=object)) for col in META_COLUMNS}
+    meta.update({col: ("utt", read(f"utt/{col}")) for col in NUMERIC_META})
+    status = read("status")
     ds = xr.Dataset(
         data_vars={
             "frames": (("frame", "feature"), frames),
