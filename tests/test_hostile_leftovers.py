@@ -139,6 +139,17 @@ def test_corrupt_offsets_chunk_is_reported_not_raised(cli, private_ws):
     assert code == 1 and "the store's offsets array cannot be read" in text
 
 
+def test_corrupt_utterance_id_chunk_is_damage_not_already_complete(cli, private_ws):
+    store = emodb_store(private_ws)
+    (store / "utt/utt_id/c/0").write_bytes(b"xx")
+    before = tree_hash(store)
+    code, text = cli("stores", "verify", "melspec", "emodb")
+    assert code == 1 and "the store's utt/utt_id array cannot be read (RuntimeError" in text
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
+    assert code == 2 and "cannot be repaired without: utt/utt_id" in text and "--overwrite" in text
+    assert cli("stores", "ls")[1].count("damaged") >= 1 and tree_hash(store) == before
+
+
 def test_corrupt_metadata_chunk_is_named_by_open_store(cli, private_ws):
     (emodb_store(private_ws) / "utt/speaker/c/0").write_bytes(b"xx")
     code, text = cli(*PROBE)

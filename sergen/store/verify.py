@@ -137,7 +137,7 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
     if damage.needs_rebuild:
         return damage  # without these, the owners of a lost chunk cannot even be named
     arrays = {}
-    for name in ("offsets", "status"):
+    for name in (*STRUCTURAL, "status"):  # small arrays, read whole: a chunk that does not decode is damage too
         try:
             arrays[name] = group[name][:]
         except Exception as exc:  # noqa: BLE001 - a corrupt chunk (bad bytes) is reported, not raised
