@@ -35,7 +35,8 @@ def manifest(
                                          callback=check.choice("intended", "perceived")),
     test_set: Optional[str] = typer.Option(None, help="MSP-Podcast: which set is the test split (Test1)",
                                            callback=check.non_empty),
-    csv: Optional[Path] = typer.Option(None, help="folder: the CSV with path,label[,speaker,split]"),
+    csv: Optional[Path] = typer.Option(None, help="folder: the CSV with path,label[,speaker,split]",
+                                       callback=check.label_csv),
     name: Optional[str] = typer.Option(None, help="folder: the corpus name to record", callback=check.corpus_name),
 ):
     """Read a corpus in its native layout and write its manifest (one row per utterance). The root is
