@@ -157,6 +157,16 @@ def test_corrupt_metadata_chunk_is_named_by_open_store(cli, private_ws):
     assert "fix: rebuild it: `sergen extract --model melspec --corpus emodb --overwrite`" in text
 
 
+def test_corrupt_frame_chunk_stops_the_probe_with_the_fix(cli, private_ws):
+    store = emodb_store(private_ws)
+    chunk = sorted(p for p in (store / "frames" / "c").rglob("*") if p.is_file())[0]
+    chunk.write_bytes(b"xx")
+    before = tree_hash(store)
+    code, text = cli(*PROBE)
+    assert code == 2 and "cannot be read (RuntimeError" in text and "a frame chunk file is corrupt" in text
+    assert "sergen stores verify MODEL CORPUS" in text and "--overwrite" in text and tree_hash(store) == before
+
+
 # -- 3. SERGEN_CONFIG into a missing folder ------------------------------------------------------------
 
 def test_config_variable_into_a_missing_folder_makes_no_folder(cli, workspace, monkeypatch, tmp_path):
