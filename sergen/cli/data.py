@@ -59,8 +59,12 @@ def manifest(
         options["test_set"] = test_set
     if canon == "folder":
         options.update(csv=csv, name=name)
-    if canon == "emobox":
-        options.update(dataset=emobox_dataset, emobox=emobox)
+    if canon == "emobox":  # a rerun finds the root and checkout recorded beside the manifest
+        from sergen.corpora.emobox import recorded_paths
+
+        recorded_root, recorded_checkout = recorded_paths(emobox_dataset)
+        root = root or recorded_root
+        options.update(dataset=emobox_dataset, emobox=emobox or recorded_checkout)
     with err_console.status(f"reading {canon} …"):
         result = read_corpus(canon, root, **options)
     path = write_manifest(result, out)

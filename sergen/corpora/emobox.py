@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems
+from sergen.corpora.manifest import manifest_path
 from sergen.errors import SergenError
 from sergen.protocols.emobox import CLONE_HINT, EmoBoxDataset, dataset_folder, read_dataset, relative_audio_path
 
@@ -60,6 +62,12 @@ class EmoBoxReader(CorpusReader):
             options.update(folds=self.protocol.n_folds, speaker_independent=self.protocol.speaker_independent,
                            valid=self.valid_rule())
         return options
+
+    def check_layout(self) -> None:
+        if not self.root.is_dir():
+            raise SergenError(f"the audio folder of EmoBox's {self.dataset} " + ("is not a folder" if self.root.exists()
+                              else "does not exist"), where=str(self.root.absolute()),
+                              fix=f"pass --root with the folder EmoBox calls downloads/{self.dataset}/")
 
     def valid_rule(self) -> str:
         if "valid" in self.protocol.folds[0].values():
@@ -139,3 +147,15 @@ class EmoBoxReader(CorpusReader):
             result.warnings.append(f"{not_in_first} utterance(s) are not in EmoBox's fold 1 (only in later folds): "
                                    "their split is valid, never train or test")
         return result
+
+
+def recorded_paths(dataset: str) -> tuple[Path | None, Path | None]:
+    """The audio root and EmoBox checkout recorded beside ``manifests/emobox-<dataset>.csv``, so a rerun of
+    ``sergen manifest emobox:<dataset>`` needs neither ``--root`` nor ``--emobox``."""
+    try:
+        meta = json.loads(manifest_path(f"emobox-{dataset.strip().lower()}").with_suffix(".json").read_text())
+        root, checkout = meta.get("root"), meta.get("options", {}).get("emobox")
+    except (OSError, ValueError, AttributeError):
+        return None, None
+    return (Path(root) if isinstance(root, str) and root else None,
+            Path(checkout) if isinstance(checkout, str) and checkout else None)

@@ -280,3 +280,32 @@ def test_cli_bad_names_and_folders_exit_2_and_write_nothing(box, cli, workspace,
     code, out = cli("manifest", *[x.format(a=a, b=b) for x in args])
     assert code == 2 and message.format(a=a, b=b) in out
     assert not (workspace / "manifests").exists()
+
+
+def test_a_rerun_needs_neither_root_nor_checkout(box, cli, workspace):
+    assert cli("manifest", "emobox:toyravdess", "--root", box / "ravdess_audio", "--emobox", box / "EmoBox")[0] == 0
+    (workspace / "manifests/emobox-toyravdess.csv").unlink()
+    code, out = cli("manifest", "emobox:toyravdess")
+    assert code == 0 and "emobox-toyravdess: 16 utterances" in out
+    assert (workspace / "manifests/emobox-toyravdess.csv").exists()
+
+
+def test_an_audio_root_that_does_not_exist(box):
+    with pytest.raises(SergenError) as err:
+        read_corpus("emobox", box / "nowhere", dataset="toyravdess", emobox=box / "EmoBox")
+    assert err.value.what == "the audio folder of EmoBox's toyravdess does not exist"
+    assert err.value.fix == "pass --root with the folder EmoBox calls downloads/toyravdess/"
+
+
+def test_a_gap_in_the_folds(box):
+    folder = box / "EmoBox/data/toyravdess"
+    (folder / "fold_2").rename(folder / "fold_3")
+    err = error_of(box)
+    assert err.what == "EmoBox's toyravdess lacks fold_2 (found fold_1, fold_3)" and err.where == str(folder)
+
+
+def test_a_key_listed_twice(box):
+    path = box / "EmoBox/data/toyravdess/toyravdess.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines + lines[:1]) + "\n")
+    assert error_of(box).what == "toyravdess.jsonl lists the key 'toyravdess-s1_neutral' twice (lines 1 and 21)"
