@@ -309,3 +309,13 @@ def test_a_key_listed_twice(box):
     lines = path.read_text().splitlines()
     path.write_text("\n".join(lines + lines[:1]) + "\n")
     assert error_of(box).what == "toyravdess.jsonl lists the key 'toyravdess-s1_neutral' twice (lines 1 and 21)"
+
+
+def test_several_folds_without_speakers_are_not_checked_for_leaks(box):
+    (box / "EmoBox/data/toyravdess/data.seg.wrd.stm").unlink()
+    move_key(box, "toyravdess-s1_happy", 1, "test", "train")  # would leak s1, but no one knows the speakers
+    result = read_ravdess(box)
+    assert result.meta["options"]["speaker_independent"] is False
+    assert result.meta["options"]["valid"] == "20% of fold 1's training utterances (seeded)"
+    assert any("not speaker-independent (no speakers in data.seg.wrd.stm)" in w for w in result.warnings)
+    assert result.manifest.split.value_counts().to_dict() == {"test": 7, "train": 7, "valid": 2}
