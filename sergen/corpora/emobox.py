@@ -55,12 +55,13 @@ class EmoBoxReader(CorpusReader):
         self.dataset = dataset_folder(self.checkout, dataset).name  # an unknown name lists the datasets found
         self.name = f"emobox-{self.dataset}"
         self.protocol: EmoBoxDataset | None = None
+        self.valid_rule = ""  # how assign_splits chose the validation set, recorded in the sidecar
 
     def options(self) -> dict:
         options = {"seed": self.seed, "emobox": str(self.checkout), "dataset": self.dataset}
         if self.protocol is not None:
             options.update(folds=self.protocol.n_folds, speaker_independent=self.protocol.speaker_independent,
-                           valid=self.valid_rule())
+                           valid=self.valid_rule)
         return options
 
     def check_layout(self) -> None:
@@ -68,13 +69,6 @@ class EmoBoxReader(CorpusReader):
             raise SergenError(f"the audio folder of EmoBox's {self.dataset} " + ("is not a folder" if self.root.exists()
                               else "does not exist"), where=str(self.root.absolute()),
                               fix=f"pass --root with the folder EmoBox calls downloads/{self.dataset}/")
-
-    def valid_rule(self) -> str:
-        if "valid" in self.protocol.folds[0].values():
-            return "EmoBox's valid file of fold 1"
-        if self.protocol.speaker_independent:
-            return f"{VALID_SHARE:.0%} of fold 1's training speakers (seeded)"
-        return f"{VALID_SHARE:.0%} of fold 1's training utterances (seeded)"
 
     def scan(self, problems: Problems, dropped: Counter) -> list[dict]:
         protocol = self.protocol = read_dataset(self.checkout, self.dataset)
@@ -121,7 +115,8 @@ class EmoBoxReader(CorpusReader):
         first = df["emobox_folds"].str.split("|").str[0]
         split = first.map({"train": "train", "valid": "valid", "test": "test", "-": "valid"})
         train = first == "train"
-        if "valid" in self.protocol.folds[0].values() or not train.any():
+        if "valid" in self.protocol.folds[0].values():
+            self.valid_rule = "EmoBox's valid file of fold 1"
             return split
         rng = np.random.default_rng(self.seed)
         if self.protocol.speaker_independent:
@@ -130,7 +125,9 @@ class EmoBoxReader(CorpusReader):
                 n_valid = min(len(speakers) - 1, max(1, round(len(speakers) * VALID_SHARE)))
                 held = {speakers[i] for i in rng.permutation(len(speakers))[:n_valid]}
                 split[train & df["speaker"].isin(held)] = "valid"
+                self.valid_rule = f"{VALID_SHARE:.0%} of fold 1's training speakers (seeded)"
                 return split
+        self.valid_rule = f"{VALID_SHARE:.0%} of fold 1's training utterances (seeded)"
         ids = df.loc[train, "utt_id"].sort_values(kind="stable")
         n_valid = int(round(len(ids) * VALID_SHARE))
         split[ids.index[rng.permutation(len(ids))[:n_valid]]] = "valid"
