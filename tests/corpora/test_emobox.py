@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
 from sergen.cli import main
-from sergen.corpora import read_corpus, write_manifest
+from sergen.corpora import read_corpus
 from sergen.corpora.manifest import load_manifest
 from sergen.errors import SergenError
 from sergen.protocols.emobox import read_dataset, relative_audio_path
