@@ -39,7 +39,7 @@ def test_unknown_names_exit_2_with_the_known_ones(tmp_path):
     proc = subprocess.run([sys.executable, "-c", "from sergen.cli import main; main()", "manifest", "tess", "--root", "."],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "unknown corpus 'tess'; known: cremad, emodb, folder, iemocap, msp, ravdess" in proc.stderr
+    assert "unknown corpus 'tess'; known: cremad, emobox, emodb, folder, iemocap, msp, ravdess" in proc.stderr
     assert "Traceback" not in proc.stderr
     proc = subprocess.run([sys.executable, "-c", "from sergen.cli import main; main()", "extract", "--model", "wavlm-tiny",
                            "--corpus", "emodb"], capture_output=True, text=True, cwd=tmp_path)
