@@ -162,6 +162,19 @@ def test_cli_writes_the_manifest_and_it_loads(box, cli, workspace):
     assert df.emobox_folds.str.split("|").str[1].value_counts().to_dict() == {"train": 8, "test": 8}
 
 
+def test_an_emobox_manifest_is_extracted_under_its_own_name(box, cli, workspace):
+    """The user's next step: `extract --corpus emobox-<dataset>` reads the manifest written under that name
+    (it is no registered corpus); a misspelt name still lists the corpora sergen reads."""
+    assert cli("manifest", "emobox:toyravdess", "--root", box / "ravdess_audio", "--emobox", box / "EmoBox")[0] == 0
+    code, out = cli("extract", "--model", "melspec", "--corpus", "emobox-toyravdess")
+    assert code == 0, out
+    from sergen.store.reader import open_store
+
+    assert open_store("melspec", "emobox-toyravdess").sizes["utt"] == 16
+    code, out = cli("extract", "--model", "melspec", "--corpus", "emobox-toyravdes")
+    assert code == 2 and "unknown corpus 'emobox-toyravdes'" in out
+
+
 # --- bad input: one SergenError each, naming what, where and the fix; nothing written ---------------------
 
 def corrupt_line(box, line_no, text):
