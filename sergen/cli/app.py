@@ -21,6 +21,20 @@ config_app = typer.Typer(no_args_is_help=True, help="Corpus roots and folders, s
 app.add_typer(config_app, name="config")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from sergen import __version__
+
+        print(f"sergen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="print sergen's version (every result records it) and exit")):
+    """Cross-corpus speech emotion recognition: manifests → stores → probes → reports."""
+
+
 def counts_table(df, title: str) -> Table:
     table = Table(title=title)
     table.add_column("split")
