@@ -55,7 +55,8 @@ def extract(
     allow_failures: bool = typer.Option(False, help="mark the store complete even if some utterances failed"),
     view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)"),
     view_seed: int = typer.Option(0, help="seed of the views' random parameters", callback=check.non_negative_int),
-    layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large): hidden states to store, e.g. 6,12,18,24",
+    layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large, whisper-*, hf:<id>): hidden states to store "
+                                                       "side by side, e.g. 6,12,18,24",
                                          callback=check.layers),
     hop_seconds: Optional[float] = typer.Option(None, help="window models (clap-2023): seconds between 7 s windows; "
                                                          "frames/s = 1/hop (default 1)",

@@ -39,37 +39,48 @@ class HFEncoder(TransformersExtractor):
     @property
     def model(self):
         """Loaded in float32 (transformers 5 would keep a half-precision checkpoint's dtype), with a check that
-        every weight of the encoder came from the checkpoint."""
+        every weight of the encoder came from the checkpoint. The config is checked first, so a model of
+        another kind is refused before gigabytes of its weights are read."""
         if self._model is None:
             import torch
             import transformers
 
+            cannot_load = dict(where=str(self.path), fix="give the folder of a transformers checkpoint (config.json "
+                                                         "with model.safetensors or pytorch_model.bin)")
+            try:
+                config = transformers.AutoConfig.from_pretrained(self.path, local_files_only=True)
+            except (OSError, ValueError) as exc:
+                raise SergenError(f"transformers cannot read the config of {self.repo_id}: "
+                                  f"{str(exc).strip().splitlines()[0]}", **cannot_load) from exc
+            self._refuse_other_kinds(config)
             try:
                 model, info = transformers.AutoModel.from_pretrained(
                     self.path, local_files_only=True, dtype=torch.float32, output_loading_info=True)
             except (OSError, ValueError) as exc:
                 raise SergenError(f"transformers cannot load {self.repo_id}: {str(exc).strip().splitlines()[0]}",
-                                  where=str(self.path),
-                                  fix="give the folder of a transformers checkpoint (config.json with model.safetensors "
-                                      "or pytorch_model.bin)") from exc
-            missing = [k for k in info.get("missing_keys", ()) if not k.endswith("masked_spec_embed")]  # training only
+                                  **cannot_load) from exc
+            # masked_spec_embed serves only training (SpecAugment); anything else missing would stay random
+            missing = [k for k in info.get("missing_keys", ()) if not k.endswith("masked_spec_embed")]
             if missing:
-                raise SergenError(f"{len(missing)} weight(s) of the {type(model).__name__} are not in the {self.repo_id} "
-                                  f"checkpoint (e.g. {sorted(missing)[0]}); they would be random",
+                raise SergenError(f"{len(missing)} weight(s) of the {type(model).__name__} are not in the "
+                                  f"{self.repo_id} checkpoint (e.g. {sorted(missing)[0]}); they would be random",
                                   where=str(self.path), fix="give the complete checkpoint")
             self._model = model.to(self.device).eval()
         return self._model
+
+    def _refuse_other_kinds(self, config) -> None:
+        """The wav2vec2 family: a convolutional front end over the waveform (``conv_stride``) under a Transformer."""
+        if hasattr(config, "conv_stride") and hasattr(config, "conv_kernel"):
+            return
+        kind = config.model_type
+        raise SergenError(f"{self.repo_id} is a {kind} model, not a wav2vec2-family encoder", where=str(self.path),
+                          fix="use whisper-large-v3 (or whisper-medium, -small, -base) with --weights for Whisper"
+                          if kind == "whisper" else "hf: takes wav2vec2, HuBERT, WavLM, data2vec-audio … checkpoints")
 
     def load(self) -> "HFEncoder":
         import transformers
 
         model = self.model
-        if not (hasattr(model, "_get_feat_extract_output_lengths") and hasattr(model.config, "conv_stride")):
-            whisper = model.config.model_type == "whisper"
-            raise SergenError(f"{self.repo_id} is a {type(model).__name__}, not a wav2vec2-family encoder",
-                              where=str(self.path),
-                              fix="use whisper-large-v3 (or whisper-medium, -small, -base) with --weights for Whisper"
-                              if whisper else "hf: takes wav2vec2, HuBERT, WavLM, data2vec-audio … checkpoints")
         self._check_layers(model.config)
         if not (self.path / "preprocessor_config.json").exists():
             raise SergenError(f"no preprocessor_config.json beside the {self.repo_id} weights", where=str(self.path),

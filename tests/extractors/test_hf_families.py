@@ -116,7 +116,7 @@ def test_checkpoints_hf_cannot_use_say_why(saved, tmp_path):
     bert = tmp_path / "bert"  # a text encoder
     transformers.BertModel(transformers.BertConfig(vocab_size=10, hidden_size=16, num_hidden_layers=1,
                                                    num_attention_heads=2, intermediate_size=32)).save_pretrained(bert)
-    with pytest.raises(SergenError, match="bert-base-uncased is a BertModel, not a wav2vec2-family encoder") as exc:
+    with pytest.raises(SergenError, match="bert-base-uncased is a bert model, not a wav2vec2-family encoder") as exc:
         get_extractor("hf:bert-base-uncased", weights=bert).load()
     assert exc.value.where == str(bert)
 
@@ -125,7 +125,7 @@ def test_checkpoints_hf_cannot_use_say_why(saved, tmp_path):
         d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
         encoder_ffn_dim=32, decoder_ffn_dim=32, vocab_size=64, pad_token_id=0, bos_token_id=0, eos_token_id=0,
         decoder_start_token_id=0)).save_pretrained(whisper)
-    with pytest.raises(SergenError, match="is a WhisperModel, not a wav2vec2-family encoder") as exc:
+    with pytest.raises(SergenError, match="openai/whisper-large-v3 is a whisper model, not a wav2vec2-family encoder") as exc:
         get_extractor("hf:openai/whisper-large-v3", weights=whisper).load()
     assert "whisper-large-v3" in exc.value.fix and "--weights" in exc.value.fix
 
@@ -136,12 +136,18 @@ def test_checkpoints_hf_cannot_use_say_why(saved, tmp_path):
     state = load_file(folder / "model.safetensors")
     del state["encoder.layers.1.attention.k_proj.weight"]
     save_file(state, partial / "model.safetensors", metadata={"format": "pt"})
-    with pytest.raises(SergenError, match=r"1 weight\(s\) of the HubertModel are not in the facebook/hubert-large-ll60k "
-                                          r"checkpoint \(e.g. encoder.layers.1.attention.k_proj.weight\); they would be random"):
+    with pytest.raises(SergenError, match=r"1 weight\(s\) of the HubertModel are not in the facebook/hubert-large-"
+                                          r"ll60k checkpoint \(e.g. encoder.layers.1.attention.k_proj.weight\); "
+                                          "they would be random"):
         get_extractor("hf:facebook/hubert-large-ll60k", weights=partial).load()
 
     (partial / "model.safetensors").unlink()
     with pytest.raises(SergenError, match="transformers cannot load facebook/hubert-large-ll60k: .*model.safetensors"):
+        get_extractor("hf:facebook/hubert-large-ll60k", weights=partial).load()
+
+    (partial / "config.json").write_text('{"model_type": "no-such-model"}')
+    with pytest.raises(SergenError, match="transformers cannot read the config of facebook/hubert-large-ll60k: .*"
+                                          "no-such-model"):
         get_extractor("hf:facebook/hubert-large-ll60k", weights=partial).load()
 
     bare = tmp_path / "bare"  # weights without preprocessor_config.json

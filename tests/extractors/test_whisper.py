@@ -3,6 +3,7 @@ checkpoints are (``WhisperForConditionalGeneration`` plus its feature extractor)
 The references are transformers' own pipeline: its feature extractor, its full model's encoder, and its own
 frame count (the feature extractor's attention mask through ``_get_feat_extract_output_lengths``)."""
 
+import json
 import shutil
 
 import numpy as np
@@ -113,8 +114,8 @@ def test_whisper_model_layout_in_shards(tmp_path):
 
 
 def test_a_store_through_the_cli_with_layers(tiny, tmp_path):
-    """`sergen extract --model whisper --layers 1,3 --weights DIR`: every utterance, even one over 30 s, gets
-    exactly the planned frames; the layers sit side by side in the store."""
+    """`sergen config set-weights whisper DIR`, then `sergen extract --model whisper --layers 1,3`: every utterance,
+    even one over 30 s, gets exactly the planned frames; the layers sit side by side in the store."""
     from typer.testing import CliRunner
 
     from sergen.cli.app import app
@@ -132,8 +133,13 @@ def test_a_store_through_the_cli_with_layers(tiny, tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["manifest", "folder", "--root", str(corpus)])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["extract", "--model", "whisper", "--corpus", "folder", "--weights", str(root),
-                                 "--layers", "1,3", "--device", "cpu"])
+    result = runner.invoke(app, ["config", "set-weights", "whisper", str(root)])  # remembered: no --weights below
+    assert result.exit_code == 0 and "whisper-large-v3 weights set to" in result.output, result.output
+    listed = {m["model"]: m for m in json.loads(runner.invoke(app, ["models", "ls", "--json"]).output)["models"]}
+    assert listed["whisper-large-v3"]["weights_present"] and listed["whisper-large-v3"]["aliases"] == ["whisper"]
+    assert not listed["whisper-base"]["weights_present"] and listed["whisper-base"]["dim"] == 512
+    result = runner.invoke(app, ["extract", "--model", "whisper", "--corpus", "folder", "--layers", "1,3",
+                                 "--device", "cpu"])
     assert result.exit_code == 0, result.output
     ds = open_store("whisper-large-v3", "folder")
     attrs = store_attrs(store_path("whisper-large-v3", "folder"))
