@@ -204,7 +204,7 @@ class WhisperLargeV3(WhisperEncoderFrames):
     name = "whisper-large-v3"
     dim = 1280
     depth = 32
-    source = "transformers WhisperEncoder, openai/whisper-large-v3 (encoder only)"
+    source = "transformers WhisperEncoder, openai/whisper-large-v3"
     repo_id = "openai/whisper-large-v3"
 
 
@@ -213,7 +213,7 @@ class WhisperMedium(WhisperEncoderFrames):
     name = "whisper-medium"
     dim = 1024
     depth = 24
-    source = "transformers WhisperEncoder, openai/whisper-medium (encoder only)"
+    source = "transformers WhisperEncoder, openai/whisper-medium"
     repo_id = "openai/whisper-medium"
 
 
@@ -222,7 +222,7 @@ class WhisperSmall(WhisperEncoderFrames):
     name = "whisper-small"
     dim = 768
     depth = 12
-    source = "transformers WhisperEncoder, openai/whisper-small (encoder only)"
+    source = "transformers WhisperEncoder, openai/whisper-small"
     repo_id = "openai/whisper-small"
 
 
@@ -231,5 +231,5 @@ class WhisperBase(WhisperEncoderFrames):
     name = "whisper-base"
     dim = 512
     depth = 6
-    source = "transformers WhisperEncoder, openai/whisper-base (encoder only)"
+    source = "transformers WhisperEncoder, openai/whisper-base"
     repo_id = "openai/whisper-base"
