@@ -155,6 +155,7 @@ class WhisperEncoderFrames(TransformersExtractor):
                 f"samples per input, Mel bins, encoder positions) = {found}, expected {expected}",
                 where=str(self.path),
                 fix="use the checkpoint's own preprocessor_config.json and config.json (Mel bins must agree)")
+        features.dither = 0.0  # a training-time augmentation: frames must not change between runs
         return features
 
     def config_dim(self, config) -> int:
@@ -182,6 +183,8 @@ class WhisperEncoderFrames(TransformersExtractor):
     def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
         import torch
 
+        if self.layers is None:  # the default layers depend on the checkpoint's depth
+            self.load()
         model = self.model
         pieces, owner = [], []
         for i, wave in enumerate(waveforms):

@@ -92,6 +92,7 @@ def test_names_defaults_and_weights_record(tiny):
             ("whisper-large-v3", "whisper-medium", "whisper-small", "whisper-base")}
     assert dims == {"whisper-large-v3": (1280, 4 * 1280), "whisper-medium": (1024, 4 * 1024),
                     "whisper-small": (768, 4 * 768), "whisper-base": (512, 4 * 512)}
+    assert get_extractor("whisper", weights=root).embed([wave(1000)])[0].shape == (4, 48)  # loads on first use
     ex = get_extractor("whisper", weights=root).load()  # default layers: the quarters of this encoder's 3 blocks
     assert (ex.name, ex.layers, ex.dim) == ("whisper-large-v3", (1, 2, 3), 48)
     assert ex.settings() == {"layers": [1, 2, 3], "piece_seconds": 30}
