@@ -84,8 +84,10 @@ class HFEncoder(TransformersExtractor):
         self._check_layers(model.config)
         if not (self.path / "preprocessor_config.json").exists():
             raise SergenError(f"no preprocessor_config.json beside the {self.repo_id} weights", where=str(self.path),
-                              fix="copy it from the model's hub page: it sets the sample rate and whether input is "
-                                  "normalised per utterance")
+                              fix="copy it from the model's hub page (it sets the sample rate and whether input is "
+                                  "normalised per utterance), or write one with transformers' Wav2Vec2FeatureExtractor("
+                                  "do_normalize=…).save_pretrained(DIR), do_normalize as the model was trained "
+                                  "(fairseq's `normalize`)")
         self._extractor = transformers.AutoFeatureExtractor.from_pretrained(self.path)
         self.sample_rate = int(self._extractor.sampling_rate)
         conv_stride = int(np.prod(model.config.conv_stride))
