@@ -107,7 +107,7 @@ class HFEncoder(TransformersExtractor):
 
     def settings(self) -> dict:
         normalise = bool(getattr(self._extractor, "do_normalize", False))
-        if self.layers is None:  # one layer: the settings stores made before ``layers`` existed carry
+        if self.layers is None:  # one layer: the settings of stores made before ``layers`` existed, so they resume
             return {"layer": self.layer, "normalise": normalise}
         return {"layers": list(self.layers), "normalise": normalise}
 
