@@ -163,8 +163,7 @@ def _fill_bank(data, meta: dict, writer) -> None:
     block by block (summed in float64 from the float16 frames, so exact to float32 rounding)."""
     length, base = meta["length"], meta["base"]
     for first, last, lo, block in _stream_blocks(data):
-        cum = np.zeros((len(block) + 1, block.shape[1]))
-        np.cumsum(np.asarray(block, np.float64), axis=0, out=cum[1:])
+        cum = running_sums(np.asarray(block, np.float64))
         utts = np.arange(first, last)
         units = units_of(length[utts])
         k = np.arange(int(units.sum())) - np.repeat(np.cumsum(units) - units, units) + 1
@@ -172,6 +171,17 @@ def _fill_bank(data, meta: dict, writer) -> None:
         rel = data.start[owner] - lo
         prefix = (cum[rel + np.minimum(k * BANK_STEP, length[owner])] - cum[rel]).astype(np.float32)
         writer.write("prefix", int(base[first]) + 1, prefix)  # consecutive utterances: consecutive rows
+
+
+def running_sums(x: np.ndarray) -> np.ndarray:
+    """``[0, x0, x0+x1, …]`` along the rows, one row at a time: numpy's and torch's cumsum along axis 0 of a
+    C-ordered array walk it column by column (~20 ns a value here, 3.7× slower than this loop over rows).
+    Float64 sums of float16 values are exact, so the order is immaterial."""
+    out = np.empty((len(x) + 1, x.shape[1]))
+    out[0] = 0
+    for i in range(len(x)):
+        np.add(out[i], x[i], out=out[i + 1])
+    return out
 
 
 def utterance_std(data: CorpusData, rows: np.ndarray) -> np.ndarray:

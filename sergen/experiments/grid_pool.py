@@ -103,7 +103,19 @@ class _Worker:
 
 def plan_for(todo: list, stores_root, workers: int) -> tuple[MemoryPlan, list[dict]]:
     touched = [data.training_set_bytes(s.model, s.train, stores_root, s.layer) for s in todo]
-    return plan_grid(touched, workers, len(todo)), touched
+    return plan_grid(touched, workers, len(todo), worker_data_mib=worker_data_mib(todo, stores_root)), touched
+
+
+def worker_data_mib(todo: list, stores_root) -> int:
+    """The float32 utterance vectors a worker may load: every utterance of every store the runs train or
+    test on (a worker keeps them for the runs that follow)."""
+    stores = {(s.model, name, s.layer) for s in todo for corpus in (*s.train, *s.test)
+              for name in (corpus, *(view_stores(s.model, corpus, stores_root) if corpus in s.train else ()))}
+    total = 0
+    for model, name, layer in stores:
+        index = data.store_index(model, name, stores_root, layer)
+        total += len(index.start) * (index.columns.stop - index.columns.start) * 4
+    return -(-total // 2**20)
 
 
 def run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, task) -> None:

@@ -5,8 +5,9 @@ Why one budget: each worker used to take half the machine as its own, so two wor
 whole machine and the kernel's OOM killer ended the grid. Here the budget (``SERGEN_RAM_MIB``, else half
 the machine's memory) covers every process of the grid together, with two kinds of memory in it:
 
-- *per process*: the interpreter, torch, the utterance vectors of the valid and test splits and a head
-  (``WORKER_MIB`` per worker, ``PARENT_MIB`` for the process that runs the grid);
+- *per process*: the interpreter, torch, numpy/pandas/zarr and a head (``WORKER_MIB`` per worker,
+  ``PARENT_MIB`` for the process that runs the grid), plus, in each worker, the utterance vectors it loads
+  (float32 means of every utterance of the corpora its runs train and test on: ``worker_data_mib``);
 - *shared*: the pages of the memory-mapped store banks that the running training sets draw from. They are
   counted once however many workers map them, and runs that share banks are run side by side (the grid's
   order), so the shared need is the union of the banks of the training sets that can run at once.
@@ -24,8 +25,10 @@ from dataclasses import dataclass
 
 from sergen.config import ram_budget_mib
 
-WORKER_MIB = 700  # a worker: Python, torch, numpy/pandas/zarr, a corpus's utterance vectors, a head (measured ~550)
-PARENT_MIB = 400  # the process that runs the grid (and the CLI)
+# measured (PSS, bench/run.py's real-size grid at 1024-d, 50 Hz, 0.05 × the real sizes): the grid's own process
+# 744 MiB, each worker 810 MiB besides its resident subset and ~20 MiB of utterance vectors
+WORKER_MIB = 850  # a worker: Python, torch, numpy/pandas/zarr, read buffers, the sampler's pools, a head
+PARENT_MIB = 800  # the process that runs the grid (and the CLI)
 MIN_RESIDENT_MIB = 256  # a resident subset smaller than this holds too few utterances per class and corpus
 
 
@@ -67,17 +70,19 @@ def shared_need_mib(training_sets: list[dict[str, int]], workers: int) -> int:
 
 
 def plan_grid(training_sets: list[dict[str, int]], requested_workers: int, n_runs: int,
-              budget_mib: int | None = None) -> MemoryPlan:
-    """The plan for runs whose training sets touch ``training_sets`` (one {bank: bytes} per run)."""
+              budget_mib: int | None = None, worker_data_mib: int = 0) -> MemoryPlan:
+    """The plan for runs whose training sets touch ``training_sets`` (one {bank: bytes} per run), with
+    ``worker_data_mib`` of utterance vectors in each worker."""
     budget = ram_budget_mib() if budget_mib is None else budget_mib
     most = max(1, min(requested_workers, n_runs))
+    worker = WORKER_MIB + worker_data_mib
     for workers in range(most, 0, -1):
         shared = shared_need_mib(training_sets, workers)
-        if PARENT_MIB + workers * WORKER_MIB + shared <= budget:
+        if PARENT_MIB + workers * worker + shared <= budget:
             return MemoryPlan(budget, workers, shared, None)
     # resident subsets: as many workers as leave each a useful subset
     for workers in range(most, 0, -1):
-        per_worker = (budget - PARENT_MIB - workers * WORKER_MIB) // workers
+        per_worker = (budget - PARENT_MIB - workers * worker) // workers
         if per_worker >= MIN_RESIDENT_MIB or workers == 1:
             return MemoryPlan(budget, workers, 0, max(per_worker, 64))
     raise AssertionError("unreachable")

@@ -70,21 +70,27 @@ def choose_resident(bank: FrameBank, budget_bytes: int, rng: np.random.Generator
     return np.sort(np.concatenate([chosen, with_views]))
 
 
-def read_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``array[rows]`` (``rows`` sorted): from a memory-mapped file by positioned reads of each run of
-    consecutive rows, so the file's pages never enter this process's mapping; else by indexing."""
+def read_rows(array: np.ndarray, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``array[rows]`` (``rows`` sorted) into ``out`` (a new array if None): from a memory-mapped file by
+    positioned reads of each run of consecutive rows, so the file's pages never enter this process's
+    mapping; else by indexing."""
+    if out is None:
+        out = np.empty((len(rows), array.shape[1]), array.dtype)
     if not isinstance(array, np.memmap) or not len(rows):
-        return np.ascontiguousarray(array[rows])
-    out = np.empty((len(rows), array.shape[1]), array.dtype)
+        out[:] = array[rows]
+        return out
     row_bytes = array.shape[1] * array.dtype.itemsize
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
     firsts, lasts = np.split(rows, breaks), np.concatenate([[0], breaks, [len(rows)]])
     view = out.view(np.uint8).reshape(len(rows), row_bytes)
     with open(array.filename, "rb") as fh:
         for run, lo, hi in zip(firsts, lasts[:-1], lasts[1:]):
-            n = os.preadv(fh.fileno(), [memoryview(view[lo:hi]).cast("B")], array.offset + int(run[0]) * row_bytes)
-            if n != (hi - lo) * row_bytes:
-                raise OSError(f"short read from {array.filename}")
+            target, at = memoryview(view[lo:hi]).cast("B"), array.offset + int(run[0]) * row_bytes
+            while len(target):  # one read returns at most ~2 GiB on Linux
+                n = os.preadv(fh.fileno(), [target], at)
+                if n <= 0:
+                    raise OSError(f"short read from {array.filename}")
+                target, at = target[n:], at + n
     return out
 
 
@@ -94,17 +100,21 @@ def subset_bank(bank: FrameBank, entries: np.ndarray) -> FrameBank:
     entries = np.asarray(entries, np.int64)
     order = np.lexsort((bank.utt[entries], bank.bank_index[entries]))
     entries = entries[order]
-    prefix, lengths = [np.zeros((1, bank.dim), np.float32)], []
+    parts = []
     for b, store in enumerate(bank.banks):
         utts = bank.utt[entries[bank.bank_index[entries] == b]]
-        if not len(utts):
-            continue
-        units = units_of(store.length[utts])
-        prefix.append(read_rows(store.prefix, np.repeat(store.base[utts] + 1, units) + _ranges(units)))
-        lengths.append(store.length[utts])
-    lengths = np.concatenate(lengths)
+        if len(utts):
+            units = units_of(store.length[utts])
+            parts.append((store, np.repeat(store.base[utts] + 1, units) + _ranges(units), store.length[utts]))
+    lengths = np.concatenate([length for _, _, length in parts])
     units = units_of(lengths)
-    sub = StoreBank(np.concatenate(prefix), lengths, np.concatenate([[0], np.cumsum(units)[:-1]]).astype(np.int64))
+    # read straight into one array: concatenating per-bank copies held the subset twice at its peak
+    prefix = np.empty((1 + int(units.sum()), bank.dim), np.float32)
+    prefix[0], at = 0, 1
+    for store, rows, _ in parts:
+        read_rows(store.prefix, rows, out=prefix[at:at + len(rows)])
+        at += len(rows)
+    sub = StoreBank(prefix, lengths, np.concatenate([[0], np.cumsum(units)[:-1]]).astype(np.int64))
     undo = np.empty_like(order)
     undo[order] = np.arange(len(order))
     return FrameBank([sub], np.zeros(len(entries), np.int64), undo, bank.label[entries[undo]],

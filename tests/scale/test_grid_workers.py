@@ -65,13 +65,15 @@ def test_a_killed_worker_costs_only_its_run_and_a_rerun_completes_it(in_demo_wor
 
 def test_memory_plan_counts_shared_banks_once_and_falls_back_to_resident_subsets():
     gib = 2**30
-    msp, iemo, crema = {"msp": 8 * gib}, {"iemo": gib}, {"crema": gib}
-    everything = {"msp": 8 * gib, "iemo": gib, "crema": gib}
+    msp, iemo, crema = {"msp": 7 * gib}, {"iemo": gib}, {"crema": gib}
+    everything = {"msp": 7 * gib, "iemo": gib, "crema": gib}
     sets = [msp, iemo, crema, everything, {"iemo": gib, "crema": gib}]
-    # msp and all share MSP's bank: two workers need the union (10 GiB), not the sum (18 GiB)
-    assert shared_need_mib(sets, 2) == 10 * 1024
+    # msp and all share MSP's bank: two workers need the union (9 GiB), not the sum (16 GiB)
+    assert shared_need_mib(sets, 2) == 9 * 1024
     plan = plan_grid(sets, 2, 14, budget_mib=12 * 1024)
-    assert (plan.workers, plan.shared_mib, plan.resident_mib) == (2, 10 * 1024, None)
+    assert (plan.workers, plan.shared_mib, plan.resident_mib) == (2, 9 * 1024, None)
+    # the utterance vectors each worker loads count too: with 500 MiB of them, only one worker fits
+    assert plan_grid(sets, 2, 14, budget_mib=12 * 1024, worker_data_mib=500).workers == 1
     assert PARENT_MIB + 2 * WORKER_MIB + plan.shared_mib <= 12 * 1024
     # a smaller machine: banks do not fit next to the workers -> resident subsets within the budget
     plan = plan_grid(sets, 2, 14, budget_mib=6 * 1024)
