@@ -194,11 +194,55 @@ def set_config_value(table: str, key: str, value: str, path: Path | None = None)
         raise SergenError(f"'{table}' in the config is not a table", where=str(path),
                           fix=f"make it a [{table}] table, then rerun")
     document[table][key] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_config_folder(path)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def _make_config_folder(path: Path) -> None:
+    """The folder the config file goes in. ``~/.config/sergen`` is made on the first ``sergen config set-…``
+    (as any XDG tool does); a folder named through ``SERGEN_CONFIG`` must exist: a typo there would
+    otherwise leave a config where no later command looks."""
+    from sergen.store.location import check_writable
+
+    variable = os.environ.get("SERGEN_CONFIG")
+    named = bool(variable) and Path(variable).expanduser().absolute() == path.absolute()
+    fix = ("fix SERGEN_CONFIG, or make the folder first (mkdir -p " f"{path.parent})" if named
+           else "point SERGEN_CONFIG at a config file in a writable folder")
+    if named and not path.parent.exists():
+        raise SergenError("the folder of the config file does not exist (sergen makes no folder SERGEN_CONFIG names)",
+                          where=f"SERGEN_CONFIG={variable} (folder {path.parent})", fix=fix)
+    check_writable(path.parent, "config file's folder", elsewhere="SERGEN_CONFIG")
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def configured_cache_dir() -> tuple[Path, str, str] | None:
+    """The store-bank cache folder the user chose (``SERGEN_CACHE``, else ``[dirs] cache``, read as typed),
+    the setting's name and where it was set; None when unset (the cache then lies beside the stores)."""
+    value = os.environ.get("SERGEN_CACHE")
+    if value:
+        return Path(value), "SERGEN_CACHE", f"SERGEN_CACHE={value}"
+    value = load_config().get("dirs", {}).get("cache")
+    if value:
+        return Path(value), "[dirs] cache", f"[dirs] cache = {value!r} in {config_path()}"
+    return None
+
+
+def check_cache_dir() -> None:
+    """Refuse, before any training, a chosen bank cache folder that is a file, lies under a file or is
+    read-only: a bank is built into it in the middle of a run."""
+    from sergen.store.location import check_writable
+
+    chosen = configured_cache_dir()
+    if chosen is None:
+        return
+    folder, name, origin = chosen
+    try:
+        check_writable(folder, "store-bank cache folder", elsewhere=f"set {name} to a folder, or unset it")
+    except SergenError as exc:
+        raise SergenError(f"{exc.what} (chosen by {name})", where=f"{exc.where} ({origin})", fix=exc.fix) from None
 
 
 def init_workspace(folder: Path) -> Path:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import shutil
+import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
@@ -50,6 +50,68 @@ def check_demo_workspace(out: Path) -> None:
                           where=str(out), fix="choose a new or empty folder with --out (default: demo)")
 
 
+RUN_FILE = re.compile(r"(?P<id>[0-9a-f]{16})\.(csv|json)|\.[0-9a-f]{16}\.(csv|json)\.partial|\.write-check-\w+")
+FRAGMENTATION_FILES = ("fragmentation.csv", "centroid_similarity.csv", "projection.png", "centroid_similarity.png")
+
+
+def _sergen_wrote(results_dir: Path, path: Path) -> bool:
+    """Whether a file in the results folder is one sergen writes there: a run's rows (its header is
+    ``ROW_COLUMNS``) or record (a JSON object naming its run), a partial file of a save, a matrix that
+    ``matrices/.written.json`` lists, or a fragmentation output."""
+    from sergen.results import ROW_COLUMNS
+
+    parts = path.relative_to(results_dir).parts
+    if path.is_symlink():
+        return False
+    if len(parts) == 2 and parts[0] == "runs":
+        match = RUN_FILE.fullmatch(parts[1])
+        if not match or not match.group("id"):
+            return bool(match)  # a partial save or a write check, by sergen's own names
+        try:
+            if path.suffix == ".csv":
+                with path.open(encoding="utf-8") as fh:
+                    return fh.readline().rstrip("\r\n") == ",".join(ROW_COLUMNS)
+            record = json.loads(path.read_text(encoding="utf-8"))
+            return isinstance(record, dict) and record.get("run_id") == match.group("id")
+        except (OSError, UnicodeDecodeError, ValueError):
+            return False
+    if len(parts) == 2 and parts[0] == "matrices":
+        if parts[1] == ".written.json":
+            return True
+        listing = results_dir / "matrices" / ".written.json"
+        try:
+            listed = json.loads(listing.read_text()) if listing.is_file() else []
+        except (OSError, ValueError):
+            listed = []
+        return isinstance(listed, list) and parts[1] in {f"{name}.csv" for name in listed}
+    return len(parts) == 3 and parts[0] == "fragmentation" and parts[2] in FRAGMENTATION_FILES
+
+
+def demo_results_files(results_dir: Path) -> list[Path]:
+    """The files of the demo workspace's results folder, to be replaced by this run's; refused, naming them,
+    when any is not one sergen writes there (the demo deletes nothing it did not write)."""
+    if not results_dir.exists():
+        return []
+    files = sorted(p for p in results_dir.rglob("*") if not p.is_dir() or p.is_symlink())
+    foreign = [p for p in files if not _sergen_wrote(results_dir, p)]
+    if foreign:
+        shown = ", ".join(str(p.relative_to(results_dir)) for p in foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        raise SergenError(f"the demo workspace's results folder holds {len(foreign)} file(s) sergen did not write "
+                          f"({shown}); the demo replaces its results only when every file there is its own, "
+                          "so nothing was written", where=str(foreign[0]),
+                          fix="move those files out of the results folder, or choose another --out")
+    return files
+
+
+def _remove_results(results_dir: Path, files: list[Path]) -> None:
+    """Delete exactly ``files`` (checked by ``demo_results_files``), then the folders they leave empty."""
+    for path in files:
+        path.unlink(missing_ok=True)
+    for folder in sorted((p for p in results_dir.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def _check_arguments(scale, models, views, workers, seeds) -> None:
     from sergen.augment import VIEWS
     from sergen.extractors import EXTRACTORS
@@ -82,6 +144,7 @@ def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "e
     out = Path(out).absolute()
     check_demo_workspace(out)
     check_demo_folders(out / "corpora", CORPORA)  # before the workspace marker is written
+    demo_results_files(out / "results")  # the same: a file of the user's in there stops the demo
     out.mkdir(parents=True, exist_ok=True)
     (out / WORKSPACE_MARKER).write_text(json.dumps(
         {"note": "sergen demo workspace: everything in this folder was made by `sergen demo` and may be "
@@ -106,6 +169,7 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds) -> Path:
     if load_config().get("dirs"):
         raise SergenError("the demo workspace's config has a [dirs] table, which could move its folders outside it",
                           where=str(out / CONFIG_NAME), fix="remove the [dirs] table: the demo keeps everything inside")
+    old_results = demo_results_files(data_dir("results"))  # before anything is written: a foreign file stops it
     step(f"demo workspace {out} (nothing outside it is read or written)")
     corpora_dir = out / "corpora"
     step(f"synthesising the five demo corpora into {corpora_dir}/ (scale {scale})")
@@ -128,8 +192,7 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds) -> Path:
         step(f"extracted {model} for {len(CORPORA)} corpora × {1 + len(views)} views into {data_dir('stores')}/{model}/")
 
     results_dir = data_dir("results")
-    if results_dir.exists():
-        shutil.rmtree(results_dir)  # the demo workspace's own results: its report shows this run only
+    _remove_results(results_dir, old_results)  # the demo's own earlier results: its report shows this run only
     specs = grid_specs(models, "each,iemocap+cremad", heads=("linear", "mlp"), seeds=seeds)
     specs += grid_specs(models, "all", heads=("linear", "mlp"), seeds=seeds, scrambles=(False, True),
                         aug_shares=AUG_SHARES if views else (0.0,))

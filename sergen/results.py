@@ -134,7 +134,10 @@ class RunRecord:
         data = json.loads(text)
         if isinstance(data, dict) and "format" not in data and "model" in data:
             raise OldRecord("no store fingerprints (written by an older sergen)")
-        if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
+        if not isinstance(data, dict):
+            kind = {list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(type(data), "a number")
+            raise ValueError(f"holds {kind} ({text.strip()[:20]}), not a run record (a JSON object)")
+        if data.get("format") != RECORD_FORMAT:
             raise ValueError(f"not a run record of format {RECORD_FORMAT}")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         record = cls(**known)
@@ -217,6 +220,13 @@ def why_stale(record: RunRecord, cache: _FingerprintCache | None = None, stores_
     ``stores_root`` (default: where the run read them)."""
     cache = cache or _FingerprintCache()
     root, model = stores_root or record.stores_root, record.spec["model"]
+    try:
+        return _why_stale(record, cache, root, model)
+    except SergenError as exc:  # a store whose metadata is corrupt: its runs cannot be checked, so not fresh
+        return f"a store it read cannot be read now: {exc.what} ({exc.where})"
+
+
+def _why_stale(record: RunRecord, cache: _FingerprintCache, root, model: str) -> str | None:
     now = cache.stores_of(root, record.spec)
     read = [key.split("/", 1)[1] for key in record.stores]
     if sorted(now) != sorted(read):
@@ -308,10 +318,97 @@ def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
             continue
         frames.append(rows)
         records[run_id] = record
+    if run_ids is None:  # a record whose rows never came: named, as every file the results leave out
+        for orphan in sorted(set(p.stem for p in folder.glob("*.json")) - set(ids)):
+            skipped.append(Skipped(folder / f"{orphan}.json", f"a run record without its rows ({orphan}.csv is "
+                                   "missing: the run was killed while saving, or the file was removed)"))
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(ROW_COLUMNS))
     if "absent_classes" in rows:
         rows["absent_classes"] = rows["absent_classes"].map(lambda v: "" if pd.isna(v) else str(v))
     return Runs(rows, records, stale, skipped)
+
+
+# ---------------------------------------------------------------- stores that changed under fresh runs
+
+@dataclass
+class StoreProblem:
+    """A store fresh runs read that is no longer fine although its fingerprint is unchanged."""
+
+    store: str  # model/name
+    problem: str
+    fix: str
+    runs: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.store}: {self.problem} ({len(self.runs)} run(s); fix: {self.fix})"
+
+
+def _same_folder(a, b) -> bool:
+    from sergen.store.location import is_remote
+
+    if a is None or b is None or is_remote(a) or is_remote(b):
+        return str(a) == str(b)
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def store_problems(records: dict[str, RunRecord]) -> list[StoreProblem]:
+    """Stores read by these (fresh) runs that are damaged now (lost chunk files or whole arrays: the numbers
+    cannot be reproduced from them) or whose corpus's manifest was edited after extraction (the runs used the
+    labels and splits the store holds, not the manifest's). Manifests are compared in the workspace whose
+    manifests folder belongs to the stores folder only, as ``probe`` does."""
+    import zarr
+
+    from sergen.corpora.manifest import load_manifest, manifest_hash, manifest_path
+    from sergen.store.layout import store_path
+    from sergen.store.reader import store_attrs
+    from sergen.store.verify import chunk_damage
+
+    problems: dict[tuple, StoreProblem] = {}
+    checked: dict[tuple, tuple[str, str] | None] = {}
+    hashes: dict[str, str | None] = {}
+
+    def manifest_sha(corpus: str) -> str | None:
+        if corpus not in hashes:
+            try:
+                hashes[corpus] = manifest_hash(load_manifest(corpus)[0]) if manifest_path(corpus).exists() else None
+            except SergenError:
+                hashes[corpus] = None  # an unreadable manifest is `probe`'s to report
+        return hashes[corpus]
+
+    for run_id, record in records.items():
+        model, root = record.spec["model"], record.stores_root
+        for key in record.stores:
+            name = key.split("/", 1)[1]
+            where = (root, model, name)
+            if where not in checked:
+                path = store_path(model, name, root)
+                checked[where] = None
+                try:
+                    damage = chunk_damage(zarr.open_group(str(path), mode="r"))
+                except Exception as exc:  # noqa: BLE001 - an unopenable store is damaged for this purpose
+                    damage, unopenable = None, f"cannot be opened ({type(exc).__name__})"
+                else:
+                    unopenable = None
+                corpus = name.split("@")[0]
+                if unopenable or damage:
+                    what = unopenable or "; ".join(damage.problems[:2]) + (
+                        f" and {len(damage.problems) - 2} more" if len(damage.problems) > 2 else "")
+                    rebuild = unopenable or damage.needs_rebuild
+                    view = f" --view {name.split('@', 1)[1]}" if "@" in name else ""
+                    checked[where] = (f"damaged since the run: {what}",
+                                      f"`sergen extract --model {model} --corpus {corpus}{view}"
+                                      + (" --overwrite`" if rebuild else "` (rewrites what was lost)"))
+                elif _same_folder(root, data_dir("stores")):
+                    recorded, current = store_attrs(path).get("manifest_sha256"), manifest_sha(corpus)
+                    if recorded and current and recorded != current:
+                        checked[where] = (f"the {corpus} manifest was edited after this store was made: the runs "
+                                          "used the labels and splits the store holds, not the manifest's",
+                                          f"`sergen extract --model {model} --corpus {corpus} --overwrite`, "
+                                          "then the same `sergen grid`")
+            if checked[where]:
+                problem = problems.setdefault(where, StoreProblem(f"{model}/{name}", *checked[where]))
+                problem.runs.append(run_id)
+    return list(problems.values())
 
 
 def absent_by_test(rows: pd.DataFrame) -> dict[str, list[str]]:

@@ -39,8 +39,15 @@ def test_unknown_names_exit_2_with_the_known_ones(tmp_path):
     proc = subprocess.run([sys.executable, "-c", "from sergen.cli import main; main()", "manifest", "tess", "--root", "."],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "unknown corpus 'tess'; known: cremad, emodb, folder, iemocap, msp, ravdess" in proc.stderr
+    assert "unknown corpus 'tess'; known: cremad, emobox, emodb, folder, iemocap, msp, ravdess" in proc.stderr
     assert "Traceback" not in proc.stderr
     proc = subprocess.run([sys.executable, "-c", "from sergen.cli import main; main()", "extract", "--model", "wavlm-tiny",
                            "--corpus", "emodb"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "unknown model 'wavlm-tiny'" in proc.stderr  # checked before the manifest
+
+
+def test_version_is_printed_and_matches_what_results_record():
+    from sergen import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output == f"sergen {__version__}\n"

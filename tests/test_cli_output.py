@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from sergen.cli import app
 from sergen.errors import SergenError
+from tests.fake_stores import tiny_store
 
 runner = CliRunner()
 
@@ -56,8 +57,8 @@ def in_small_workspace(small_workspace, tmp_path, monkeypatch) -> Path:
 
 
 def fake_store(root: Path, model: str, corpus: str, **attrs) -> None:
-    zarr.open_group(str(root / model / f"{corpus}.zarr"), mode="w").attrs["sergen"] = {
-        "model": model, "corpus": corpus, "n_utts": 12, "n_frames": 3456, "dim": 1024, "complete": True, **attrs}
+    tiny_store(root / model / f"{corpus}.zarr", **{
+        "model": model, "corpus": corpus, "n_utts": 12, "n_frames": 3456, "dim": 1024, "complete": True, **attrs})
 
 
 # ---------------------------------------------------------------- tables and JSON

@@ -21,6 +21,20 @@ config_app = typer.Typer(no_args_is_help=True, help="Corpus roots and folders, s
 app.add_typer(config_app, name="config")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from sergen import __version__
+
+        print(f"sergen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="print sergen's version (every result records it) and exit")):
+    """Cross-corpus speech emotion recognition: manifests → stores → probes → reports."""
+
+
 def counts_table(df, title: str) -> Table:
     table = Table(title=title)
     table.add_column("split")
@@ -42,16 +56,62 @@ def registry_table(registry, heading: str, describe) -> Table:
     return keep_keys_whole(table, 1)
 
 
+LONGEST_WHOLE_WORD = 24
+"""Words up to this long are never cut in a table; longer ones (paths inside a message) may fold."""
+
+
 def keep_keys_whole(table: Table, keys: int) -> Table:
     """Never cut the first ``keys`` columns (names, corpora, paths: what a reader looks a row up by), even
-    in a pipe where the width is 80: each is as wide as its longest cell; the other columns fold."""
+    in a pipe where the width is 80: each is as wide as its longest cell. The other columns fold at spaces
+    only: each is at least as wide as its longest word (header included), so a number is never split."""
     for k, column in enumerate(table.columns):
+        texts = [Text.from_markup(str(c)).plain for c in column.cells] + [Text.from_markup(str(column.header)).plain]
         if k < keys:
             column.no_wrap = True
-            column.min_width = max([Text.from_markup(str(c)).cell_len for c in column.cells]
-                                   + [Text.from_markup(str(column.header)).cell_len])
+            column.min_width = max(Text(t).cell_len for t in texts)
         else:
             column.overflow = "fold"
+            column.min_width = min(LONGEST_WHOLE_WORD, max([Text(w).cell_len for t in texts for w in t.split()] + [1]))
+    return table
+
+
+def table_min_width(table: Table) -> int:
+    """Characters the table needs with every column at its ``min_width`` (borders and padding included)."""
+    return sum((c.min_width or 1) + 2 for c in table.columns) + len(table.columns) + 1
+
+
+def fitted_table(headers: list[str], rows: list[list[str]], keys: int, droppable: list[str],
+                 width: int) -> tuple[Table, list[str]]:
+    """A table (see ``keep_keys_whole``) that leaves out the columns of ``droppable``, in that order, while it
+    is wider than ``width``; returns it with the headers left out, which the caller shows another way."""
+    left_out: list[str] = []
+    while True:
+        shown = [i for i, h in enumerate(headers) if h not in left_out]
+        table = Table(*[headers[i] for i in shown])
+        for row in rows:
+            table.add_row(*[row[i] for i in shown])
+        keep_keys_whole(table, keys)
+        rest = [h for h in droppable if h not in left_out]
+        if table_min_width(table) <= width or not rest:
+            return _set_widths(table, width), left_out
+        left_out.append(rest[0])
+
+
+def _set_widths(table: Table, width: int) -> Table:
+    """Fix each column's width when the table is wider than ``width``: its ``min_width``, plus a share of what
+    is left, given to the columns that need it most. Rich's own shrinking may stop wider than the line."""
+    natural = [max(Text.from_markup(str(t)).cell_len for t in [c.header, *c.cells]) for c in table.columns]
+    overhead = 3 * len(table.columns) + 1
+    if sum(natural) + overhead <= width:
+        return table
+    widths = [min(c.min_width or 1, n) for c, n in zip(table.columns, natural)]
+    spare = width - overhead - sum(widths)
+    while spare > 0 and any(w < n for w, n in zip(widths, natural)):
+        k = max(range(len(widths)), key=lambda i: natural[i] - widths[i])
+        widths[k] += 1
+        spare -= 1
+    for column, w in zip(table.columns, widths):
+        column.width = w
     return table
 
 
@@ -80,12 +140,50 @@ def _json_default(value):
 
 
 
+def json_requested(argv: list[str] | None = None) -> bool:
+    """The user asked for JSON (``--json`` before any ``--``): errors then also go to stdout as JSON."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
+
+
+def error_object(exc: Exception) -> dict:
+    """``{"error", "where", "fix"}`` of a SergenError or a click usage error (a malformed option value)."""
+    if isinstance(exc, SergenError):
+        return {"error": exc.what, "where": exc.where, "fix": exc.fix}
+    param = getattr(exc, "param", None)
+    ctx = getattr(exc, "ctx", None)
+    where = f"option {'/'.join(param.opts)}" if param is not None and getattr(param, "opts", None) else None
+    command = ctx.command_path if ctx is not None else "sergen"
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    return {"error": message, "where": where, "fix": f"see `{command} --help`"}
+
+
 def main():
+    """Run the app; a SergenError or a usage error ends with its message (and, under ``--json``, a JSON error
+    object on stdout) and exit code 2, never a traceback."""
+    from typer import rich_utils
+
+    as_json = json_requested()
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        err_console.print("Aborted!")
+        sys.exit(1)
+    except typer.TyperException as exc:  # click's usage errors: a malformed option value, an unknown option
+        if as_json and exc.__class__.__name__ != "NoArgsIsHelpError":
+            print_json(error_object(exc))
+        rich_utils.rich_format_error(exc)
+        sys.exit(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        err_console.print("Aborted!")
+        sys.exit(1)
     except SergenError as exc:
+        if as_json:
+            print_json(error_object(exc))
         err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)  # "[roots]" is text
         sys.exit(2)
     except KeyboardInterrupt:
+        code = 130
+    if code == 130:  # typer turns Ctrl-C into exit code 130
         err_console.print("[yellow]interrupted; rerun the same command to resume")
-        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -25,7 +25,8 @@ def corpora():
 
 @app.command()
 def manifest(
-    corpus: str = typer.Argument(..., help="iemocap, cremad, msp, emodb, ravdess or folder (aliases allowed)"),
+    corpus: str = typer.Argument(..., help="iemocap, cremad, msp, emodb, ravdess, folder (aliases allowed), "
+                                           "or emobox:<dataset> with --emobox"),
     root: Optional[Path] = typer.Option(None, help="the corpus's own folder (default: the configured root)"),
     out: Optional[Path] = typer.Option(None, help="CSV to write (default manifests/<corpus>.csv)",
                                        callback=check.output_file),
@@ -35,14 +36,21 @@ def manifest(
                                          callback=check.choice("intended", "perceived")),
     test_set: Optional[str] = typer.Option(None, help="MSP-Podcast: which set is the test split (Test1)",
                                            callback=check.non_empty),
-    csv: Optional[Path] = typer.Option(None, help="folder: the CSV with path,label[,speaker,split]"),
+    csv: Optional[Path] = typer.Option(None, help="folder: the CSV with path,label[,speaker,split]",
+                                       callback=check.label_csv),
     name: Optional[str] = typer.Option(None, help="folder: the corpus name to record", callback=check.corpus_name),
+    emobox: Optional[Path] = typer.Option(None, help="emobox:<dataset>: an EmoBox checkout (the folder holding data/)",
+                                          callback=check.existing_dir),
 ):
     """Read a corpus in its native layout and write its manifest (one row per utterance). The root is
     recorded beside the manifest (``<corpus>.json``), so a rerun needs no --root; the config is not touched."""
     from sergen.corpora import CORPUS_READERS, read_corpus, write_manifest
 
+    corpus, emobox_prefix, emobox_dataset = corpus.partition(":")  # emobox:<dataset>
     canon = CORPUS_READERS.canonical(corpus)
+    if (canon == "emobox") != bool(emobox_prefix) or (emobox is not None and canon != "emobox"):
+        raise SergenError("EmoBox datasets are named emobox:<dataset>, and --emobox goes only with them",
+                          fix="e.g. `sergen manifest emobox:iemocap --root IEMOCAP_DIR --emobox EmoBox`")
     options = {"seed": seed}
     if canon == "iemocap":
         options["merge_excited"] = not keep_excited_apart
@@ -52,6 +60,12 @@ def manifest(
         options["test_set"] = test_set
     if canon == "folder":
         options.update(csv=csv, name=name)
+    if canon == "emobox":  # a rerun finds the root and checkout recorded beside the manifest
+        from sergen.corpora.emobox import recorded_paths
+
+        recorded_root, recorded_checkout = recorded_paths(emobox_dataset)
+        root = root or recorded_root
+        options.update(dataset=emobox_dataset, emobox=emobox or recorded_checkout)
     with err_console.status(f"reading {canon} …"):
         result = read_corpus(canon, root, **options)
     path = write_manifest(result, out)

@@ -73,12 +73,16 @@ def probe(
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON for scripts instead of a table"),
 ):
     """Train a head on one or more corpora and test it on every corpus's test split."""
+    from sergen.config import check_cache_dir
+    from sergen.experiments.grid import check_views
     from sergen.experiments.probe import probe_run, resolve_spec, save_run
     from sergen.results import ensure_writable
     from sergen.train.heads import HEADS
 
     head = HEADS.canonical(head)
     spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer)
+    check_views([spec])
+    check_cache_dir()
     ensure_writable()
     with err_console.status(f"training {head} on {spec.train_name} …"):
         run = probe_run(spec)
@@ -116,26 +120,39 @@ def grid(
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
+    from sergen.config import check_cache_dir
     from sergen.experiments.grid import auroc_matrices, grid_specs, plan_grid, run_grid
-    from sergen.results import absent_by_test, ensure_writable
+    from sergen.results import absent_by_test, ensure_writable, store_problems
     from sergen.train.heads import HEADS
 
     specs = grid_specs([m.strip() for m in models.split(",")], train, test,
                        heads=[HEADS.canonical(h) for h in heads.split(",")],
                        seeds=[int(s) for s in seeds.split(",")], scrambles=_bools(scramble),
                        aug_shares=_floats(aug_share))
+    check_cache_dir()
     ensure_writable()
     plan = plan_grid(specs)
     say = err_console.print if as_json else console.print
     say(f"{len(specs)} combinations: {plan.summary()}", highlight=False)
     for run_id, why in list(plan.stale.items())[:5]:
         say(f"  stale {run_id}: {why}", highlight=False)
+    for skipped in plan.unreadable:  # every one named, as report does
+        err_console.print(f"[yellow]  unreadable result file {skipped.path}: {skipped.reason} (its run is redone)",
+                          highlight=False)
+    problems = store_problems(plan.reused)
+    if problems:  # reused runs whose stores were damaged or relabelled since: their numbers stay, said so
+        err_console.print(f"[yellow]warning: {len({r for p in problems for r in p.runs})} reused run(s) read store(s) "
+                          "that changed without being rebuilt:", highlight=False)
+        for problem in problems:
+            err_console.print(f"[yellow]  {problem}", highlight=False)
     results = run_grid(specs, workers=workers, scheduler=scheduler)
     matrices = auroc_matrices()
     note = absent_note(results)
     if as_json:
         print_json({"combinations": len(specs), "ran": len(plan.todo), "reused": plan.done,
-                    "stale_rerun": plan.stale, "unreadable_redone": plan.unreadable,
+                    "stale_rerun": plan.stale, "unreadable_redone": [{"path": str(u.path), "reason": u.reason} for u in plan.unreadable],
+                    "store_problems": [{"store": p.store, "problem": p.problem, "fix": p.fix, "runs": p.runs}
+                                       for p in problems],
                     "run_ids": [s.run_id for s in specs], "matrices": {k: str(v) for k, v in matrices.items()},
                     "absent_classes": absent_by_test(results)})
         if note:
@@ -183,7 +200,8 @@ def _cell(spec: str) -> tuple[str, str]:
     train, sep, test = spec.partition(":")
     if not sep or not train.strip() or not test.strip():
         raise SergenError(f"--confusion takes TRAIN:TEST, e.g. emodb:ravdess; got {spec!r}")
-    return CORPUS_READERS.resolve(train.strip()), CORPUS_READERS.resolve(test.strip())
+    train = "+".join(CORPUS_READERS.resolve(part.strip()) for part in train.split("+"))
+    return train, CORPUS_READERS.resolve(test.strip())
 
 
 @app.command()
@@ -194,11 +212,12 @@ def report(
                                                  "(repeatable), e.g. emodb:ravdess"),
 ):
     """Write a Markdown report with the poster's tables, heatmaps and fragmentation figures."""
-    from sergen.report.markdown import build_report
-    from sergen.results import load_runs
+    from sergen.report.markdown import build_report, check_confusion_cells
+    from sergen.results import load_runs, store_problems
 
     cells = [_cell(c) for c in confusion]
     runs = load_runs(results)
+    check_confusion_cells(runs, cells, results)
     for skipped in runs.skipped:
         err_console.print(f"[yellow]skipped unreadable result file {skipped.path}: {skipped.reason}", highlight=False)
     if runs.stale:
@@ -206,5 +225,12 @@ def report(
                           "(`sergen grid` with the same options reruns them):", highlight=False)
         for line in runs.stale_summary():
             err_console.print(f"[yellow]  {line}", highlight=False)
-    path = build_report(results, out, runs=runs, confusion=cells)
+    problems = store_problems(runs.records)
+    if problems:
+        err_console.print(f"[yellow]warning: {len({r for p in problems for r in p.runs})} run(s) in this report read "
+                          f"{len(problems)} store(s) that changed without being rebuilt (the report says so):",
+                          highlight=False)
+        for problem in problems:
+            err_console.print(f"[yellow]  {problem}", highlight=False)
+    path = build_report(results, out, runs=runs, confusion=cells, problems=problems)
     console.print(f"report: [bold]{path}[/]")

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from sergen.cli import validate as check
-from sergen.cli.app import app, keep_keys_whole, print_json, registry_table
+from sergen.cli.app import app, fitted_table, keep_keys_whole, print_json, registry_table
 from sergen.console import console, err_console
 from sergen.errors import SergenError
 
@@ -106,15 +106,17 @@ def extract(
         raise typer.Exit(1)
 
 
-def is_damaged(path, attrs: dict) -> bool:
-    """A store marked complete that has lost chunk files (readers refuse it; extract repairs it)."""
+def store_damage(path, attrs: dict):
+    """What a store marked complete has lost (chunk files, or whole arrays), or None: readers refuse such a
+    store; extract repairs lost chunks, and only ``--overwrite`` rebuilds lost arrays."""
     if not attrs.get("complete"):
-        return False
+        return None
     import zarr
 
     from sergen.store.verify import chunk_damage
 
-    return bool(chunk_damage(zarr.open_group(str(path), mode="r")))
+    damage = chunk_damage(zarr.open_group(str(path), mode="r"))
+    return damage or None
 
 
 @stores_app.command("ls")
@@ -130,11 +132,18 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     stores = []
     for model, corpus in existing_stores(root, include_views=True):
         path = store_path(model, corpus, root)
-        attrs = store_attrs(path)
-        damaged = is_damaged(path, attrs)
+        try:
+            attrs = store_attrs(path)
+            damage = store_damage(path, attrs)
+            problems = damage.problems if damage else []
+        except SergenError as exc:  # corrupt metadata: listed as damaged, the listing goes on
+            attrs, damage, problems = {"complete": False}, exc, [exc.what]
+        damaged = damage is not None
         stores.append({"model": model, "corpus": corpus, "path": str(path), "utterances": attrs.get("n_utts"),
                        "frames": attrs.get("n_frames"), "dim": attrs.get("dim"), "size_bytes": size_bytes(path),
-                       "complete": bool(attrs.get("complete")) and not damaged, "damaged": damaged,
+                       "complete": bool(attrs.get("complete")) and not damaged, "damaged": bool(damaged),
+                       "problems": problems,
+                       "needs_rebuild": damaged and getattr(damage, "needs_rebuild", True),
                        "synthetic": bool(attrs.get("synthetic")),
                        "created": attrs.get("created"), "finished": attrs.get("finished")})
     banks = cache_dir(root)
@@ -143,15 +152,23 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     if as_json:
         print_json({"stores": stores, "bank_cache": {"path": str(banks), "banks": len(files), "size_bytes": bank_bytes}})
         return
-    table = Table("model", "corpus", "utterances", "frames", "dim", "size", "complete", "synthetic")
+    rows = [[s["model"], s["corpus"], str(s["utterances"] or "?"), str(s["frames"] or "?"), str(s["dim"] or "?"),
+             f"{s['size_bytes'] / 2**20:.1f}",
+             "yes" if s["complete"] else "[red]damaged" if s["damaged"] else "[red]no", "yes" if s["synthetic"] else "no"]
+            for s in stores]
+    # the unit in the header, so a size is one word that never folds
+    table, left_out = fitted_table(["model", "corpus", "utterances", "frames", "dim", "size (MiB)", "complete",
+                                    "synthetic"], rows, 2, ["synthetic", "dim", "size (MiB)"], console.width)
+    console.print(table)
+    if left_out:
+        console.print(f"({', '.join(left_out)} left out to fit {console.width} columns; "
+                      "`sergen stores ls --json` has every field)")
     for s in stores:
-        table.add_row(s["model"], s["corpus"], str(s["utterances"] or "?"), str(s["frames"] or "?"),
-                      str(s["dim"] or "?"), f"{s['size_bytes'] / 2**20:.1f} MiB",
-                      "yes" if s["complete"] else "[red]damaged" if s["damaged"] else "[red]no",
-                      "yes" if s["synthetic"] else "no")
-    console.print(keep_keys_whole(table, 2))
-    for s in stores:
-        if s["damaged"]:
+        if s["damaged"] and s["needs_rebuild"]:
+            err_console.print(f"[red]{s['model']}/{s['corpus']}: damaged, unusable ({'; '.join(s['problems'][:3])}); "
+                              f"rebuild it with `sergen extract --model {s['model']} --corpus {s['corpus']} "
+                              f"--overwrite`", highlight=False)
+        elif s["damaged"]:
             err_console.print(f"[red]{s['model']}/{s['corpus']}: chunk files lost; `sergen stores verify {s['model']} "
                               f"{s['corpus']}` names the utterances, `sergen extract --model {s['model']} --corpus "
                               f"{s['corpus']}` rewrites them")
@@ -214,11 +231,19 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
     if as_json:
         print_json({"models": models})
         return
-    table = Table("model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source")
-    for m in models:
-        present = "yes" if m["weights_present"] else f"[red]no ({m['weights_problem']})" if m["weights_problem"] else "[red]no"
-        table.add_row(m["model"], ", ".join(m["aliases"]), str(m["sample_rate"]), m["frame_rate"], str(m["dim"]),
-                      present, m["revision"] or "-", m["source"])
-    table.add_row("hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
-                  "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)")
-    console.print(keep_keys_whole(table, 1))
+    headers = ["model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source"]
+    rows = [[m["model"], ", ".join(m["aliases"]), str(m["sample_rate"]), m["frame_rate"], str(m["dim"]),
+             "yes" if m["weights_present"] else f"[red]no ({m['weights_problem']})" if m["weights_problem"] else "[red]no",
+             m["revision"] or "-", m["source"]] for m in models]
+    rows.append(["hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
+                 "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)"])
+    table, left_out = fitted_table(headers, rows, 1, ["source", "revision"], console.width)
+    console.print(table)
+    if left_out:  # too narrow (a pipe is 80 columns): the long text goes below, wrapped at spaces only
+        console.print(f"{' and '.join(left_out)} of each model:")
+        below = Table.grid(padding=(0, 1))
+        below.add_column(no_wrap=True)
+        below.add_column()
+        for row in rows:
+            below.add_row(f"  {row[0]}:", "; ".join(f"{h} {row[headers.index(h)]}" for h in left_out))
+        console.print(below, highlight=False)

@@ -157,6 +157,17 @@ def output_file(value: Path | None):
     return value
 
 
+def label_csv(value: Path | None):
+    """The folder corpus's ``--csv``: a file. A folder is named as one (not "missing"), with the CSVs in it."""
+    if value is None or not Path(value).is_dir():
+        return value  # a missing file is answered by the reader, which also looks beside the corpus root
+    found = sorted(p.name for p in Path(value).glob("*.csv"))
+    hint = f" (CSV files in it: {', '.join(found[:5])}{' …' if len(found) > 5 else ''})" if found else ""
+    raise typer.BadParameter(f"{value} is a folder, not a CSV file: give the label CSV itself, with columns "
+                             f"path,label[,speaker,split], e.g. {Path(value) / (found[0] if found else 'labels.csv')}"
+                             + hint)
+
+
 def choice(*allowed: str) -> Callable:
     def check(value):
         if value is not None and value not in allowed:

@@ -94,8 +94,11 @@ def write_manifest(result: ManifestResult, out: str | Path | None = None) -> Pat
 def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
     """A manifest and its sidecar; a missing one names the command that makes it."""
     given = path is not None
-    name = corpus if given else CORPUS_READERS.canonical(corpus)
+    # a registered name or alias, else a manifest written under its own name (folder --name, emobox-<dataset>)
+    name = corpus if given else CORPUS_READERS.resolve(corpus)
     path = Path(path) if given else manifest_path(name)
+    if not given and not path.exists() and corpus not in CORPUS_READERS:
+        CORPUS_READERS.canonical(corpus)  # neither: the unknown-name error, listing the corpora sergen reads
     if not path.exists():
         raise SergenError(f"no manifest for {name}",
                           where=str(path) if given else f"{path} ({locate_dir('manifests')[1]})",

@@ -95,7 +95,14 @@ def _stream_blocks(data, block_frames: int = 1 << 13):
         while j < n and data.stop[j] - data.start[i] <= block_frames:
             j += 1
         lo, hi = data.start[i], data.stop[j - 1]
-        yield i, j, lo, frames[lo:hi, data.columns]
+        try:
+            block = frames[lo:hi, data.columns]
+        except (RuntimeError, ValueError, OSError) as exc:  # a chunk file whose bytes do not decode
+            raise SergenError(f"frames {lo}–{hi} of {data.path} cannot be read ({type(exc).__name__}: {exc}); "
+                              "a frame chunk file is corrupt", where=data.path,
+                              fix="`sergen stores verify MODEL CORPUS` names the utterances it holds; rebuild "
+                                  "the store with `sergen extract --model MODEL --corpus CORPUS --overwrite`") from exc
+        yield i, j, lo, block
         i = j
 
 

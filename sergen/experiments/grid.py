@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -58,7 +58,8 @@ class GridPlan:
     todo: list[ProbeSpec]
     done: int
     stale: dict[str, str]  # run_id → why its old run no longer counts
-    unreadable: list[str]  # files of runs that will be redone
+    unreadable: list  # files of runs that will be redone (``sergen.results.Skipped``: path and why)
+    reused: dict = field(default_factory=dict)  # run_id → RunRecord of the fresh runs kept
 
     def summary(self) -> str:
         parts = [f"{self.done} done", f"{len(self.todo)} to run"]
@@ -69,11 +70,40 @@ class GridPlan:
         return ", ".join(parts)
 
 
+def check_views(specs: list[ProbeSpec], stores_root=None) -> None:
+    """Refuse, before anything runs, an augmentation share above 0 for a training set whose stores hold no
+    augmented view (training would stop on it inside every worker)."""
+    from sergen.store.reader import view_stores
+
+    views: dict[tuple[str, str], list[str]] = {}
+    lacking: dict[tuple[str, tuple[str, ...]], set[float]] = {}
+    for spec in specs:
+        if spec.sampler.aug_share <= 0:
+            continue
+        for corpus in spec.train:
+            if (spec.model, corpus) not in views:
+                views[spec.model, corpus] = view_stores(spec.model, corpus, stores_root)
+        if not any(views[spec.model, corpus] for corpus in spec.train):
+            lacking.setdefault((spec.model, spec.train), set()).add(spec.sampler.aug_share)
+    if not lacking:
+        return
+    shares = sorted(set().union(*lacking.values()))
+    sets = [f"{model}/{'+'.join(train)}" for model, train in lacking]
+    model, train = next(iter(lacking))
+    raise SergenError(
+        f"--aug-share {','.join(f'{a:g}' for a in shares)} draws augmented views, but the training stores of "
+        f"{', '.join(sets)} hold none (no complete <corpus>@<view> store beside them); nothing was run",
+        where=str(stores_root or data_dir("stores")),
+        fix=f"extract views first, e.g. `sergen extract --model {model} --corpus {','.join(train)} --view pink-noise` "
+            "(`sergen views` lists them), or use --aug-share 0")
+
+
 def plan_grid(specs: list[ProbeSpec], results_dir=None, stores_root=None) -> GridPlan:
+    check_views(specs, stores_root)
     runs = load_runs(results_dir, [s.run_id for s in specs],
                      stores_root=stores_root_key(stores_root or data_dir("stores")))
     todo = [s for s in specs if s.run_id not in runs.records]
-    return GridPlan(todo, len(specs) - len(todo), runs.stale, [str(s.path) for s in runs.skipped])
+    return GridPlan(todo, len(specs) - len(todo), runs.stale, list(runs.skipped), dict(runs.records))
 
 
 def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers: int | None = None,

@@ -10,7 +10,7 @@ import pandas as pd
 import sergen
 from sergen.config import data_dir
 from sergen.report import figures, tables
-from sergen.results import Runs, load_runs, runs_dir
+from sergen.results import Runs, StoreProblem, load_runs, runs_dir, store_problems
 from sergen.store.location import check_writable
 
 SYNTHETIC_BANNER = ("> **Synthetic data.** These results come from sergen's synthetic demo corpora (made by "
@@ -98,15 +98,59 @@ def left_out(runs: Runs) -> list[str]:
     return lines
 
 
+def confusion_pairs(runs: Runs) -> list[tuple[str, str]]:
+    """(train, test) cells whose confusion matrix the report can show: baseline runs of a model's main head
+    that recorded confusion counts for that test corpus."""
+    results, pairs = runs.rows, []
+    for model in sorted(results.model.unique()) if not results.empty else []:
+        head = _main_head(results, model)
+        part = tables.baseline(results)
+        part = part[(part.model == model) & (part["head"] == head)]
+        for train, test in part[["train", "test"]].drop_duplicates().itertuples(index=False):
+            if tables.confusion_counts(results, runs.records, model, head, train, test) is not None:
+                pairs.append((train, test))
+    return sorted(set(pairs))
+
+
+def check_confusion_cells(runs: Runs, chosen: list[tuple[str, str]], results_dir=None) -> None:
+    """Refuse ``--confusion`` cells no run can show (a typo, a pair never run), before any report is written."""
+    from sergen.errors import SergenError
+
+    available = confusion_pairs(runs)
+    unknown = [cell for cell in chosen if cell not in available]
+    if not unknown:
+        return
+    shown = ", ".join(f"{t}:{s}" for t, s in available[:30]) + (" …" if len(available) > 30 else "")
+    raise SergenError(f"--confusion {', '.join(f'{t}:{s}' for t, s in unknown)}: no fresh baseline run trained on "
+                      f"{'that' if len(unknown) == 1 else 'those'} and tested there (true labels, no augmentation, "
+                      "each model's main head); nothing was written",
+                      where=str(runs_dir(results_dir)),
+                      fix=f"choose among {shown}" if available else
+                          "run `sergen probe --train TRAIN --test TEST` (or a grid) first, then ask again")
+
+
+def store_warning(problems: list[StoreProblem]) -> list[str]:
+    """Fresh runs whose stores are damaged now, or whose manifest was edited since: shown, never passed over."""
+    if not problems:
+        return []
+    n_runs = len({run for p in problems for run in p.runs})
+    lines = [f"**Warning: {n_runs} of these run(s) read {len(problems)} store(s) that changed without being "
+             "rebuilt** — the numbers below come from the stores as they were when the runs read them, and "
+             "cannot be reproduced from the stores as they are now:", ""]
+    lines += [f"- `{p.store}` ({len(p.runs)} run(s)): {p.problem}; fix: {p.fix}" for p in problems]
+    return lines + [""]
+
+
 def _main_head(results: pd.DataFrame, model: str) -> str:
     heads = sorted(results[results.model == model]["head"].unique())
     return "mlp" if "mlp" in heads else heads[0]
 
 
 def build_report(results_dir=None, out=None, title: str = "sergen report", runs: Runs | None = None,
-                 confusion: list[tuple[str, str]] = ()) -> Path:
+                 confusion: list[tuple[str, str]] = (), problems: list[StoreProblem] | None = None) -> Path:
     """``runs``: the folder's runs already loaded (``sergen.results.load_runs``), else loaded here;
-    ``confusion``: (train, test) cells whose confusion matrices to show beside the ones chosen here."""
+    ``confusion``: (train, test) cells whose confusion matrices to show beside the ones chosen here;
+    ``problems``: ``store_problems(runs.records)`` when already computed."""
     results_dir = Path(results_dir or data_dir("results"))
     if out is None:
         check_writable(data_dir("reports"), "reports folder")
@@ -123,6 +167,7 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
                                                           if runs.stale or runs.skipped else ""),
                           where=str(runs_dir(results_dir)),
                           fix="run `sergen probe …` or `sergen grid …` (a grid reruns stale runs)")
+    problems = store_problems(runs.records) if problems is None else problems
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     synthetic = bool(results.synthetic.astype(bool).any())
@@ -134,9 +179,13 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
               f"{results.run_id.nunique()} fresh probe runs in `{results_dir}` "
               f"(models: {', '.join(sorted(results.model.unique()))}; heads: {', '.join(sorted(results['head'].unique()))}; "
               f"seeds: {', '.join(map(str, sorted(results.seed.unique())))}; runs made by sergen {', '.join(versions)}). "
-              "Every run read the stores as they are now (their fingerprints match). Test sets are each corpus's "
+              + ("Every run read the stores as they are now (their fingerprints match, none is damaged, no manifest "
+                 "was edited since). " if not problems else "Every run read the stores at their current versions "
+                 "(their fingerprints match), but see the warning below. ")
+              + "Test sets are each corpus's "
               "held-out test split; validation (early stopping) uses the training corpora's valid splits. "
               + tables.SPREAD_LEGEND, ""]
+    lines += store_warning(problems)
     lines += left_out(runs)
     absent = tables.absent_classes(results)
     if absent:

@@ -24,6 +24,11 @@ def store_attrs(path: Path) -> dict:
         return dict(group.attrs.get("sergen", {}))
     except (FileNotFoundError, zarr.errors.GroupNotFoundError):
         return {}
+    except (ValueError, TypeError, KeyError) as exc:  # a zarr.json that is not JSON, or not Zarr's
+        raise SergenError(f"the store's metadata cannot be read ({type(exc).__name__}: {str(exc)[:80]})",
+                          where=str(Path(str(path)) / "zarr.json") if "://" not in str(path) else str(path),
+                          fix="rebuild the store with `sergen extract --model M --corpus C --overwrite`, or move "
+                              "it out of the stores folder") from None
 
 
 def existing_stores(root: str | Path | None = None, include_views: bool = False) -> list[tuple[str, str]]:
@@ -95,11 +100,21 @@ def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = Fals
     A store that lost chunk files is refused (``check_chunks=False`` opens it anyway, e.g. to inspect it).
     """
     group, attrs = open_group_checked(model, corpus, root, allow_incomplete, check_chunks)
-    offsets = group["offsets"][:]
+
+    def read(name: str) -> np.ndarray:
+        """A small array read whole; a corrupt chunk (bad bytes) is named, not raised from the codec."""
+        try:
+            return group[name][:]
+        except Exception as exc:  # noqa: BLE001 - whatever the codec raises, the store is damaged
+            raise SergenError(f"store {model}/{corpus} is damaged: the store's {name} array cannot be read "
+                              f"({type(exc).__name__}: {str(exc)[:80]})", where=str(store_path(model, corpus, root)),
+                              fix=f"rebuild it: `sergen extract --model {model} --corpus {corpus} --overwrite`") from None
+
+    offsets = read("offsets")
     frames = da.from_zarr(group["frames"])
-    meta = {col: ("utt", np.asarray(group["utt"][col][:].tolist(), dtype=object)) for col in META_COLUMNS}
-    meta.update({col: ("utt", group["utt"][col][:]) for col in NUMERIC_META})
-    status = group["status"][:]
+    meta = {col: ("utt", np.asarray(read(f"utt/{col}").tolist(), dtype=object)) for col in META_COLUMNS}
+    meta.update({col: ("utt", read(f"utt/{col}")) for col in NUMERIC_META})
+    status = read("status")
     ds = xr.Dataset(
         data_vars={
             "frames": (("frame", "feature"), frames),

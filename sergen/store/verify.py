@@ -15,13 +15,16 @@ import zarr
 from zarr.core.sync import sync
 
 from sergen.errors import SergenError
-from sergen.store.layout import FAILED, PENDING
+from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING
 from sergen.store.location import is_remote
 
 PER_UTTERANCE = ("mean", "std")
 """Arrays with one row per utterance: a lost chunk loses the statistics of the utterances it holds."""
 STRUCTURAL = ("offsets", "utt/utt_id", "utt/label", "utt/split")
 """Arrays a store cannot be repaired without: losing one needs a rebuild (``--overwrite``)."""
+REQUIRED = ("frames", "offsets", "status", *PER_UTTERANCE, *(f"utt/{col}" for col in (*META_COLUMNS, *NUMERIC_META)))
+"""Every array the writer lays out and the readers open: a store without one of them (its folder deleted by
+hand) cannot be read or repaired, only rebuilt."""
 
 
 @dataclass
@@ -47,11 +50,29 @@ class ChunkDamage:
     """Chunk files a store lacks: what is gone, which utterances it touches, and whether only a rebuild helps."""
 
     lost: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (what is missing, utterance indices)
-    structural: list[str] = field(default_factory=list)  # arrays that need --overwrite
+    structural: list[str] = field(default_factory=list)  # arrays that need --overwrite (gone, or lost a chunk)
+    missing: list[str] = field(default_factory=list)  # those of them gone entirely (their folder deleted)
+    unreadable: dict[str, str] = field(default_factory=dict)  # those that are there but cannot be read, and why
 
     @property
     def problems(self) -> list[str]:
-        return [f"the store's {name} array lost a chunk" for name in self.structural] + [what for what, _ in self.lost]
+        def what(name: str) -> str:
+            if name in self.missing:
+                return f"the store's {name} array is missing (its folder was deleted)"
+            if name in self.unreadable:
+                return f"the store's {name} array cannot be read ({self.unreadable[name]})"
+            return f"the store's {name} array lost a chunk"
+
+        return [what(name) for name in self.structural] + [what for what, _ in self.lost]
+
+    def cannot_read(self, name: str, exc: Exception) -> None:
+        self.structural.append(name)
+        self.unreadable[name] = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0][:100]
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """Only ``extract --overwrite`` helps: an array, or a chunk of a structural one, is gone."""
+        return bool(self.structural)
 
     @property
     def utts(self) -> np.ndarray:
@@ -88,19 +109,42 @@ def _missing_rows(array: zarr.Array, present: set[str]) -> list[tuple[int, int, 
     return lost
 
 
+def missing_arrays(group: zarr.Group, present: set[str]) -> list[str]:
+    """The arrays of ``REQUIRED`` whose metadata file is not among the store's keys."""
+    root = group.store_path.path.strip("/")
+    return [name for name in REQUIRED if f"{root}/{name}/zarr.json".lstrip("/") not in present]
+
+
 def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDamage:
-    """Chunks of ``frames``, ``mean``/``std``, ``status`` and the structural arrays that are not in the store.
+    """Arrays, and chunks of ``frames``, ``mean``/``std``, ``status`` and the structural arrays, that are not
+    in the store. A missing array (``frames/`` deleted by hand) is damage too: the store cannot be read.
 
     Zarr may skip a chunk that holds only the fill value (0): sergen's writer stores every chunk, but stores
     written before it did may lack a frame chunk of failed utterances (stored as zeros) or a ``std`` chunk of
     one-frame utterances (std 0, e.g. CLAP on short audio). Those absences are not losses; any other is."""
     damage = ChunkDamage()
     present = stored_keys(group) if present is None else present
-    damage.structural = [name for name in STRUCTURAL if name in group and _missing_rows(group[name], present)]
-    if damage.structural or not all(name in group for name in ("offsets", "status", "frames", *PER_UTTERANCE)):
-        return damage  # a group without the store's arrays is not a store with lost chunks (verify says so)
-    offsets = group["offsets"][:]
-    status = group["status"][:]
+    damage.missing = missing_arrays(group, present)
+    damage.structural = list(damage.missing)
+    for name in STRUCTURAL:
+        if name in damage.missing:
+            continue
+        try:
+            if _missing_rows(group[name], present):
+                damage.structural.append(name)
+        except Exception as exc:  # noqa: BLE001 - corrupt metadata: whatever Zarr raises, the array is unusable
+            damage.cannot_read(name, exc)
+    if damage.needs_rebuild:
+        return damage  # without these, the owners of a lost chunk cannot even be named
+    arrays = {}
+    for name in (*STRUCTURAL, "status"):  # small arrays, read whole: a chunk that does not decode is damage too
+        try:
+            arrays[name] = group[name][:]
+        except Exception as exc:  # noqa: BLE001 - a corrupt chunk (bad bytes) is reported, not raised
+            damage.cannot_read(name, exc)
+    if damage.needs_rebuild:
+        return damage
+    offsets, status = arrays["offsets"], arrays["status"]
     if _missing_rows(group["status"], present) and dict(group.attrs.get("sergen", {})).get("complete"):
         # a complete store's status is never all "pending": its chunk is gone, and with it what was written
         damage.lost.append(("the status chunk is missing", np.arange(len(status))))
@@ -125,8 +169,9 @@ def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
     damage = chunk_damage(group)
     if not damage:
         return
-    if damage.structural:
-        raise SergenError(f"store {model}/{corpus} is damaged: {'; '.join(damage.problems)}", where=str(where),
+    if damage.needs_rebuild:
+        raise SergenError(f"store {model}/{corpus} is damaged: {'; '.join(damage.problems)}",
+                          where=str(where),
                           fix=f"rebuild it: `sergen extract --model {model} --corpus {corpus} --overwrite`")
     ids = group["utt"]["utt_id"][:].tolist()
     names = [ids[i] for i in damage.utts]
@@ -148,6 +193,11 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None) -> Verify
         attrs = dict(group.attrs["sergen"])
     except Exception as exc:
         report.problems.append(f"not a sergen store: {exc}")
+        return report
+    damage = chunk_damage(group)
+    if damage.needs_rebuild:
+        rebuild = f"sergen extract --model {attrs.get('model')} --corpus {attrs.get('corpus')} --overwrite"
+        report.problems += [f"{problem}: rebuild the store with `{rebuild}`" for problem in damage.problems]
         return report
     offsets = group["offsets"][:]
     ids = np.asarray(group["utt"]["utt_id"][:].tolist(), dtype=object)
@@ -173,9 +223,6 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None) -> Verify
     if manifest_sha256 and attrs.get("manifest_sha256") != manifest_sha256:
         report.problems.append("manifest changed since extraction (hash differs); rerun extract with --overwrite")
 
-    damage = chunk_damage(group)
-    for name in damage.structural:
-        report.problems.append(f"the store's {name} array lost a chunk: rebuild it with extract --overwrite")
     for what, owners in damage.lost:
         flag(what, owners)
     rows = frames.chunks[0]

@@ -13,15 +13,16 @@ from sergen import CORPORA
 from sergen.report.markdown import build_report
 from sergen.report.tables import poster_numbers
 from sergen.results import RunRecord, fingerprints, save_run, stores_of
+from tests.fake_stores import tiny_store
 
 CONFUSION = [[12, 4, 2, 2], [1, 15, 3, 1], [0, 2, 16, 2], [3, 1, 0, 16]]
 
 
 def fake_stores(root, model="melspec", corpora=CORPORA[:3]):
-    """Stores reduced to what fingerprints read: the group's ``sergen`` attributes."""
+    """Tiny stores whose attributes are what fingerprints read."""
     for corpus in corpora:
-        zarr.open_group(str(root / model / f"{corpus}.zarr"), mode="w").attrs["sergen"] = {
-            "model": model, "corpus": corpus, "created": "2026-01-01T00:00:00+00:00", "complete": True}
+        tiny_store(root / model / f"{corpus}.zarr", model=model, corpus=corpus,
+                   created="2026-01-01T00:00:00+00:00", complete=True)
     return root
 
 
