@@ -235,7 +235,7 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
     rows = [[m["model"], ", ".join(m["aliases"]), str(m["sample_rate"]), m["frame_rate"], str(m["dim"]),
              "yes" if m["weights_present"] else f"[red]no ({m['weights_problem']})" if m["weights_problem"] else "[red]no",
              m["revision"] or "-", m["source"]] for m in models]
-    rows.append(["hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
+    rows.append(["hf:<model-id>", "", "the model's own", "from its convolutions", "hidden size",
                  "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)"])
     table, left_out = fitted_table(headers, rows, 1, ["source", "revision"], console.width)
     console.print(table)
