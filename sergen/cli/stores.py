@@ -55,7 +55,8 @@ def extract(
     allow_failures: bool = typer.Option(False, help="mark the store complete even if some utterances failed"),
     view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)"),
     view_seed: int = typer.Option(0, help="seed of the views' random parameters", callback=check.non_negative_int),
-    layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large): hidden states to store, e.g. 6,12,18,24",
+    layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large, whisper-*, hf:<id>): hidden states to store "
+                                                       "side by side, e.g. 6,12,18,24",
                                          callback=check.layers),
     hop_seconds: Optional[float] = typer.Option(None, help="window models (clap-2023): seconds between 7 s windows; "
                                                          "frames/s = 1/hop (default 1)",
@@ -234,7 +235,7 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
     rows = [[m["model"], ", ".join(m["aliases"]), str(m["sample_rate"]), m["frame_rate"], str(m["dim"]),
              "yes" if m["weights_present"] else f"[red]no ({m['weights_problem']})" if m["weights_problem"] else "[red]no",
              m["revision"] or "-", m["source"]] for m in models]
-    rows.append(["hf:<model-id>", "", "from its feature extractor", "from its convolutions", "hidden size",
+    rows.append(["hf:<model-id>", "", "the model's own", "from its convolutions", "hidden size",
                  "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)"])
     table, left_out = fitted_table(headers, rows, 1, ["source", "revision"], console.width)
     console.print(table)

@@ -1,6 +1,6 @@
 """Extractors, registered by the poster's names; ``get_extractor(name)`` builds one."""
 
-from sergen.extractors import cdpam, clap, dac, egemaps, encodec, melspec, phi4, vggish, wavlm  # noqa: F401  (registration)
+from sergen.extractors import cdpam, clap, dac, egemaps, encodec, melspec, phi4, vggish, wavlm, whisper  # noqa: F401  (registration)
 from sergen.extractors.base import EXTRACTORS, Extractor
 from sergen.extractors.hf_generic import PREFIX, HFEncoder, store_name
 

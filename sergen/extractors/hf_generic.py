@@ -1,13 +1,17 @@
-"""``hf:<model-id>``: any transformers speech encoder of the wav2vec2 family (wav2vec2, HuBERT, WavLM,
-data2vec-audio, UniSpeech …) — hidden states of one layer, frame counts from the model's own
-convolution arithmetic. One utterance at a time (no assumption about how padding affects the model)."""
+"""``hf:<model-id>``: any transformers speech encoder of the wav2vec2 family (wav2vec 2.0, HuBERT, WavLM,
+data2vec-audio, UniSpeech …, e.g. EmoBox's facebook/hubert-large-ll60k, facebook/wav2vec2-large-960h-lv60-self,
+facebook/data2vec-audio-large): hidden states of one layer (``layer``, default the last) or of several stored
+side by side (``layers``, as for wavlm-large); frame counts from the model's own convolution arithmetic. A
+checkpoint with a task head (``…ForCTC``, ``…ForPreTraining``) loads its encoder; the head is ignored, but a
+weight of the encoder missing from the checkpoint is refused (it would be random). One utterance at a time
+(no assumption about how padding affects the model)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from sergen.errors import SergenError
-from sergen.extractors.transformers_base import TransformersExtractor
+from sergen.extractors.transformers_base import TransformersExtractor, check_layers, parse_layers
 
 PREFIX = "hf:"
 
@@ -22,30 +26,90 @@ class HFEncoder(TransformersExtractor):
     model_class = "AutoModel"
 
     def __init__(self, model_id: str, device: str = "cpu", weights=None, layer: int = -1, revision: str | None = None,
-                 **options):
+                 layers=None, **options):
         super().__init__(device, weights, revision, **options)
         self.repo_id, self.layer = model_id, int(layer)
+        self.layers = parse_layers(layers) if layers is not None else None
+        if self.layers is not None and self.layer != -1:
+            raise SergenError(f"hf:{model_id}: give one layer or several layers, not both",
+                              fix="pass layers=… alone (several are stored side by side)")
         self.name = store_name(model_id)
         self._extractor = None
+
+    @property
+    def model(self):
+        """Loaded in float32 (transformers 5 would keep a half-precision checkpoint's dtype), with a check that
+        every weight of the encoder came from the checkpoint. The config is checked first, so a model of
+        another kind is refused before gigabytes of its weights are read."""
+        if self._model is None:
+            import torch
+            import transformers
+
+            cannot_load = dict(where=str(self.path), fix="give the folder of a transformers checkpoint (config.json "
+                                                         "with model.safetensors or pytorch_model.bin)")
+            try:
+                config = transformers.AutoConfig.from_pretrained(self.path, local_files_only=True)
+            except (OSError, ValueError) as exc:
+                raise SergenError(f"transformers cannot read the config of {self.repo_id}: "
+                                  f"{str(exc).strip().splitlines()[0]}", **cannot_load) from exc
+            self._refuse_other_kinds(config)
+            try:
+                model, info = transformers.AutoModel.from_pretrained(
+                    self.path, local_files_only=True, dtype=torch.float32, output_loading_info=True)
+            except (OSError, ValueError) as exc:
+                raise SergenError(f"transformers cannot load {self.repo_id}: {str(exc).strip().splitlines()[0]}",
+                                  **cannot_load) from exc
+            # masked_spec_embed serves only training (SpecAugment); anything else missing would stay random
+            missing = [k for k in info.get("missing_keys", ()) if not k.endswith("masked_spec_embed")]
+            if missing:
+                raise SergenError(f"{len(missing)} weight(s) of the {type(model).__name__} are not in the "
+                                  f"{self.repo_id} checkpoint (e.g. {sorted(missing)[0]}); they would be random",
+                                  where=str(self.path), fix="give the complete checkpoint")
+            self._model = model.to(self.device).eval()
+        return self._model
+
+    def _refuse_other_kinds(self, config) -> None:
+        """The wav2vec2 family: a convolutional front end over the waveform (``conv_stride``) under a Transformer."""
+        if hasattr(config, "conv_stride") and hasattr(config, "conv_kernel"):
+            return
+        kind = config.model_type
+        raise SergenError(f"{self.repo_id} is a {kind} model, not a wav2vec2-family encoder", where=str(self.path),
+                          fix="use whisper-large-v3 (or whisper-medium, -small, -base) with --weights for Whisper"
+                          if kind == "whisper" else "hf: takes wav2vec2, HuBERT, WavLM, data2vec-audio … checkpoints")
 
     def load(self) -> "HFEncoder":
         import transformers
 
         model = self.model
-        if not hasattr(model, "_get_feat_extract_output_lengths"):
-            raise SergenError(f"{self.repo_id} is a {type(model).__name__}, not a wav2vec2-family encoder",
-                              fix="hf: takes wav2vec2, HuBERT, WavLM, data2vec-audio … checkpoints")
+        self._check_layers(model.config)
+        if not (self.path / "preprocessor_config.json").exists():
+            raise SergenError(f"no preprocessor_config.json beside the {self.repo_id} weights", where=str(self.path),
+                              fix="copy it from the model's hub page (it sets the sample rate and whether input is "
+                                  "normalised per utterance), or write one with transformers' Wav2Vec2FeatureExtractor("
+                                  "do_normalize=…).save_pretrained(DIR), do_normalize as the model was trained "
+                                  "(fairseq's `normalize`)")
         self._extractor = transformers.AutoFeatureExtractor.from_pretrained(self.path)
         self.sample_rate = int(self._extractor.sampling_rate)
         conv_stride = int(np.prod(model.config.conv_stride))
         self.frame_rate = self.sample_rate / conv_stride
         self.min_samples = int(model.config.conv_kernel[0]) + sum(
             (k - 1) * int(np.prod(model.config.conv_stride[:i])) for i, k in enumerate(model.config.conv_kernel) if i)
-        self.dim = model.config.hidden_size
+        self.dim = model.config.hidden_size * len(self.layers or [self.layer])
         return self
 
+    def _check_layers(self, config) -> None:
+        n_states = config.num_hidden_layers + 1
+        if self.layers is not None:
+            check_layers(self.layers, n_states, f"{self.repo_id} encoder")
+        elif not -n_states <= self.layer < n_states:
+            raise SergenError(f"this {self.repo_id} encoder has hidden states 0…{n_states - 1}; layer {self.layer} "
+                              "does not exist", fix="choose a layer among those (-1 is the last)")
+
     def settings(self) -> dict:
-        return {"layer": self.layer, "normalise": bool(getattr(self._extractor, "do_normalize", False))}
+        normalise = bool(getattr(self._extractor, "do_normalize", False))
+        if self.layers is None:  # one layer: the settings of stores made before ``layers`` existed, so they resume
+            return {"layer": self.layer, "normalise": normalise}
+        return {"layers": list(self.layers), "normalise": normalise}
 
     def num_frames(self, n_samples: int) -> int:
         import torch
@@ -62,4 +126,5 @@ class HFEncoder(TransformersExtractor):
         with torch.inference_mode(), self.autocast():
             out = self.model(self.to_device(np.asarray(x, np.float32)[None]),
                              output_hidden_states=True)
-        return out.hidden_states[self.layer][0].float().cpu().numpy()
+        states = [out.hidden_states[layer] for layer in (self.layers or [self.layer])]
+        return torch.cat(states, dim=-1)[0].float().cpu().numpy()

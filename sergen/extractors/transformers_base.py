@@ -3,8 +3,24 @@ device placement."""
 
 from __future__ import annotations
 
+from sergen.errors import SergenError
 from sergen.extractors.base import Extractor
 from sergen.extractors.hf import is_present, resolve_weights, weights_record
+
+
+def parse_layers(layers) -> tuple[int, ...]:
+    """``"6,12"`` (the CLI's form) or a sequence of ints → a tuple of hidden-state numbers, in the order given."""
+    return tuple(int(x) for x in (layers.split(",") if isinstance(layers, str) else layers))
+
+
+def check_layers(layers, n_states: int, model_name: str) -> None:
+    """Every chosen hidden state must exist: 0 (the input embedding) … the number of blocks."""
+    bad = [layer for layer in layers if not 0 <= layer < n_states]
+    if bad:
+        raise SergenError(f"this {model_name} has hidden states 0…{n_states - 1}; layer(s) {bad} do not exist",
+                          fix="choose --layers among those")
+    if len(set(layers)) != len(layers):
+        raise SergenError(f"--layers names a hidden state twice: {list(layers)}", fix="name each layer once")
 
 
 class TransformersExtractor(Extractor):
