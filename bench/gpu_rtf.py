@@ -37,6 +37,24 @@ def save_full_size(name: str, folder: Path) -> int:
             hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
             conv_dim=(512,) * 7, conv_bias=False, feat_extract_norm="layer", do_stable_layer_norm=True,
             num_buckets=320, max_bucket_distance=800))
+    elif name == "whisper-large-v3":  # openai/whisper-large-v3's encoder; the decoder (unused) is cut to one block
+        model = transformers.WhisperModel(transformers.WhisperConfig(
+            num_mel_bins=128, d_model=1280, encoder_layers=32, encoder_attention_heads=20, encoder_ffn_dim=5120,
+            decoder_layers=1, decoder_attention_heads=20, decoder_ffn_dim=5120, vocab_size=51866))
+        transformers.WhisperFeatureExtractor(feature_size=128).save_pretrained(folder)
+        model.save_pretrained(folder)
+        return sum(p.numel() for p in model.encoder.parameters())
+    elif name.startswith("hf:"):  # EmoBox's large wav2vec2-family encoders: WavLM-Large's shape
+        large = dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
+                     feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True)
+        family = {"hf:facebook/hubert-large-ll60k": ("HubertModel", "HubertConfig", False),
+                  "hf:facebook/wav2vec2-large-960h-lv60-self": ("Wav2Vec2Model", "Wav2Vec2Config", True),
+                  "hf:facebook/data2vec-audio-large": ("Data2VecAudioModel", "Data2VecAudioConfig", True)}
+        model_class, config_class, normalise = family[name]
+        if config_class == "Data2VecAudioConfig":
+            large = {k: v for k, v in large.items() if k not in ("feat_extract_norm", "do_stable_layer_norm")}
+        model = getattr(transformers, model_class)(getattr(transformers, config_class)(**large))
+        transformers.Wav2Vec2FeatureExtractor(do_normalize=normalise).save_pretrained(folder)
     elif name == "encodec":  # facebook/encodec_24khz is the config class's default
         model = transformers.EncodecModel(transformers.EncodecConfig())
     elif name == "dac-44khz":  # descript/dac_44khz: hop 512 (2·4·8·8), 1024-d latent, 9 codebooks
@@ -96,10 +114,10 @@ def time_model(name: str, work: Path, manifests: dict[str, Path], device: str, b
     from sergen.extract import extract
     from sergen.extractors import get_extractor
 
-    weights = work / "weights" / name
+    weights = work / "weights" / name.replace(":", "-").replace("/", "--")
     if name not in PARAMS:  # one checkpoint per model, whatever the batch sizes timed
         PARAMS[name] = save_full_size(name, weights)
-    options = {"layers": "6,12,18,24"} if name == "wavlm-large" else {}
+    options = {"layers": "6,12,18,24"} if name == "wavlm-large" or name.startswith("hf:") else {}
     common = dict(stores_root=work / "stores", device=device, weights=weights, batch_seconds=batch_seconds,
                   overwrite=True, show_progress=False, extractor_options=options, decode_threads=4)
     extract(name, WARMUP_CORPUS, manifest_file=manifests[WARMUP_CORPUS], **common)
@@ -118,7 +136,9 @@ def time_model(name: str, work: Path, manifests: dict[str, Path], device: str, b
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "gpu_rtf.md")
-    parser.add_argument("--models", default="wavlm-large,phi4,clap-2023,encodec,dac-44khz,vggish")
+    parser.add_argument("--models", default="wavlm-large,phi4,clap-2023,encodec,dac-44khz,vggish,whisper-large-v3,"
+                        "hf:facebook/hubert-large-ll60k,hf:facebook/wav2vec2-large-960h-lv60-self,"
+                        "hf:facebook/data2vec-audio-large")
     parser.add_argument("--scale", type=float, default=2.0, help="demo corpus scale of the timed corpus")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--batch-seconds", default="60,600", help="for batchable models: one row per value")

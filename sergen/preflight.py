@@ -60,7 +60,7 @@ def check_model_options(model: str, weights, options: dict) -> None:
     flag = {"layers": "--layers", "hop_seconds": "--hop-seconds", "revision": "--revision"}
     for key in options:
         if key not in takes:
-            users = {"layers": "wavlm-large", "hop_seconds": "clap-2023", "revision": "hub models"}.get(key, "")
+            users = {"layers": "wavlm-large, whisper-* and hf: models", "hop_seconds": "clap-2023", "revision": "hub models"}.get(key, "")
             raise SergenError(f"{name} takes no {flag.get(key, key)} option", fix=f"leave it out ({flag.get(key, key)} "
                               f"is for {users})" if users else "leave it out")
     if weights is not None:
