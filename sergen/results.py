@@ -34,7 +34,8 @@ from sergen.errors import SergenError
 RECORD_FORMAT = 2
 ROW_COLUMNS = ("model", "layer", "head", "train", "n_train_corpora", "test", "metric", "value", "ci_low",
                "ci_high", "seed", "scramble", "aug_share", "steps", "best_step", "val_auroc", "n_test",
-               "absent_classes", "in_training", "synthetic", "sergen_version", "run_id", "seconds")
+               "absent_classes", "in_training", "synthetic", "sergen_version", "run_id", "seconds",
+               "labels", "folds", "fold", "classes", "protocol")
 # the store attributes that decide its content: a store differing in any of them gives other numbers
 IDENTITY_ATTRS = ("model", "corpus", "view", "weights", "manifest_sha256", "settings", "dim", "dtype", "n_utts",
                   "n_frames", "created", "finished", "complete", "n_failed", "format", "sergen_version")
@@ -121,8 +122,11 @@ class RunRecord:
     sergen_version: str = sergen.__version__
     finished: str = ""
     history: list = field(default_factory=list)  # [step, validation AUROC, learning rate]
-    confusion: dict = field(default_factory=dict)  # test corpus → counts [true][predicted], LABELS order
+    confusion: dict = field(default_factory=dict)  # test corpus → counts [true][predicted], ``classes`` order
     absent_classes: dict = field(default_factory=dict)  # test corpus → classes missing from its test split
+    classes: list = field(default_factory=lambda: ["hap", "sad", "neu", "ang"])  # the head's outputs, in order
+    protocol: dict = field(default_factory=dict)  # corpus → fingerprint of the label/split table the run used
+    left_out: dict = field(default_factory=dict)  # corpus → {class: utterances left out (not shared)}
     n_rows: int = 0  # rows of the CSV, so a truncated one is told from a whole one
     format: int = RECORD_FORMAT
 

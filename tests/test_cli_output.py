@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from sergen.cli import app
 from sergen.errors import SergenError
+from sergen.train.metrics import METRICS
 from tests.fake_stores import tiny_store
 
 runner = CliRunner()
@@ -108,7 +109,7 @@ def test_probe_and_grid_json_and_absent_classes(in_small_workspace):
     assert set(out) >= {"run_id", "results", "spec", "stores", "absent_classes", "confusion", "rows"}
     assert out["absent_classes"] == {"emodb": ["hap"], "cremad": ["ang"]}
     assert set(out["stores"]) == {"melspec/emodb", "melspec/cremad"}
-    assert len(out["rows"]) == 2 * 5 and {r["test"] for r in out["rows"]} == {"emodb", "cremad"}
+    assert len(out["rows"]) == 2 * len(METRICS) and {r["test"] for r in out["rows"]} == {"emodb", "cremad"}
     saved = pd.read_csv(out["results"])
     assert saved.value.tolist() == pytest.approx([r["value"] if r["value"] is not None else float("nan")
                                                   for r in out["rows"]], nan_ok=True)

@@ -223,6 +223,7 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
                 "val_auroc": result.best_val_auroc, "n_test": len(y), "absent_classes": ",".join(absent),
                 "in_training": corpus in spec.train, "synthetic": synthetic, "sergen_version": sergen.__version__,
                 "run_id": spec.run_id, "seconds": round(time.perf_counter() - started, 2),
+                "labels": "4", "folds": "", "fold": 0, "classes": ",".join(LABELS), "protocol": "",
             })
     return ProbeRun(pd.DataFrame(rows), record)
 

@@ -1,5 +1,7 @@
 """The poster's four metrics (AUROC macro one-vs-rest, ACC, macro F1, macro average precision) plus UAR
-(EmoBox's "UA"), each with a seeded bootstrap 95% interval.
+(EmoBox's "UA") and EmoBox's macro-F1 (``emobox_f1``: over the classes of the test set *and* of the
+predictions, see ``sergen.train.emobox_metrics``), each with a seeded bootstrap 95% interval. EmoBox's WA is
+``acc`` and its micro-F1 equals ``acc`` for single-label classification.
 
 Point values come from scikit-learn. The bootstrap recomputes them a few hundred times per test set and
 grid cell, where scikit-learn's per-call checks dominate, so it uses the vectorised numpy versions below
@@ -15,7 +17,7 @@ from scipy.stats import rankdata
 from sklearn.metrics import (accuracy_score, average_precision_score, confusion_matrix, f1_score, recall_score,
                              roc_auc_score)
 
-METRICS = ("auroc", "acc", "f1", "avprec", "uar")
+METRICS = ("auroc", "acc", "f1", "avprec", "uar", "emobox_f1")
 
 
 def point_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
@@ -33,6 +35,7 @@ def point_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
         "f1": float(f1_score(y, pred, labels=present, average="macro", zero_division=0)),
         "avprec": avprec,
         "uar": float(recall_score(y, pred, labels=present, average="macro", zero_division=0)),
+        "emobox_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
     }
 
 
@@ -78,6 +81,7 @@ def fast_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
         n_true, n_pred = np.sum(y == k), np.sum(pred == k)
         recalls.append(tp / n_true)
         f1s.append(2 * tp / (n_true + n_pred) if n_true + n_pred else 0.0)
+    predicted_only = np.setdiff1d(np.unique(pred), present)  # EmoBox's macro-F1 counts them with F1 = 0
     multi = len(present) > 1
     return {
         "auroc": float(np.mean([binary_auroc(y == k, proba[:, k]) for k in present])) if multi else float("nan"),
@@ -85,6 +89,7 @@ def fast_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
         "f1": float(np.mean(f1s)),
         "avprec": float(np.mean([binary_average_precision(y == k, proba[:, k]) for k in present])) if multi else float("nan"),
         "uar": float(np.mean(recalls)),
+        "emobox_f1": float(np.sum(f1s) / (len(present) + len(predicted_only))),
     }
 
 
