@@ -11,7 +11,7 @@ Corpus clusters that are tighter than emotion clusters are the poster's "class f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,22 +33,46 @@ class Fragmentation:
     summary: pd.DataFrame  # metric, value
     centroid_similarity: pd.DataFrame  # (class|corpus) × (class|corpus)
     projection: pd.DataFrame  # x, y, label, corpus
+    classes: list = field(default_factory=list)  # the label set, in the order of the similarity matrix
 
 
 def _probe_scores(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
-    folds = StratifiedKFold(n_splits=min(5, np.bincount(y).min()), shuffle=True, random_state=seed)
+    y = np.unique(y, return_inverse=True)[1]  # classes without utterances leave no gap in the probe's outputs
+    folds = StratifiedKFold(n_splits=max(2, min(5, np.bincount(y).min())), shuffle=True, random_state=seed)
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
     proba = cross_val_predict(clf, x, y, cv=folds, method="predict_proba")
     return point_metrics(y, proba)
 
 
+def class_order(labels, classes=None) -> list[str]:
+    """``classes`` when given (every label must be one of them), else the classes of ``labels``: the poster's
+    four in their order first, then any other (a corpus's native classes) in order of appearance."""
+    seen = list(dict.fromkeys(str(v) for v in labels))
+    if classes is None:
+        return [lab for lab in LABELS if lab in seen] + [lab for lab in seen if lab not in LABELS]
+    classes = [str(c) for c in classes]
+    unknown = [lab for lab in seen if lab not in classes]
+    if unknown:
+        raise SergenError(f"the fragmentation analysis got utterances of class(es) {', '.join(unknown)}, which are not "
+                          f"among the classes it was given ({', '.join(classes)})",
+                          fix="pass the label set the utterances were labelled with")
+    return classes
+
+
 def analyse(x: np.ndarray, labels: np.ndarray, corpora: np.ndarray, seed: int = 0, method: str = "pca",
-            max_points: int = 5000) -> Fragmentation:
-    """``x``: one vector per utterance; ``labels``: class names; ``corpora``: corpus names."""
+            max_points: int = 5000, classes=None) -> Fragmentation:
+    """``x``: one vector per utterance; ``labels``: class names (any label set: the poster's four, a corpus's
+    native classes); ``corpora``: corpus names; ``classes``: the classes in the order tables show them (default
+    ``class_order(labels)``)."""
     rng = np.random.default_rng(seed)
     z = StandardScaler().fit_transform(x)
     corpus_names = list(dict.fromkeys(corpora))
-    label_idx = np.array([LABELS.index(v) for v in labels])
+    classes = class_order(labels, classes)
+    labels = np.asarray([str(v) for v in labels])
+    label_idx = np.array([classes.index(v) for v in labels])
+    if len(np.unique(label_idx)) < 2:
+        raise SergenError(f"the fragmentation analysis needs utterances of two or more classes, and got only "
+                          f"{', '.join(np.unique(labels))}", fix="give corpora whose stores hold several classes")
     corpus_idx = np.array([corpus_names.index(c) for c in corpora])
     rows = []
     emotion = _probe_scores(z, label_idx, seed)
@@ -63,7 +87,7 @@ def analyse(x: np.ndarray, labels: np.ndarray, corpora: np.ndarray, seed: int = 
 
     keys, cents = [], []
     for c in corpus_names:
-        for lab in LABELS:
+        for lab in classes:
             sel = (corpora == c) & (labels == lab)
             if sel.any():
                 keys.append(f"{lab}|{c}")
@@ -85,7 +109,7 @@ def analyse(x: np.ndarray, labels: np.ndarray, corpora: np.ndarray, seed: int = 
     else:
         xy = PCA(n_components=2, random_state=seed).fit_transform(z[sample])
     projection = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "label": labels[sample], "corpus": corpora[sample]})
-    return Fragmentation(pd.DataFrame(rows, columns=["metric", "value"]), sim, projection)
+    return Fragmentation(pd.DataFrame(rows, columns=["metric", "value"]), sim, projection, classes)
 
 
 def analyse_stores(model: str, corpora: list[str], stores_root=None, seed: int = 0, method: str = "pca") -> Fragmentation:
@@ -113,6 +137,7 @@ def save_fragmentation(result: Fragmentation, out: Path, title: str) -> dict[str
     paths = {"summary": out / "fragmentation.csv", "similarity": out / "centroid_similarity.csv"}
     result.summary.to_csv(paths["summary"], index=False)
     result.centroid_similarity.round(4).to_csv(paths["similarity"])
-    paths["projection_png"] = plot_projection(result.projection, out / "projection.png", title)
+    paths["projection_png"] = plot_projection(result.projection, out / "projection.png", title,
+                                               classes=result.classes or None)
     paths["similarity_png"] = plot_similarity(result.centroid_similarity, out / "centroid_similarity.png", title)
     return paths

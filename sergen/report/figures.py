@@ -18,6 +18,22 @@ CLASS_COLOURS = {"hap": "#e6a700", "sad": "#3b6fb6", "neu": "#7f7f7f", "ang": "#
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
+def class_order(labels) -> list[str]:
+    """The classes of ``labels``: the poster's four in their order first, then any other in order of appearance."""
+    seen = list(dict.fromkeys(str(v) for v in labels))
+    return [lab for lab in LABELS if lab in seen] + [lab for lab in seen if lab not in LABELS]
+
+
+def class_colours(classes) -> dict[str, str]:
+    """A colour per class: the poster's four keep theirs; any other class (a corpus's native ones) takes the
+    next colour of tab10, then tab20, skipping none of the classes."""
+    palette = [colormaps["tab10"](k) for k in range(10)] + [colormaps["tab20"](k) for k in range(1, 20, 2)]
+    others = [c for c in classes if c not in CLASS_COLOURS]
+    colours = {c: CLASS_COLOURS[c] for c in classes if c in CLASS_COLOURS}
+    colours.update({c: palette[k % len(palette)] for k, c in enumerate(others)})
+    return colours
+
+
 def save(fig, path: Path) -> Path:
     """Lay out and write a figure through the Agg canvas."""
     fig.tight_layout()
@@ -58,14 +74,18 @@ def heatmap(matrix: pd.DataFrame, path: Path, title: str, cmap: str = "viridis",
     return save(fig, path)
 
 
-def plot_projection(projection: pd.DataFrame, path: Path, title: str) -> Path:
+def plot_projection(projection: pd.DataFrame, path: Path, title: str, classes=None) -> Path:
+    """One point per utterance: colour its class, marker its corpus. ``classes``: the legend's order
+    (default: the classes of ``projection.label``, the poster's four first)."""
+    classes = list(classes) if classes is not None else class_order(projection.label)
+    colours = class_colours(classes)
     fig, ax = subplots(figsize=(6.5, 5), dpi=110)
     for k, corpus in enumerate(dict.fromkeys(projection.corpus)):
-        for label in LABELS:
+        for label in classes:
             part = projection[(projection.corpus == corpus) & (projection.label == label)]
-            ax.scatter(part.x, part.y, s=12, alpha=0.7, c=CLASS_COLOURS[label], marker=MARKERS[k % len(MARKERS)],
-                       label=f"{label} · {corpus}" if label == LABELS[0] else None, edgecolors="none")
-    handles = [Line2D([], [], color=CLASS_COLOURS[lab], marker="o", ls="", label=lab) for lab in LABELS]
+            ax.scatter(part.x, part.y, s=12, alpha=0.7, color=colours[label], marker=MARKERS[k % len(MARKERS)],
+                       edgecolors="none")
+    handles = [Line2D([], [], color=colours[lab], marker="o", ls="", label=lab) for lab in classes]
     handles += [Line2D([], [], color="black", marker=MARKERS[k % len(MARKERS)], ls="", label=c)
                 for k, c in enumerate(dict.fromkeys(projection.corpus))]
     ax.legend(handles=handles, fontsize=7, loc="best", ncol=2)
@@ -104,28 +124,35 @@ def plot_lines(table: pd.DataFrame, path: Path, title: str, ylabel: str) -> Path
     return save(fig, path)
 
 
-def plot_confusions(panels: list[tuple[str, np.ndarray]], path: Path, title: str) -> Path:
-    """One panel per (title, counts [true][predicted]): colour the row-normalised share, text the count
-    and the share."""
+def plot_confusions(panels: list[tuple], path: Path, title: str) -> Path:
+    """One panel per (title, counts [true][predicted], classes): colour the row-normalised share, text the
+    count and the share; ticks name the panel's classes (the poster's four where a panel gives none)."""
     from sergen.train.metrics import row_normalised
 
     n = len(panels)
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
-    fig, axes = subplots(rows, cols, figsize=(3.4 * cols, 3.2 * rows), dpi=110, squeeze=False)
+    size = max(len(p[2]) if len(p) > 2 else len(LABELS) for p in panels)
+    scale = max(1.0, size / 4 * 0.8)  # eight classes: panels 1.6× wider, so each cell keeps its text
+    fig, axes = subplots(rows, cols, figsize=(3.4 * cols * scale, 3.2 * rows * scale), dpi=110, squeeze=False)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
-    for ax, (name, counts) in zip(axes.ravel(), panels):
+    for ax, panel in zip(axes.ravel(), panels):
+        name, counts = panel[0], np.asarray(panel[1])
+        classes = list(panel[2]) if len(panel) > 2 else list(LABELS)
+        if counts.shape != (len(classes), len(classes)):
+            raise ValueError(f"{name}: {counts.shape[0]}×{counts.shape[1]} counts for {len(classes)} classes")
         shares = row_normalised(counts)
         ax.imshow(np.nan_to_num(shares), cmap="Blues", vmin=0, vmax=1)
         for i in range(counts.shape[0]):
             for j in range(counts.shape[1]):
                 share = shares[i, j]
                 ax.text(j, i, f"{int(counts[i, j])}\n{share:.2f}" if np.isfinite(share) else f"{int(counts[i, j])}",
-                        ha="center", va="center", fontsize=8,
+                        ha="center", va="center", fontsize=8 if len(classes) <= 5 else 6,
                         color="white" if np.isfinite(share) and share > 0.6 else "black")
-        ax.set_xticks(range(len(LABELS)), LABELS)
-        ax.set_yticks(range(len(LABELS)), LABELS)
+        ax.set_xticks(range(len(classes)), classes, rotation=0 if len(classes) <= 5 else 45,
+                      ha="center" if len(classes) <= 5 else "right")
+        ax.set_yticks(range(len(classes)), classes)
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         ax.set_title(name, fontsize=9)

@@ -10,6 +10,8 @@ import pandas as pd
 import sergen
 from sergen.config import data_dir
 from sergen.report import figures, tables
+from sergen.report.protocol_sections import leaderboard_section, protocol_sections
+from sergen.report.protocols import is_poster_protocol, with_protocol_columns
 from sergen.results import Runs, StoreProblem, load_runs, runs_dir, store_problems
 from sergen.store.location import check_writable
 
@@ -32,13 +34,13 @@ def confusion_section(results: pd.DataFrame, runs: Runs, fig_dir: Path, syntheti
         panels = {"intra": [], "cross": []}
         cells = list(dict.fromkeys(tables.confusion_cells(results, model, head) + list(chosen)))
         for train, test in cells:
-            counts = tables.confusion_counts(results, runs.records, model, head, train, test)
-            if counts is None:
+            conf = tables.confusion_counts(results, runs.records, model, head, train, test)
+            if conf is None:
                 if (train, test) in chosen:
                     lines += [f"No {model} · {head} baseline run trained on {train} and tested on {test}.", ""]
                 continue
             kind = "intra" if train == test else "cross"
-            panels[kind].append((f"train {train} → test {test}", counts))
+            panels[kind].append((f"train {train} → test {test}", conf.counts, conf.classes))
         for kind, label in (("intra", "intra-corpus"), ("cross", "hardest cross-corpus cell per training corpus")):
             if not panels[kind]:
                 continue
@@ -46,8 +48,8 @@ def confusion_section(results: pd.DataFrame, runs: Runs, fig_dir: Path, syntheti
             png = figures.plot_confusions(panels[kind], fig_dir / f"confusion_{kind}_{model}_{head}.png",
                                           f"{model} · {head} · {label}" + (" · synthetic demo" if synthetic else ""))
             lines += [f"### {model} · {head} · {label}", "", f"![confusion {model} {head} {kind}](figures/{png.name})", ""]
-            for name, counts in panels[kind]:
-                lines += [f"**{name}**", "", _md(tables.confusion_table(counts), index=True), ""]
+            for name, counts, classes in panels[kind]:
+                lines += [f"**{name}**", "", _md(tables.confusion_table(counts, classes), index=True), ""]
     if not any_cell:
         lines += ["No single-corpus baseline runs with confusion counts in these results.", ""]
     return lines
@@ -79,10 +81,7 @@ def validation_section(results: pd.DataFrame, runs: Runs, fig_dir: Path) -> list
     return lines
 
 
-def _md(df: pd.DataFrame, index: bool = False) -> str:
-    """Markdown table, numbers to two decimals, absent cells as a dash."""
-    shown = df.map(lambda v: "–" if isinstance(v, float) and pd.isna(v) else f"{v:.2f}" if isinstance(v, float) else v)
-    return shown.to_markdown(index=index, stralign="right", disable_numparse=True)
+_md = tables.markdown_table
 
 
 def left_out(runs: Runs) -> list[str]:
@@ -101,7 +100,7 @@ def left_out(runs: Runs) -> list[str]:
 def confusion_pairs(runs: Runs) -> list[tuple[str, str]]:
     """(train, test) cells whose confusion matrix the report can show: baseline runs of a model's main head
     that recorded confusion counts for that test corpus."""
-    results, pairs = runs.rows, []
+    results, pairs = poster_rows(runs.rows), []
     for model in sorted(results.model.unique()) if not results.empty else []:
         head = _main_head(results, model)
         part = tables.baseline(results)
@@ -141,52 +140,23 @@ def store_warning(problems: list[StoreProblem]) -> list[str]:
     return lines + [""]
 
 
+def poster_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the poster's protocol (4 classes, each corpus's own split), the protocol columns filled in
+    for rows of an older sergen."""
+    rows = with_protocol_columns(rows)
+    return rows[is_poster_protocol(rows)]
+
+
 def _main_head(results: pd.DataFrame, model: str) -> str:
     heads = sorted(results[results.model == model]["head"].unique())
     return "mlp" if "mlp" in heads else heads[0]
 
 
-def build_report(results_dir=None, out=None, title: str = "sergen report", runs: Runs | None = None,
-                 confusion: list[tuple[str, str]] = (), problems: list[StoreProblem] | None = None) -> Path:
-    """``runs``: the folder's runs already loaded (``sergen.results.load_runs``), else loaded here;
-    ``confusion``: (train, test) cells whose confusion matrices to show beside the ones chosen here;
-    ``problems``: ``store_problems(runs.records)`` when already computed."""
-    results_dir = Path(results_dir or data_dir("results"))
-    if out is None:
-        check_writable(data_dir("reports"), "reports folder")
-        out = data_dir("reports") / "latest"
-    out = Path(out)
-    check_writable(out, "report folder", elsewhere="give another --out")
-    runs = runs or load_runs(results_dir)
-    results = runs.rows
-    if results.empty:
-        from sergen.errors import SergenError
-
-        raise SergenError("no fresh results to report" + (f" ({len(runs.stale)} stale run(s), "
-                                                          f"{len(runs.skipped)} unreadable file(s))"
-                                                          if runs.stale or runs.skipped else ""),
-                          where=str(runs_dir(results_dir)),
-                          fix="run `sergen probe …` or `sergen grid …` (a grid reruns stale runs)")
-    problems = store_problems(runs.records) if problems is None else problems
-    fig_dir = out / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    synthetic = bool(results.synthetic.astype(bool).any())
-    lines = [f"# {title}", ""]
-    if synthetic:
-        lines += [SYNTHETIC_BANNER, ""]
-    versions = sorted(results.sergen_version.astype(str).unique())
-    lines += [f"Made {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by sergen {sergen.__version__} from "
-              f"{results.run_id.nunique()} fresh probe runs in `{results_dir}` "
-              f"(models: {', '.join(sorted(results.model.unique()))}; heads: {', '.join(sorted(results['head'].unique()))}; "
-              f"seeds: {', '.join(map(str, sorted(results.seed.unique())))}; runs made by sergen {', '.join(versions)}). "
-              + ("Every run read the stores as they are now (their fingerprints match, none is damaged, no manifest "
-                 "was edited since). " if not problems else "Every run read the stores at their current versions "
-                 "(their fingerprints match), but see the warning below. ")
-              + "Test sets are each corpus's "
-              "held-out test split; validation (early stopping) uses the training corpora's valid splits. "
-              + tables.SPREAD_LEGEND, ""]
-    lines += store_warning(problems)
-    lines += left_out(runs)
+def poster_sections(results: pd.DataFrame, runs: Runs, fig_dir: Path, synthetic: bool,
+                    confusion: list[tuple[str, str]]) -> tuple[list[str], Path | None]:
+    """The poster's tables, heatmaps, confusion matrices and validation curves, from the runs of its
+    protocol; with the main heatmap's path."""
+    lines = []
     absent = tables.absent_classes(results)
     if absent:
         lines += ["**Test splits missing whole classes** (macro AUROC, F1, AP and UAR there average over the "
@@ -245,6 +215,64 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
 
     lines += confusion_section(results, runs, fig_dir, synthetic, list(confusion))
     lines += validation_section(results, runs, fig_dir)
+    return lines, main_png
+
+
+def build_report(results_dir=None, out=None, title: str = "sergen report", runs: Runs | None = None,
+                 confusion: list[tuple[str, str]] = (), problems: list[StoreProblem] | None = None) -> Path:
+    """``runs``: the folder's runs already loaded (``sergen.results.load_runs``), else loaded here;
+    ``confusion``: (train, test) cells whose confusion matrices to show beside the ones chosen here;
+    ``problems``: ``store_problems(runs.records)`` when already computed."""
+    results_dir = Path(results_dir or data_dir("results"))
+    if out is None:
+        check_writable(data_dir("reports"), "reports folder")
+        out = data_dir("reports") / "latest"
+    out = Path(out)
+    check_writable(out, "report folder", elsewhere="give another --out")
+    runs = runs or load_runs(results_dir)
+    results = runs.rows
+    if results.empty:
+        from sergen.errors import SergenError
+
+        raise SergenError("no fresh results to report" + (f" ({len(runs.stale)} stale run(s), "
+                                                          f"{len(runs.skipped)} unreadable file(s))"
+                                                          if runs.stale or runs.skipped else ""),
+                          where=str(runs_dir(results_dir)),
+                          fix="run `sergen probe …` or `sergen grid …` (a grid reruns stale runs)")
+    problems = store_problems(runs.records) if problems is None else problems
+    every_row = with_protocol_columns(results)
+    results = every_row[is_poster_protocol(every_row)]
+    others = every_row[~is_poster_protocol(every_row)]
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    synthetic = bool(every_row.synthetic.astype(bool).any())
+    lines = [f"# {title}", ""]
+    if synthetic:
+        lines += [SYNTHETIC_BANNER, ""]
+    versions = sorted(every_row.sergen_version.astype(str).unique())
+    lines += [f"Made {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by sergen {sergen.__version__} from "
+              f"{every_row.run_id.nunique()} fresh probe runs in `{results_dir}` "
+              f"(models: {', '.join(sorted(every_row.model.unique()))}; heads: {', '.join(sorted(every_row['head'].unique()))}; "
+              f"seeds: {', '.join(map(str, sorted(every_row.seed.unique())))}; runs made by sergen {', '.join(versions)}). "
+              + ("Every run read the stores as they are now (their fingerprints match, none is damaged, no manifest "
+                 "was edited since). " if not problems else "Every run read the stores at their current versions "
+                 "(their fingerprints match), but see the warning below. ")
+              + ("" if others.empty else f"{results.run_id.nunique()} of them are of the poster's protocol (its 4 "
+                 "classes, each corpus's own split), reported first; the others under \"Other protocols\". ")
+              + "Test sets are each corpus's "
+              "held-out test split; validation (early stopping) uses the training corpora's valid splits. "
+              + tables.SPREAD_LEGEND, ""]
+    lines += store_warning(problems)
+    lines += left_out(runs)
+    if results.empty:
+        lines += ["No runs of the poster's protocol (its 4 classes, each corpus's own split) in these results: its "
+                  "tables are left out.", ""]
+        main_png = None
+    else:
+        poster, main_png = poster_sections(results, runs, fig_dir, synthetic, list(confusion))
+        lines += poster
+    lines += protocol_sections(others, runs.records, fig_dir)
+    lines += leaderboard_section(every_row)
 
     frag_root = results_dir / "fragmentation"
     frag_dirs = sorted(p for p in frag_root.glob("*") if (p / "fragmentation.csv").exists())

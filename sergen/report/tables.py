@@ -5,6 +5,7 @@ standard deviation over seeds. The poster's own numbers sit beside them where th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -18,6 +19,12 @@ INTRA_METRICS = ("auroc", "acc", "f1", "avprec")
 SPREAD_LEGEND = ("Each cell: mean over seeds, the bootstrap 95% interval over test utterances in brackets "
                  "(each seed's bounds averaged) and, where there are several seeds, ± their standard deviation "
                  "with the number of seeds.")
+
+
+def markdown_table(df: pd.DataFrame, index: bool = False) -> str:
+    """Markdown table, numbers to two decimals, absent cells as a dash."""
+    shown = df.map(lambda v: "–" if isinstance(v, float) and pd.isna(v) else f"{v:.2f}" if isinstance(v, float) else v)
+    return shown.to_markdown(index=index, stralign="right", disable_numparse=True)
 
 
 def poster_numbers() -> pd.DataFrame:
@@ -162,21 +169,51 @@ def absent_classes(results: pd.DataFrame) -> dict[str, str]:
 
 # ---------------------------------------------------------------- confusion matrices
 
-def confusion_counts(results: pd.DataFrame, records: dict, model: str, head: str, train: str, test: str) -> np.ndarray | None:
-    """Counts [true][predicted] of the baseline runs of one cell, summed over seeds (None without any)."""
+@dataclass
+class Confusion:
+    """Counts [true][predicted] summed over runs, in the order of ``classes`` (the runs' heads' outputs)."""
+
+    counts: np.ndarray
+    classes: list[str]
+
+
+def summed_confusion(records: dict, run_ids, test: str) -> Confusion | None:
+    """The confusion counts of ``run_ids`` on ``test``, summed (None when none recorded them). Runs whose heads
+    have other classes, or the same in another order, are never summed together: a ValueError names them."""
+    found = [(r, records[r]) for r in run_ids if r in records and test in records[r].confusion]
+    if not found:
+        return None
+    classes = list(found[0][1].classes)
+    other = [r for r, record in found if list(record.classes) != classes]
+    if other:
+        raise ValueError(f"runs {found[0][0]} and {other[0]} have other class lists "
+                         f"({', '.join(classes)} and {', '.join(records[other[0]].classes)}): their confusion "
+                         "counts cannot be summed")
+    counts = np.sum([np.asarray(record.confusion[test]) for _, record in found], axis=0)
+    if counts.shape != (len(classes), len(classes)):
+        raise ValueError(f"run {found[0][0]} records a {counts.shape[0]}×{counts.shape[1]} confusion on {test} "
+                         f"for {len(classes)} classes")
+    return Confusion(counts, classes)
+
+
+def confusion_counts(results: pd.DataFrame, records: dict, model: str, head: str, train: str,
+                     test: str) -> Confusion | None:
+    """Counts of the baseline runs of one cell, summed over seeds (and folds), with their classes (None
+    without any)."""
     part = baseline(results)
     part = part[(part.model == model) & (part["head"] == head) & (part.train == train) & (part.test == test)]
-    counts = [np.asarray(records[r].confusion[test]) for r in part.run_id.unique()
-              if r in records and test in records[r].confusion]
-    return np.sum(counts, axis=0) if counts else None
+    return summed_confusion(records, part.run_id.unique(), test)
 
 
-def confusion_table(counts: np.ndarray) -> pd.DataFrame:
-    """Cells "count (row share)", rows: true class, columns: predicted class."""
+def confusion_table(counts: np.ndarray, classes=LABELS) -> pd.DataFrame:
+    """Cells "count (row share)", rows: true class, columns: predicted class, in the order of ``classes``."""
+    classes = list(classes)
+    if counts.shape != (len(classes), len(classes)):
+        raise ValueError(f"{counts.shape[0]}×{counts.shape[1]} counts for {len(classes)} classes")
     shares = row_normalised(counts)
     cells = [[f"{int(c)} ({s:.2f})" if np.isfinite(s) else f"{int(c)}" for c, s in zip(crow, srow)]
              for crow, srow in zip(counts, shares)]
-    table = pd.DataFrame(cells, index=[f"true {lab}" for lab in LABELS], columns=[f"pred {lab}" for lab in LABELS])
+    table = pd.DataFrame(cells, index=[f"true {lab}" for lab in classes], columns=[f"pred {lab}" for lab in classes])
     table["n"] = counts.sum(1).astype(int)
     return table
 
