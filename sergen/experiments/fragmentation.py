@@ -46,10 +46,10 @@ def _probe_scores(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
 
 def class_order(labels, classes=None) -> list[str]:
     """``classes`` when given (every label must be one of them), else the classes of ``labels``: the poster's
-    four in their order first, then any other (a corpus's native classes) in order of appearance."""
+    order where they are among its four, else sorted by name (as native class lists are)."""
     seen = list(dict.fromkeys(str(v) for v in labels))
     if classes is None:
-        return [lab for lab in LABELS if lab in seen] + [lab for lab in seen if lab not in LABELS]
+        return [lab for lab in LABELS if lab in seen] if set(seen) <= set(LABELS) else sorted(seen)
     classes = [str(c) for c in classes]
     unknown = [lab for lab in seen if lab not in classes]
     if unknown:

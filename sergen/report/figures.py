@@ -19,9 +19,10 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def class_order(labels) -> list[str]:
-    """The classes of ``labels``: the poster's four in their order first, then any other in order of appearance."""
-    seen = list(dict.fromkeys(str(v) for v in labels))
-    return [lab for lab in LABELS if lab in seen] + [lab for lab in seen if lab not in LABELS]
+    """The classes of ``labels``: the poster's order where they are among its four, else sorted by name (as
+    native class lists are)."""
+    seen = set(str(v) for v in labels)
+    return [lab for lab in LABELS if lab in seen] if seen <= set(LABELS) else sorted(seen)
 
 
 def class_colours(classes) -> dict[str, str]:

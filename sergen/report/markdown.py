@@ -18,6 +18,8 @@ from sergen.store.location import check_writable
 SYNTHETIC_BANNER = ("> **Synthetic data.** These results come from sergen's synthetic demo corpora (made by "
                     "`sergen demo-data`), not from real emotional speech. They show what the pipeline computes; "
                     "they say nothing about the real corpora. Poster numbers are shown for orientation only.")
+POSTER_SPLITS = ("Test sets are each corpus's held-out test split; validation (early stopping) uses the training "
+                 "corpora's valid splits. ")
 
 
 def confusion_section(results: pd.DataFrame, runs: Runs, fig_dir: Path, synthetic: bool,
@@ -257,11 +259,11 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
               + ("Every run read the stores as they are now (their fingerprints match, none is damaged, no manifest "
                  "was edited since). " if not problems else "Every run read the stores at their current versions "
                  "(their fingerprints match), but see the warning below. ")
-              + ("" if others.empty else f"{results.run_id.nunique()} of them are of the poster's protocol (its 4 "
-                 "classes, each corpus's own split), reported first; the others under \"Other protocols\". ")
-              + "Test sets are each corpus's "
-              "held-out test split; validation (early stopping) uses the training corpora's valid splits. "
-              + tables.SPREAD_LEGEND, ""]
+              + (POSTER_SPLITS + tables.SPREAD_LEGEND if others.empty else
+                 f"{results.run_id.nunique()} of them are of the poster's protocol (its 4 classes, each corpus's own "
+                 f"split), in the poster's tables below; {others.run_id.nunique()} of other protocols, under "
+                 "\"Other protocols\", each section with its classes, folds and what its spread is over. In the "
+                 "poster's tables: " + POSTER_SPLITS[0].lower() + POSTER_SPLITS[1:] + tables.SPREAD_LEGEND), ""]
     lines += store_warning(problems)
     lines += left_out(runs)
     if results.empty:
