@@ -211,8 +211,10 @@ def report(
     confusion: list[str] = typer.Option([], help="also show the confusion matrix of this cell, TRAIN:TEST "
                                                  "(repeatable), e.g. emodb:ravdess"),
 ):
-    """Write a Markdown report with the poster's tables, heatmaps and fragmentation figures."""
+    """Write a Markdown report with the poster's tables, heatmaps and fragmentation figures; runs of other
+    protocols (label sets, folds, superb-er) in their own sections, beside the leaderboards they match."""
     from sergen.report.markdown import build_report, check_confusion_cells
+    from sergen.report.protocols import protocol_summary
     from sergen.results import load_runs, store_problems
 
     cells = [_cell(c) for c in confusion]
@@ -233,4 +235,9 @@ def report(
         for problem in problems:
             err_console.print(f"[yellow]  {problem}", highlight=False)
     path = build_report(results, out, runs=runs, confusion=cells, problems=problems)
+    protocols = protocol_summary(runs.rows)
+    if len(protocols) > 1 or (protocols and not protocols[0].startswith("the poster's")):
+        console.print("protocols, each in its own section:", highlight=False)
+        for line in protocols:
+            console.print(f"  {line}", highlight=False)
     console.print(f"report: [bold]{path}[/]")

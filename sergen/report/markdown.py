@@ -126,8 +126,11 @@ def check_confusion_cells(runs: Runs, chosen: list[tuple[str, str]], results_dir
                       f"{'that' if len(unknown) == 1 else 'those'} and tested there (true labels, no augmentation, "
                       "each model's main head); nothing was written",
                       where=str(runs_dir(results_dir)),
-                      fix=f"choose among {shown}" if available else
-                          "run `sergen probe --train TRAIN --test TEST` (or a grid) first, then ask again")
+                      fix=(f"choose among {shown}" if available else
+                           "run `sergen probe --train TRAIN --test TEST` (or a grid) first, then ask again")
+                      + ("; --confusion chooses among the poster's protocol (4 classes, each corpus's own split): "
+                         "runs of other protocols show each corpus's own confusion matrix in their section"
+                         if not is_poster_protocol(with_protocol_columns(runs.rows)).all() else ""))
 
 
 def store_warning(problems: list[StoreProblem]) -> list[str]:

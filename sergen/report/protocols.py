@@ -61,15 +61,17 @@ def protocol_groups(rows: pd.DataFrame) -> list[tuple[dict, pd.DataFrame]]:
 
 
 def group_title(group: dict) -> str:
-    """e.g. "labels native · folds speaker:4" or "superb-er (labels 4 · folds corpus)"."""
-    labels = {"4": "the poster's 4 classes", "native": "each corpus's native classes"}.get(
-        group["labels"], f"the classes of {group['labels'][4:] if group['labels'].startswith('map:') else group['labels']}")
+    """e.g. "labels native (each corpus's native classes) · folds: 4 speaker folds", or with a named protocol
+    "protocol superb-er — labels 4 (the poster's 4 classes) · folds: the corpus's own folds"."""
+    labels = group["labels"]
+    named = {"4": "the poster's 4 classes", "native": "each corpus's native classes"}
+    meaning = named.get(labels, f"the classes of {labels[4:] if labels.startswith('map:') else labels}")
     folds = {"": "each corpus's own split", "corpus": "the corpus's own folds"}.get(group["folds"], group["folds"])
     if group["folds"].startswith("speaker:"):
         folds = f"{group['folds'].split(':', 1)[1]} speaker folds"
     elif group["folds"].startswith("file:"):
         folds = f"the folds of {group['folds'][5:]}"
-    text = f"labels {group['labels']} ({labels}) · folds: {folds}"
+    text = f"labels {labels} ({meaning}) · folds: {folds}"
     return f"protocol {group['protocol']} — {text}" if group["protocol"] else text
 
 
@@ -259,3 +261,12 @@ def per_fold_table(rows: pd.DataFrame, group: dict, metric: str, percent: bool =
     folds = sorted((c for c in table.columns if c.startswith("fold ")), key=lambda c: int(c.split()[1]))
     head = ["model", "head", "train", "test"]
     return table.reindex(columns=head + folds + ["mean", "sd", "seeds"]).fillna("–")
+
+
+def protocol_summary(rows: pd.DataFrame) -> list[str]:
+    """One line per protocol of these rows with its number of runs, the poster's first."""
+    rows = with_protocol_columns(rows)
+    poster = rows[is_poster_protocol(rows)]
+    lines = [f"the poster's protocol (4 classes, each corpus's own split): {poster.run_id.nunique()} run(s)"] \
+        if len(poster) else []
+    return lines + [f"{group_title(group)}: {part.run_id.nunique()} run(s)" for group, part in protocol_groups(rows)]

@@ -316,3 +316,36 @@ def test_fragmentation_with_six_classes(tmp_path):
         assert img.format == "PNG"
     with pytest.raises(SergenError, match="class\\(es\\) surprise, which are not among"):
         analyse(x, np.where(labels == "sad", "surprise", labels), corpora, classes=classes)
+
+
+# ---------------------------------------------------------------- the command, and what a cross-corpus run left out
+
+def test_report_command_names_each_protocol_and_what_was_left_out(tmp_path):
+    from typer.testing import CliRunner
+
+    from sergen.cli import app
+
+    results, stores = tmp_path / "results", tmp_path / "stores"
+    save(rows_of("four", "melspec", "ravdess", "ravdess", {"auroc": 0.7}), results, stores,
+         confusion={"ravdess": np.eye(4, dtype=int).tolist()})
+    shared = ["angry", "happy", "neutral", "sad"]
+    save(rows_of("cross", "melspec", "ravdess", ["ravdess", "cremad"], {"auroc": 0.6, "acc": 0.4}, labels="native",
+                 classes=shared), results, stores, classes=shared,
+         left_out={"ravdess": {"calm": 192, "surprised": 192}, "cremad": {"disgust": 1271}})
+    result = CliRunner().invoke(app, ["report", "--results", str(results), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert ("protocols, each in its own section: the poster's protocol (4 classes, each corpus's own split): 1 run(s) "
+            "labels native (each corpus's native classes) · folds: each corpus's own split: 1 run(s)") in out
+    text = compact((tmp_path / "out" / "report.md").read_text())
+    assert ("- trained on ravdess: left out cremad disgust (1271 utterances), ravdess calm (192 utterances), "
+            "ravdess surprised (192 utterances)") in text
+    assert "ravdess → cremad, ravdess → ravdess: angry, happy, neutral, sad (4 classes)" in text
+    cross = next(line for line in text.splitlines() if line.startswith("| melspec | mlp | ravdess | cremad | 4 |"))
+    assert "| 0.60 [0.55–0.65] | 40.00 [35.00–45.00] |" in cross
+    # --confusion chooses among the poster's runs, and says where the others' matrices are
+    refused = CliRunner().invoke(app, ["report", "--results", str(results), "--out", str(tmp_path / "o2"),
+                                       "--confusion", "ravdess:cremad"])
+    assert isinstance(refused.exception, SergenError)  # `sergen`'s entry point prints it and exits 2
+    assert "choose among ravdess:ravdess" in refused.exception.fix
+    assert "runs of other protocols show each corpus's own confusion matrix" in refused.exception.fix
