@@ -349,3 +349,15 @@ def test_report_command_names_each_protocol_and_what_was_left_out(tmp_path):
     assert isinstance(refused.exception, SergenError)  # `sergen`'s entry point prints it and exits 2
     assert "choose among ravdess:ravdess" in refused.exception.fix
     assert "runs of other protocols show each corpus's own confusion matrix" in refused.exception.fix
+
+
+def test_a_record_whose_classes_do_not_fit_its_counts_is_named_not_a_traceback(tmp_path):
+    results, stores = tmp_path / "results", tmp_path / "stores"
+    # a hand-edited record: the row says 8 native classes, the record 4 classes with 8×8 counts
+    save(rows_of("f1", "melspec", "ravdess", "ravdess", {"auroc": 0.8, "acc": 0.6}, labels="native",
+                 folds="speaker:2", fold=1, classes=RAVDESS_NATIVE),
+         results, stores, classes=POSTER, confusion={"ravdess": eight_class_counts().tolist()})
+    text = build_report(results, tmp_path / "out").read_text()
+    assert ("Confusion of melspec · mlp on ravdess not shown: run f1 records a 8×8 confusion on ravdess for 4 "
+            "classes.") in text
+    assert "0.800 (1 of 2 folds)" in text  # the numbers are still reported, with the fold that is missing
