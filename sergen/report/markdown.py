@@ -264,8 +264,10 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
     versions = sorted(every_row.sergen_version.astype(str).unique())
     lines += [f"Made {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by sergen {sergen.__version__} from "
               f"{every_row.run_id.nunique()} fresh probe runs in `{results_dir}` "
-              f"(models: {', '.join(sorted(every_row.model.unique()))}; heads: {', '.join(sorted(every_row['head'].unique()))}; "
-              f"seeds: {', '.join(map(str, sorted(every_row.seed.unique())))}; runs made by sergen {', '.join(versions)}). "
+              f"(models: {', '.join(sorted(every_row.model.unique()))}; "
+              f"heads: {', '.join(sorted(every_row['head'].unique()))}; "
+              f"seeds: {', '.join(map(str, sorted(every_row.seed.unique())))}; "
+              f"runs made by sergen {', '.join(versions)}). "
               + ("Every run read the stores as they are now (their fingerprints match, none is damaged, no manifest "
                  "was edited since). " if not problems else "Every run read the stores at their current versions "
                  "(their fingerprints match), but see the warning below. ")

@@ -13,7 +13,8 @@ from PIL import Image
 from sergen.errors import SergenError
 from sergen.experiments.fragmentation import analyse, save_fragmentation
 from sergen.report.figures import plot_confusions
-from sergen.report.leaderboards import LEADERBOARD_MODELS, emobox_leaderboard, leaderboard_comparison, superb_leaderboard
+from sergen.report.leaderboards import (LEADERBOARD_MODELS, emobox_leaderboard, leaderboard_comparison,
+                                        superb_leaderboard)
 from sergen.report.markdown import build_report
 from sergen.report.protocols import (aggregate_folds, fold_cell_text, is_poster_protocol, protocol_groups,
                                      with_protocol_columns)
@@ -70,7 +71,8 @@ def fold_rows(values_by_seed):
 def test_four_folds_aggregate_to_the_exact_mean_and_sample_sd():
     agg = aggregate_folds(fold_rows({0: [0.70, 0.72, 0.74, 0.68]}))
     assert agg.mean == pytest.approx(0.71)
-    assert agg.sd_folds == pytest.approx(math.sqrt(0.002 / 3))  # squared deviations .01² + .01² + .03² + .03², ddof=1
+    # squared deviations .01² + .01² + .03² + .03², over n − 1 = 3 (ddof=1)
+    assert agg.sd_folds == pytest.approx(math.sqrt(0.002 / 3))
     assert agg.n_folds == 4 and agg.n_seeds == 1 and math.isnan(agg.sd_seeds)
     assert agg.per_fold.tolist() == pytest.approx([0.70, 0.72, 0.74, 0.68])
     assert fold_cell_text(agg) == "0.710 ± 0.026 (4 folds)"
@@ -138,7 +140,8 @@ def test_two_label_sets_never_share_a_cell(tmp_path):
     # the poster's table holds the 4-class run only: 0.70 and 0.50, never the means with the native run
     row = next(line for line in poster.splitlines() if line.startswith("| melspec"))
     assert "0.70 [0.65–0.75]" in row and "0.50" in row and "0.80" not in row and "0.40" not in row
-    assert "2 fresh probe runs" in text and "1 of them are of the poster's protocol" in text and "1 of other protocols" in text
+    assert "2 fresh probe runs" in text and "1 of them are of the poster's protocol" in text
+    assert "1 of other protocols" in text
     # the native run has its own section, its class list printed, EmoBox's metrics in percent
     assert "### labels native (each corpus's native classes) · folds: each corpus's own split" in other
     assert ("ravdess → ravdess: angry, calm, disgust, fearful, happy, neutral, sad, surprised (8 classes)"
@@ -307,7 +310,8 @@ def test_fragmentation_with_six_classes(tmp_path):
     x, labels, corpora, classes = six_class_data()
     result = analyse(x, labels, corpora)
     summary = dict(zip(result.summary.metric, result.summary.value))
-    assert summary["emotion_chance_uar"] == pytest.approx(1 / 6) and summary["corpus_chance_uar"] == pytest.approx(1 / 3)
+    assert summary["emotion_chance_uar"] == pytest.approx(1 / 6)
+    assert summary["corpus_chance_uar"] == pytest.approx(1 / 3)
     assert summary["emotion_probe_uar"] > 0.95  # classes are what the constructed data separates
     assert result.classes == classes and result.centroid_similarity.shape == (18, 18)
     assert list(result.centroid_similarity.index[:6]) == [f"{c}|a" for c in classes]
