@@ -243,17 +243,27 @@ def analyze_fragmentation(
     corpora: str = typer.Option("all", help="comma-separated corpora, or all", callback=check.names),
     method: str = typer.Option("pca", help="pca or umap (needs umap-learn)", callback=check.projection_method),
     seed: int = typer.Option(0, callback=check.non_negative_int),
+    labels: str = typer.Option("4", help="label set: 4 (hap/sad/neu/ang), native (each corpus's own classes), "
+                               "or a CSV file native,label[,corpus]", callback=check.labels),
 ):
     """Emotion or corpus: which organises this embedding space? Probes, centroid similarity, silhouettes, 2-D map."""
     from sergen.config import data_dir
-    from sergen.experiments.fragmentation import analyse_stores, save_fragmentation
+    from sergen.experiments.fragmentation import analyse_stores, output_name, save_fragmentation
     from sergen.experiments.probe import resolve_spec
 
     spec = resolve_spec(model, corpora, corpora)
     with err_console.status("analysing …"):
-        result = analyse_stores(spec.model, list(spec.train), seed=seed, method=method)
-    paths = save_fragmentation(result, data_dir("results") / "fragmentation" / spec.model,
-                               f"{spec.model} · {', '.join(spec.train)}")
+        result = analyse_stores(spec.model, list(spec.train), seed=seed, method=method, labels=labels)
+    shown = "" if labels == "4" else f" · labels {labels if not labels.startswith('map:') else Path(labels[4:]).name}"
+    paths = save_fragmentation(result, data_dir("results") / "fragmentation" / output_name(spec.model, labels),
+                               f"{spec.model} · {', '.join(spec.train)}{shown}")
+    if labels != "4":
+        console.print(f"classes: {', '.join(result.classes)}", highlight=False)
+    shared = dict(zip(result.summary.metric, result.summary.value))["centroid_sim_same_class_other_corpus"]
+    if shared != shared:  # NaN: no class appears in two corpora
+        err_console.print("[yellow]no class is shared by two of these corpora under this label set, so "
+                          "same-class similarity across corpora is undefined (nan); a label map (--labels FILE) "
+                          "gives them common classes", highlight=False)
     table = Table("metric", "value", title=f"fragmentation · {spec.model}")
     for row in result.summary.itertuples():
         table.add_row(row.metric, f"{row.value:.3f}")

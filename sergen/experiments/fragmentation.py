@@ -44,6 +44,10 @@ def _probe_scores(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
     return point_metrics(y, proba)
 
 
+def _mean_or_nan(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else float("nan")
+
+
 def class_order(labels, classes=None) -> list[str]:
     """``classes`` when given (every label must be one of them), else the classes of ``labels``: the poster's
     order where they are among its four, else sorted by name (as native class lists are)."""
@@ -99,8 +103,9 @@ def analyse(x: np.ndarray, labels: np.ndarray, corpora: np.ndarray, seed: int = 
     cor_of = np.array([k.split("|")[1] for k in keys])
     same_class = (lab_of[:, None] == lab_of[None]) & (cor_of[:, None] != cor_of[None])
     same_corpus = (cor_of[:, None] == cor_of[None]) & (lab_of[:, None] != lab_of[None])
-    rows += [("centroid_sim_same_class_other_corpus", float(sim.values[same_class].mean())),
-             ("centroid_sim_same_corpus_other_class", float(sim.values[same_corpus].mean()))]
+    # NaN where no pair exists (native classes that no two corpora share): undefined, not zero
+    rows += [("centroid_sim_same_class_other_corpus", _mean_or_nan(sim.values[same_class])),
+             ("centroid_sim_same_corpus_other_class", _mean_or_nan(sim.values[same_corpus]))]
 
     if method == "umap":
         import umap  # optional
@@ -112,22 +117,37 @@ def analyse(x: np.ndarray, labels: np.ndarray, corpora: np.ndarray, seed: int = 
     return Fragmentation(pd.DataFrame(rows, columns=["metric", "value"]), sim, projection, classes)
 
 
-def analyse_stores(model: str, corpora: list[str], stores_root=None, seed: int = 0, method: str = "pca") -> Fragmentation:
+def analyse_stores(model: str, corpora: list[str], stores_root=None, seed: int = 0, method: str = "pca",
+                   labels: str = "4") -> Fragmentation:
+    """The analysis over the clean utterances of ``corpora``'s stores, each labelled under the label set
+    ``labels`` (``4``, ``native``, ``map:FILE``: as ``probe --labels``, joined by utterance id, so no store is
+    re-extracted); utterances the label set leaves out are not used."""
     from sergen.config import data_dir
     from sergen.experiments.data import load_corpus, stores_root_key
+    from sergen.experiments.protocol_join import labels_of
 
     if len(set(corpora)) < 2:
         raise SergenError(f"the fragmentation analysis compares corpora, and got only {', '.join(corpora)}",
                           fix="give two or more with --corpora a,b (or all)")
     root = stores_root_key(stores_root or data_dir("stores"))
-    xs, labels, names = [], [], []
+    xs, classes, names = [], [], []
     for corpus in corpora:
         data = load_corpus(model, corpus, root)
         rows = np.flatnonzero(data.is_clean)
-        xs.append(data.pooled[rows])
-        labels += [LABELS[i] for i in data.label[rows]]
-        names += [corpus] * len(rows)
-    return analyse(np.concatenate(xs), np.array(labels), np.array(names), seed=seed, method=method)
+        of = labels_of(model, corpus, root, labels).reindex(data.utt_id[rows]).fillna("").to_numpy(str)
+        keep = of != ""
+        xs.append(data.pooled[rows[keep]])
+        classes += list(of[keep])
+        names += [corpus] * int(keep.sum())
+    return analyse(np.concatenate(xs), np.array(classes), np.array(names), seed=seed, method=method)
+
+
+def output_name(model: str, labels: str = "4") -> str:
+    """The folder of an analysis under ``results/fragmentation/``: the model's name for the poster's four
+    classes (as before), ``<model>-labels-<label set>`` for another, so the two never overwrite each other."""
+    if labels == "4":
+        return model
+    return f"{model}-labels-{Path(labels[4:]).stem if labels.startswith('map:') else labels}"
 
 
 def save_fragmentation(result: Fragmentation, out: Path, title: str) -> dict[str, Path]:

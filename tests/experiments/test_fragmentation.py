@@ -38,3 +38,24 @@ def test_clustered_by_class():
     assert s["centroid_sim_same_class_other_corpus"] > s["centroid_sim_same_corpus_other_class"]
     assert result.centroid_similarity.shape == (16, 16)
     assert list(result.projection.columns) == ["x", "y", "label", "corpus"] and len(result.projection) == 800
+
+
+def test_stores_under_another_label_set(in_demo_workspace, tmp_path):
+    """The same stores, labelled by the corpora's native classes through the protocol (nothing re-extracted):
+    the classes are the manifests' native ones; a class no two corpora share makes same-class similarity
+    undefined (NaN), not zero."""
+    import pandas as pd
+
+    from sergen.experiments.fragmentation import analyse_stores, output_name
+
+    four = analyse_stores("melspec", ["ravdess", "emodb"])
+    assert four.classes == list(LABELS)
+    native = analyse_stores("melspec", ["ravdess", "emodb"], labels="native")
+    manifests = [pd.read_csv(in_demo_workspace / "manifests" / f"{c}.csv", dtype=str) for c in ("ravdess", "emodb")]
+    expected = sorted(set().union(*(set(m.native_label) for m in manifests)))
+    assert native.classes == expected and len(native.projection) == sum(len(m) for m in manifests)
+    summary = dict(zip(native.summary.metric, native.summary.value))
+    shared = set(manifests[0].native_label) & set(manifests[1].native_label)
+    assert np.isnan(summary["centroid_sim_same_class_other_corpus"]) == (not shared)
+    assert output_name("melspec") == "melspec" and output_name("melspec", "native") == "melspec-labels-native"
+    assert output_name("melspec", "map:/x/my_map.csv") == "melspec-labels-my_map"
