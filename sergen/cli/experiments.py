@@ -65,6 +65,16 @@ def protocol_note(record) -> str | None:
         f"{c}: " + ", ".join(f"{k} ({n})" for k, n in classes.items()) for c, classes in record.left_out.items()))
 
 
+def norm_note(spec) -> str | None:
+    """Say where test statistics came from test data (transductive)."""
+    if spec.norm == "corpus" and set(spec.test) - set(spec.train):
+        return (f"--norm corpus: {', '.join(c for c in spec.test if c not in spec.train)} standardised by the "
+                "statistics of their own unlabelled utterances (transductive)")
+    if spec.norm == "speaker":
+        return "--norm speaker: each test speaker standardised by the statistics of their own test utterances (transductive)"
+    return None
+
+
 def fold_summary(results):
     """Mean and standard deviation (ddof 1) over folds of each test corpus and metric."""
     grouped = results.groupby(["test", "metric"], sort=False)["value"]
@@ -114,6 +124,8 @@ def probe(
                               "default: the corpus's own split", callback=check.folds),
     protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er (IEMOCAP, 4 classes, "
                                            "5 sessions)", callback=check.protocol),
+    norm: str = typer.Option("global", help="feature normalisation: global (the training pool's), corpus or "
+                             "speaker (each by its own statistics)", callback=check.norm),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON for scripts instead of a table"),
 ):
     """Train a head on one or more corpora and test it on every corpus's test split (with --folds: one run
@@ -126,7 +138,7 @@ def probe(
 
     head = HEADS.canonical(head)
     spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer,
-                        labels=labels, folds=folds, protocol=protocol or "")
+                        labels=labels, folds=folds, protocol=protocol or "", norm=norm)
     specs = fold_specs(spec)
     check_views(specs)
     check_cache_dir()
@@ -141,7 +153,7 @@ def probe(
 
     results = pd.concat([r.rows for r in runs], ignore_index=True)
     note = absent_note(results)
-    left_out = protocol_note(runs[0].record)
+    left_out = "\n".join(filter(None, [protocol_note(runs[0].record), norm_note(spec)])) or None
     if as_json:
         out = [{"run_id": s.run_id, "fold": s.fold, "results": str(p), "spec": s.as_dict(), "stores": r.record.stores,
                 "classes": r.record.classes, "left_out": r.record.left_out,
@@ -186,6 +198,8 @@ def grid(
     folds: str = typer.Option("", help="speaker:K, corpus, or a CSV utt_id,fold (one run per fold)",
                               callback=check.folds),
     protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er", callback=check.protocol),
+    norm: str = typer.Option("global", help="feature normalisation: global, corpus or speaker; several "
+                             "comma-separated", callback=check.names),
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
@@ -197,7 +211,8 @@ def grid(
     specs = grid_specs([m.strip() for m in models.split(",")], train, test,
                        heads=[HEADS.canonical(h) for h in heads.split(",")],
                        seeds=[int(s) for s in seeds.split(",")], scrambles=_bools(scramble),
-                       aug_shares=_floats(aug_share), labels=labels, folds=folds, protocol=protocol or "")
+                       aug_shares=_floats(aug_share), labels=labels, folds=folds, protocol=protocol or "",
+                       norms=[n.strip() for n in norm.split(",")])
     check_cache_dir()
     ensure_writable()
     plan = plan_grid(specs)

@@ -216,6 +216,13 @@ def _lazy(name: str) -> Callable:
     return parse
 
 
+def _norm(value):
+    from sergen.train.normalise import check_norm
+
+    return check_norm(value)
+
+
+norm = _protocol_option(_norm)
 labels = _protocol_option(_lazy("parse_labels"))
 folds = _protocol_option(_lazy("parse_folds"))
 protocol = _protocol_option(_lazy("parse_named"))
