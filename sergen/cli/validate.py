@@ -74,8 +74,8 @@ names = comma_list(None, "names")
 
 
 def layer(value):
-    """The probe's ``--layer``: ``-`` (the last stored) or a layer number."""
-    if value in (None, "-"):
+    """The probe's ``--layer``: ``-`` (the last stored), ``all`` (one run per stored layer) or a layer number."""
+    if value in (None, "-", "all"):
         return value
     return non_negative_int(value)
 

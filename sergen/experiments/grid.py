@@ -18,7 +18,7 @@ from sergen.config import data_dir
 from sergen.console import progress_bar
 from sergen.errors import SergenError
 from sergen.experiments.data import stores_root_key
-from sergen.experiments.probe import ProbeSpec, fold_specs, probe_run, resolve_spec, save_run
+from sergen.experiments.probe import ProbeSpec, fold_specs, layer_specs, probe_run, resolve_spec, save_run
 from sergen.train.normalise import check_norm
 from sergen.results import load_runs, matrices_dir
 
@@ -43,7 +43,7 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
         corpora = list(resolve_spec(model, "all", "all", stores_root).train)
         for train_set in expand_train_sets(train, corpora):
             base = resolve_spec(model, train_set, test, stores_root, **spec_kwargs)
-            for fold_spec in fold_specs(base, stores_root):
+            for fold_spec in (f for layer_spec in layer_specs(base, stores_root) for f in fold_specs(layer_spec, stores_root)):
                 for head, seed, scramble, aug, norm in itertools.product(heads, seeds, scrambles, aug_shares, norms):
                     specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble, norm=check_norm(norm),
                                          sampler=replace(fold_spec.sampler, aug_share=float(aug))))

@@ -149,7 +149,7 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
         labels, folds = named_protocol(parse_named(spec.protocol), spec.train, spec.test, spec.labels, spec.folds)
         spec = replace(spec, labels=labels, folds=folds)
     spec = replace(spec, labels=parse_labels(spec.labels), folds=parse_folds(spec.folds), norm=check_norm(spec.norm))
-    if not spec.folds:
+    if not spec.folds and spec.layer != "all":
         check_protocol(spec, stores_root)
     return spec
 
@@ -165,6 +165,31 @@ def check_protocol(spec: ProbeSpec, stores_root=None) -> None:
     for corpus, key in keys.items():
         assignment(key)
         check_store_covers(store_index(spec.model, corpus, root, spec.layer), key)
+
+
+def stored_layers(model: str, corpus: str, stores_root=None) -> list[int]:
+    """The layers a multi-layer store holds side by side (``settings.layers``)."""
+    from sergen.store.layout import store_path
+    from sergen.store.reader import store_attrs
+
+    return [int(v) for v in store_attrs(store_path(model, corpus, stores_root)).get("settings", {}).get("layers") or []]
+
+
+def layer_specs(spec: ProbeSpec, stores_root=None) -> list[ProbeSpec]:
+    """``--layer all``: one spec per layer every store of the run holds (a layer sweep)."""
+    if spec.layer != "all":
+        return [spec]
+    held = [stored_layers(spec.model, c, stores_root) for c in dict.fromkeys(spec.train + spec.test)]
+    common = sorted(set(held[0]).intersection(*held[1:]))
+    if not common:
+        raise SergenError(f"--layer all: the {spec.model} stores of this run hold no common layers "
+                          f"({'single-layer stores' if not any(held) else 'different layers'})",
+                          fix="extract with --layers (e.g. --layers 6,12,18,24) for a layer sweep, or pick --layer N")
+    specs = [replace(spec, layer=str(layer)) for layer in common]
+    for one in specs:
+        if not one.folds:
+            check_protocol(one, stores_root)
+    return specs
 
 
 def fold_specs(spec: ProbeSpec, stores_root=None) -> list[ProbeSpec]:
