@@ -65,9 +65,19 @@ def protocol_note(record) -> str | None:
         f"{c}: " + ", ".join(f"{k} ({n})" for k, n in classes.items()) for c, classes in record.left_out.items()))
 
 
+def norm_note(spec) -> str | None:
+    """Say where test statistics came from test data (transductive)."""
+    if spec.norm == "corpus" and set(spec.test) - set(spec.train):
+        return (f"--norm corpus: {', '.join(c for c in spec.test if c not in spec.train)} standardised by the "
+                "statistics of their own unlabelled utterances (transductive)")
+    if spec.norm == "speaker":
+        return "--norm speaker: each test speaker standardised by the statistics of their own test utterances (transductive)"
+    return None
+
+
 def fold_summary(results):
-    """Mean and standard deviation (ddof 1) over folds of each test corpus and metric."""
-    grouped = results.groupby(["test", "metric"], sort=False)["value"]
+    """Mean and standard deviation (ddof 1) over folds of each layer, test corpus and metric."""
+    grouped = results.groupby(["layer", "test", "metric"], sort=False)["value"]
     out = grouped.agg(["mean", "std", "count"]).reset_index()
     return out.rename(columns={"count": "folds"})
 
@@ -76,14 +86,32 @@ def fold_summary_table(results, n_folds: int) -> Table:
     from sergen.train.metrics import METRICS
 
     summary = fold_summary(results)
+    layered = summary.layer.nunique() > 1
     table = Table(title=f"mean ± std over {n_folds} folds")
+    if layered:
+        table.add_column("layer")
     table.add_column("test")
     for metric in METRICS:
         table.add_column(metric.upper(), justify="right")
-    for test, part in summary.groupby("test", sort=False):
+    for (layer, test), part in summary.groupby(["layer", "test"], sort=False):
         cells = part.set_index("metric")
-        table.add_row(test, *[f"{cells.loc[m, 'mean']:.2f}±{cells.loc[m, 'std']:.2f}" for m in METRICS])
-    return keep_keys_whole(table, 1)
+        table.add_row(*([str(layer)] if layered else []), test,
+                      *[f"{cells.loc[m, 'mean']:.2f}±{cells.loc[m, 'std']:.2f}" for m in METRICS])
+    return keep_keys_whole(table, 2 if layered else 1)
+
+
+def layer_table(results) -> Table:
+    """AUROC per stored layer (rows) and test corpus (columns), mean over folds: the layer-wise picture."""
+    auroc = results[results.metric == "auroc"]
+    matrix = auroc.pivot_table(index="layer", columns="test", values="value", aggfunc="mean", sort=False)
+    matrix = matrix.loc[sorted(matrix.index, key=int)]
+    table = Table(title="AUROC per layer")
+    table.add_column("layer", justify="right")
+    for test in matrix.columns:
+        table.add_column(test, justify="right")
+    for layer, row in matrix.iterrows():
+        table.add_row(str(layer), *[f"{v:.3f}" for v in row])
+    return table
 
 
 def absent_note(results) -> str | None:
@@ -114,41 +142,46 @@ def probe(
                               "default: the corpus's own split", callback=check.folds),
     protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er (IEMOCAP, 4 classes, "
                                            "5 sessions)", callback=check.protocol),
+    norm: str = typer.Option("global", help="feature normalisation: global (the training pool's), corpus or "
+                             "speaker (each by its own statistics)", callback=check.norm),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON for scripts instead of a table"),
 ):
     """Train a head on one or more corpora and test it on every corpus's test split (with --folds: one run
     per fold, then the mean and spread over folds)."""
     from sergen.config import check_cache_dir
     from sergen.experiments.grid import check_views
-    from sergen.experiments.probe import fold_specs, probe_run, resolve_spec, save_run
+    from sergen.experiments.probe import fold_specs, layer_specs, probe_run, resolve_spec, save_run
     from sergen.results import ensure_writable
     from sergen.train.heads import HEADS
 
     head = HEADS.canonical(head)
     spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer,
-                        labels=labels, folds=folds, protocol=protocol or "")
-    specs = fold_specs(spec)
+                        labels=labels, folds=folds, protocol=protocol or "", norm=norm)
+    specs = [one for by_layer in layer_specs(spec) for one in fold_specs(by_layer)]
     check_views(specs)
     check_cache_dir()
     ensure_writable()
     runs, paths = [], []
+    n_folds = max(s.fold for s in specs) or 1
     for one in specs:
-        fold = f" (fold {one.fold} of {len(specs)})" if one.folds else ""
-        with err_console.status(f"training {head} on {one.train_name}{fold} …"):
+        fold = f" (fold {one.fold} of {n_folds})" if one.folds else ""
+        layer = f" (layer {one.layer})" if spec.layer == "all" else ""
+        with err_console.status(f"training {head} on {one.train_name}{layer}{fold} …"):
             runs.append(probe_run(one))
         paths.append(save_run(runs[-1]))
     import pandas as pd
 
     results = pd.concat([r.rows for r in runs], ignore_index=True)
     note = absent_note(results)
-    left_out = protocol_note(runs[0].record)
+    left_out = "\n".join(filter(None, [protocol_note(runs[0].record), norm_note(spec)])) or None
     if as_json:
         out = [{"run_id": s.run_id, "fold": s.fold, "results": str(p), "spec": s.as_dict(), "stores": r.record.stores,
                 "classes": r.record.classes, "left_out": r.record.left_out,
                 "absent_classes": r.record.absent_classes, "confusion": r.record.confusion,
                 "rows": r.rows.to_dict(orient="records")} for s, r, p in zip(specs, runs, paths)]
-        print_json(out[0] if len(out) == 1 and not spec.folds else
-                   {"folds": out, "summary": fold_summary(results).to_dict(orient="records")})
+        print_json(out[0] if len(out) == 1 and not spec.folds and spec.layer != "all" else
+                   {"runs" if spec.layer == "all" else "folds": out,
+                    "summary": fold_summary(results).to_dict(orient="records")})
         for line in (note, left_out):
             if line:
                 err_console.print(f"[yellow]{line}", highlight=False)
@@ -156,12 +189,15 @@ def probe(
     for one, run in zip(specs, runs):
         rows = run.rows
         title = (f"{one.model} · {head} · trained on {one.train_name}" + (" · scrambled" if scramble else "")
-                 + (f" · fold {one.fold}/{len(specs)} ({one.folds})" if one.folds else "")
+                 + (f" · layer {one.layer}" if spec.layer == "all" else "")
+                 + (f" · fold {one.fold}/{n_folds} ({one.folds})" if one.folds else "")
                  + f" · {rows.steps.iloc[0]} steps" + (" · SYNTHETIC demo data" if rows.synthetic.any() else ""))
         console.print(results_table(rows, title))
     console.print("* = corpus in training (its held-out test split); CI = bootstrap 95% interval of AUROC")
-    if len(specs) > 1:
-        console.print(fold_summary_table(results, len(specs)))
+    if spec.folds:
+        console.print(fold_summary_table(results, n_folds))
+    if spec.layer == "all":
+        console.print(layer_table(results))
     console.print(f"classes ({protocol_name(spec)}): {', '.join(runs[0].record.classes)}", highlight=False)
     for line in (note, left_out):
         if line:
@@ -186,6 +222,10 @@ def grid(
     folds: str = typer.Option("", help="speaker:K, corpus, or a CSV utt_id,fold (one run per fold)",
                               callback=check.folds),
     protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er", callback=check.protocol),
+    layer: str = typer.Option("-", help="layer of multi-layer stores: - (the last), N, or all (one run per layer)",
+                              callback=check.layer),
+    norm: str = typer.Option("global", help="feature normalisation: global, corpus or speaker; several "
+                             "comma-separated", callback=check.names),
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
@@ -197,7 +237,8 @@ def grid(
     specs = grid_specs([m.strip() for m in models.split(",")], train, test,
                        heads=[HEADS.canonical(h) for h in heads.split(",")],
                        seeds=[int(s) for s in seeds.split(",")], scrambles=_bools(scramble),
-                       aug_shares=_floats(aug_share), labels=labels, folds=folds, protocol=protocol or "")
+                       aug_shares=_floats(aug_share), labels=labels, folds=folds, protocol=protocol or "",
+                       norms=[n.strip() for n in norm.split(",")], layer=layer)
     check_cache_dir()
     ensure_writable()
     plan = plan_grid(specs)
