@@ -17,7 +17,8 @@ from sergen.report.protocols import (class_lists, emobox_style, group_table, gro
                                      protocol_groups, spread_legend)
 from sergen.report.tables import baseline, confusion_table, markdown_table, summed_confusion
 
-INTRO = ("Runs of another label set, with folds, or of a named protocol. Each protocol has its own section: "
+INTRO = ("Runs of another label set, with folds, of a named protocol or with another feature normalisation "
+         "(`--norm`). Each protocol has its own section: "
          "another label set scores another task and other folds test other utterances, so their numbers are "
          "never averaged with the poster's or with each other's. Tables with EmoBox's metrics print WA "
          "(accuracy), UA (unweighted average recall), micro-F1 (equal to WA for one label per utterance) and "
@@ -27,7 +28,9 @@ INTRO = ("Runs of another label set, with folds, or of a named protocol. Each pr
 
 def slug(group: dict) -> str:
     """A file-name-safe name of a protocol group, for its figures."""
-    text = "_".join(v for v in (group["labels"], group["folds"], group["protocol"]) if v)
+    norm = group.get("norm", "global")
+    text = "_".join(v for v in (group["labels"], group["folds"], group["protocol"],
+                                f"norm-{norm}" if norm != "global" else "") if v)
     return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-") or "default"
 
 

@@ -19,14 +19,16 @@ from sergen import LABELS
 
 POSTER_CLASSES = ",".join(LABELS)
 # what a row written before runs carried their protocol means: the poster's four classes, one split
-PROTOCOL_DEFAULTS = {"labels": "4", "folds": "", "fold": 0, "classes": POSTER_CLASSES, "protocol": ""}
-GROUP_KEYS = ("labels", "folds", "protocol")
+PROTOCOL_DEFAULTS = {"labels": "4", "folds": "", "fold": 0, "classes": POSTER_CLASSES, "protocol": "",
+                     "norm": "global"}
+# feature normalisation (``--norm``) changes what a head sees as much as a label set does: its own group too
+GROUP_KEYS = ("labels", "folds", "protocol", "norm")
 CELL_KEYS = ("model", "layer", "head", "train", "test", "classes", "scramble", "aug_share")
 
 
 def with_protocol_columns(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` with ``labels``, ``folds``, ``fold``, ``classes`` and ``protocol`` always present and typed
-    (str, str, int, str, str): an absent column or an empty cell reads as the poster's protocol. A CSV
+    """``rows`` with ``labels``, ``folds``, ``fold``, ``classes``, ``protocol`` and ``norm`` always present and
+    typed (str, str, int, str, str, str): an absent column or an empty cell reads as the poster's protocol. A CSV
     round trip turns "" into NaN and "4" into the number 4; both are undone here."""
     rows = rows.copy()
     for column, default in PROTOCOL_DEFAULTS.items():
@@ -47,8 +49,9 @@ def _text(value) -> str:
 
 
 def is_poster_protocol(rows: pd.DataFrame) -> pd.Series:
-    """Rows of the poster's protocol: four classes, each corpus's own split, no named protocol."""
-    return (rows.labels == "4") & (rows.folds == "") & (rows.protocol == "")
+    """Rows of the poster's protocol: four classes, each corpus's own split, no named protocol, the training
+    pool's normalisation."""
+    return (rows.labels == "4") & (rows.folds == "") & (rows.protocol == "") & (rows.norm == "global")
 
 
 def protocol_groups(rows: pd.DataFrame) -> list[tuple[dict, pd.DataFrame]]:
@@ -72,6 +75,8 @@ def group_title(group: dict) -> str:
     elif group["folds"].startswith("file:"):
         folds = f"the folds of {group['folds'][5:]}"
     text = f"labels {labels} ({meaning}) · folds: {folds}"
+    if group.get("norm", "global") != "global":
+        text += f" · normalisation: each {group['norm']} by its own statistics (--norm {group['norm']})"
     return f"protocol {group['protocol']} — {text}" if group["protocol"] else text
 
 

@@ -27,7 +27,7 @@ POSTER = ["hap", "sad", "neu", "ang"]
 
 
 def rows_of(run_id, model, train, test, values, seed=0, labels="4", folds="", fold=0, classes=POSTER, protocol="",
-            head="mlp"):
+            head="mlp", norm="global"):
     """One run's rows, every column a saved run has."""
     out = []
     for t in [test] if isinstance(test, str) else test:
@@ -37,7 +37,7 @@ def rows_of(run_id, model, train, test, values, seed=0, labels="4", folds="", fo
                             scramble=False, aug_share=0.0, steps=100, best_step=50, val_auroc=0.9, n_test=40,
                             absent_classes="", in_training=t in train.split("+"), synthetic=True,
                             sergen_version="0", run_id=run_id, seconds=1.0, labels=labels, folds=folds, fold=fold,
-                            classes=",".join(classes), protocol=protocol))
+                            classes=",".join(classes), protocol=protocol, norm=norm))
     return pd.DataFrame(out, columns=list(ROW_COLUMNS))
 
 
@@ -98,10 +98,10 @@ def test_a_missing_fold_and_an_undefined_value_are_counted_out_visibly():
 
 def test_old_rows_without_the_protocol_columns_read_as_the_poster_protocol(tmp_path):
     old = rows_of("old", "melspec", "emodb", "emodb", {"auroc": 0.8}).drop(
-        columns=["labels", "folds", "fold", "classes", "protocol"])
+        columns=["labels", "folds", "fold", "classes", "protocol", "norm"])
     filled = with_protocol_columns(old)
-    assert filled[["labels", "folds", "fold", "classes", "protocol"]].iloc[0].tolist() == \
-        ["4", "", 0, "hap,sad,neu,ang", ""]
+    assert filled[["labels", "folds", "fold", "classes", "protocol", "norm"]].iloc[0].tolist() == \
+        ["4", "", 0, "hap,sad,neu,ang", "", "global"]
     assert is_poster_protocol(filled).all() and protocol_groups(filled) == []
     # and a CSV round trip of new rows ("4" read back as 4, "" as NaN) means the same
     path = tmp_path / "rows.csv"
@@ -114,7 +114,7 @@ def test_old_rows_without_the_protocol_columns_read_as_the_poster_protocol(tmp_p
 def test_a_report_of_old_rows_has_no_other_protocol(tmp_path):
     results, stores = tmp_path / "results", tmp_path / "stores"
     old = rows_of("old", "melspec", "emodb", "emodb", {"auroc": 0.8, "acc": 0.6})
-    old = old.drop(columns=["labels", "folds", "fold", "classes", "protocol"])
+    old = old.drop(columns=["labels", "folds", "fold", "classes", "protocol", "norm"])
     save(old, results, stores)
     runs = load_runs(results)
     assert "labels" in runs.rows  # save_run writes every column; an older sergen's file lacks them
@@ -153,6 +153,19 @@ def test_two_label_sets_never_share_a_cell(tmp_path):
     assert "| WA % | UA % | micro-F1 % | macro-F1 % |" in other
 
 
+def test_another_normalisation_never_shares_a_cell_with_the_poster_runs(tmp_path):
+    results, stores = tmp_path / "results", tmp_path / "stores"
+    save(rows_of("global", "melspec", "ravdess", "ravdess", {"auroc": 0.70}), results, stores)
+    save(rows_of("corpus", "melspec", "ravdess", "ravdess", {"auroc": 0.90}, norm="corpus"), results, stores)
+    text = compact(build_report(results, tmp_path / "out").read_text())
+    poster, other = text.split("## Other protocols")
+    row = next(line for line in poster.splitlines() if line.startswith("| melspec"))
+    assert "0.70 [0.65–0.75]" in row and "0.80" not in row and "0.90" not in row
+    assert ("### labels 4 (the poster's 4 classes) · folds: each corpus's own split · normalisation: each corpus "
+            "by its own statistics (--norm corpus)") in other
+    assert "| melspec | mlp | ravdess | ravdess | 4 | 0.90 [0.85–0.95] |" in other
+
+
 def test_label_sets_and_folds_are_separate_groups():
     rows = pd.concat([rows_of("a", "m", "ravdess", "ravdess", {"acc": 0.5}),
                       rows_of("b", "m", "ravdess", "ravdess", {"acc": 0.6}, labels="native", classes=RAVDESS_NATIVE),
@@ -160,9 +173,11 @@ def test_label_sets_and_folds_are_separate_groups():
                               fold=1, classes=RAVDESS_NATIVE),
                       rows_of("d", "m", "iemocap", "iemocap", {"acc": 0.7}, folds="corpus", fold=1,
                               protocol="superb-er")])
+    rows = pd.concat([rows, rows_of("e", "m", "ravdess", "ravdess", {"acc": 0.9}, norm="corpus")])
     groups = protocol_groups(with_protocol_columns(rows))
-    assert [(g["labels"], g["folds"], g["protocol"], sorted(p.run_id.unique())) for g, p in groups] == [
-        ("4", "corpus", "superb-er", ["d"]), ("native", "", "", ["b"]), ("native", "speaker:4", "", ["c"])]
+    assert [(g["labels"], g["folds"], g["protocol"], g["norm"], sorted(p.run_id.unique())) for g, p in groups] == [
+        ("4", "", "", "corpus", ["e"]), ("4", "corpus", "superb-er", "global", ["d"]),
+        ("native", "", "", "global", ["b"]), ("native", "speaker:4", "", "global", ["c"])]
 
 
 # ---------------------------------------------------------------- folds in the report
