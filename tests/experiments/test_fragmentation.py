@@ -59,3 +59,19 @@ def test_stores_under_another_label_set(in_demo_workspace, tmp_path):
     assert np.isnan(summary["centroid_sim_same_class_other_corpus"]) == (not shared)
     assert output_name("melspec") == "melspec" and output_name("melspec", "native") == "melspec-labels-native"
     assert output_name("melspec", "map:/x/my_map.csv") == "melspec-labels-my_map"
+
+
+def test_one_class_and_an_unknown_label_set_are_refused():
+    from typer.testing import CliRunner
+
+    import pytest
+
+    from sergen.cli import app
+    from sergen.errors import SergenError
+
+    x, labels, corpora = constructed("class")
+    with pytest.raises(SergenError, match="needs utterances of two or more classes, and got only hap"):
+        analyse(x[labels == "hap"], labels[labels == "hap"], corpora[labels == "hap"])
+    result = CliRunner().invoke(app, ["analyze", "fragmentation", "--model", "melspec", "--labels", "nonsense"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "Invalid value for '--labels': --labels 'nonsense' is neither 4, native nor a" in result.output
