@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -114,6 +115,76 @@ def layer_table(results) -> Table:
     return table
 
 
+PROBE_KEYS = ("model", "train", "test", "head", "seed", "scramble", "aug_share", "layer", "labels", "folds",
+              "protocol", "norm", "n_boot")
+GRID_KEYS = ("models", "train", "test", "heads", "seeds", "scramble", "aug_share", "layer", "labels", "folds",
+             "protocol", "norm", "n_boot")
+VALIDATORS = {"train": check.names, "test": check.names, "models": check.names, "heads": check.names,
+              "seeds": check.seeds, "seed": check.non_negative_int, "aug_share": check.probabilities,
+              "layer": check.layer, "labels": check.labels, "folds": check.folds, "protocol": check.protocol,
+              "norm": check.names}
+CONFIG_HELP = "a TOML experiment file (its values fill the options not given here)"
+SET_HELP = "KEY=VALUE, e.g. sampler.mix_prob=0.3 or training.lr=0.0005 (repeatable)"
+
+
+def at_default(ctx: typer.Context, name: str) -> bool:
+    """Whether an option was left out of the command line (typer's click may be its own copy, so the source
+    is compared by name)."""
+    source = ctx.get_parameter_source(name)
+    return source is None or getattr(source, "name", "") in ("DEFAULT", "DEFAULT_MAP")
+
+
+def rerun_spec(path: Path, ctx: typer.Context):
+    """The spec a saved run's record holds, checked as a new one would be; other options are refused (the
+    record decides everything)."""
+    from sergen.experiments.probe import spec_from_record
+
+    given = [p.name for p in ctx.command.params if p.name not in ("rerun", "as_json") and not at_default(ctx, p.name)]
+    if given:
+        raise SergenError(f"--rerun repeats a saved run exactly: --{given[0].replace('_', '-')} does not apply",
+                          fix="leave the other options out (or run a new probe without --rerun)")
+    return spec_from_record(path)
+
+
+def with_experiment(ctx: typer.Context, config, sets, keys: tuple[str, ...]):
+    """The command's options with an experiment file's values (and ``--set``'s) where the command line
+    left an option at its default; the experiment (its sampler and training configs)."""
+    from sergen.experiments.experiment_file import Experiment
+
+    experiment = Experiment(config).apply_sets(list(sets or []))
+    params = dict(ctx.params)
+    for key, value in experiment.run.items():
+        if key not in keys:
+            other = "grid" if key in GRID_KEYS else "probe"
+            raise SergenError(f"{key} is a `sergen {other}` setting; this command takes "
+                              f"{', '.join(k for k in keys if k != 'n_boot')}", where=experiment.where(None, key),
+                              fix=f"use `sergen {other}` with this file, or rename the key")
+        if key == "n_boot" or not at_default(ctx, key):
+            continue  # n_boot has no option; an option given on the command line wins
+        params[key] = _cli_form(key, value, as_text=keys is GRID_KEYS)
+        callback = VALIDATORS.get(key)
+        if callback is not None:
+            try:
+                callback(params[key])
+            except typer.BadParameter as exc:
+                raise SergenError(f"{key} = {value!r}: {exc.message}", where=experiment.where(None, key)) from None
+    return params, experiment
+
+
+def _cli_form(key: str, value, as_text: bool):
+    """A file's value as the command line spells the option (``as_text``: the grid's comma lists)."""
+    def one(v):
+        if isinstance(v, bool):
+            return ("yes" if v else "no") if as_text else v
+        if isinstance(v, float):
+            return f"{v:g}" if as_text else v
+        return str(v) if as_text or key in ("layer",) else v
+
+    if isinstance(value, list):
+        return ",".join(str(one(v)) for v in value)
+    return one(value)
+
+
 def absent_note(results) -> str | None:
     """A line naming the test sets scored without some of the four classes."""
     from sergen.results import absent_by_test
@@ -127,8 +198,9 @@ def absent_note(results) -> str | None:
 
 @app.command()
 def probe(
-    model: str = typer.Option(..., help="extractor whose stores to use"),
-    train: str = typer.Option(..., help="corpus, a,b (union), or all", callback=check.names),
+    ctx: typer.Context,
+    model: Optional[str] = typer.Option(None, help="extractor whose stores to use"),
+    train: Optional[str] = typer.Option(None, help="corpus, a,b (union), or all", callback=check.names),
     test: str = typer.Option("all", help="corpora to test on, or all", callback=check.names),
     head: str = typer.Option("mlp", help="linear or mlp (128x256)"),
     seed: int = typer.Option(0, callback=check.non_negative_int),
@@ -144,6 +216,9 @@ def probe(
                                            "5 sessions)", callback=check.protocol),
     norm: str = typer.Option("global", help="feature normalisation: global (the training pool's), corpus or "
                              "speaker (each by its own statistics)", callback=check.norm),
+    config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
+    sets: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+    rerun: Optional[Path] = typer.Option(None, help="a saved run's record (results/runs/<id>.json) to repeat exactly"),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON for scripts instead of a table"),
 ):
     """Train a head on one or more corpora and test it on every corpus's test split (with --folds: one run
@@ -154,10 +229,22 @@ def probe(
     from sergen.results import ensure_writable
     from sergen.train.heads import HEADS
 
-    head = HEADS.canonical(head)
-    spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer,
-                        labels=labels, folds=folds, protocol=protocol or "", norm=norm)
-    specs = [one for by_layer in layer_specs(spec) for one in fold_specs(by_layer)]
+    if rerun is not None:
+        spec = rerun_spec(rerun, ctx)
+        specs = [spec]
+    else:
+        p, experiment = with_experiment(ctx, config, sets, PROBE_KEYS)
+        if not p["model"] or not p["train"]:
+            raise SergenError("probe needs --model and --train (or model and train in --config)",
+                              fix="e.g. sergen probe --model melspec --train emodb")
+        spec = resolve_spec(p["model"], p["train"], p["test"], head=HEADS.canonical(p["head"]), seed=int(p["seed"]),
+                            scramble=bool(p["scramble"]), layer=str(p["layer"]),
+                            aug_share=float(p["aug_share"]) or experiment.sampler.aug_share,
+                            labels=p["labels"], folds=p["folds"], protocol=p["protocol"] or "", norm=p["norm"],
+                            sampler=replace(experiment.sampler, aug_share=0.0), training=experiment.training,
+                            n_boot=int(experiment.run.get("n_boot", 200)))
+        specs = [one for by_layer in layer_specs(spec) for one in fold_specs(by_layer)]
+    head, scramble = spec.head, spec.scramble
     check_views(specs)
     check_cache_dir()
     ensure_writable()
@@ -207,7 +294,8 @@ def probe(
 
 @app.command()
 def grid(
-    models: str = typer.Option(..., help="comma-separated extractor names", callback=check.names),
+    ctx: typer.Context,
+    models: Optional[str] = typer.Option(None, help="comma-separated extractor names", callback=check.names),
     train: str = typer.Option("each,all", help="each, all, a+b … comma-separated", callback=check.names),
     test: str = typer.Option("all", callback=check.names),
     heads: str = typer.Option("linear,mlp", callback=check.names),
@@ -226,6 +314,8 @@ def grid(
                               callback=check.layer),
     norm: str = typer.Option("global", help="feature normalisation: global, corpus or speaker; several "
                              "comma-separated", callback=check.names),
+    config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
+    sets: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
@@ -234,11 +324,18 @@ def grid(
     from sergen.results import absent_by_test, ensure_writable, store_problems
     from sergen.train.heads import HEADS
 
-    specs = grid_specs([m.strip() for m in models.split(",")], train, test,
-                       heads=[HEADS.canonical(h) for h in heads.split(",")],
-                       seeds=[int(s) for s in seeds.split(",")], scrambles=_bools(scramble),
-                       aug_shares=_floats(aug_share), labels=labels, folds=folds, protocol=protocol or "",
-                       norms=[n.strip() for n in norm.split(",")], layer=layer)
+    p, experiment = with_experiment(ctx, config, sets, GRID_KEYS)
+    if not p["models"]:
+        raise SergenError("grid needs --models (or models in --config)", fix="e.g. sergen grid --models melspec")
+    specs = grid_specs([m.strip() for m in p["models"].split(",")], p["train"], p["test"],
+                       heads=[HEADS.canonical(h) for h in p["heads"].split(",")],
+                       seeds=[int(s) for s in str(p["seeds"]).split(",")], scrambles=_bools(str(p["scramble"])),
+                       aug_shares=_floats(str(p["aug_share"])) if "aug_share" in experiment.run
+                       or float(experiment.sampler.aug_share) == 0 else [experiment.sampler.aug_share],
+                       labels=p["labels"], folds=p["folds"],
+                       protocol=p["protocol"] or "", norms=[n.strip() for n in p["norm"].split(",")],
+                       layer=str(p["layer"]), sampler=experiment.sampler, training=experiment.training,
+                       n_boot=int(experiment.run.get("n_boot", 200)))
     check_cache_dir()
     ensure_writable()
     plan = plan_grid(specs)

@@ -167,6 +167,40 @@ def check_protocol(spec: ProbeSpec, stores_root=None) -> None:
         check_store_covers(store_index(spec.model, corpus, root, spec.layer), key)
 
 
+def spec_from_record(path) -> ProbeSpec:
+    """The spec of a saved run (``results/runs/<id>.json``), to repeat it exactly: the same spec gives the
+    same run id, so the rerun replaces the saved run."""
+    from sergen.results import OldRecord, RunRecord
+
+    path = Path(path)
+    try:
+        record = RunRecord.from_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SergenError("no such run record", where=str(path),
+                          fix="give a results/runs/<run_id>.json file (`sergen report` lists the runs)") from None
+    except (OldRecord, ValueError, UnicodeDecodeError, IsADirectoryError) as exc:
+        raise SergenError(f"not a run record sergen can repeat: {exc}", where=str(path),
+                          fix="give a results/runs/<run_id>.json written by this sergen") from None
+    d = dict(record.spec)
+    try:
+        sampler, training = _sampler_from(d.pop("sampler")), TrainConfig(**d.pop("training"))
+        spec = ProbeSpec(**{**d, "train": tuple(d["train"]), "test": tuple(d["test"]), "sampler": sampler,
+                            "training": training})
+    except (TypeError, ValueError, KeyError) as exc:
+        raise SergenError(f"the run record's spec does not fit this sergen's settings ({exc})", where=str(path),
+                          fix="rerun with the sergen version that wrote it (its version is in the record)") from None
+    if spec.run_id != record.run_id:
+        raise SergenError(f"the record's spec gives run id {spec.run_id}, not its own {record.run_id}: it was "
+                          f"written by sergen {record.sergen_version}, whose settings differ", where=str(path),
+                          fix="rerun with that sergen version")
+    check_protocol(spec)
+    return spec
+
+
+def _sampler_from(values: dict) -> SamplerConfig:
+    return SamplerConfig(**{**values, "window_s": tuple(values["window_s"])})
+
+
 def stored_layers(model: str, corpus: str, stores_root=None) -> list[int]:
     """The layers a multi-layer store holds side by side (``settings.layers``)."""
     from sergen.store.layout import store_path
