@@ -421,7 +421,8 @@ def test_labels_that_empty_a_class_are_named(cli, tmp_path):
     root = _folder_corpus(tmp_path / "mine", labels=("happy", "sad", "neutral", "fear"))
     code, text = cli("manifest", "folder", "--root", root, "--name", "mine")
     assert code == 0
-    assert "warning: class ang is empty in mine: no utterance maps to it (left out: label fear (3))" in text
+    assert ("warning: class ang is empty in mine: no utterance maps to it (left out: fear (3, kept for --labels "
+            "native))") in text
 
 
 def _manifest_edit(ws: Path, edit) -> None:
@@ -435,7 +436,7 @@ def _manifest_edit(ws: Path, edit) -> None:
 
 @pytest.mark.parametrize("edit,message", [
     (lambda df: df.__setitem__("label", df["label"].where(df.index != 3, "happy")),
-     "the emodb manifest has labels outside hap, sad, neu, ang (line(s) 5)"),
+     "the emodb manifest has labels other than hap, sad, neu, ang or empty (a class outside the four) (line(s) 5)"),
     (lambda df: df.__setitem__("split", df["split"].where(df.index != 0, "dev")),
      "has splits outside train, valid, test (line(s) 2)"),
     (lambda df: df.__setitem__("num_samples", df["num_samples"].where(df.index != 7, "abc")),
