@@ -330,9 +330,9 @@ def test_lost_statistics_chunk_is_refused_and_repaired(cli, private_ws):
     mean, std = group["mean"][:], group["std"][:]
     (store / "std/c/0/0").unlink()
     code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")
-    assert code == 2 and "std chunk 0 (utterances 0–160) is missing" in text and "160 utterance(s)" in text
+    assert code == 2 and "std chunk 0 (utterances 0–190) is missing" in text and "190 utterance(s)" in text
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
-    assert code == 0 and "160 utterance(s) whose chunk files were lost, rewritten" in text
+    assert code == 0 and "190 utterance(s) whose chunk files were lost, rewritten" in text
     group = zarr.open_group(str(store), mode="r")
     np.testing.assert_array_equal(group["mean"][:], mean)
     np.testing.assert_array_equal(group["std"][:], std)
@@ -354,7 +354,7 @@ def test_lost_status_chunk_of_a_complete_store_is_not_read_as_pending(cli, priva
     store = emodb_store(private_ws)
     (store / "status/c/0").unlink()
     code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")
-    assert code == 2 and "the status chunk is missing" in text and "160 utterance(s)" in text
+    assert code == 2 and "the status chunk is missing" in text and "190 utterance(s)" in text
 
 
 # -- audio whose samples are not numbers --------------------------------------------------------------

@@ -35,7 +35,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_print_versi
     """Cross-corpus speech emotion recognition: manifests → stores → probes → reports."""
 
 
-OUTSIDE_COLUMN = "other"
+OUTSIDE_COLUMN = "outside"
 """Header of the counts column for utterances whose native class is none of the four (label "")."""
 
 

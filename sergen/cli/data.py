@@ -76,7 +76,7 @@ def manifest(
         console.print(f"{result.outside_four} utterances outside the four classes (column {OUTSIDE_COLUMN}) kept "
                       "for --labels native")
     if result.dropped:
-        console.print("left out (no class of their own, or not speech or not a split): "
+        console.print("left out (no emotion class of their own, song, or another set): "
                       + ", ".join(f"{k} ({v})" for k, v in sorted(result.dropped.items())))
     for warning in result.warnings:
         err_console.print(f"[yellow]warning: {warning}")

@@ -264,13 +264,14 @@ def random_split(utt_ids: pd.Series, fractions: tuple[float, float, float], seed
 
 def random_split_four_first(df: pd.DataFrame, fractions: tuple[float, float, float], seed: int) -> pd.Series:
     """``random_split`` of the utterances of the four classes exactly as if they were alone (the poster's split
-    sizes and membership do not move when classes outside the four are kept), then of the others on their
-    own, in the same proportions."""
+    sizes and membership do not move when classes outside the four are kept), then of each other native class
+    on its own, in the same proportions (so each such class reaches every split it is large enough for)."""
     four = df["label"] != OUTSIDE_FOUR
     split = pd.Series(index=df.index, dtype=object)
-    for rows in (four, ~four):
-        if rows.any():
-            split[rows] = random_split(df.loc[rows, "utt_id"], fractions, seed)
+    if four.any():
+        split[four] = random_split(df.loc[four, "utt_id"], fractions, seed)
+    for _, rows in df[~four].groupby("native_label", sort=True):
+        split[rows.index] = random_split(rows["utt_id"], fractions, seed)
     return split
 
 

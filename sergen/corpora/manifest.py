@@ -110,8 +110,12 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
     if missing:
         raise SergenError(f"manifest lacks the column(s) {', '.join(missing)}", where=str(path),
                           fix=f"rebuild it with `sergen manifest {name}`")
-    # a CSV writes "" (an utterance outside the four) as an empty field, which pandas reads back as NaN
-    df[["label", "native_label"]] = df[["label", "native_label"]].fillna(OUTSIDE_FOUR)
+    # "" (a class outside the four) is an empty field, which pandas reads as NaN; read the label columns again as
+    # written, so "" comes back as "" while a label "nan" or "NA" typed into the file is refused, not read as ""
+    labels = read_table(path, f"the {name} manifest", f"rebuild it with `sergen manifest {name} --root DIR`",
+                        usecols=["label", "native_label"], dtype=str, keep_default_na=False)
+    df[["label", "native_label"]] = labels.to_numpy() if len(labels) == len(df) else \
+        df[["label", "native_label"]].fillna(OUTSIDE_FOUR).to_numpy()
     check_manifest_values(df, path, name)
     sidecar = path.with_suffix(".json")
     try:

@@ -76,7 +76,9 @@ def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, v
         path=str(store_path(model, corpus, stores_root)),
         columns=columns,
         start=ds["start"].values.astype(np.int64), stop=ds["stop"].values.astype(np.int64),
-        label=np.array([LABEL_INDEX[v] for v in ds["label"].values], np.int64),
+        # GUARD (branch native, until the label protocol replaces LABEL_INDEX): "" (a native class outside the
+        # four) is -1, and every reader of ``label`` keeps only rows >= 0
+        label=np.array([-1 if v == "" else LABEL_INDEX[v] for v in ds["label"].values], np.int64),
         split=np.asarray(ds["split"].values, dtype=str), utt_id=np.asarray(ds["utt_id"].values, dtype=str),
         is_clean=np.asarray(ds["view"].values, dtype=str) == "clean",  # False throughout a view store
         pooled=np.asarray(ds["mean"].data[:, columns].compute(), np.float32),
@@ -266,7 +268,7 @@ def training_rows(model: str, stores: tuple, stores_root: str | None, layer: str
             raise SergenError(f"{corpus} has no training utterances in the {model} store")
         for name in (corpus, *views):
             part = data if name == corpus else load_corpus(model, name, stores_root, layer)
-            rows = np.flatnonzero(np.isin(part.utt_id, ids) & (part.split == "train"))
+            rows = np.flatnonzero(np.isin(part.utt_id, ids) & (part.split == "train") & (part.label >= 0))  # GUARD
             out.append((name, part, rows, k, ids, name == corpus))
     return out
 
@@ -305,7 +307,7 @@ def split_vectors(model: str, corpus: str, split: str, stores_root: str | None,
                   layer: str = "-") -> tuple[np.ndarray, np.ndarray]:
     """Utterance-level vectors (mean over all frames) and labels of one split, clean view only."""
     data = load_corpus(model, corpus, stores_root, layer)
-    rows = np.flatnonzero((data.split == split) & data.is_clean)
+    rows = np.flatnonzero((data.split == split) & data.is_clean & (data.label >= 0))  # GUARD: the four only
     return data.pooled[rows], data.label[rows]
 
 

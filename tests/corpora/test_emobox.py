@@ -157,7 +157,7 @@ def test_cli_writes_the_manifest_and_it_loads(box, cli, workspace):
     code, out = cli("manifest", "emobox:toyravdess", "--root", box / "ravdess_audio", "--emobox", box / "EmoBox")
     assert code == 0, out
     assert "emobox-toyravdess: 20 utterances" in out
-    assert "4 utterances outside the four classes (column other) kept for --labels native" in out
+    assert "4 utterances outside the four classes (column outside) kept for --labels native" in out
     path = workspace / "manifests" / "emobox-toyravdess.csv"
     df, meta = load_manifest("emobox-toyravdess", path)
     assert len(df) == 20 and meta["options"]["folds"] == 2 and meta["dropped"] == {}
