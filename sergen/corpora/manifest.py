@@ -114,8 +114,7 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
     # written, so "" comes back as "" while a label "nan" or "NA" typed into the file is refused, not read as ""
     labels = read_table(path, f"the {name} manifest", f"rebuild it with `sergen manifest {name} --root DIR`",
                         usecols=["label", "native_label"], dtype=str, keep_default_na=False)
-    df[["label", "native_label"]] = labels.to_numpy() if len(labels) == len(df) else \
-        df[["label", "native_label"]].fillna(OUTSIDE_FOUR).to_numpy()
+    df[["label", "native_label"]] = labels.to_numpy()
     check_manifest_values(df, path, name)
     sidecar = path.with_suffix(".json")
     try:
@@ -128,7 +127,8 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
 
 def check_manifest_values(df: pd.DataFrame, path: Path, name: str) -> None:
     """Values extraction and training rely on: unique ids, a path per row, labels of the four or "" (a native
-    class outside them), known splits, audio lengths as positive whole numbers. A hand-edited manifest breaks one of these; name the rows."""
+    class outside them, which must then be named), known splits, audio lengths as positive whole numbers. A
+    hand-edited manifest breaks one of these; name the rows."""
     def refuse(what: str, rows: pd.Series) -> None:
         lines = ", ".join(str(i + 2) for i in rows[rows].index[:5])
         raise SergenError(f"the {name} manifest {what} (line(s) {lines}{' …' if rows.sum() > 5 else ''})",
@@ -145,6 +145,9 @@ def check_manifest_values(df: pd.DataFrame, path: Path, name: str) -> None:
     known = df["label"].isin((*LABELS, OUTSIDE_FOUR))
     if not known.all():
         refuse(f"has labels other than {', '.join(LABELS)} or empty (a class outside the four)", ~known)
+    classless = (df["label"] == OUTSIDE_FOUR) & (df["native_label"] == "")
+    if classless.any():
+        refuse("has rows with neither a label nor a native_label (an utterance without a class)", classless)
     if not df["split"].isin(SPLITS).all():
         refuse(f"has splits outside {', '.join(SPLITS)}", ~df["split"].isin(SPLITS))
     for col in ("num_samples", "sample_rate"):

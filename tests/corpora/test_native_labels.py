@@ -210,7 +210,39 @@ def test_a_label_outside_the_four_that_is_not_empty_is_refused_by_line(tmp_path,
     assert err.value.fix == "correct those rows, or rebuild it with `sergen manifest ravdess --root DIR`"
 
 
+def test_a_row_with_neither_label_nor_native_class_is_refused_by_line(tmp_path):
+    path = write_manifest(read_corpus("ravdess", ravdess_tree(tmp_path / "ravdess")))
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.loc[[0, 6], "label"] = ""
+    df.loc[[0, 6], "native_label"] = ""
+    df.to_csv(path, index=False)
+    with pytest.raises(SergenError) as err:
+        load_manifest("ravdess")
+    assert err.value.what == ("the ravdess manifest has rows with neither a label nor a native_label (an utterance "
+                              "without a class) (line(s) 2, 8)")
+
+
 def test_check_label():
     assert check_label("") == "" and check_label("ang") == "ang"
     with pytest.raises(ValueError, match="'fear' is neither one of"):
         check_label("fear")
+
+
+def test_manifest_prints_the_outside_column_native_classes_and_the_count_within_80_columns(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = iemocap_tree(tmp_path / "iemocap")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}  # a pipe: rich's width is 80
+    proc = subprocess.run([sys.executable, "-c", "from sergen.cli import main; main()", "manifest", "iemocap",
+                           "--root", str(root)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "┃ split ┃ hap ┃ sad ┃ neu ┃ ang ┃ outside ┃ total ┃" in lines
+    assert "│ all   │   2 │   1 │   1 │   1 │       5 │    10 │" in lines  # exc merged into hap
+    assert "│ excited    │ hap     │     1 │     0 │    0 │   1 │" in lines
+    assert "│ frustrated │ -       │     1 │     0 │    0 │   1 │" in lines
+    assert "5 utterances outside the four classes (column outside) kept for --labels native" in lines
+    assert "left out (no emotion class of their own, song, or another set): label xxx (1), label zzz (1)" in lines
+    assert max(len(line) for line in lines if line[:1] in "┃│┏┡└") <= 80
