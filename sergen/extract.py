@@ -23,7 +23,7 @@ import sergen
 from sergen.audio import AudioError, load_audio, resampled_length
 from sergen.augment import VIEWS, View, view_rng
 from sergen.console import progress_bar
-from sergen.corpora.manifest import manifest_hash
+from sergen.corpora.manifest import audio_hash, manifest_hash
 from sergen.errors import SergenError
 from sergen.extractors import get_extractor
 from sergen.extractors.base import Extractor
@@ -154,14 +154,15 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     path = store_path(extractor.name, store_name, stores_root)
     plan = plan_frames(manifest, extractor, augment, view_seed)
     settings = dict(extractor.settings(), **({"view": augment.name, "view_seed": view_seed} if augment else {}))
-    m_hash = manifest_hash(manifest)
+    m_hash, a_hash = manifest_hash(manifest), audio_hash(manifest)
     started = time.perf_counter()
 
     with StoreLock(path):
         attrs = store_attrs(path)
         if attrs.get("initialised") and not overwrite:
             group = zarr.open_group(str(path), mode="r+")
-            if attrs.get("manifest_sha256") != m_hash:
+            if (attrs.get("audio_sha256") != a_hash if "audio_sha256" in attrs  # older stores: the whole manifest
+                    else attrs.get("manifest_sha256") != m_hash):
                 raise SergenError(
                     f"the {corpus} manifest changed since this store was made: {describe_manifest_change(group, manifest)}",
                     where=str(path), fix="rerun with --overwrite to rebuild the store from the current manifest",
@@ -182,7 +183,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             group = create_store(path, plan, {
                 "model": extractor.name, "corpus": corpus, "weights": extractor.weights_info(),
                 "sample_rate": extractor.sample_rate, "frame_rate": extractor.frame_rate,
-                "manifest_sha256": m_hash, "sergen_version": sergen.__version__,
+                "manifest_sha256": m_hash, "audio_sha256": a_hash, "sergen_version": sergen.__version__,
                 "settings": settings, "view": augment.name if augment else "clean",
                 "synthetic": bool(meta.get("synthetic", False)), "source": extractor.source,
             }, extractor.dim)

@@ -201,6 +201,7 @@ class _FingerprintCache:
     def __init__(self):
         self.cache: dict[tuple, dict | None] = {}
         self.views: dict[tuple, list[str]] = {}
+        self.protocols: dict[tuple, dict] = {}
 
     def fingerprint(self, root, model: str, name: str):
         key = (root, model, name)
@@ -245,6 +246,16 @@ def _why_stale(record: RunRecord, cache: _FingerprintCache, root, model: str) ->
         if then is None or then.get("fingerprint") != current["fingerprint"]:
             return (f"store {model}/{name} was rebuilt or changed since the run "
                     f"(made {current.get('created')}; the run read the one made {(then or {}).get('created')})")
+    if record.protocol:
+        from sergen.experiments.protocol_join import protocol_fingerprints
+
+        now = cache.protocols.get((root, record.run_id))
+        if now is None:
+            now = cache.protocols[(root, record.run_id)] = protocol_fingerprints(record.spec, root)
+        moved = [c for c, fp in record.protocol.items() if now.get(c) != fp]
+        if moved:
+            return (f"the labels or splits of {', '.join(moved)} changed since the run (the manifest was edited): "
+                    "it used the old ones")
     return None
 
 
@@ -402,7 +413,7 @@ def store_problems(records: dict[str, RunRecord]) -> list[StoreProblem]:
                     checked[where] = (f"damaged since the run: {what}",
                                       f"`sergen extract --model {model} --corpus {corpus}{view}"
                                       + (" --overwrite`" if rebuild else "` (rewrites what was lost)"))
-                elif _same_folder(root, data_dir("stores")):
+                elif _same_folder(root, data_dir("stores")) and not record.protocol:  # older runs: no fingerprint
                     recorded, current = store_attrs(path).get("manifest_sha256"), manifest_sha(corpus)
                     if recorded and current and recorded != current:
                         checked[where] = (f"the {corpus} manifest was edited after this store was made: the runs "

@@ -16,6 +16,7 @@ import pytest
 import zarr
 from typer.testing import CliRunner
 
+from sergen import LABELS
 from sergen.cli import app
 from sergen.errors import SergenError
 from sergen.train.metrics import METRICS
@@ -172,18 +173,34 @@ def test_results_folder_without_write_permission(tmp_path, monkeypatch):
     assert not list((tmp_path / "r" / "runs").iterdir())
 
 
-def test_relabelled_manifest_is_caught_before_training(in_small_workspace):
+def test_a_relabelled_manifest_is_used_at_once_and_makes_older_runs_stale(in_small_workspace, small_workspace):
+    """Labels are a protocol joined at probe time: editing them needs no extraction, and a run made with the
+    old labels stops counting (it is stale), instead of the probe refusing the store."""
+    store = small_workspace / "stores" / "melspec" / "emodb.zarr"
+    before = {p: p.stat().st_mtime_ns for p in store.rglob("*") if p.is_file()}
+    first = json.loads(sergen("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb", "--head", "linear",
+                              "--json").stdout)
+    assert sum(first["confusion"]["emodb"][1]) > 0  # sad test items, before the edit
     path = in_small_workspace / "manifests" / "emodb.csv"
-    df = pd.read_csv(path, dtype=str)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
     df.loc[df.label == "sad", "label"] = "neu"  # the user merges sad into neu after extraction
-    n = int((pd.read_csv(path, dtype=str).label == "sad").sum())
     df.to_csv(path, index=False)
-    proc = sergen("probe", "--model", "melspec", "--train", "emodb", "--head", "linear")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert (f"the emodb manifest changed since the melspec/emodb store was made (0 utterance(s) added, 0 removed, "
-            f"{n} relabelled") in proc.stderr
-    assert "sergen extract --model melspec --corpus emodb --overwrite" in proc.stderr
-    assert not (in_small_workspace / "results" / "runs").exists() or not list((in_small_workspace / "results" / "runs").glob("*.csv"))
+    proc = sergen("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb", "--head", "linear", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["run_id"] == first["run_id"]  # the same spec …
+    absent_before = first["absent_classes"].get("emodb", [])
+    assert "sad" not in absent_before
+    assert out["absent_classes"]["emodb"] == sorted(absent_before + ["sad"], key=LABELS.index)  # the manifest's labels
+    assert sum(out["confusion"]["emodb"][1]) == 0
+    assert sum(map(sum, out["confusion"]["emodb"])) == sum(map(sum, first["confusion"]["emodb"]))
+    assert {p: p.stat().st_mtime_ns for p in store.rglob("*") if p.is_file()} == before  # nothing re-extracted
+    df.loc[df.index[:3], "label"] = "ang"
+    df.to_csv(path, index=False)
+    proc = sergen("report")  # the one run is stale now: nothing fresh to report, and the reason is named
+    assert proc.returncode == 2 and "no fresh results to report (1 stale run(s)" in proc.stderr
+    assert "the labels or splits of emodb changed since the run (the manifest was edited): it used the old ones" \
+        in proc.stderr
 
 
 def test_unknown_model_suggests_what_works(in_small_workspace):

@@ -48,6 +48,44 @@ def results_table(results, title: str) -> Table:
     return keep_keys_whole(table, 1)
 
 
+def protocol_name(spec) -> str:
+    from sergen.experiments.probe import shown_labels
+
+    if spec.protocol:
+        return spec.protocol
+    return {"4": "the poster's four", "native": "each corpus's own, shared by all"}.get(spec.labels,
+                                                                                       shown_labels(spec.labels))
+
+
+def protocol_note(record) -> str | None:
+    """A line naming the classes a cross-corpus run left out because not every corpus has them."""
+    if not record.left_out:
+        return None
+    return ("left out (not shared by every corpus of the run): " + "; ".join(
+        f"{c}: " + ", ".join(f"{k} ({n})" for k, n in classes.items()) for c, classes in record.left_out.items()))
+
+
+def fold_summary(results):
+    """Mean and standard deviation (ddof 1) over folds of each test corpus and metric."""
+    grouped = results.groupby(["test", "metric"], sort=False)["value"]
+    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    return out.rename(columns={"count": "folds"})
+
+
+def fold_summary_table(results, n_folds: int) -> Table:
+    from sergen.train.metrics import METRICS
+
+    summary = fold_summary(results)
+    table = Table(title=f"mean ± std over {n_folds} folds")
+    table.add_column("test")
+    for metric in METRICS:
+        table.add_column(metric.upper(), justify="right")
+    for test, part in summary.groupby("test", sort=False):
+        cells = part.set_index("metric")
+        table.add_row(test, *[f"{cells.loc[m, 'mean']:.2f}±{cells.loc[m, 'std']:.2f}" for m in METRICS])
+    return keep_keys_whole(table, 1)
+
+
 def absent_note(results) -> str | None:
     """A line naming the test sets scored without some of the four classes."""
     from sergen.results import absent_by_test
@@ -70,39 +108,65 @@ def probe(
     aug_share: float = typer.Option(0.0, help="probability of drawing an augmented view", callback=check.probability),
     layer: str = typer.Option("-", help="layer of a multi-layer store (default: the last stored)",
                               callback=check.layer),
+    labels: str = typer.Option("4", help="label set: 4 (hap/sad/neu/ang), native (each corpus's own classes), "
+                               "or a CSV file native,label[,corpus]", callback=check.labels),
+    folds: str = typer.Option("", help="speaker:K, corpus (IEMOCAP sessions, EmoBox folds) or a CSV utt_id,fold; "
+                              "default: the corpus's own split", callback=check.folds),
+    protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er (IEMOCAP, 4 classes, "
+                                           "5 sessions)", callback=check.protocol),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON for scripts instead of a table"),
 ):
-    """Train a head on one or more corpora and test it on every corpus's test split."""
+    """Train a head on one or more corpora and test it on every corpus's test split (with --folds: one run
+    per fold, then the mean and spread over folds)."""
     from sergen.config import check_cache_dir
     from sergen.experiments.grid import check_views
-    from sergen.experiments.probe import probe_run, resolve_spec, save_run
+    from sergen.experiments.probe import fold_specs, probe_run, resolve_spec, save_run
     from sergen.results import ensure_writable
     from sergen.train.heads import HEADS
 
     head = HEADS.canonical(head)
-    spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer)
-    check_views([spec])
+    spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer,
+                        labels=labels, folds=folds, protocol=protocol or "")
+    specs = fold_specs(spec)
+    check_views(specs)
     check_cache_dir()
     ensure_writable()
-    with err_console.status(f"training {head} on {spec.train_name} …"):
-        run = probe_run(spec)
-    path = save_run(run)
-    results = run.rows
+    runs, paths = [], []
+    for one in specs:
+        fold = f" (fold {one.fold} of {len(specs)})" if one.folds else ""
+        with err_console.status(f"training {head} on {one.train_name}{fold} …"):
+            runs.append(probe_run(one))
+        paths.append(save_run(runs[-1]))
+    import pandas as pd
+
+    results = pd.concat([r.rows for r in runs], ignore_index=True)
     note = absent_note(results)
+    left_out = protocol_note(runs[0].record)
     if as_json:
-        print_json({"run_id": spec.run_id, "results": str(path), "spec": spec.as_dict(), "stores": run.record.stores,
-                    "absent_classes": run.record.absent_classes, "confusion": run.record.confusion,
-                    "rows": results.to_dict(orient="records")})
-        if note:
-            err_console.print(f"[yellow]{note}", highlight=False)
+        out = [{"run_id": s.run_id, "fold": s.fold, "results": str(p), "spec": s.as_dict(), "stores": r.record.stores,
+                "classes": r.record.classes, "left_out": r.record.left_out,
+                "absent_classes": r.record.absent_classes, "confusion": r.record.confusion,
+                "rows": r.rows.to_dict(orient="records")} for s, r, p in zip(specs, runs, paths)]
+        print_json(out[0] if len(out) == 1 and not spec.folds else
+                   {"folds": out, "summary": fold_summary(results).to_dict(orient="records")})
+        for line in (note, left_out):
+            if line:
+                err_console.print(f"[yellow]{line}", highlight=False)
         return
-    title = (f"{spec.model} · {head} · trained on {spec.train_name}" + (" · scrambled" if scramble else "")
-             + f" · {results.steps.iloc[0]} steps" + (" · SYNTHETIC demo data" if results.synthetic.any() else ""))
-    console.print(results_table(results, title))
+    for one, run in zip(specs, runs):
+        rows = run.rows
+        title = (f"{one.model} · {head} · trained on {one.train_name}" + (" · scrambled" if scramble else "")
+                 + (f" · fold {one.fold}/{len(specs)} ({one.folds})" if one.folds else "")
+                 + f" · {rows.steps.iloc[0]} steps" + (" · SYNTHETIC demo data" if rows.synthetic.any() else ""))
+        console.print(results_table(rows, title))
     console.print("* = corpus in training (its held-out test split); CI = bootstrap 95% interval of AUROC")
-    if note:
-        console.print(f"[yellow]{note}", highlight=False)
-    console.print(f"results: {path}")
+    if len(specs) > 1:
+        console.print(fold_summary_table(results, len(specs)))
+    console.print(f"classes ({protocol_name(spec)}): {', '.join(runs[0].record.classes)}", highlight=False)
+    for line in (note, left_out):
+        if line:
+            console.print(f"[yellow]{line}", highlight=False)
+    console.print(f"results: {paths[0]}" if len(paths) == 1 else f"results: {len(paths)} runs in {paths[0].parent}")
 
 
 @app.command()
@@ -117,6 +181,11 @@ def grid(
     workers: int = typer.Option(2, help="worker processes", callback=check.positive_int),
     scheduler: Optional[str] = typer.Option(None, help="run on Dask instead: local, local:N, or tcp://HOST:PORT",
                                             callback=check.scheduler),
+    labels: str = typer.Option("4", help="label set: 4, native, or a CSV file native,label[,corpus]",
+                               callback=check.labels),
+    folds: str = typer.Option("", help="speaker:K, corpus, or a CSV utt_id,fold (one run per fold)",
+                              callback=check.folds),
+    protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er", callback=check.protocol),
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
@@ -128,7 +197,7 @@ def grid(
     specs = grid_specs([m.strip() for m in models.split(",")], train, test,
                        heads=[HEADS.canonical(h) for h in heads.split(",")],
                        seeds=[int(s) for s in seeds.split(",")], scrambles=_bools(scramble),
-                       aug_shares=_floats(aug_share))
+                       aug_shares=_floats(aug_share), labels=labels, folds=folds, protocol=protocol or "")
     check_cache_dir()
     ensure_writable()
     plan = plan_grid(specs)
@@ -221,7 +290,7 @@ def report(
     for skipped in runs.skipped:
         err_console.print(f"[yellow]skipped unreadable result file {skipped.path}: {skipped.reason}", highlight=False)
     if runs.stale:
-        err_console.print(f"[yellow]left out {len(runs.stale)} stale run(s), whose stores changed since "
+        err_console.print(f"[yellow]left out {len(runs.stale)} stale run(s), whose stores or labels changed since "
                           "(`sergen grid` with the same options reruns them):", highlight=False)
         for line in runs.stale_summary():
             err_console.print(f"[yellow]  {line}", highlight=False)

@@ -180,7 +180,7 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
 def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(None, help="stores folder or URL",
                                                                                callback=check.stores_root)):
     """Check offsets, counts, chunks, NaN/Inf and the manifest hash; name the utterances affected."""
-    from sergen.corpora.manifest import load_manifest, manifest_hash
+    from sergen.corpora.manifest import audio_hash, load_manifest, manifest_hash
     from sergen.extractors import canonical_model
     from sergen.store.layout import store_path
     from sergen.store.location import exists
@@ -191,10 +191,11 @@ def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(No
     if not exists(path):
         raise SergenError(f"no store {model}/{corpus}", where=str(path))
     try:
-        current = manifest_hash(load_manifest(corpus)[0])
+        manifest = load_manifest(corpus)[0]
+        current, audio = manifest_hash(manifest), audio_hash(manifest)
     except SergenError:
-        current = None
-    report = verify_store(path, current)
+        current = audio = None
+    report = verify_store(path, current, audio)
     if report.ok:
         console.print(f"[green]{model}/{corpus}: ok")
         return

@@ -188,3 +188,34 @@ def corpus_name(value: str | None):
         raise typer.BadParameter(f"{value!r} cannot name a corpus: use letters, digits, '-' and '_' "
                                  "('@' is reserved for augmented views)")
     return value
+
+
+def _protocol_option(parse: Callable) -> Callable:
+    """``--labels`` / ``--folds`` / ``--protocol``: checked (a mapping or fold file read) before any run."""
+    def check(value):
+        if value is None:
+            return value
+        from sergen.errors import SergenError
+
+        try:
+            parse(value)
+        except SergenError as exc:
+            raise typer.BadParameter(exc.what + (f" ({exc.where})" if exc.where else "")
+                                     + (f"; {exc.fix}" if exc.fix else "")) from None
+        return value
+
+    return check
+
+
+def _lazy(name: str) -> Callable:
+    def parse(value):
+        from sergen.protocols import protocol
+
+        return getattr(protocol, name)(value)
+
+    return parse
+
+
+labels = _protocol_option(_lazy("parse_labels"))
+folds = _protocol_option(_lazy("parse_folds"))
+protocol = _protocol_option(_lazy("parse_named"))

@@ -50,6 +50,17 @@ def manifest_path(corpus: str) -> Path:
     return data_dir("manifests") / f"{corpus}.csv"
 
 
+AUDIO_COLUMNS = ["utt_id", "path", "num_samples", "sample_rate"]
+
+
+def audio_hash(df: pd.DataFrame) -> str:
+    """Hash of what extraction reads (which utterances, from which audio): labels, speakers and splits are
+    a protocol joined at probe time, so editing them never makes a store out of date."""
+    cols = [c for c in AUDIO_COLUMNS if c in df.columns]
+    canon = df[cols].sort_values("utt_id").to_csv(index=False)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
 def manifest_hash(df: pd.DataFrame) -> str:
     """Content hash of what extraction depends on; order-independent (rows sorted by utt_id)."""
     cols = [c for c in HASHED_COLUMNS if c in df.columns]

@@ -32,8 +32,8 @@ class CorpusData:
     columns: slice  # the stored features this probe uses (one layer of a multi-layer store)
     start: np.ndarray
     stop: np.ndarray
-    label: np.ndarray  # class index per utterance copy
-    split: np.ndarray
+    label: np.ndarray  # class index per utterance copy (-1: left out by the protocol)
+    split: np.ndarray  # train / valid / test, "" where the protocol uses the utterance nowhere
     utt_id: np.ndarray
     is_clean: np.ndarray
     pooled: np.ndarray  # per-utterance mean of all frames, float32
@@ -61,10 +61,16 @@ def layer_columns(attrs: dict, layer: str, where: str) -> slice:
     return slice(i * width, (i + 1) * width)
 
 
-def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "-") -> CorpusData:
+def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "-", protocol=None) -> CorpusData:
     """Cached per process, keyed by the store's creation and completion times, so a store rebuilt in
-    the same process is read again."""
-    return _load_corpus(model, corpus, stores_root, layer, store_version(model, corpus, stores_root))
+    the same process is read again. With ``protocol`` (a ``CorpusProtocol``) labels and splits are the
+    run's protocol's, joined by utterance id; without, the four classes and split the store copied."""
+    data = _load_corpus(model, corpus, stores_root, layer, store_version(model, corpus, stores_root))
+    if protocol is None:
+        return data
+    from sergen.experiments.protocol_join import apply_assignment
+
+    return apply_assignment(data, protocol)
 
 
 @lru_cache(maxsize=32)
@@ -76,9 +82,7 @@ def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, v
         path=str(store_path(model, corpus, stores_root)),
         columns=columns,
         start=ds["start"].values.astype(np.int64), stop=ds["stop"].values.astype(np.int64),
-        # GUARD (branch native, until the label protocol replaces LABEL_INDEX): "" (a native class outside the
-        # four) is -1, and every reader of ``label`` keeps only rows >= 0
-        label=np.array([-1 if v == "" else LABEL_INDEX[v] for v in ds["label"].values], np.int64),
+        label=np.array([LABEL_INDEX.get(v, -1) for v in ds["label"].values], np.int64),
         split=np.asarray(ds["split"].values, dtype=str), utt_id=np.asarray(ds["utt_id"].values, dtype=str),
         is_clean=np.asarray(ds["view"].values, dtype=str) == "clean",  # False throughout a view store
         pooled=np.asarray(ds["mean"].data[:, columns].compute(), np.float32),
@@ -247,38 +251,42 @@ def _store_bank(model: str, name: str, stores_root: str | None, layer: str, vers
     return bank_in_ram(shapes, meta, lambda w: _fill_bank(data, meta, w))
 
 
-def training_bank(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-") -> FrameBank:
+def training_bank(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-",
+                  protocols: tuple | None = None) -> FrameBank:
     """The training utterances of ``train`` (clean and every augmented view store beside them), as rows
     of those stores' banks; the head's standardisation comes from the clean rows' per-utterance mean and
-    std in the stores (pooled, no pass over the frames)."""
+    std in the stores (pooled, no pass over the frames). ``protocols``: one ``CorpusProtocol`` per
+    training corpus (labels and splits of the run); None: the store's own four classes and split."""
     stores = tuple((corpus, tuple(view_stores(model, corpus, stores_root))) for corpus in train)
     versions = tuple(store_version(model, name, stores_root)
                      for corpus, views in stores for name in (corpus, *views))
-    return _training_bank(model, stores, stores_root, layer, versions)
+    return _training_bank(model, stores, stores_root, layer, versions, protocols)
 
 
-def training_rows(model: str, stores: tuple, stores_root: str | None, layer: str = "-"):
+def training_rows(model: str, stores: tuple, stores_root: str | None, layer: str = "-", protocols: tuple | None = None):
     """(store name, CorpusData, selected rows, corpus index, is clean) for every store of a training set:
     the train split of each corpus and the same utterances in its view stores."""
     out = []
     for k, (corpus, views) in enumerate(stores):
-        data = load_corpus(model, corpus, stores_root, layer)
+        protocol = protocols[k] if protocols else None
+        data = load_corpus(model, corpus, stores_root, layer, protocol)
         ids = np.unique(data.utt_id)
-        if not (data.split == "train").any():
-            raise SergenError(f"{corpus} has no training utterances in the {model} store")
+        if not ((data.split == "train") & (data.label >= 0)).any():
+            raise SergenError(f"{corpus} has no training utterances in the {model} store under this run's protocol")
         for name in (corpus, *views):
-            part = data if name == corpus else load_corpus(model, name, stores_root, layer)
-            rows = np.flatnonzero(np.isin(part.utt_id, ids) & (part.split == "train") & (part.label >= 0))  # GUARD
+            part = data if name == corpus else load_corpus(model, name, stores_root, layer, protocol)
+            rows = np.flatnonzero(np.isin(part.utt_id, ids) & (part.split == "train") & (part.label >= 0))
             out.append((name, part, rows, k, ids, name == corpus))
     return out
 
 
 @lru_cache(maxsize=8)
-def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: str, versions: tuple) -> FrameBank:
+def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: str, versions: tuple,
+                   protocols: tuple | None = None) -> FrameBank:
     """``stores``: (corpus, its view stores) per training corpus, listed once by ``training_bank``."""
     banks, index, utts, labels, corpora, keys, clean = [], [], [], [], [], [], []
     stats = []
-    for name, part, rows, k, ids, is_clean in training_rows(model, stores, stores_root, layer):
+    for name, part, rows, k, ids, is_clean in training_rows(model, stores, stores_root, layer, protocols):
         index.append(np.full(len(rows), len(banks)))
         banks.append(store_bank(model, name, stores_root, layer))
         utts.append(rows)
@@ -304,10 +312,10 @@ def relabelled(bank: FrameBank, perms: dict[int, np.ndarray]) -> FrameBank:
 
 
 def split_vectors(model: str, corpus: str, split: str, stores_root: str | None,
-                  layer: str = "-") -> tuple[np.ndarray, np.ndarray]:
+                  layer: str = "-", protocol=None) -> tuple[np.ndarray, np.ndarray]:
     """Utterance-level vectors (mean over all frames) and labels of one split, clean view only."""
-    data = load_corpus(model, corpus, stores_root, layer)
-    rows = np.flatnonzero((data.split == split) & data.is_clean & (data.label >= 0))  # GUARD: the four only
+    data = load_corpus(model, corpus, stores_root, layer, protocol)
+    rows = np.flatnonzero((data.split == split) & data.is_clean & (data.label >= 0))
     return data.pooled[rows], data.label[rows]
 
 

@@ -18,7 +18,7 @@ from sergen.config import data_dir
 from sergen.console import progress_bar
 from sergen.errors import SergenError
 from sergen.experiments.data import stores_root_key
-from sergen.experiments.probe import ProbeSpec, probe_run, resolve_spec, save_run
+from sergen.experiments.probe import ProbeSpec, fold_specs, probe_run, resolve_spec, save_run
 from sergen.results import load_runs, matrices_dir
 
 
@@ -41,9 +41,10 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
         corpora = list(resolve_spec(model, "all", "all", stores_root).train)
         for train_set in expand_train_sets(train, corpora):
             base = resolve_spec(model, train_set, test, stores_root, **spec_kwargs)
-            for head, seed, scramble, aug in itertools.product(heads, seeds, scrambles, aug_shares):
-                specs.append(replace(base, head=head, seed=seed, scramble=scramble,
-                                     sampler=replace(base.sampler, aug_share=float(aug))))
+            for fold_spec in fold_specs(base, stores_root):
+                for head, seed, scramble, aug in itertools.product(heads, seeds, scrambles, aug_shares):
+                    specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble,
+                                         sampler=replace(fold_spec.sampler, aug_share=float(aug))))
     return specs
 
 
@@ -64,7 +65,7 @@ class GridPlan:
     def summary(self) -> str:
         parts = [f"{self.done} done", f"{len(self.todo)} to run"]
         if self.stale:
-            parts.append(f"{len(self.stale)} of them stale (stores changed since)")
+            parts.append(f"{len(self.stale)} of them stale (stores or labels changed since)")
         if self.unreadable:
             parts.append(f"{len(self.unreadable)} unreadable file(s) redone")
         return ", ".join(parts)
@@ -146,14 +147,18 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
     results = load_runs(results_dir).rows
     out_dir = matrices_dir(results_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    auroc = results[results.metric == "auroc"]
+    auroc = with_protocol_columns(results[results.metric == "auroc"])
     written = {}
-    for (model, head, scramble, aug), part in auroc.groupby(["model", "head", "scramble", "aug_share"]):
-        matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")
+    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol"]
+    for (model, head, scramble, aug, labels, folds, protocol), part in auroc.groupby(keys):
+        matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")  # seeds, folds
         order = corpus_order(matrix.columns)
         rows = [c for c in order if c in matrix.index] + sorted(set(matrix.index) - set(order))
         matrix = matrix.reindex(index=rows, columns=order)
         name = f"auroc_{model}_{head}_{'scrambled' if _true(scramble) else 'true'}_aug{float(aug):g}"
+        tag = "_".join(str(v) for v in (protocol, "" if labels == "4" else f"labels-{labels}",
+                                       f"folds-{folds}" if folds else "") if v)
+        name += f"_{_safe(tag)}" if tag else ""
         path = out_dir / f"{name}.csv"
         matrix.round(4).to_csv(path)
         written[name] = path
@@ -164,6 +169,21 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
         (out_dir / f"{name}.csv").unlink(missing_ok=True)
     listing.write_text(json.dumps(sorted(written)))
     return written
+
+
+def with_protocol_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows written before protocols existed read as the poster's protocol (four classes, own split)."""
+    rows = rows.copy()
+    for column, default in (("labels", "4"), ("folds", ""), ("protocol", "")):
+        if column not in rows:
+            rows[column] = default
+        values = rows[column].astype(object)
+        rows[column] = values.where(values.notna(), default).astype(str).replace({"4.0": "4", "nan": default})
+    return rows
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)
 
 
 def _true(value) -> bool:

@@ -19,7 +19,9 @@ from sergen.config import data_dir, describe_dir
 from sergen.errors import SergenError, UnknownNameError
 from sergen.experiments.data import (load_corpus, relabelled, split_vectors, stores_root_key,
                                      training_bank)
+from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
+from sergen.protocols.protocol import Protocol, named_protocol, parse_folds, parse_labels, parse_named
 from sergen.extractors import EXTRACTORS, canonical_model
 from sergen.results import RunRecord, fingerprints, stores_of
 from sergen.results import load_results as load_results  # noqa: F401  (the old home of these names)
@@ -47,6 +49,14 @@ class ProbeSpec:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     training: TrainConfig = field(default_factory=TrainConfig)
     n_boot: int = 200
+    labels: str = "4"  # the protocol (``sergen.protocols.protocol``): label set, folds, this run's fold
+    folds: str = ""
+    fold: int = 0
+    protocol: str = ""
+
+    @property
+    def protocol_spec(self) -> Protocol:
+        return Protocol(self.labels, self.folds, self.fold, self.protocol)
 
     @property
     def aug_share(self) -> float:
@@ -57,8 +67,13 @@ class ProbeSpec:
         return "+".join(self.train)
 
     def as_dict(self) -> dict:
+        """The spec as saved and hashed; the protocol fields only where they differ from the poster's
+        (so runs made before protocols existed keep their ids)."""
         d = asdict(self)
         d["train"], d["test"] = list(self.train), list(self.test)
+        for key, default in (("labels", "4"), ("folds", ""), ("fold", 0), ("protocol", "")):
+            if d[key] == default:
+                del d[key]
         return d
 
     @property
@@ -128,50 +143,54 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
             raise ValueError(f"aug_share={aug_share} disagrees with the sampler config's {sampler.aug_share}")
         kwargs["sampler"] = replace(sampler, aug_share=float(aug_share))
     spec = ProbeSpec(model=model, train=names(train), test=names(test), **kwargs)
-    check_manifests(spec, stores_root)
+    if spec.protocol:
+        labels, folds = named_protocol(parse_named(spec.protocol), spec.train, spec.test, spec.labels, spec.folds)
+        spec = replace(spec, labels=labels, folds=folds)
+    spec = replace(spec, labels=parse_labels(spec.labels), folds=parse_folds(spec.folds))
+    if not spec.folds:
+        check_protocol(spec, stores_root)
     return spec
 
 
-def check_manifests(spec: ProbeSpec, stores_root=None) -> None:
-    """Refuse a store whose manifest was edited since extraction (labels moved, utterances added …):
-    the store still holds the old labels. Checked in the default workspace only, where the manifests
-    folder belongs to the stores folder."""
-    from sergen.corpora.manifest import load_manifest, manifest_path
-    from sergen.extract import describe_manifest_change
-    from sergen.store.layout import store_path
-    from sergen.store.reader import store_attrs
+def check_protocol(spec: ProbeSpec, stores_root=None) -> None:
+    """Before anything runs: the label set and folds apply to these corpora (shared classes, fold counts,
+    leaks), and every utterance the run uses has frames in its store with the audio it was extracted from."""
+    from sergen.experiments.data import store_index
+    from sergen.experiments.protocol_join import assignment, check_store_covers
 
-    if stores_root is not None and stores_root_key(stores_root) != stores_root_key(data_dir("stores")):
-        return
-    import zarr
-
-    for corpus in dict.fromkeys(spec.train + spec.test):
-        file = manifest_path(corpus)
-        if not file.exists():
-            continue
-        path = store_path(spec.model, corpus, stores_root)
-        recorded = store_attrs(path).get("manifest_sha256")
-        if recorded and recorded != _manifest_hash(str(file), file.stat().st_mtime_ns):
-            manifest, _ = load_manifest(corpus)
-            change = describe_manifest_change(zarr.open_group(str(path), mode="r"), manifest)
-            raise SergenError(
-                f"the {corpus} manifest changed since the {spec.model}/{corpus} store was made ({change}); "
-                "the store still holds the old labels and splits", where=str(path),
-                fix=f"run `sergen extract --model {spec.model} --corpus {corpus} --overwrite` (and again with "
-                    f"--view V for each view store of {corpus}), then rerun this command")
+    root = stores_root_key(stores_root or data_dir("stores"))
+    keys, _, _ = corpus_protocols(spec.model, spec.train, spec.test, root, spec.protocol_spec)
+    for corpus, key in keys.items():
+        assignment(key)
+        check_store_covers(store_index(spec.model, corpus, root, spec.layer), key)
 
 
-@lru_cache(maxsize=64)
-def _manifest_hash(path: str, mtime_ns: int) -> str:
-    """A manifest's hash, once per file version (a grid resolves many specs over the same manifests)."""
-    from sergen.corpora.manifest import load_manifest, manifest_hash
+def fold_specs(spec: ProbeSpec, stores_root=None) -> list[ProbeSpec]:
+    """One spec per fold of the spec's fold scheme (the spec itself without folds)."""
+    from sergen.experiments.protocol_join import fold_count
 
-    return manifest_hash(load_manifest(Path(path).stem, path)[0])
+    if not spec.folds:
+        return [spec]
+    root = stores_root_key(stores_root or data_dir("stores"))
+    n = fold_count(spec.model, spec.train, root, spec.folds)
+    specs = [replace(spec, fold=k) for k in range(1, n + 1)]
+    for s in specs:
+        check_protocol(s, stores_root)
+    return specs
 
 
-def absent_classes(y: np.ndarray) -> list[str]:
-    """The four classes with no utterance in ``y``: macro metrics are then averaged over fewer classes."""
-    return [label for k, label in enumerate(LABELS) if not np.any(y == k)]
+def absent_classes(y: np.ndarray, classes=LABELS) -> list[str]:
+    """The run's classes with no utterance in ``y``: macro metrics are then averaged over fewer classes."""
+    return [label for k, label in enumerate(classes) if not np.any(y == k)]
+
+
+def shown_labels(labels: str) -> str:
+    """A label set as rows show it: a mapping file by its name, not its absolute path."""
+    return f"map:{Path(labels[4:]).name}" if labels.startswith("map:") else labels
+
+
+def shown_folds(folds: str) -> str:
+    return f"file:{Path(folds[5:]).name}" if folds.startswith("file:") else folds
 
 
 def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
@@ -182,14 +201,17 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     record = RunRecord(run_id=spec.run_id, spec=spec.as_dict(), stores_root=root,
                        stores=fingerprints(spec.model, stores_of(spec.model, spec.train, spec.test,
                                                                  spec.aug_share, root), root))
+    keys, classes, left_out = corpus_protocols(spec.model, spec.train, spec.test, root, spec.protocol_spec)
+    record.classes, record.left_out = list(classes), left_out
+    record.protocol = {c: assignment(k).fingerprint for c, k in keys.items()}
     frame_rate = load_corpus(spec.model, spec.train[0], root, spec.layer).frame_rate
-    bank = training_bank(spec.model, spec.train, root, spec.layer)
-    perms = scramble_permutations(spec.train) if spec.scramble else {}
+    bank = training_bank(spec.model, spec.train, root, spec.layer, tuple(keys[c] for c in spec.train))
+    perms = scramble_permutations(spec.train, len(classes)) if spec.scramble else {}
     if perms:
         bank = relabelled(bank, {k: perms[c] for k, c in enumerate(spec.train)})
 
     def vectors(corpus: str, split: str):
-        x, y = split_vectors(spec.model, corpus, split, root, spec.layer)
+        x, y = split_vectors(spec.model, corpus, split, root, spec.layer, keys[corpus])
         return x, (perms[corpus][y] if corpus in perms else y), y
 
     valid = [vectors(c, "valid") for c in spec.train]
@@ -197,7 +219,7 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     if len(np.unique(y_val)) < 2:
         raise SergenError(f"the validation split of {spec.train_name} holds fewer than two classes")
     sampler = make_sampler(bank, frame_rate, spec.sampler, seed=spec.seed)
-    result = train_head(sampler, x_val, y_val, len(LABELS), spec.head, spec.training, seed=spec.seed)
+    result = train_head(sampler, x_val, y_val, len(classes), spec.head, spec.training, seed=spec.seed)
     record.history = [list(map(float, entry)) for entry in result.history]
 
     rows = []
@@ -208,8 +230,8 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
                               fix=f"rebuild its manifest (`sergen manifest {corpus}`) and store")
         proba = predict_proba(result.model, x)
         scores = bootstrap_metrics(y, proba, n_boot=spec.n_boot, seed=spec.seed)
-        record.confusion[corpus] = confusion_counts(y, proba, len(LABELS)).tolist()
-        absent = absent_classes(y_true)
+        record.confusion[corpus] = confusion_counts(y, proba, len(classes)).tolist()
+        absent = absent_classes(y_true, classes)
         if absent:
             record.absent_classes[corpus] = absent
         synthetic = load_corpus(spec.model, corpus, root, spec.layer).synthetic
@@ -223,7 +245,8 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
                 "val_auroc": result.best_val_auroc, "n_test": len(y), "absent_classes": ",".join(absent),
                 "in_training": corpus in spec.train, "synthetic": synthetic, "sergen_version": sergen.__version__,
                 "run_id": spec.run_id, "seconds": round(time.perf_counter() - started, 2),
-                "labels": "4", "folds": "", "fold": 0, "classes": ",".join(LABELS), "protocol": "",
+                "labels": shown_labels(spec.labels), "folds": shown_folds(spec.folds), "fold": spec.fold,
+                "classes": ",".join(classes), "protocol": spec.protocol,
             })
     return ProbeRun(pd.DataFrame(rows), record)
 

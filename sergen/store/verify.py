@@ -185,7 +185,7 @@ def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
             f"(`sergen stores verify {model} {corpus}` lists every problem)")
 
 
-def verify_store(path: str | Path, manifest_sha256: str | None = None) -> VerifyReport:
+def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha256: str | None = None) -> VerifyReport:
     path = path if is_remote(path) else Path(path)
     report = VerifyReport(path)
     try:
@@ -220,7 +220,11 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None) -> Verify
         flag("not yet written", np.flatnonzero(status == PENDING))
     if (status == FAILED).any():
         flag("failed during extraction", np.flatnonzero(status == FAILED))
-    if manifest_sha256 and attrs.get("manifest_sha256") != manifest_sha256:
+    if audio_sha256 and "audio_sha256" in attrs:  # labels and splits may change freely (probe-time protocol)
+        if attrs["audio_sha256"] != audio_sha256:
+            report.problems.append("the manifest's utterances or audio changed since extraction; rerun extract "
+                                   "with --overwrite")
+    elif manifest_sha256 and attrs.get("manifest_sha256") != manifest_sha256:
         report.problems.append("manifest changed since extraction (hash differs); rerun extract with --overwrite")
 
     for what, owners in damage.lost:

@@ -97,6 +97,22 @@ def test_changed_manifest_is_explained(emodb_copy):
     assert extract("melspec", "emodb", overwrite=True).written == 188
 
 
+def test_relabelling_a_manifest_needs_no_new_extraction(emodb_copy):
+    """Labels and splits are joined at probe time: extraction depends only on which utterances and which
+    audio, so a relabelled or resplit manifest finds the store complete (an audio change still refuses)."""
+    extract("melspec", "emodb", window_utts=8)
+    manifest, _ = load_manifest("emodb")
+    manifest.loc[0, "label"] = "sad" if manifest.loc[0, "label"] != "sad" else "hap"
+    manifest.loc[1, "split"] = "test" if manifest.loc[1, "split"] != "test" else "train"
+    manifest.to_csv(emodb_copy.parent / "manifests/emodb.csv", index=False)
+    report = extract("melspec", "emodb")
+    assert report.skipped and report.written == 0
+    manifest.loc[2, "num_samples"] = int(manifest.loc[2, "num_samples"]) + 1
+    manifest.to_csv(emodb_copy.parent / "manifests/emodb.csv", index=False)
+    with pytest.raises(SergenError, match="manifest changed since this store was made"):
+        extract("melspec", "emodb")
+
+
 def test_second_writer_is_refused(emodb_copy):
     with StoreLock(store_path("melspec", "emodb")):
         with pytest.raises(SergenError, match=r"another sergen process \(pid \d+\) is writing this store"):

@@ -1,0 +1,178 @@
+"""Joining a protocol (``sergen.protocols.protocol``) to the stores: each stored utterance gets its class index
+and split for one run, by ``utt_id``. The protocol's columns come from the corpus's manifest in the workspace
+(so a relabelled manifest is used at once, without re-extraction) or, for stores read elsewhere, from the
+copy of the manifest's columns the store keeps. An utterance the protocol uses but the store lacks, or whose
+audio changed since extraction, stops the run with the extraction that fixes it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sergen.config import data_dir
+from sergen.errors import SergenError
+from sergen.protocols.protocol import (Protocol, ProtocolTable, class_labels, fold_splits, n_folds, run_classes,
+                                       table_from)
+
+
+@dataclass(frozen=True)
+class CorpusProtocol:
+    """One corpus under one run's protocol: hashable, so it keys the caches of data and banks."""
+
+    model: str
+    corpus: str
+    stores_root: str | None
+    protocol: Protocol
+    classes: tuple[str, ...]
+    in_training: bool
+    table: str = ""  # the protocol table's fingerprint: an edited manifest makes another key
+
+
+@dataclass(frozen=True)
+class Assignment:
+    label: pd.Series  # utt_id → class index (-1: left out)
+    split: pd.Series  # utt_id → train / valid / test / "" (not used)
+    fingerprint: str
+
+
+def uses_workspace_manifest(stores_root: str | None) -> bool:
+    from sergen.experiments.data import stores_root_key
+
+    return stores_root is None or stores_root_key(stores_root) == stores_root_key(data_dir("stores"))
+
+
+def protocol_table(model: str, corpus: str, stores_root: str | None) -> ProtocolTable:
+    from sergen.corpora.manifest import manifest_path
+
+    file = manifest_path(corpus)
+    if uses_workspace_manifest(stores_root) and file.exists():
+        return _manifest_table(corpus, str(file), file.stat().st_mtime_ns)
+    from sergen.experiments.data import store_version
+
+    return _store_table(model, corpus, stores_root, store_version(model, corpus, stores_root))
+
+
+@lru_cache(maxsize=32)
+def _manifest_table(corpus: str, path: str, mtime_ns: int) -> ProtocolTable:
+    from sergen.corpora.manifest import load_manifest
+
+    manifest, _ = load_manifest(corpus, path)
+    return table_from(manifest, corpus, path)
+
+
+@lru_cache(maxsize=32)
+def _store_table(model: str, corpus: str, stores_root: str | None, version: tuple) -> ProtocolTable:
+    from sergen.store.layout import store_path
+    from sergen.store.reader import open_store
+
+    ds = open_store(model, corpus, root=stores_root)
+    df = pd.DataFrame({c: np.asarray(ds[c].values, dtype=str) for c in ("utt_id", "label", "native_label",
+                                                                          "speaker", "split")})
+    return table_from(df, corpus, f"{store_path(model, corpus, stores_root)} (the manifest's columns it copied)")
+
+
+def labels_of(model: str, corpus: str, stores_root: str | None, labels: str) -> pd.Series:
+    return class_labels(protocol_table(model, corpus, stores_root), labels)
+
+
+def corpus_protocols(model: str, train: tuple[str, ...], test: tuple[str, ...], stores_root: str | None,
+                     protocol: Protocol) -> tuple[dict[str, CorpusProtocol], tuple[str, ...], dict]:
+    """Every corpus of a run under its protocol, the run's classes, and what each corpus leaves out."""
+    corpora = tuple(dict.fromkeys(train + test))
+    per_corpus = {c: labels_of(model, c, stores_root, protocol.labels) for c in corpora}
+    classes, left_out = run_classes(per_corpus, protocol.labels, train, test)
+    keys = {c: CorpusProtocol(model, c, stores_root, protocol, classes, c in train,
+                              protocol_table(model, c, stores_root).fingerprint) for c in corpora}
+    return keys, classes, left_out
+
+
+def protocol_fingerprints(spec: dict, stores_root: str | None) -> dict[str, str]:
+    """Corpus → fingerprint of the labels and splits a saved run's spec gives now (``RunRecord.protocol``
+    holds those it used): a run whose labels or splits moved since is stale."""
+    protocol = Protocol(spec.get("labels", "4"), spec.get("folds", ""), int(spec.get("fold", 0)),
+                        spec.get("protocol", ""))
+    keys, _, _ = corpus_protocols(spec["model"], tuple(spec["train"]), tuple(spec["test"]), stores_root, protocol)
+    return {c: assignment(k).fingerprint for c, k in keys.items()}
+
+
+def fold_count(model: str, train: tuple[str, ...], stores_root: str | None, folds: str) -> int:
+    """The folds of a run: every training corpus must have the same number."""
+    counts = {c: n_folds(protocol_table(model, c, stores_root), folds) for c in train}
+    if len(set(counts.values())) > 1:
+        raise SergenError(f"--folds {folds} gives the training corpora different numbers of folds: "
+                          + ", ".join(f"{c} {n}" for c, n in counts.items()),
+                          fix="train on one corpus at a time with these folds, or use speaker:K")
+    return next(iter(counts.values()))
+
+
+@lru_cache(maxsize=64)
+def assignment(key: CorpusProtocol) -> Assignment:
+    pt = protocol_table(key.model, key.corpus, key.stores_root)
+    names = class_labels(pt, key.protocol.labels)
+    proto = key.protocol
+    split = (fold_splits(pt, proto.folds, proto.fold, proto.valid_by) if key.in_training and proto.folds
+             else fold_splits(pt, "", 0))
+    index = {c: i for i, c in enumerate(key.classes)}
+    label = names.map(index).fillna(-1).astype(np.int64)
+    split = split.where(label >= 0, "")
+    blob = pd.DataFrame({"label": label, "split": split}).sort_index().to_csv().encode()
+    return Assignment(label, split, hashlib.sha256(blob).hexdigest()[:16])
+
+
+def apply_assignment(data, key: CorpusProtocol):
+    """A store's ``CorpusData`` with this run's labels and splits; checks the store holds what is used."""
+    found = assignment(key)
+    pos = found.label.index.get_indexer(data.utt_id)
+    known = pos >= 0
+    label = np.where(known, found.label.to_numpy()[np.maximum(pos, 0)], -1).astype(np.int64)
+    split = np.where(known, found.split.to_numpy()[np.maximum(pos, 0)], "").astype(str)
+    check_store_covers(data, key)
+    return replace(data, label=label, split=split)
+
+
+def check_store_covers(data, key: CorpusProtocol) -> None:
+    """``data``: anything with ``path`` and ``utt_id`` of a store (``CorpusData``, ``StoreIndex``)."""
+    found = assignment(key)
+    used = found.split[found.split != ""].index
+    missing = used.difference(pd.Index(np.unique(data.utt_id)))
+    if len(missing):
+        raise SergenError(
+            f"{len(missing)} utterance(s) this run uses have no frames in the {key.model}/{key.corpus} store "
+            f"(e.g. {missing[0]!r}): the manifest gained them after extraction", where=data.path,
+            fix=f"run `sergen extract --model {key.model} --corpus {key.corpus} --overwrite` (and again with "
+                f"--view V for each view store), then rerun")
+    pt = protocol_table(key.model, key.corpus, key.stores_root)
+    if not pt.source.endswith("copied)"):
+        _check_same_audio(data, key, pt)
+
+
+def _check_same_audio(data, key: CorpusProtocol, pt: ProtocolTable) -> None:
+    from sergen.store.reader import store_attrs
+
+    attrs = store_attrs(data.path)
+    moved = _moved_audio(data.path, attrs.get("created"), attrs.get("finished"), pt)
+    if moved:
+        utt, now, then = moved
+        raise SergenError(f"the audio of {len(utt)} utterance(s) of {key.corpus} changed since the "
+                          f"{key.model}/{key.corpus} store was made (e.g. {utt[0]!r} now reads {now!r}, extracted "
+                          f"from {then!r})", where=data.path,
+                          fix=f"run `sergen extract --model {key.model} --corpus {key.corpus} --overwrite`, then rerun")
+
+
+@lru_cache(maxsize=64)
+def _moved_audio(path: str, created, finished, pt: ProtocolTable):
+    """Utterances whose manifest path differs from the one the store was extracted from (per store version)."""
+    import zarr
+
+    utt = zarr.open_group(path, mode="r")["utt"]  # a path or a URL
+    stored = pd.Series(utt["path"][:].tolist(), index=utt["utt_id"][:].tolist(), dtype=object).astype(str)
+    stored = stored[~stored.index.duplicated()]
+    now = pt.table["path"]
+    common = stored.index.intersection(now.index)
+    moved = common[stored[common].to_numpy() != now[common].to_numpy()]
+    return (list(moved), now[moved[0]], stored[moved[0]]) if len(moved) else None
