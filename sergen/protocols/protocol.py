@@ -214,9 +214,9 @@ def class_labels(pt: ProtocolTable, labels: str) -> pd.Series:
     path = labels[4:]
     mapping = read_label_map(path, Path(path).stat().st_mtime_ns)
     rows = mapping[mapping["corpus"].isin(["", pt.corpus])]
-    specific = rows[rows["corpus"] == pt.corpus].set_index("native")["label"]
-    general = rows[rows["corpus"] == ""].set_index("native")["label"]
-    out = df["native_label"].map(specific).fillna(df["native_label"].map(general)).fillna("")
+    specific = dict(rows[rows["corpus"] == pt.corpus][["native", "label"]].itertuples(index=False))
+    general = dict(rows[rows["corpus"] == ""][["native", "label"]].itertuples(index=False))
+    out = df["native_label"].map(lambda native: specific.get(native, general.get(native, "")))
     if not (out != "").any():
         natives = ", ".join(sorted(set(df["native_label"]) - {""})[:12])
         raise SergenError(f"the label map maps no utterance of {pt.corpus} to a class (its native classes: {natives})",
