@@ -35,7 +35,7 @@ RECORD_FORMAT = 2
 ROW_COLUMNS = ("model", "layer", "head", "train", "n_train_corpora", "test", "metric", "value", "ci_low",
                "ci_high", "seed", "scramble", "aug_share", "steps", "best_step", "val_auroc", "n_test",
                "absent_classes", "in_training", "synthetic", "sergen_version", "run_id", "seconds",
-               "labels", "folds", "fold", "classes", "protocol")
+               "labels", "folds", "fold", "classes", "protocol", "norm")
 # the store attributes that decide its content: a store differing in any of them gives other numbers
 IDENTITY_ATTRS = ("model", "corpus", "view", "weights", "manifest_sha256", "settings", "dim", "dtype", "n_utts",
                   "n_frames", "created", "finished", "complete", "n_failed", "format", "sergen_version")

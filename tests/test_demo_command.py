@@ -3,6 +3,7 @@ all inside the demo's own workspace, leaving the user's manifests, stores, resul
 
 import hashlib
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -59,7 +60,11 @@ def test_demo_runs_the_whole_pipeline_in_its_own_workspace(tmp_path, monkeypatch
     assert sorted(p.name for p in (demo / "corpora").iterdir()) == ["cremad", "emodb", "iemocap", "msp", "ravdess"]
     assert (demo / "manifests/emodb.json").read_text().count(str(demo / "corpora/emodb")) == 1
     runs = list((demo / "results/runs").glob("*.csv"))
-    assert len(runs) == 7 * 2 + 2 * 5 * 2 - 2  # 7 train sets × 2 heads, plus the 5D sweep (its first cell shared)
+    # 7 train sets × 2 heads, the 5D sweep (its first cell shared), and the remedy: 5D with --norm corpus,
+    # true and scrambled labels, both heads
+    assert len(runs) == 7 * 2 + 2 * 5 * 2 - 2 + 2 * 2
+    norms = pd.concat([pd.read_csv(r, usecols=["norm", "scramble"]) for r in runs])
+    assert sorted(norms[norms.norm == "corpus"].drop_duplicates().scramble.tolist()) == [False, True]
     # the demo workspace is a workspace: from inside it, the grid part resumes with nothing to redo
     monkeypatch.chdir(demo / "corpora")
     for name in ("SERGEN_HOME", "SERGEN_CONFIG", "SERGEN_MANIFESTS", "SERGEN_STORES", "SERGEN_RESULTS",

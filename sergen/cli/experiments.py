@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -65,9 +66,19 @@ def protocol_note(record) -> str | None:
         f"{c}: " + ", ".join(f"{k} ({n})" for k, n in classes.items()) for c, classes in record.left_out.items()))
 
 
+def norm_note(spec) -> str | None:
+    """Say where test statistics came from test data (transductive)."""
+    if spec.norm == "corpus" and set(spec.test) - set(spec.train):
+        return (f"--norm corpus: {', '.join(c for c in spec.test if c not in spec.train)} standardised by the "
+                "statistics of their own unlabelled utterances (transductive)")
+    if spec.norm == "speaker":
+        return "--norm speaker: each test speaker standardised by the statistics of their own test utterances (transductive)"
+    return None
+
+
 def fold_summary(results):
-    """Mean and standard deviation (ddof 1) over folds of each test corpus and metric."""
-    grouped = results.groupby(["test", "metric"], sort=False)["value"]
+    """Mean and standard deviation (ddof 1) over folds of each layer, test corpus and metric."""
+    grouped = results.groupby(["layer", "test", "metric"], sort=False)["value"]
     out = grouped.agg(["mean", "std", "count"]).reset_index()
     return out.rename(columns={"count": "folds"})
 
@@ -76,14 +87,102 @@ def fold_summary_table(results, n_folds: int) -> Table:
     from sergen.train.metrics import METRICS
 
     summary = fold_summary(results)
+    layered = summary.layer.nunique() > 1
     table = Table(title=f"mean ± std over {n_folds} folds")
+    if layered:
+        table.add_column("layer")
     table.add_column("test")
     for metric in METRICS:
         table.add_column(metric.upper(), justify="right")
-    for test, part in summary.groupby("test", sort=False):
+    for (layer, test), part in summary.groupby(["layer", "test"], sort=False):
         cells = part.set_index("metric")
-        table.add_row(test, *[f"{cells.loc[m, 'mean']:.2f}±{cells.loc[m, 'std']:.2f}" for m in METRICS])
-    return keep_keys_whole(table, 1)
+        table.add_row(*([str(layer)] if layered else []), test,
+                      *[f"{cells.loc[m, 'mean']:.2f}±{cells.loc[m, 'std']:.2f}" for m in METRICS])
+    return keep_keys_whole(table, 2 if layered else 1)
+
+
+def layer_table(results) -> Table:
+    """AUROC per stored layer (rows) and test corpus (columns), mean over folds: the layer-wise picture."""
+    auroc = results[results.metric == "auroc"]
+    matrix = auroc.pivot_table(index="layer", columns="test", values="value", aggfunc="mean", sort=False)
+    matrix = matrix.loc[sorted(matrix.index, key=int)]
+    table = Table(title="AUROC per layer")
+    table.add_column("layer", justify="right")
+    for test in matrix.columns:
+        table.add_column(test, justify="right")
+    for layer, row in matrix.iterrows():
+        table.add_row(str(layer), *[f"{v:.3f}" for v in row])
+    return table
+
+
+PROBE_KEYS = ("model", "train", "test", "head", "seed", "scramble", "aug_share", "layer", "labels", "folds",
+              "protocol", "norm", "n_boot")
+GRID_KEYS = ("models", "train", "test", "heads", "seeds", "scramble", "aug_share", "layer", "labels", "folds",
+             "protocol", "norm", "n_boot")
+VALIDATORS = {"train": check.names, "test": check.names, "models": check.names, "heads": check.names,
+              "seeds": check.seeds, "seed": check.non_negative_int, "aug_share": check.probabilities,
+              "layer": check.layer, "labels": check.labels, "folds": check.folds, "protocol": check.protocol,
+              "norm": check.names}
+CONFIG_HELP = "a TOML experiment file (its values fill the options not given here)"
+SET_HELP = "KEY=VALUE, e.g. sampler.mix_prob=0.3 or training.lr=0.0005 (repeatable)"
+
+
+def at_default(ctx: typer.Context, name: str) -> bool:
+    """Whether an option was left out of the command line (typer's click may be its own copy, so the source
+    is compared by name)."""
+    source = ctx.get_parameter_source(name)
+    return source is None or getattr(source, "name", "") in ("DEFAULT", "DEFAULT_MAP")
+
+
+def rerun_spec(path: Path, ctx: typer.Context):
+    """The spec a saved run's record holds, checked as a new one would be; other options are refused (the
+    record decides everything)."""
+    from sergen.experiments.probe import spec_from_record
+
+    given = [p.name for p in ctx.command.params if p.name not in ("rerun", "as_json") and not at_default(ctx, p.name)]
+    if given:
+        raise SergenError(f"--rerun repeats a saved run exactly: --{given[0].replace('_', '-')} does not apply",
+                          fix="leave the other options out (or run a new probe without --rerun)")
+    return spec_from_record(path)
+
+
+def with_experiment(ctx: typer.Context, config, sets, keys: tuple[str, ...]):
+    """The command's options with an experiment file's values (and ``--set``'s) where the command line
+    left an option at its default; the experiment (its sampler and training configs)."""
+    from sergen.experiments.experiment_file import Experiment
+
+    experiment = Experiment(config).apply_sets(list(sets or []))
+    params = dict(ctx.params)
+    for key, value in experiment.run.items():
+        if key not in keys:
+            other = "grid" if key in GRID_KEYS else "probe"
+            raise SergenError(f"{key} is a `sergen {other}` setting; this command takes "
+                              f"{', '.join(k for k in keys if k != 'n_boot')}", where=experiment.where(None, key),
+                              fix=f"use `sergen {other}` with this file, or rename the key")
+        if key == "n_boot" or not at_default(ctx, key):
+            continue  # n_boot has no option; an option given on the command line wins
+        params[key] = _cli_form(key, value, as_text=keys is GRID_KEYS)
+        callback = VALIDATORS.get(key)
+        if callback is not None:
+            try:
+                callback(params[key])
+            except typer.BadParameter as exc:
+                raise SergenError(f"{key} = {value!r}: {exc.message}", where=experiment.where(None, key)) from None
+    return params, experiment
+
+
+def _cli_form(key: str, value, as_text: bool):
+    """A file's value as the command line spells the option (``as_text``: the grid's comma lists)."""
+    def one(v):
+        if isinstance(v, bool):
+            return ("yes" if v else "no") if as_text else v
+        if isinstance(v, float):
+            return f"{v:g}" if as_text else v
+        return str(v) if as_text or key in ("layer",) else v
+
+    if isinstance(value, list):
+        return ",".join(str(one(v)) for v in value)
+    return one(value)
 
 
 def absent_note(results) -> str | None:
@@ -99,8 +198,9 @@ def absent_note(results) -> str | None:
 
 @app.command()
 def probe(
-    model: str = typer.Option(..., help="extractor whose stores to use"),
-    train: str = typer.Option(..., help="corpus, a,b (union), or all", callback=check.names),
+    ctx: typer.Context,
+    model: Optional[str] = typer.Option(None, help="extractor whose stores to use"),
+    train: Optional[str] = typer.Option(None, help="corpus, a,b (union), or all", callback=check.names),
     test: str = typer.Option("all", help="corpora to test on, or all", callback=check.names),
     head: str = typer.Option("mlp", help="linear or mlp (128x256)"),
     seed: int = typer.Option(0, callback=check.non_negative_int),
@@ -114,41 +214,61 @@ def probe(
                               "default: the corpus's own split", callback=check.folds),
     protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er (IEMOCAP, 4 classes, "
                                            "5 sessions)", callback=check.protocol),
+    norm: str = typer.Option("global", help="feature normalisation: global (the training pool's), corpus or "
+                             "speaker (each by its own statistics)", callback=check.norm),
+    config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
+    sets: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+    rerun: Optional[Path] = typer.Option(None, help="a saved run's record (results/runs/<id>.json) to repeat exactly"),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON for scripts instead of a table"),
 ):
     """Train a head on one or more corpora and test it on every corpus's test split (with --folds: one run
     per fold, then the mean and spread over folds)."""
     from sergen.config import check_cache_dir
     from sergen.experiments.grid import check_views
-    from sergen.experiments.probe import fold_specs, probe_run, resolve_spec, save_run
+    from sergen.experiments.probe import fold_specs, layer_specs, probe_run, resolve_spec, save_run
     from sergen.results import ensure_writable
     from sergen.train.heads import HEADS
 
-    head = HEADS.canonical(head)
-    spec = resolve_spec(model, train, test, head=head, seed=seed, scramble=scramble, aug_share=aug_share, layer=layer,
-                        labels=labels, folds=folds, protocol=protocol or "")
-    specs = fold_specs(spec)
+    if rerun is not None:
+        spec = rerun_spec(rerun, ctx)
+        specs = [spec]
+    else:
+        p, experiment = with_experiment(ctx, config, sets, PROBE_KEYS)
+        if not p["model"] or not p["train"]:
+            raise SergenError("probe needs --model and --train (or model and train in --config)",
+                              fix="e.g. sergen probe --model melspec --train emodb")
+        spec = resolve_spec(p["model"], p["train"], p["test"], head=HEADS.canonical(p["head"]), seed=int(p["seed"]),
+                            scramble=bool(p["scramble"]), layer=str(p["layer"]),
+                            aug_share=float(p["aug_share"]) or experiment.sampler.aug_share,
+                            labels=p["labels"], folds=p["folds"], protocol=p["protocol"] or "", norm=p["norm"],
+                            sampler=replace(experiment.sampler, aug_share=0.0), training=experiment.training,
+                            n_boot=int(experiment.run.get("n_boot", 200)))
+        specs = [one for by_layer in layer_specs(spec) for one in fold_specs(by_layer)]
+    head, scramble = spec.head, spec.scramble
     check_views(specs)
     check_cache_dir()
     ensure_writable()
     runs, paths = [], []
+    n_folds = max(s.fold for s in specs) or 1
     for one in specs:
-        fold = f" (fold {one.fold} of {len(specs)})" if one.folds else ""
-        with err_console.status(f"training {head} on {one.train_name}{fold} …"):
+        fold = f" (fold {one.fold} of {n_folds})" if one.folds else ""
+        layer = f" (layer {one.layer})" if spec.layer == "all" else ""
+        with err_console.status(f"training {head} on {one.train_name}{layer}{fold} …"):
             runs.append(probe_run(one))
         paths.append(save_run(runs[-1]))
     import pandas as pd
 
     results = pd.concat([r.rows for r in runs], ignore_index=True)
     note = absent_note(results)
-    left_out = protocol_note(runs[0].record)
+    left_out = "\n".join(filter(None, [protocol_note(runs[0].record), norm_note(spec)])) or None
     if as_json:
         out = [{"run_id": s.run_id, "fold": s.fold, "results": str(p), "spec": s.as_dict(), "stores": r.record.stores,
                 "classes": r.record.classes, "left_out": r.record.left_out,
                 "absent_classes": r.record.absent_classes, "confusion": r.record.confusion,
                 "rows": r.rows.to_dict(orient="records")} for s, r, p in zip(specs, runs, paths)]
-        print_json(out[0] if len(out) == 1 and not spec.folds else
-                   {"folds": out, "summary": fold_summary(results).to_dict(orient="records")})
+        print_json(out[0] if len(out) == 1 and not spec.folds and spec.layer != "all" else
+                   {"runs" if spec.layer == "all" else "folds": out,
+                    "summary": fold_summary(results).to_dict(orient="records")})
         for line in (note, left_out):
             if line:
                 err_console.print(f"[yellow]{line}", highlight=False)
@@ -156,12 +276,15 @@ def probe(
     for one, run in zip(specs, runs):
         rows = run.rows
         title = (f"{one.model} · {head} · trained on {one.train_name}" + (" · scrambled" if scramble else "")
-                 + (f" · fold {one.fold}/{len(specs)} ({one.folds})" if one.folds else "")
+                 + (f" · layer {one.layer}" if spec.layer == "all" else "")
+                 + (f" · fold {one.fold}/{n_folds} ({one.folds})" if one.folds else "")
                  + f" · {rows.steps.iloc[0]} steps" + (" · SYNTHETIC demo data" if rows.synthetic.any() else ""))
         console.print(results_table(rows, title))
     console.print("* = corpus in training (its held-out test split); CI = bootstrap 95% interval of AUROC")
-    if len(specs) > 1:
-        console.print(fold_summary_table(results, len(specs)))
+    if spec.folds:
+        console.print(fold_summary_table(results, n_folds))
+    if spec.layer == "all":
+        console.print(layer_table(results))
     console.print(f"classes ({protocol_name(spec)}): {', '.join(runs[0].record.classes)}", highlight=False)
     for line in (note, left_out):
         if line:
@@ -171,7 +294,8 @@ def probe(
 
 @app.command()
 def grid(
-    models: str = typer.Option(..., help="comma-separated extractor names", callback=check.names),
+    ctx: typer.Context,
+    models: Optional[str] = typer.Option(None, help="comma-separated extractor names", callback=check.names),
     train: str = typer.Option("each,all", help="each, all, a+b … comma-separated", callback=check.names),
     test: str = typer.Option("all", callback=check.names),
     heads: str = typer.Option("linear,mlp", callback=check.names),
@@ -186,6 +310,12 @@ def grid(
     folds: str = typer.Option("", help="speaker:K, corpus, or a CSV utt_id,fold (one run per fold)",
                               callback=check.folds),
     protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er", callback=check.protocol),
+    layer: str = typer.Option("-", help="layer of multi-layer stores: - (the last), N, or all (one run per layer)",
+                              callback=check.layer),
+    norm: str = typer.Option("global", help="feature normalisation: global, corpus or speaker; several "
+                             "comma-separated", callback=check.names),
+    config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
+    sets: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
@@ -194,10 +324,18 @@ def grid(
     from sergen.results import absent_by_test, ensure_writable, store_problems
     from sergen.train.heads import HEADS
 
-    specs = grid_specs([m.strip() for m in models.split(",")], train, test,
-                       heads=[HEADS.canonical(h) for h in heads.split(",")],
-                       seeds=[int(s) for s in seeds.split(",")], scrambles=_bools(scramble),
-                       aug_shares=_floats(aug_share), labels=labels, folds=folds, protocol=protocol or "")
+    p, experiment = with_experiment(ctx, config, sets, GRID_KEYS)
+    if not p["models"]:
+        raise SergenError("grid needs --models (or models in --config)", fix="e.g. sergen grid --models melspec")
+    specs = grid_specs([m.strip() for m in p["models"].split(",")], p["train"], p["test"],
+                       heads=[HEADS.canonical(h) for h in p["heads"].split(",")],
+                       seeds=[int(s) for s in str(p["seeds"]).split(",")], scrambles=_bools(str(p["scramble"])),
+                       aug_shares=_floats(str(p["aug_share"])) if "aug_share" in experiment.run
+                       or float(experiment.sampler.aug_share) == 0 else [experiment.sampler.aug_share],
+                       labels=p["labels"], folds=p["folds"],
+                       protocol=p["protocol"] or "", norms=[n.strip() for n in p["norm"].split(",")],
+                       layer=str(p["layer"]), sampler=experiment.sampler, training=experiment.training,
+                       n_boot=int(experiment.run.get("n_boot", 200)))
     check_cache_dir()
     ensure_writable()
     plan = plan_grid(specs)

@@ -74,8 +74,8 @@ names = comma_list(None, "names")
 
 
 def layer(value):
-    """The probe's ``--layer``: ``-`` (the last stored) or a layer number."""
-    if value in (None, "-"):
+    """The probe's ``--layer``: ``-`` (the last stored), ``all`` (one run per stored layer) or a layer number."""
+    if value in (None, "-", "all"):
         return value
     return non_negative_int(value)
 
@@ -216,6 +216,13 @@ def _lazy(name: str) -> Callable:
     return parse
 
 
+def _norm(value):
+    from sergen.train.normalise import check_norm
+
+    return check_norm(value)
+
+
+norm = _protocol_option(_norm)
 labels = _protocol_option(_lazy("parse_labels"))
 folds = _protocol_option(_lazy("parse_folds"))
 protocol = _protocol_option(_lazy("parse_named"))

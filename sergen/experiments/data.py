@@ -19,6 +19,7 @@ from sergen.store.layout import store_path
 from sergen.store.location import is_remote
 from sergen.store.reader import open_store, store_attrs, view_stores
 from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
+from sergen.train.normalise import group_keys, group_stats
 
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
 
@@ -37,6 +38,7 @@ class CorpusData:
     utt_id: np.ndarray
     is_clean: np.ndarray
     pooled: np.ndarray  # per-utterance mean of all frames, float32
+    speaker: np.ndarray  # "" where the manifest names none
     n_store_frames: int  # frame rows of the whole store
     frame_rate: float
     synthetic: bool
@@ -84,6 +86,7 @@ def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, v
         start=ds["start"].values.astype(np.int64), stop=ds["stop"].values.astype(np.int64),
         label=np.array([LABEL_INDEX.get(v, -1) for v in ds["label"].values], np.int64),
         split=np.asarray(ds["split"].values, dtype=str), utt_id=np.asarray(ds["utt_id"].values, dtype=str),
+        speaker=np.asarray(ds["speaker"].values, dtype=str),
         is_clean=np.asarray(ds["view"].values, dtype=str) == "clean",  # False throughout a view store
         pooled=np.asarray(ds["mean"].data[:, columns].compute(), np.float32),
         n_store_frames=int(ds.attrs.get("n_frames", ds["frames"].shape[0])),
@@ -252,7 +255,7 @@ def _store_bank(model: str, name: str, stores_root: str | None, layer: str, vers
 
 
 def training_bank(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-",
-                  protocols: tuple | None = None) -> FrameBank:
+                  protocols: tuple | None = None, norm: str = "global") -> FrameBank:
     """The training utterances of ``train`` (clean and every augmented view store beside them), as rows
     of those stores' banks; the head's standardisation comes from the clean rows' per-utterance mean and
     std in the stores (pooled, no pass over the frames). ``protocols``: one ``CorpusProtocol`` per
@@ -260,7 +263,7 @@ def training_bank(model: str, train: tuple[str, ...], stores_root: str | None, l
     stores = tuple((corpus, tuple(view_stores(model, corpus, stores_root))) for corpus in train)
     versions = tuple(store_version(model, name, stores_root)
                      for corpus, views in stores for name in (corpus, *views))
-    return _training_bank(model, stores, stores_root, layer, versions, protocols)
+    return _training_bank(model, stores, stores_root, layer, versions, protocols, norm)
 
 
 def training_rows(model: str, stores: tuple, stores_root: str | None, layer: str = "-", protocols: tuple | None = None):
@@ -282,10 +285,10 @@ def training_rows(model: str, stores: tuple, stores_root: str | None, layer: str
 
 @lru_cache(maxsize=8)
 def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: str, versions: tuple,
-                   protocols: tuple | None = None) -> FrameBank:
+                   protocols: tuple | None = None, norm: str = "global") -> FrameBank:
     """``stores``: (corpus, its view stores) per training corpus, listed once by ``training_bank``."""
     banks, index, utts, labels, corpora, keys, clean = [], [], [], [], [], [], []
-    stats = []
+    stats, groups = [], []
     for name, part, rows, k, ids, is_clean in training_rows(model, stores, stores_root, layer, protocols):
         index.append(np.full(len(rows), len(banks)))
         banks.append(store_bank(model, name, stores_root, layer))
@@ -294,12 +297,22 @@ def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: st
         corpora.append(np.full(len(rows), k))
         keys.append(np.searchsorted(ids, part.utt_id[rows]) + 10_000_000 * k)
         clean.append(np.full(len(rows), is_clean))
+        if norm != "global":
+            groups.append(group_keys(norm, stores[k][0], part.speaker[rows]))
         if is_clean:
             stats.append((part.pooled[rows], utterance_std(part, rows), part.stop[rows] - part.start[rows]))
     mean, std = pooled_stats(*(np.concatenate(s) for s in zip(*stats)))
     cat = lambda parts, dtype: np.concatenate(parts).astype(dtype)  # noqa: E731
-    return FrameBank(banks, cat(index, np.int64), cat(utts, np.int64), cat(labels, np.int64),
+    bank = FrameBank(banks, cat(index, np.int64), cat(utts, np.int64), cat(labels, np.int64),
                      cat(corpora, np.int64), cat(keys, np.int64), cat(clean, bool), mean, std)
+    if norm == "global":
+        return bank
+    entry_groups = np.concatenate(groups)
+    means, stds, lengths = (np.concatenate(s) for s in zip(*stats))
+    names, _, g_mean, g_std = group_stats(entry_groups[bank.is_clean], means, stds, lengths)
+    return replace(bank, feature_mean=np.zeros_like(mean), feature_std=np.ones_like(std),
+                   group=np.searchsorted(names, entry_groups.astype(str)), group_mean=g_mean, group_std=g_std,
+                   group_names=names)
 
 
 def relabelled(bank: FrameBank, perms: dict[int, np.ndarray]) -> FrameBank:
@@ -314,9 +327,14 @@ def relabelled(bank: FrameBank, perms: dict[int, np.ndarray]) -> FrameBank:
 def split_vectors(model: str, corpus: str, split: str, stores_root: str | None,
                   layer: str = "-", protocol=None) -> tuple[np.ndarray, np.ndarray]:
     """Utterance-level vectors (mean over all frames) and labels of one split, clean view only."""
-    data = load_corpus(model, corpus, stores_root, layer, protocol)
-    rows = np.flatnonzero((data.split == split) & data.is_clean & (data.label >= 0))
+    data, rows = split_rows(model, corpus, split, stores_root, layer, protocol)
     return data.pooled[rows], data.label[rows]
+
+
+def split_rows(model: str, corpus: str, split: str, stores_root: str | None, layer: str = "-", protocol=None):
+    """The store's ``CorpusData`` and the rows of one split (clean, with a class under the protocol)."""
+    data = load_corpus(model, corpus, stores_root, layer, protocol)
+    return data, np.flatnonzero((data.split == split) & data.is_clean & (data.label >= 0))
 
 
 def stores_root_key(root) -> str | None:

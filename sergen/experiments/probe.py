@@ -17,8 +17,8 @@ import sergen
 from sergen import LABELS, corpus_order
 from sergen.config import data_dir, describe_dir
 from sergen.errors import SergenError, UnknownNameError
-from sergen.experiments.data import (load_corpus, relabelled, split_vectors, stores_root_key,
-                                     training_bank)
+from sergen.experiments.data import (load_corpus, relabelled, split_rows, stores_root_key, training_bank,
+                                     utterance_std)
 from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
 from sergen.protocols.protocol import Protocol, named_protocol, parse_folds, parse_labels, parse_named
@@ -30,6 +30,7 @@ from sergen.results import save_run as save_rows
 from sergen.store.reader import existing_stores
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
+from sergen.train.normalise import check_norm, group_keys, group_stats, normalise_rows
 from sergen.train.resident import make_sampler
 from sergen.train.sampler import SamplerConfig
 
@@ -53,6 +54,7 @@ class ProbeSpec:
     folds: str = ""
     fold: int = 0
     protocol: str = ""
+    norm: str = "global"  # ``sergen.train.normalise``: global, corpus or speaker
 
     @property
     def protocol_spec(self) -> Protocol:
@@ -71,7 +73,7 @@ class ProbeSpec:
         (so runs made before protocols existed keep their ids)."""
         d = asdict(self)
         d["train"], d["test"] = list(self.train), list(self.test)
-        for key, default in (("labels", "4"), ("folds", ""), ("fold", 0), ("protocol", "")):
+        for key, default in (("labels", "4"), ("folds", ""), ("fold", 0), ("protocol", ""), ("norm", "global")):
             if d[key] == default:
                 del d[key]
         return d
@@ -146,8 +148,8 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
     if spec.protocol:
         labels, folds = named_protocol(parse_named(spec.protocol), spec.train, spec.test, spec.labels, spec.folds)
         spec = replace(spec, labels=labels, folds=folds)
-    spec = replace(spec, labels=parse_labels(spec.labels), folds=parse_folds(spec.folds))
-    if not spec.folds:
+    spec = replace(spec, labels=parse_labels(spec.labels), folds=parse_folds(spec.folds), norm=check_norm(spec.norm))
+    if not spec.folds and spec.layer != "all":
         check_protocol(spec, stores_root)
     return spec
 
@@ -163,6 +165,65 @@ def check_protocol(spec: ProbeSpec, stores_root=None) -> None:
     for corpus, key in keys.items():
         assignment(key)
         check_store_covers(store_index(spec.model, corpus, root, spec.layer), key)
+
+
+def spec_from_record(path) -> ProbeSpec:
+    """The spec of a saved run (``results/runs/<id>.json``), to repeat it exactly: the same spec gives the
+    same run id, so the rerun replaces the saved run."""
+    from sergen.results import OldRecord, RunRecord
+
+    path = Path(path)
+    try:
+        record = RunRecord.from_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SergenError("no such run record", where=str(path),
+                          fix="give a results/runs/<run_id>.json file (`sergen report` lists the runs)") from None
+    except (OldRecord, ValueError, UnicodeDecodeError, IsADirectoryError) as exc:
+        raise SergenError(f"not a run record sergen can repeat: {exc}", where=str(path),
+                          fix="give a results/runs/<run_id>.json written by this sergen") from None
+    d = dict(record.spec)
+    try:
+        sampler, training = _sampler_from(d.pop("sampler")), TrainConfig(**d.pop("training"))
+        spec = ProbeSpec(**{**d, "train": tuple(d["train"]), "test": tuple(d["test"]), "sampler": sampler,
+                            "training": training})
+    except (TypeError, ValueError, KeyError) as exc:
+        raise SergenError(f"the run record's spec does not fit this sergen's settings ({exc})", where=str(path),
+                          fix="rerun with the sergen version that wrote it (its version is in the record)") from None
+    if spec.run_id != record.run_id:
+        raise SergenError(f"the record's spec gives run id {spec.run_id}, not its own {record.run_id}: it was "
+                          f"written by sergen {record.sergen_version}, whose settings differ", where=str(path),
+                          fix="rerun with that sergen version")
+    check_protocol(spec)
+    return spec
+
+
+def _sampler_from(values: dict) -> SamplerConfig:
+    return SamplerConfig(**{**values, "window_s": tuple(values["window_s"])})
+
+
+def stored_layers(model: str, corpus: str, stores_root=None) -> list[int]:
+    """The layers a multi-layer store holds side by side (``settings.layers``)."""
+    from sergen.store.layout import store_path
+    from sergen.store.reader import store_attrs
+
+    return [int(v) for v in store_attrs(store_path(model, corpus, stores_root)).get("settings", {}).get("layers") or []]
+
+
+def layer_specs(spec: ProbeSpec, stores_root=None) -> list[ProbeSpec]:
+    """``--layer all``: one spec per layer every store of the run holds (a layer sweep)."""
+    if spec.layer != "all":
+        return [spec]
+    held = [stored_layers(spec.model, c, stores_root) for c in dict.fromkeys(spec.train + spec.test)]
+    common = sorted(set(held[0]).intersection(*held[1:]))
+    if not common:
+        raise SergenError(f"--layer all: the {spec.model} stores of this run hold no common layers "
+                          f"({'single-layer stores' if not any(held) else 'different layers'})",
+                          fix="extract with --layers (e.g. --layers 6,12,18,24) for a layer sweep, or pick --layer N")
+    specs = [replace(spec, layer=str(layer)) for layer in common]
+    for one in specs:
+        if not one.folds:
+            check_protocol(one, stores_root)
+    return specs
 
 
 def fold_specs(spec: ProbeSpec, stores_root=None) -> list[ProbeSpec]:
@@ -205,13 +266,16 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     record.classes, record.left_out = list(classes), left_out
     record.protocol = {c: assignment(k).fingerprint for c, k in keys.items()}
     frame_rate = load_corpus(spec.model, spec.train[0], root, spec.layer).frame_rate
-    bank = training_bank(spec.model, spec.train, root, spec.layer, tuple(keys[c] for c in spec.train))
+    bank = training_bank(spec.model, spec.train, root, spec.layer, tuple(keys[c] for c in spec.train), spec.norm)
     perms = scramble_permutations(spec.train, len(classes)) if spec.scramble else {}
     if perms:
         bank = relabelled(bank, {k: perms[c] for k, c in enumerate(spec.train)})
 
     def vectors(corpus: str, split: str):
-        x, y = split_vectors(spec.model, corpus, split, root, spec.layer, keys[corpus])
+        data, rows = split_rows(spec.model, corpus, split, root, spec.layer, keys[corpus])
+        x, y = data.pooled[rows], data.label[rows]
+        if spec.norm != "global":
+            x = normalised_vectors(spec, bank, data, rows, root)
         return x, (perms[corpus][y] if corpus in perms else y), y
 
     valid = [vectors(c, "valid") for c in spec.train]
@@ -246,9 +310,26 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
                 "in_training": corpus in spec.train, "synthetic": synthetic, "sergen_version": sergen.__version__,
                 "run_id": spec.run_id, "seconds": round(time.perf_counter() - started, 2),
                 "labels": shown_labels(spec.labels), "folds": shown_folds(spec.folds), "fold": spec.fold,
-                "classes": ",".join(classes), "protocol": spec.protocol,
+                "classes": ",".join(classes), "protocol": spec.protocol, "norm": spec.norm,
             })
     return ProbeRun(pd.DataFrame(rows), record)
+
+
+def normalised_vectors(spec: ProbeSpec, bank, data, rows: np.ndarray, root) -> np.ndarray:
+    """Utterance vectors standardised as the training windows were (``sergen.train.normalise``): a training
+    corpus by its training statistics, a corpus outside training by all its utterances (transductive), a
+    speaker by its utterances in these rows."""
+    keys = group_keys(spec.norm, data.corpus, data.speaker[rows])
+    lengths = data.stop[rows] - data.start[rows]
+    if spec.norm == "corpus" and data.corpus in spec.train:
+        stats = {str(n): (bank.group_mean[i], bank.group_std[i]) for i, n in enumerate(bank.group_names)}
+        return normalise_rows(data.pooled[rows], keys, None, None, None, stats)
+    if spec.norm == "corpus":
+        every = np.flatnonzero(data.is_clean)
+        names, _, mean, std = group_stats(group_keys("corpus", data.corpus, data.speaker[every]), data.pooled[every],
+                                          utterance_std(data, every), data.stop[every] - data.start[every])
+        return normalise_rows(data.pooled[rows], keys, None, None, None, {names[0]: (mean[0], std[0])})
+    return normalise_rows(data.pooled[rows], keys, data.pooled[rows], utterance_std(data, rows), lengths)
 
 
 def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:

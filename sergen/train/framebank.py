@@ -151,8 +151,12 @@ class FrameBank:
     corpus: np.ndarray  # (n_entries,) corpus index
     utt_key: np.ndarray  # (n_entries,) utterance index (shared by its views)
     is_clean: np.ndarray  # (n_entries,) bool
-    feature_mean: np.ndarray  # (D,) over all clean frames
+    feature_mean: np.ndarray  # (D,) over all clean frames (zeros and ones when groups normalise instead)
     feature_std: np.ndarray  # (D,)
+    group: np.ndarray | None = None  # (n_entries,) normalisation group (``--norm corpus|speaker``); None: global
+    group_mean: np.ndarray | None = None  # (G, D) each group's mean and std (``sergen.train.normalise``)
+    group_std: np.ndarray | None = None
+    group_names: np.ndarray | None = None  # (G,) "corpus" or "corpus/speaker"
 
     def __post_init__(self):
         self.length = np.zeros(len(self.utt), np.int64)

@@ -119,7 +119,9 @@ def subset_bank(bank: FrameBank, entries: np.ndarray) -> FrameBank:
     undo[order] = np.arange(len(order))
     return FrameBank([sub], np.zeros(len(entries), np.int64), undo, bank.label[entries[undo]],
                      bank.corpus[entries[undo]], bank.utt_key[entries[undo]], bank.is_clean[entries[undo]],
-                     bank.feature_mean, bank.feature_std)
+                     bank.feature_mean, bank.feature_std,
+                     None if bank.group is None else bank.group[entries[undo]], bank.group_mean, bank.group_std,
+                     bank.group_names)
 
 
 def _ranges(counts: np.ndarray) -> np.ndarray:

@@ -66,6 +66,11 @@ class WindowSampler:
                 for k in np.unique(bank.corpus[clean]) if ((bank.label[clean] == c) & (bank.corpus[clean] == k)).any()]
             for c in self.classes
         }
+        # normalisation groups: a mixed window's partner comes from its anchor's class and group
+        if bank.group is not None:
+            keys = bank.label[clean].astype(np.int64) * (int(bank.group.max()) + 1) + bank.group[clean]
+            order = np.argsort(keys, kind="stable")
+            self.group_pool, self.group_keys = clean[order], keys[order]
         # augmented views of each utterance
         aug = np.flatnonzero(~bank.is_clean)
         order = np.argsort(bank.utt_key[aug], kind="stable")
@@ -155,16 +160,29 @@ class WindowSampler:
         entry, first, end, sign, window, count = self.masked_windows(entries, *self.draw_windows(entries))
         mix = np.flatnonzero(self.rng.random(n) < self.cfg.mix_prob)
         if len(mix):
-            partners = self.pick_views(self.draw_utterances(classes[mix]))
+            partners = self.pick_views(self.draw_partners(classes[mix], entries[mix]))
             p_entry, p_first, p_end, p_sign, p_window, p_count = self.masked_windows(
                 partners, *self.draw_windows(partners))
             count[mix] += p_count
             entry, first, end = (np.concatenate(pair) for pair in ((entry, p_entry), (first, p_first), (end, p_end)))
             sign, window = np.concatenate([sign, p_sign]), np.concatenate([window, mix[p_window]])
         x = self.bank.unit_sum(entry, first, end, sign / count[window], window, n)
+        if self.bank.group is not None:  # each window by its own group's statistics (--norm corpus|speaker)
+            g = self.bank.group[entries]
+            x = (x - self.bank.group_mean[g]) / self.bank.group_std[g]
         if self.cfg.noise_std > 0:
             x += self.noise_rows(n)
         return x, classes
+
+    def draw_partners(self, classes: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+        """Same-class partners; with normalisation groups, from the anchor's group too (one group's
+        statistics then standardise the whole mixed window)."""
+        if self.bank.group is None:
+            return self.draw_utterances(classes)
+        keys = classes.astype(np.int64) * (int(self.bank.group.max()) + 1) + self.bank.group[anchors]
+        lo = np.searchsorted(self.group_keys, keys, side="left")
+        hi = np.searchsorted(self.group_keys, keys, side="right")
+        return self.group_pool[lo + (self.rng.random(len(keys)) * (hi - lo)).astype(np.int64)]
 
     def noise_rows(self, n: int) -> np.ndarray:
         """``n`` consecutive rows of the noise pool from a random row on (wrapping): a slice costs a third of

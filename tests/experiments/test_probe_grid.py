@@ -178,12 +178,18 @@ def test_run_record_has_history_and_confusion_equal_to_sklearn(in_demo_workspace
     seen = {}
     real = probe.predict_proba
     monkeypatch.setattr(probe, "predict_proba", lambda model, x: seen.setdefault(len(seen), real(model, x)))
-    real_vectors = probe.split_vectors
+    real_rows = probe.split_rows
     labels = []
-    monkeypatch.setattr(probe, "split_vectors", lambda *a: labels.append(real_vectors(*a)) or labels[-1])
+
+    def spy(*args):
+        data, rows = real_rows(*args)
+        labels.append(data.label[rows])
+        return data, rows
+
+    monkeypatch.setattr(probe, "split_rows", spy)
     spec = resolve_spec("melspec", "emodb", "emodb,ravdess", head="linear", training=FAST, n_boot=10)
     run = probe_run(spec)
-    tests = [y for (x, y), args in zip(labels, range(len(labels)))][-2:]
+    tests = labels[-2:]
     for k, corpus in enumerate(("emodb", "ravdess")):
         expected = confusion_matrix(tests[k], seen[k].argmax(1), labels=[0, 1, 2, 3])
         assert np.array_equal(np.array(run.record.confusion[corpus]), expected)
