@@ -99,7 +99,7 @@ def analyse_stores(model: str, corpora: list[str], stores_root=None, seed: int =
     xs, labels, names = [], [], []
     for corpus in corpora:
         data = load_corpus(model, corpus, root)
-        rows = np.flatnonzero(data.is_clean)
+        rows = np.flatnonzero(data.is_clean & (data.label >= 0))  # the four classes (-1: a class outside them)
         xs.append(data.pooled[rows])
         labels += [LABELS[i] for i in data.label[rows]]
         names += [corpus] * len(rows)
