@@ -35,7 +35,7 @@ RECORD_FORMAT = 2
 ROW_COLUMNS = ("model", "layer", "head", "train", "n_train_corpora", "test", "metric", "value", "ci_low",
                "ci_high", "seed", "scramble", "aug_share", "steps", "best_step", "val_auroc", "n_test",
                "absent_classes", "in_training", "synthetic", "sergen_version", "run_id", "seconds",
-               "labels", "folds", "fold", "classes", "protocol", "norm")
+               "labels", "folds", "fold", "classes", "protocol", "norm", "corpus_id_acc")
 # the store attributes that decide its content: a store differing in any of them gives other numbers
 IDENTITY_ATTRS = ("model", "corpus", "view", "weights", "manifest_sha256", "settings", "dim", "dtype", "n_utts",
                   "n_frames", "created", "finished", "complete", "n_failed", "format", "sergen_version")
@@ -127,6 +127,8 @@ class RunRecord:
     classes: list = field(default_factory=lambda: ["hap", "sad", "neu", "ang"])  # the head's outputs, in order
     protocol: dict = field(default_factory=dict)  # corpus → fingerprint of the label/split table the run used
     left_out: dict = field(default_factory=dict)  # corpus → {class: utterances left out (not shared)}
+    corpus_id_accuracy: float | None = None  # held-out corpus ID from the head's hidden features (multi-corpus)
+    discriminator_accuracy: float | None = None  # an adversarial head's own corpus classifier, held out
     n_rows: int = 0  # rows of the CSV, so a truncated one is told from a whole one
     format: int = RECORD_FORMAT
 

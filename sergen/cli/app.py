@@ -35,17 +35,38 @@ def _root(version: bool = typer.Option(False, "--version", callback=_print_versi
     """Cross-corpus speech emotion recognition: manifests → stores → probes → reports."""
 
 
+OUTSIDE_COLUMN = "outside"
+"""Header of the counts column for utterances whose native class is none of the four (label "")."""
+
+
 def counts_table(df, title: str) -> Table:
+    """Utterances per split of the four classes, and of the classes outside them (kept for --labels native)."""
     table = Table(title=title)
     table.add_column("split")
-    for label in LABELS:
+    for label in (*LABELS, OUTSIDE_COLUMN):
         table.add_column(label, justify="right")
     table.add_column("total", justify="right")
+
+    def cells(part) -> list[str]:
+        return [str((part["label"] == lab).sum()) for lab in (*LABELS, "")] + [str(len(part))]
+
     for split in ("train", "valid", "test"):
-        part = df[df["split"] == split]
-        table.add_row(split, *[str((part["label"] == lab).sum()) for lab in LABELS], str(len(part)))
-    table.add_row("all", *[str((df["label"] == lab).sum()) for lab in LABELS], str(len(df)), style="bold")
+        table.add_row(split, *cells(df[df["split"] == split]))
+    table.add_row("all", *cells(df), style="bold")
     return table
+
+
+def native_counts_table(df) -> Table:
+    """Utterances per native class (what ``--labels native`` trains on) and split, with the 4-class label each
+    native class maps to ("-": none of the four)."""
+    table = Table(title="native classes (--labels native)")
+    for header in ("native", "4-class", "train", "valid", "test", "all"):
+        table.add_column(header, justify="left" if header in ("native", "4-class") else "right")
+    for native, part in df.groupby("native_label", sort=True):
+        mapped = ", ".join(sorted(set(part["label"]) - {""})) or "-"
+        table.add_row(str(native), mapped, *[str((part["split"] == s).sum()) for s in ("train", "valid", "test")],
+                      str(len(part)))
+    return keep_keys_whole(table, 1)
 
 
 def registry_table(registry, heading: str, describe) -> Table:

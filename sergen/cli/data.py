@@ -12,7 +12,7 @@ from sergen.cli.app import app, config_app, registry_table
 from sergen.console import console, err_console
 from sergen.errors import SergenError
 
-from sergen.cli.app import counts_table
+from sergen.cli.app import OUTSIDE_COLUMN, counts_table, native_counts_table
 
 
 @app.command()
@@ -31,7 +31,8 @@ def manifest(
     out: Optional[Path] = typer.Option(None, help="CSV to write (default manifests/<corpus>.csv)",
                                        callback=check.output_file),
     seed: int = typer.Option(0, help="seed of random splits", callback=check.non_negative_int),
-    keep_excited_apart: bool = typer.Option(False, help="IEMOCAP: drop 'exc' instead of merging it into hap"),
+    keep_excited_apart: bool = typer.Option(False, help="IEMOCAP: keep 'exc' (excited) out of hap "
+                                            "instead of merging it (kept for --labels native)"),
     labels: Optional[str] = typer.Option(None, help="CREMA-D: intended (default) or perceived",
                                          callback=check.choice("intended", "perceived")),
     test_set: Optional[str] = typer.Option(None, help="MSP-Podcast: which set is the test split (Test1)",
@@ -70,8 +71,12 @@ def manifest(
         result = read_corpus(canon, root, **options)
     path = write_manifest(result, out)
     console.print(counts_table(result.manifest, f"{result.meta['corpus']}: {len(result.manifest)} utterances"))
+    console.print(native_counts_table(result.manifest))
+    if result.outside_four:
+        console.print(f"{result.outside_four} utterances outside the four classes (column {OUTSIDE_COLUMN}) kept "
+                      "for --labels native")
     if result.dropped:
-        console.print("left out by the 4-class rule or subset: "
+        console.print("left out (no emotion class of their own, song, or another set): "
                       + ", ".join(f"{k} ({v})" for k, v in sorted(result.dropped.items())))
     for warning in result.warnings:
         err_console.print(f"[yellow]warning: {warning}")

@@ -286,6 +286,12 @@ def probe(
     if spec.layer == "all":
         console.print(layer_table(results))
     console.print(f"classes ({protocol_name(spec)}): {', '.join(runs[0].record.classes)}", highlight=False)
+    record = runs[0].record
+    if record.corpus_id_accuracy is not None:
+        own = (f"; its own discriminator: {record.discriminator_accuracy:.2f}"
+               if record.discriminator_accuracy is not None else "")
+        console.print(f"corpus read from the head's features on held-out utterances (balanced accuracy, chance "
+                      f"{1 / len(spec.train):.2f}): {record.corpus_id_accuracy:.2f}{own}", highlight=False)
     for line in (note, left_out):
         if line:
             console.print(f"[yellow]{line}", highlight=False)

@@ -3,6 +3,12 @@
 A reader only knows its corpus's native layout (``scan``) and split rule (``assign_splits``); the
 checks that every manifest needs (missing files, unreadable headers, duplicate ids, empty corpora)
 live here once.
+
+A manifest holds every utterance that has an emotion class of its own: ``native_label`` is that class as a
+readable word (the same word across corpora where the meaning is the same), ``label`` its 4-class name, or
+:data:`OUTSIDE_FOUR` ("") when it is none of hap/sad/neu/ang. So ``--labels native`` finds every class of a
+corpus without re-reading it, and the 4-class protocol simply skips the rows whose label is "". What has no
+class at all (no majority among raters, song, a set that is not a split) is dropped and counted.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ MANIFEST_COLUMNS = [
     "duration_s", "sample_rate", "num_samples", "channels", "language",
 ]
 SPLITS = ("train", "valid", "test")
+OUTSIDE_FOUR = ""
+"""``label`` of an utterance whose native class is none of the four: kept for ``--labels native``."""
 DEMO_MARKER = "SERGEN_DEMO.json"
 """File that ``sergen demo-data`` leaves in each synthetic corpus root, so results say they are synthetic."""
 
@@ -61,9 +69,14 @@ class ManifestResult:
 
     manifest: pd.DataFrame
     problems: Problems
-    dropped: Counter  # native labels outside the four classes, or excluded subsets (song, Test2, ...)
+    dropped: Counter  # utterances with no class of their own (no majority, ...), or excluded subsets (song, Test2)
     meta: dict
     warnings: list[str] = field(default_factory=list)  # e.g. a class left empty by the label map
+
+    @property
+    def outside_four(self) -> int:
+        """Utterances kept with a native class that is none of the four (``label`` ""): ``--labels native`` only."""
+        return int((self.manifest["label"] == OUTSIDE_FOUR).sum())
 
 
 class CorpusReader:
@@ -80,8 +93,9 @@ class CorpusReader:
 
     # -- to implement -------------------------------------------------------------------------
     def scan(self, problems: Problems, dropped: Counter) -> list[dict]:
-        """One dict per utterance of the four classes: utt_id, path (relative), native_label, label,
-        speaker, gender, and optionally split or extra columns."""
+        """One dict per utterance with a class of its own: utt_id, path (relative), native_label (a readable
+        class name), label (its 4-class name or ``OUTSIDE_FOUR``), speaker, gender, and optionally split or
+        extra columns. Utterances with no class go to ``dropped``, counted by reason."""
         raise NotImplementedError
 
     def assign_splits(self, df: pd.DataFrame) -> pd.Series:
@@ -120,7 +134,7 @@ class CorpusReader:
         rows = self._read_headers(rows, problems)
         if not rows:
             raise SergenError(
-                f"no usable {self.name} utterances of the four classes",
+                f"no usable {self.name} utterances with an emotion class",
                 where=str(self.root), fix=problems.summary(5) if problems else f"expected {self.layout}",
             )
         df = pd.DataFrame(rows)
@@ -197,9 +211,13 @@ def _first_non_utf8(path: Path) -> str:
 
 def empty_class_warnings(df: pd.DataFrame, corpus: str, dropped: Counter) -> list[str]:
     """Classes of the four with no utterance in the manifest, or none in a split: training or scoring on
-    them fails later (or silently lacks a class), so say it where the labels are read."""
+    them fails later (or silently lacks a class), so say it where the labels are read. Only rows with one
+    of the four labels count: a split holding only utterances outside the four lacks every class."""
+    outside = df.loc[df["label"] == OUTSIDE_FOUR, "native_label"].value_counts()
+    left_out = ", ".join([f"{k} ({v})" for k, v in sorted(dropped.items())]
+                         + [f"{k} ({v}, kept for --labels native)" for k, v in sorted(outside.items())]) or "none"
+    df = df[df["label"] != OUTSIDE_FOUR]
     lines = []
-    left_out = ", ".join(f"{k} ({v})" for k, v in sorted(dropped.items())) or "none"
     for label in LABELS:
         if not (df["label"] == label).any():
             lines.append(f"class {label} is empty in {corpus}: no utterance maps to it (left out: {left_out})")
@@ -217,8 +235,9 @@ def order_columns(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def check_label(label: str) -> str:
-    if label not in LABELS:
-        raise ValueError(f"label {label!r} is not one of {LABELS}")
+    """One of the four, or ``OUTSIDE_FOUR`` for an utterance whose native class is none of them."""
+    if label != OUTSIDE_FOUR and label not in LABELS:
+        raise ValueError(f"label {label!r} is neither one of {LABELS} nor {OUTSIDE_FOUR!r} (outside the four)")
     return label
 
 
@@ -241,6 +260,19 @@ def random_split(utt_ids: pd.Series, fractions: tuple[float, float, float], seed
     split[perm[n_train:n_train + n_valid]] = "valid"
     split[perm[n_train + n_valid:]] = "test"
     return pd.Series(split, index=utt_ids.index)
+
+
+def random_split_four_first(df: pd.DataFrame, fractions: tuple[float, float, float], seed: int) -> pd.Series:
+    """``random_split`` of the utterances of the four classes exactly as if they were alone (the poster's split
+    sizes and membership do not move when classes outside the four are kept), then of each other native class
+    on its own, in the same proportions (so each such class reaches every split it is large enough for)."""
+    four = df["label"] != OUTSIDE_FOUR
+    split = pd.Series(index=df.index, dtype=object)
+    if four.any():
+        split[four] = random_split(df.loc[four, "utt_id"], fractions, seed)
+    for _, rows in df[~four].groupby("native_label", sort=True):
+        split[rows.index] = random_split(rows["utt_id"], fractions, seed)
+    return split
 
 
 def speaker_split(speakers: pd.Series, valid: set[str], test: set[str]) -> pd.Series:

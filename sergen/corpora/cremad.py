@@ -1,9 +1,13 @@
 """CREMA-D: ``AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav``.
 
 Intended labels (from the file name) by default; ``labels="perceived"`` takes the voice-only vote of
-``processedResults/summaryTable.csv`` and drops files whose vote is tied or outside the four classes.
-Gender from ``VideoDemographics.csv`` when present. Random seeded split in the poster's proportions
-(3,960 / 1,413 / 1,424); speakers overlap across splits, as in the poster.
+``processedResults/summaryTable.csv`` (letters A, D, F, H, N, S) and drops files whose vote is tied
+(``A:N``), counted. Native classes (code → ``native_label`` → ``label``): ANG/A angry → ang, HAP/H happy
+→ hap, NEU/N neutral → neu, SAD/S sad → sad, DIS/D disgust, FEA/F fearful → "" (kept for ``--labels
+native``: 6 classes, 7,442 files). Gender from ``VideoDemographics.csv`` when present. Random seeded split
+in the poster's proportions (3,960 / 1,413 / 1,424 of the four classes); the other classes are split on
+their own in the same proportions, so the 4-class split is the poster's whatever else is kept. Speakers
+overlap across splits, as in the poster.
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ from collections import Counter
 
 import pandas as pd
 
-from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems, random_split, read_table
+from sergen.corpora.base import (CORPUS_READERS, OUTSIDE_FOUR, CorpusReader, Problems, random_split_four_first,
+                                 read_table)
 from sergen.errors import SergenError
 
 NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
-EMOTIONS = {"ANG": "ang", "HAP": "hap", "NEU": "neu", "SAD": "sad", "DIS": None, "FEA": None}
-VOTES = {"A": "ang", "H": "hap", "N": "neu", "S": "sad"}
+# code of the file name (intended) or letter of the vote (perceived) → (native class, 4-class label)
+EMOTIONS = {"ANG": ("angry", "ang"), "HAP": ("happy", "hap"), "NEU": ("neutral", "neu"), "SAD": ("sad", "sad"),
+            "DIS": ("disgust", OUTSIDE_FOUR), "FEA": ("fearful", OUTSIDE_FOUR)}
+VOTES = {"A": EMOTIONS["ANG"], "H": EMOTIONS["HAP"], "N": EMOTIONS["NEU"], "S": EMOTIONS["SAD"],
+         "D": EMOTIONS["DIS"], "F": EMOTIONS["FEA"]}
 POSTER_FRACTIONS = (3960, 1413, 1424)
 
 
@@ -72,20 +80,19 @@ class CremadReader(CorpusReader):
                 problems.add(rel, "unparseable file name: expected <actor>_<sentence>_<ANG|HAP|NEU|SAD|DIS|FEA>_<level>.wav")
                 continue
             actor, _, emo, _ = match.groups()
-            native = emo
-            label = EMOTIONS[emo]
+            native, label = EMOTIONS[emo]
             if votes is not None:
-                native = votes.get(wav.stem)
-                label = VOTES.get(native) if isinstance(native, str) else None
-                if native is None:
+                if wav.stem not in votes:
                     problems.add(rel, "missing vote: file not in processedResults/summaryTable.csv")
                     continue
-            if label is None:
-                dropped[f"label {native}"] += 1
-                continue
+                vote = votes[wav.stem]
+                if vote not in VOTES:  # a tie (A:N) or an empty vote: no class of its own
+                    dropped[f"label {vote}"] += 1
+                    continue
+                native, label = VOTES[vote]
             rows.append({"utt_id": wav.stem, "path": rel, "native_label": native, "label": label,
                          "speaker": actor, "gender": genders.get(actor, "unknown")})
         return rows
 
     def assign_splits(self, df: pd.DataFrame) -> pd.Series:
-        return random_split(df["utt_id"], POSTER_FRACTIONS, self.seed)
+        return random_split_four_first(df, POSTER_FRACTIONS, self.seed)

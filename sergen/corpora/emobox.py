@@ -7,9 +7,8 @@
   name is refused, with the count and examples: a partial dataset would not give EmoBox's numbers.
 - ``native_label`` is the class EmoBox scores (``label_map[emo]``, e.g. IEMOCAP's ``exc`` → ``Happy``),
   ``emobox_emo`` the raw ``emo``; ``label`` is the poster's class where EmoBox's maps to one (Happy → hap,
-  Sad → sad, Neutral → neu, Angry → ang). Other classes (Calm, Fear, ...) are left out of the manifest and
-  counted, like every reader's (a manifest holds the four classes); their folds stay readable through
-  :func:`sergen.protocols.emobox.read_dataset`.
+  Sad → sad, Neutral → neu, Angry → ang), else "": EmoBox's other classes (Calm, Fear, ...) are kept with
+  their EmoBox name for ``--labels native``, as every reader keeps its corpus's own classes.
 - ``emobox_folds`` holds the utterance's role in fold 1, 2, ... joined by ``|`` (``train``, ``valid``,
   ``test``, ``-`` where a fold does not list it); ``fold`` the fold that tests it (0: none), as IEMOCAP's.
 - ``split`` is fold 1: its test set is ``test``; ``valid`` is EmoBox's official validation file where one
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems
+from sergen.corpora.base import CORPUS_READERS, OUTSIDE_FOUR, CorpusReader, Problems
 from sergen.corpora.manifest import manifest_path
 from sergen.errors import SergenError
 from sergen.protocols.emobox import CLONE_HINT, EmoBoxDataset, dataset_folder, read_dataset, relative_audio_path
@@ -88,10 +87,7 @@ class EmoBoxReader(CorpusReader):
         self.check_audio(table)
         rows = []
         for rec in table.itertuples(index=False):
-            label = FOUR_CLASSES.get(rec.emobox_class.strip().lower())
-            if label is None:
-                dropped[f"label {rec.emobox_class}"] += 1
-                continue
+            label = FOUR_CLASSES.get(rec.emobox_class.strip().lower(), OUTSIDE_FOUR)
             rows.append({"utt_id": rec.key, "path": rec.path, "native_label": rec.emobox_class, "label": label,
                          "speaker": rec.speaker, "gender": "unknown", "emobox_emo": rec.emo,
                          "fold": int(rec.fold), "emobox_folds": rec.emobox_folds})

@@ -1,8 +1,10 @@
 """Bring your own corpus: a folder of audio plus a CSV with ``path,label[,speaker,split]``.
 
-Labels are matched to the four classes by common names (happy/joy, sad/sadness, neutral/calm,
-angry/anger, ...); anything else is dropped and counted. Without a split column, a seeded split by
-speaker (when given) or by utterance, 70/15/15.
+``native_label`` is the CSV's label as written (spaces trimmed); ``label`` its 4-class name matched by common
+names (happy/joy, sad/sadness, neutral/calm, angry/anger, ...), or "" for any other class, kept for
+``--labels native``. A row without a label has no class and is dropped, counted. Without a split column, a
+seeded split by speaker (when given: all rows, so no speaker is on both sides) or by utterance, 70/15/15
+(the rows of the four classes first, as if alone, then the others).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from sergen.corpora.base import (CORPUS_READERS, CorpusReader, Problems, random_split, read_table,
-                                 seeded_speaker_split)
+from sergen.corpora.base import (CORPUS_READERS, OUTSIDE_FOUR, CorpusReader, Problems, random_split_four_first,
+                                 read_table, seeded_speaker_split)
 from sergen.errors import SergenError
 
 SYNONYMS = {
@@ -64,11 +66,11 @@ class FolderReader(CorpusReader):
                               fix="columns: path,label[,speaker,split]")
         rows = []
         for lineno, rec in enumerate(table.to_dict("records"), 2):
-            native = str(rec["label"]).strip()
-            label = SYNONYMS.get(native.lower())
-            if label is None:
-                dropped[f"label {native}"] += 1
+            native = rec["label"].strip() if isinstance(rec["label"], str) else ""
+            if not native:
+                dropped["no label"] += 1
                 continue
+            label = SYNONYMS.get(native.lower(), OUTSIDE_FOUR)
             row = {"utt_id": PurePosixPath(rec["path"]).with_suffix("").as_posix().replace("/", "__"),
                    "path": rec["path"], "native_label": native, "label": label,
                    "speaker": rec.get("speaker") if isinstance(rec.get("speaker"), str) else "unknown",
@@ -87,4 +89,4 @@ class FolderReader(CorpusReader):
             n = df["speaker"].nunique()
             n_hold = max(1, round(n * 0.15))
             return seeded_speaker_split(df["speaker"], n_hold, n_hold, self.seed)
-        return random_split(df["utt_id"], (70, 15, 15), self.seed)
+        return random_split_four_first(df, (70, 15, 15), self.seed)

@@ -5,6 +5,12 @@ Speaker = session + the gender letter of the utterance's last token (``Ses01F_im
 the dialog prefix names who *started* the dialog, not who speaks. Split: Session 5's female speaker is
 validation, its male speaker test, sessions 1–4 train (speaker-disjoint); ``fold`` holds the session
 number for leave-one-session-out work.
+
+Native classes (code → ``native_label`` → ``label``): neu neutral → neu, hap happy → hap, exc excited → hap
+(the poster's and SUPERB's merge; "" with ``merge_excited=False``), sad sad → sad, ang angry → ang,
+fru frustrated, sur surprised, fea fearful, dis disgust, oth other → "" (kept for ``--labels native``).
+``oth`` is kept: it is the raters' majority for "Other", a class the corpus gives, like MSP-Podcast's O.
+``xxx`` (no majority among the raters) has no class and is dropped, counted, as is any code not listed.
 """
 
 from __future__ import annotations
@@ -14,11 +20,14 @@ from collections import Counter
 
 import pandas as pd
 
-from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems, speaker_split
+from sergen.corpora.base import CORPUS_READERS, OUTSIDE_FOUR, CorpusReader, Problems, speaker_split
 
 LINE = re.compile(r"^\[(\d+(?:\.\d+)?) - (\d+(?:\.\d+)?)\]\t(\S+)\t(\S+)\t\[([^\]]*)\]\s*$")
 UTT = re.compile(r"^Ses(\d{2})[FM]_\S+_([FM])\d{3}$")
-LABEL_MAP = {"neu": "neu", "hap": "hap", "exc": "hap", "sad": "sad", "ang": "ang"}
+# code → (native class, 4-class label); xxx and unknown codes have no class
+EMOTIONS = {"neu": ("neutral", "neu"), "hap": ("happy", "hap"), "exc": ("excited", "hap"), "sad": ("sad", "sad"),
+            "ang": ("angry", "ang"), "fru": ("frustrated", OUTSIDE_FOUR), "sur": ("surprised", OUTSIDE_FOUR),
+            "fea": ("fearful", OUTSIDE_FOUR), "dis": ("disgust", OUTSIDE_FOUR), "oth": ("other", OUTSIDE_FOUR)}
 
 
 @CORPUS_READERS.register("iemocap", "iemo")
@@ -50,17 +59,17 @@ class IemocapReader(CorpusReader):
                 if not match:
                     problems.add(f"{rel_label}:{lineno}", f"label line does not parse: {line.strip()[:80]!r}")
                     continue
-                _, _, utt_id, native = match.group(1), match.group(2), match.group(3), match.group(4)
+                utt_id, code = match.group(3), match.group(4)
                 utt = UTT.match(utt_id)
                 if not utt:
                     problems.add(f"{rel_label}:{lineno}", f"unparseable utterance id: {utt_id!r}")
                     continue
-                label = LABEL_MAP.get(native)
-                if native == "exc" and not self.merge_excited:
-                    label = None
-                if label is None:
-                    dropped[f"label {native}"] += 1
+                if code not in EMOTIONS:
+                    dropped[f"label {code}"] += 1
                     continue
+                native, label = EMOTIONS[code]
+                if code == "exc" and not self.merge_excited:
+                    label = OUTSIDE_FOUR
                 session = int(utt.group(1))
                 session_dir = label_file.parents[2]
                 rows.append({

@@ -13,7 +13,8 @@ import pandas as pd
 import sergen
 from sergen import LABELS
 from sergen.config import configured_root, data_dir, locate_dir
-from sergen.corpora.base import CORPUS_READERS, MANIFEST_COLUMNS, SPLITS, ManifestResult, read_table
+from sergen.corpora.base import (CORPUS_READERS, MANIFEST_COLUMNS, OUTSIDE_FOUR, SPLITS, ManifestResult,
+                                 read_table)
 from sergen.store.location import check_writable
 from sergen.errors import SergenError
 
@@ -115,11 +116,16 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
                           where=str(path) if given else f"{path} ({locate_dir('manifests')[1]})",
                           fix=f"run `sergen manifest {name} --root DIR` (or `sergen demo-data` first for the demo)")
     df = read_table(path, f"the {name} manifest", f"rebuild it with `sergen manifest {name} --root DIR`",
-                    dtype={"utt_id": str, "speaker": str, "native_label": str})
+                    dtype={"utt_id": str, "speaker": str, "label": str, "native_label": str})
     missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
     if missing:
         raise SergenError(f"manifest lacks the column(s) {', '.join(missing)}", where=str(path),
                           fix=f"rebuild it with `sergen manifest {name}`")
+    # "" (a class outside the four) is an empty field, which pandas reads as NaN; read the label columns again as
+    # written, so "" comes back as "" while a label "nan" or "NA" typed into the file is refused, not read as ""
+    labels = read_table(path, f"the {name} manifest", f"rebuild it with `sergen manifest {name} --root DIR`",
+                        usecols=["label", "native_label"], dtype=str, keep_default_na=False)
+    df[["label", "native_label"]] = labels.to_numpy()
     check_manifest_values(df, path, name)
     sidecar = path.with_suffix(".json")
     try:
@@ -131,8 +137,9 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
 
 
 def check_manifest_values(df: pd.DataFrame, path: Path, name: str) -> None:
-    """Values extraction and training rely on: unique ids, a path per row, known labels and splits, audio
-    lengths as positive whole numbers. A hand-edited manifest breaks one of these; name the rows."""
+    """Values extraction and training rely on: unique ids, a path per row, labels of the four or "" (a native
+    class outside them, which must then be named), known splits, audio lengths as positive whole numbers. A
+    hand-edited manifest breaks one of these; name the rows."""
     def refuse(what: str, rows: pd.Series) -> None:
         lines = ", ".join(str(i + 2) for i in rows[rows].index[:5])
         raise SergenError(f"the {name} manifest {what} (line(s) {lines}{' …' if rows.sum() > 5 else ''})",
@@ -146,8 +153,12 @@ def check_manifest_values(df: pd.DataFrame, path: Path, name: str) -> None:
             refuse(f"has rows without {col}", df[col].isna())
     if df["utt_id"].duplicated().any():
         refuse("repeats utterance ids", df["utt_id"].duplicated())
-    if not df["label"].isin(LABELS).all():
-        refuse(f"has labels outside {', '.join(LABELS)}", ~df["label"].isin(LABELS))
+    known = df["label"].isin((*LABELS, OUTSIDE_FOUR))
+    if not known.all():
+        refuse(f"has labels other than {', '.join(LABELS)} or empty (a class outside the four)", ~known)
+    classless = (df["label"] == OUTSIDE_FOUR) & (df["native_label"] == "")
+    if classless.any():
+        refuse("has rows with neither a label nor a native_label (an utterance without a class)", classless)
     if not df["split"].isin(SPLITS).all():
         refuse(f"has splits outside {', '.join(SPLITS)}", ~df["split"].isin(SPLITS))
     for col in ("num_samples", "sample_rate"):

@@ -1,7 +1,10 @@
 """MSP-Podcast: ``Labels/labels_consensus.csv`` (older releases: ``labels_concensus.csv``) and ``Audios/``.
 
-Classes H/S/N/A; the corpus's own sets give the split: Train → train, Validation/Development → valid,
-Test1 → test. Test2/Test3 are left out unless ``test_set`` names one of them.
+EmoClass (code → ``native_label`` → ``label``): A angry → ang, H happy → hap, N neutral → neu, S sad → sad,
+C contempt, D disgust, F fearful, U surprised, O other → "" (kept for ``--labels native``). X (the raters
+reached no agreement) has no class and is dropped, counted, as is any code not listed. The corpus's own
+sets give the split: Train → train, Validation/Development → valid, Test1 → test. Test2/Test3 are left out
+unless ``test_set`` names one of them.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 
-from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems, read_table
+from sergen.corpora.base import CORPUS_READERS, OUTSIDE_FOUR, CorpusReader, Problems, read_table
 from sergen.errors import SergenError
 
 LABEL_FILES = ("Labels/labels_consensus.csv", "Labels/labels_concensus.csv")
 COLUMNS = ("FileName", "EmoClass", "SpkrID", "Gender", "Split_Set")
-CLASSES = {"H": "hap", "S": "sad", "N": "neu", "A": "ang"}
+# EmoClass → (native class, 4-class label)
+CLASSES = {"A": ("angry", "ang"), "H": ("happy", "hap"), "N": ("neutral", "neu"), "S": ("sad", "sad"),
+           "C": ("contempt", OUTSIDE_FOUR), "D": ("disgust", OUTSIDE_FOUR), "F": ("fearful", OUTSIDE_FOUR),
+           "U": ("surprised", OUTSIDE_FOUR), "O": ("other", OUTSIDE_FOUR)}
 
 
 @CORPUS_READERS.register("msp", "msp-podcast", "msppodcast")
@@ -60,17 +66,17 @@ class MspReader(CorpusReader):
             if split is None:
                 dropped[f"set {rec.Split_Set}"] += 1
                 continue
-            label = CLASSES.get(rec.EmoClass)
-            if label is None:
+            if rec.EmoClass not in CLASSES:
                 dropped[f"label {rec.EmoClass}"] += 1
                 continue
+            native, label = CLASSES[rec.EmoClass]
             if not isinstance(rec.FileName, str) or not rec.FileName.endswith(".wav"):
                 problems.add(f"{table_path.name}:{lineno}", f"unparseable file name: {rec.FileName!r}")
                 continue
             speaker = rec.SpkrID if isinstance(rec.SpkrID, str) and rec.SpkrID != "Unknown" else "unknown"
             gender = {"Male": "M", "Female": "F"}.get(rec.Gender, "unknown")
             rows.append({"utt_id": PurePosixPath(rec.FileName).stem, "path": f"Audios/{rec.FileName}",
-                         "native_label": rec.EmoClass, "label": label, "speaker": speaker,
+                         "native_label": native, "label": label, "speaker": speaker,
                          "gender": gender, "split": split})
         return rows
 

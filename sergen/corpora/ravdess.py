@@ -1,9 +1,11 @@
 """RAVDESS: ``Actor_XX/MM-VV-EE-II-SS-RR-AA.wav`` (modality, vocal channel, emotion, intensity,
 statement, repetition, actor).
 
-Speech only (vocal channel 01; song is left out). 01 neutral and 02 calm → neu, 03 → hap, 04 → sad,
-05 → ang; 06–08 dropped. Odd actors are male. Split by actor: 1–16 train, 17–20 valid, 21–24 test
-(576 / 144 / 144 on the full corpus; both sexes in every split).
+Speech only (vocal channel 01; song is not speech and is left out, counted as ``song``). Native classes
+(code → ``native_label`` → ``label``): 01 neutral → neu, 02 calm → neu, 03 happy → hap, 04 sad → sad,
+05 angry → ang, 06 fearful, 07 disgust, 08 surprised → "" (kept for ``--labels native``: 8 classes,
+1,440 speech files). Odd actors are male. Split by actor: 1–16 train, 17–20 valid, 21–24 test
+(576 / 144 / 144 of the four classes on the full corpus; both sexes in every split).
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from collections import Counter
 
 import pandas as pd
 
-from sergen.corpora.base import CORPUS_READERS, CorpusReader, Problems
+from sergen.corpora.base import CORPUS_READERS, OUTSIDE_FOUR, CorpusReader, Problems
 
 NAME = re.compile(r"^(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
-EMOTIONS = {"01": "neu", "02": "neu", "03": "hap", "04": "sad", "05": "ang",
-            "06": None, "07": None, "08": None}
+# code → (native class, 4-class label)
+EMOTIONS = {"01": ("neutral", "neu"), "02": ("calm", "neu"), "03": ("happy", "hap"), "04": ("sad", "sad"),
+            "05": ("angry", "ang"), "06": ("fearful", OUTSIDE_FOUR), "07": ("disgust", OUTSIDE_FOUR),
+            "08": ("surprised", OUTSIDE_FOUR)}
 VALID_ACTORS = range(17, 21)
 TEST_ACTORS = range(21, 25)
 
@@ -42,11 +46,8 @@ class RavdessReader(CorpusReader):
             if vocal != "01":
                 dropped["song"] += 1
                 continue
-            label = EMOTIONS[emo]
-            if label is None:
-                dropped[f"emotion {emo}"] += 1
-                continue
-            rows.append({"utt_id": wav.stem, "path": rel, "native_label": emo, "label": label,
+            native, label = EMOTIONS[emo]
+            rows.append({"utt_id": wav.stem, "path": rel, "native_label": native, "label": label,
                          "speaker": f"Actor_{actor}", "gender": "M" if int(actor) % 2 else "F"})
         return rows
 

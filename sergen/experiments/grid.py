@@ -19,6 +19,7 @@ from sergen.console import progress_bar
 from sergen.errors import SergenError
 from sergen.experiments.data import stores_root_key
 from sergen.experiments.probe import ProbeSpec, fold_specs, layer_specs, probe_run, resolve_spec, save_run
+from sergen.train.heads import ADVERSARIAL, HEADS
 from sergen.train.normalise import check_norm
 from sergen.results import load_runs, matrices_dir
 
@@ -45,6 +46,8 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
             base = resolve_spec(model, train_set, test, stores_root, **spec_kwargs)
             for fold_spec in (f for layer_spec in layer_specs(base, stores_root) for f in fold_specs(layer_spec, stores_root)):
                 for head, seed, scramble, aug, norm in itertools.product(heads, seeds, scrambles, aug_shares, norms):
+                    if HEADS.canonical(head) in ADVERSARIAL and len(fold_spec.train) < 2:
+                        continue  # an adversarial head learns against the corpus: multi-corpus sets only
                     specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble, norm=check_norm(norm),
                                          sampler=replace(fold_spec.sampler, aug_share=float(aug))))
     return specs

@@ -30,6 +30,7 @@ from sergen.results import save_run as save_rows
 from sergen.store.reader import existing_stores
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
+from sergen.train.heads import ADVERSARIAL, HEADS, hidden_features
 from sergen.train.normalise import check_norm, group_keys, group_stats, normalise_rows
 from sergen.train.resident import make_sampler
 from sergen.train.sampler import SamplerConfig
@@ -149,6 +150,10 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
         labels, folds = named_protocol(parse_named(spec.protocol), spec.train, spec.test, spec.labels, spec.folds)
         spec = replace(spec, labels=labels, folds=folds)
     spec = replace(spec, labels=parse_labels(spec.labels), folds=parse_folds(spec.folds), norm=check_norm(spec.norm))
+    if HEADS.canonical(spec.head) in ADVERSARIAL and len(spec.train) < 2:
+        raise SergenError(f"--head {spec.head} learns against the corpus of each window: it needs a multi-corpus "
+                          f"training set, not {spec.train_name} alone",
+                          fix="train on several corpora (e.g. --train iemocap+cremad or all), or use --head mlp")
     if not spec.folds and spec.layer != "all":
         check_protocol(spec, stores_root)
     return spec
@@ -286,9 +291,11 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     result = train_head(sampler, x_val, y_val, len(classes), spec.head, spec.training, seed=spec.seed)
     record.history = [list(map(float, entry)) for entry in result.history]
 
-    rows = []
+    rows, held_out = [], {}
     for corpus in spec.test:
         x, y, y_true = vectors(corpus, "test")
+        if corpus in spec.train:
+            held_out[corpus] = x
         if not len(y):
             raise SergenError(f"{corpus} has no test split in the {spec.model} store",
                               fix=f"rebuild its manifest (`sergen manifest {corpus}`) and store")
@@ -312,7 +319,45 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
                 "labels": shown_labels(spec.labels), "folds": shown_folds(spec.folds), "fold": spec.fold,
                 "classes": ",".join(classes), "protocol": spec.protocol, "norm": spec.norm,
             })
-    return ProbeRun(pd.DataFrame(rows), record)
+    record.corpus_id_accuracy = corpus_id_accuracy(result.model, spec.train, [v[0] for v in valid], held_out)
+    record.discriminator_accuracy = discriminator_accuracy(result.model, spec.train, held_out)
+    table = pd.DataFrame(rows)
+    table["corpus_id_acc"] = record.corpus_id_accuracy
+    return ProbeRun(table, record)
+
+
+def discriminator_accuracy(model, train: tuple[str, ...], test_x: dict) -> float | None:
+    """An adversarial head's own corpus classifier on the training corpora's test vectors (balanced accuracy):
+    near chance means the reversal won against the classifier it trained with."""
+    import torch
+    from sklearn.metrics import balanced_accuracy_score
+
+    if not hasattr(model, "corpus_logits") or any(c not in test_x for c in train):
+        return None
+    x = np.concatenate([test_x[c] for c in train]).astype(np.float32)
+    y = np.concatenate([np.full(len(test_x[c]), k) for k, c in enumerate(train)])
+    model.eval()
+    with torch.inference_mode():
+        predicted = model.corpus_logits(torch.from_numpy(x)).argmax(1).numpy()
+    return float(balanced_accuracy_score(y, predicted))
+
+
+def corpus_id_accuracy(model, train: tuple[str, ...], valid_x: list, test_x: dict) -> float | None:
+    """How well the corpus can be read from the head's hidden features on held-out utterances: a logistic
+    regression fitted on the training corpora's validation vectors, scored (balanced accuracy, chance
+    1/K) on their test vectors. None for one training corpus, the linear head, or no held-out test split."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+
+    if len(train) < 2 or any(c not in test_x for c in train) or hidden_features(model, valid_x[0][:1]) is None:
+        return None
+    fit_x = np.concatenate([hidden_features(model, x) for x in valid_x])
+    fit_y = np.concatenate([np.full(len(x), k) for k, x in enumerate(valid_x)])
+    score_x = np.concatenate([hidden_features(model, test_x[c]) for c in train])
+    score_y = np.concatenate([np.full(len(test_x[c]), k) for k, c in enumerate(train)])
+    scale = fit_x.std(0) + 1e-6
+    classifier = LogisticRegression(max_iter=2000).fit(fit_x / scale, fit_y)
+    return float(balanced_accuracy_score(score_y, classifier.predict(score_x / scale)))
 
 
 def normalised_vectors(spec: ProbeSpec, bank, data, rows: np.ndarray, root) -> np.ndarray:

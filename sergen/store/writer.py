@@ -42,7 +42,9 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
                        dimension_names=("utt",))
     meta = group.create_group("utt")
     for col in META_COLUMNS:
-        values = plan[col].astype(str).to_numpy() if col in plan else np.full(n_utt, "clean" if col == "view" else "")
+        # fillna: a missing value ("" label of a class outside the four, read back as NaN) is "", never "nan"
+        values = (plan[col].fillna("").astype(str).to_numpy() if col in plan
+                  else np.full(n_utt, "clean" if col == "view" else ""))
         # variable-length UTF-8 strings: the string type that has a Zarr v3 specification
         meta.create_array(col, shape=(n_utt,), dtype=str, chunks=(n_utt,), dimension_names=("utt",))[:] = values
     for col, dt in NUMERIC_META.items():

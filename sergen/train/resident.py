@@ -152,6 +152,10 @@ class ResidentSampler:
         self.rotations += 1
         self._batches = 0
 
+    @property
+    def last_corpus(self) -> np.ndarray:
+        return self.inner.last_corpus
+
     def sample(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         if self._batches >= self.rotate_every:
             self._rotate()

@@ -167,6 +167,7 @@ class WindowSampler:
             entry, first, end = (np.concatenate(pair) for pair in ((entry, p_entry), (first, p_first), (end, p_end)))
             sign, window = np.concatenate([sign, p_sign]), np.concatenate([window, mix[p_window]])
         x = self.bank.unit_sum(entry, first, end, sign / count[window], window, n)
+        self.drawn_corpus = self.bank.corpus[entries]  # for heads that learn against the corpus (mlp-dann)
         if self.bank.group is not None:  # each window by its own group's statistics (--norm corpus|speaker)
             g = self.bank.group[entries]
             x = (x - self.bank.group_mean[g]) / self.bank.group_std[g]
@@ -196,7 +197,8 @@ class WindowSampler:
     def sample(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """The next batch of the stream (drawn ``PREFETCH`` batches at a time)."""
         if self._buffer is None or len(self._buffer[1]) < batch_size:
-            self._buffer = self.draw(batch_size * PREFETCH)
-        x, y = self._buffer
-        self._buffer = (x[batch_size:], y[batch_size:])
+            self._buffer = (*self.draw(batch_size * PREFETCH), self.drawn_corpus)
+        x, y, corpus = self._buffer
+        self._buffer = (x[batch_size:], y[batch_size:], corpus[batch_size:])
+        self.last_corpus = corpus[:batch_size]  # the training corpus of each window of this batch
         return x[:batch_size], y[:batch_size]

@@ -23,10 +23,11 @@ def make_tree(root, votes=True):
 def test_intended_labels(tmp_path):
     result = read_corpus("crema-d", make_tree(tmp_path))
     df = result.manifest.set_index("utt_id")
-    assert df["label"].to_dict() == {"1001_DFA_ANG_XX": "ang", "1001_IEO_HAP_HI": "hap",
-                                     "1002_IOM_SAD_XX": "sad", "1002_TIE_NEU_XX": "neu"}
+    assert df["label"].to_dict() == {"1001_DFA_ANG_XX": "ang", "1001_IEO_HAP_HI": "hap", "1001_ITH_FEA_XX": "",
+                                     "1002_DFA_DIS_XX": "", "1002_IOM_SAD_XX": "sad", "1002_TIE_NEU_XX": "neu"}
+    assert df.loc["1002_DFA_DIS_XX", "native_label"] == "disgust"  # kept for --labels native
     assert df.loc["1002_TIE_NEU_XX", "gender"] == "F" and df.loc["1001_DFA_ANG_XX", "speaker"] == "1001"
-    assert dict(result.dropped) == {"label DIS": 1, "label FEA": 1}
+    assert dict(result.dropped) == {}
     assert len(result.problems) == 1 and result.problems.items[0][0] == "AudioWAV/1002_bad_name.wav"
     assert result.problems.items[0][1].startswith("unparseable file name")
 
@@ -46,6 +47,9 @@ def test_perceived_without_vote_table(tmp_path):
 
 def test_random_split_follows_poster_proportions(demo_root):
     df = read_corpus("cremad", demo_root / "cremad").manifest
-    n = len(df)
-    counts = df["split"].value_counts()
-    assert counts["valid"] == round(n * 1413 / 6797) and counts["test"] == round(n * 1424 / 6797)
+    four = df[df.label != ""]  # the four classes are split as if alone, in the poster's proportions
+    counts = four["split"].value_counts()
+    assert counts["valid"] == round(len(four) * 1413 / 6797) and counts["test"] == round(len(four) * 1424 / 6797)
+    # each other class on its own, in the same proportions: 12 × 1413/6797 → 2, 12 × 1424/6797 → 3
+    others = df[df.label == ""].groupby("native_label").split.value_counts().unstack().to_dict("index")
+    assert others == {c: {"test": 3, "train": 7, "valid": 2} for c in ("disgust", "fearful")}

@@ -63,12 +63,12 @@ def by_speaker(df, column):
 def test_speaker_folds_classes_and_split(box):
     result = read_ravdess(box)
     df = result.manifest
-    assert len(df) == 16 and result.dropped == {"label Calm": 4}  # EmoBox's Calm is not one of the four
+    assert len(df) == 20 and result.dropped == {}  # EmoBox's Calm is not one of the four: kept, label ""
     assert set(df.corpus) == {"emobox-toyravdess"}
     row = df.set_index("utt_id").loc["toyravdess-s2_happy"]
     assert (row.path, row.native_label, row.emobox_emo, row.label) == ("Actor_s2/s2_happy.wav", "Happy", "happy", "hap")
-    assert sorted(set(zip(df.native_label, df.label))) == [("Angry", "ang"), ("Happy", "hap"), ("Neutral", "neu"),
-                                                           ("Sad", "sad")]
+    assert sorted(set(zip(df.native_label, df.label))) == [("Angry", "ang"), ("Calm", ""), ("Happy", "hap"),
+                                                           ("Neutral", "neu"), ("Sad", "sad")]
     assert by_speaker(df, "emobox_folds") == {"s1": ["test|train"], "s2": ["test|train"], "s3": ["train|test"],
                                               "s4": ["train|test"]}
     assert by_speaker(df, "fold") == {"s1": [1], "s2": [1], "s3": [2], "s4": [2]}
@@ -85,9 +85,10 @@ def test_speaker_folds_classes_and_split(box):
 def test_official_valid_file_raw_codes_and_unknown_speakers(box):
     result = read_corpus("emobox", box / "crema_audio", dataset="toycrema", emobox=box / "EmoBox")
     df = result.manifest
-    assert result.dropped == {"label dis": 2}
-    assert df.split.tolist() == df.emobox_folds.tolist() == ["train"] * 5 + ["valid"] * 2 + ["test"]
-    assert df.fold.tolist() == [0] * 7 + [1]
+    assert result.dropped == {}
+    assert df.loc[df.label == "", "native_label"].tolist() == ["dis", "dis"]  # raw codes: no label map
+    assert df.split.tolist() == df.emobox_folds.tolist() == ["train"] * 6 + ["valid"] * 2 + ["test"] * 2
+    assert df.fold.tolist() == [0] * 8 + [1] * 2
     assert set(df.speaker) == {"unknown"} and set(df.language) == {"en"}
     assert result.meta["options"]["valid"] == "EmoBox's valid file of fold 1"
     assert any("not speaker-independent (one random fold)" in w for w in result.warnings)
@@ -155,11 +156,13 @@ def test_checkout_root_or_its_data_folder(box):
 def test_cli_writes_the_manifest_and_it_loads(box, cli, workspace):
     code, out = cli("manifest", "emobox:toyravdess", "--root", box / "ravdess_audio", "--emobox", box / "EmoBox")
     assert code == 0, out
-    assert "emobox-toyravdess: 16 utterances" in out and "label Calm (4)" in out
+    assert "emobox-toyravdess: 20 utterances" in out
+    assert "4 utterances outside the four classes (column outside) kept for --labels native" in out
     path = workspace / "manifests" / "emobox-toyravdess.csv"
     df, meta = load_manifest("emobox-toyravdess", path)
-    assert len(df) == 16 and meta["options"]["folds"] == 2 and meta["dropped"] == {"label Calm": 4}
-    assert df.emobox_folds.str.split("|").str[1].value_counts().to_dict() == {"train": 8, "test": 8}
+    assert len(df) == 20 and meta["options"]["folds"] == 2 and meta["dropped"] == {}
+    assert df.loc[df.native_label == "Calm", "label"].tolist() == [""] * 4  # read back as "", not NaN
+    assert df.emobox_folds.str.split("|").str[1].value_counts().to_dict() == {"train": 10, "test": 10}
 
 
 def test_an_emobox_manifest_is_extracted_under_its_own_name(box, cli, workspace):
@@ -170,7 +173,7 @@ def test_an_emobox_manifest_is_extracted_under_its_own_name(box, cli, workspace)
     assert code == 0, out
     from sergen.store.reader import open_store
 
-    assert open_store("melspec", "emobox-toyravdess").sizes["utt"] == 16
+    assert open_store("melspec", "emobox-toyravdess").sizes["utt"] == 20
     code, out = cli("extract", "--model", "melspec", "--corpus", "emobox-toyravdes")
     assert code == 2 and "unknown corpus 'emobox-toyravdes'" in out
 
@@ -298,7 +301,7 @@ def test_a_rerun_needs_neither_root_nor_checkout(box, cli, workspace):
     assert cli("manifest", "emobox:toyravdess", "--root", box / "ravdess_audio", "--emobox", box / "EmoBox")[0] == 0
     (workspace / "manifests/emobox-toyravdess.csv").unlink()
     code, out = cli("manifest", "emobox:toyravdess")
-    assert code == 0 and "emobox-toyravdess: 16 utterances" in out
+    assert code == 0 and "emobox-toyravdess: 20 utterances" in out
     assert (workspace / "manifests/emobox-toyravdess.csv").exists()
 
 
@@ -330,4 +333,4 @@ def test_several_folds_without_speakers_are_not_checked_for_leaks(box):
     assert result.meta["options"]["speaker_independent"] is False
     assert result.meta["options"]["valid"] == "20% of fold 1's training utterances (seeded)"
     assert any("not speaker-independent (no speakers in data.seg.wrd.stm)" in w for w in result.warnings)
-    assert result.manifest.split.value_counts().to_dict() == {"test": 7, "train": 7, "valid": 2}
+    assert result.manifest.split.value_counts().to_dict() == {"test": 9, "train": 9, "valid": 2}

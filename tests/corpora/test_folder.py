@@ -10,9 +10,10 @@ def test_csv_with_synonyms_and_splits(tmp_path):
         "clips/c2.wav,surprise,s2,test\nclips/c3.wav,calm,s2,holdout\n")
     result = read_corpus("folder", tmp_path, name="mine")
     df = result.manifest
-    assert df[["utt_id", "label", "split"]].values.tolist() == [["clips__c0", "hap", "train"], ["clips__c1", "ang", "valid"]]
+    assert df[["utt_id", "label", "native_label", "split"]].values.tolist() == [
+        ["clips__c0", "hap", "happy", "train"], ["clips__c1", "ang", "Anger", "valid"], ["clips__c2", "", "surprise", "test"]]
     assert set(df.corpus) == {"mine"}
-    assert result.dropped["label surprise"] == 1
+    assert result.dropped == {}
     assert "unknown split: 'holdout'" in result.problems.items[0][1]
 
 

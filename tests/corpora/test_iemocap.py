@@ -33,14 +33,15 @@ def make_tree(root):
 def test_labels_speakers_and_problems(tmp_path):
     result = read_corpus("iemo", make_tree(tmp_path))
     df = result.manifest.set_index("utt_id")
-    assert sorted(df.index) == ["Ses01F_impro01_F000", "Ses01F_impro01_M003", "Ses01F_impro01_M004",
-                                "Ses01F_impro01_M005"]
+    assert sorted(df.index) == ["Ses01F_impro01_F000", "Ses01F_impro01_F001", "Ses01F_impro01_M003",
+                                "Ses01F_impro01_M004", "Ses01F_impro01_M005"]
+    assert df.loc["Ses01F_impro01_F001", ["native_label", "label"]].tolist() == ["frustrated", ""]
     assert df.loc["Ses01F_impro01_M003", "label"] == "hap"  # exc merged
-    assert df.loc["Ses01F_impro01_M003", "native_label"] == "exc"
+    assert df.loc["Ses01F_impro01_M003", "native_label"] == "excited"
     assert df.loc["Ses01F_impro01_M003", "speaker"] == "Ses01M"  # not the dialog prefix
     assert df.loc["Ses01F_impro01_F000", "speaker"] == "Ses01F"
     assert df.loc["Ses01F_impro01_M004", "path"] == "Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_M004.wav"
-    assert result.dropped == Counter({"label fru": 1, "label xxx": 1})
+    assert result.dropped == Counter({"label xxx": 1})  # no majority: no class
     messages = [m for _, m in result.problems.items]
     assert any(m.startswith("label line does not parse") for m in messages)
     assert any(m.startswith("missing audio") for m in messages)
@@ -50,8 +51,9 @@ def test_labels_speakers_and_problems(tmp_path):
 
 def test_excited_kept_apart(tmp_path):
     result = read_corpus("iemocap", make_tree(tmp_path), merge_excited=False)
-    assert "Ses01F_impro01_M003" not in set(result.manifest["utt_id"])
-    assert result.dropped["label exc"] == 1
+    row = result.manifest.set_index("utt_id").loc["Ses01F_impro01_M003"]
+    assert (row.native_label, row.label) == ("excited", "")  # kept for --labels native, not in the four
+    assert result.dropped == Counter({"label xxx": 1})
 
 
 def test_split_is_per_speaker(demo_root):
@@ -63,5 +65,5 @@ def test_split_is_per_speaker(demo_root):
 
 def test_scan_ignores_annotator_lines(tmp_path):
     rows = IemocapReader(make_tree(tmp_path)).scan(Problems(), Counter())
-    # five 4-class lines; F009's missing wav is caught later, at the header read
-    assert [r["utt_id"][-4:] for r in rows] == ["F000", "M003", "M004", "M005", "F009"]
+    # six lines with a class (xxx has none); F009's missing wav is caught later, at the header read
+    assert [r["utt_id"][-4:] for r in rows] == ["F000", "M003", "F001", "M004", "M005", "F009"]

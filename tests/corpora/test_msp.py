@@ -27,11 +27,13 @@ def test_sets_classes_and_both_spellings(tmp_path, spelling):
     result = read_corpus("msp-podcast", make_tree(tmp_path, spelling))
     df = result.manifest.set_index("utt_id")
     assert df["split"].to_dict() == {"MSP-PODCAST_0001_0001": "train", "MSP-PODCAST_0001_0002": "valid",
-                                     "MSP-PODCAST_0001_0003": "test", "MSP-PODCAST_0001_0006": "valid"}
-    assert df["label"].tolist() == ["hap", "neu", "ang", "sad"]
+                                     "MSP-PODCAST_0001_0003": "test", "MSP-PODCAST_0001_0005": "train",
+                                     "MSP-PODCAST_0001_0006": "valid"}
+    assert df["label"].tolist() == ["hap", "neu", "ang", "", "sad"]
+    assert df["native_label"].tolist() == ["happy", "neutral", "angry", "contempt", "sad"]
     assert df.loc["MSP-PODCAST_0001_0003", "speaker"] == "unknown"
     assert df.loc["MSP-PODCAST_0001_0001", "gender"] == "F"
-    assert dict(result.dropped) == {"set Test2": 1, "label C": 1}
+    assert dict(result.dropped) == {"set Test2": 1}
 
 
 def test_test2_on_request(tmp_path):

@@ -19,11 +19,13 @@ def full_tree(root):
 def test_full_corpus_counts_and_split(tmp_path):
     result = read_corpus("ravdess", full_tree(tmp_path))
     df = result.manifest
-    assert len(df) == 864
-    assert df["split"].value_counts().to_dict() == {"train": 576, "valid": 144, "test": 144}
-    assert result.dropped["song"] == 24
-    assert result.dropped["emotion 06"] == 24 * 8
-    calm = df[df.native_label == "02"]
+    assert len(df) == 1440  # 60 speech files × 24 actors: every class kept for --labels native
+    four = df[df.label != ""]
+    assert len(four) == 864
+    assert four["split"].value_counts().to_dict() == {"train": 576, "valid": 144, "test": 144}
+    assert dict(result.dropped) == {"song": 24}
+    assert df[df.label == ""].native_label.value_counts().to_dict() == {"fearful": 192, "disgust": 192, "surprised": 192}
+    calm = df[df.native_label == "calm"]
     assert set(calm.label) == {"neu"} and len(calm) == 24 * 8
     assert df.groupby("split").speaker.nunique().to_dict() == {"test": 4, "train": 16, "valid": 4}
     assert set(df[df.split == "test"].speaker) == {f"Actor_{a}" for a in range(21, 25)}

@@ -35,7 +35,7 @@ def emodb_copy(demo_root, tmp_path):
 
 def test_round_trip_and_metadata(emodb_copy):
     report = extract("melspec", "emodb")
-    assert report.complete and report.written == 160 and not report.failures
+    assert report.complete and report.written == 190 and not report.failures  # 160 of the four, 30 outside
     ds = sergen.open_store("melspec", "emodb")
     manifest, _ = load_manifest("emodb")
     assert list(ds.utt_id.values) == list(manifest.utt_id)
@@ -61,12 +61,12 @@ def test_open_is_lazy(emodb_copy):
     for chunk in (path / "frames" / "c").rglob("*"):
         if chunk.is_file():
             chunk.unlink()  # no frame data left: opening must still work when asked, not read zeros by default
-    with pytest.raises(SergenError, match="lost chunk files.*160 utterance"):
+    with pytest.raises(SergenError, match="lost chunk files.*190 utterance"):
         sergen.open_store("melspec", "emodb")
     ds = sergen.open_store("melspec", "emodb", check_chunks=False)
-    assert ds["frames"].shape[1] == 128 and ds.sizes["utt"] == 160
+    assert ds["frames"].shape[1] == 128 and ds.sizes["utt"] == 190
     report = verify_store(path)
-    assert not report.ok and len(report.affected) == 160
+    assert not report.ok and len(report.affected) == 190
 
 
 def test_verify_names_utterances_of_a_deleted_chunk(emodb_copy):
@@ -94,7 +94,7 @@ def test_changed_manifest_is_explained(emodb_copy):
         extract("melspec", "emodb")
     assert "manifest changed since this store was made: 0 utterance(s) added, 2 removed, 1 relabelled" in exc.value.message
     assert "--overwrite" in exc.value.message
-    assert extract("melspec", "emodb", overwrite=True).written == 158
+    assert extract("melspec", "emodb", overwrite=True).written == 188
 
 
 def test_relabelling_a_manifest_needs_no_new_extraction(emodb_copy):
@@ -134,7 +134,7 @@ def test_failures_are_listed_and_block_completion(emodb_copy):
     report = extract("melspec", "emodb", allow_failures=True)
     assert report.complete
     ds = sergen.open_store("melspec", "emodb")
-    assert ds.sizes["utt"] == 159 and manifest.utt_id[3] not in set(ds.utt_id.values)
+    assert ds.sizes["utt"] == 189 and manifest.utt_id[3] not in set(ds.utt_id.values)
 
 
 def test_short_audio_is_padded_and_recorded(tmp_path):
@@ -198,7 +198,7 @@ def test_full_disk_is_explained_and_a_rerun_completes(emodb_copy, tmp_path, monk
     assert "the 40 utterances already written are kept" in exc.value.message
     monkeypatch.setattr(StoreWriter, "write_window", real)
     final = extract("melspec", "emodb", window_utts=20)
-    assert final.complete and final.done_before == 40 and final.written == 120
+    assert final.complete and final.done_before == 40 and final.written == 150
     a = zarr.open_group(str(store_path("melspec", "emodb")))
     b = zarr.open_group(str(clean.path))
     np.testing.assert_array_equal(a["frames"][:], b["frames"][:])

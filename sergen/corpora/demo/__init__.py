@@ -12,7 +12,7 @@ from sergen.corpora.demo.layouts import WRITERS
 from sergen.corpora.demo.marker import files_under, foreign_files, is_demo_corpus, write_marker
 from sergen.errors import SergenError
 
-# scale 1 makes 915 utterances (~40 MB); 10 makes ~9,000 (~0.4 GB), more than a demo needs
+# scale 1 makes 1,384 files (~80 MB; 1,312 utterances in the manifests); 10 makes ~13,000, more than a demo needs
 MAX_SCALE = 10.0
 MAX_SEED = 2**32 - 1
 
@@ -22,7 +22,7 @@ def check_demo_options(seed, scale) -> None:
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) \
             or not 0 < scale <= MAX_SCALE:
         raise SergenError(f"--scale must be a number > 0 and at most {MAX_SCALE:g}, not {scale}",
-                          fix="1 (the default) makes 915 utterances; 0.3 a quick small set")
+                          fix="1 (the default) makes 1,384 files; 0.3 a quick small set")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise SergenError(f"--seed must be a whole number from 0 to {MAX_SEED}, not {seed}")
 

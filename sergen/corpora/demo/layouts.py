@@ -3,6 +3,12 @@
 The readers in ``sergen.corpora`` parse these trees unchanged, so the demo exercises the same code as
 real data. ``scale`` multiplies the number of utterances per speaker (speaker counts stay fixed, as the
 splits depend on them).
+
+Every demo corpus carries every native class of its real corpus (RAVDESS 8, CREMA-D 6, EmoDB 7, IEMOCAP 10
+and its unlabelled ``xxx``, MSP-Podcast 9 and its no-agreement ``X``), so ``--labels native`` has each
+corpus's own classes. The classes outside the four are few (about one utterance per speaker and class), and
+those added for ``--labels native`` are rendered from a random stream of their own (``EXTRA_STREAM``), so the
+four-class utterances are the same files as before they were added.
 """
 
 from __future__ import annotations
@@ -18,13 +24,17 @@ from sergen.corpora.demo.styles import STYLES, corpus_emotions, vary
 from sergen.corpora.demo.voice import Speaker, draw_speaker, synthesise
 
 
-class Renderer:
-    """Renders utterances of one synthetic corpus, deterministically for a seed."""
+EXTRA_STREAM = 1
+"""Random stream of the utterances added for ``--labels native`` (the main stream is 0)."""
 
-    def __init__(self, corpus: str, seed: int):
+
+class Renderer:
+    """Renders utterances of one synthetic corpus, deterministically for a seed (and stream)."""
+
+    def __init__(self, corpus: str, seed: int, stream: int = 0):
         self.corpus, self.style = corpus, STYLES[corpus]
         self.emotions = corpus_emotions(corpus)
-        self.rng = np.random.default_rng([seed, zlib.crc32(corpus.encode())])
+        self.rng = np.random.default_rng([seed, zlib.crc32(corpus.encode())] + ([stream] if stream else []))
 
     def speaker(self, speaker_id: str, gender: str) -> Speaker:
         return draw_speaker(self.rng, speaker_id, gender)
@@ -45,8 +55,9 @@ def _reps(scale: float, base: int) -> int:
 
 
 def write_iemocap(root: Path, seed: int, scale: float) -> int:
-    r = Renderer("iemocap", seed)
+    r, extra = Renderer("iemocap", seed), Renderer("iemocap", seed, EXTRA_STREAM)
     plan = ["neu"] * 4 + ["hap"] * 2 + ["exc"] * 2 + ["sad"] * 3 + ["ang"] * 3 + ["fru", "xxx"]
+    extra_plan = ["sur", "fea", "dis", "oth"]  # the corpus's rarer classes: one each per speaker
     n = 0
     for session in range(1, 6):
         speakers = {g: r.speaker(f"Ses{session:02d}{g}", g) for g in "FM"}
@@ -54,19 +65,20 @@ def write_iemocap(root: Path, seed: int, scale: float) -> int:
         lines = {d: ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""] for d in dialogs}
         clock = {d: 2.0 for d in dialogs}
         counters = {(d, g): 0 for d in dialogs for g in "FM"}
-        for g, spk in speakers.items():
-            labels = [lab for lab in plan for _ in range(_reps(scale, 2))]
-            for i, label in enumerate(labels):
-                dialog = dialogs[i % 2]
-                utt = f"{dialog}_{g}{counters[(dialog, g)]:03d}"
-                counters[(dialog, g)] += 1
-                render = "fru" if label == "xxx" else label
-                dur = r.write(root / f"Session{session}/sentences/wav/{dialog}/{utt}.wav", spk, render)
-                start = clock[dialog]
-                clock[dialog] += dur + 0.5
-                lines[dialog] += [f"[{start:.4f} - {start + dur:.4f}]\t{utt}\t{label}\t[2.5000, 3.0000, 2.5000]",
-                                  f"C-E1:\t{label};\t()", ""]
-                n += 1
+        for renderer, labels_of in ((r, plan), (extra, extra_plan)):
+            for g, spk in speakers.items():
+                labels = [lab for lab in labels_of for _ in range(_reps(scale, 2 if renderer is r else 1))]
+                for i, label in enumerate(labels):
+                    dialog = dialogs[i % 2]
+                    utt = f"{dialog}_{g}{counters[(dialog, g)]:03d}"
+                    counters[(dialog, g)] += 1
+                    render = "fru" if label == "xxx" else label
+                    dur = renderer.write(root / f"Session{session}/sentences/wav/{dialog}/{utt}.wav", spk, render)
+                    start = clock[dialog]
+                    clock[dialog] += dur + 0.5
+                    lines[dialog] += [f"[{start:.4f} - {start + dur:.4f}]\t{utt}\t{label}\t[2.5000, 3.0000, 2.5000]",
+                                      f"C-E1:\t{label};\t()", ""]
+                    n += 1
         for dialog in dialogs:
             label_file = root / f"Session{session}/dialog/EmoEvaluation/{dialog}.txt"
             label_file.parent.mkdir(parents=True, exist_ok=True)
@@ -104,9 +116,12 @@ def write_cremad(root: Path, seed: int, scale: float) -> int:
 
 
 def write_msp(root: Path, seed: int, scale: float) -> int:
-    r = Renderer("msp", seed)
+    r, extra = Renderer("msp", seed), Renderer("msp", seed, EXTRA_STREAM)
     classes = {"N": "neu", "H": "hap", "A": "ang", "S": "sad", "C": "cal", "U": "sur", "X": "fru"}
     weights = np.array([0.36, 0.22, 0.16, 0.14, 0.05, 0.04, 0.03])
+    # two more utterances per speaker, cycling through the classes outside the four, so each set holds each
+    extra_classes = {"C": "con", "U": "sur", "F": "fea", "D": "dis", "O": "oth"}
+    extra_codes = list(extra_classes)
     sets = ["Train"] * 20 + ["Development"] * 4 + ["Test1"] * 4 + ["Test2"] * 2
     rows, n = ["FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"], 0
     for s, split_set in enumerate(sets):
@@ -118,6 +133,12 @@ def write_msp(root: Path, seed: int, scale: float) -> int:
         for k, cls in enumerate(draws):
             name = f"MSP-PODCAST_{s + 1:04d}_{k + 1:04d}.wav"
             r.write(root / "Audios" / name, spk, classes[cls])
+            rows.append(f"{name},{cls},4.0,4.0,4.0,{100 + s},{gender},{split_set}")
+            n += 1
+        for j in range(2):
+            cls = extra_codes[(2 * s + j) % len(extra_codes)]
+            name = f"MSP-PODCAST_{s + 1:04d}_{len(draws) + j + 1:04d}.wav"
+            extra.write(root / "Audios" / name, spk, extra_classes[cls])
             rows.append(f"{name},{cls},4.0,4.0,4.0,{100 + s},{gender},{split_set}")
             n += 1
     (root / "Labels").mkdir(parents=True, exist_ok=True)
@@ -142,8 +163,8 @@ def write_emodb(root: Path, seed: int, scale: float) -> int:
 
 
 def write_ravdess(root: Path, seed: int, scale: float) -> int:
-    r = Renderer("ravdess", seed)
-    names = {"01": "neu", "02": "cal", "03": "hap", "04": "sad", "05": "ang", "06": "fea"}
+    r, extra = Renderer("ravdess", seed), Renderer("ravdess", seed, EXTRA_STREAM)
+    names = {"01": "neu", "02": "cal", "03": "hap", "04": "sad", "05": "ang", "06": "fea", "07": "dis", "08": "sur"}
     n = 0
     for actor in range(1, 25):
         spk = r.speaker(f"Actor_{actor:02d}", "M" if actor % 2 else "F")
@@ -156,6 +177,10 @@ def write_ravdess(root: Path, seed: int, scale: float) -> int:
         # one sung file per actor: song is not speech and must be left out by the reader
         r.write(root / f"Actor_{actor:02d}" / f"03-02-01-01-01-01-{actor:02d}.wav", spk, "neu")
         n += 1
+        for emo in ("07", "08"):  # disgust and surprised: the classes the main plan lacks
+            for rep in range(1, _reps(scale, 1) + 1):
+                extra.write(root / f"Actor_{actor:02d}" / f"03-01-{emo}-01-01-{rep:02d}-{actor:02d}.wav", spk, names[emo])
+                n += 1
     return n
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from sergen.corpora.demo.channel import Channel
 from sergen.corpora.demo.voice import Prosody
 
-# Canonical renderings of every native emotion the five corpora use (4 classes and the dropped ones).
+# Canonical renderings of every native emotion the five corpora use (the four classes and the others).
 EMOTIONS = {
     "neu": Prosody(1.00, 2.0, 1.00, 0.0, 0.80, 0.005),
     "hap": Prosody(1.30, 7.0, 1.15, 4.0, 0.55, 0.010),
@@ -25,6 +25,9 @@ EMOTIONS = {
     "fru": Prosody(1.08, 3.0, 1.00, 4.0, 0.45, 0.025),
     "sur": Prosody(1.40, 9.0, 1.10, 3.0, 0.60, 0.010),
     "bor": Prosody(0.92, 0.8, 0.80, -3.0, 0.88, 0.010),
+    # added last: corpus_emotions draws each corpus's nudges in this order, so the profiles above stay as they were
+    "con": Prosody(0.95, 2.5, 0.90, 2.0, 0.65, 0.015),
+    "oth": Prosody(1.05, 2.5, 1.00, 1.0, 0.75, 0.008),
 }
 
 ENGLISH_VOWELS = np.array([(270, 2290, 3010), (390, 1990, 2550), (530, 1840, 2480), (660, 1720, 2410),
