@@ -129,6 +129,8 @@ class RunRecord:
     left_out: dict = field(default_factory=dict)  # corpus → {class: utterances left out (not shared)}
     corpus_id_accuracy: float | None = None  # held-out corpus ID from the head's hidden features (multi-corpus)
     discriminator_accuracy: float | None = None  # an adversarial head's own corpus classifier, held out
+    silhouette_class: float | None = None  # held-out hidden features grouped by true class (None: linear head,
+    silhouette_corpus: float | None = None  # one corpus, or a record of an older sergen); and by corpus
     n_rows: int = 0  # rows of the CSV, so a truncated one is told from a whole one
     format: int = RECORD_FORMAT
 

@@ -438,6 +438,7 @@ def report(
     protocols (label sets, folds, superb-er) in their own sections, beside the leaderboards they match."""
     from sergen.report.markdown import build_report, check_confusion_cells
     from sergen.report.protocols import protocol_summary
+    from sergen.report.remedy_sections import console_lines, wrap_console
     from sergen.results import load_runs, store_problems
 
     cells = [_cell(c) for c in confusion]
@@ -458,9 +459,12 @@ def report(
         for problem in problems:
             err_console.print(f"[yellow]  {problem}", highlight=False)
     path = build_report(results, out, runs=runs, confusion=cells, problems=problems)
+    for line in console_lines(runs.rows, runs.records):
+        console.print(line, highlight=False, markup=False)
     protocols = protocol_summary(runs.rows)
     if len(protocols) > 1 or (protocols and not protocols[0].startswith("the poster's")):
         console.print("protocols, each in its own section:", highlight=False)
         for line in protocols:
-            console.print(f"  {line}", highlight=False)
+            for part in wrap_console(line, indent="  "):
+                console.print(part, highlight=False, markup=False)
     console.print(f"report: [bold]{path}[/]")

@@ -291,11 +291,11 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     result = train_head(sampler, x_val, y_val, len(classes), spec.head, spec.training, seed=spec.seed)
     record.history = [list(map(float, entry)) for entry in result.history]
 
-    rows, held_out = [], {}
+    rows, held_out, held_out_labels = [], {}, {}
     for corpus in spec.test:
         x, y, y_true = vectors(corpus, "test")
         if corpus in spec.train:
-            held_out[corpus] = x
+            held_out[corpus], held_out_labels[corpus] = x, y_true
         if not len(y):
             raise SergenError(f"{corpus} has no test split in the {spec.model} store",
                               fix=f"rebuild its manifest (`sergen manifest {corpus}`) and store")
@@ -321,6 +321,8 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
             })
     record.corpus_id_accuracy = corpus_id_accuracy(result.model, spec.train, [v[0] for v in valid], held_out)
     record.discriminator_accuracy = discriminator_accuracy(result.model, spec.train, held_out)
+    record.silhouette_class, record.silhouette_corpus = held_out_silhouettes(result.model, spec.train, held_out,
+                                                                             held_out_labels)
     table = pd.DataFrame(rows)
     table["corpus_id_acc"] = record.corpus_id_accuracy
     return ProbeRun(table, record)
@@ -358,6 +360,39 @@ def corpus_id_accuracy(model, train: tuple[str, ...], valid_x: list, test_x: dic
     scale = fit_x.std(0) + 1e-6
     classifier = LogisticRegression(max_iter=2000).fit(fit_x / scale, fit_y)
     return float(balanced_accuracy_score(score_y, classifier.predict(score_x / scale)))
+
+
+SILHOUETTE_SAMPLE = 1000  # utterances: silhouettes cost O(n²) distances, so a fixed-size seeded sample
+
+
+def silhouettes(features: np.ndarray, classes: np.ndarray, corpora: np.ndarray, sample_size: int = SILHOUETTE_SAMPLE,
+                seed: int = 0) -> tuple[float | None, float | None]:
+    """Silhouettes of the same seeded sample of ``features`` grouped by class and by corpus (scikit-learn,
+    Euclidean): high by corpus and low by class is a space organised by corpus rather than by emotion. None
+    where a grouping has fewer than two groups in the sample (or as many groups as points)."""
+    from sklearn.metrics import silhouette_score
+
+    n = len(features)
+    take = np.sort(np.random.default_rng(seed).choice(n, size=sample_size, replace=False)) if n > sample_size \
+        else np.arange(n)
+
+    def score(groups: np.ndarray) -> float | None:
+        k = len(np.unique(groups[take]))
+        return float(silhouette_score(features[take], groups[take])) if 2 <= k < len(take) else None
+
+    return score(np.asarray(classes)), score(np.asarray(corpora))
+
+
+def held_out_silhouettes(model, train: tuple[str, ...], test_x: dict, test_y: dict) -> tuple[float | None, float | None]:
+    """Silhouettes by class (true labels) and by corpus of the head's hidden features on the training corpora's
+    test vectors, beside ``corpus_id_accuracy``; (None, None) for the linear head or a corpus without its test
+    split here."""
+    if any(c not in test_x for c in train) or hidden_features(model, test_x[train[0]][:1]) is None:
+        return None, None
+    features = np.concatenate([hidden_features(model, test_x[c]) for c in train])
+    classes = np.concatenate([test_y[c] for c in train])
+    corpora = np.concatenate([np.full(len(test_x[c]), k) for k, c in enumerate(train)])
+    return silhouettes(features, classes, corpora)
 
 
 def normalised_vectors(spec: ProbeSpec, bank, data, rows: np.ndarray, root) -> np.ndarray:

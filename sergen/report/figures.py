@@ -180,3 +180,26 @@ def plot_validation(curves: list[tuple[str, list]], path: Path, title: str) -> P
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title, fontsize=10)
     return save(fig, path)
+
+
+def plot_layers(means: pd.DataFrame, path: Path, title: str) -> Path:
+    """AUROC against layer: within-corpus (solid) and cross-corpus (dashed, the mean off the diagonal), each
+    the mean over seeds with ± one sd as a band where there are several seeds; ``means``: layer-indexed
+    columns within, within_sd, cross, cross_sd."""
+    fig, ax = subplots(figsize=(6, 4), dpi=110)
+    layers = np.asarray(means.index, dtype=float)
+    for column, label, style, colour in (("within", "within corpus (test in training set)", "-", "#1f77b4"),
+                                         ("cross", "cross corpus (mean off the diagonal)", "--", "#d62728")):
+        values = means[column].to_numpy(dtype=float)
+        if not np.isfinite(values).any():
+            continue
+        ax.plot(layers, values, marker="o", linestyle=style, color=colour, label=label)
+        sd = np.nan_to_num(means[f"{column}_sd"].to_numpy(dtype=float))
+        if sd.any():
+            ax.fill_between(layers, values - sd, values + sd, color=colour, alpha=0.15, linewidth=0)
+    ax.set_xticks(layers, [str(int(v)) for v in layers])
+    ax.set_xlabel("layer")
+    ax.set_ylabel("AUROC (mean over seeds)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    return save(fig, path)

@@ -12,6 +12,8 @@ from sergen.config import data_dir
 from sergen.report import figures, tables
 from sergen.report.protocol_sections import leaderboard_section, protocol_sections
 from sergen.report.protocols import is_poster_protocol, with_protocol_columns
+from sergen.report.remedies import TRANSDUCTIVE_NOTE, uses_transductive_norm
+from sergen.report.remedy_sections import layer_section, remedy_section
 from sergen.results import Runs, StoreProblem, load_runs, runs_dir, store_problems
 from sergen.store.location import check_writable
 
@@ -276,6 +278,8 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
                  f"split), in the poster's tables below; {others.run_id.nunique()} of other protocols, under "
                  "\"Other protocols\", each section with its classes, folds and what its spread is over. In the "
                  "poster's tables: " + POSTER_SPLITS[0].lower() + POSTER_SPLITS[1:] + tables.SPREAD_LEGEND), ""]
+    if uses_transductive_norm(every_row):
+        lines += [f"> **Transductive runs.** {TRANSDUCTIVE_NOTE}", ""]
     lines += store_warning(problems)
     lines += left_out(runs)
     if results.empty:
@@ -286,6 +290,8 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
         poster, main_png = poster_sections(results, runs, fig_dir, synthetic, list(confusion))
         lines += poster
     lines += protocol_sections(others, runs.records, fig_dir)
+    lines += remedy_section(every_row, runs.records)
+    lines += layer_section(every_row, fig_dir, synthetic)
     lines += leaderboard_section(every_row)
 
     frag_root = results_dir / "fragmentation"

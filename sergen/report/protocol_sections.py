@@ -15,6 +15,7 @@ from sergen.report import figures
 from sergen.report.leaderboards import COMPARABILITY, EMOBOX_SOURCE, SUPERB_SOURCE, leaderboard_comparison
 from sergen.report.protocols import (class_lists, emobox_style, group_table, group_title, has_folds, per_fold_table,
                                      protocol_groups, spread_legend)
+from sergen.report.remedies import TRANSDUCTIVE_NOTE, uses_transductive_norm
 from sergen.report.tables import baseline, confusion_table, markdown_table, summed_confusion
 
 INTRO = ("Runs of another label set, with folds, of a named protocol or with another feature normalisation "
@@ -90,8 +91,10 @@ def protocol_sections(rows: pd.DataFrame, records: dict, fig_dir: Path) -> list[
     lines = ["## Other protocols", "", INTRO, ""]
     for group, part in groups:
         name = slug(group)
-        lines += [f"### {group_title(group)}", "",
-                  f"{part.run_id.nunique()} run(s). {spread_legend(group)}", "",
+        lines += [f"### {group_title(group)}", ""]
+        if group.get("norm") in ("corpus", "speaker"):
+            lines += [f"> {TRANSDUCTIVE_NOTE}", ""]
+        lines += [f"{part.run_id.nunique()} run(s). {spread_legend(group)}", "",
                   "Classes (each head's outputs, in order):", ""]
         lines += [f"- {line}" for line in class_lists(part)] + [""]
         left = left_out_lines(part, records)
@@ -123,4 +126,5 @@ def leaderboard_section(rows: pd.DataFrame) -> list[str]:
             "`protocol superb-er` ↔ SUPERB's emotion recognition accuracy; native labels or EmoBox's folds on "
             "an EmoBox dataset ↔ EmoBox's WA (and UA, F1 where published) — beside the leaderboard's cell for "
             "the same model. sergen's value is its mean over folds.", "", COMPARABILITY, "",
-            markdown_table(table), "", f"Sources: {EMOBOX_SOURCE}; {SUPERB_SOURCE}.", ""]
+            markdown_table(table), "", f"Sources: {EMOBOX_SOURCE}; {SUPERB_SOURCE}.", ""] + \
+        ([f"> {TRANSDUCTIVE_NOTE}", ""] if uses_transductive_norm(rows) else [])
