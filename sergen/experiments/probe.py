@@ -385,9 +385,10 @@ def silhouettes(features: np.ndarray, classes: np.ndarray, corpora: np.ndarray, 
 
 def held_out_silhouettes(model, train: tuple[str, ...], test_x: dict, test_y: dict) -> tuple[float | None, float | None]:
     """Silhouettes by class (true labels) and by corpus of the head's hidden features on the training corpora's
-    test vectors, beside ``corpus_id_accuracy``; (None, None) for the linear head or a corpus without its test
+    test vectors, beside ``corpus_id_accuracy`` (and, like it, for multi-corpus training sets: what they measure
+    is fragmentation by corpus); (None, None) for one corpus, the linear head or a corpus without its test
     split here."""
-    if any(c not in test_x for c in train) or hidden_features(model, test_x[train[0]][:1]) is None:
+    if len(train) < 2 or any(c not in test_x for c in train) or hidden_features(model, test_x[train[0]][:1]) is None:
         return None, None
     features = np.concatenate([hidden_features(model, test_x[c]) for c in train])
     classes = np.concatenate([test_y[c] for c in train])

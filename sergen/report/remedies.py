@@ -52,9 +52,10 @@ def remedy_rows(rows: pd.DataFrame) -> pd.DataFrame:
         values = rows[column] if column in rows else pd.Series(default, index=rows.index, dtype=object)
         rows[column] = values.map(lambda v, d=default: d if v is None or (isinstance(v, float) and math.isnan(v))
                                   else _text(v) or d)
-    rows["scramble"] = rows.scramble.map(_truth)
-    rows["in_training"] = rows.in_training.map(_truth)
-    rows["aug_share"] = pd.to_numeric(rows.aug_share, errors="coerce").fillna(0.0)
+    rows["scramble"] = rows.scramble.map(_truth) if "scramble" in rows else False
+    # from the names themselves, so rows of any sergen agree on what lies off the diagonal
+    rows["in_training"] = [str(t) in str(train).split("+") for t, train in zip(rows.test, rows.train)]
+    rows["aug_share"] = pd.to_numeric(rows.aug_share, errors="coerce").fillna(0.0) if "aug_share" in rows else 0.0
     return rows
 
 

@@ -23,6 +23,7 @@ def test_held_out_silhouettes_are_those_of_the_heads_hidden_features():
     linear = make_head("linear", 6, 4, np.zeros(6), np.ones(6))
     assert held_out_silhouettes(linear, ("emodb", "cremad"), x, y) == (None, None)
     assert held_out_silhouettes(model, ("emodb", "msp"), x, y) == (None, None)  # msp's test split not scored
+    assert held_out_silhouettes(model, ("emodb",), x, y) == (None, None)  # one corpus: no fragmentation by corpus
 
 
 def test_a_probe_run_records_them_and_its_record_keeps_them(tmp_path):
