@@ -65,6 +65,13 @@ def _text(value) -> str:
     return str(value).strip()
 
 
+def _number(value) -> float | None:
+    """A record's figure as a float; None where it is missing or not a number (a hand-edited record)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 def _truth(value) -> bool:
     return str(value).strip().lower() in ("true", "1", "1.0", "yes")
 
@@ -120,9 +127,9 @@ def side_figures(part: pd.DataFrame, records: dict) -> dict[str, Stat | None]:
                            ("sil_corpus", "silhouette_corpus")):
         values = {}
         for run_id, seed in true[["run_id", "seed"]].drop_duplicates().itertuples(index=False):
-            value = getattr(records.get(run_id), attribute, None)
+            value = _number(getattr(records.get(run_id), attribute, None))
             if value is not None:
-                values.setdefault(seed, []).append(float(value))
+                values.setdefault(seed, []).append(value)
         out[key] = Stat.of([np.mean(v) for v in values.values()])
     return out
 

@@ -228,3 +228,21 @@ def test_silhouettes_equal_scikit_learns_on_the_same_seeded_sample():
     # fewer points than the sample: all of them; one corpus only: no silhouette by corpus
     small_class, small_corpus = silhouettes(features[:50], classes[:50], np.zeros(50), sample_size=600)
     assert small_class == silhouette_score(features[:50], classes[:50]) and small_corpus is None
+
+
+def test_a_weighted_layer_is_compared_with_the_default_or_the_last_numeric_layer(tmp_path):
+    stores = fake_stores(tmp_path / "stores")
+    rows = side_rows("w-0", 0, False, 0.85, 0.70, layer="weighted") + side_rows("n12-0", 0, False, 0.80, 0.60, layer="12")
+    rows += side_rows("n24-0", 0, False, 0.81, 0.65, layer="24")
+    save(rows, tmp_path / "results", stores, {"w-0": dict(silhouette_corpus="n/a", corpus_id_accuracy=0.6)})
+    runs = load_runs(tmp_path / "results")
+    (only,) = remedy_comparisons(runs.rows, runs.records)
+    assert (only.option, only.value, only.baseline_value) == ("layer", "weighted", "24")  # what "-" stands for
+    assert only.baseline["auroc_out"].mean == 0.65 and only.remedy["auroc_out"].mean == 0.70
+    assert only.remedy["sil_corpus"] is None  # a hand-edited figure that is no number: "–", never a traceback
+    assert only.remedy["corpus_id"].mean == 0.6 and only.baseline["corpus_id"] is None
+    save(side_rows("d-0", 0, False, 0.79, 0.61), tmp_path / "results", stores)  # the default layer
+    runs = load_runs(tmp_path / "results")
+    (only,) = remedy_comparisons(runs.rows, runs.records)
+    assert only.baseline_value == "-" and only.baseline["auroc_out"].mean == 0.61
+    assert only.title == "melspec · mlp · trained on iemocap+cremad"
