@@ -284,8 +284,9 @@ def measure_label(comparison: Comparison, key: str, short: bool = False) -> str:
     """A measure's row title, with what it is over (which test corpora, chance)."""
     long_title, short_title = next((t, s) for k, t, s in MEASURES if k == key)
     title = short_title if short else long_title
-    if key == "auroc_out" and comparison.outside and not short:
-        title += f": {', '.join(comparison.outside)}"
+    if key == "auroc_out" and not short:
+        title += f": {', '.join(comparison.outside)}" if comparison.outside else \
+            ": none, the training set covers every test corpus"
     if key == "corpus_id" and not short:
         title += f" (chance {1 / comparison.n_corpora:.2f})" if comparison.n_corpora > 1 else ""
     return title

@@ -99,8 +99,8 @@ def console_lines(rows: pd.DataFrame, records: dict, width: int = 80) -> list[st
                 continue
             lines.append(f"  {measure_label(c, key, short=True):<19} {a.text(compact=True) if a else '–':<17} "
                          f"{b.text(compact=True) if b else '–':<17} {f'{diff:+.3f}' if diff is not None else '–':>7}")
-        if c.outside:
-            lines += wrap_console(f"off-diagonal: {', '.join(c.outside)}", indent="  ", width=width)
+        lines += wrap_console(f"off-diagonal: {', '.join(c.outside) or 'none (every test corpus is in training)'}",
+                              indent="  ", width=width)
         if c.n_corpora > 1 and c.remedy.get("corpus_id"):
             lines.append(f"  corpus-ID chance: {1 / c.n_corpora:.2f}")
         lines += wrap_console(f"verdict: {c.verdict()}", indent="  ", width=width)
