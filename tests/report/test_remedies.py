@@ -246,3 +246,16 @@ def test_a_weighted_layer_is_compared_with_the_default_or_the_last_numeric_layer
     (only,) = remedy_comparisons(runs.rows, runs.records)
     assert only.baseline_value == "-" and only.baseline["auroc_out"].mean == 0.61
     assert only.title == "melspec · mlp · trained on iemocap+cremad"
+
+
+def test_a_training_set_covering_every_test_corpus_says_so(tmp_path):
+    stores = fake_stores(tmp_path / "stores")
+    rows = [r for r in side_rows("g-0", 0, False, 0.8, 0.6) + side_rows("c-0", 0, False, 0.9, 0.7, norm="corpus")
+            if r["test"] != "msp"]
+    save(rows, tmp_path / "results", stores)
+    text = build_report(tmp_path / "results", tmp_path / "out").read_text()
+    assert table_row(text, "AUROC off the diagonal") == ("| AUROC off the diagonal (test corpora outside the training "
+                                                         "set): none, the training set covers every test corpus | – | "
+                                                         "– | – |")
+    assert ("**Verdict:** fragmentation not measured (no hidden features held out, no scrambled runs on both sides), "
+            "AUROC on the training corpora unchanged within spread (one seed) (0.800 → 0.900).") in text
