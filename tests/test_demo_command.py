@@ -2,6 +2,7 @@
 all inside the demo's own workspace, leaving the user's manifests, stores, results and config untouched."""
 
 import hashlib
+import re
 
 import pandas as pd
 import pytest
@@ -57,6 +58,12 @@ def test_demo_runs_the_whole_pipeline_in_its_own_workspace(tmp_path, monkeypatch
     report = (demo / "reports/latest/report.md").read_text()
     assert "Synthetic data" in report and "## Fragmentation" in report and "trained on iemocap+cremad+msp+emodb+ravdess" in report
     assert (demo / "stores/melspec/msp@pink-noise.zarr").exists()
+    # the remedy against its baseline, in the report and on the console, with the transductive note
+    remedy = "melspec · mlp · trained on iemocap+cremad+msp+emodb+ravdess: --norm corpus against --norm global"
+    assert f"### {remedy}" in report and "**Verdict:** fragmentation" in report and "transductive" in report
+    assert re.search(r"corpus-ID accuracy of the hidden features, held out \(chance 0\.20\) \| +0\.\d{3} \(n=1\) \| "
+                     r"+0\.\d{3} \(n=1\) \|", report)
+    assert "  verdict: fragmentation" in result.output and "(transductive)" in result.output
     assert sorted(p.name for p in (demo / "corpora").iterdir()) == ["cremad", "emodb", "iemocap", "msp", "ravdess"]
     assert (demo / "manifests/emodb.json").read_text().count(str(demo / "corpora/emodb")) == 1
     runs = list((demo / "results/runs").glob("*.csv"))

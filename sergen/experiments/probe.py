@@ -383,7 +383,8 @@ def silhouettes(features: np.ndarray, classes: np.ndarray, corpora: np.ndarray, 
     return score(np.asarray(classes)), score(np.asarray(corpora))
 
 
-def held_out_silhouettes(model, train: tuple[str, ...], test_x: dict, test_y: dict) -> tuple[float | None, float | None]:
+def held_out_silhouettes(model, train: tuple[str, ...], test_x: dict,
+                         test_y: dict) -> tuple[float | None, float | None]:
     """Silhouettes by class (true labels) and by corpus of the head's hidden features on the training corpora's
     test vectors, beside ``corpus_id_accuracy`` (and, like it, for multi-corpus training sets: what they measure
     is fragmentation by corpus); (None, None) for one corpus, the linear head or a corpus without its test

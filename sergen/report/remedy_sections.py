@@ -97,8 +97,8 @@ def console_lines(rows: pd.DataFrame, records: dict, width: int = 80) -> list[st
             a, b, diff = c.remedy.get(key), c.baseline.get(key), c.difference(key)
             if a is None and b is None:
                 continue
-            lines.append(f"  {measure_label(c, key, short=True):<19} {a.text(compact=True) if a else '–':<17} "
-                         f"{b.text(compact=True) if b else '–':<17} {f'{diff:+.3f}' if diff is not None else '–':>7}")
+            shown = [s.text(compact=True) if s else "–" for s in (a, b)] + [f"{diff:+.3f}" if diff is not None else "–"]
+            lines.append(f"  {measure_label(c, key, short=True):<19} {shown[0]:<17} {shown[1]:<17} {shown[2]:>7}")
         lines += wrap_console(f"off-diagonal: {', '.join(c.outside) or 'none (every test corpus is in training)'}",
                               indent="  ", width=width)
         if c.n_corpora > 1 and c.remedy.get("corpus_id"):
