@@ -126,6 +126,7 @@ class RunRecord:
     absent_classes: dict = field(default_factory=dict)  # test corpus → classes missing from its test split
     classes: list = field(default_factory=lambda: ["hap", "sad", "neu", "ang"])  # the head's outputs, in order
     protocol: dict = field(default_factory=dict)  # corpus → fingerprint of the label/split table the run used
+    layer_weights: dict | None = None  # ``--layer weighted``: stored layer → learned softmax weight (else None)
     left_out: dict = field(default_factory=dict)  # corpus → {class: utterances left out (not shared)}
     corpus_id_accuracy: float | None = None  # held-out corpus ID from the head's hidden features (multi-corpus)
     discriminator_accuracy: float | None = None  # an adversarial head's own corpus classifier, held out

@@ -115,6 +115,20 @@ def layer_table(results) -> Table:
     return table
 
 
+def layer_weights_line(weights: dict[str, float], runs: int = 1, width: int = 80) -> str:
+    """Learned layer weights (the mean over ``runs`` folds) in one line of at most ``width`` columns: every
+    layer in stored order where they fit, else the heaviest ones."""
+    head = "layer weights" + (f" (mean of {runs} folds)" if runs > 1 else "")
+    line = f"{head}: " + " ".join(f"{layer}={w:.2f}" for layer, w in weights.items())
+    ranked = sorted(weights.items(), key=lambda kv: -kv[1])
+    for keep in range(len(ranked) - 1, 0, -1):
+        if len(line) <= width:
+            break
+        line = (f"{head}, heaviest: " + " ".join(f"{layer}={w:.2f}" for layer, w in ranked[:keep])
+                + f" (+{len(ranked) - keep} more)")
+    return line
+
+
 PROBE_KEYS = ("model", "train", "test", "head", "seed", "scramble", "aug_share", "layer", "labels", "folds",
               "protocol", "norm", "n_boot")
 GRID_KEYS = ("models", "train", "test", "heads", "seeds", "scramble", "aug_share", "layer", "labels", "folds",
@@ -206,8 +220,8 @@ def probe(
     seed: int = typer.Option(0, callback=check.non_negative_int),
     scramble: bool = typer.Option(False, help="permute each training corpus's labels (fragmentation test)"),
     aug_share: float = typer.Option(0.0, help="probability of drawing an augmented view", callback=check.probability),
-    layer: str = typer.Option("-", help="layer of a multi-layer store (default: the last stored)",
-                              callback=check.layer),
+    layer: str = typer.Option("-", help="layer of a multi-layer store: - (the last), N, all (one run per layer) or "
+                              "weighted (a learned weighted sum of them)", callback=check.layer),
     labels: str = typer.Option("4", help="label set: 4 (hap/sad/neu/ang), native (each corpus's own classes), "
                                "or a CSV file native,label[,corpus]", callback=check.labels),
     folds: str = typer.Option("", help="speaker:K, corpus (IEMOCAP sessions, EmoBox folds) or a CSV utt_id,fold; "
@@ -252,7 +266,7 @@ def probe(
     n_folds = max(s.fold for s in specs) or 1
     for one in specs:
         fold = f" (fold {one.fold} of {n_folds})" if one.folds else ""
-        layer = f" (layer {one.layer})" if spec.layer == "all" else ""
+        layer = f" (layer {one.layer})" if spec.layer in ("all", "weighted") else ""
         with err_console.status(f"training {head} on {one.train_name}{layer}{fold} …"):
             runs.append(probe_run(one))
         paths.append(save_run(runs[-1]))
@@ -263,7 +277,7 @@ def probe(
     left_out = "\n".join(filter(None, [protocol_note(runs[0].record), norm_note(spec)])) or None
     if as_json:
         out = [{"run_id": s.run_id, "fold": s.fold, "results": str(p), "spec": s.as_dict(), "stores": r.record.stores,
-                "classes": r.record.classes, "left_out": r.record.left_out,
+                "classes": r.record.classes, "left_out": r.record.left_out, "layer_weights": r.record.layer_weights,
                 "absent_classes": r.record.absent_classes, "confusion": r.record.confusion,
                 "rows": r.rows.to_dict(orient="records")} for s, r, p in zip(specs, runs, paths)]
         print_json(out[0] if len(out) == 1 and not spec.folds and spec.layer != "all" else
@@ -276,7 +290,7 @@ def probe(
     for one, run in zip(specs, runs):
         rows = run.rows
         title = (f"{one.model} · {head} · trained on {one.train_name}" + (" · scrambled" if scramble else "")
-                 + (f" · layer {one.layer}" if spec.layer == "all" else "")
+                 + (f" · layer {one.layer}" if spec.layer in ("all", "weighted") else "")
                  + (f" · fold {one.fold}/{n_folds} ({one.folds})" if one.folds else "")
                  + f" · {rows.steps.iloc[0]} steps" + (" · SYNTHETIC demo data" if rows.synthetic.any() else ""))
         console.print(results_table(rows, title))
@@ -287,6 +301,10 @@ def probe(
         console.print(layer_table(results))
     console.print(f"classes ({protocol_name(spec)}): {', '.join(runs[0].record.classes)}", highlight=False)
     record = runs[0].record
+    weighted = [r.record.layer_weights for r in runs if r.record.layer_weights]
+    if weighted:  # --layer weighted (with --folds: their mean)
+        mean = {k: sum(w[k] for w in weighted) / len(weighted) for k in weighted[0]}
+        console.print(layer_weights_line(mean, len(weighted)), highlight=False)
     if record.corpus_id_accuracy is not None:
         own = (f"; its own discriminator: {record.discriminator_accuracy:.2f}"
                if record.discriminator_accuracy is not None else "")
@@ -316,8 +334,8 @@ def grid(
     folds: str = typer.Option("", help="speaker:K, corpus, or a CSV utt_id,fold (one run per fold)",
                               callback=check.folds),
     protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er", callback=check.protocol),
-    layer: str = typer.Option("-", help="layer of multi-layer stores: - (the last), N, or all (one run per layer)",
-                              callback=check.layer),
+    layer: str = typer.Option("-", help="layer of multi-layer stores: - (the last), N, all (one run per layer) or "
+                              "weighted (a learned weighted sum of them)", callback=check.layer),
     norm: str = typer.Option("global", help="feature normalisation: global, corpus or speaker; several "
                              "comma-separated", callback=check.names),
     config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),

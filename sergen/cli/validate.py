@@ -74,10 +74,11 @@ names = comma_list(None, "names")
 
 
 def layer(value):
-    """The probe's ``--layer``: ``-`` (the last stored), ``all`` (one run per stored layer) or a layer number."""
-    if value in (None, "-", "all"):
+    """The probe's ``--layer``: ``-`` (the last stored), ``all`` (one run per stored layer), ``weighted`` (a
+    learned weighted sum of the stored layers) or a layer number."""
+    if value in (None, "-", "all", "weighted"):
         return value
-    return non_negative_int(value)
+    return _bounded(0, None, int, "give -, all, weighted or a layer number of 0 or more")(value)
 
 
 def scheduler(value):

@@ -46,9 +46,16 @@ class CorpusData:
 
 def layer_columns(attrs: dict, layer: str, where: str) -> slice:
     """Columns of ``layer`` in a store: multi-layer stores (``settings.layers``) hold the layers side by
-    side; ``-`` means the last stored layer, or the whole vector of a single-layer store."""
+    side; ``-`` means the last stored layer, or the whole vector of a single-layer store; ``weighted`` every
+    stored layer (the head learns their weighted sum, so banks and utterance vectors span all columns)."""
     layers = attrs.get("settings", {}).get("layers")
     dim = int(attrs["dim"])
+    if layer == "weighted":
+        if not layers or len(layers) < 2:
+            raise SergenError(f"--layer weighted learns a weighted sum of stored layers, but {where} holds a single "
+                              "layer", fix="extract several layers first (e.g. `sergen extract --model MODEL "
+                                           "--layers 6,12,18,24 --corpus CORPUS --overwrite`), or leave --layer out")
+        return slice(0, dim)
     if not layers:
         if layer not in ("-", None):
             raise SergenError(f"layer {layer!r} requested, but {where} holds a single layer")

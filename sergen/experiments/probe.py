@@ -21,6 +21,7 @@ from sergen.experiments.data import (load_corpus, relabelled, split_rows, stores
                                      utterance_std)
 from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
+from sergen.experiments.weighted_layers import check_weighted_memory, weighted_layers
 from sergen.protocols.protocol import Protocol, named_protocol, parse_folds, parse_labels, parse_named
 from sergen.extractors import EXTRACTORS, canonical_model
 from sergen.results import RunRecord, fingerprints, stores_of
@@ -30,7 +31,7 @@ from sergen.results import save_run as save_rows
 from sergen.store.reader import existing_stores
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
-from sergen.train.heads import ADVERSARIAL, HEADS, hidden_features
+from sergen.train.heads import ADVERSARIAL, HEADS, hidden_features, layer_weights
 from sergen.train.normalise import check_norm, group_keys, group_stats, normalise_rows
 from sergen.train.resident import make_sampler
 from sergen.train.sampler import SamplerConfig
@@ -154,6 +155,9 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
         raise SergenError(f"--head {spec.head} learns against the corpus of each window: it needs a multi-corpus "
                           f"training set, not {spec.train_name} alone",
                           fix="train on several corpora (e.g. --train iemocap+cremad or all), or use --head mlp")
+    if spec.layer == "weighted":  # same layers everywhere, and all of them fit the memory budget
+        check_weighted_memory(spec.model, spec.train, spec.test, stores_root,
+                              weighted_layers(spec.model, spec.train, spec.test, stores_root))
     if not spec.folds and spec.layer != "all":
         check_protocol(spec, stores_root)
     return spec
@@ -288,8 +292,12 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     if len(np.unique(y_val)) < 2:
         raise SergenError(f"the validation split of {spec.train_name} holds fewer than two classes")
     sampler = make_sampler(bank, frame_rate, spec.sampler, seed=spec.seed)
-    result = train_head(sampler, x_val, y_val, len(classes), spec.head, spec.training, seed=spec.seed)
+    layers = weighted_layers(spec.model, spec.train, spec.test, root) if spec.layer == "weighted" else []
+    result = train_head(sampler, x_val, y_val, len(classes), spec.head, spec.training, seed=spec.seed,
+                        n_layers=max(1, len(layers)))
     record.history = [list(map(float, entry)) for entry in result.history]
+    if layers:
+        record.layer_weights = {str(k): float(w) for k, w in zip(layers, layer_weights(result.model))}
 
     rows, held_out = [], {}
     for corpus in spec.test:
