@@ -154,15 +154,16 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     auroc = with_protocol_columns(results[results.metric == "auroc"])
     written = {}
-    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm"]
-    for (model, head, scramble, aug, labels, folds, protocol, norm), part in auroc.groupby(keys):
+    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm", "layer"]
+    for (model, head, scramble, aug, labels, folds, protocol, norm, layer), part in auroc.groupby(keys):
         matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")  # seeds, folds
         order = corpus_order(matrix.columns)
         rows = [c for c in order if c in matrix.index] + sorted(set(matrix.index) - set(order))
         matrix = matrix.reindex(index=rows, columns=order)
         name = f"auroc_{model}_{head}_{'scrambled' if _true(scramble) else 'true'}_aug{float(aug):g}"
         tag = "_".join(str(v) for v in (protocol, "" if labels == "4" else f"labels-{labels}",
-                                       f"folds-{folds}" if folds else "", "" if norm == "global" else f"norm-{norm}")
+                                       f"folds-{folds}" if folds else "", "" if norm == "global" else f"norm-{norm}",
+                                       "" if layer == "-" else f"layer-{layer}")  # layers never averaged together
                        if v)
         name += f"_{_safe(tag)}" if tag else ""
         path = out_dir / f"{name}.csv"
@@ -180,11 +181,12 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
 def with_protocol_columns(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows written before protocols existed read as the poster's protocol (four classes, own split)."""
     rows = rows.copy()
-    for column, default in (("labels", "4"), ("folds", ""), ("protocol", ""), ("norm", "global")):
+    for column, default in (("labels", "4"), ("folds", ""), ("protocol", ""), ("norm", "global"), ("layer", "-")):
         if column not in rows:
             rows[column] = default
         values = rows[column].astype(object)
         rows[column] = values.where(values.notna(), default).astype(str).replace({"4.0": "4", "nan": default})
+    rows["layer"] = rows["layer"].str.replace(r"^(\d+)\.0$", r"\1", regex=True)  # a layer column read as floats
     return rows
 
 

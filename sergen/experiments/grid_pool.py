@@ -108,13 +108,21 @@ def plan_for(todo: list, stores_root, workers: int) -> tuple[MemoryPlan, list[di
 
 def worker_data_mib(todo: list, stores_root) -> int:
     """The float32 utterance vectors a worker may load: every utterance of every store the runs train or
-    test on (a worker keeps them for the runs that follow)."""
+    test on (a worker keeps them for the runs that follow), and the training banks too small to be files,
+    which each worker builds in its own RAM (``--layer weighted``'s are L× a layer's)."""
+    from sergen.experiments.bank_cache import threshold_bytes
+
     stores = {(s.model, name, s.layer) for s in todo for corpus in (*s.train, *s.test)
               for name in (corpus, *(view_stores(s.model, corpus, stores_root) if corpus in s.train else ()))}
+    training = {(s.model, name, s.layer) for s in todo for corpus in s.train
+                for name in (corpus, *view_stores(s.model, corpus, stores_root))}
     total = 0
     for model, name, layer in stores:
         index = data.store_index(model, name, stores_root, layer)
         total += len(index.start) * (index.columns.stop - index.columns.start) * 4
+        if (model, name, layer) in training:
+            size = data.bank_bytes(data.bank_layout(index)[0])
+            total += size if size < threshold_bytes() else 0
     return -(-total // 2**20)
 
 

@@ -21,7 +21,7 @@ from sergen.experiments.data import (load_corpus, relabelled, split_rows, stores
                                      utterance_std)
 from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
-from sergen.experiments.weighted_layers import check_weighted_memory, weighted_layers
+from sergen.experiments.weighted_layers import check_weighted, weighted_layers
 from sergen.protocols.protocol import Protocol, named_protocol, parse_folds, parse_labels, parse_named
 from sergen.extractors import EXTRACTORS, canonical_model
 from sergen.results import RunRecord, fingerprints, stores_of
@@ -155,9 +155,7 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
         raise SergenError(f"--head {spec.head} learns against the corpus of each window: it needs a multi-corpus "
                           f"training set, not {spec.train_name} alone",
                           fix="train on several corpora (e.g. --train iemocap+cremad or all), or use --head mlp")
-    if spec.layer == "weighted":  # same layers everywhere, and all of them fit the memory budget
-        check_weighted_memory(spec.model, spec.train, spec.test, stores_root,
-                              weighted_layers(spec.model, spec.train, spec.test, stores_root))
+    check_weighted(spec, stores_root)  # --layer weighted: the same layers everywhere, all within the budget
     if not spec.folds and spec.layer != "all":
         check_protocol(spec, stores_root)
     return spec
@@ -202,6 +200,7 @@ def spec_from_record(path) -> ProbeSpec:
         raise SergenError(f"the record's spec gives run id {spec.run_id}, not its own {record.run_id}: it was "
                           f"written by sergen {record.sergen_version}, whose settings differ", where=str(path),
                           fix="rerun with that sergen version")
+    check_weighted(spec)
     check_protocol(spec)
     return spec
 

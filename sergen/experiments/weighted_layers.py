@@ -95,6 +95,16 @@ def memory_need(model: str, train: tuple[str, ...], test: tuple[str, ...], store
     return MemoryNeed(vectors, ram_banks, mapped)
 
 
+def check_weighted(spec, stores_root=None) -> list[int]:
+    """Everything ``--layer weighted`` needs of a spec's stores (same layers everywhere, memory within the
+    budget), before anything is built; the layers. Other layers: nothing to check, []."""
+    if spec.layer != "weighted":
+        return []
+    layers = weighted_layers(spec.model, spec.train, spec.test, stores_root)
+    check_weighted_memory(spec.model, spec.train, spec.test, stores_root, layers)
+    return layers
+
+
 def check_weighted_memory(model: str, train: tuple[str, ...], test: tuple[str, ...], stores_root,
                           layers: list[int], budget_mib: int | None = None) -> MemoryNeed:
     """Refuse a weighted run whose all-layer data cannot fit the budget, before any bank is built."""

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from sergen.cli import app
 from sergen.errors import SergenError
 from sergen.experiments import data
+from sergen.experiments.grid_pool import worker_data_mib
 from sergen.experiments.memory_plan import PARENT_MIB
 from sergen.experiments.probe import probe_run, resolve_spec
 from sergen.experiments.weighted_layers import check_weighted_memory, memory_need
@@ -152,6 +153,9 @@ def test_the_memory_check_counts_every_layer(workspace, monkeypatch):
     mapped = {k: sum(data.training_set_bytes("toy", train, str(root), k).values()) for k in ("weighted", "4", "8", "12")}
     assert mapped["weighted"] == mapped["4"] + mapped["8"] + mapped["12"] == 3 * mapped["8"] > 0
     monkeypatch.delenv("SERGEN_BANK_CACHE_MIB")
+    specs = {k: resolve_spec("toy", "emodb", "emodb,cremad", layer=k) for k in ("weighted", "8")}
+    assert worker_data_mib([specs["weighted"]], str(root)) == -(-(weighted.vectors + weighted.ram_banks) // 2**20)
+    assert worker_data_mib([specs["8"]], str(root)) == -(-(one.vectors + one.ram_banks) // 2**20)  # the grid's plan
     budget = one.least_mib + 1  # fits one layer, not three
     assert one.least_mib < budget < weighted.least_mib
     with pytest.raises(SergenError) as caught:
@@ -180,9 +184,15 @@ def test_experiment_file_and_command_line_give_the_same_weighted_run(stores, tmp
     assert json.loads(cli.stdout)["run_ids"] == ids and len(ids) == 1 and json.loads(cli.stdout)["ran"] == 0
     record = RunRecord.from_json((tmp_path / "results" / "runs" / f"{ids[0]}.json").read_text())
     assert record.spec["layer"] == "weighted" and set(record.layer_weights) == {"4", "8", "12"}
+    from sergen.experiments.grid import auroc_matrices
+
+    assert list(auroc_matrices()) == ["auroc_toy_linear_true_aug0_layer-weighted"]  # never averaged with a layer
     probe_file = tmp_path / "probe.toml"
     probe_file.write_text('model = "toy"\ntrain = "emodb"\ntest = "emodb"\nhead = "linear"\nlayer = "weighted"\n'
                           'n_boot = 10\n\n[training]\nmax_steps = 600\n')
     probe = invoke("probe", "--config", probe_file, "--json")
     assert probe.exit_code == 0, probe.output
     assert json.loads(probe.stdout)["run_id"] == ids[0]
+    again = invoke("probe", "--rerun", tmp_path / "results" / "runs" / f"{ids[0]}.json", "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["layer_weights"] == json.loads(probe.stdout)["layer_weights"]  # seeded: exact
