@@ -50,14 +50,16 @@ class WeightedLayerSum(nn.Module):
         return (blocks * self.weights[:, None]).sum(2).reshape(len(x), -1)
 
 
-def input_module(dim: int, mean, std, n_layers: int = 1) -> tuple[nn.Module, int]:
-    """The head's first module (standardisation, then the weighted sum where ``dim`` inputs are ``n_layers``
-    layers side by side) and the width it hands on."""
+def input_module(dim: int, mean, std, n_layers: int = 1, layer_width: int | None = None) -> tuple[nn.Module, int]:
+    """The head's first module (standardisation, then the weighted sum where the ``dim`` inputs hold
+    ``n_layers`` layers of ``layer_width`` features side by side, in one block or several) and the width it
+    hands on."""
     if n_layers == 1:
         return Standardise(mean, std), dim
-    if dim % n_layers:
-        raise ValueError(f"{dim} inputs do not split into {n_layers} layers of equal width")
-    return nn.Sequential(Standardise(mean, std), WeightedLayerSum(n_layers, dim // n_layers)), dim // n_layers
+    layer_width = layer_width or dim // n_layers
+    if dim % (n_layers * layer_width):
+        raise ValueError(f"{dim} inputs do not split into blocks of {n_layers} layers of {layer_width}")
+    return nn.Sequential(Standardise(mean, std), WeightedLayerSum(n_layers, layer_width)), dim // n_layers
 
 
 def layer_weights(model: nn.Module) -> np.ndarray | None:
@@ -69,14 +71,16 @@ def layer_weights(model: nn.Module) -> np.ndarray | None:
 
 
 @HEADS.register("linear", "probe", "linear-probe")
-def linear_head(dim: int, n_classes: int, mean, std, dropout: float = 0.0, n_layers: int = 1) -> nn.Module:
-    front, width = input_module(dim, mean, std, n_layers)
+def linear_head(dim: int, n_classes: int, mean, std, dropout: float = 0.0, n_layers: int = 1,
+                layer_width: int | None = None) -> nn.Module:
+    front, width = input_module(dim, mean, std, n_layers, layer_width)
     return nn.Sequential(front, nn.Linear(width, n_classes))
 
 
 @HEADS.register("mlp", "mlp-128x256")
-def mlp_head(dim: int, n_classes: int, mean, std, dropout: float = 0.2, n_layers: int = 1) -> nn.Module:
-    front, width = input_module(dim, mean, std, n_layers)
+def mlp_head(dim: int, n_classes: int, mean, std, dropout: float = 0.2, n_layers: int = 1,
+             layer_width: int | None = None) -> nn.Module:
+    front, width = input_module(dim, mean, std, n_layers, layer_width)
     return nn.Sequential(
         front,
         nn.Linear(width, 128), nn.ReLU(), nn.Dropout(dropout),
@@ -103,9 +107,10 @@ class AdversarialMLP(nn.Module):
     """``mlp-dann``: the poster's MLP whose 256-unit features also feed a corpus classifier behind a gradient
     reversal layer; ``reversal`` (the weight) is ramped up by the training loop."""
 
-    def __init__(self, dim: int, n_classes: int, mean, std, n_corpora: int, dropout: float = 0.2, n_layers: int = 1):
+    def __init__(self, dim: int, n_classes: int, mean, std, n_corpora: int, dropout: float = 0.2, n_layers: int = 1,
+                 layer_width: int | None = None):
         super().__init__()
-        front, width = input_module(dim, mean, std, n_layers)
+        front, width = input_module(dim, mean, std, n_layers, layer_width)
         self.features = nn.Sequential(front, nn.Linear(width, 128), nn.ReLU(), nn.Dropout(dropout),
                                       nn.Linear(128, 256), nn.ReLU(), nn.Dropout(dropout))
         self.classifier = nn.Linear(256, n_classes)
@@ -120,8 +125,9 @@ class AdversarialMLP(nn.Module):
 
 
 @HEADS.register("mlp-dann", "dann", "mlp-adversarial")
-def adversarial_mlp_head(dim: int, n_classes: int, mean, std, n_corpora: int = 2, n_layers: int = 1) -> nn.Module:
-    return AdversarialMLP(dim, n_classes, mean, std, n_corpora, n_layers=n_layers)
+def adversarial_mlp_head(dim: int, n_classes: int, mean, std, n_corpora: int = 2, n_layers: int = 1,
+                         layer_width: int | None = None) -> nn.Module:
+    return AdversarialMLP(dim, n_classes, mean, std, n_corpora, n_layers=n_layers, layer_width=layer_width)
 
 
 def reversal_weight(progress: float) -> float:
@@ -142,9 +148,12 @@ def hidden_features(model: nn.Module, x: np.ndarray) -> np.ndarray | None:
         return body(torch.from_numpy(np.asarray(x, np.float32))).numpy()
 
 
-def make_head(name: str, dim: int, n_classes: int, mean, std, n_corpora: int = 1, n_layers: int = 1) -> nn.Module:
-    """``dim`` inputs; ``n_layers`` > 1: they are that many stored layers side by side, summed with learned
-    weights before the head proper."""
+def make_head(name: str, dim: int, n_classes: int, mean, std, n_corpora: int = 1, n_layers: int = 1,
+              layer_width: int | None = None) -> nn.Module:
+    """``dim`` inputs; ``n_layers`` > 1: they are that many stored layers of ``layer_width`` features side by
+    side (default ``dim / n_layers``; several blocks of them where a pooling gives several statistics per
+    feature), summed with learned weights before the head proper."""
+    layers = {"n_layers": n_layers, "layer_width": layer_width}
     if HEADS.canonical(name) in ADVERSARIAL:
-        return HEADS.get(name)(dim, n_classes, mean, std, n_corpora, n_layers=n_layers)
-    return HEADS.get(name)(dim, n_classes, mean, std, n_layers=n_layers)
+        return HEADS.get(name)(dim, n_classes, mean, std, n_corpora, **layers)
+    return HEADS.get(name)(dim, n_classes, mean, std, **layers)

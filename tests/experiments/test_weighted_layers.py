@@ -69,8 +69,10 @@ def test_featurizer_shares_weights_across_blocks_and_refuses_uneven_layers():
     expected = [0.25 * 0 + 0.75 * 3, 0.25 * 1 + 0.75 * 4, 0.25 * 2 + 0.75 * 5,
                 0.25 * 6 + 0.75 * 9, 0.25 * 7 + 0.75 * 10, 0.25 * 8 + 0.75 * 11]
     np.testing.assert_allclose(layer_sum(x).detach().numpy()[0], expected, rtol=1e-6)
-    with pytest.raises(ValueError, match="10 inputs do not split into 3 layers"):
+    with pytest.raises(ValueError, match="10 inputs do not split into blocks of 3 layers of 3"):
         make_head("linear", 10, 4, np.zeros(10), np.ones(10), n_layers=3)
+    two_blocks = make_head("mlp", 24, 4, np.zeros(24), np.ones(24), n_layers=3, layer_width=4)  # e.g. mean and std
+    assert two_blocks[0][1].layer_width == 4 and two_blocks[1].in_features == 8
 
 
 def test_utterance_vectors_go_through_the_weighted_sum_of_per_layer_means(stores):
