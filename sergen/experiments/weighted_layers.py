@@ -117,6 +117,6 @@ def check_weighted_memory(model: str, train: tuple[str, ...], test: tuple[str, .
         f"--layer weighted reads all {len(layers)} stored layers: it needs {need.least_mib:,} MiB "
         f"({_mib(need.vectors):,} MiB of utterance vectors, {_mib(need.ram_banks):,} MiB of store banks held in "
         f"memory, {PARENT_MIB} MiB for the process) within a budget of {budget:,} MiB; one layer needs "
-        f"{one.least_mib:,} MiB", where="SERGEN_RAM_MIB",
+        f"{one.least_mib:,} MiB", where="the memory budget (SERGEN_RAM_MIB; default half this machine's memory)",
         fix=f"probe one layer (--layer {layers[-1]}, or --layer all for each), extract fewer --layers, or raise "
             f"SERGEN_RAM_MIB to {need.least_mib:,} or more")
