@@ -96,7 +96,7 @@ def train_head(sampler: "WindowSampler | ResidentSampler", x_val: np.ndarray, y_
     bank = sampler.bank
     adversarial = HEADS.canonical(head) in ADVERSARIAL
     n_corpora = int(bank.corpus.max()) + 1
-    model = make_head(head, bank.dim, n_classes, bank.feature_mean, bank.feature_std, n_corpora)
+    model = make_head(head, bank.input_dim, n_classes, bank.feature_mean, bank.feature_std, n_corpora)
     optimiser = torch.optim.Adam(decay_groups(model, config.weight_decay), lr=config.lr)
     loss_fn = nn.CrossEntropyLoss()
     best, best_state, best_step = -np.inf, copy.deepcopy(model.state_dict()), 0
