@@ -116,13 +116,13 @@ def layer_table(results) -> Table:
 
 
 PROBE_KEYS = ("model", "train", "test", "head", "seed", "scramble", "aug_share", "layer", "labels", "folds",
-              "protocol", "norm", "n_boot")
+              "protocol", "norm", "pool", "n_boot")
 GRID_KEYS = ("models", "train", "test", "heads", "seeds", "scramble", "aug_share", "layer", "labels", "folds",
-             "protocol", "norm", "n_boot")
+             "protocol", "norm", "pool", "n_boot")
 VALIDATORS = {"train": check.names, "test": check.names, "models": check.names, "heads": check.names,
               "seeds": check.seeds, "seed": check.non_negative_int, "aug_share": check.probabilities,
               "layer": check.layer, "labels": check.labels, "folds": check.folds, "protocol": check.protocol,
-              "norm": check.names}
+              "norm": check.names, "pool": check.pools}
 CONFIG_HELP = "a TOML experiment file (its values fill the options not given here)"
 SET_HELP = "KEY=VALUE, e.g. sampler.mix_prob=0.3 or training.lr=0.0005 (repeatable)"
 
@@ -216,6 +216,8 @@ def probe(
                                            "5 sessions)", callback=check.protocol),
     norm: str = typer.Option("global", help="feature normalisation: global (the training pool's), corpus or "
                              "speaker (each by its own statistics)", callback=check.norm),
+    pool: str = typer.Option("mean", help="window pooling: mean, or mean+std (mean and standard deviation, 2×D "
+                             "inputs)", callback=check.pool),
     config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
     sets: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     rerun: Optional[Path] = typer.Option(None, help="a saved run's record (results/runs/<id>.json) to repeat exactly"),
@@ -241,6 +243,7 @@ def probe(
                             scramble=bool(p["scramble"]), layer=str(p["layer"]),
                             aug_share=float(p["aug_share"]) or experiment.sampler.aug_share,
                             labels=p["labels"], folds=p["folds"], protocol=p["protocol"] or "", norm=p["norm"],
+                            pool=p["pool"],
                             sampler=replace(experiment.sampler, aug_share=0.0), training=experiment.training,
                             n_boot=int(experiment.run.get("n_boot", 200)))
         specs = [one for by_layer in layer_specs(spec) for one in fold_specs(by_layer)]
@@ -278,6 +281,7 @@ def probe(
         title = (f"{one.model} · {head} · trained on {one.train_name}" + (" · scrambled" if scramble else "")
                  + (f" · layer {one.layer}" if spec.layer == "all" else "")
                  + (f" · fold {one.fold}/{n_folds} ({one.folds})" if one.folds else "")
+                 + (f" · pool {one.pool}" if one.pool != "mean" else "")
                  + f" · {rows.steps.iloc[0]} steps" + (" · SYNTHETIC demo data" if rows.synthetic.any() else ""))
         console.print(results_table(rows, title))
     console.print("* = corpus in training (its held-out test split); CI = bootstrap 95% interval of AUROC")
@@ -320,6 +324,8 @@ def grid(
                               callback=check.layer),
     norm: str = typer.Option("global", help="feature normalisation: global, corpus or speaker; several "
                              "comma-separated", callback=check.names),
+    pool: str = typer.Option("mean", help="window pooling: mean, mean+std, or both: mean,mean+std",
+                             callback=check.pools),
     config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
     sets: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
@@ -340,6 +346,7 @@ def grid(
                        or float(experiment.sampler.aug_share) == 0 else [experiment.sampler.aug_share],
                        labels=p["labels"], folds=p["folds"],
                        protocol=p["protocol"] or "", norms=[n.strip() for n in p["norm"].split(",")],
+                       pools=[v.strip() for v in p["pool"].split(",")],
                        layer=str(p["layer"]), sampler=experiment.sampler, training=experiment.training,
                        n_boot=int(experiment.run.get("n_boot", 200)))
     check_cache_dir()

@@ -223,6 +223,16 @@ def _norm(value):
 
 
 norm = _protocol_option(_norm)
+
+
+def _pool(value):
+    from sergen.train.pooling import check_pool
+
+    return check_pool(value)
+
+
+pool = _protocol_option(_pool)  # --pool mean|mean+std
+pools = comma_list(pool, "poolings, e.g. mean,mean+std")  # the grid's comma list
 labels = _protocol_option(_lazy("parse_labels"))
 folds = _protocol_option(_lazy("parse_folds"))
 protocol = _protocol_option(_lazy("parse_named"))

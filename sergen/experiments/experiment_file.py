@@ -11,6 +11,7 @@ the same run ids. An unknown key or an out-of-range value is an error naming the
     scramble = [false, true]
     aug_share = [0.0, 0.5]
     norm = ["global", "corpus"]
+    pool = ["mean", "mean+std"]     # probe: pool = "mean+std"
     labels = "4"
     folds = ""
     protocol = ""
@@ -37,7 +38,7 @@ from sergen.train.sampler import SamplerConfig
 
 RUN_KEYS = {"models": (list, str), "model": (str,), "train": (str,), "test": (str,), "heads": (list, str),
             "head": (str,), "seeds": (list, int), "seed": (int,), "scramble": (list, bool), "aug_share": (list, float, int),
-            "norm": (list, str), "labels": (str,), "folds": (str,), "protocol": (str,), "layer": (str, int),
+            "norm": (list, str), "pool": (list, str), "labels": (str,), "folds": (str,), "protocol": (str,), "layer": (str, int),
             "n_boot": (int,)}
 TABLES = {"sampler": SamplerConfig, "training": TrainConfig}
 

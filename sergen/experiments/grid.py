@@ -21,6 +21,7 @@ from sergen.experiments.data import stores_root_key
 from sergen.experiments.probe import ProbeSpec, fold_specs, layer_specs, probe_run, resolve_spec, save_run
 from sergen.train.heads import ADVERSARIAL, HEADS
 from sergen.train.normalise import check_norm
+from sergen.train.pooling import check_pool
 from sergen.results import load_runs, matrices_dir
 
 
@@ -37,7 +38,7 @@ def expand_train_sets(spec: str, corpora: list[str]) -> list[str]:
 
 
 def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear", "mlp"), seeds=(0,),
-               scrambles=(False,), aug_shares=(0.0,), stores_root=None, norms=("global",),
+               scrambles=(False,), aug_shares=(0.0,), stores_root=None, norms=("global",), pools=("mean",),
                **spec_kwargs) -> list[ProbeSpec]:
     specs = []
     for model in models:
@@ -45,11 +46,12 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
         for train_set in expand_train_sets(train, corpora):
             base = resolve_spec(model, train_set, test, stores_root, **spec_kwargs)
             for fold_spec in (f for layer_spec in layer_specs(base, stores_root) for f in fold_specs(layer_spec, stores_root)):
-                for head, seed, scramble, aug, norm in itertools.product(heads, seeds, scrambles, aug_shares, norms):
+                for head, seed, scramble, aug, norm, pool in itertools.product(heads, seeds, scrambles, aug_shares,
+                                                                               norms, pools):
                     if HEADS.canonical(head) in ADVERSARIAL and len(fold_spec.train) < 2:
                         continue  # an adversarial head learns against the corpus: multi-corpus sets only
                     specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble, norm=check_norm(norm),
-                                         sampler=replace(fold_spec.sampler, aug_share=float(aug))))
+                                         pool=check_pool(pool), sampler=replace(fold_spec.sampler, aug_share=float(aug))))
     return specs
 
 
@@ -154,15 +156,16 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     auroc = with_protocol_columns(results[results.metric == "auroc"])
     written = {}
-    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm"]
-    for (model, head, scramble, aug, labels, folds, protocol, norm), part in auroc.groupby(keys):
+    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm", "pool"]
+    for (model, head, scramble, aug, labels, folds, protocol, norm, pool), part in auroc.groupby(keys):
         matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")  # seeds, folds
         order = corpus_order(matrix.columns)
         rows = [c for c in order if c in matrix.index] + sorted(set(matrix.index) - set(order))
         matrix = matrix.reindex(index=rows, columns=order)
         name = f"auroc_{model}_{head}_{'scrambled' if _true(scramble) else 'true'}_aug{float(aug):g}"
         tag = "_".join(str(v) for v in (protocol, "" if labels == "4" else f"labels-{labels}",
-                                       f"folds-{folds}" if folds else "", "" if norm == "global" else f"norm-{norm}")
+                                       f"folds-{folds}" if folds else "", "" if norm == "global" else f"norm-{norm}",
+                                       "" if pool == "mean" else f"pool-{pool}")
                        if v)
         name += f"_{_safe(tag)}" if tag else ""
         path = out_dir / f"{name}.csv"
@@ -180,7 +183,7 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
 def with_protocol_columns(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows written before protocols existed read as the poster's protocol (four classes, own split)."""
     rows = rows.copy()
-    for column, default in (("labels", "4"), ("folds", ""), ("protocol", ""), ("norm", "global")):
+    for column, default in (("labels", "4"), ("folds", ""), ("protocol", ""), ("norm", "global"), ("pool", "mean")):
         if column not in rows:
             rows[column] = default
         values = rows[column].astype(object)
