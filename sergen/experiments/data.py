@@ -260,7 +260,7 @@ def _store_bank(model: str, name: str, stores_root: str | None, layer: str, vers
                 pool: str = "mean") -> StoreBank:
     if not uses_squares(pool):
         return _bank_table(model, name, stores_root, layer, version)
-    sums = _store_bank(model, name, stores_root, layer, version)  # the very bank mean runs share
+    sums = _store_bank(model, name, stores_root, layer, version, "mean")  # the very bank mean runs share
     return replace(sums, squares=_bank_table(model, name, stores_root, layer, version, squares=True).prefix)
 
 
