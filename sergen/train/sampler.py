@@ -203,7 +203,10 @@ class WindowSampler:
         at = int(self.rng.integers(len(pool)))
         if at + n <= len(pool):
             return pool[at:at + n]
-        return np.concatenate([pool[at:], np.resize(pool, (at + n - len(pool), pool.shape[1]))])
+        rest = at + n - len(pool)
+        if rest <= len(pool):  # np.resize would copy the whole pool first
+            return np.concatenate([pool[at:], pool[:rest]])
+        return np.concatenate([pool[at:], np.resize(pool, (rest, pool.shape[1]))])
 
     def sample(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """The next batch of the stream (drawn ``PREFETCH`` batches at a time)."""

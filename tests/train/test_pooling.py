@@ -148,3 +148,29 @@ def test_classes_that_differ_only_in_variance(pool, low, high):
                         TrainConfig(max_steps=400, eval_every=100, min_steps=100), seed=0)
     auroc = point_metrics(y_test, predict_proba(result.model, vectors(test)))["auroc"]
     assert low <= auroc <= high
+
+
+def test_a_resident_subset_copies_the_squares_with_the_sums(tmp_path):
+    """A mean+std bank larger than the RAM budget: the resident subset (read from the mapped files) holds both
+    tables, counts both in its bytes, and gives the same moments as the whole bank."""
+    from sergen.train.resident import entry_bytes, subset_bank
+
+    rng = np.random.default_rng(0)
+    frames = [(3.0 + rng.standard_normal((int(n), 5))).astype(np.float32) for n in rng.integers(3, 40, 24)]
+
+    def allocate(name, shape, dtype):
+        return np.lib.format.open_memmap(tmp_path / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
+
+    args = ([i % 4 for i in range(24)], [0] * 24, range(24), [True] * 24)
+    bank = build_framebank(frames, *args, allocate=allocate, pool="mean+std")
+    bank.banks[0].prefix.flush(), bank.banks[0].squares.flush()
+    assert bank.banks[0].mapped and isinstance(bank.banks[0].squares, np.memmap)
+    np.testing.assert_array_equal(entry_bytes(bank), 2 * entry_bytes(build_framebank(frames, *args)))
+    entries = np.array([2, 5, 11, 23])
+    sub = subset_bank(bank, entries)
+    assert sub.pool == "mean+std" and not isinstance(sub.banks[0].squares, np.memmap)
+    k1 = bank.units[entries]
+    whole = bank.unit_moments(entries, np.zeros(4), k1, np.ones(4), np.arange(4), 4)
+    part = sub.unit_moments(np.arange(4), np.zeros(4), k1, np.ones(4), np.arange(4), 4)
+    np.testing.assert_array_equal(part[0], whole[0])
+    np.testing.assert_array_equal(part[1], whole[1])
