@@ -51,10 +51,11 @@ def input_dim(pool: str, dim: int) -> int:
     return 2 * dim if uses_squares(pool) else dim
 
 
-def window_std(mean: np.ndarray, mean_square: np.ndarray) -> np.ndarray:
+def window_std(mean: np.ndarray, mean_square: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Population std from ``E[x]`` and ``E[x²]``; float32 rounding can make the difference a hair below 0.
-    In place in one buffer (four temporaries of a batch cost more than the gather of ``E[x²]`` did)."""
-    out = np.multiply(mean, mean)
+    In one buffer (``out``, e.g. the std half of the batch): four temporaries of a batch cost more than the
+    gather of ``E[x²]`` did."""
+    out = np.multiply(mean, mean, out=out)
     np.subtract(mean_square, out, out=out)
     np.maximum(out, 0.0, out=out)
     return np.sqrt(out, out=out)
