@@ -62,7 +62,7 @@ def protocol_note(record) -> str | None:
     """A line naming the classes a cross-corpus run left out because not every corpus has them."""
     if not record.left_out:
         return None
-    return ("left out (not shared by every corpus of the run): " + "; ".join(
+    return ("left out (classes not shared by every corpus of the run, unless marked): " + "; ".join(
         f"{c}: " + ", ".join(f"{k} ({n})" for k, n in classes.items()) for c, classes in record.left_out.items()))
 
 
@@ -285,7 +285,7 @@ def probe(
                  + f" · {rows.steps.iloc[0]} steps" + (" · SYNTHETIC demo data" if rows.synthetic.any() else ""))
         console.print(results_table(rows, title))
     console.print("* = corpus in training (its held-out test split); CI = bootstrap 95% interval of AUROC")
-    if spec.folds:
+    if spec.folds and len(runs) > 1:  # one fold (a --rerun): its own table says it all
         console.print(fold_summary_table(results, n_folds))
     if spec.layer == "all":
         console.print(layer_table(results))
@@ -296,6 +296,10 @@ def probe(
                if record.discriminator_accuracy is not None else "")
         console.print(f"corpus read from the head's features on held-out utterances (balanced accuracy, chance "
                       f"{1 / len(spec.train):.2f}): {record.corpus_id_accuracy:.2f}{own}", highlight=False)
+    elif len(spec.train) > 1 and spec.head != "linear" and set(spec.train) - set(spec.test):
+        console.print(f"corpus-ID accuracy of the head's features not measured: it needs the held-out test split "
+                      f"of every training corpus (add {', '.join(sorted(set(spec.train) - set(spec.test)))} "
+                      f"to --test)", highlight=False)
     for line in (note, left_out):
         if line:
             console.print(f"[yellow]{line}", highlight=False)
