@@ -169,6 +169,11 @@ def test_an_experiment_file_and_the_command_line_give_the_same_run_id(variance_s
     spec = ProbeSpec(model="toy", train=("emodb",), test=("emodb",), head="linear", pool="mean+std", n_boot=10,
                      training=TrainConfig(max_steps=200, min_steps=100, eval_every=100))
     assert ids == [spec.run_id]
+    again = invoke("probe", "--rerun", str(tmp_path / "results" / "runs" / f"{ids[0]}.json"), "--json")
+    assert again.exit_code == 0, again.output  # a saved mean+std run repeats exactly
+    repeat = json.loads(again.stdout)
+    assert repeat["run_id"] == ids[0] and repeat["spec"]["pool"] == "mean+std"
+    assert {row["pool"] for row in repeat["rows"]} == {"mean+std"}
     both = invoke("grid", "--models", "toy", "--train", "emodb", "--test", "emodb", "--heads", "linear",
                   "--pool", "mean,mean+std", "--set", "n_boot=10", "--set", "training.max_steps=200",
                   "--set", "training.min_steps=100", "--set", "training.eval_every=100", "--json")
