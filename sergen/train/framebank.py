@@ -31,7 +31,7 @@ mean+std, in its own bank file, and doubles the bank's bytes. A window's ``E[x²
 its mean (the same gathers, weights and masked runs), and its std is ``sqrt(max(E[x²] − mean², 0))``.
 Rounding: two float32 rows of an utterance of T frames put an absolute error of about 6e-8 · (T / n) · E[x²]
 on the E[x²] of an n-frame window; the variance, a difference, loses that much, which matters only for a
-feature whose mean is hundreds of times its std (its std then reads a little high, never negative).
+feature whose mean is hundreds of times its std (its std is then off by a few parts in a thousand, never negative).
 """
 
 from __future__ import annotations
