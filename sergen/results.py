@@ -342,7 +342,7 @@ def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
     if "absent_classes" in rows:
         rows["absent_classes"] = rows["absent_classes"].map(lambda v: "" if pd.isna(v) else str(v))
     # runs saved before pooling was a choice pooled each window's mean
-    rows["pool"] = rows["pool"].fillna("mean").astype(str) if "pool" in rows else "mean"
+    rows["pool"] = rows["pool"].astype(object).fillna("mean").astype(str) if "pool" in rows else "mean"
     return Runs(rows, records, stale, skipped)
 
 

@@ -200,3 +200,22 @@ def test_bad_pool_on_the_command_line_and_in_a_file(variance_stores, tmp_path, m
     wrong = invoke("probe", "--config", str(typed))
     assert isinstance(wrong.exception, SergenError) and "pool = 2: expected str" in wrong.exception.what
     assert wrong.exception.where == f"{typed}, line 3"
+
+
+def test_old_rows_read_as_mean_and_mean_std_runs_are_their_own_report_group(variance_stores, tmp_path):
+    from sergen.experiments.probe import save_run
+    from sergen.report.protocols import group_title, is_poster_protocol, protocol_groups, with_protocol_columns
+    from sergen.results import load_runs
+
+    run = probe_run(resolve_spec("toy", "emodb", "emodb", variance_stores, head="linear", training=FAST, n_boot=10),
+                    variance_stores)
+    run.rows = run.rows.drop(columns="pool")  # a run saved before pooling was a choice
+    save_run(run, tmp_path / "results")
+    rows = load_runs(tmp_path / "results").rows
+    assert len(rows) and set(rows["pool"]) == {"mean"}
+    both = pd.concat([rows, rows.assign(pool="mean+std", run_id="other")], ignore_index=True)
+    both = with_protocol_columns(both.drop(columns="pool").assign(pool=[np.nan] * len(rows) + ["mean+std"] * len(rows)))
+    assert is_poster_protocol(both).tolist() == [True] * len(rows) + [False] * len(rows)
+    (group, part), = protocol_groups(both)
+    assert group["pool"] == "mean+std" and set(part.run_id) == {"other"}
+    assert group_title(group).endswith("· pooling: mean+std (--pool mean+std)")
