@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -33,7 +34,7 @@ def results_table(results, title: str) -> Table:
 
     absent = results.absent_classes.fillna("").astype(str).str.replace(",", ", ")
     show_absent = bool(absent.str.len().any())
-    headers = ["test", "AUROC", "95% CI", *[m.upper() for m in METRICS[1:]]] + (["absent from test"] if show_absent else [])
+    headers = ["test", "AUROC", "95% CI", *[m.upper() for m in METRICS[1:]], *(["absent from test"] * show_absent)]
     rows = []
     for test, part in results.groupby("test", sort=False):
         value = {m: part[part.metric == m].iloc[0] for m in METRICS}
@@ -157,8 +158,9 @@ ALLOWED = {"model": 'an extractor name, e.g. "melspec" (`sergen stores ls` lists
            "test": 'corpora, comma-separated, or "all"',
            "head": check.HEAD_CHOICES, "heads": f"a list of heads: {check.HEAD_CHOICES}",
            "seed": "a whole number of 0 or more", "seeds": "a list of whole numbers of 0 or more, e.g. [0, 1, 2]",
-           "aug_share": "a number from 0 to 1, or a list of them", "layer": '"-", "all", "weighted" or a layer '
-           'number, e.g. 12', "labels": '"4", "native" or the path of a CSV file native,label[,corpus]',
+           "aug_share": "a number from 0 to 1, or a list of them",
+           "layer": '"-", "all", "weighted" or a layer number, e.g. 12',
+           "labels": '"4", "native" or the path of a CSV file native,label[,corpus]',
            "folds": '"speaker:K", "corpus" or the path of a CSV file utt_id,fold ("": the corpus\'s own split)',
            "protocol": '"superb-er", or leave it out', "norm": '"global", "corpus" or "speaker"'}
 GRID_ALLOWED = {**ALLOWED, "norm": '"global", "corpus" or "speaker", or a list of them'}
@@ -210,6 +212,22 @@ def with_experiment(ctx: typer.Context, config, sets, keys: tuple[str, ...]):
                 raise SergenError(f"{key} = {toml_value(value)}: {exc.message}", where=experiment.where(None, key),
                                   fix=f"give {key} as {(GRID_ALLOWED if grid else ALLOWED)[key]}") from None
     return params, experiment
+
+
+@contextmanager
+def layer_origin(experiment, ctx: typer.Context):
+    """A layer the stores do not hold (checked when the specs are made) is named where the experiment file or
+    ``--set`` gave it, as every other value from there is."""
+    try:
+        yield
+    except SergenError as exc:
+        origin = experiment.origins.get((None, "layer"))
+        if origin is None or not at_default(ctx, "layer") or not exc.what.startswith(("layer ", "--layer ")):
+            raise
+        from sergen.experiments.experiment_file import toml_value
+
+        raise SergenError(exc.what, where=f"layer = {toml_value(experiment.run['layer'])} at {origin}"
+                          + (f"; {exc.where}" if exc.where else ""), fix=exc.fix) from None
 
 
 def _cli_form(key: str, value, as_text: bool):
@@ -280,13 +298,14 @@ def probe(
         if not p["model"] or not p["train"]:
             raise SergenError("probe needs --model and --train (or model and train in --config)",
                               fix="e.g. sergen probe --model melspec --train emodb")
-        spec = resolve_spec(p["model"], p["train"], p["test"], head=HEADS.canonical(p["head"]), seed=int(p["seed"]),
-                            scramble=bool(p["scramble"]), layer=str(p["layer"]),
-                            aug_share=float(p["aug_share"]) or experiment.sampler.aug_share,
-                            labels=p["labels"], folds=p["folds"], protocol=p["protocol"] or "", norm=p["norm"],
-                            sampler=replace(experiment.sampler, aug_share=0.0), training=experiment.training,
-                            n_boot=int(experiment.run.get("n_boot", 200)))
-        specs = [one for by_layer in layer_specs(spec) for one in fold_specs(by_layer)]
+        with layer_origin(experiment, ctx):
+            spec = resolve_spec(p["model"], p["train"], p["test"], head=HEADS.canonical(p["head"]), seed=int(p["seed"]),
+                                scramble=bool(p["scramble"]), layer=str(p["layer"]),
+                                aug_share=float(p["aug_share"]) or experiment.sampler.aug_share,
+                                labels=p["labels"], folds=p["folds"], protocol=p["protocol"] or "", norm=p["norm"],
+                                sampler=replace(experiment.sampler, aug_share=0.0), training=experiment.training,
+                                n_boot=int(experiment.run.get("n_boot", 200)))
+            specs = [one for by_layer in layer_specs(spec) for one in fold_specs(by_layer)]
     head, scramble = spec.head, spec.scramble
     check_views(specs)
     check_cache_dir()
@@ -378,15 +397,16 @@ def grid(
     p, experiment = with_experiment(ctx, config, sets, GRID_KEYS)
     if not p["models"]:
         raise SergenError("grid needs --models (or models in --config)", fix="e.g. sergen grid --models melspec")
-    specs = grid_specs([m.strip() for m in p["models"].split(",")], p["train"], p["test"],
-                       heads=[HEADS.canonical(h) for h in p["heads"].split(",")],
-                       seeds=[int(s) for s in str(p["seeds"]).split(",")], scrambles=_bools(str(p["scramble"])),
-                       aug_shares=_floats(str(p["aug_share"])) if "aug_share" in experiment.run
-                       or float(experiment.sampler.aug_share) == 0 else [experiment.sampler.aug_share],
-                       labels=p["labels"], folds=p["folds"],
-                       protocol=p["protocol"] or "", norms=[n.strip() for n in p["norm"].split(",")],
-                       layer=str(p["layer"]), sampler=experiment.sampler, training=experiment.training,
-                       n_boot=int(experiment.run.get("n_boot", 200)))
+    with layer_origin(experiment, ctx):
+        specs = grid_specs([m.strip() for m in p["models"].split(",")], p["train"], p["test"],
+                           heads=[HEADS.canonical(h) for h in p["heads"].split(",")],
+                           seeds=[int(s) for s in str(p["seeds"]).split(",")], scrambles=_bools(str(p["scramble"])),
+                           aug_shares=_floats(str(p["aug_share"])) if "aug_share" in experiment.run
+                           or float(experiment.sampler.aug_share) == 0 else [experiment.sampler.aug_share],
+                           labels=p["labels"], folds=p["folds"],
+                           protocol=p["protocol"] or "", norms=[n.strip() for n in p["norm"].split(",")],
+                           layer=str(p["layer"]), sampler=experiment.sampler, training=experiment.training,
+                           n_boot=int(experiment.run.get("n_boot", 200)))
     check_cache_dir()
     ensure_writable()
     plan = plan_grid(specs)

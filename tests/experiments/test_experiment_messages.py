@@ -173,12 +173,16 @@ def test_probe_help_names_every_head_and_layer_form(cli):
     assert "linear, mlp (128x256) or mlp-dann" in out and "- (the last stored), N, or all (one run per layer)" in out
 
 
-def test_a_layer_of_a_single_layer_store_says_where_and_what_to_do(cli, in_demo_workspace):
+def test_a_layer_of_a_single_layer_store_says_where_and_what_to_do(cli, in_demo_workspace, tmp_path):
     code, out = cli("probe", "--model", "melspec", "--train", "emodb", "--layer", "5")
     assert code == 2, out
     assert ("error: layer 5 requested, but the melspec/emodb store holds a single layer where: the melspec/emodb "
             "store fix: leave --layer out (layer = \"-\" in an experiment file) to use its one vector; layers are "
             "picked only in stores extracted with --layers") in out, out
+    exp = tmp_path / "exp.toml"
+    exp.write_text('model = "melspec"\ntrain = "emodb"\nlayer = 5\n')
+    code, out = cli("probe", "--config", exp)
+    assert code == 2 and f"where: layer = 5 at {exp}, line 3; the melspec/emodb store fix: leave --layer out" in out, out
 
 
 def test_an_adversarial_head_on_single_corpus_sets_is_named_as_skipped(cli, in_demo_workspace):
