@@ -127,6 +127,7 @@ class RunRecord:
     classes: list = field(default_factory=lambda: ["hap", "sad", "neu", "ang"])  # the head's outputs, in order
     protocol: dict = field(default_factory=dict)  # corpus → fingerprint of the label/split table the run used
     left_out: dict = field(default_factory=dict)  # corpus → {class: utterances left out (not shared)}
+    protocol_files: dict = field(default_factory=dict)  # "map:FILE"/"file:FILE" → digest of the bytes the run read
     corpus_id_accuracy: float | None = None  # held-out corpus ID from the head's hidden features (multi-corpus)
     discriminator_accuracy: float | None = None  # an adversarial head's own corpus classifier, held out
     n_rows: int = 0  # rows of the CSV, so a truncated one is told from a whole one
@@ -146,6 +147,9 @@ class RunRecord:
         if data.get("format") != RECORD_FORMAT:
             raise ValueError(f"not a run record of format {RECORD_FORMAT}")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        lacking = [k for k in ("run_id", "spec", "stores", "stores_root") if k not in data]
+        if lacking:
+            raise ValueError(f"the record lacks its {', '.join(lacking)}")
         record = cls(**known)
         if not isinstance(record.spec, dict) or "model" not in record.spec or not isinstance(record.stores, dict):
             raise ValueError("the record lacks its spec or store fingerprints")
@@ -248,17 +252,12 @@ def _why_stale(record: RunRecord, cache: _FingerprintCache, root, model: str) ->
         if then is None or then.get("fingerprint") != current["fingerprint"]:
             return (f"store {model}/{name} was rebuilt or changed since the run "
                     f"(made {current.get('created')}; the run read the one made {(then or {}).get('created')})")
-    if record.protocol:
-        from sergen.experiments.protocol_join import protocol_fingerprints
+    from sergen.experiments.protocol_join import protocol_change
 
-        now = cache.protocols.get((root, record.run_id))
-        if now is None:
-            now = cache.protocols[(root, record.run_id)] = protocol_fingerprints(record.spec, root)
-        moved = [c for c, fp in record.protocol.items() if now.get(c) != fp]
-        if moved:
-            return (f"the labels or splits of {', '.join(moved)} changed since the run (the manifest was edited): "
-                    "it used the old ones")
-    return None
+    key = (root, record.run_id)
+    if key not in cache.protocols:
+        cache.protocols[key] = protocol_change(record, root)
+    return cache.protocols[key]
 
 
 class UnreadableRun(ValueError):

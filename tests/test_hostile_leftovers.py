@@ -406,7 +406,7 @@ def test_runs_over_a_relabelled_manifest_are_stale_and_rerun(cli, private_ws):
     df.to_csv(path, index=False)
     code, text = cli("report")
     assert code == 2
-    assert "1 run(s): the labels or splits of emodb changed since the run (the manifest was edited)" in text
+    assert "1 run(s): the labels or splits of emodb changed since the run (the emodb manifest changed)" in text
     code, text = cli(*GRID)
     assert code == 0 and "1 of them stale (stores or labels changed since)" in text
     code, text = cli("report")

@@ -64,7 +64,7 @@ def protocol_note(record) -> str | None:
     """A line naming the classes a cross-corpus run left out because not every corpus has them."""
     if not record.left_out:
         return None
-    return ("left out (not shared by every corpus of the run): " + "; ".join(
+    return ("left out (classes not shared by every corpus of the run, unless marked): " + "; ".join(
         f"{c}: " + ", ".join(f"{k} ({n})" for k, n in classes.items()) for c, classes in record.left_out.items()))
 
 
@@ -343,7 +343,7 @@ def probe(
                  + [f"{rows.steps.iloc[0]} steps"] + (["SYNTHETIC demo data"] if rows.synthetic.any() else []))
         console.print(results_table(rows, fitted_title(parts, console.width)))
     say("* = in training (its held-out test split); CI = bootstrap 95% interval of AUROC")
-    if spec.folds:
+    if spec.folds and len(runs) > 1:  # one fold (a --rerun): its own table says it all
         console.print(fold_summary_table(results, n_folds))
     if spec.layer == "all":
         console.print(layer_table(results))
@@ -354,6 +354,9 @@ def probe(
                if record.discriminator_accuracy is not None else "")
         say(f"corpus read from the head's features on held-out utterances (balanced accuracy, chance "
             f"{1 / len(spec.train):.2f}): {record.corpus_id_accuracy:.2f}{own}")
+    elif len(spec.train) > 1 and spec.head != "linear" and set(spec.train) - set(spec.test):
+        say(f"corpus-ID accuracy of the head's features not measured: it needs the held-out test split of every "
+            f"training corpus (add {', '.join(sorted(set(spec.train) - set(spec.test)))} to --test)")
     for line in (note, left_out):
         if line:
             say(line, style="yellow")

@@ -21,7 +21,8 @@ from sergen.experiments.data import (load_corpus, relabelled, split_rows, stores
                                      utterance_std)
 from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
-from sergen.protocols.protocol import Protocol, named_protocol, parse_folds, parse_labels, parse_named
+from sergen.protocols.protocol import (NAMED, Protocol, file_digest, named_protocol, parse_folds, parse_labels,
+                                       parse_named, protocol_file, shown_option)
 from sergen.extractors import EXTRACTORS, canonical_model
 from sergen.results import RunRecord, fingerprints, stores_of
 from sergen.results import load_results as load_results  # noqa: F401  (the old home of these names)
@@ -145,7 +146,10 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
         if sampler.aug_share not in (0.0, aug_share):
             raise ValueError(f"aug_share={aug_share} disagrees with the sampler config's {sampler.aug_share}")
         kwargs["sampler"] = replace(sampler, aug_share=float(aug_share))
-    spec = ProbeSpec(model=model, train=names(train), test=names(test), **kwargs)
+    if kwargs.get("protocol") and test == "all":  # a named protocol's corpora are all it tests on
+        test = ",".join(NAMED[parse_named(kwargs["protocol"])]["corpora"])
+    # tests in the tables' order: the same runs given in another order are the same run (one id)
+    spec = ProbeSpec(model=model, train=names(train), test=tuple(corpus_order(names(test))), **kwargs)
     if spec.protocol:
         labels, folds = named_protocol(parse_named(spec.protocol), spec.train, spec.test, spec.labels, spec.folds)
         spec = replace(spec, labels=labels, folds=folds)
@@ -174,32 +178,63 @@ def check_protocol(spec: ProbeSpec, stores_root=None) -> None:
 
 def spec_from_record(path) -> ProbeSpec:
     """The spec of a saved run (``results/runs/<id>.json``), to repeat it exactly: the same spec gives the
-    same run id, so the rerun replaces the saved run."""
+    same run id, so the rerun replaces the saved run. Refused when the rerun could not be exact: the record
+    was edited or comes from another version, or the labels, splits or audio it used changed since."""
+    from sergen.experiments.protocol_join import protocol_change
     from sergen.results import OldRecord, RunRecord
 
     path = Path(path)
+    fix = "give a results/runs/<run_id>.json file (`sergen report` lists the runs)"
+    if path.is_dir():
+        raise SergenError("--rerun takes a run record (a .json file), not a folder", where=str(path), fix=fix)
     try:
         record = RunRecord.from_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SergenError("no such run record", where=str(path),
-                          fix="give a results/runs/<run_id>.json file (`sergen report` lists the runs)") from None
-    except (OldRecord, ValueError, UnicodeDecodeError, IsADirectoryError) as exc:
-        raise SergenError(f"not a run record sergen can repeat: {exc}", where=str(path),
-                          fix="give a results/runs/<run_id>.json written by this sergen") from None
-    d = dict(record.spec)
+        raise SergenError("no such run record", where=str(path), fix=fix) from None
+    except UnicodeDecodeError:
+        raise SergenError("not a run record: the file is not UTF-8 text", where=str(path), fix=fix) from None
+    except (OldRecord, ValueError, OSError) as exc:
+        raise SergenError(f"not a run record sergen can repeat: {exc}", where=str(path), fix=fix) from None
+    origin = (f"it was edited, or written by another sergen (it says {record.sergen_version}; this is "
+              f"{sergen.__version__})")
+    spec = _spec_of(record.spec, str(path), origin)
+    if spec.run_id != record.run_id:
+        raise SergenError(f"the record's spec gives run id {spec.run_id}, not its own {record.run_id}: {origin}",
+                          where=str(path), fix="rerun with the sergen that wrote it, or run the probe anew")
+    for value in (spec.labels, spec.folds):
+        found = protocol_file(value)
+        if found and not Path(found[1]).is_file():
+            raise SergenError(f"the {found[0]} this run used, {found[1]}, is gone: the rerun could not be exact",
+                              where=str(path), fix=f"restore the {found[0]} there (its content is checked), or "
+                                                   f"run a new probe with another one")
+    check_protocol(spec)
+    changed = protocol_change(record, stores_root_key(data_dir("stores")))
+    if changed:
+        raise SergenError(f"the run cannot be repeated exactly: {changed}", where=str(path),
+                          fix="restore what it used, or run the probe anew with the options you want (the saved "
+                              "run is kept until then)")
+    return spec
+
+
+def _spec_of(values: dict, where: str, origin: str) -> ProbeSpec:
+    """A record's spec dict → ProbeSpec, naming any key or value this sergen's specs do not have."""
+    d = dict(values)
+    for name, cls, part in (("spec", ProbeSpec, d), ("sampler", SamplerConfig, d.get("sampler")),
+                            ("training", TrainConfig, d.get("training"))):
+        if not isinstance(part, dict):
+            raise SergenError(f"the record's {name} is not a table of settings: {origin}", where=where,
+                              fix="run the probe anew")
+        unknown = sorted(set(part) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise SergenError(f"the record's {name} has setting(s) {', '.join(unknown)} that this sergen does not "
+                              f"know: {origin}", where=where, fix="run the probe anew with the options you want")
     try:
         sampler, training = _sampler_from(d.pop("sampler")), TrainConfig(**d.pop("training"))
-        spec = ProbeSpec(**{**d, "train": tuple(d["train"]), "test": tuple(d["test"]), "sampler": sampler,
+        return ProbeSpec(**{**d, "train": tuple(d["train"]), "test": tuple(d["test"]), "sampler": sampler,
                             "training": training})
     except (TypeError, ValueError, KeyError) as exc:
-        raise SergenError(f"the run record's spec does not fit this sergen's settings ({exc})", where=str(path),
-                          fix="rerun with the sergen version that wrote it (its version is in the record)") from None
-    if spec.run_id != record.run_id:
-        raise SergenError(f"the record's spec gives run id {spec.run_id}, not its own {record.run_id}: it was "
-                          f"written by sergen {record.sergen_version}, whose settings differ", where=str(path),
-                          fix="rerun with that sergen version")
-    check_protocol(spec)
-    return spec
+        raise SergenError(f"the record's spec does not fit this sergen's settings ({exc}): {origin}", where=where,
+                          fix="run the probe anew with the options you want") from None
 
 
 def _sampler_from(values: dict) -> SamplerConfig:
@@ -251,12 +286,12 @@ def absent_classes(y: np.ndarray, classes=LABELS) -> list[str]:
 
 
 def shown_labels(labels: str) -> str:
-    """A label set as rows show it: a mapping file by its name, not its absolute path."""
-    return f"map:{Path(labels[4:]).name}" if labels.startswith("map:") else labels
+    """A label set as rows show it: a mapping file by its name and content digest, not its absolute path."""
+    return shown_option(labels)
 
 
 def shown_folds(folds: str) -> str:
-    return f"file:{Path(folds[5:]).name}" if folds.startswith("file:") else folds
+    return shown_option(folds)
 
 
 def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
@@ -270,6 +305,7 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     keys, classes, left_out = corpus_protocols(spec.model, spec.train, spec.test, root, spec.protocol_spec)
     record.classes, record.left_out = list(classes), left_out
     record.protocol = {c: assignment(k).fingerprint for c, k in keys.items()}
+    record.protocol_files = {v: file_digest(v) for v in (spec.labels, spec.folds) if protocol_file(v)}
     frame_rate = load_corpus(spec.model, spec.train[0], root, spec.layer).frame_rate
     bank = training_bank(spec.model, spec.train, root, spec.layer, tuple(keys[c] for c in spec.train), spec.norm)
     perms = scramble_permutations(spec.train, len(classes)) if spec.scramble else {}

@@ -88,16 +88,79 @@ def corpus_protocols(model: str, train: tuple[str, ...], test: tuple[str, ...], 
     classes, left_out = run_classes(per_corpus, protocol.labels, train, test)
     keys = {c: CorpusProtocol(model, c, stores_root, protocol, classes, c in train,
                               protocol_table(model, c, stores_root).fingerprint) for c in corpora}
+    for corpus, counts in unused_by_files(model, train, stores_root, protocol, per_corpus, classes).items():
+        left_out.setdefault(corpus, {}).update(counts)
     return keys, classes, left_out
+
+
+def unused_by_files(model: str, train: tuple[str, ...], stores_root: str | None, protocol: Protocol,
+                    per_corpus: dict[str, pd.Series], classes: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """What a label map or fold file leaves out without saying so: native classes the map does not list
+    (counted per class) and labelled utterances of a training corpus the fold file does not list — counted in
+    the run's record and printed, never dropped silently."""
+    from sergen.protocols.protocol import fold_file
+
+    out: dict[str, dict[str, int]] = {}
+    if protocol.labels.startswith("map:"):
+        for corpus, mapped in per_corpus.items():
+            natives = protocol_table(model, corpus, stores_root).table["native_label"].reindex(mapped.index)
+            unmapped = natives[(mapped == "") & (natives != "")].value_counts().sort_index()
+            out.update({corpus: {f"{k}, not in the map": int(n) for k, n in unmapped.items()}} if len(unmapped) else {})
+    if protocol.folds.startswith("file:"):
+        listed = fold_file(protocol.folds[5:]).index
+        for corpus in train:
+            used = per_corpus[corpus][per_corpus[corpus].isin(classes)].index
+            missing = used.difference(listed)
+            if len(missing):
+                out.setdefault(corpus, {})[f"not in the fold file (e.g. {missing[0]})"] = int(len(missing))
+    return out
 
 
 def protocol_fingerprints(spec: dict, stores_root: str | None) -> dict[str, str]:
     """Corpus → fingerprint of the labels and splits a saved run's spec gives now (``RunRecord.protocol``
     holds those it used): a run whose labels or splits moved since is stale."""
+    return {c: assignment(k).fingerprint for c, k in spec_protocols(spec, stores_root).items()}
+
+
+def spec_protocols(spec: dict, stores_root: str | None) -> dict[str, CorpusProtocol]:
     protocol = Protocol(spec.get("labels", "4"), spec.get("folds", ""), int(spec.get("fold", 0)),
                         spec.get("protocol", ""))
     keys, _, _ = corpus_protocols(spec["model"], tuple(spec["train"]), tuple(spec["test"]), stores_root, protocol)
-    return {c: assignment(k).fingerprint for c, k in keys.items()}
+    return keys
+
+
+def protocol_change(record, stores_root: str | None) -> str | None:
+    """Why a saved run's labels, splits or audio are not what its spec gives now, naming the cause (a label
+    map or fold file edited or gone, a manifest edited, audio moved); None when they are the same. Runs from
+    before protocols were recorded (no ``record.protocol``) are checked by their stores only."""
+    from sergen.experiments.data import store_index
+    from sergen.protocols.protocol import file_digest, protocol_file
+
+    for value, digest in (getattr(record, "protocol_files", None) or {}).items():
+        kind, path = protocol_file(value) or ("file", value)
+        if not Path(path).is_file():
+            return f"the {kind} it used, {path}, is gone"
+        if digest and file_digest(value) != digest:
+            return f"the {kind} {path} changed since the run"
+    if not record.protocol:
+        return None
+    try:
+        keys = spec_protocols(record.spec, stores_root)
+        now = {c: assignment(k).fingerprint for c, k in keys.items()}
+    except SergenError as exc:
+        return f"its labels or splits cannot be made now: {exc.what}"
+    moved = [c for c, fp in record.protocol.items() if now.get(c) != fp]
+    if moved:
+        files = [protocol_file(v)[0] for v in (record.spec.get("labels", ""), record.spec.get("folds", ""))
+                 if protocol_file(v)]
+        cause = f"the {' or the '.join(files + [f'{moved[0]} manifest'])} changed"
+        return f"the labels or splits of {', '.join(moved)} changed since the run ({cause}): it used the old ones"
+    for corpus, key in keys.items():
+        try:
+            check_store_covers(store_index(key.model, corpus, stores_root), key)
+        except SergenError as exc:
+            return f"{exc.what} (so probe refuses it now)"
+    return None
 
 
 def fold_count(model: str, train: tuple[str, ...], stores_root: str | None, folds: str) -> int:

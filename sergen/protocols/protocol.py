@@ -127,6 +127,56 @@ def named_protocol(name: str, train: tuple[str, ...], test: tuple[str, ...], lab
 
 # ------------------------------------------------------------------------------------------- files
 
+def label_map(path: str) -> pd.DataFrame:
+    """The label map at ``path`` (cached per version of the file)."""
+    return read_label_map(path, _mtime(path, "label map"))
+
+
+def fold_file(path: str) -> pd.Series:
+    return read_fold_file(path, _mtime(path, "fold file"))
+
+
+def _mtime(path: str, kind: str) -> int:
+    """A protocol file's version; a file gone since the option was checked (or since a saved run used it) is
+    an error that says so."""
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError as exc:
+        raise SergenError(f"the {kind} {path} cannot be read ({exc.strerror.lower()})", where=path,
+                          fix=f"restore the {kind} there, or pass another one") from None
+
+
+def protocol_file(value: str) -> tuple[str, str] | None:
+    """``(kind, path)`` of a label map (``map:FILE``) or fold file (``file:FILE``) option; None otherwise."""
+    if value.startswith("map:"):
+        return "label map", value[4:]
+    if value.startswith("file:"):
+        return "fold file", value[5:]
+    return None
+
+
+def file_digest(value: str) -> str | None:
+    """The first 8 hex digits of the SHA-256 of a label map's or fold file's bytes (None for other options,
+    or a file that is gone): rows key such files by content, so two files of one name never share a cell."""
+    found = protocol_file(value)
+    if found is None:
+        return None
+    try:
+        return hashlib.sha256(Path(found[1]).read_bytes()).hexdigest()[:8]
+    except OSError:
+        return None
+
+
+def shown_option(value: str) -> str:
+    """A label map or fold file as rows show it: its name and content digest (``map:arousal.csv@1a2b3c4d``),
+    not its absolute path; other options as they are."""
+    found = protocol_file(value)
+    if found is None:
+        return value
+    prefix = value.split(":", 1)[0]
+    digest = file_digest(value)
+    return f"{prefix}:{Path(found[1]).name}" + (f"@{digest}" if digest else "")
+
 @lru_cache(maxsize=16)
 def read_label_map(path: str, mtime_ns: int) -> pd.DataFrame:
     """A mapping file's rows (native, label, corpus), checked: columns, no native class mapped twice."""
@@ -154,7 +204,25 @@ def read_label_map(path: str, mtime_ns: int) -> pd.DataFrame:
     if (table["label"] == "").all():
         raise SergenError("the label map maps every class to nothing (its label column is empty)", where=path,
                           fix="give each native class you keep the class it becomes")
+    table["corpus"] = [_map_corpus(name, i + 2, path) for i, name in enumerate(table["corpus"])]
     return table[["native", "label", "corpus"]]
+
+
+def _map_corpus(name: str, line: int, path: str) -> str:
+    """A label map's corpus column, canonical (``crema-d`` → ``cremad``); a name that is no corpus sergen
+    knows (registered, or with a manifest here) is an error, not a line silently never used."""
+    from sergen.corpora import CORPUS_READERS
+    from sergen.corpora.manifest import manifest_path
+
+    if not name:
+        return ""
+    canon = CORPUS_READERS.resolve(name)
+    if canon in CORPUS_READERS or manifest_path(canon).exists():
+        return canon
+    known = sorted(set(CORPUS_READERS.names()) | {p.stem for p in manifest_path("x").parent.glob("*.csv")})
+    raise SergenError(f"line {line} of the label map names corpus {name!r}, which is not a corpus sergen knows "
+                      f"(known: {', '.join(known)})", where=path,
+                      fix="correct the corpus name, or leave the corpus column empty to map the class in every corpus")
 
 
 @lru_cache(maxsize=16)
@@ -212,7 +280,7 @@ def class_labels(pt: ProtocolTable, labels: str) -> pd.Series:
     if labels == NATIVE:
         return df["native_label"]
     path = labels[4:]
-    mapping = read_label_map(path, Path(path).stat().st_mtime_ns)
+    mapping = label_map(path)
     rows = mapping[mapping["corpus"].isin(["", pt.corpus])]
     specific = dict(rows[rows["corpus"] == pt.corpus][["native", "label"]].itertuples(index=False))
     general = dict(rows[rows["corpus"] == ""][["native", "label"]].itertuples(index=False))
@@ -239,7 +307,7 @@ def n_folds(pt: ProtocolTable, folds: str) -> int:
         raise SergenError(f"{pt.corpus} has no folds of its own in its manifest (no fold or emobox_folds column)",
                           where=pt.source, fix="use --folds speaker:K, or a fold file (CSV utt_id,fold)")
     path = folds[5:]
-    return int(read_fold_file(path, Path(path).stat().st_mtime_ns).max())
+    return int(fold_file(path).max())
 
 
 def fold_splits(pt: ProtocolTable, folds: str, fold: int, valid_by: str = "speaker") -> pd.Series:
@@ -260,7 +328,7 @@ def fold_splits(pt: ProtocolTable, folds: str, fold: int, valid_by: str = "speak
     test = _test_mask(pt, folds, fold, k)
     split = pd.Series(np.where(test, "test", "train"), index=df.index, dtype=object)
     if folds.startswith("file:"):
-        listed = df.index.isin(read_fold_file(folds[5:], Path(folds[5:]).stat().st_mtime_ns).index)
+        listed = df.index.isin(fold_file(folds[5:]).index)
         split[~listed] = ""
     split = _carve_valid(df, split, valid_by)
     _refuse_leaks(pt, split, folds, fold)
@@ -283,7 +351,7 @@ def _test_mask(pt: ProtocolTable, folds: str, fold: int, k: int) -> np.ndarray:
         return (df["speaker"].map(fold_of) == fold).to_numpy()
     if folds == "corpus":
         return (pd.to_numeric(df["fold"], errors="coerce") == fold).to_numpy()
-    fold_of = read_fold_file(folds[5:], Path(folds[5:]).stat().st_mtime_ns)
+    fold_of = fold_file(folds[5:])
     unknown = fold_of.index.difference(df.index)
     if len(unknown):
         raise SergenError(f"the fold file names {len(unknown)} utterance(s) that {pt.corpus} does not have "

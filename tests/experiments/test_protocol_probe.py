@@ -4,6 +4,7 @@ and SUPERB's IEMOCAP protocol runs its five sessions."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -76,7 +77,8 @@ def test_a_label_map_across_corpora_keeps_shared_classes_and_names_the_rest(in_d
     assert out["classes"] == sorted(LABELS)
     left = {c: {k: v for k, v in e.value_counts().items() if k not in LABELS} for c, e in expected.items()}
     assert out["left_out"] == {c: v for c, v in left.items() if v}
-    assert {r["labels"] for r in out["rows"]} == {"map:map.csv"}
+    digest = hashlib.sha256(mapping.read_bytes()).hexdigest()[:8]  # keyed by content: two maps of one name differ
+    assert {r["labels"] for r in out["rows"]} == {f"map:map.csv@{digest}"}
 
 
 def test_superb_emotion_protocol_runs_five_sessions(in_demo_workspace, no_extraction):

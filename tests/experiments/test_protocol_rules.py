@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from sergen.errors import SergenError
-from sergen.protocols.protocol import (class_labels, fold_splits, n_folds, parse_folds, parse_labels, run_classes,
-                                       table_from)
+from sergen.protocols.protocol import (class_labels, fold_splits, n_folds, parse_folds, parse_labels, read_label_map,
+                                       run_classes, table_from)
 
 
 def corpus_table(n_speakers=10, per_speaker=6, corpus="toy", **columns):
@@ -28,12 +28,12 @@ def test_label_sets_four_native_and_a_map_file(tmp_path):
     assert sorted(set(class_labels(pt, "native"))) == ["angry", "calm", "fearful", "happy", "neutral", "sad"]
     mapping = tmp_path / "arousal.csv"
     mapping.write_text("native,label,corpus\nangry,high,\nhappy,high,\nfearful,high,\nsad,low,\ncalm,low,\n"
-                       "neutral,,\nsad,high,other\n")
+                       "neutral,,\nsad,high,iemocap\n")
     labels = parse_labels(str(mapping))
     assert labels == f"map:{mapping.resolve()}"
     mapped = class_labels(pt, labels)
     assert mapped.value_counts().to_dict() == {"high": 30, "low": 20, "": 10}  # neutral mapped to nothing: left out
-    assert (mapped[pt.table.native_label == "sad"] == "low").all()  # the line for corpus `other` does not apply
+    assert (mapped[pt.table.native_label == "sad"] == "low").all()  # the line for corpus iemocap does not apply
 
 
 @pytest.mark.parametrize("text, message", [
@@ -41,6 +41,8 @@ def test_label_sets_four_native_and_a_map_file(tmp_path):
     ("from,to\nangry,ang\n", "it needs native and label"),
     ("native,label\nangry,ang\nangry,hap\n", "maps the same native class twice (lines 2, 3)"),
     ("native,label\nangry,\nsad,\n", "maps every class to nothing"),
+    ("native,label,corpus\nangry,ang,\nsad,sad,iemocapp\n", "line 3 of the label map names corpus 'iemocapp', which is "
+                                                            "not a corpus sergen knows"),
 ])
 def test_bad_label_maps_are_refused_with_the_line(tmp_path, text, message):
     mapping = tmp_path / "map.csv"
@@ -48,6 +50,13 @@ def test_bad_label_maps_are_refused_with_the_line(tmp_path, text, message):
     with pytest.raises(SergenError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
         parse_labels(str(mapping))
     assert info.value.where == str(mapping.resolve())
+
+
+def test_a_label_maps_corpus_column_takes_aliases(tmp_path):
+    """``crema-d`` in the corpus column is CREMA-D (``cremad``): its lines apply to it, not to nothing."""
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("native,label,corpus\nangry,ang,crema-d\nsad,sad,\n")
+    assert read_label_map(str(mapping), 0)["corpus"].tolist() == ["cremad", ""]
 
 
 def test_a_map_that_maps_nothing_of_a_corpus_is_refused(tmp_path):
