@@ -373,7 +373,7 @@ def grid(
     heads: str = typer.Option("linear,mlp", help="linear, mlp, mlp-dann (multi-corpus training sets only), "
                               "comma-separated", callback=check.heads),
     seeds: str = typer.Option("0", callback=check.seeds),
-    scramble: str = typer.Option("no", help="no, yes, or no,yes"),
+    scramble: str = typer.Option("no", help="no, yes, or no,yes", callback=check.scrambles),
     aug_share: str = typer.Option("0", help="e.g. 0,0.25,0.5,0.75,1", callback=check.probabilities),
     workers: int = typer.Option(2, help="worker processes", callback=check.positive_int),
     scheduler: Optional[str] = typer.Option(None, help="run on Dask instead: local, local:N, or tcp://HOST:PORT",

@@ -98,6 +98,13 @@ def head(value):
     return value
 
 
+def yes_no(value):
+    if value is not None and str(value).strip().lower() not in ("no", "false", "0", "yes", "true", "1"):
+        raise typer.BadParameter(f"{value!r} is neither yes nor no: give no, yes, or no,yes (both)")
+    return value
+
+
+scrambles = comma_list(yes_no, "no, yes, or no,yes")
 HEAD_CHOICES = "linear, mlp or mlp-dann (mlp-dann: several training corpora only)"
 heads = comma_list(head, "heads, e.g. linear,mlp")
 

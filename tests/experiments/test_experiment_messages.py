@@ -159,6 +159,8 @@ def test_train_config_refuses_a_warm_up_above_its_step_cap():
      "Invalid value for '--head': 'mlpp' is not a head: give linear, mlp or mlp-dann"),
     (["grid", "--models", "melspec", "--heads", "linear,mlpp"],
      "Invalid value for '--heads': in 'linear,mlpp': 'mlpp' is not a head"),
+    (["grid", "--models", "melspec", "--scramble", "no,maybe"],
+     "Invalid value for '--scramble': in 'no,maybe': 'maybe' is neither yes nor no: give no, yes, or no,yes (both)"),
     (["grid", "--models", "melspec", "--norm", "global,speakers"],
      "Invalid value for '--norm': in 'global,speakers': unknown --norm 'speakers'; known: global, corpus, speaker"),
 ])
