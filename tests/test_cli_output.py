@@ -121,7 +121,7 @@ def test_probe_and_grid_json_and_absent_classes(in_small_workspace):
     assert proc.returncode == 0, proc.stderr
     # in a pipe (80 columns) the absent classes are named by the warning below the table, not in a column
     assert "absent from test" not in proc.stdout
-    assert "warning: emodb has no hap in its test split; cremad has no ang in its test split" in proc.stdout
+    assert "warning: cremad has no ang in its test split; emodb has no hap in its test split" in proc.stdout
     wide = sergen("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb,cremad", "--head", "linear",
                   env={"COLUMNS": "120"})
     rows = {line.split("│")[1].strip(): line for line in wide.stdout.splitlines() if line.startswith("│ ")

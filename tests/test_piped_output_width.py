@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -59,14 +60,18 @@ def test_probe_and_grid_output_in_a_pipe_is_at_most_80_columns(in_small_workspac
     assert f"±{auroc.std(ddof=1):.2f}" == lines[cremad + 1].split("│")[2].strip()
 
     absent = out["absent"]
-    assert "warning: emodb has no hap in its test split; cremad has no ang in its test split" in words(absent)
+    assert "warning: cremad has no ang in its test split; emodb has no hap in its test split" in words(absent)
     assert "absent from test" not in absent  # the column left out in a pipe: the warning above names them
 
     native = words(out["native"])
     assert re.search(r"classes \(each corpus's own, shared by all\): ([a-z]+, )+[a-z]+", native)
-    assert "left out (not shared by every corpus of the run):" in native
+    assert "left out (classes not shared by every corpus of the run, unless marked): emodb: bored (10)" in native
 
     grid = out["grid"]
     assert "train × test AUROC matrices in results/matrices:" in grid
+    far = sergen(*runs["absent"], cwd=Path(__file__).parent)  # a long path outside the working folder: whole
+    path = ws / "results" / "runs"
+    assert re.search(rf"^results:\n{re.escape(str(path))}/[0-9a-f]+\.csv$", far.stdout, flags=re.M) or \
+        re.search(rf"^results: {re.escape(str(path))}/[0-9a-f]+\.csv$", far.stdout, flags=re.M), far.stdout
     listed = re.findall(r"^  (auroc_\S+\.csv)$", grid, flags=re.M)
     assert listed and all((ws / "results" / "matrices" / name).is_file() for name in listed)

@@ -86,6 +86,16 @@ def fitted_title(parts: list[str], width: int, sep: str = " · ") -> str:
     return "\n".join(lines)
 
 
+def say_path(label: str, path: Path, end: str = "") -> None:
+    """``label PATH``, the path never broken: on its own line, whole, where the two do not fit the width."""
+    shown = shown_path(path) + end
+    if len(label) + 1 + len(shown) <= console.width:
+        say(f"{label} {shown}")
+    else:
+        say(label)
+        console.print(shown, markup=False, highlight=False, soft_wrap=True)
+
+
 def shown_path(path: Path) -> str:
     """A path as short as it reads unambiguously: relative to the working folder when it lies below it."""
     try:
@@ -360,8 +370,8 @@ def probe(
     for line in (note, left_out):
         if line:
             say(line, style="yellow")
-    say(f"results: {shown_path(paths[0])}" if len(paths) == 1 else
-        f"results: {len(paths)} runs in {shown_path(paths[0].parent)}")
+    say_path("results:" if len(paths) == 1 else f"results: {len(paths)} runs in",
+             paths[0] if len(paths) == 1 else paths[0].parent)
 
 
 @app.command()
@@ -442,7 +452,7 @@ def grid(
             say(note, err_console, "yellow")
         return
     if matrices:  # one line per file: a folder named with every file ran to ~130 columns
-        say(f"train × test AUROC matrices in {shown_path(next(iter(matrices.values())).parent)}:")
+        say_path("train × test AUROC matrices in", next(iter(matrices.values())).parent, ":")
         for path in matrices.values():
             say(f"  {path.name}")
     if note:
