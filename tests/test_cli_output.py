@@ -203,7 +203,7 @@ def test_a_relabelled_manifest_is_used_at_once_and_makes_older_runs_stale(in_sma
     df.to_csv(path, index=False)
     proc = sergen("report")  # the one run is stale now: nothing fresh to report, and the reason is named
     assert proc.returncode == 2 and "no fresh results to report (1 stale run(s)" in proc.stderr
-    assert "the labels or splits of emodb changed since the run (the manifest was edited): it used the old ones" \
+    assert "the labels or splits of emodb changed since the run (the emodb manifest changed): it used the old ones" \
         in proc.stderr
 
 
