@@ -52,7 +52,9 @@ def layer_columns(attrs: dict, layer: str, where: str) -> slice:
     dim = int(attrs["dim"])
     if not layers:
         if layer not in ("-", None):
-            raise SergenError(f"layer {layer!r} requested, but {where} holds a single layer")
+            raise SergenError(f"layer {layer} requested, but {where} holds a single layer", where=where,
+                              fix="leave --layer out (layer = \"-\" in an experiment file) to use its one vector; "
+                                  "layers are picked only in stores extracted with --layers")
         return slice(0, dim)
     width = dim // len(layers)
     if layer in ("-", None):

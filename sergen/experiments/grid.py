@@ -37,10 +37,26 @@ def expand_train_sets(spec: str, corpora: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+class GridSpecs(list):
+    """The grid's specs, and the combinations left out: ``skipped`` maps each adversarial head (it learns
+    against the corpus of each window) to the single-corpus training sets it was not run on."""
+
+    def __init__(self, specs=(), skipped: dict[str, list[str]] | None = None):
+        super().__init__(specs)
+        self.skipped = skipped or {}
+
+    def skipped_note(self) -> str | None:
+        if not self.skipped:
+            return None
+        return "; ".join(f"--heads {head} skipped for the single-corpus training set(s) {', '.join(sets)} (it "
+                         "trains against the corpus of each window, so only on several corpora)"
+                         for head, sets in self.skipped.items())
+
+
 def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear", "mlp"), seeds=(0,),
                scrambles=(False,), aug_shares=(0.0,), stores_root=None, norms=("global",), pools=("mean",),
-               **spec_kwargs) -> list[ProbeSpec]:
-    specs = []
+               **spec_kwargs) -> GridSpecs:
+    specs, skipped = [], {}
     for model in models:
         corpora = list(resolve_spec(model, "all", "all", stores_root).train)
         for train_set in expand_train_sets(train, corpora):
@@ -49,10 +65,19 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                 for head, seed, scramble, aug, norm, pool in itertools.product(heads, seeds, scrambles, aug_shares,
                                                                                norms, pools):
                     if HEADS.canonical(head) in ADVERSARIAL and len(fold_spec.train) < 2:
+                        sets = skipped.setdefault(HEADS.canonical(head), [])
+                        if fold_spec.train_name not in sets:
+                            sets.append(fold_spec.train_name)
                         continue  # an adversarial head learns against the corpus: multi-corpus sets only
                     specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble, norm=check_norm(norm),
                                          pool=check_pool(pool), sampler=replace(fold_spec.sampler, aug_share=float(aug))))
-    return specs
+    grid = GridSpecs(specs, skipped)
+    if not grid and skipped:
+        raise SergenError(f"the grid is empty: {grid.skipped_note()}, and no other head was asked for",
+                          where=f"--train {train} --heads {','.join(heads)}",
+                          fix="add a multi-corpus training set (e.g. --train each,all or --train iemocap+cremad), "
+                              "or another head (e.g. --heads mlp,mlp-dann)")
+    return grid
 
 
 def _run_one(spec: ProbeSpec, stores_root, results_dir) -> str:
@@ -140,7 +165,8 @@ def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers
 
             run_local(todo, stores_root, results_dir, workers, _run_one, bar, task)
     if not specs:
-        raise SergenError("the grid is empty: no combination to run")
+        raise SergenError("the grid is empty: no combination to run", fix="give at least one model, training set, "
+                          "head, seed, scramble and augmentation share")
     return load_runs(results_dir, [s.run_id for s in specs]).rows
 
 

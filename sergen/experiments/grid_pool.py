@@ -140,7 +140,7 @@ def run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, 
     for model, name, layer in stores:
         data.prepare_store_bank(model, name, root, layer, "mean+std" if (model, name, layer) in squares else "mean")
         bar.advance(bank_task)
-    err_console.print(plan.describe())
+    err_console.print(plan.describe(), soft_wrap=False)  # folded at the width, as the commands' prose
     budget = (plan.resident_mib if plan.resident_mib is not None else plan.budget_mib) * 2**20
     if plan.workers <= 1 or len(todo) <= 1:  # in this process, as a plain loop
         set_ram_budget(budget)

@@ -34,14 +34,17 @@ class SamplerConfig:
     noise_std: float = 0.05  # gaussian noise, in units of each feature's standard deviation
 
     def __post_init__(self):
-        lo, hi = self.window_s
+        try:
+            lo, hi = self.window_s
+        except (TypeError, ValueError):
+            raise ValueError(f"window_s must be two lengths in seconds, min and max, got {self.window_s!r}") from None
         if not 0 < lo <= hi:
-            raise ValueError(f"window_s must be 0 < min <= max, got {self.window_s}")
+            raise ValueError(f"window_s must be two lengths in seconds with 0 < min <= max, got min {lo}, max {hi}")
         for name in ("aug_share", "mix_prob"):
             if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+                raise ValueError(f"{name} must lie from 0 to 1, got {getattr(self, name)}")
         if not 0 <= self.mask_frac < 1:
-            raise ValueError(f"mask_frac must lie in [0, 1), got {self.mask_frac}")
+            raise ValueError(f"mask_frac must lie from 0 up to (not including) 1, got {self.mask_frac}")
         if self.noise_std < 0:
             raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
 
