@@ -193,12 +193,12 @@ def test_bad_pool_on_the_command_line_and_in_a_file(variance_stores, tmp_path, m
     exp.write_text('model = "toy"\ntrain = "emodb"\n\npool = "median"\n')
     from_file = invoke("probe", "--config", str(exp))
     assert isinstance(from_file.exception, SergenError)
-    assert "pool = 'median': unknown --pool 'median'" in from_file.exception.what
+    assert 'pool = "median": unknown --pool \'median\'' in from_file.exception.what
     assert from_file.exception.where == f"{exp}, line 4"
     typed = tmp_path / "typed.toml"
     typed.write_text('model = "toy"\ntrain = "emodb"\npool = 2\n')
     wrong = invoke("probe", "--config", str(typed))
-    assert isinstance(wrong.exception, SergenError) and "pool = 2: expected str" in wrong.exception.what
+    assert isinstance(wrong.exception, SergenError) and "pool = 2: expected a string or a list of strings" in wrong.exception.what
     assert wrong.exception.where == f"{typed}, line 3"
 
 
