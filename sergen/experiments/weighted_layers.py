@@ -22,6 +22,7 @@ from sergen.experiments.bank_cache import threshold_bytes
 from sergen.experiments.memory_plan import MIN_RESIDENT_MIB, PARENT_MIB
 from sergen.store.layout import store_path
 from sergen.store.reader import store_attrs, view_stores
+from sergen.train.pooling import uses_squares
 
 
 def run_stores(model: str, train: tuple[str, ...], test: tuple[str, ...], stores_root) -> list[str]:
@@ -75,13 +76,19 @@ class MemoryNeed:
         return PARENT_MIB + _mib(self.vectors + self.ram_banks + floor)
 
 
+def times_of(pool: str) -> int:
+    return 2 if uses_squares(pool) else 1
+
+
 def _mib(n_bytes: int) -> int:
     return -(-int(n_bytes) // 2**20)
 
 
-def memory_need(model: str, train: tuple[str, ...], test: tuple[str, ...], stores_root, layer: str) -> MemoryNeed:
+def memory_need(model: str, train: tuple[str, ...], test: tuple[str, ...], stores_root, layer: str,
+                pool: str = "mean") -> MemoryNeed:
     """What a run on ``layer`` (``weighted``: every stored layer) holds in memory, from the stores' indexes
-    (nothing is read or built)."""
+    (nothing is read or built); ``--pool mean+std`` doubles the vectors (a std half) and the banks (squares)."""
+    times = times_of(pool)
     vectors = ram_banks = 0
     training = {name for corpus in train for name in (corpus, *view_stores(model, corpus, stores_root))}
     for name in run_stores(model, train, test, stores_root):
@@ -91,8 +98,8 @@ def memory_need(model: str, train: tuple[str, ...], test: tuple[str, ...], store
         if name in training:
             size = data.bank_bytes(data.bank_layout(index)[0])
             ram_banks += size if size < threshold_bytes() else 0
-    mapped = sum(data.training_set_bytes(model, train, stores_root, layer).values())
-    return MemoryNeed(vectors, ram_banks, mapped)
+    mapped = sum(data.training_set_bytes(model, train, stores_root, layer, pool).values())
+    return MemoryNeed(vectors * times, ram_banks * times, mapped)
 
 
 def check_weighted(spec, stores_root=None) -> list[int]:
@@ -101,20 +108,20 @@ def check_weighted(spec, stores_root=None) -> list[int]:
     if spec.layer != "weighted":
         return []
     layers = weighted_layers(spec.model, spec.train, spec.test, stores_root)
-    check_weighted_memory(spec.model, spec.train, spec.test, stores_root, layers)
+    check_weighted_memory(spec.model, spec.train, spec.test, stores_root, layers, pool=spec.pool)
     return layers
 
 
 def check_weighted_memory(model: str, train: tuple[str, ...], test: tuple[str, ...], stores_root,
-                          layers: list[int], budget_mib: int | None = None) -> MemoryNeed:
+                          layers: list[int], budget_mib: int | None = None, pool: str = "mean") -> MemoryNeed:
     """Refuse a weighted run whose all-layer data cannot fit the budget, before any bank is built."""
     budget = ram_budget_mib() if budget_mib is None else budget_mib
-    need = memory_need(model, train, test, stores_root, "weighted")
+    need = memory_need(model, train, test, stores_root, "weighted", pool)
     if need.least_mib <= budget:
         return need
-    one = memory_need(model, train, test, stores_root, str(layers[-1]))
+    one = memory_need(model, train, test, stores_root, str(layers[-1]), pool)
     raise SergenError(
-        f"--layer weighted reads all {len(layers)} stored layers: it needs {need.least_mib:,} MiB "
+        f"--layer weighted reads all {len(layers)} stored layers{' (and their squares: --pool mean+std)' if times_of(pool) > 1 else ''}: it needs {need.least_mib:,} MiB "
         f"({_mib(need.vectors):,} MiB of utterance vectors, {_mib(need.ram_banks):,} MiB of store banks held in "
         f"memory, {PARENT_MIB} MiB for the process) within a budget of {budget:,} MiB; one layer needs "
         f"{one.least_mib:,} MiB", where="the memory budget (SERGEN_RAM_MIB; default half this machine's memory)",

@@ -171,6 +171,10 @@ def test_the_memory_check_counts_every_layer(workspace, monkeypatch):
     assert isinstance(result.exception, SergenError) and f"a budget of {budget:,} MiB" in result.exception.message
     assert not (root / ".banks").exists() and not (workspace / "results" / "runs").exists()  # nothing built
     resolve_spec("toy", "emodb", "emodb,cremad", layer="8")  # one layer passes
+    both = memory_need("toy", train, test, root, "weighted", "mean+std")  # the std half and the squares banks
+    assert (both.vectors, both.ram_banks) == (2 * weighted.vectors, 2 * weighted.ram_banks)
+    with pytest.raises(SergenError, match=r"\(and their squares: --pool mean\+std\)"):
+        check_weighted_memory("toy", train, test, root, list(LAYERS), budget_mib=weighted.least_mib, pool="mean+std")
 
 
 def test_experiment_file_and_command_line_give_the_same_weighted_run(stores, tmp_path):
