@@ -216,13 +216,38 @@ def bench_sampler(work: Path, n_utts: int, frames_per_utt: int, dim: int, second
         rate = count / (time.perf_counter() - t0)
         lines.append(f"| {name}, batch 256 | {rate:,.0f} | {rate / naive:,.0f}× |")
         print(lines[-1], flush=True)
+    pooled = pooling_rates(frames, labels, n_utts, seconds)
+    for name, value in pooled.items():
+        lines.append(f"| store bank, default stream, --pool {name}, batch 256 | {value:,.0f} | {value / naive:,.0f}× |")
     lines.append(f"| (copy bandwidth measured here: {bandwidth:.1f} GB/s) | | |")
+    lines += ["", f"Statistics pooling (`--pool mean+std`: mean and std from a second prefix table of sums of "
+              f"squares, 2×D inputs) draws {pooled['mean+std'] / pooled['mean']:.2f}× the windows per second of "
+              "`--pool mean` on the same frames (rounds of each alternated in one process; its bank holds twice "
+              "the bytes)."]
     lines += ["", "The head's training step for comparison (batch 128, 1024-d input, one torch thread as in a grid "
               "worker; the sampler must stay well ahead of it):", "", "| head | steps/s | windows/s it consumes | "
               "default stream ÷ consumption |", "|---|---:|---:|---:|"]
     for head, per_s in steps.items():
         lines.append(f"| {head} | {per_s:,.0f} | {per_s * 128:,.0f} | {rate / (per_s * 128):.1f}× |")
     return lines + [""]
+
+
+def pooling_rates(frames, labels, n_utts: int, seconds: float) -> dict[str, float]:
+    """Default-stream windows/s of mean and mean+std pooling, in alternating rounds (same process, same frames)."""
+    from sergen.train.framebank import build_framebank
+    from sergen.train.sampler import WindowSampler
+
+    samplers = {pool: WindowSampler(build_framebank(frames, labels, [0] * n_utts, list(range(n_utts)), [True] * n_utts,
+                                                    pool=pool), 50.0, seed=0) for pool in ("mean", "mean+std")}
+    counts, spent = dict.fromkeys(samplers, 0), dict.fromkeys(samplers, 0.0)
+    for _ in range(3):
+        for pool, sampler in samplers.items():
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < seconds / 3:
+                sampler.sample(256)
+                counts[pool] += 256
+            spent[pool] += time.perf_counter() - t0
+    return {pool: counts[pool] / spent[pool] for pool in samplers}
 
 
 def head_step_rates(dim: int, seconds: float = 3.0) -> dict[str, float]:

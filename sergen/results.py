@@ -35,7 +35,7 @@ RECORD_FORMAT = 2
 ROW_COLUMNS = ("model", "layer", "head", "train", "n_train_corpora", "test", "metric", "value", "ci_low",
                "ci_high", "seed", "scramble", "aug_share", "steps", "best_step", "val_auroc", "n_test",
                "absent_classes", "in_training", "synthetic", "sergen_version", "run_id", "seconds",
-               "labels", "folds", "fold", "classes", "protocol", "norm", "corpus_id_acc")
+               "labels", "folds", "fold", "classes", "protocol", "norm", "corpus_id_acc", "pool")
 # the store attributes that decide its content: a store differing in any of them gives other numbers
 IDENTITY_ATTRS = ("model", "corpus", "view", "weights", "manifest_sha256", "settings", "dim", "dtype", "n_utts",
                   "n_frames", "created", "finished", "complete", "n_failed", "format", "sergen_version")
@@ -126,6 +126,7 @@ class RunRecord:
     absent_classes: dict = field(default_factory=dict)  # test corpus → classes missing from its test split
     classes: list = field(default_factory=lambda: ["hap", "sad", "neu", "ang"])  # the head's outputs, in order
     protocol: dict = field(default_factory=dict)  # corpus → fingerprint of the label/split table the run used
+    layer_weights: dict | None = None  # ``--layer weighted``: stored layer → learned softmax weight (else None)
     left_out: dict = field(default_factory=dict)  # corpus → {class: utterances left out (not shared)}
     protocol_files: dict = field(default_factory=dict)  # "map:FILE"/"file:FILE" → digest of the bytes the run read
     corpus_id_accuracy: float | None = None  # held-out corpus ID from the head's hidden features (multi-corpus)
@@ -343,6 +344,8 @@ def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(ROW_COLUMNS))
     if "absent_classes" in rows:
         rows["absent_classes"] = rows["absent_classes"].map(lambda v: "" if pd.isna(v) else str(v))
+    # runs saved before pooling was a choice pooled each window's mean
+    rows["pool"] = rows["pool"].astype(object).fillna("mean").astype(str) if "pool" in rows else "mean"
     return Runs(rows, records, stale, skipped)
 
 

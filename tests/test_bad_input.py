@@ -89,7 +89,7 @@ OPTION_CASES = {
     "probe seed negative": (["probe", "--model", "melspec", "--train", "emodb", "--seed", "-1"],
                             "Invalid value for '--seed': -1 is out of range: give a whole number of 0 or more"),
     "probe layer not a number": (["probe", "--model", "melspec", "--train", "emodb", "--layer", "x"],
-                                 "Invalid value for '--layer': 'x' is not a whole number"),
+                                 "Invalid value for '--layer': 'x' is not a layer: give - (the last stored), all"),
     "probe empty train": (["probe", "--model", "melspec", "--train", ""], "Invalid value for '--train': '' has an empty item"),
     "probe train trailing comma": (["probe", "--model", "melspec", "--train", "emodb,"], "'emodb,' has an empty item"),
     "grid seeds not numbers": (["grid", "--models", "melspec", "--seeds", "abc"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -10,7 +11,7 @@ import typer
 from rich.table import Table
 
 from sergen.cli import validate as check
-from sergen.cli.app import app, keep_keys_whole, print_json
+from sergen.cli.app import app, fitted_table, keep_keys_whole, print_json
 from sergen.console import console, err_console
 from sergen.errors import SergenError
 
@@ -27,26 +28,27 @@ def _bools(spec: str) -> list[bool]:
 
 
 def results_table(results, title: str) -> Table:
+    """One run's metrics per test corpus; the classes absent from a test split in a last column where the
+    width allows (in a pipe it does not: ``absent_note`` names them below the table)."""
     from sergen.train.metrics import METRICS
 
-    table = Table(title=title)
-    table.add_column("test")
-    table.add_column("AUROC", justify="right")
-    table.add_column("95% CI", justify="right")
-    for metric in METRICS[1:]:
-        table.add_column(metric.upper(), justify="right")
     absent = results.absent_classes.fillna("").astype(str).str.replace(",", ", ")
     show_absent = bool(absent.str.len().any())
-    if show_absent:
-        table.add_column("absent from test")
+    headers = ["test", "AUROC", "95% CI", *[m.upper() for m in METRICS[1:]], *(["absent from test"] * show_absent)]
+    rows = []
     for test, part in results.groupby("test", sort=False):
         value = {m: part[part.metric == m].iloc[0] for m in METRICS}
         auroc = value["auroc"]
         missing = [absent[part.index[0]]] if show_absent else []
-        table.add_row(test + (" *" if part.in_training.iloc[0] else ""), f"{auroc.value:.2f}",
-                      f"{auroc.ci_low:.2f}–{auroc.ci_high:.2f}", *[f"{value[m].value:.2f}" for m in METRICS[1:]],
-                      *missing)
-    return keep_keys_whole(table, 1)
+        rows.append([test + (" *" if part.in_training.iloc[0] else ""), f"{auroc.value:.2f}",
+                     f"{auroc.ci_low:.2f}–{auroc.ci_high:.2f}", *[f"{value[m].value:.2f}" for m in METRICS[1:]],
+                     *missing])
+    table, _ = fitted_table(headers, rows, 1, ["absent from test"], console.width)
+    for column in table.columns[1:]:
+        if column.header != "absent from test":
+            column.justify = "right"
+    table.title = title
+    return table
 
 
 def protocol_name(spec) -> str:
@@ -64,6 +66,42 @@ def protocol_note(record) -> str | None:
         return None
     return ("left out (classes not shared by every corpus of the run, unless marked): " + "; ".join(
         f"{c}: " + ", ".join(f"{k} ({n})" for k, n in classes.items()) for c, classes in record.left_out.items()))
+
+
+def say(text: str, to=None, style: str | None = None) -> None:
+    """Print a line of prose folded at word boundaries to the console's width (80 in a pipe): every figure
+    stays whole and on the screen, none runs off to the right."""
+    (to or console).print(text, style=style, markup=False, highlight=False, soft_wrap=False)
+
+
+def fitted_title(parts: list[str], width: int, sep: str = " · ") -> str:
+    """A table title of ``parts`` joined by ``sep``, broken into lines between parts where it would pass
+    ``width`` (rich leaves a title unbroken, and a pipe's width is 80)."""
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + len(sep) + len(part) <= width:
+            lines[-1] += sep + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
+
+
+def say_path(label: str, path: Path, end: str = "") -> None:
+    """``label PATH``, the path never broken: on its own line, whole, where the two do not fit the width."""
+    shown = shown_path(path) + end
+    if len(label) + 1 + len(shown) <= console.width:
+        say(f"{label} {shown}")
+    else:
+        say(label)
+        console.print(shown, markup=False, highlight=False, soft_wrap=True)
+
+
+def shown_path(path: Path) -> str:
+    """A path as short as it reads unambiguously: relative to the working folder when it lies below it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def norm_note(spec) -> str | None:
@@ -96,8 +134,8 @@ def fold_summary_table(results, n_folds: int) -> Table:
         table.add_column(metric.upper(), justify="right")
     for (layer, test), part in summary.groupby(["layer", "test"], sort=False):
         cells = part.set_index("metric")
-        table.add_row(*([str(layer)] if layered else []), test,
-                      *[f"{cells.loc[m, 'mean']:.2f}±{cells.loc[m, 'std']:.2f}" for m in METRICS])
+        table.add_row(*([str(layer)] if layered else []), test,  # mean and spread fold apart where narrow
+                      *[f"{cells.loc[m, 'mean']:.2f} ±{cells.loc[m, 'std']:.2f}" for m in METRICS])
     return keep_keys_whole(table, 2 if layered else 1)
 
 
@@ -115,14 +153,43 @@ def layer_table(results) -> Table:
     return table
 
 
+def layer_weights_line(weights: dict[str, float], runs: int = 1, width: int = 80) -> str:
+    """Learned layer weights (the mean over ``runs`` folds) in one line of at most ``width`` columns: every
+    layer in stored order where they fit, else the heaviest ones."""
+    head = "layer weights" + (f" (mean of {runs} folds)" if runs > 1 else "")
+    line = f"{head}: " + " ".join(f"{layer}={w:.2f}" for layer, w in weights.items())
+    ranked = sorted(weights.items(), key=lambda kv: -kv[1])
+    for keep in range(len(ranked) - 1, 0, -1):
+        if len(line) <= width:
+            break
+        line = (f"{head}, heaviest: " + " ".join(f"{layer}={w:.2f}" for layer, w in ranked[:keep])
+                + f" (+{len(ranked) - keep} more)")
+    return line
+
+
 PROBE_KEYS = ("model", "train", "test", "head", "seed", "scramble", "aug_share", "layer", "labels", "folds",
-              "protocol", "norm", "n_boot")
+              "protocol", "norm", "pool", "n_boot")
 GRID_KEYS = ("models", "train", "test", "heads", "seeds", "scramble", "aug_share", "layer", "labels", "folds",
-             "protocol", "norm", "n_boot")
-VALIDATORS = {"train": check.names, "test": check.names, "models": check.names, "heads": check.names,
-              "seeds": check.seeds, "seed": check.non_negative_int, "aug_share": check.probabilities,
+             "protocol", "norm", "pool", "n_boot")
+VALIDATORS = {"train": check.names, "test": check.names, "models": check.names, "heads": check.heads,
+              "head": check.head, "seeds": check.seeds, "seed": check.non_negative_int, "aug_share": check.probabilities,
               "layer": check.layer, "labels": check.labels, "folds": check.folds, "protocol": check.protocol,
-              "norm": check.names}
+              "norm": check.norm, "pool": check.pool}
+GRID_VALIDATORS = {**VALIDATORS, "norm": check.norms, "pool": check.pools}
+ALLOWED = {"model": 'an extractor name, e.g. "melspec" (`sergen stores ls` lists the stores)',
+           "models": 'extractor names, e.g. ["melspec", "wavlm-large"]',
+           "train": 'corpora: "each", "all", a corpus, or "a+b" unions, comma-separated, e.g. "each,all"',
+           "test": 'corpora, comma-separated, or "all"',
+           "head": check.HEAD_CHOICES, "heads": f"a list of heads: {check.HEAD_CHOICES}",
+           "seed": "a whole number of 0 or more", "seeds": "a list of whole numbers of 0 or more, e.g. [0, 1, 2]",
+           "aug_share": "a number from 0 to 1, or a list of them",
+           "layer": '"-", "all", "weighted" or a layer number, e.g. 12',
+           "labels": '"4", "native" or the path of a CSV file native,label[,corpus]',
+           "folds": '"speaker:K", "corpus" or the path of a CSV file utt_id,fold ("": the corpus\'s own split)',
+           "protocol": '"superb-er", or leave it out', "norm": '"global", "corpus" or "speaker"',
+           "pool": '"mean" or "mean+std"'}
+GRID_ALLOWED = {**ALLOWED, "norm": '"global", "corpus" or "speaker", or a list of them',
+                "pool": '"mean" or "mean+std", or a list of them'}
 CONFIG_HELP = "a TOML experiment file (its values fill the options not given here)"
 SET_HELP = "KEY=VALUE, e.g. sampler.mix_prob=0.3 or training.lr=0.0005 (repeatable)"
 
@@ -149,7 +216,7 @@ def rerun_spec(path: Path, ctx: typer.Context):
 def with_experiment(ctx: typer.Context, config, sets, keys: tuple[str, ...]):
     """The command's options with an experiment file's values (and ``--set``'s) where the command line
     left an option at its default; the experiment (its sampler and training configs)."""
-    from sergen.experiments.experiment_file import Experiment
+    from sergen.experiments.experiment_file import Experiment, toml_value
 
     experiment = Experiment(config).apply_sets(list(sets or []))
     params = dict(ctx.params)
@@ -162,13 +229,31 @@ def with_experiment(ctx: typer.Context, config, sets, keys: tuple[str, ...]):
         if key == "n_boot" or not at_default(ctx, key):
             continue  # n_boot has no option; an option given on the command line wins
         params[key] = _cli_form(key, value, as_text=keys is GRID_KEYS)
-        callback = VALIDATORS.get(key)
+        grid = keys is GRID_KEYS
+        callback = (GRID_VALIDATORS if grid else VALIDATORS).get(key)
         if callback is not None:
             try:
                 callback(params[key])
             except typer.BadParameter as exc:
-                raise SergenError(f"{key} = {value!r}: {exc.message}", where=experiment.where(None, key)) from None
+                raise SergenError(f"{key} = {toml_value(value)}: {exc.message}", where=experiment.where(None, key),
+                                  fix=f"give {key} as {(GRID_ALLOWED if grid else ALLOWED)[key]}") from None
     return params, experiment
+
+
+@contextmanager
+def layer_origin(experiment, ctx: typer.Context):
+    """A layer the stores do not hold (checked when the specs are made) is named where the experiment file or
+    ``--set`` gave it, as every other value from there is."""
+    try:
+        yield
+    except SergenError as exc:
+        origin = experiment.origins.get((None, "layer"))
+        if origin is None or not at_default(ctx, "layer") or not exc.what.startswith(("layer ", "--layer ")):
+            raise
+        from sergen.experiments.experiment_file import toml_value
+
+        raise SergenError(exc.what, where=f"layer = {toml_value(experiment.run['layer'])} at {origin}"
+                          + (f"; {exc.where}" if exc.where else ""), fix=exc.fix) from None
 
 
 def _cli_form(key: str, value, as_text: bool):
@@ -202,12 +287,13 @@ def probe(
     model: Optional[str] = typer.Option(None, help="extractor whose stores to use"),
     train: Optional[str] = typer.Option(None, help="corpus, a,b (union), or all", callback=check.names),
     test: str = typer.Option("all", help="corpora to test on, or all", callback=check.names),
-    head: str = typer.Option("mlp", help="linear or mlp (128x256)"),
+    head: str = typer.Option("mlp", help="linear, mlp (128x256) or mlp-dann (the MLP against a corpus classifier "
+                             "by gradient reversal; several training corpora only)", callback=check.head),
     seed: int = typer.Option(0, callback=check.non_negative_int),
     scramble: bool = typer.Option(False, help="permute each training corpus's labels (fragmentation test)"),
     aug_share: float = typer.Option(0.0, help="probability of drawing an augmented view", callback=check.probability),
-    layer: str = typer.Option("-", help="layer of a multi-layer store (default: the last stored)",
-                              callback=check.layer),
+    layer: str = typer.Option("-", help="layer of a multi-layer store: - (the last), N, all (one run per layer) or "
+                              "weighted (a learned weighted sum of them)", callback=check.layer),
     labels: str = typer.Option("4", help="label set: 4 (hap/sad/neu/ang), native (each corpus's own classes), "
                                "or a CSV file native,label[,corpus]", callback=check.labels),
     folds: str = typer.Option("", help="speaker:K, corpus (IEMOCAP sessions, EmoBox folds) or a CSV utt_id,fold; "
@@ -216,6 +302,8 @@ def probe(
                                            "5 sessions)", callback=check.protocol),
     norm: str = typer.Option("global", help="feature normalisation: global (the training pool's), corpus or "
                              "speaker (each by its own statistics)", callback=check.norm),
+    pool: str = typer.Option("mean", help="window pooling: mean, or mean+std (mean and standard deviation, 2×D "
+                             "inputs)", callback=check.pool),
     config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
     sets: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     rerun: Optional[Path] = typer.Option(None, help="a saved run's record (results/runs/<id>.json) to repeat exactly"),
@@ -237,13 +325,15 @@ def probe(
         if not p["model"] or not p["train"]:
             raise SergenError("probe needs --model and --train (or model and train in --config)",
                               fix="e.g. sergen probe --model melspec --train emodb")
-        spec = resolve_spec(p["model"], p["train"], p["test"], head=HEADS.canonical(p["head"]), seed=int(p["seed"]),
-                            scramble=bool(p["scramble"]), layer=str(p["layer"]),
-                            aug_share=float(p["aug_share"]) or experiment.sampler.aug_share,
-                            labels=p["labels"], folds=p["folds"], protocol=p["protocol"] or "", norm=p["norm"],
-                            sampler=replace(experiment.sampler, aug_share=0.0), training=experiment.training,
-                            n_boot=int(experiment.run.get("n_boot", 200)))
-        specs = [one for by_layer in layer_specs(spec) for one in fold_specs(by_layer)]
+        with layer_origin(experiment, ctx):
+            spec = resolve_spec(p["model"], p["train"], p["test"], head=HEADS.canonical(p["head"]), seed=int(p["seed"]),
+                                scramble=bool(p["scramble"]), layer=str(p["layer"]),
+                                aug_share=float(p["aug_share"]) or experiment.sampler.aug_share,
+                                labels=p["labels"], folds=p["folds"], protocol=p["protocol"] or "", norm=p["norm"],
+                                pool=p["pool"],
+                                sampler=replace(experiment.sampler, aug_share=0.0), training=experiment.training,
+                                n_boot=int(experiment.run.get("n_boot", 200)))
+            specs = [one for by_layer in layer_specs(spec) for one in fold_specs(by_layer)]
     head, scramble = spec.head, spec.scramble
     check_views(specs)
     check_cache_dir()
@@ -252,7 +342,7 @@ def probe(
     n_folds = max(s.fold for s in specs) or 1
     for one in specs:
         fold = f" (fold {one.fold} of {n_folds})" if one.folds else ""
-        layer = f" (layer {one.layer})" if spec.layer == "all" else ""
+        layer = f" (layer {one.layer})" if spec.layer in ("all", "weighted") else ""
         with err_console.status(f"training {head} on {one.train_name}{layer}{fold} …"):
             runs.append(probe_run(one))
         paths.append(save_run(runs[-1]))
@@ -263,7 +353,7 @@ def probe(
     left_out = "\n".join(filter(None, [protocol_note(runs[0].record), norm_note(spec)])) or None
     if as_json:
         out = [{"run_id": s.run_id, "fold": s.fold, "results": str(p), "spec": s.as_dict(), "stores": r.record.stores,
-                "classes": r.record.classes, "left_out": r.record.left_out,
+                "classes": r.record.classes, "left_out": r.record.left_out, "layer_weights": r.record.layer_weights,
                 "absent_classes": r.record.absent_classes, "confusion": r.record.confusion,
                 "rows": r.rows.to_dict(orient="records")} for s, r, p in zip(specs, runs, paths)]
         print_json(out[0] if len(out) == 1 and not spec.folds and spec.layer != "all" else
@@ -271,35 +361,40 @@ def probe(
                     "summary": fold_summary(results).to_dict(orient="records")})
         for line in (note, left_out):
             if line:
-                err_console.print(f"[yellow]{line}", highlight=False)
+                say(line, err_console, "yellow")
         return
     for one, run in zip(specs, runs):
         rows = run.rows
-        title = (f"{one.model} · {head} · trained on {one.train_name}" + (" · scrambled" if scramble else "")
-                 + (f" · layer {one.layer}" if spec.layer == "all" else "")
-                 + (f" · fold {one.fold}/{n_folds} ({one.folds})" if one.folds else "")
-                 + f" · {rows.steps.iloc[0]} steps" + (" · SYNTHETIC demo data" if rows.synthetic.any() else ""))
-        console.print(results_table(rows, title))
-    console.print("* = corpus in training (its held-out test split); CI = bootstrap 95% interval of AUROC")
+        parts = ([one.model, head, f"trained on {one.train_name}"] + (["scrambled"] if scramble else [])
+                 + ([f"layer {one.layer}"] if spec.layer in ("all", "weighted") else [])
+                 + ([f"fold {one.fold}/{n_folds} ({one.folds})"] if one.folds else [])
+                 + ([f"pool {one.pool}"] if one.pool != "mean" else [])
+                 + [f"{rows.steps.iloc[0]} steps"] + (["SYNTHETIC demo data"] if rows.synthetic.any() else []))
+        console.print(results_table(rows, fitted_title(parts, console.width)))
+    say("* = in training (its held-out test split); CI = bootstrap 95% interval of AUROC")
     if spec.folds and len(runs) > 1:  # one fold (a --rerun): its own table says it all
         console.print(fold_summary_table(results, n_folds))
     if spec.layer == "all":
         console.print(layer_table(results))
-    console.print(f"classes ({protocol_name(spec)}): {', '.join(runs[0].record.classes)}", highlight=False)
+    say(f"classes ({protocol_name(spec)}): {', '.join(runs[0].record.classes)}")
     record = runs[0].record
+    weighted = [r.record.layer_weights for r in runs if r.record.layer_weights]
+    if weighted:  # --layer weighted (with --folds: their mean)
+        mean = {k: sum(w[k] for w in weighted) / len(weighted) for k in weighted[0]}
+        console.print(layer_weights_line(mean, len(weighted)), highlight=False)
     if record.corpus_id_accuracy is not None:
         own = (f"; its own discriminator: {record.discriminator_accuracy:.2f}"
                if record.discriminator_accuracy is not None else "")
-        console.print(f"corpus read from the head's features on held-out utterances (balanced accuracy, chance "
-                      f"{1 / len(spec.train):.2f}): {record.corpus_id_accuracy:.2f}{own}", highlight=False)
+        say(f"corpus read from the head's features on held-out utterances (balanced accuracy, chance "
+            f"{1 / len(spec.train):.2f}): {record.corpus_id_accuracy:.2f}{own}")
     elif len(spec.train) > 1 and spec.head != "linear" and set(spec.train) - set(spec.test):
-        console.print(f"corpus-ID accuracy of the head's features not measured: it needs the held-out test split "
-                      f"of every training corpus (add {', '.join(sorted(set(spec.train) - set(spec.test)))} "
-                      f"to --test)", highlight=False)
+        say(f"corpus-ID accuracy of the head's features not measured: it needs the held-out test split of every "
+            f"training corpus (add {', '.join(sorted(set(spec.train) - set(spec.test)))} to --test)")
     for line in (note, left_out):
         if line:
-            console.print(f"[yellow]{line}", highlight=False)
-    console.print(f"results: {paths[0]}" if len(paths) == 1 else f"results: {len(paths)} runs in {paths[0].parent}")
+            say(line, style="yellow")
+    say_path("results:" if len(paths) == 1 else f"results: {len(paths)} runs in",
+             paths[0] if len(paths) == 1 else paths[0].parent)
 
 
 @app.command()
@@ -308,9 +403,10 @@ def grid(
     models: Optional[str] = typer.Option(None, help="comma-separated extractor names", callback=check.names),
     train: str = typer.Option("each,all", help="each, all, a+b … comma-separated", callback=check.names),
     test: str = typer.Option("all", callback=check.names),
-    heads: str = typer.Option("linear,mlp", callback=check.names),
+    heads: str = typer.Option("linear,mlp", help="linear, mlp, mlp-dann (multi-corpus training sets only), "
+                              "comma-separated", callback=check.heads),
     seeds: str = typer.Option("0", callback=check.seeds),
-    scramble: str = typer.Option("no", help="no, yes, or no,yes"),
+    scramble: str = typer.Option("no", help="no, yes, or no,yes", callback=check.scrambles),
     aug_share: str = typer.Option("0", help="e.g. 0,0.25,0.5,0.75,1", callback=check.probabilities),
     workers: int = typer.Option(2, help="worker processes", callback=check.positive_int),
     scheduler: Optional[str] = typer.Option(None, help="run on Dask instead: local, local:N, or tcp://HOST:PORT",
@@ -320,10 +416,12 @@ def grid(
     folds: str = typer.Option("", help="speaker:K, corpus, or a CSV utt_id,fold (one run per fold)",
                               callback=check.folds),
     protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er", callback=check.protocol),
-    layer: str = typer.Option("-", help="layer of multi-layer stores: - (the last), N, or all (one run per layer)",
-                              callback=check.layer),
+    layer: str = typer.Option("-", help="layer of multi-layer stores: - (the last), N, all (one run per layer) or "
+                              "weighted (a learned weighted sum of them)", callback=check.layer),
     norm: str = typer.Option("global", help="feature normalisation: global, corpus or speaker; several "
-                             "comma-separated", callback=check.names),
+                             "comma-separated", callback=check.norms),
+    pool: str = typer.Option("mean", help="window pooling: mean, mean+std, or both: mean,mean+std",
+                             callback=check.pools),
     config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
     sets: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
@@ -337,22 +435,26 @@ def grid(
     p, experiment = with_experiment(ctx, config, sets, GRID_KEYS)
     if not p["models"]:
         raise SergenError("grid needs --models (or models in --config)", fix="e.g. sergen grid --models melspec")
-    specs = grid_specs([m.strip() for m in p["models"].split(",")], p["train"], p["test"],
-                       heads=[HEADS.canonical(h) for h in p["heads"].split(",")],
-                       seeds=[int(s) for s in str(p["seeds"]).split(",")], scrambles=_bools(str(p["scramble"])),
-                       aug_shares=_floats(str(p["aug_share"])) if "aug_share" in experiment.run
-                       or float(experiment.sampler.aug_share) == 0 else [experiment.sampler.aug_share],
-                       labels=p["labels"], folds=p["folds"],
-                       protocol=p["protocol"] or "", norms=[n.strip() for n in p["norm"].split(",")],
-                       layer=str(p["layer"]), sampler=experiment.sampler, training=experiment.training,
-                       n_boot=int(experiment.run.get("n_boot", 200)))
+    with layer_origin(experiment, ctx):
+        specs = grid_specs([m.strip() for m in p["models"].split(",")], p["train"], p["test"],
+                           heads=[HEADS.canonical(h) for h in p["heads"].split(",")],
+                           seeds=[int(s) for s in str(p["seeds"]).split(",")], scrambles=_bools(str(p["scramble"])),
+                           aug_shares=_floats(str(p["aug_share"])) if "aug_share" in experiment.run
+                           or float(experiment.sampler.aug_share) == 0 else [experiment.sampler.aug_share],
+                           labels=p["labels"], folds=p["folds"],
+                           protocol=p["protocol"] or "", norms=[n.strip() for n in p["norm"].split(",")],
+                           pools=[v.strip() for v in p["pool"].split(",")],
+                           layer=str(p["layer"]), sampler=experiment.sampler, training=experiment.training,
+                           n_boot=int(experiment.run.get("n_boot", 200)))
     check_cache_dir()
     ensure_writable()
     plan = plan_grid(specs)
-    say = err_console.print if as_json else console.print
-    say(f"{len(specs)} combinations: {plan.summary()}", highlight=False)
+    summary_to = err_console if as_json else console
+    say(f"{len(specs)} combinations: {plan.summary()}", summary_to)
+    if specs.skipped_note():
+        say(specs.skipped_note(), err_console, "yellow")
     for run_id, why in list(plan.stale.items())[:5]:
-        say(f"  stale {run_id}: {why}", highlight=False)
+        say(f"  stale {run_id}: {why}", summary_to)
     for skipped in plan.unreadable:  # every one named, as report does
         err_console.print(f"[yellow]  unreadable result file {skipped.path}: {skipped.reason} (its run is redone)",
                           highlight=False)
@@ -370,15 +472,17 @@ def grid(
                     "stale_rerun": plan.stale, "unreadable_redone": [{"path": str(u.path), "reason": u.reason} for u in plan.unreadable],
                     "store_problems": [{"store": p.store, "problem": p.problem, "fix": p.fix, "runs": p.runs}
                                        for p in problems],
-                    "run_ids": [s.run_id for s in specs], "matrices": {k: str(v) for k, v in matrices.items()},
+                    "run_ids": [s.run_id for s in specs], "skipped": specs.skipped, "matrices": {k: str(v) for k, v in matrices.items()},
                     "absent_classes": absent_by_test(results)})
         if note:
-            err_console.print(f"[yellow]{note}", highlight=False)
+            say(note, err_console, "yellow")
         return
-    for name, path in matrices.items():
-        console.print(f"matrix {name}: {path}")
+    if matrices:  # one line per file: a folder named with every file ran to ~130 columns
+        say_path("train × test AUROC matrices in", next(iter(matrices.values())).parent, ":")
+        for path in matrices.values():
+            say(f"  {path.name}")
     if note:
-        console.print(f"[yellow]{note}", highlight=False)
+        say(note, style="yellow")
 
 
 analyze_app = typer.Typer(no_args_is_help=True, help="Analyses of the embedding spaces.")

@@ -73,11 +73,41 @@ layers = comma_list(non_negative_int, "layer numbers, e.g. 6,12,18,24")
 names = comma_list(None, "names")
 
 
+LAYER_CHOICES = ("- (the last stored), all (one run per stored layer), weighted (a learned mix of the stored "
+                 "layers) or a layer number, e.g. 12")
+
+
 def layer(value):
-    """The probe's ``--layer``: ``-`` (the last stored), ``all`` (one run per stored layer) or a layer number."""
-    if value in (None, "-", "all"):
+    """The probe's ``--layer``: ``-`` (the last stored), ``all`` (one run per stored layer), ``weighted`` (a
+    learned weighted sum of the stored layers) or a layer number."""
+    if value in (None, "-", "all", "weighted"):
         return value
-    return non_negative_int(value)
+    try:
+        return non_negative_int(value)
+    except typer.BadParameter:
+        raise typer.BadParameter(f"{value!r} is not a layer: give {LAYER_CHOICES}") from None
+
+
+def head(value):
+    """A head's name or alias (``sergen.train.heads.HEADS``)."""
+    if value is None:
+        return value
+    from sergen.train.heads import HEADS
+
+    if value.strip() not in HEADS:
+        raise typer.BadParameter(f"{value!r} is not a head: give {HEAD_CHOICES}")
+    return value
+
+
+def yes_no(value):
+    if value is not None and str(value).strip().lower() not in ("no", "false", "0", "yes", "true", "1"):
+        raise typer.BadParameter(f"{value!r} is neither yes nor no: give no, yes, or no,yes (both)")
+    return value
+
+
+scrambles = comma_list(yes_no, "no, yes, or no,yes")
+HEAD_CHOICES = "linear, mlp or mlp-dann (mlp-dann: several training corpora only)"
+heads = comma_list(head, "heads, e.g. linear,mlp")
 
 
 def scheduler(value):
@@ -223,6 +253,17 @@ def _norm(value):
 
 
 norm = _protocol_option(_norm)
+
+
+def _pool(value):
+    from sergen.train.pooling import check_pool
+
+    return check_pool(value)
+
+
+pool = _protocol_option(_pool)  # --pool mean|mean+std
+pools = comma_list(pool, "poolings, e.g. mean,mean+std")  # the grid's comma list
+norms = comma_list(norm, "normalisations (global, corpus or speaker), e.g. global,corpus")
 labels = _protocol_option(_lazy("parse_labels"))
 folds = _protocol_option(_lazy("parse_folds"))
 protocol = _protocol_option(_lazy("parse_named"))

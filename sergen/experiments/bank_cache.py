@@ -50,10 +50,13 @@ def threshold_bytes() -> int:
     return int(bank_cache_mib(DEFAULT_THRESHOLD_MIB) * 2**20)
 
 
-def bank_name(model: str, store: str, layer: str, version: tuple) -> tuple[str, str]:
-    """(readable stem shared by every version of this store's bank, full file stem)."""
-    stem = "-".join([model.replace("/", "_"), store, f"layer{layer}".replace("-", "last")])
-    digest = hashlib.sha1(repr((BANK_FORMAT, version)).encode()).hexdigest()[:16]  # older layouts: other names
+def bank_name(model: str, store: str, layer: str, version: tuple, squares: bool = False) -> tuple[str, str]:
+    """(readable stem shared by every version of this store's bank, full file stem). The sums-of-squares
+    table (mean+std pooling) is a bank file of its own: ``-squares`` after the layer (no store's sums bank
+    can end so) and its kind in the digest, so neither is ever read, or removed, as the other."""
+    stem = "-".join([model.replace("/", "_"), store, f"layer{layer}".replace("-", "last")]) + ("-squares" if squares else "")
+    key = (BANK_FORMAT, "squares", version) if squares else (BANK_FORMAT, version)
+    digest = hashlib.sha1(repr(key).encode()).hexdigest()[:16]  # older layouts: other names
     return stem, f"{stem}.{digest}"
 
 

@@ -20,6 +20,7 @@ from sergen.store.location import is_remote
 from sergen.store.reader import open_store, store_attrs, view_stores
 from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
 from sergen.train.normalise import group_keys, group_stats
+from sergen.train.pooling import std_half_stats, uses_squares
 
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
 
@@ -46,12 +47,21 @@ class CorpusData:
 
 def layer_columns(attrs: dict, layer: str, where: str) -> slice:
     """Columns of ``layer`` in a store: multi-layer stores (``settings.layers``) hold the layers side by
-    side; ``-`` means the last stored layer, or the whole vector of a single-layer store."""
+    side; ``-`` means the last stored layer, or the whole vector of a single-layer store; ``weighted`` every
+    stored layer (the head learns their weighted sum, so banks and utterance vectors span all columns)."""
     layers = attrs.get("settings", {}).get("layers")
     dim = int(attrs["dim"])
+    if layer == "weighted":
+        if not layers or len(layers) < 2:
+            raise SergenError(f"--layer weighted learns a weighted sum of stored layers, but {where} holds a single "
+                              "layer", fix="extract several layers first (e.g. `sergen extract --model MODEL "
+                                           "--layers 6,12,18,24 --corpus CORPUS --overwrite`), or leave --layer out")
+        return slice(0, dim)
     if not layers:
         if layer not in ("-", None):
-            raise SergenError(f"layer {layer!r} requested, but {where} holds a single layer")
+            raise SergenError(f"layer {layer} requested, but {where} holds a single layer", where=where,
+                              fix="leave --layer out (layer = \"-\" in an experiment file) to use its one vector; "
+                                  "layers are picked only in stores extracted with --layers")
         return slice(0, dim)
     width = dim // len(layers)
     if layer in ("-", None):
@@ -142,9 +152,11 @@ def _store_index(model: str, name: str, stores_root: str | None, layer: str, ver
                       int(ds.attrs.get("n_frames", ds["frames"].shape[0])))
 
 
-def training_set_bytes(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-") -> dict:
+def training_set_bytes(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-",
+                       pool: str = "mean") -> dict:
     """{bank file name: bytes of it that sampling this training set can touch} for the stores whose banks
-    are files (smaller banks are private to each process and left out)."""
+    are files (smaller banks are private to each process and left out); mean+std pooling touches each
+    store's sums-of-squares file too, as many bytes again."""
     out = {}
     for corpus in train:
         ids = None
@@ -157,8 +169,10 @@ def training_set_bytes(model: str, train: tuple[str, ...], stores_root: str | No
                 ids = np.unique(store_index(model, corpus, stores_root, layer).utt_id)
             rows = np.isin(index.utt_id, ids) & (index.split == "train")
             width = shapes["prefix"][1]
-            out[bank_file_name(model, name, stores_root, layer)[1]] = int(
-                units_of((index.stop - index.start)[rows]).sum() * 4 * width)
+            touched = int(units_of((index.stop - index.start)[rows]).sum() * 4 * width)
+            out[bank_file_name(model, name, stores_root, layer)[1]] = touched
+            if uses_squares(pool):
+                out[bank_file_name(model, name, stores_root, layer, squares=True)[1]] = touched
     return out
 
 
@@ -174,12 +188,14 @@ def bank_layout(data) -> tuple[dict, dict]:
     return {"prefix": (int(units.sum()) + 1, width)}, {"length": length, "base": base}
 
 
-def _fill_bank(data, meta: dict, writer) -> None:
-    """Each utterance's float32 prefix sums at every BANK_STEP-th frame, from the store's frames read
-    block by block (summed in float64 from the float16 frames, so exact to float32 rounding)."""
+def _fill_bank(data, meta: dict, writer, squares: bool = False) -> None:
+    """Each utterance's float32 prefix sums (``squares``: of the squared frames) at every BANK_STEP-th frame,
+    from the store's frames read block by block (summed in float64 from the float16 frames, so exact to
+    float32 rounding)."""
     length, base = meta["length"], meta["base"]
     for first, last, lo, block in _stream_blocks(data):
-        cum = running_sums(np.asarray(block, np.float64))
+        block = np.asarray(block, np.float64)
+        cum = running_sums(block * block if squares else block)
         utts = np.arange(first, last)
         units = units_of(length[utts])
         k = np.arange(int(units.sum())) - np.repeat(np.cumsum(units) - units, units) + 1
@@ -214,28 +230,34 @@ def store_version(model: str, name: str, stores_root: str | None) -> tuple:
     return name, attrs.get("created"), attrs.get("finished")
 
 
-def store_bank(model: str, name: str, stores_root: str | None, layer: str = "-") -> StoreBank:
+def store_bank(model: str, name: str, stores_root: str | None, layer: str = "-", pool: str = "mean") -> StoreBank:
     """The bank of one store (a corpus or a view store): in RAM when small, else built once into the
-    bank cache and memory-mapped; cached per process while the store does not change."""
-    return _store_bank(model, name, stores_root, layer, store_version(model, name, stores_root))
+    bank cache and memory-mapped; cached per process while the store does not change. With mean+std
+    pooling the same bank with its sums-of-squares table beside it (built, or mapped, only then)."""
+    return _store_bank(model, name, stores_root, layer, store_version(model, name, stores_root), pool)
 
 
-def bank_file_name(model: str, name: str, stores_root: str | None, layer: str = "-") -> tuple[str, str]:
-    return bank_name(model, name, layer, store_version(model, name, stores_root))
+def bank_file_name(model: str, name: str, stores_root: str | None, layer: str = "-",
+                   squares: bool = False) -> tuple[str, str]:
+    return bank_name(model, name, layer, store_version(model, name, stores_root), squares)
 
 
-def prepare_store_bank(model: str, name: str, stores_root: str | None, layer: str = "-") -> int:
-    """Make sure the bank file of a large store exists (built now if not) without mapping it; returns
-    its size in bytes (0 for a bank small enough to be built in RAM by each process)."""
+def prepare_store_bank(model: str, name: str, stores_root: str | None, layer: str = "-", pool: str = "mean") -> int:
+    """Make sure the bank file of a large store exists (built now if not) without mapping it, and its
+    sums-of-squares file for mean+std pooling; returns their size in bytes (0 for a bank small enough to
+    be built in RAM by each process)."""
     data = store_index(model, name, stores_root, layer)
     shapes, meta = bank_layout(data)
     size = bank_bytes(shapes)
     if size < threshold_bytes():
         return 0
-    stem, file = bank_file_name(model, name, stores_root, layer)
-    if not ensure_bank_file(cache_dir(stores_root), stem, file, shapes, meta, lambda w: _fill_bank(data, meta, w)):
-        return 0
-    return size
+    total = 0
+    for squares in (False, True) if uses_squares(pool) else (False,):
+        stem, file = bank_file_name(model, name, stores_root, layer, squares)
+        if ensure_bank_file(cache_dir(stores_root), stem, file, shapes, meta,
+                            lambda w, sq=squares: _fill_bank(data, meta, w, sq)):
+            total += size
+    return total
 
 
 def bank_bytes(shapes: dict) -> int:
@@ -243,27 +265,39 @@ def bank_bytes(shapes: dict) -> int:
 
 
 @lru_cache(maxsize=32)
-def _store_bank(model: str, name: str, stores_root: str | None, layer: str, version: tuple) -> StoreBank:
+def _store_bank(model: str, name: str, stores_root: str | None, layer: str, version: tuple,
+                pool: str = "mean") -> StoreBank:
+    if not uses_squares(pool):
+        return _bank_table(model, name, stores_root, layer, version)
+    sums = _store_bank(model, name, stores_root, layer, version, "mean")  # the very bank mean runs share
+    return replace(sums, squares=_bank_table(model, name, stores_root, layer, version, squares=True).prefix)
+
+
+def _bank_table(model: str, name: str, stores_root: str | None, layer: str, version: tuple,
+                squares: bool = False) -> StoreBank:
+    """The sums bank, or (``squares``) a bank whose ``prefix`` holds the sums of squares."""
     data = store_index(model, name, stores_root, layer)
     shapes, meta = bank_layout(data)
+    fill = lambda w: _fill_bank(data, meta, w, squares)  # noqa: E731
     if bank_bytes(shapes) >= threshold_bytes():
-        stem, file = bank_name(model, name, layer, version)
+        stem, file = bank_name(model, name, layer, version, squares)
         folder = cache_dir(stores_root)
-        if ensure_bank_file(folder, stem, file, shapes, meta, lambda w: _fill_bank(data, meta, w)):
+        if ensure_bank_file(folder, stem, file, shapes, meta, fill):
             return open_bank(folder, file)
-    return bank_in_ram(shapes, meta, lambda w: _fill_bank(data, meta, w))
+    return bank_in_ram(shapes, meta, fill)
 
 
 def training_bank(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-",
-                  protocols: tuple | None = None, norm: str = "global") -> FrameBank:
+                  protocols: tuple | None = None, norm: str = "global", pool: str = "mean") -> FrameBank:
     """The training utterances of ``train`` (clean and every augmented view store beside them), as rows
     of those stores' banks; the head's standardisation comes from the clean rows' per-utterance mean and
     std in the stores (pooled, no pass over the frames). ``protocols``: one ``CorpusProtocol`` per
-    training corpus (labels and splits of the run); None: the store's own four classes and split."""
+    training corpus (labels and splits of the run); None: the store's own four classes and split.
+    ``pool="mean+std"``: with each store's sums of squares, and the std half's statistics (``sergen.train.pooling``)."""
     stores = tuple((corpus, tuple(view_stores(model, corpus, stores_root))) for corpus in train)
     versions = tuple(store_version(model, name, stores_root)
                      for corpus, views in stores for name in (corpus, *views))
-    return _training_bank(model, stores, stores_root, layer, versions, protocols, norm)
+    return _training_bank(model, stores, stores_root, layer, versions, protocols, norm, pool)
 
 
 def training_rows(model: str, stores: tuple, stores_root: str | None, layer: str = "-", protocols: tuple | None = None):
@@ -285,13 +319,13 @@ def training_rows(model: str, stores: tuple, stores_root: str | None, layer: str
 
 @lru_cache(maxsize=8)
 def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: str, versions: tuple,
-                   protocols: tuple | None = None, norm: str = "global") -> FrameBank:
+                   protocols: tuple | None = None, norm: str = "global", pool: str = "mean") -> FrameBank:
     """``stores``: (corpus, its view stores) per training corpus, listed once by ``training_bank``."""
     banks, index, utts, labels, corpora, keys, clean = [], [], [], [], [], [], []
     stats, groups = [], []
     for name, part, rows, k, ids, is_clean in training_rows(model, stores, stores_root, layer, protocols):
         index.append(np.full(len(rows), len(banks)))
-        banks.append(store_bank(model, name, stores_root, layer))
+        banks.append(store_bank(model, name, stores_root, layer, pool))
         utts.append(rows)
         labels.append(part.label[rows])
         corpora.append(np.full(len(rows), k))
@@ -301,18 +335,22 @@ def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: st
             groups.append(group_keys(norm, stores[k][0], part.speaker[rows]))
         if is_clean:
             stats.append((part.pooled[rows], utterance_std(part, rows), part.stop[rows] - part.start[rows]))
-    mean, std = pooled_stats(*(np.concatenate(s) for s in zip(*stats)))
-    cat = lambda parts, dtype: np.concatenate(parts).astype(dtype)  # noqa: E731
-    bank = FrameBank(banks, cat(index, np.int64), cat(utts, np.int64), cat(labels, np.int64),
-                     cat(corpora, np.int64), cat(keys, np.int64), cat(clean, bool), mean, std)
-    if norm == "global":
-        return bank
-    entry_groups = np.concatenate(groups)
     means, stds, lengths = (np.concatenate(s) for s in zip(*stats))
-    names, _, g_mean, g_std = group_stats(entry_groups[bank.is_clean], means, stds, lengths)
-    return replace(bank, feature_mean=np.zeros_like(mean), feature_std=np.ones_like(std),
-                   group=np.searchsorted(names, entry_groups.astype(str)), group_mean=g_mean, group_std=g_std,
-                   group_names=names)
+    mean, std = pooled_stats(means, stds, lengths)
+    cat = lambda parts, dtype: np.concatenate(parts).astype(dtype)  # noqa: E731
+    grouping, utt_stds = {}, stds
+    if norm != "global":
+        entry_groups = np.concatenate(groups)
+        clean_entries = cat(clean, bool)
+        names, of_clean, g_mean, g_std = group_stats(entry_groups[clean_entries], means, stds, lengths)
+        mean, std, utt_stds = np.zeros_like(mean), np.ones_like(std), stds / g_std[of_clean]
+        grouping = dict(group=np.searchsorted(names, entry_groups.astype(str)), group_mean=g_mean, group_std=g_std,
+                        group_names=names)
+    if uses_squares(pool):  # the std half of the head's input: its spread across training utterances
+        std_mean, std_std = std_half_stats(utt_stds)
+        mean, std = np.concatenate([mean, std_mean]), np.concatenate([std, std_std])
+    return FrameBank(banks, cat(index, np.int64), cat(utts, np.int64), cat(labels, np.int64),
+                     cat(corpora, np.int64), cat(keys, np.int64), cat(clean, bool), mean, std, **grouping, pool=pool)
 
 
 def relabelled(bank: FrameBank, perms: dict[int, np.ndarray]) -> FrameBank:

@@ -21,6 +21,7 @@ from sergen.experiments.data import stores_root_key
 from sergen.experiments.probe import ProbeSpec, fold_specs, layer_specs, probe_run, resolve_spec, save_run
 from sergen.train.heads import ADVERSARIAL, HEADS
 from sergen.train.normalise import check_norm
+from sergen.train.pooling import check_pool
 from sergen.results import load_runs, matrices_dir
 
 
@@ -36,21 +37,47 @@ def expand_train_sets(spec: str, corpora: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+class GridSpecs(list):
+    """The grid's specs, and the combinations left out: ``skipped`` maps each adversarial head (it learns
+    against the corpus of each window) to the single-corpus training sets it was not run on."""
+
+    def __init__(self, specs=(), skipped: dict[str, list[str]] | None = None):
+        super().__init__(specs)
+        self.skipped = skipped or {}
+
+    def skipped_note(self) -> str | None:
+        if not self.skipped:
+            return None
+        return "; ".join(f"--heads {head} skipped for the single-corpus training set(s) {', '.join(sets)} (it "
+                         "trains against the corpus of each window, so only on several corpora)"
+                         for head, sets in self.skipped.items())
+
+
 def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear", "mlp"), seeds=(0,),
-               scrambles=(False,), aug_shares=(0.0,), stores_root=None, norms=("global",),
-               **spec_kwargs) -> list[ProbeSpec]:
-    specs = []
+               scrambles=(False,), aug_shares=(0.0,), stores_root=None, norms=("global",), pools=("mean",),
+               **spec_kwargs) -> GridSpecs:
+    specs, skipped = [], {}
     for model in models:
         corpora = list(resolve_spec(model, "all", "all", stores_root).train)
         for train_set in expand_train_sets(train, corpora):
             base = resolve_spec(model, train_set, test, stores_root, **spec_kwargs)
             for fold_spec in (f for layer_spec in layer_specs(base, stores_root) for f in fold_specs(layer_spec, stores_root)):
-                for head, seed, scramble, aug, norm in itertools.product(heads, seeds, scrambles, aug_shares, norms):
+                for head, seed, scramble, aug, norm, pool in itertools.product(heads, seeds, scrambles, aug_shares,
+                                                                               norms, pools):
                     if HEADS.canonical(head) in ADVERSARIAL and len(fold_spec.train) < 2:
+                        sets = skipped.setdefault(HEADS.canonical(head), [])
+                        if fold_spec.train_name not in sets:
+                            sets.append(fold_spec.train_name)
                         continue  # an adversarial head learns against the corpus: multi-corpus sets only
                     specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble, norm=check_norm(norm),
-                                         sampler=replace(fold_spec.sampler, aug_share=float(aug))))
-    return specs
+                                         pool=check_pool(pool), sampler=replace(fold_spec.sampler, aug_share=float(aug))))
+    grid = GridSpecs(specs, skipped)
+    if not grid and skipped:
+        raise SergenError(f"the grid is empty: {grid.skipped_note()}, and no other head was asked for",
+                          where=f"--train {train} --heads {','.join(heads)}",
+                          fix="add a multi-corpus training set (e.g. --train each,all or --train iemocap+cremad), "
+                              "or another head (e.g. --heads mlp,mlp-dann)")
+    return grid
 
 
 def _run_one(spec: ProbeSpec, stores_root, results_dir) -> str:
@@ -138,7 +165,8 @@ def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers
 
             run_local(todo, stores_root, results_dir, workers, _run_one, bar, task)
     if not specs:
-        raise SergenError("the grid is empty: no combination to run")
+        raise SergenError("the grid is empty: no combination to run", fix="give at least one model, training set, "
+                          "head, seed, scramble and augmentation share")
     return load_runs(results_dir, [s.run_id for s in specs]).rows
 
 
@@ -154,15 +182,17 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     auroc = with_protocol_columns(results[results.metric == "auroc"])
     written = {}
-    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm"]
-    for (model, head, scramble, aug, labels, folds, protocol, norm), part in auroc.groupby(keys):
+    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm", "pool", "layer"]
+    for (model, head, scramble, aug, labels, folds, protocol, norm, pool, layer), part in auroc.groupby(keys):
         matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")  # seeds, folds
         order = corpus_order(matrix.columns)
         rows = [c for c in order if c in matrix.index] + sorted(set(matrix.index) - set(order))
         matrix = matrix.reindex(index=rows, columns=order)
         name = f"auroc_{model}_{head}_{'scrambled' if _true(scramble) else 'true'}_aug{float(aug):g}"
         tag = "_".join(str(v) for v in (protocol, "" if labels == "4" else f"labels-{labels}",
-                                       f"folds-{folds}" if folds else "", "" if norm == "global" else f"norm-{norm}")
+                                       f"folds-{folds}" if folds else "", "" if norm == "global" else f"norm-{norm}",
+                                       "" if pool == "mean" else f"pool-{pool}",
+                                       "" if layer == "-" else f"layer-{layer}")  # layers never averaged together
                        if v)
         name += f"_{_safe(tag)}" if tag else ""
         path = out_dir / f"{name}.csv"
@@ -180,11 +210,13 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
 def with_protocol_columns(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows written before protocols existed read as the poster's protocol (four classes, own split)."""
     rows = rows.copy()
-    for column, default in (("labels", "4"), ("folds", ""), ("protocol", ""), ("norm", "global")):
+    for column, default in (("labels", "4"), ("folds", ""), ("protocol", ""), ("norm", "global"), ("pool", "mean"),
+                            ("layer", "-")):
         if column not in rows:
             rows[column] = default
         values = rows[column].astype(object)
         rows[column] = values.where(values.notna(), default).astype(str).replace({"4.0": "4", "nan": default})
+    rows["layer"] = rows["layer"].str.replace(r"^(\d+)\.0$", r"\1", regex=True)  # a layer column read as floats
     return rows
 
 

@@ -22,6 +22,7 @@ from sergen.errors import SergenError
 from sergen.experiments import data
 from sergen.experiments.memory_plan import MemoryPlan, plan_grid
 from sergen.store.reader import view_stores
+from sergen.train.pooling import uses_squares
 
 
 def order_runs(todo: list, touched: list[dict]) -> list[int]:
@@ -51,7 +52,8 @@ def resume_command() -> str:
 
 def describe_spec(spec) -> str:
     return (f"{spec.model} train={spec.train_name} head={spec.head} seed={spec.seed}"
-            + (" scrambled" if spec.scramble else "") + (f" aug={spec.aug_share:g}" if spec.aug_share else ""))
+            + (" scrambled" if spec.scramble else "") + (f" aug={spec.aug_share:g}" if spec.aug_share else "")
+            + (f" pool={spec.pool}" if spec.pool != "mean" else ""))
 
 
 def describe_death(exitcode: int | None) -> str:
@@ -102,19 +104,27 @@ class _Worker:
 
 
 def plan_for(todo: list, stores_root, workers: int) -> tuple[MemoryPlan, list[dict]]:
-    touched = [data.training_set_bytes(s.model, s.train, stores_root, s.layer) for s in todo]
+    touched = [data.training_set_bytes(s.model, s.train, stores_root, s.layer, s.pool) for s in todo]
     return plan_grid(touched, workers, len(todo), worker_data_mib=worker_data_mib(todo, stores_root)), touched
 
 
 def worker_data_mib(todo: list, stores_root) -> int:
     """The float32 utterance vectors a worker may load: every utterance of every store the runs train or
-    test on (a worker keeps them for the runs that follow)."""
+    test on (a worker keeps them for the runs that follow), and the training banks too small to be files,
+    which each worker builds in its own RAM (``--layer weighted``'s are L× a layer's)."""
+    from sergen.experiments.bank_cache import threshold_bytes
+
     stores = {(s.model, name, s.layer) for s in todo for corpus in (*s.train, *s.test)
               for name in (corpus, *(view_stores(s.model, corpus, stores_root) if corpus in s.train else ()))}
+    training = {(s.model, name, s.layer) for s in todo for corpus in s.train
+                for name in (corpus, *view_stores(s.model, corpus, stores_root))}
     total = 0
     for model, name, layer in stores:
         index = data.store_index(model, name, stores_root, layer)
         total += len(index.start) * (index.columns.stop - index.columns.start) * 4
+        if (model, name, layer) in training:
+            size = data.bank_bytes(data.bank_layout(index)[0])
+            total += size if size < threshold_bytes() else 0
     return -(-total // 2**20)
 
 
@@ -131,11 +141,14 @@ def run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, 
     order = order_runs(todo, touched)
     stores = list(dict.fromkeys((todo[i].model, name, todo[i].layer) for i in order
                                 for name in _stores_of(todo[i], root)))
+    # the sums-of-squares bank of a store only where a mean+std run trains on it
+    squares = {(todo[i].model, name, todo[i].layer) for i in order if uses_squares(todo[i].pool)
+               for name in _stores_of(todo[i], root)}
     bank_task = bar.add_task("store banks", total=len(stores))
     for model, name, layer in stores:
-        data.prepare_store_bank(model, name, root, layer)
+        data.prepare_store_bank(model, name, root, layer, "mean+std" if (model, name, layer) in squares else "mean")
         bar.advance(bank_task)
-    err_console.print(plan.describe())
+    err_console.print(plan.describe(), soft_wrap=False)  # folded at the width, as the commands' prose
     budget = (plan.resident_mib if plan.resident_mib is not None else plan.budget_mib) * 2**20
     if plan.workers <= 1 or len(todo) <= 1:  # in this process, as a plain loop
         set_ram_budget(budget)

@@ -21,6 +21,7 @@ from sergen.experiments.data import (load_corpus, relabelled, split_rows, stores
                                      utterance_std)
 from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
+from sergen.experiments.weighted_layers import check_weighted, weighted_layers
 from sergen.protocols.protocol import (NAMED, Protocol, file_digest, named_protocol, parse_folds, parse_labels,
                                        parse_named, protocol_file, shown_option)
 from sergen.extractors import EXTRACTORS, canonical_model
@@ -31,8 +32,9 @@ from sergen.results import save_run as save_rows
 from sergen.store.reader import existing_stores
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
-from sergen.train.heads import ADVERSARIAL, HEADS, hidden_features
+from sergen.train.heads import ADVERSARIAL, HEADS, hidden_features, layer_weights
 from sergen.train.normalise import check_norm, group_keys, group_stats, normalise_rows
+from sergen.train.pooling import check_pool, uses_squares
 from sergen.train.resident import make_sampler
 from sergen.train.sampler import SamplerConfig
 
@@ -57,6 +59,7 @@ class ProbeSpec:
     fold: int = 0
     protocol: str = ""
     norm: str = "global"  # ``sergen.train.normalise``: global, corpus or speaker
+    pool: str = "mean"  # ``sergen.train.pooling``: mean, or mean+std (2×D inputs)
 
     @property
     def protocol_spec(self) -> Protocol:
@@ -75,7 +78,8 @@ class ProbeSpec:
         (so runs made before protocols existed keep their ids)."""
         d = asdict(self)
         d["train"], d["test"] = list(self.train), list(self.test)
-        for key, default in (("labels", "4"), ("folds", ""), ("fold", 0), ("protocol", ""), ("norm", "global")):
+        for key, default in (("labels", "4"), ("folds", ""), ("fold", 0), ("protocol", ""), ("norm", "global"),
+                             ("pool", "mean")):
             if d[key] == default:
                 del d[key]
         return d
@@ -154,10 +158,12 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
         labels, folds = named_protocol(parse_named(spec.protocol), spec.train, spec.test, spec.labels, spec.folds)
         spec = replace(spec, labels=labels, folds=folds)
     spec = replace(spec, labels=parse_labels(spec.labels), folds=parse_folds(spec.folds), norm=check_norm(spec.norm))
+    spec = replace(spec, pool=check_pool(spec.pool))
     if HEADS.canonical(spec.head) in ADVERSARIAL and len(spec.train) < 2:
         raise SergenError(f"--head {spec.head} learns against the corpus of each window: it needs a multi-corpus "
                           f"training set, not {spec.train_name} alone",
                           fix="train on several corpora (e.g. --train iemocap+cremad or all), or use --head mlp")
+    check_weighted(spec, stores_root)  # --layer weighted: the same layers everywhere, all within the budget
     if not spec.folds and spec.layer != "all":
         check_protocol(spec, stores_root)
     return spec
@@ -207,6 +213,7 @@ def spec_from_record(path) -> ProbeSpec:
             raise SergenError(f"the {found[0]} this run used, {found[1]}, is gone: the rerun could not be exact",
                               where=str(path), fix=f"restore the {found[0]} there (its content is checked), or "
                                                    f"run a new probe with another one")
+    check_weighted(spec)
     check_protocol(spec)
     changed = protocol_change(record, stores_root_key(data_dir("stores")))
     if changed:
@@ -307,7 +314,8 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     record.protocol = {c: assignment(k).fingerprint for c, k in keys.items()}
     record.protocol_files = {v: file_digest(v) for v in (spec.labels, spec.folds) if protocol_file(v)}
     frame_rate = load_corpus(spec.model, spec.train[0], root, spec.layer).frame_rate
-    bank = training_bank(spec.model, spec.train, root, spec.layer, tuple(keys[c] for c in spec.train), spec.norm)
+    bank = training_bank(spec.model, spec.train, root, spec.layer, tuple(keys[c] for c in spec.train), spec.norm,
+                         spec.pool)
     perms = scramble_permutations(spec.train, len(classes)) if spec.scramble else {}
     if perms:
         bank = relabelled(bank, {k: perms[c] for k, c in enumerate(spec.train)})
@@ -317,6 +325,10 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
         x, y = data.pooled[rows], data.label[rows]
         if spec.norm != "global":
             x = normalised_vectors(spec, bank, data, rows, root)
+        if uses_squares(spec.pool):  # [utterance mean, utterance std], from the store's summaries
+            std = utterance_std(data, rows)
+            x = np.concatenate([x, std if spec.norm == "global" else normalised_vectors(spec, bank, data, rows, root,
+                                                                                         std)], axis=1)
         return x, (perms[corpus][y] if corpus in perms else y), y
 
     valid = [vectors(c, "valid") for c in spec.train]
@@ -324,8 +336,12 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     if len(np.unique(y_val)) < 2:
         raise SergenError(f"the validation split of {spec.train_name} holds fewer than two classes")
     sampler = make_sampler(bank, frame_rate, spec.sampler, seed=spec.seed)
-    result = train_head(sampler, x_val, y_val, len(classes), spec.head, spec.training, seed=spec.seed)
+    layers = weighted_layers(spec.model, spec.train, spec.test, root) if spec.layer == "weighted" else []
+    result = train_head(sampler, x_val, y_val, len(classes), spec.head, spec.training, seed=spec.seed,
+                        n_layers=max(1, len(layers)))
     record.history = [list(map(float, entry)) for entry in result.history]
+    if layers:
+        record.layer_weights = {str(k): float(w) for k, w in zip(layers, layer_weights(result.model))}
 
     rows, held_out, held_out_labels = [], {}, {}
     for corpus in spec.test:
@@ -353,7 +369,7 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
                 "in_training": corpus in spec.train, "synthetic": synthetic, "sergen_version": sergen.__version__,
                 "run_id": spec.run_id, "seconds": round(time.perf_counter() - started, 2),
                 "labels": shown_labels(spec.labels), "folds": shown_folds(spec.folds), "fold": spec.fold,
-                "classes": ",".join(classes), "protocol": spec.protocol, "norm": spec.norm,
+                "classes": ",".join(classes), "protocol": spec.protocol, "norm": spec.norm, "pool": spec.pool,
             })
     record.corpus_id_accuracy = corpus_id_accuracy(result.model, spec.train, [v[0] for v in valid], held_out)
     record.discriminator_accuracy = discriminator_accuracy(result.model, spec.train, held_out)
@@ -433,21 +449,23 @@ def held_out_silhouettes(model, train: tuple[str, ...], test_x: dict,
     return silhouettes(features, classes, corpora)
 
 
-def normalised_vectors(spec: ProbeSpec, bank, data, rows: np.ndarray, root) -> np.ndarray:
+def normalised_vectors(spec: ProbeSpec, bank, data, rows: np.ndarray, root, stds: np.ndarray | None = None) -> np.ndarray:
     """Utterance vectors standardised as the training windows were (``sergen.train.normalise``): a training
     corpus by its training statistics, a corpus outside training by all its utterances (transductive), a
-    speaker by its utterances in these rows."""
+    speaker by its utterances in these rows. Given the rows' utterance ``stds``, those instead, divided by
+    the same groups' stds (the std half of mean+std pooling)."""
     keys = group_keys(spec.norm, data.corpus, data.speaker[rows])
     lengths = data.stop[rows] - data.start[rows]
+    x, scale_only = (data.pooled[rows], False) if stds is None else (stds, True)
     if spec.norm == "corpus" and data.corpus in spec.train:
         stats = {str(n): (bank.group_mean[i], bank.group_std[i]) for i, n in enumerate(bank.group_names)}
-        return normalise_rows(data.pooled[rows], keys, None, None, None, stats)
+        return normalise_rows(x, keys, None, None, None, stats, scale_only)
     if spec.norm == "corpus":
         every = np.flatnonzero(data.is_clean)
         names, _, mean, std = group_stats(group_keys("corpus", data.corpus, data.speaker[every]), data.pooled[every],
                                           utterance_std(data, every), data.stop[every] - data.start[every])
-        return normalise_rows(data.pooled[rows], keys, None, None, None, {names[0]: (mean[0], std[0])})
-    return normalise_rows(data.pooled[rows], keys, data.pooled[rows], utterance_std(data, rows), lengths)
+        return normalise_rows(x, keys, None, None, None, {names[0]: (mean[0], std[0])}, scale_only)
+    return normalise_rows(x, keys, data.pooled[rows], utterance_std(data, rows), lengths, scale_only=scale_only)
 
 
 def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:

@@ -90,14 +90,15 @@ def leaderboard_comparison(rows: pd.DataFrame) -> pd.DataFrame:
     part = rows[(~rows.scramble.astype(bool)) & (rows.aug_share.astype(float) == 0) & (rows.train == rows.test)]
     emobox, superb = emobox_leaderboard(), superb_leaderboard()
     out = []
-    keys = ["model", "head", "train", "test", "labels", "folds", "protocol", "classes", "norm"]
+    keys = ["model", "head", "train", "test", "labels", "folds", "protocol", "classes", "norm", "pool"]
     for key, cell in part.groupby(keys, sort=True):
         c = dict(zip(keys, key))
         emobox_name, superb_name = LEADERBOARD_MODELS.get(c["model"], (None, None))
         common = {"sergen model": c["model"], "head": c["head"], "corpus": c["test"],
                   "sergen protocol": f"labels {c['labels']}, folds {c['folds'] or '(own split)'}"
                                      + (f", {c['protocol']}" if c["protocol"] else "")
-                                     + (f", --norm {c['norm']}" if c["norm"] != "global" else "")}
+                                     + (f", --norm {c['norm']}" if c["norm"] != "global" else "")
+                                     + (f", --pool {c['pool']}" if c["pool"] != "mean" else "")}
         if c["protocol"] == "superb-er" and superb_name:
             for _, ref in superb[superb.model == superb_name].iterrows():
                 out.append(_line(common, cell, "acc", "SUPERB ER", "iemocap", "accuracy", superb_name, ref.value,

@@ -30,8 +30,10 @@ INTRO = ("Runs of another label set, with folds, of a named protocol or with ano
 def slug(group: dict) -> str:
     """A file-name-safe name of a protocol group, for its figures."""
     norm = group.get("norm", "global")
+    pool = group.get("pool", "mean")
     text = "_".join(v for v in (group["labels"], group["folds"], group["protocol"],
-                                f"norm-{norm}" if norm != "global" else "") if v)
+                                f"norm-{norm}" if norm != "global" else "", f"pool-{pool}" if pool != "mean" else "")
+                    if v)
     return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-") or "default"
 
 

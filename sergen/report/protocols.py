@@ -20,9 +20,9 @@ from sergen import LABELS
 POSTER_CLASSES = ",".join(LABELS)
 # what a row written before runs carried their protocol means: the poster's four classes, one split
 PROTOCOL_DEFAULTS = {"labels": "4", "folds": "", "fold": 0, "classes": POSTER_CLASSES, "protocol": "",
-                     "norm": "global"}
+                     "norm": "global", "pool": "mean"}
 # feature normalisation (``--norm``) changes what a head sees as much as a label set does: its own group too
-GROUP_KEYS = ("labels", "folds", "protocol", "norm")
+GROUP_KEYS = ("labels", "folds", "protocol", "norm", "pool")  # pooling (--pool) too: 2×D inputs
 CELL_KEYS = ("model", "layer", "head", "train", "test", "classes", "scramble", "aug_share")
 
 
@@ -51,7 +51,8 @@ def _text(value) -> str:
 def is_poster_protocol(rows: pd.DataFrame) -> pd.Series:
     """Rows of the poster's protocol: four classes, each corpus's own split, no named protocol, the training
     pool's normalisation."""
-    return (rows.labels == "4") & (rows.folds == "") & (rows.protocol == "") & (rows.norm == "global")
+    return ((rows.labels == "4") & (rows.folds == "") & (rows.protocol == "") & (rows.norm == "global")
+            & (rows.pool == "mean"))
 
 
 def protocol_groups(rows: pd.DataFrame) -> list[tuple[dict, pd.DataFrame]]:
@@ -77,6 +78,8 @@ def group_title(group: dict) -> str:
     text = f"labels {labels} ({meaning}) · folds: {folds}"
     if group.get("norm", "global") != "global":
         text += f" · normalisation: each {group['norm']} by its own statistics (--norm {group['norm']})"
+    if group.get("pool", "mean") != "mean":
+        text += f" · pooling: {group['pool']} (--pool {group['pool']})"
     return f"protocol {group['protocol']} — {text}" if group["protocol"] else text
 
 

@@ -23,6 +23,15 @@ A :class:`StoreBank` covers every utterance of one store; a :class:`FrameBank` i
 of store banks and the rows (entries) selected from them at run time, with labels, corpus indices and
 the head's standardisation statistics. Nothing is copied to make one. Positions are in *units* (bank
 rows: ``BANK_STEP`` frames each, the last one of an odd-length utterance holding one frame).
+
+Statistics pooling (``--pool mean+std``, ``sergen.train.pooling``) adds a second table of the same layout to a
+store bank: ``squares``, the float32 prefix sums of the frames' squares (``Q_u[k] = sum(frames_u[:min(2k,
+T_u)]²)``, float64 from the float16-rounded frames, as ``prefix``). It is built only for runs that pool
+mean+std, in its own bank file, and doubles the bank's bytes. A window's ``E[x²]`` then costs the same rows as
+its mean (the same gathers, weights and masked runs), and its std is ``sqrt(max(E[x²] − mean², 0))``.
+Rounding: two float32 rows of an utterance of T frames put an absolute error of about 6e-8 · (T / n) · E[x²]
+on the E[x²] of an n-frame window; the variance, a difference, loses that much, which matters only for a
+feature whose mean is hundreds of times its std (its std is then off by a few parts in a thousand, never negative).
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ import warnings
 
 import numpy as np
 import torch
+
+from sergen.train.pooling import input_dim, std_half_stats, uses_squares
 
 BANK_STEP = 2  # frames per prefix row
 BANK_FORMAT = 3  # bumped when the bank files' layout changes: older files are rebuilt, never misread
@@ -50,22 +61,28 @@ class StoreBank:
     prefix: np.ndarray  # (1 + sum(units), D) float32; row 0 is zeros
     length: np.ndarray  # (n_utts,) frames per utterance
     base: np.ndarray  # (n_utts,) P_u[k] (k >= 1) lives in prefix[base[u] + k]
+    squares: np.ndarray | None = None  # same layout: prefix sums of squared frames (mean+std pooling only)
 
     @property
     def dim(self) -> int:
         return self.prefix.shape[1]
 
     @property
+    def tables(self) -> int:
+        """Row tables held: 1 (sums), 2 (sums and sums of squares)."""
+        return 1 if self.squares is None else 2
+
+    @property
     def nbytes(self) -> int:
-        return self.prefix.nbytes
+        return self.prefix.nbytes * self.tables
 
     @property
     def mapped(self) -> bool:
         return isinstance(self.prefix, np.memmap)
 
     def entry_bytes(self, utts: np.ndarray) -> np.ndarray:
-        """Bytes of prefix rows that sampling the utterances ``utts`` can touch."""
-        return units_of(self.length[utts]) * 4 * self.dim
+        """Bytes of bank rows (both tables where squares are held) that sampling the utterances ``utts`` can touch."""
+        return units_of(self.length[utts]) * 4 * self.dim * self.tables
 
     def frames_before(self, utt: np.ndarray, k: np.ndarray) -> np.ndarray:
         """Frames of utterance ``utt`` before unit ``k``."""
@@ -75,6 +92,16 @@ class StoreBank:
         """``out[out_row[i]] += sign[i] * sum(frames of utt[i] in units [k0[i], k1[i]))`` for every query:
         one gather of two prefix rows per query and one sparse ±1 product (a masked window is a window and
         its removed runs: one call, not three)."""
+        return self._bag(self.tensor, *self._bag_inputs(utt, k0, k1, sign, out_row, n_out))
+
+    def unit_moments(self, utt, k0, k1, sign, out_row, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`unit_sum` of the frames and of their squares (the same rows and weights from both tables)."""
+        if self.squares is None:
+            raise ValueError("this store bank holds no sums of squares (built for mean pooling only)")
+        inputs = self._bag_inputs(utt, k0, k1, sign, out_row, n_out)
+        return self._bag(self.tensor, *inputs), self._bag(self.squares_tensor, *inputs)
+
+    def _bag_inputs(self, utt, k0, k1, sign, out_row, n_out: int):
         utt, k0, k1 = (np.asarray(a, np.int64) for a in (utt, k0, k1))
         sign, out_row = np.asarray(sign, np.float32), np.asarray(out_row, np.int64)
         rows = np.concatenate([np.where(k1 == 0, 0, self.base[utt] + k1), np.where(k0 == 0, 0, self.base[utt] + k0)])
@@ -82,25 +109,37 @@ class StoreBank:
         weights = np.concatenate([sign, -sign])
         order = np.argsort(targets, kind="stable")  # each output's rows together: one bag per output
         offsets = np.concatenate([[0], np.cumsum(np.bincount(targets, minlength=n_out))[:-1]])
+        return torch.from_numpy(rows[order]), torch.from_numpy(offsets), torch.from_numpy(weights[order])
+
+    @staticmethod
+    def _bag(table: torch.Tensor, rows, offsets, weights) -> np.ndarray:
         # gather and weighted sum in one pass (2.7× faster than a gather and a sparse product)
-        return torch.nn.functional.embedding_bag(
-            torch.from_numpy(rows[order]), self.tensor, torch.from_numpy(offsets), mode="sum",
-            per_sample_weights=torch.from_numpy(weights[order])).numpy()
+        return torch.nn.functional.embedding_bag(rows, table, offsets, mode="sum", per_sample_weights=weights).numpy()
 
     @property
     def tensor(self) -> torch.Tensor:
         """``prefix`` as a torch tensor sharing its memory (a mapped file stays mapped, nothing is copied)."""
         if getattr(self, "_tensor", None) is None:
-            with warnings.catch_warnings():  # a read-only mapping: torch warns, and never writes to it here
-                warnings.simplefilter("ignore", UserWarning)
-                self._tensor = torch.from_numpy(self.prefix)
+            self._tensor = _shared_tensor(self.prefix)
         return self._tensor
+
+    @property
+    def squares_tensor(self) -> torch.Tensor:
+        if getattr(self, "_squares_tensor", None) is None:
+            self._squares_tensor = _shared_tensor(self.squares)
+        return self._squares_tensor
 
     def window_sum(self, utt, start, stop) -> np.ndarray:
         """float32 sums of frames ``[start, stop)``; both ends on the ``BANK_STEP`` grid or at the end."""
         utt, start, stop = (np.asarray(a, np.int64) for a in (utt, start, stop))
         k0, k1 = to_units(start, self.length[utt]), to_units(stop, self.length[utt])
         return self.unit_sum(utt, k0, k1, np.ones(len(utt), np.float32), np.arange(len(utt)), len(utt))
+
+
+def _shared_tensor(array: np.ndarray) -> torch.Tensor:
+    with warnings.catch_warnings():  # a read-only mapping: torch warns, and never writes to it here
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(array)
 
 
 def to_units(position: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -115,26 +154,31 @@ def to_units(position: np.ndarray, length: np.ndarray) -> np.ndarray:
     return units_of(position)
 
 
-def build_store_bank(frames_iter, lengths: np.ndarray, dim: int, allocate=None) -> StoreBank:
+def build_store_bank(frames_iter, lengths: np.ndarray, dim: int, allocate=None, squares: bool = False) -> StoreBank:
     """From consecutive per-utterance frame arrays ``[T_i, D]`` (a generator is fine): the bank in RAM, or
-    in the array ``allocate(name, shape, dtype)`` returns (a memory-mapped file)."""
+    in the array ``allocate(name, shape, dtype)`` returns (a memory-mapped file); ``squares``: with the sums
+    of squares too (mean+std pooling)."""
     lengths = np.asarray(lengths, np.int64)
     units = units_of(lengths)
     base = np.concatenate([[0], np.cumsum(units)[:-1]]).astype(np.int64)  # row 0 is the zero row
     alloc = allocate or (lambda name, shape, dtype: np.zeros(shape, dtype))
     prefix = alloc("prefix", (int(units.sum()) + 1, dim), np.float32)
+    sq = alloc("squares", (int(units.sum()) + 1, dim), np.float32) if squares else None
     for u, f in enumerate(frames_iter):
         if len(f) != lengths[u]:
             raise ValueError(f"utterance {u} has {len(f)} frames, {lengths[u]} were declared")
         prefix[base[u] + 1:base[u] + 1 + units[u]] = utterance_prefix(f)
-    return StoreBank(prefix, lengths, base)
+        if squares:
+            sq[base[u] + 1:base[u] + 1 + units[u]] = utterance_prefix(f, squared=True)
+    return StoreBank(prefix, lengths, base, sq)
 
 
-def utterance_prefix(frames: np.ndarray) -> np.ndarray:
-    """float32 prefix sums of one utterance's float16-rounded frames at each unit's end (the last one
-    partial): ``P[k] = sum(frames[:min(k * BANK_STEP, T)])`` for k = 1 … ceil(T / BANK_STEP)."""
+def utterance_prefix(frames: np.ndarray, squared: bool = False) -> np.ndarray:
+    """float32 prefix sums of one utterance's float16-rounded frames (``squared``: of their squares) at each
+    unit's end (the last one partial): ``P[k] = sum(frames[:min(k * BANK_STEP, T)])`` for k = 1 … ceil(T /
+    BANK_STEP)."""
     f = np.asarray(frames, np.float16).astype(np.float64)
-    cum = np.cumsum(f, axis=0)
+    cum = np.cumsum(f * f if squared else f, axis=0)
     ends = np.minimum(np.arange(1, units_of(len(f)) + 1) * BANK_STEP, len(f)) - 1
     return cum[ends].astype(np.float32)
 
@@ -157,8 +201,11 @@ class FrameBank:
     group_mean: np.ndarray | None = None  # (G, D) each group's mean and std (``sergen.train.normalise``)
     group_std: np.ndarray | None = None
     group_names: np.ndarray | None = None  # (G,) "corpus" or "corpus/speaker"
+    pool: str = "mean"  # ``sergen.train.pooling``; mean+std: feature_mean/std are 2×D and every bank holds squares
 
     def __post_init__(self):
+        if uses_squares(self.pool) and any(b.squares is None for b in self.banks):
+            raise ValueError(f"pool {self.pool!r} needs the sums of squares in every store bank")
         self.length = np.zeros(len(self.utt), np.int64)
         for b, bank in enumerate(self.banks):
             sel = self.bank_index == b
@@ -167,7 +214,12 @@ class FrameBank:
 
     @property
     def dim(self) -> int:
+        """Frame features (D); the head's input is ``input_dim``."""
         return self.banks[0].dim
+
+    @property
+    def input_dim(self) -> int:
+        return input_dim(self.pool, self.dim)
 
     def entry_bytes(self, entries: np.ndarray | None = None) -> np.ndarray:
         entries = np.arange(len(self.utt)) if entries is None else entries
@@ -194,6 +246,22 @@ class FrameBank:
             out += self.banks[b].unit_sum(self.utt[entry[sel]], k0[sel], k1[sel], sign[sel], out_row[sel], n_out)
         return out
 
+    def unit_moments(self, entry, k0, k1, sign, out_row, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`unit_sum` of the frames and of their squares."""
+        entry, k0, k1 = (np.asarray(a, np.int64) for a in (entry, k0, k1))
+        sign, out_row = np.asarray(sign, np.float32), np.asarray(out_row, np.int64)
+        if len(self.banks) == 1:
+            return self.banks[0].unit_moments(self.utt[entry], k0, k1, sign, out_row, n_out)
+        out = np.zeros((n_out, self.dim), np.float32), np.zeros((n_out, self.dim), np.float32)
+        which = self.bank_index[entry]
+        for b in np.unique(which):
+            sel = np.flatnonzero(which == b)
+            sums, squares = self.banks[b].unit_moments(self.utt[entry[sel]], k0[sel], k1[sel], sign[sel],
+                                                       out_row[sel], n_out)
+            out[0][:] += sums
+            out[1][:] += squares
+        return out
+
     def window_sum(self, entry, start, stop) -> np.ndarray:
         """Sums of frames ``[start, stop)`` of each entry; both ends on the ``BANK_STEP`` grid or at the end."""
         entry = np.asarray(entry, np.int64)
@@ -216,15 +284,20 @@ def pooled_stats(means: np.ndarray, stds: np.ndarray, lengths: np.ndarray) -> tu
     return mean.astype(np.float32), np.sqrt(np.maximum(var, 1e-12)).astype(np.float32)
 
 
-def build_framebank(frames_list, labels, corpora, utt_keys, clean, lengths=None, allocate=None) -> FrameBank:
+def build_framebank(frames_list, labels, corpora, utt_keys, clean, lengths=None, allocate=None,
+                    pool: str = "mean") -> FrameBank:
     """One in-RAM store bank from per-entry frame arrays ``[T_i, D]`` with every entry selected — for
-    tests, benchmarks and notebooks. Statistics come from the clean entries' frames."""
+    tests, benchmarks and notebooks. Statistics come from the clean entries' frames (the std half's, with
+    ``pool="mean+std"``, from their utterance stds: ``pooling.std_half_stats``)."""
     frames_list = list(frames_list)
     lengths = np.array([len(f) for f in frames_list], np.int64) if lengths is None else np.asarray(lengths)
-    store = build_store_bank(frames_list, lengths, frames_list[0].shape[1], allocate)
+    store = build_store_bank(frames_list, lengths, frames_list[0].shape[1], allocate, squares=uses_squares(pool))
     clean = np.asarray(clean, bool)
     f16 = [np.asarray(f, np.float16).astype(np.float32) for f, c in zip(frames_list, clean) if c]
     mean, std = pooled_stats([f.mean(0) for f in f16], [f.std(0) for f in f16], [len(f) for f in f16])
+    if uses_squares(pool):
+        std_mean, std_std = std_half_stats([f.std(0) for f in f16])
+        mean, std = np.concatenate([mean, std_mean]), np.concatenate([std, std_std])
     n = len(frames_list)
     return FrameBank([store], np.zeros(n, np.int64), np.arange(n), np.asarray(labels, np.int64),
-                     np.asarray(corpora, np.int64), np.asarray(utt_keys, np.int64), clean, mean, std)
+                     np.asarray(corpora, np.int64), np.asarray(utt_keys, np.int64), clean, mean, std, pool=pool)

@@ -40,6 +40,11 @@ if TYPE_CHECKING:
     from sergen.train.resident import ResidentSampler
 
 
+MIN_STEPS_DEFAULT = 500
+"""The default warm-up; where a run's ``max_steps`` is lower, it is cut to ``max_steps`` (a short test run
+keeps its last head). A warm-up set explicitly above the step cap is refused: it would never end."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     batch_size: int = 128
@@ -50,7 +55,7 @@ class TrainConfig:
     lr_drop: float = 0.3
     stop_patience: int = 6  # evaluations without improvement before stopping
     max_steps: int = 3000  # cap, so nothing runs forever
-    min_steps: int = 500  # warm-up: no evaluation before it is kept as best or counts towards patience
+    min_steps: int = MIN_STEPS_DEFAULT  # warm-up: no evaluation before it is kept as best or counts towards patience
 
     def __post_init__(self):
         for name in ("batch_size", "eval_every", "lr_patience", "stop_patience", "max_steps"):
@@ -58,6 +63,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.min_steps < 0:
             raise ValueError(f"min_steps must be >= 0, got {self.min_steps}")
+        if self.min_steps > self.max_steps and self.min_steps != MIN_STEPS_DEFAULT:
+            raise ValueError(f"min_steps ({self.min_steps}) must not exceed max_steps ({self.max_steps}): the "
+                             "warm-up, before which no head is kept, would outlast the run")
         if not self.lr > 0 or self.weight_decay < 0 or not 0 < self.lr_drop < 1:
             raise ValueError(f"need lr > 0, weight_decay >= 0 and 0 < lr_drop < 1; got lr={self.lr}, "
                              f"weight_decay={self.weight_decay}, lr_drop={self.lr_drop}")
@@ -91,12 +99,15 @@ def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def train_head(sampler: "WindowSampler | ResidentSampler", x_val: np.ndarray, y_val: np.ndarray, n_classes: int, head: str = "mlp",
-               config: TrainConfig = TrainConfig(), seed: int = 0) -> TrainResult:
+               config: TrainConfig = TrainConfig(), seed: int = 0, n_layers: int = 1) -> TrainResult:
+    """``n_layers`` > 1: the bank's columns are that many stored layers side by side, and the head learns
+    their softmax weights (``heads.WeightedLayerSum``) with everything else."""
     torch.manual_seed(seed)
     bank = sampler.bank
     adversarial = HEADS.canonical(head) in ADVERSARIAL
     n_corpora = int(bank.corpus.max()) + 1
-    model = make_head(head, bank.dim, n_classes, bank.feature_mean, bank.feature_std, n_corpora)
+    model = make_head(head, bank.input_dim, n_classes, bank.feature_mean, bank.feature_std, n_corpora, n_layers,
+                      layer_width=bank.dim // n_layers)  # the bank's columns are the layers side by side
     optimiser = torch.optim.Adam(decay_groups(model, config.weight_decay), lr=config.lr)
     loss_fn = nn.CrossEntropyLoss()
     best, best_state, best_step = -np.inf, copy.deepcopy(model.state_dict()), 0

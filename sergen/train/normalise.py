@@ -53,15 +53,16 @@ def group_stats(keys: np.ndarray, means: np.ndarray, stds: np.ndarray, lengths: 
 
 
 def normalise_rows(x: np.ndarray, keys: np.ndarray, means: np.ndarray, stds: np.ndarray, lengths: np.ndarray,
-                   stats: dict | None = None) -> np.ndarray:
+                   stats: dict | None = None, scale_only: bool = False) -> np.ndarray:
     """Utterance vectors standardised by their group's statistics: ``stats`` (key → (mean, std)) where given,
-    else pooled from the rows themselves."""
+    else pooled from the rows themselves. ``scale_only``: divided by the group's std, not shifted — what
+    standardising the frames does to an utterance's std (mean+std pooling, ``sergen.train.pooling``)."""
     if stats is None:
         names, index, mean, std = group_stats(keys, means, stds, lengths)
-        return (x - mean[index]) / std[index]
+        return (x if scale_only else x - mean[index]) / std[index]
     out = np.empty_like(x, dtype=np.float32)
     for key in np.unique(keys.astype(str)):
         rows = keys.astype(str) == key
         m, s = stats[key]
-        out[rows] = (x[rows] - m) / s
+        out[rows] = (x[rows] if scale_only else x[rows] - m) / s
     return out

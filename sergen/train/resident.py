@@ -22,6 +22,7 @@ import numpy as np
 
 from sergen.config import ram_budget_mib
 from sergen.train.framebank import FrameBank, StoreBank, units_of
+from sergen.train.pooling import uses_squares
 from sergen.train.sampler import SamplerConfig, WindowSampler
 
 ROTATE_EVERY = 100  # batches between rotations
@@ -109,19 +110,23 @@ def subset_bank(bank: FrameBank, entries: np.ndarray) -> FrameBank:
     lengths = np.concatenate([length for _, _, length in parts])
     units = units_of(lengths)
     # read straight into one array: concatenating per-bank copies held the subset twice at its peak
-    prefix = np.empty((1 + int(units.sum()), bank.dim), np.float32)
-    prefix[0], at = 0, 1
-    for store, rows, _ in parts:
-        read_rows(store.prefix, rows, out=prefix[at:at + len(rows)])
-        at += len(rows)
-    sub = StoreBank(prefix, lengths, np.concatenate([[0], np.cumsum(units)[:-1]]).astype(np.int64))
+    tables = ["prefix", "squares"] if uses_squares(bank.pool) else ["prefix"]
+    copies = {}
+    for table in tables:  # the sums of squares (mean+std pooling) the same rows, beside the sums
+        copies[table] = out = np.empty((1 + int(units.sum()), bank.dim), np.float32)
+        out[0], at = 0, 1
+        for store, rows, _ in parts:
+            read_rows(getattr(store, table), rows, out=out[at:at + len(rows)])
+            at += len(rows)
+    sub = StoreBank(copies["prefix"], lengths, np.concatenate([[0], np.cumsum(units)[:-1]]).astype(np.int64),
+                    copies.get("squares"))
     undo = np.empty_like(order)
     undo[order] = np.arange(len(order))
     return FrameBank([sub], np.zeros(len(entries), np.int64), undo, bank.label[entries[undo]],
                      bank.corpus[entries[undo]], bank.utt_key[entries[undo]], bank.is_clean[entries[undo]],
                      bank.feature_mean, bank.feature_std,
                      None if bank.group is None else bank.group[entries[undo]], bank.group_mean, bank.group_std,
-                     bank.group_names)
+                     bank.group_names, bank.pool)
 
 
 def _ranges(counts: np.ndarray) -> np.ndarray:

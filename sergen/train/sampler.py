@@ -14,6 +14,7 @@ import numpy as np
 
 from sergen.errors import SergenError
 from sergen.train.framebank import BANK_STEP, FrameBank
+from sergen.train.pooling import uses_squares, window_std
 
 
 NOISE_POOL_ROWS = 8192
@@ -33,14 +34,17 @@ class SamplerConfig:
     noise_std: float = 0.05  # gaussian noise, in units of each feature's standard deviation
 
     def __post_init__(self):
-        lo, hi = self.window_s
+        try:
+            lo, hi = self.window_s
+        except (TypeError, ValueError):
+            raise ValueError(f"window_s must be two lengths in seconds, min and max, got {self.window_s!r}") from None
         if not 0 < lo <= hi:
-            raise ValueError(f"window_s must be 0 < min <= max, got {self.window_s}")
+            raise ValueError(f"window_s must be two lengths in seconds with 0 < min <= max, got min {lo}, max {hi}")
         for name in ("aug_share", "mix_prob"):
             if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+                raise ValueError(f"{name} must lie from 0 to 1, got {getattr(self, name)}")
         if not 0 <= self.mask_frac < 1:
-            raise ValueError(f"mask_frac must lie in [0, 1), got {self.mask_frac}")
+            raise ValueError(f"mask_frac must lie from 0 up to (not including) 1, got {self.mask_frac}")
         if self.noise_std < 0:
             raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
 
@@ -77,7 +81,7 @@ class WindowSampler:
         self.aug_sorted, self.aug_keys = aug[order], bank.utt_key[aug][order]
         # Gaussian noise rows drawn once, then taken as a run from a random row per draw: drawing B×D normals
         # cost more than all the window arithmetic together (measured: ~3× slower stream).
-        self.noise_pool = (self.rng.standard_normal((NOISE_POOL_ROWS, bank.dim), dtype=np.float32)
+        self.noise_pool = (self.rng.standard_normal((NOISE_POOL_ROWS, bank.input_dim), dtype=np.float32)
                            * (config.noise_std * bank.feature_std))
         if config.aug_share > 0 and not len(aug):
             raise SergenError("aug_share > 0 but the training stores hold no augmented views",
@@ -152,9 +156,10 @@ class WindowSampler:
         return self.bank.unit_sum(entry, first, end, sign, window, len(entries)), count
 
     def draw(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` feature vectors ``[n, D]`` (float32) and their class indices. A mixed sample is the mean of
-        the frames of both its windows; every window, run and partner is one weighted sum over the bank
-        (weights ±1 / frames), so the means come out of one call."""
+        """``n`` feature vectors ``[n, D]`` (``[n, 2D]``: mean and std, with mean+std pooling; float32) and
+        their class indices. A mixed sample is the mean of the frames of both its windows; every window, run
+        and partner is one weighted sum over the bank (weights ±1 / frames), so the means (and ``E[x²]``, from
+        the squares table) come out of one call (``sergen.train.pooling`` says what std means here)."""
         classes = self.draw_classes(n)
         entries = self.pick_views(self.draw_utterances(classes))
         entry, first, end, sign, window, count = self.masked_windows(entries, *self.draw_windows(entries))
@@ -166,11 +171,20 @@ class WindowSampler:
             count[mix] += p_count
             entry, first, end = (np.concatenate(pair) for pair in ((entry, p_entry), (first, p_first), (end, p_end)))
             sign, window = np.concatenate([sign, p_sign]), np.concatenate([window, mix[p_window]])
-        x = self.bank.unit_sum(entry, first, end, sign / count[window], window, n)
+        std = None
+        if uses_squares(self.bank.pool):
+            x, mean_square = self.bank.unit_moments(entry, first, end, sign / count[window], window, n)
+            std = window_std(x, mean_square)
+        else:
+            x = self.bank.unit_sum(entry, first, end, sign / count[window], window, n)
         self.drawn_corpus = self.bank.corpus[entries]  # for heads that learn against the corpus (mlp-dann)
         if self.bank.group is not None:  # each window by its own group's statistics (--norm corpus|speaker)
             g = self.bank.group[entries]
             x = (x - self.bank.group_mean[g]) / self.bank.group_std[g]
+            if std is not None:  # frames scaled by 1/σ_g: their std is divided by σ_g, the offset cancels
+                std = std / self.bank.group_std[g]
+        if std is not None:
+            x = np.concatenate([x, std], axis=1)
         if self.cfg.noise_std > 0:
             x += self.noise_rows(n)
         return x, classes
@@ -192,7 +206,10 @@ class WindowSampler:
         at = int(self.rng.integers(len(pool)))
         if at + n <= len(pool):
             return pool[at:at + n]
-        return np.concatenate([pool[at:], np.resize(pool, (at + n - len(pool), pool.shape[1]))])
+        rest = at + n - len(pool)
+        if rest <= len(pool):  # np.resize would copy the whole pool first
+            return np.concatenate([pool[at:], pool[:rest]])
+        return np.concatenate([pool[at:], np.resize(pool, (rest, pool.shape[1]))])
 
     def sample(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """The next batch of the stream (drawn ``PREFETCH`` batches at a time)."""

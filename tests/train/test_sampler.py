@@ -101,7 +101,7 @@ def test_same_seed_same_stream_and_noise_scale():
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[0], WindowSampler(bank, 10.0, seed=8).sample(64)[0])
-    with pytest.raises(ValueError, match="mix_prob must lie in"):
+    with pytest.raises(ValueError, match="mix_prob must lie from 0 to 1"):
         SamplerConfig(mix_prob=1.5)
 
 

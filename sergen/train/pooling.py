@@ -1,0 +1,69 @@
+"""How a window of frames becomes the head's input (``--pool``): ``mean`` (the poster's: the window's
+per-feature mean, D values) or ``mean+std`` (statistics pooling: the mean and the population standard
+deviation of the window's frames, ``[mean, std]``, 2×D values).
+
+The choices, and why each is exact rather than approximate:
+
+- *Windows* (training): the std comes from a second prefix table of sums of squares
+  (``framebank.StoreBank.squares``): ``std = sqrt(max(E[x²] − mean², 0))`` over the frames the window keeps,
+  from the same four rows per window as its mean. Masked runs are removed from both sums, so the std is that
+  of exactly the frames the mean averages.
+- *Mixing* (``mix_prob``): a mixed sample is already the *union* of the frames of its two windows (its mean is
+  the mean of all their frames, not the average of two means). Its std is the std of that union, which the two
+  tables give exactly: ``E[x²]`` of the union is ``(Q_a + Q_b) / (n_a + n_b)``. Mixing the two pooled
+  ``[mean, std]`` vectors linearly would not be the std of any set of frames (it misses the spread between the
+  two windows' means), so it is not used.
+- *Noise* (``noise_std``): Gaussian noise is added to the pooled vector, in units of each input's own
+  standardisation scale (the std half's scale for the std half), as for the mean.
+- *Normalisation groups* (``--norm corpus|speaker``): frames ``(x − μ_g) / σ_g`` have a window mean
+  ``(m − μ_g) / σ_g`` and a window std of exactly ``s / σ_g`` (the offset cancels), so the std half is divided
+  by its group's std and never shifted.
+- *Evaluation*: valid and test utterances are ``[utterance mean, utterance std]`` from the store's
+  per-utterance summaries (no pass over the frames), normalised as above.
+- *Standardisation inside the head*: the mean half by the training frames' statistics (as before); the std
+  half by the mean and spread *across training utterances* of their (group-normalised) utterance stds, from
+  the same store summaries — the std of a feature has no frame-level distribution to take them from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sergen.errors import SergenError
+
+POOLS = ("mean", "mean+std")
+
+
+def check_pool(pool: str) -> str:
+    if pool not in POOLS:
+        raise SergenError(f"unknown --pool {pool!r}; known: {', '.join(POOLS)}",
+                          fix="mean (the window's mean, the poster's) or mean+std (mean and standard deviation, "
+                              "2×D inputs)")
+    return pool
+
+
+def uses_squares(pool: str) -> bool:
+    """Whether windows of this pooling need the sums-of-squares table."""
+    return pool == "mean+std"
+
+
+def input_dim(pool: str, dim: int) -> int:
+    return 2 * dim if uses_squares(pool) else dim
+
+
+def window_std(mean: np.ndarray, mean_square: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Population std from ``E[x]`` and ``E[x²]``; float32 rounding can make the difference a hair below 0.
+    In one buffer (``out``, e.g. the std half of the batch): four temporaries of a batch cost more than the
+    gather of ``E[x²]`` did."""
+    out = np.multiply(mean, mean, out=out)
+    np.subtract(mean_square, out, out=out)
+    np.maximum(out, 0.0, out=out)
+    return np.sqrt(out, out=out)
+
+
+def std_half_stats(stds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The head's standardisation of the std half: mean and spread across utterances of their stds (each
+    utterance once), the spread floored so a constant feature divides by 1, not by 0."""
+    stds = np.asarray(stds, np.float64)
+    spread = stds.std(0) if len(stds) > 1 else np.ones(stds.shape[1])
+    return stds.mean(0).astype(np.float32), np.where(spread > 1e-6, spread, 1.0).astype(np.float32)
