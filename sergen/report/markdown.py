@@ -161,6 +161,15 @@ def poster_rows(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[is_poster_protocol(rows)]
 
 
+def by_layer(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose model is named with its layer where it is not the default (``wavlm-large (layer 12)``,
+    ``… (layer weighted)``): the poster's tables group by model and head, and a layer sweep or a weighted run
+    must get its own rows there, never be averaged into the default layer's."""
+    layer = rows["layer"].astype(str) if "layer" in rows else pd.Series("-", index=rows.index)
+    named = rows["model"].where(layer == "-", rows["model"] + " (layer " + layer + ")")
+    return rows.assign(model=named)
+
+
 def _main_head(results: pd.DataFrame, model: str) -> str:
     heads = sorted(results[results.model == model]["head"].unique())
     return "mlp" if "mlp" in heads else heads[0]
@@ -287,7 +296,7 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
                   "tables are left out.", ""]
         main_png = None
     else:
-        poster, main_png = poster_sections(results, runs, fig_dir, synthetic, list(confusion))
+        poster, main_png = poster_sections(by_layer(results), runs, fig_dir, synthetic, list(confusion))
         lines += poster
     lines += protocol_sections(others, runs.records, fig_dir)
     lines += remedy_section(every_row, runs.records)

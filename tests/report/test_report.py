@@ -189,3 +189,19 @@ def test_confusion_of_a_chosen_cell_and_a_malformed_one(tmp_path):
                            "--confusion", "cremad-msp"], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "--confusion takes TRAIN:TEST, e.g. emodb:ravdess; got 'cremad-msp'" in proc.stderr
+
+
+def test_runs_on_another_layer_get_their_own_poster_rows(tmp_path):
+    """A layer sweep or a weighted run beside the default layer is never averaged into the default's cells."""
+    df = fixture_results(tmp_path / "results")
+    single = df[df.n_train_corpora == 1].copy()
+    single["layer"] = "12"
+    for column in ("value", "ci_low", "ci_high"):
+        single[column] -= 0.2
+    single["run_id"] = single["run_id"] + "-layer12"
+    save_fixture_runs(single, tmp_path / "results", tmp_path / "stores")
+    text = build_report(tmp_path / "results", tmp_path / "out").read_text()
+    # the default layer's msp row as without the sweep (0.6 + 0.01·len(test name)), and layer 12's 0.2 below
+    assert re.search(r"\|\s+msp \|\s+0\.67 \[0\.62–0\.72\] \|\s+0\.66 \[0\.61–0\.71\] \|\s+0\.90 \[0\.85–0\.95\] \|", text)
+    assert "### melspec (layer 12) · mlp" in text
+    assert re.search(r"\|\s+msp \|\s+0\.47 \[0\.42–0\.52\] \|\s+0\.46 \[0\.41–0\.51\] \|\s+0\.70 \[0\.65–0\.75\] \|", text)
