@@ -172,7 +172,7 @@ def test_option_values_name_every_allowed_value(cli, args, message):
 def test_probe_help_names_every_head_and_layer_form(cli):
     code, out = cli("probe", "--help")
     assert code == 0
-    assert "linear, mlp (128x256) or mlp-dann" in out and "- (the last stored), N, or all (one run per layer)" in out
+    assert "linear, mlp (128x256) or mlp-dann" in out and "- (the last), N, all (one run per layer) or weighted (a learned weighted sum of them)" in out
 
 
 def test_a_layer_of_a_single_layer_store_says_where_and_what_to_do(cli, in_demo_workspace, tmp_path):
