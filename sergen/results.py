@@ -313,6 +313,29 @@ def _reason(exc: Exception) -> str:
     return {"No columns to parse from file": "empty file"}.get(text, text)
 
 
+def settings_tag(spec: dict) -> str:
+    """The stream and training settings of a run where they are not the defaults, as ``key=value`` pairs
+    (``max_steps=100,window_s=1-2``); "" for the defaults. Runs whose settings differ are different
+    experiments: the report and the matrices keep them apart by this tag, never average them together."""
+    from sergen.train.loop import TrainConfig
+    from sergen.train.sampler import SamplerConfig
+
+    parts = []
+    for name, cls in (("sampler", SamplerConfig), ("training", TrainConfig)):
+        given = dict(spec.get(name) or {})
+        try:
+            given = asdict(cls(**{**given, **({"window_s": tuple(given["window_s"])} if "window_s" in given else {})}))
+        except (TypeError, ValueError):
+            pass  # a hand-edited record: its values as written
+        for key, default in asdict(cls()).items():
+            value = given.get(key, default)
+            if key != "aug_share" and value != default:  # the augmentation share has its own column
+                parts.append(f"{key}={'-'.join(f'{v:g}' for v in value) if isinstance(value, (list, tuple)) else value}")
+    if int(spec.get("n_boot", 200)) != 200:
+        parts.append(f"n_boot={spec['n_boot']}")
+    return ",".join(parts)
+
+
 def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
     """Every run (or those of ``run_ids``) sorted into fresh, stale and unreadable; freshness against
     the stores at ``stores_root`` (default: where each run read them)."""
@@ -335,7 +358,7 @@ def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
         if reason:
             stale[run_id] = reason
             continue
-        frames.append(rows)
+        frames.append(rows.assign(settings=settings_tag(record.spec)))
         records[run_id] = record
     if run_ids is None:  # a record whose rows never came: named, as every file the results leave out
         for orphan in sorted(set(p.stem for p in folder.glob("*.json")) - set(ids)):

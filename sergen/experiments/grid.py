@@ -182,8 +182,8 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     auroc = with_protocol_columns(results[results.metric == "auroc"])
     written = {}
-    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm", "pool", "layer"]
-    for (model, head, scramble, aug, labels, folds, protocol, norm, pool, layer), part in auroc.groupby(keys):
+    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm", "pool", "layer", "settings"]
+    for (model, head, scramble, aug, labels, folds, protocol, norm, pool, layer, settings), part in auroc.groupby(keys):
         matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")  # seeds, folds
         order = corpus_order(matrix.columns)
         rows = [c for c in order if c in matrix.index] + sorted(set(matrix.index) - set(order))
@@ -192,7 +192,8 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
         tag = "_".join(str(v) for v in (protocol, "" if labels == "4" else f"labels-{labels}",
                                        f"folds-{folds}" if folds else "", "" if norm == "global" else f"norm-{norm}",
                                        "" if pool == "mean" else f"pool-{pool}",
-                                       "" if layer == "-" else f"layer-{layer}")  # layers never averaged together
+                                       "" if layer == "-" else f"layer-{layer}",  # layers never averaged together
+                                       settings)  # nor runs of other stream or training settings
                        if v)
         name += f"_{_safe(tag)}" if tag else ""
         path = out_dir / f"{name}.csv"

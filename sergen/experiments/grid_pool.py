@@ -71,18 +71,21 @@ def _worker(conn, budget_bytes: int | None, run_one) -> None:
 
     torch.set_num_threads(1)
     set_ram_budget(budget_bytes)
-    while True:
-        job = conn.recv()
-        if job is None:
-            return
-        i, spec, stores_root, results_dir = job
-        try:
-            run_one(spec, stores_root, results_dir)
-            conn.send((i, None))
-        except SergenError as exc:
-            conn.send((i, ("sergen", exc.what, exc.where, exc.fix)))
-        except Exception:  # noqa: BLE001 - sent to the parent, which reports it with the run it belongs to
-            conn.send((i, ("crash", traceback.format_exc(), None, None)))
+    try:
+        while True:
+            job = conn.recv()
+            if job is None:
+                return
+            i, spec, stores_root, results_dir = job
+            try:
+                run_one(spec, stores_root, results_dir)
+                conn.send((i, None))
+            except SergenError as exc:
+                conn.send((i, ("sergen", exc.what, exc.where, exc.fix)))
+            except Exception:  # noqa: BLE001 - sent to the parent, which reports it with the run it belongs to
+                conn.send((i, ("crash", traceback.format_exc(), None, None)))
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):
+        return  # Ctrl-C reaches the whole process group: the parent says it once; a killed run saved nothing
 
 
 class _Worker:

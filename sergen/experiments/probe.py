@@ -152,8 +152,9 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
         kwargs["sampler"] = replace(sampler, aug_share=float(aug_share))
     if kwargs.get("protocol") and test == "all":  # a named protocol's corpora are all it tests on
         test = ",".join(NAMED[parse_named(kwargs["protocol"])]["corpora"])
-    # tests in the tables' order: the same runs given in another order are the same run (one id)
-    spec = ProbeSpec(model=model, train=names(train), test=tuple(corpus_order(names(test))), **kwargs)
+    # corpora in the tables' order: the same sets given in another order are the same run (one id)
+    spec = ProbeSpec(model=model, train=tuple(corpus_order(names(train))), test=tuple(corpus_order(names(test))),
+                     **kwargs)
     if spec.protocol:
         labels, folds = named_protocol(parse_named(spec.protocol), spec.train, spec.test, spec.labels, spec.folds)
         spec = replace(spec, labels=labels, folds=folds)
@@ -237,11 +238,32 @@ def _spec_of(values: dict, where: str, origin: str) -> ProbeSpec:
                               f"know: {origin}", where=where, fix="run the probe anew with the options you want")
     try:
         sampler, training = _sampler_from(d.pop("sampler")), TrainConfig(**d.pop("training"))
-        return ProbeSpec(**{**d, "train": tuple(d["train"]), "test": tuple(d["test"]), "sampler": sampler,
+        spec = ProbeSpec(**{**d, "train": tuple(d["train"]), "test": tuple(d["test"]), "sampler": sampler,
                             "training": training})
+        _check_values(spec)
     except (TypeError, ValueError, KeyError) as exc:
         raise SergenError(f"the record's spec does not fit this sergen's settings ({exc}): {origin}", where=where,
                           fix="run the probe anew with the options you want") from None
+    except SergenError as exc:
+        raise SergenError(f"the record's spec does not fit this sergen's settings ({exc.what}): {origin}",
+                          where=where, fix="run the probe anew with the options you want") from None
+    return spec
+
+
+def _check_values(spec: ProbeSpec) -> None:
+    """What the command line checks at its boundary, for a spec read from a file (a hand-edited record)."""
+    from sergen.train.pooling import check_pool
+
+    for name in ("seed", "fold", "n_boot"):
+        value = getattr(spec, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} = {value!r} is not a whole number of 0 or more")
+    if not isinstance(spec.scramble, bool):
+        raise ValueError(f"scramble = {spec.scramble!r} is not true or false")
+    if spec.head not in HEADS:
+        raise ValueError(f"head {spec.head!r} is not one of {', '.join(HEADS.names())}")
+    check_norm(spec.norm)
+    check_pool(spec.pool)
 
 
 def _sampler_from(values: dict) -> SamplerConfig:

@@ -167,6 +167,8 @@ def by_layer(rows: pd.DataFrame) -> pd.DataFrame:
     must get its own rows there, never be averaged into the default layer's."""
     layer = rows["layer"].astype(str) if "layer" in rows else pd.Series("-", index=rows.index)
     named = rows["model"].where(layer == "-", rows["model"] + " (layer " + layer + ")")
+    settings = rows["settings"].fillna("").astype(str) if "settings" in rows else pd.Series("", index=rows.index)
+    named = named.where(settings == "", named + " [" + settings + "]")  # other stream or training settings
     return rows.assign(model=named)
 
 

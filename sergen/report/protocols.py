@@ -20,10 +20,10 @@ from sergen import LABELS
 POSTER_CLASSES = ",".join(LABELS)
 # what a row written before runs carried their protocol means: the poster's four classes, one split
 PROTOCOL_DEFAULTS = {"labels": "4", "folds": "", "fold": 0, "classes": POSTER_CLASSES, "protocol": "",
-                     "norm": "global", "pool": "mean"}
+                     "norm": "global", "pool": "mean", "settings": ""}
 # feature normalisation (``--norm``) changes what a head sees as much as a label set does: its own group too
 GROUP_KEYS = ("labels", "folds", "protocol", "norm", "pool")  # pooling (--pool) too: 2×D inputs
-CELL_KEYS = ("model", "layer", "head", "train", "test", "classes", "scramble", "aug_share")
+CELL_KEYS = ("model", "layer", "head", "train", "test", "classes", "scramble", "aug_share", "settings")
 
 
 def with_protocol_columns(rows: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,7 @@ BASELINES = {"norm": "global", "head": "mlp", "pool": "mean", "layer": "-"}
 # what a row lacking the column means (``pool`` comes with a later sergen: absent is the poster's mean)
 ROW_DEFAULTS = {"pool": "mean", "layer": "-"}
 OPTION_FLAGS = {"norm": "--norm", "head": "--heads", "pool": "--pool", "layer": "--layer"}
-CONTEXT = ("model", "train", "n_train_corpora", "labels", "folds", "protocol", "classes", "aug_share")
+CONTEXT = ("model", "train", "n_train_corpora", "labels", "folds", "protocol", "classes", "aug_share", "settings")
 TRANSDUCTIVE_NOTE = ("Runs with `--norm corpus` or `--norm speaker` standardised each test corpus (or test speaker) "
                      "with statistics of its own unlabelled audio: transductive, so their figures are not comparable "
                      "with inductive leaderboard entries.")

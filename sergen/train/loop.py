@@ -45,6 +45,9 @@ MIN_STEPS_DEFAULT = 500
 keeps its last head). A warm-up set explicitly above the step cap is refused: it would never end."""
 
 
+MAX_BATCH = 65536  # windows per training batch; 65,536 × 1,024 float32 features is already 256 MiB
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     batch_size: int = 128
@@ -66,9 +69,14 @@ class TrainConfig:
         if self.min_steps > self.max_steps and self.min_steps != MIN_STEPS_DEFAULT:
             raise ValueError(f"min_steps ({self.min_steps}) must not exceed max_steps ({self.max_steps}): the "
                              "warm-up, before which no head is kept, would outlast the run")
-        if not self.lr > 0 or self.weight_decay < 0 or not 0 < self.lr_drop < 1:
-            raise ValueError(f"need lr > 0, weight_decay >= 0 and 0 < lr_drop < 1; got lr={self.lr}, "
+        if not 0 < self.lr <= 10 or not 0 <= self.weight_decay <= 10 or not 0 < self.lr_drop < 1:
+            raise ValueError(f"need 0 < lr <= 10, 0 <= weight_decay <= 10 and 0 < lr_drop < 1; got lr={self.lr}, "
                              f"weight_decay={self.weight_decay}, lr_drop={self.lr_drop}")
+        if self.batch_size > MAX_BATCH:
+            raise ValueError(f"batch_size must be at most {MAX_BATCH:,} (a batch is held in memory at once), "
+                             f"got {self.batch_size:,}")
+        for name in ("lr", "weight_decay", "lr_drop"):  # one spelling per value: equal settings, one run id
+            object.__setattr__(self, name, float(getattr(self, name)))
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -21,6 +21,9 @@ NOISE_POOL_ROWS = 8192
 PREFETCH = 8  # batches drawn per call
 
 
+MAX_NOISE_STD = 10.0  # beyond this the windows are noise: almost surely a typo
+
+
 @dataclass(frozen=True)
 class SamplerConfig:
     """Every knob of the stream; the defaults are the settings sergen's results use."""
@@ -45,8 +48,13 @@ class SamplerConfig:
                 raise ValueError(f"{name} must lie from 0 to 1, got {getattr(self, name)}")
         if not 0 <= self.mask_frac < 1:
             raise ValueError(f"mask_frac must lie from 0 up to (not including) 1, got {self.mask_frac}")
-        if self.noise_std < 0:
-            raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
+        if not 0 <= self.noise_std <= MAX_NOISE_STD:  # nan and inf fail too
+            raise ValueError(f"noise_std must lie from 0 to {MAX_NOISE_STD} (units of each feature's standard "
+                             f"deviation), got {self.noise_std}")
+        # one spelling per value (1 and 1.0, [1, 3] and [1.0, 3.0]): equal settings, one run id
+        for name in ("aug_share", "mix_prob", "mask_frac", "noise_std"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "window_s", (float(lo), float(hi)))
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -151,3 +151,37 @@ def test_test_corpora_in_another_order_are_the_same_run(cli, private_ws):
     for test in ("emodb,ravdess", "ravdess,emodb"):
         ids.append(run_json(*PROBE[:6], test, *PROBE[7:])["run_id"])
     assert ids[0] == ids[1]
+
+
+def test_equal_settings_spelt_differently_are_one_run(cli, private_ws):
+    base = run_json(*PROBE)["run_id"]
+    assert run_json(*PROBE, "--set", "sampler.window_s=[1,3]", "--set", "sampler.mix_prob=0.2")["run_id"] == base
+    assert run_json(*PROBE, "--set", "training.lr=0.001")["run_id"] == base
+    both = [run_json(*PROBE[:4], train, *PROBE[5:])["run_id"] for train in ("emodb+ravdess", "ravdess+emodb")]
+    assert both[0] == both[1]
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("training.batch_size=99999999999999999999", "batch_size must be at most 65,536"),
+    ("sampler.noise_std=inf", "noise_std must lie from 0 to 10.0"),
+    ("sampler.noise_std=nan", "noise_std must lie from 0 to 10.0"),
+])
+def test_values_that_would_crash_training_are_refused(cli, private_ws, setting, message):
+    code, text = cli(*PROBE, "--set", setting)
+    assert code == 2 and message in text and not (private_ws / "results/runs").exists()
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("pool", "median", "unknown --pool 'median'"), ("seed", "0", "seed = '0' is not a whole number"),
+    ("head", "mlpp", "head 'mlpp' is not one of"), ("norm", "corpora", "unknown --norm 'corpora'"),
+])
+def test_a_rerun_of_an_edited_record_with_a_bad_value_is_refused(cli, private_ws, key, value, message):
+    """Even with its run id recomputed to match, a value the command line would refuse is refused."""
+    record, _ = record_of(private_ws, run_json(*PROBE)["run_id"])
+    record["spec"][key] = value
+    record["run_id"] = hashlib.sha1(json.dumps(record["spec"], sort_keys=True, default=str).encode()).hexdigest()[:16]
+    edited = private_ws / "edited.json"
+    edited.write_text(json.dumps(record))
+    code, text = cli("probe", "--rerun", edited)
+    assert code == 2 and "the record's spec does not fit this sergen's settings" in text and message in text
+    assert not (private_ws / "results/runs" / f"{record['run_id']}.json").exists()

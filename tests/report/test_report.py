@@ -2,6 +2,7 @@
 its figures exist, stale and unreadable runs are left out visibly."""
 
 import itertools
+import json
 import re
 
 import numpy as np
@@ -205,3 +206,27 @@ def test_runs_on_another_layer_get_their_own_poster_rows(tmp_path):
     assert re.search(r"\|\s+msp \|\s+0\.67 \[0\.62–0\.72\] \|\s+0\.66 \[0\.61–0\.71\] \|\s+0\.90 \[0\.85–0\.95\] \|", text)
     assert "### melspec (layer 12) · mlp" in text
     assert re.search(r"\|\s+msp \|\s+0\.47 \[0\.42–0\.52\] \|\s+0\.46 \[0\.41–0\.51\] \|\s+0\.70 \[0\.65–0\.75\] \|", text)
+
+
+def test_runs_of_other_training_settings_are_kept_apart(tmp_path):
+    """A run with --set training.max_steps=100 is another experiment: its own rows, never averaged in."""
+    from sergen.results import load_runs, settings_tag
+
+    assert settings_tag({"sampler": {"window_s": [1, 3], "mix_prob": 0}, "training": {}}) == "mix_prob=0.0"
+    assert settings_tag({"sampler": {}, "training": {"max_steps": 100}, "n_boot": 20}) == "max_steps=100,n_boot=20"
+    assert settings_tag({"sampler": {"aug_share": 0.5}, "training": {}}) == ""  # its own column
+    df = fixture_results(tmp_path / "results")
+    quick = df[df.n_train_corpora == 1].copy()
+    for column in ("value", "ci_low", "ci_high"):
+        quick[column] -= 0.2
+    quick["run_id"] = quick["run_id"] + "-quick"
+    save_fixture_runs(quick, tmp_path / "results", tmp_path / "stores")
+    for path in (tmp_path / "results/runs").glob("*-quick.json"):  # these runs trained for 100 steps
+        record = json.loads(path.read_text())
+        record["spec"]["training"] = {"max_steps": 100}
+        path.write_text(json.dumps(record))
+    rows = load_runs(tmp_path / "results").rows
+    assert set(rows.settings) == {"", "max_steps=100"}
+    text = build_report(tmp_path / "results", tmp_path / "out").read_text()
+    assert re.search(r"\|\s+msp \|\s+0\.67 \[0\.62–0\.72\] \|\s+0\.66 \[0\.61–0\.71\] \|\s+0\.90 \[0\.85–0\.95\] \|", text)
+    assert "### melspec [max_steps=100] · mlp" in text
