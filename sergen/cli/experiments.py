@@ -206,9 +206,10 @@ def rerun_spec(path: Path, ctx: typer.Context):
     record decides everything)."""
     from sergen.experiments.probe import spec_from_record
 
-    given = [p.name for p in ctx.command.params if p.name not in ("rerun", "as_json") and not at_default(ctx, p.name)]
+    given = [max(p.opts, key=len) for p in ctx.command.params
+             if p.name not in ("rerun", "as_json") and not at_default(ctx, p.name)]  # as typed: --set, not --sets
     if given:
-        raise SergenError(f"--rerun repeats a saved run exactly: --{given[0].replace('_', '-')} does not apply",
+        raise SergenError(f"--rerun repeats a saved run exactly: {given[0]} does not apply",
                           fix="leave the other options out (or run a new probe without --rerun)")
     return spec_from_record(path)
 

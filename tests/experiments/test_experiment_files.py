@@ -49,6 +49,8 @@ def test_rerun_repeats_a_saved_run_exactly(in_demo_workspace, tmp_path):
     assert [r["value"] for r in repeat["rows"]] == [r["value"] for r in out["rows"]]
     mixed = invoke("probe", "--rerun", str(Path(out["results"]).with_suffix(".json")), "--seed", "3")
     assert isinstance(mixed.exception, SergenError) and "--seed does not apply" in mixed.exception.message
+    with_set = invoke("probe", "--rerun", str(Path(out["results"]).with_suffix(".json")), "--set", "n_boot=5")
+    assert isinstance(with_set.exception, SergenError) and "--set does not apply" in with_set.exception.message
     missing = invoke("probe", "--rerun", str(tmp_path / "nope.json"))
     assert isinstance(missing.exception, SergenError) and "no such run record" in missing.exception.message
 
