@@ -315,7 +315,7 @@ def _reason(exc: Exception) -> str:
 
 def settings_tag(spec: dict) -> str:
     """The stream and training settings of a run where they are not the defaults, as ``key=value`` pairs
-    (``max_steps=100,window_s=1-2``); "" for the defaults. Runs whose settings differ are different
+    (``max_steps=100,window_s=1-2``); "" for the defaults (the bootstrap count, which moves intervals only, aside). Runs whose settings differ are different
     experiments: the report and the matrices keep them apart by this tag, never average them together."""
     from sergen.train.loop import TrainConfig
     from sergen.train.sampler import SamplerConfig
@@ -331,9 +331,7 @@ def settings_tag(spec: dict) -> str:
             value = given.get(key, default)
             if key != "aug_share" and value != default:  # the augmentation share has its own column
                 parts.append(f"{key}={'-'.join(f'{v:g}' for v in value) if isinstance(value, (list, tuple)) else value}")
-    if int(spec.get("n_boot", 200)) != 200:
-        parts.append(f"n_boot={spec['n_boot']}")
-    return ",".join(parts)
+    return ",".join(parts)  # n_boot changes intervals only, never a value: no tag
 
 
 def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
@@ -364,7 +362,7 @@ def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
         for orphan in sorted(set(p.stem for p in folder.glob("*.json")) - set(ids)):
             skipped.append(Skipped(folder / f"{orphan}.json", f"a run record without its rows ({orphan}.csv is "
                                    "missing: the run was killed while saving, or the file was removed)"))
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(ROW_COLUMNS))
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*ROW_COLUMNS, "settings"])
     if "absent_classes" in rows:
         rows["absent_classes"] = rows["absent_classes"].map(lambda v: "" if pd.isna(v) else str(v))
     # runs saved before pooling was a choice pooled each window's mean

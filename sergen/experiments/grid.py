@@ -212,7 +212,7 @@ def with_protocol_columns(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows written before protocols existed read as the poster's protocol (four classes, own split)."""
     rows = rows.copy()
     for column, default in (("labels", "4"), ("folds", ""), ("protocol", ""), ("norm", "global"), ("pool", "mean"),
-                            ("layer", "-")):
+                            ("layer", "-"), ("settings", "")):
         if column not in rows:
             rows[column] = default
         values = rows[column].astype(object)

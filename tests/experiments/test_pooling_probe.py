@@ -180,7 +180,8 @@ def test_an_experiment_file_and_the_command_line_give_the_same_run_id(variance_s
     assert both.exit_code == 0, both.output
     out = json.loads(both.stdout)
     assert len(out["run_ids"]) == 2 and ids[0] in out["run_ids"] and out["ran"] == 1
-    assert sorted(out["matrices"]) == ["auroc_toy_linear_true_aug0", "auroc_toy_linear_true_aug0_pool-mean-std"]
+    assert sorted(out["matrices"]) == ["auroc_toy_linear_true_aug0_eval_every-100-max_steps-200-min_steps-100",
+                                    "auroc_toy_linear_true_aug0_pool-mean-std_eval_every-100-max_steps-200-min_steps-100"]
 
 
 def test_bad_pool_on_the_command_line_and_in_a_file(variance_stores, tmp_path, monkeypatch):

@@ -70,7 +70,7 @@ def test_grid_resumes_and_writes_matrices(in_demo_workspace, tmp_path):
     run_grid(specs, workers=2)  # everything done: nothing rerun
     assert mtimes == {p: p.stat().st_mtime for p in (tmp_path / "results/runs").glob("*.csv")}
     paths = auroc_matrices()
-    matrix = pd.read_csv(paths["auroc_melspec_linear_true_aug0"], index_col=0)
+    matrix = pd.read_csv(paths["auroc_melspec_linear_true_aug0_max_steps-600"], index_col=0)
     assert list(matrix.index) == ["emodb", "ravdess", "emodb+ravdess"]  # single corpora first
     assert list(matrix.columns) == list(CORPORA)
     cell = results.query("metric == 'auroc' and train == 'emodb' and test == 'ravdess'").value.iloc[0]
@@ -155,13 +155,13 @@ def test_matrices_keep_rows_of_earlier_grids(in_demo_workspace, tmp_path):
         specs = grid_specs(["melspec"], train, "emodb,ravdess", heads=("linear",), training=FAST, n_boot=10)
         run_grid(specs, workers=1, show_progress=False)
         paths = auroc_matrices()
-    matrix = pd.read_csv(paths["auroc_melspec_linear_true_aug0"], index_col=0)
+    matrix = pd.read_csv(paths["auroc_melspec_linear_true_aug0_max_steps-600"], index_col=0)
     assert list(matrix.index) == ["emodb", "ravdess"] and list(matrix.columns) == ["emodb", "ravdess"]
     rows = load_results().query("metric == 'auroc'").set_index(["train", "test"]).value
     assert matrix.loc["emodb", "ravdess"] == pytest.approx(rows["emodb", "ravdess"], abs=1e-4)
     assert matrix.loc["ravdess", "ravdess"] == pytest.approx(rows["ravdess", "ravdess"], abs=1e-4)
     # a matrix no fresh run supports any more goes; a file sergen did not write stays
-    mine = paths["auroc_melspec_linear_true_aug0"].parent
+    mine = paths["auroc_melspec_linear_true_aug0_max_steps-600"].parent
     (mine / "auroc_by_hand.csv").write_text("mine")
     for run in (tmp_path / "results/runs").glob("*.csv"):
         run.unlink()

@@ -192,7 +192,8 @@ def test_experiment_file_and_command_line_give_the_same_weighted_run(stores, tmp
     assert record.spec["layer"] == "weighted" and set(record.layer_weights) == {"4", "8", "12"}
     from sergen.experiments.grid import auroc_matrices
 
-    assert list(auroc_matrices()) == ["auroc_toy_linear_true_aug0_layer-weighted"]  # never averaged with a layer
+    # never averaged with another layer (nor with runs of other training settings)
+    assert list(auroc_matrices()) == ["auroc_toy_linear_true_aug0_layer-weighted_max_steps-600"]
     probe_file = tmp_path / "probe.toml"
     probe_file.write_text('model = "toy"\ntrain = "emodb"\ntest = "emodb"\nhead = "linear"\nlayer = "weighted"\n'
                           'n_boot = 10\n\n[training]\nmax_steps = 600\n')

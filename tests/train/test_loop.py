@@ -79,9 +79,9 @@ def test_class_first_off_draws_classes_as_often_as_the_pool_holds_them():
     ({"min_steps": -1}, "min_steps must be >= 0"),
     ({"max_steps": 0}, "max_steps must be >= 1"),
     ({"eval_every": 0}, "eval_every must be >= 1"),
-    ({"lr": 0.0}, "need lr > 0"),
+    ({"lr": 0.0}, "need 0 < lr <= 10"),
     ({"lr_drop": 1.5}, "0 < lr_drop < 1"),
-    ({"weight_decay": -1e-4}, "weight_decay >= 0"),
+    ({"weight_decay": -1e-4}, "0 <= weight_decay <= 10"),
 ])
 def test_bad_training_settings_are_refused_by_name(bad, message):
     with pytest.raises(ValueError, match=message):
