@@ -23,6 +23,7 @@ from sergen.train.heads import ADVERSARIAL, HEADS
 from sergen.train.normalise import check_norm
 from sergen.train.pooling import check_pool
 from sergen.results import load_runs, matrices_dir
+from sergen.report.protocols import with_protocol_columns
 
 
 def expand_train_sets(spec: str, corpora: list[str]) -> list[str]:
@@ -206,19 +207,6 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
         (out_dir / f"{name}.csv").unlink(missing_ok=True)
     listing.write_text(json.dumps(sorted(written)))
     return written
-
-
-def with_protocol_columns(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows written before protocols existed read as the poster's protocol (four classes, own split)."""
-    rows = rows.copy()
-    for column, default in (("labels", "4"), ("folds", ""), ("protocol", ""), ("norm", "global"), ("pool", "mean"),
-                            ("layer", "-"), ("settings", "")):
-        if column not in rows:
-            rows[column] = default
-        values = rows[column].astype(object)
-        rows[column] = values.where(values.notna(), default).astype(str).replace({"4.0": "4", "nan": default})
-    rows["layer"] = rows["layer"].str.replace(r"^(\d+)\.0$", r"\1", regex=True)  # a layer column read as floats
-    return rows
 
 
 def _safe(text: str) -> str:

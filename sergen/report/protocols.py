@@ -20,16 +20,16 @@ from sergen import LABELS
 POSTER_CLASSES = ",".join(LABELS)
 # what a row written before runs carried their protocol means: the poster's four classes, one split
 PROTOCOL_DEFAULTS = {"labels": "4", "folds": "", "fold": 0, "classes": POSTER_CLASSES, "protocol": "",
-                     "norm": "global", "pool": "mean", "settings": ""}
+                     "norm": "global", "pool": "mean", "settings": "", "layer": "-"}
 # feature normalisation (``--norm``) changes what a head sees as much as a label set does: its own group too
 GROUP_KEYS = ("labels", "folds", "protocol", "norm", "pool")  # pooling (--pool) too: 2×D inputs
 CELL_KEYS = ("model", "layer", "head", "train", "test", "classes", "scramble", "aug_share", "settings")
 
 
 def with_protocol_columns(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` with ``labels``, ``folds``, ``fold``, ``classes``, ``protocol`` and ``norm`` always present and
-    typed (str, str, int, str, str, str): an absent column or an empty cell reads as the poster's protocol. A CSV
-    round trip turns "" into NaN and "4" into the number 4; both are undone here."""
+    """``rows`` with the columns of ``PROTOCOL_DEFAULTS`` always present and typed (``fold`` int, the others
+    str): an absent column or an empty cell reads as the poster's protocol. A CSV round trip turns "" into NaN,
+    "4" into the number 4 and a layer "12" into 12.0; all are undone here."""
     rows = rows.copy()
     for column, default in PROTOCOL_DEFAULTS.items():
         values = rows[column] if column in rows else pd.Series(default, index=rows.index, dtype=object)
