@@ -226,7 +226,8 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
         cls = EXTRACTORS.get(name)
         entry = {"model": name, "aliases": EXTRACTORS.aliases(name), "sample_rate": cls.sample_rate,
                  "frame_rate": cls.frame_rate_text or f"{cls.frame_rate:g}", "dim": cls.dim,
-                 "weights_present": False, "weights_problem": None, "revision": cls.revision, "source": cls.source}
+                 "weights_present": False, "weights_problem": None, "revision": cls.revision, "source": cls.source,
+                 "batching": cls.batching, "precisions": list(cls.precisions)}
         try:
             extractor = get_extractor(name)  # with the configured weights and revision
             entry.update(weights_present=bool(extractor.weights_present()), revision=extractor.revision)
@@ -236,13 +237,17 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
     if as_json:
         print_json({"models": models})
         return
-    headers = ["model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source"]
+    headers = ["model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source", "batching",
+               "precision"]
     rows = [[m["model"], ", ".join(m["aliases"]), str(m["sample_rate"]), m["frame_rate"], str(m["dim"]),
              "yes" if m["weights_present"] else f"[red]no ({m['weights_problem']})" if m["weights_problem"] else "[red]no",
-             m["revision"] or "-", m["source"]] for m in models]
+             m["revision"] or "-", m["source"], m["batching"], "/".join(m["precisions"])] for m in models]
+    from sergen.extractors import HFEncoder
+
     rows.append(["hf:<model-id>", "", "the model's own", "from its convolutions", "hidden size",
-                 "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)"])
-    table, left_out = fitted_table(headers, rows, 1, ["source", "revision"], console.width)
+                 "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)",
+                 HFEncoder.batching, "/".join(HFEncoder.precisions)])
+    table, left_out = fitted_table(headers, rows, 1, ["source", "revision", "batching", "precision"], console.width)
     console.print(table)
     if left_out:  # too narrow (a pipe is 80 columns): the long text goes below, wrapped at spaces only
         console.print(f"{' and '.join(left_out)} of each model:")
