@@ -237,17 +237,13 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
     if as_json:
         print_json({"models": models})
         return
-    headers = ["model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source", "batching",
-               "precision"]
+    headers = ["model", "aliases", "rate (Hz)", "frames/s", "dim", "weights here", "revision", "source"]
     rows = [[m["model"], ", ".join(m["aliases"]), str(m["sample_rate"]), m["frame_rate"], str(m["dim"]),
              "yes" if m["weights_present"] else f"[red]no ({m['weights_problem']})" if m["weights_problem"] else "[red]no",
-             m["revision"] or "-", m["source"], m["batching"], "/".join(m["precisions"])] for m in models]
-    from sergen.extractors import HFEncoder
-
+             m["revision"] or "-", m["source"]] for m in models]
     rows.append(["hf:<model-id>", "", "the model's own", "from its convolutions", "hidden size",
-                 "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)",
-                 HFEncoder.batching, "/".join(HFEncoder.precisions)])
-    table, left_out = fitted_table(headers, rows, 1, ["source", "revision", "batching", "precision"], console.width)
+                 "per model", "main", "any wav2vec2-family encoder (wav2vec2, HuBERT, data2vec-audio …)"])
+    table, left_out = fitted_table(headers, rows, 1, ["source", "revision"], console.width)
     console.print(table)
     if left_out:  # too narrow (a pipe is 80 columns): the long text goes below, wrapped at spaces only
         console.print(f"{' and '.join(left_out)} of each model:")
@@ -257,6 +253,17 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
         for row in rows:
             below.add_row(f"  {row[0]}:", "; ".join(f"{h} {row[headers.index(h)]}" for h in left_out))
         console.print(below, highlight=False)
+    from sergen.extractors import HFEncoder
+
+    console.print("how each model keeps several utterances in flight (`sergen models check MODEL` verifies it), and "
+                  "its precisions:")
+    below = Table.grid(padding=(0, 1))
+    below.add_column(no_wrap=True)
+    below.add_column()
+    for name, batching, precisions in [(m["model"], m["batching"], m["precisions"]) for m in models] + [
+            ("hf:<model-id>", HFEncoder.batching, HFEncoder.precisions)]:
+        below.add_row(f"  {name}:", f"{batching}; {'/'.join(precisions)}")
+    console.print(below, highlight=False)
 
 
 @models_app.command("check")
