@@ -255,8 +255,7 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
         console.print(below, highlight=False)
     from sergen.extractors import HFEncoder
 
-    console.print("how each model keeps several utterances in flight (`sergen models check MODEL` verifies it), and "
-                  "its precisions:")
+    console.print("batching (`sergen models check MODEL` verifies it) and precisions:")
     below = Table.grid(padding=(0, 1))
     below.add_column(no_wrap=True)
     below.add_column()
