@@ -103,6 +103,21 @@ class Extractor:
         """Frames ``[T, D]`` (float32) for each waveform (float32 mono at ``sample_rate``)."""
         return [self.embed_one(w) for w in waveforms]
 
+    def mixes_keys(self, waveforms: list[np.ndarray]) -> bool:
+        return len({self.batch_key(len(w)) for w in waveforms}) > 1
+
+    def embed_by_key(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
+        """``embed`` of each group of equal ``batch_key``, in the input's order: what an extractor that batches
+        only equal keys does when a caller hands it mixed ones (extraction never does)."""
+        groups: dict = {}
+        for i, w in enumerate(waveforms):
+            groups.setdefault(self.batch_key(len(w)), []).append(i)
+        out: list = [None] * len(waveforms)
+        for idx in groups.values():
+            for i, frames in zip(idx, self.embed([waveforms[i] for i in idx])):
+                out[i] = frames
+        return out
+
     def embed_one(self, waveform: np.ndarray) -> np.ndarray:
         """One utterance alone (extractors that batch implement ``embed`` and get this from it)."""
         if type(self).embed is Extractor.embed:

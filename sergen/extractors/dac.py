@@ -40,6 +40,8 @@ class Dac44k(TransformersExtractor):
 
     def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
         """Waveforms of one ``batch_key``, each zero-padded to that many hops, in one pass."""
+        if self.mixes_keys(waveforms):
+            return self.embed_by_key(waveforms)
         import torch
 
         n = self.batch_key(len(waveforms[0])) * self.hop

@@ -31,6 +31,8 @@ class Encodec(TransformersExtractor):
 
     def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
         """Waveforms of one length (``batch_key``) stacked into one pass."""
+        if self.mixes_keys(waveforms):
+            return self.embed_by_key(waveforms)
         import torch
 
         x = self.to_device(np.stack(waveforms)[:, None, :].astype(np.float32))

@@ -130,6 +130,8 @@ class HFEncoder(TransformersExtractor):
     def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
         """One forward pass: padded with an attention mask where that is exact, else (equal lengths, from
         ``batch_key``) stacked with no mask; per-utterance normalisation over each utterance's own samples."""
+        if self.mixes_keys(waveforms):
+            return self.embed_by_key(waveforms)
         import torch
 
         lengths = [len(w) for w in waveforms]

@@ -83,6 +83,8 @@ class Phi4Audio(TransformersExtractor):
 
     def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
         """Waveforms of one Mel-frame count (``batch_key``): features of each alone, stacked, one pass."""
+        if self.mixes_keys(waveforms):
+            return self.embed_by_key(waveforms)
         import torch
 
         model = self.model

@@ -54,6 +54,8 @@ class WavLMLarge(TransformersExtractor):
     def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
         import torch
 
+        if self.mixes_keys(waveforms):
+            return self.embed_by_key(waveforms)
         model = self.model
         lengths = [len(w) for w in waveforms]
         batch = np.zeros((len(waveforms), max(lengths)), np.float32)

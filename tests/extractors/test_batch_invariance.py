@@ -130,6 +130,10 @@ def test_every_registered_extractor_batches_exactly(name, tmp_path, monkeypatch)
     ids, waves = waves_for(ex, CLAP_SECONDS if name == "clap-2023" else SECONDS)
     assert batched_in_production(ex, waves) >= 2  # batching really happens (at least the equal lengths)
     assert_invariant(ex, ids, waves)
+    padded = [np.pad(w, (0, max(0, ex.min_samples - len(w)))) for w in waves]  # embed called directly, keys mixed
+    for together, w in zip(ex.embed(padded), padded):
+        alone = ex.embed([w])[0]
+        assert np.abs(together - alone).max() <= TOLERANCE["fp32"] * np.sqrt(np.mean(alone.astype(np.float64) ** 2))
 
 
 def save_family(root, model_id):
