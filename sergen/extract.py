@@ -105,14 +105,14 @@ def _windows(todo: np.ndarray, max_utts: int) -> list[tuple[int, int]]:
     return runs
 
 
-def _batches(lengths: list[int], rate: int, batch_seconds: float, batchable: bool) -> list[list[int]]:
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    if not batchable:
-        return [[i] for i in order]
+def _batches(lengths: list[int], rate: int, batch_seconds: float, keys: list) -> list[list[int]]:
+    """Batches of at most ``batch_seconds`` (longest × count) whose members share one ``batch_key``, so every
+    batch gives the frames its utterances give one at a time (see ``Extractor.batch_key``)."""
+    order = sorted(range(len(lengths)), key=lambda i: (keys[i], lengths[i]))
     batches, current, longest = [], [], 0
     for i in order:
         longest = max(longest, lengths[i])
-        if current and longest * (len(current) + 1) / rate > batch_seconds:
+        if current and (keys[i] != keys[current[-1]] or longest * (len(current) + 1) / rate > batch_seconds):
             batches.append(current)
             current, longest = [], lengths[i]
         current.append(i)
@@ -153,7 +153,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     store_name = f"{corpus}@{augment.name}" if augment else corpus
     path = store_path(extractor.name, store_name, stores_root)
     plan = plan_frames(manifest, extractor, augment, view_seed)
-    settings = dict(extractor.settings(), **({"view": augment.name, "view_seed": view_seed} if augment else {}))
+    settings = dict(extractor.store_settings(), **({"view": augment.name, "view_seed": view_seed} if augment else {}))
     m_hash, a_hash = manifest_hash(manifest), audio_hash(manifest)
     started = time.perf_counter()
 
@@ -266,7 +266,8 @@ def embed_window(extractor: Extractor, rows, decoded, batch_seconds: float):
             codes[i] = PADDED
         waves.append(wav)
     ok = [i for i, w in enumerate(waves) if w is not None]
-    for batch in _batches([len(waves[i]) for i in ok], extractor.sample_rate, batch_seconds, extractor.batchable):
+    lengths = [len(waves[i]) for i in ok]
+    for batch in _batches(lengths, extractor.sample_rate, batch_seconds, [extractor.batch_key(n) for n in lengths]):
         idx = [ok[j] for j in batch]
         outputs = extractor.embed([waves[i] for i in idx])
         for i, out in zip(idx, outputs):

@@ -46,7 +46,7 @@ def check_device(device: str | None) -> None:
         raise SergenError("--device mps: Apple's MPS backend is not available here", fix="pass --device cpu")
 
 
-def check_model_options(model: str, weights, options: dict) -> None:
+def check_model_options(model: str, weights, options: dict, device: str | None = None) -> None:
     """Options the model does not take are refused rather than silently ignored (``--layers`` on melspec)."""
     import inspect
 
@@ -57,10 +57,20 @@ def check_model_options(model: str, weights, options: dict) -> None:
     cls = HFEncoder if model.startswith(PREFIX) else EXTRACTORS.get(model)
     name = model if model.startswith(PREFIX) else EXTRACTORS.canonical(model)
     takes = {p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is not p.VAR_KEYWORD}
-    flag = {"layers": "--layers", "hop_seconds": "--hop-seconds", "revision": "--revision"}
+    flag = {"layers": "--layers", "hop_seconds": "--hop-seconds", "revision": "--revision", "precision": "--precision",
+            "input_mode": "--input-mode"}
+    if "precision" in options:  # every extractor takes it; those without a network offer fp32 only
+        from sergen.extractors.base import check_precision
+
+        if device is None:
+            from sergen.extract import default_device
+
+            device = default_device()
+        check_precision(cls, options["precision"], device)
     for key in options:
-        if key not in takes:
-            users = {"layers": "wavlm-large, whisper-* and hf: models", "hop_seconds": "clap-2023", "revision": "hub models"}.get(key, "")
+        if key not in takes and key != "precision":
+            users = {"layers": "wavlm-large, whisper-* and hf: models", "hop_seconds": "clap-2023", "revision": "hub models",
+                     "input_mode": "whisper-* models"}.get(key, "")
             raise SergenError(f"{name} takes no {flag.get(key, key)} option", fix=f"leave it out ({flag.get(key, key)} "
                               f"is for {users})" if users else "leave it out")
     if weights is not None:
@@ -104,7 +114,7 @@ def preflight(model: str, corpus: str, *, stores_root=None, manifest_file=None, 
         if not value > 0:
             raise SergenError(f"{name} must be greater than 0, got {value}")
     check_device(device)
-    check_model_options(model, weights, extractor_options or {})
+    check_model_options(model, weights, extractor_options or {}, device)
     check_writable(stores_root or data_dir("stores"), "stores folder")
     if view:
         VIEWS.get(view)

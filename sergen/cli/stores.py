@@ -63,6 +63,10 @@ def extract(
                                                callback=check.positive_float),
     scheduler: Optional[str] = typer.Option(None, help="run on Dask: local, local:N, or tcp://HOST:PORT",
                                             callback=check.scheduler),
+    precision: Optional[str] = typer.Option(None, help="fp32 (default), bf16 (CUDA; CPU for measuring) or fp16 "
+                                                       "(CUDA): the network under autocast; recorded in the store"),
+    input_mode: Optional[str] = typer.Option(None, help="whisper-*: padded (default: every piece padded to 30 s) or "
+                                                        "trimmed (only the audio's length); recorded in the store"),
 ):
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
     goes to the sibling store <corpus>@<view>.zarr."""
@@ -71,8 +75,8 @@ def extract(
     from sergen.preflight import preflight
 
     views = [None] + [VIEWS.canonical(v) for v in view]
-    options = {k: v for k, v in {"layers": layers, "hop_seconds": hop_seconds, "revision": revision}.items()
-               if v is not None}
+    options = {k: v for k, v in {"layers": layers, "hop_seconds": hop_seconds, "revision": revision,
+                                 "precision": precision, "input_mode": input_mode}.items() if v is not None}
     jobs = [(c, v) for c in resolve_corpora(corpus) for v in views]
     for name, one_view in jobs:  # every argument of every job checked before the first store is touched
         preflight(model, name, device=device, weights=weights, corpus_root=root, batch_seconds=batch_seconds,
@@ -222,7 +226,8 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
         cls = EXTRACTORS.get(name)
         entry = {"model": name, "aliases": EXTRACTORS.aliases(name), "sample_rate": cls.sample_rate,
                  "frame_rate": cls.frame_rate_text or f"{cls.frame_rate:g}", "dim": cls.dim,
-                 "weights_present": False, "weights_problem": None, "revision": cls.revision, "source": cls.source}
+                 "weights_present": False, "weights_problem": None, "revision": cls.revision, "source": cls.source,
+                 "batching": cls.batching, "precisions": list(cls.precisions)}
         try:
             extractor = get_extractor(name)  # with the configured weights and revision
             entry.update(weights_present=bool(extractor.weights_present()), revision=extractor.revision)
@@ -248,3 +253,87 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
         for row in rows:
             below.add_row(f"  {row[0]}:", "; ".join(f"{h} {row[headers.index(h)]}" for h in left_out))
         console.print(below, highlight=False)
+    from sergen.extractors import HFEncoder
+
+    console.print("batching (`sergen models check MODEL` verifies it) and precisions:")
+    below = Table.grid(padding=(0, 1))
+    below.add_column(no_wrap=True)
+    below.add_column()
+    for name, batching, precisions in [(m["model"], m["batching"], m["precisions"]) for m in models] + [
+            ("hf:<model-id>", HFEncoder.batching, HFEncoder.precisions)]:
+        below.add_row(f"  {name}:", f"{batching}; {'/'.join(precisions)}")
+    console.print(below, highlight=False)
+
+
+@models_app.command("check")
+def models_check(
+    model: str = typer.Argument(..., help="extractor name (`sergen models ls`) or hf:<model-id>"),
+    corpus: Optional[str] = typer.Option(None, help="whose utterances (default: the first corpus with a manifest)"),
+    device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present)",
+                                         callback=check.device),
+    weights: Optional[Path] = typer.Option(None, help="local checkpoint file or folder (default: as `sergen extract`)",
+                                           callback=check.existing_path),
+    root: Optional[Path] = typer.Option(None, help="corpus root, when it moved since the manifest was made",
+                                        callback=check.existing_dir),
+    utterances: int = typer.Option(6, help="how many utterances, spread over the corpus's lengths",
+                                   callback=check.positive_int),
+    batch_seconds: float = typer.Option(60.0, help="audio seconds per batch, as for `sergen extract`",
+                                        callback=check.positive_float),
+    layers: Optional[str] = typer.Option(None, help="as for `sergen extract`", callback=check.layers),
+    precision: Optional[str] = typer.Option(None, help="fp32 (default), bf16 or fp16, as for `sergen extract`"),
+    input_mode: Optional[str] = typer.Option(None, help="whisper-*: padded (default) or trimmed"),
+    tolerance: Optional[float] = typer.Option(None, help="largest |batched − alone| / RMS of the frames alone "
+                                                         "(default 1e-3 at fp32, 5e-2 at bf16/fp16)",
+                                              callback=check.positive_float),
+):
+    """Batch invariance on your own utterances, weights and device: each utterance embedded alone and through
+    extraction's batching; prints the largest difference and the cosine per utterance and exits 1 beyond the
+    tolerance."""
+    import numpy as np
+
+    from sergen.batch_check import TOLERANCE, compare, pick_spread, with_common_length
+    from sergen.extract import decode_row, default_device, plan_frames
+    from sergen.extractors import get_extractor
+    from sergen.preflight import preflight
+
+    names = manifest_corpora()
+    if corpus is None and not names:
+        raise SergenError("no manifests yet: the check embeds utterances of one of your corpora",
+                          fix="run `sergen manifest CORPUS --root DIR` (or `sergen demo-data` and `make demo`) first")
+    corpus = corpus or names[0]
+    options = {k: v for k, v in {"layers": layers, "precision": precision, "input_mode": input_mode}.items()
+               if v is not None}
+    manifest, _, corpus_root = preflight(model, corpus, device=device, weights=weights, corpus_root=root,
+                                         batch_seconds=batch_seconds, extractor_options=options or None)
+    extractor = get_extractor(model, device=device or default_device(), weights=weights, **options).load()
+    plan = plan_frames(manifest, extractor)
+    rows = [plan.iloc[i] for i in pick_spread(plan["n_model"].to_numpy(), utterances)]
+    ids, waves = [], []
+    for row in rows:
+        wav, error = decode_row(corpus_root, row, extractor, None, 0)
+        if error:
+            err_console.print(f"[yellow]{row.utt_id}: left out ({error})")
+            continue
+        ids.append(str(row.utt_id))
+        waves.append(wav)
+    if not waves:
+        raise SergenError(f"none of the {len(rows)} utterances picked could be decoded", where=str(corpus_root),
+                          fix="check the corpus with `sergen extract` first (it names each failing file)")
+    ids, waves = with_common_length(ids, waves, extractor.min_samples)
+    limit = tolerance or TOLERANCE[extractor.precision]
+    found = compare(extractor, ids, waves, batch_seconds)
+    table = Table(title=f"{extractor.name} on {corpus}, {extractor.device}, {extractor.precision}: "
+                        "batched (as extraction runs) vs alone")
+    for header in ("utterance", "frames", "max |Δ|", "max |Δ| / RMS", "min cosine", ""):
+        table.add_column(header, justify="left" if header == "utterance" else "right")
+    for d in found:
+        table.add_row(d.utt_id, str(d.n_frames), f"{d.max_abs:.2e}", f"{d.relative:.2e}", f"{d.cosine:.6f}",
+                      "ok" if d.relative <= limit else "[red]beyond")
+    console.print(table)
+    worst = max(found, key=lambda d: d.relative)
+    verdict = (f"largest deviation {worst.relative:.2e} × RMS ({worst.utt_id}); tolerance {limit:g} × RMS; "
+               f"batching: {extractor.batching}")
+    if worst.relative > limit or not np.isfinite(worst.relative):
+        err_console.print(f"[red]not batch-invariant here: {verdict}")
+        raise typer.Exit(1)
+    console.print(f"batch-invariant: {verdict}")

@@ -21,6 +21,7 @@ from sergen.experiments.data import (load_corpus, relabelled, split_rows, stores
                                      utterance_std)
 from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
+from sergen.experiments.store_numerics import check_same_numerics
 from sergen.experiments.weighted_layers import check_weighted, weighted_layers
 from sergen.protocols.protocol import (NAMED, Protocol, file_digest, named_protocol, parse_folds, parse_labels,
                                        parse_named, protocol_file, shown_option)
@@ -164,6 +165,8 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
         raise SergenError(f"--head {spec.head} learns against the corpus of each window: it needs a multi-corpus "
                           f"training set, not {spec.train_name} alone",
                           fix="train on several corpora (e.g. --train iemocap+cremad or all), or use --head mlp")
+    check_same_numerics(spec.model, stores_of(spec.model, spec.train, spec.test, spec.sampler.aug_share, stores_root),
+                        stores_root)  # one precision and input mode in the whole run
     check_weighted(spec, stores_root)  # --layer weighted: the same layers everywhere, all within the budget
     if not spec.folds and spec.layer != "all":
         check_protocol(spec, stores_root)

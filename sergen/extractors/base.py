@@ -1,7 +1,8 @@
 """The one interface every extractor offers, and the registry that finds them by the poster's names.
 
 The rest of sergen sees only: native sample rate, frame rate, dimension, ``num_frames(n_samples)``
-(exact, so the store can place every utterance before extraction starts) and batched ``embed``.
+(exact, so the store can place every utterance before extraction starts), ``batch_key(n_samples)`` (which
+utterances may share one ``embed`` call without changing their frames) and batched ``embed``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ EXTRACTORS: Registry[type["Extractor"]] = Registry(
     "model", hint="`sergen models ls` lists every extractor"
 )
 
+PRECISIONS = ("fp32", "bf16", "fp16")
+"""fp32: plain float32. bf16 / fp16: the network's body under torch autocast (weights stay float32; signal
+front ends stay outside it). fp16 only on CUDA; bf16 on CUDA and on CPU (slow there: for measuring)."""
+
 
 class Extractor:
     """Base class. Subclasses set the class attributes and implement ``num_frames`` and ``embed_one``
@@ -33,17 +38,23 @@ class Extractor:
     min_samples: int = 1
     """Shorter input is zero-padded to this many samples (and the padding is recorded in the store)."""
     batchable: bool = False
-    """Whether ``embed`` may pad and batch utterances of different lengths without changing outputs."""
+    """Whether ``embed`` may pad and batch utterances of different lengths without changing outputs; when
+    not, ``batch_key`` puts only utterances of equal length (exact-length buckets) in one call."""
+    batching: str = "exact-length buckets (equal lengths batched without padding)"
+    """How this extractor keeps several utterances in flight, and why (shown by `sergen models ls`)."""
+    precisions: tuple[str, ...] = ("fp32",)
+    """The precisions it offers: those running a network under ``autocast`` offer bf16 and fp16 too."""
     source: str = ""
     """Where the model or feature definition comes from (shown by `sergen models ls`)."""
     revision: str = ""
     """The hub revision looked up when no local weights are given (hub models only)."""
 
     def __init__(self, device: str = "cpu", weights: str | Path | None = None, revision: str | None = None,
-                 **options):
+                 precision: str = "fp32", **options):
         self.device = device
         self.weights = weights
         self.revision = revision or type(self).revision
+        self.precision = check_precision(type(self), precision, device)
         self.options = options
         self._weights_info: dict | None = None
 
@@ -62,6 +73,19 @@ class Extractor:
         """Everything that changes the output; stored in the store's attributes."""
         return dict(self.options)
 
+    def store_settings(self) -> dict:
+        """``settings()`` plus the precision when it is not fp32 (absent means fp32, so stores made before
+        the option existed keep their settings and resume): a bf16 store is another store than an fp32 one."""
+        settings = self.settings()
+        return settings if self.precision == "fp32" else dict(settings, precision=self.precision)
+
+    def batch_key(self, n_samples: int) -> int:
+        """Utterances with equal keys may share one ``embed`` call and get exactly the frames they get alone.
+        Padding-exact extractors (``batchable``): one group. Otherwise the length itself: equal lengths need
+        no padding. Extractors that pad inputs to a grid themselves (DAC's hop, Phi-4's Mel frames) give the
+        grid cell, which groups more utterances."""
+        return 0 if self.batchable else int(n_samples)
+
     def weights_info(self) -> dict:
         """What the store records about the weights; computed once (it may hash a multi-GB checkpoint)."""
         if self._weights_info is None:
@@ -79,8 +103,26 @@ class Extractor:
         """Frames ``[T, D]`` (float32) for each waveform (float32 mono at ``sample_rate``)."""
         return [self.embed_one(w) for w in waveforms]
 
+    def mixes_keys(self, waveforms: list[np.ndarray]) -> bool:
+        return len({self.batch_key(len(w)) for w in waveforms}) > 1
+
+    def embed_by_key(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
+        """``embed`` of each group of equal ``batch_key``, in the input's order: what an extractor that batches
+        only equal keys does when a caller hands it mixed ones (extraction never does)."""
+        groups: dict = {}
+        for i, w in enumerate(waveforms):
+            groups.setdefault(self.batch_key(len(w)), []).append(i)
+        out: list = [None] * len(waveforms)
+        for idx in groups.values():
+            for i, frames in zip(idx, self.embed([waveforms[i] for i in idx])):
+                out[i] = frames
+        return out
+
     def embed_one(self, waveform: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """One utterance alone (extractors that batch implement ``embed`` and get this from it)."""
+        if type(self).embed is Extractor.embed:
+            raise NotImplementedError
+        return self.embed([waveform])[0]
 
     def to_device(self, array):
         """A numpy array or CPU tensor on the extractor's device; through pinned memory on CUDA, so the copy
@@ -93,12 +135,27 @@ class Extractor:
         return tensor.to(self.device)
 
     def autocast(self):
-        """bf16 autocast on CUDA (for the network's body; keep signal front ends outside it), else nothing."""
-        if str(self.device).startswith("cuda"):
-            import torch
+        """The chosen precision for the network's body (keep signal front ends outside it); nothing for fp32."""
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        import torch
 
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        kind = "cuda" if str(self.device).startswith("cuda") else "cpu"
+        return torch.autocast(kind, dtype=torch.bfloat16 if self.precision == "bf16" else torch.float16)
+
+
+def check_precision(cls: type[Extractor], precision: str, device: str = "cpu") -> str:
+    """The precision if this extractor offers it on this device, else a SergenError saying what is allowed."""
+    precision = str(precision).lower()
+    if precision not in PRECISIONS:
+        raise SergenError(f"unknown precision {precision!r}", fix=f"choose one of {', '.join(PRECISIONS)}")
+    if precision not in cls.precisions:
+        raise SergenError(f"{cls.name or cls.__name__} runs in fp32 only (no network under autocast): "
+                          f"precision {precision} does not apply", fix="leave --precision out")
+    if precision == "fp16" and not str(device).startswith("cuda"):
+        raise SergenError("fp16 runs on CUDA only", where=f"device {device}",
+                          fix="use --precision bf16 on the CPU, or --device cuda")
+    return precision
 
 
 def given_checkpoint(weights: str | Path, filename: str, model_name: str, source: str) -> Path:

@@ -54,6 +54,7 @@ class _Cdpam(Extractor):
     dim = 512
     half = ""  # "acoustic" or "content"
     source = "cdpam 0.0.6 wheel (weights bundled)"
+    batching = "one utterance a call (its full 1 s chunks batched inside; the shorter last chunk alone)"
 
     def __init__(self, device: str = "cpu", weights=None, **options):
         super().__init__(device, weights, **options)

@@ -80,6 +80,8 @@ class CLAP2023(Extractor):
     frame_rate_text = "1/hop (hop 1 s)"
     dim = 1024
     batchable = True
+    batching = "any utterances batched: every input is a 7 s window, nothing padded"
+    precisions = ("fp32", "bf16", "fp16")
     source = f"{REPO_ID} {FILENAME} (audio encoder + projection; own HTSAT module)"
     revision = REVISION
 

@@ -1,6 +1,10 @@
 """DAC 44.1 kHz (transformers ``DacModel``, ``descript/dac_44khz``): the encoder's latent before
 quantisation, 1024-d at ≈86 frames/s. The input is zero-padded to a multiple of the hop (512), so
-N samples give ⌈N/512⌉ frames."""
+N samples give ⌈N/512⌉ frames.
+
+Batching: buckets of equal frame count. The convolutions are not causal and pad with zeros, so a batch
+member padded past its own multiple of the hop would see other zeros than alone; utterances padded to the
+same multiple are identical inputs in shape and stack without any further padding."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ class Dac44k(TransformersExtractor):
     source = "transformers DacModel, descript/dac_44khz"
     repo_id = "descript/dac_44khz"
     model_class = "DacModel"
+    batching = "buckets of equal ⌈N/512⌉ (the input is padded to the hop anyway; no further padding)"
 
     @property
     def hop(self) -> int:
@@ -30,11 +35,17 @@ class Dac44k(TransformersExtractor):
     def num_frames(self, n_samples: int) -> int:
         return -(-self.padded_length(n_samples) // 512)
 
-    def embed_one(self, waveform: np.ndarray) -> np.ndarray:
+    def batch_key(self, n_samples: int) -> int:
+        return -(-self.padded_length(n_samples) // self.hop)
+
+    def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
+        """Waveforms of one ``batch_key``, each zero-padded to that many hops, in one pass."""
+        if self.mixes_keys(waveforms):
+            return self.embed_by_key(waveforms)
         import torch
 
-        pad = (-len(waveform)) % self.hop
-        x = self.to_device(np.pad(waveform, (0, pad)).reshape(1, 1, -1))
+        n = self.batch_key(len(waveforms[0])) * self.hop
+        x = self.to_device(np.stack([np.pad(w, (0, n - len(w))) for w in waveforms])[:, None, :].astype(np.float32))
         with torch.inference_mode(), self.autocast():
             out = self.model.encoder(x)
-        return out[0].T.float().cpu().numpy()
+        return list(out.transpose(1, 2).float().cpu().numpy())

@@ -14,6 +14,7 @@ from sergen.extractors.base import EXTRACTORS, Extractor
 @EXTRACTORS.register("egemaps", "egemapsv02", "opensmile")
 class EGeMAPS(Extractor):
     name = "egemaps"
+    batching = "one utterance a call (openSMILE: nothing to batch)"
     sample_rate = 16000
     frame_rate = 100.0
     dim = 25

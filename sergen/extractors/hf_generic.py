@@ -3,15 +3,20 @@ data2vec-audio, UniSpeech …, e.g. EmoBox's facebook/hubert-large-ll60k, facebo
 facebook/data2vec-audio-large): hidden states of one layer (``layer``, default the last) or of several stored
 side by side (``layers``, as for wavlm-large); frame counts from the model's own convolution arithmetic. A
 checkpoint with a task head (``…ForCTC``, ``…ForPreTraining``) loads its encoder; the head is ignored, but a
-weight of the encoder missing from the checkpoint is refused (it would be random). One utterance at a time
-(no assumption about how padding affects the model)."""
+weight of the encoder missing from the checkpoint is refused (it would be random).
+
+Batching: padded batches with an attention mask where that is exact (a layer-norm feature encoder and one
+plain positional convolution: wav2vec2-large/lv60, HuBERT-large, WavLM-large); exact-length buckets where it
+is not (group-norm "base" models, which take no mask; data2vec-audio's stacked positional convolutions; HuBERT's
+``conv_pos_batch_norm``) — ``padding_trap`` says which and why. SDPA attention where the architecture has it."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from sergen.errors import SergenError
-from sergen.extractors.transformers_base import TransformersExtractor, check_layers, parse_layers
+from sergen.extractors.transformers_base import (TransformersExtractor, attention_kind, check_layers, padding_trap,
+                                                 parse_layers)
 
 PREFIX = "hf:"
 
@@ -24,6 +29,7 @@ def store_name(model_id: str) -> str:
 class HFEncoder(TransformersExtractor):
     source = "any transformers wav2vec2-family encoder"
     model_class = "AutoModel"
+    batching = "per checkpoint: padded + attention mask where exact, else exact-length buckets (padding_trap)"
 
     def __init__(self, model_id: str, device: str = "cpu", weights=None, layer: int = -1, revision: str | None = None,
                  layers=None, **options):
@@ -55,7 +61,8 @@ class HFEncoder(TransformersExtractor):
             self._refuse_other_kinds(config)
             try:
                 model, info = transformers.AutoModel.from_pretrained(
-                    self.path, local_files_only=True, dtype=torch.float32, output_loading_info=True)
+                    self.path, local_files_only=True, dtype=torch.float32, output_loading_info=True,
+                    attn_implementation=attention_kind(transformers.AutoModel._model_mapping[type(config)]))
             except (OSError, ValueError) as exc:
                 raise SergenError(f"transformers cannot load {self.repo_id}: {str(exc).strip().splitlines()[0]}",
                                   **cannot_load) from exc
@@ -117,14 +124,27 @@ class HFEncoder(TransformersExtractor):
         length = self.model._get_feat_extract_output_lengths(torch.tensor(self.padded_length(n_samples)))
         return int(length)
 
-    def embed_one(self, waveform: np.ndarray) -> np.ndarray:
+    def batch_key(self, n_samples: int) -> int:
+        return int(n_samples) if padding_trap(self.model.config) else 0
+
+    def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
+        """One forward pass: padded with an attention mask where that is exact, else (equal lengths, from
+        ``batch_key``) stacked with no mask; per-utterance normalisation over each utterance's own samples."""
+        if self.mixes_keys(waveforms):
+            return self.embed_by_key(waveforms)
         import torch
 
-        x = waveform
-        if getattr(self._extractor, "do_normalize", False):
-            x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
+        lengths = [len(w) for w in waveforms]
+        batch = np.zeros((len(waveforms), max(lengths)), np.float32)
+        mask = np.zeros(batch.shape, np.int64)
+        for i, w in enumerate(waveforms):
+            if getattr(self._extractor, "do_normalize", False):
+                w = (w - w.mean()) / np.sqrt(w.var() + 1e-7)
+            batch[i, : len(w)], mask[i, : len(w)] = w, 1
+        masked = padding_trap(self.model.config) is None and len(set(lengths)) > 1
         with torch.inference_mode(), self.autocast():
-            out = self.model(self.to_device(np.asarray(x, np.float32)[None]),
+            out = self.model(self.to_device(batch), attention_mask=self.to_device(mask) if masked else None,
                              output_hidden_states=True)
-        states = [out.hidden_states[layer] for layer in (self.layers or [self.layer])]
-        return torch.cat(states, dim=-1)[0].float().cpu().numpy()
+        states = torch.cat([out.hidden_states[layer] for layer in (self.layers or [self.layer])], dim=-1)
+        states = states.float().cpu().numpy()
+        return [states[i, : self.num_frames(n)] for i, n in enumerate(lengths)]

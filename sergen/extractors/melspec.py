@@ -11,6 +11,7 @@ from sergen.extractors.base import EXTRACTORS, Extractor
 @EXTRACTORS.register("melspec", "mel", "log-mel", "mel-spec")
 class MelSpec(Extractor):
     name = "melspec"
+    batching = "one utterance a call (signal processing: nothing to batch)"
     sample_rate = 16000
     frame_rate = 100.0
     dim = 128

@@ -6,7 +6,9 @@ Only the encoder is built and only its weights are read: the checkpoint's keys u
 ``model.safetensors.index.json``) and loaded strictly — the 5.6B language model is never built. The hub's
 main branch is custom code transformers 5 does not map; ``refs/pr/70`` is the transformers-format
 revision. The encoder's attention mask is added as a 0/1 bias, not a true mask, so padded batches differ
-from single inputs (MODELS.md): one utterance at a time. Inputs over 40 s are cut into 40 s pieces inside.
+from single inputs (MODELS.md), and its convolution modules would carry padding into the frames anyway.
+Batching: buckets of equal Mel-frame count — each utterance's features computed alone, then stacked
+without padding (equal shapes, no mask needed). Inputs over 40 s are cut into 40 s pieces inside.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Phi4Audio(TransformersExtractor):
     source = "transformers Phi4MultimodalAudioModel, microsoft/Phi-4-multimodal-instruct (refs/pr/70)"
     repo_id = "microsoft/Phi-4-multimodal-instruct"
     revision = "refs/pr/70"
+    batching = "buckets of equal Mel-frame count, no padding (its mask is an additive 0/1 bias, not a mask)"
 
     @property
     def model(self):
@@ -74,13 +77,21 @@ class Phi4Audio(TransformersExtractor):
         n_mel = (self.padded_length(n_samples) - 400) // 160 + 1
         return -(-n_mel // 8)
 
-    def embed_one(self, waveform: np.ndarray) -> np.ndarray:
+    def batch_key(self, n_samples: int) -> int:
+        """The Mel-frame count: the encoder's input length."""
+        return (self.padded_length(n_samples) - 400) // 160 + 1
+
+    def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
+        """Waveforms of one Mel-frame count (``batch_key``): features of each alone, stacked, one pass."""
+        if self.mixes_keys(waveforms):
+            return self.embed_by_key(waveforms)
         import torch
 
         model = self.model
-        feats = self._features(waveform, sampling_rate=self.sample_rate, return_tensors="pt")
-        x = self.to_device(feats["audio_input_features"])
+        feats = [self._features(w, sampling_rate=self.sample_rate, return_tensors="pt")["audio_input_features"]
+                 for w in waveforms]
+        x = self.to_device(torch.cat(feats))
         with torch.inference_mode(), self.autocast():
             out = model(x, None)
         out = out.last_hidden_state if hasattr(out, "last_hidden_state") else out
-        return out[0].float().cpu().numpy()
+        return list(out.float().cpu().numpy())

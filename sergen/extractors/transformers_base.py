@@ -23,10 +23,29 @@ def check_layers(layers, n_states: int, model_name: str) -> None:
         raise SergenError(f"--layers names a hidden state twice: {list(layers)}", fix="name each layer once")
 
 
+def padding_trap(config) -> str | None:
+    """Why padded batches of a wav2vec2-family encoder would not equal single inputs, or None when an
+    attention mask makes them exact. Exact needs a per-frame (layer-norm) feature encoder and a positional
+    convolution that sees the masked frames as the zeros a single input is padded with."""
+    if getattr(config, "feat_extract_norm", "layer") != "layer":
+        return "group-norm feature encoder (normalises over time, padding included; such models take no mask)"
+    if getattr(config, "conv_pos_batch_norm", False):
+        return "batch norm before the positional convolution turns masked zeros into non-zeros (transformers#47739)"
+    if getattr(config, "num_conv_pos_embedding_layers", 1) > 1 or config.model_type == "data2vec-audio":
+        return "stacked positional convolutions carry padding into the frames (data2vec-audio, transformers#25621)"
+    return None
+
+
+def attention_kind(model_class) -> str:
+    """transformers' SDPA attention where the architecture offers it, else its own (eager)."""
+    return "sdpa" if getattr(model_class, "_supports_sdpa", False) else "eager"
+
+
 class TransformersExtractor(Extractor):
     repo_id = ""
     revision = "main"  # pin with --revision or [revisions] in the config; the store records the snapshot hash
     model_class = ""
+    precisions = ("fp32", "bf16", "fp16")
 
     def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, **options):
         super().__init__(device, weights, revision, **options)
@@ -45,7 +64,8 @@ class TransformersExtractor(Extractor):
             import transformers
 
             cls = getattr(transformers, self.model_class)
-            self._model = cls.from_pretrained(self.path, local_files_only=True).to(self.device).eval()
+            self._model = cls.from_pretrained(self.path, local_files_only=True,
+                                              attn_implementation=attention_kind(cls)).to(self.device).eval()
         return self._model
 
     def config_dim(self, config) -> int:

@@ -96,6 +96,8 @@ class VGGish(Extractor):
     dim = 128
     min_samples = WINDOW + (EXAMPLE - 1) * HOP  # 0.975 s: one example
     batchable = True
+    batching = "any utterances batched: independent 0.96 s examples, nothing padded"
+    precisions = ("fp32", "bf16", "fp16")
     source = f"torchvggish checkpoint {CHECKPOINT} (torch hub cache or --weights)"
 
     def __init__(self, device: str = "cpu", weights=None, **options):
@@ -139,6 +141,6 @@ class VGGish(Extractor):
 
         examples = [log_mel_examples(w, self._mel) for w in waveforms]
         x = self.to_device(np.concatenate(examples)[:, None])
-        with torch.inference_mode():
+        with torch.inference_mode(), self.autocast():
             out = self.net(x).float().cpu().numpy()
         return np.split(out, np.cumsum([len(e) for e in examples])[:-1])

@@ -9,7 +9,7 @@ import numpy as np
 
 from sergen.errors import SergenError
 from sergen.extractors.base import EXTRACTORS
-from sergen.extractors.transformers_base import TransformersExtractor
+from sergen.extractors.transformers_base import TransformersExtractor, padding_trap
 
 DEFAULT_LAYERS = (6, 12, 18, 24)
 
@@ -21,7 +21,9 @@ class WavLMLarge(TransformersExtractor):
     frame_rate = 50.0
     dim = 1024
     min_samples = 400
-    batchable = True  # padded batches with an attention mask match one-at-a-time (tested)
+    batchable = True  # padded batches with an attention mask match one-at-a-time (tested); see batch_key
+    batching = ("padded batches with an attention mask (layer-norm feature encoder: exact); eager attention "
+                "(no SDPA: WavLM's gated relative position bias)")
     source = "transformers WavLMModel, microsoft/wavlm-large"
     repo_id = "microsoft/wavlm-large"
     model_class = "WavLMModel"
@@ -39,6 +41,10 @@ class WavLMLarge(TransformersExtractor):
                               fix="choose --layers among those")
         return config.hidden_size * len(self.layers)
 
+    def batch_key(self, n_samples: int) -> int:
+        """One group for the published (layer-norm) checkpoint; exact-length buckets for a group-norm one."""
+        return int(n_samples) if padding_trap(self.model.config) else 0
+
     def settings(self) -> dict:
         return {"layers": list(self.layers), "normalise": "per-utterance"}
 
@@ -48,6 +54,8 @@ class WavLMLarge(TransformersExtractor):
     def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
         import torch
 
+        if self.mixes_keys(waveforms):
+            return self.embed_by_key(waveforms)
         model = self.model
         lengths = [len(w) for w in waveforms]
         batch = np.zeros((len(waveforms), max(lengths)), np.float32)
@@ -55,8 +63,9 @@ class WavLMLarge(TransformersExtractor):
         for i, w in enumerate(waveforms):
             batch[i, : len(w)] = (w - w.mean()) / np.sqrt(w.var() + 1e-7)
             mask[i, : len(w)] = 1
+        exact = padding_trap(model.config) is None
         with torch.inference_mode(), self.autocast():
-            out = model(self.to_device(batch), attention_mask=self.to_device(mask),
+            out = model(self.to_device(batch), attention_mask=self.to_device(mask) if exact else None,
                         output_hidden_states=True)
         states = torch.cat([out.hidden_states[layer] for layer in self.layers], dim=-1).float().cpu().numpy()
         return [states[i, : self.num_frames(n)] for i, n in enumerate(lengths)]

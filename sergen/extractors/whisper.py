@@ -22,6 +22,14 @@ convolutions plus positions; state L (the last) is the last block after the enco
 (transformers' ``last_hidden_state``). Several layers are stored side by side (dim = d_model × layers); the
 probe's ``--layer`` picks one. Default layers: the quarters of the depth (8, 16, 24, 32 for large-v3).
 Batching is exact: every piece is padded to 30 s on its own and the encoder takes no mask.
+
+``input_mode="trimmed"`` (``--input-mode trimmed``; recorded as ``input: trimmed`` in the store's settings, so
+it is another store): a piece of N samples is encoded at its own length instead of 30 s — zero-padded only to
+⌈N/320⌉·320 samples (the same zeros the 30 s input holds there), 2⌈N/320⌉ Mel frames, positional embeddings
+cut to the ⌈N/320⌉ frames used. Same frame count as the default; the frames differ (they no longer attend to
+30 s of padding, which Whisper was trained with), by how much is measured in the README. A 3 s utterance
+costs a tenth of a 30 s pass. Trimmed pieces batch exactly only with pieces of equal frame count
+(``batch_key``); ``embed`` groups them so itself.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ FRAME_SAMPLES = 2 * HOP  # the encoder's second convolution has stride 2: one fr
 PIECE_SAMPLES = 30 * SAMPLE_RATE  # the encoder's fixed input: 30 s, 3,000 Mel frames, 1,500 frames
 PIECES_PER_PASS = 8  # 30 s pieces per encoder call (bounds memory: each costs 30 s of compute, however short)
 ENCODER_PREFIXES = ("model.encoder.", "encoder.")
+INPUT_MODES = ("padded", "trimmed")
 
 
 def default_layers(depth: int) -> tuple[int, ...]:
@@ -97,10 +106,20 @@ class WhisperEncoderFrames(TransformersExtractor):
     frame_rate = SAMPLE_RATE / FRAME_SAMPLES
     min_samples = 1
     batchable = True  # each piece is padded to 30 s on its own, so a batch changes nothing (tested)
+    batching = ("padded: any utterances batched (each 30 s piece padded on its own, no mask); trimmed: pieces of "
+                "equal frame count batched (no padding). SDPA attention")
+    precisions = ("fp32", "bf16", "fp16")
     depth = 0  # encoder blocks of the published checkpoint (the loaded config decides)
 
-    def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, layers=None, **options):
+    def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, layers=None,
+                 input_mode: str = "padded", **options):
+        if input_mode not in INPUT_MODES:
+            raise SergenError(f"unknown Whisper input mode {input_mode!r}",
+                              fix="padded (every piece padded to 30 s, as Whisper was trained; the default) or "
+                                  "trimmed (encode only the audio's length)")
         super().__init__(device, weights, revision, **options)
+        self.input_mode = input_mode
+        self.batchable = input_mode == "padded"
         self.layers = parse_layers(layers) if layers is not None else None
         self.dim = type(self).dim * len(self.layers or default_layers(self.depth))  # until the config says
         self._features = None
@@ -167,7 +186,16 @@ class WhisperEncoderFrames(TransformersExtractor):
     def settings(self) -> dict:
         if self.layers is None:
             self.load()
-        return {"layers": list(self.layers), "piece_seconds": PIECE_SAMPLES // SAMPLE_RATE}
+        settings = {"layers": list(self.layers), "piece_seconds": PIECE_SAMPLES // SAMPLE_RATE}
+        return settings if self.input_mode == "padded" else dict(settings, input=self.input_mode)
+
+    def batch_key(self, n_samples: int) -> int:
+        """Padded: one group. Trimmed: the frame count of a single piece (equal counts, equal input lengths);
+        longer utterances (several pieces) share one group, which ``embed`` splits by piece length."""
+        if self.batchable:
+            return 0
+        n = self.padded_length(n_samples)
+        return piece_frames(n) if n <= PIECE_SAMPLES else -1
 
     def describe_weights(self) -> dict:
         self.model  # noqa: B018  (finds the files that hold the encoder)
@@ -191,15 +219,51 @@ class WhisperEncoderFrames(TransformersExtractor):
             for start in range(0, max(len(wave), 1), PIECE_SAMPLES):
                 pieces.append(np.asarray(wave[start:start + PIECE_SAMPLES], np.float32))
                 owner.append(i)
-        frames = []
-        for first in range(0, len(pieces), PIECES_PER_PASS):
-            batch = pieces[first:first + PIECES_PER_PASS]
+        frames: list = [None] * len(pieces)
+        groups = [list(range(len(pieces)))] if self.batchable else [
+            [i for i, p in enumerate(pieces) if piece_frames(len(p)) == k] for k in sorted({piece_frames(len(p)) for p in pieces})]
+        for group in groups:
+            for first in range(0, len(group), PIECES_PER_PASS):
+                idx = group[first:first + PIECES_PER_PASS]
+                states = self._encode([pieces[i] for i in idx])
+                for i, state in zip(idx, states):
+                    frames[i] = state[: piece_frames(len(pieces[i]))]
+        return [np.concatenate([f for f, o in zip(frames, owner) if o == i]) for i in range(len(waveforms))]
+
+    def _encode(self, batch: list[np.ndarray]) -> np.ndarray:
+        """Hidden states of the chosen layers, side by side, for pieces all padded to 30 s (default) or all of
+        one frame count (trimmed)."""
+        import torch
+
+        if self.batchable:
             mel = self._features(batch, sampling_rate=SAMPLE_RATE, return_tensors="pt")["input_features"]
             with torch.inference_mode(), self.autocast():
-                out = model(self.to_device(mel), output_hidden_states=True)
-            states = torch.cat([out.hidden_states[layer] for layer in self.layers], dim=-1).float().cpu().numpy()
-            frames += [state[: piece_frames(len(piece))] for piece, state in zip(batch, states)]
-        return [np.concatenate([f for f, o in zip(frames, owner) if o == i]) for i in range(len(waveforms))]
+                states = self.model(self.to_device(mel), output_hidden_states=True).hidden_states
+        else:
+            n = piece_frames(len(batch[0])) * FRAME_SAMPLES
+            batch = [np.pad(piece, (0, n - len(piece))) for piece in batch]
+            mel = self._features(batch, sampling_rate=SAMPLE_RATE, return_tensors="pt", padding="longest",
+                                 truncation=False)["input_features"]
+            with torch.inference_mode(), self.autocast():
+                states = trimmed_hidden_states(self.model, self.to_device(mel))
+        return torch.cat([states[layer] for layer in self.layers], dim=-1).float().cpu().numpy()
+
+
+def trimmed_hidden_states(encoder, mel) -> list:
+    """``WhisperEncoder.forward`` for Mel input of any even length ≤ 3,000 frames (transformers refuses all
+    but 3,000): the same modules, positional embeddings cut to the frames used. Returns the hidden states as
+    transformers does: the embedding, each block's output, the last one after the final layer norm."""
+    import torch.nn.functional as F
+
+    x = F.gelu(encoder.conv2(F.gelu(encoder.conv1(mel)))).permute(0, 2, 1)
+    hidden = x + encoder.embed_positions.weight[: x.shape[1]]
+    states = [hidden]
+    for layer in encoder.layers:
+        hidden = layer(hidden, None)
+        hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+        states.append(hidden)
+    states[-1] = encoder.layer_norm(states[-1])
+    return states
 
 
 @EXTRACTORS.register("whisper-large-v3", "whisper")
