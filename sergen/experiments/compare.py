@@ -23,7 +23,7 @@ import pandas as pd
 from sergen.errors import SergenError
 from sergen.experiments.run_scores import UtteranceScores, read_scores
 from sergen.results import RunRecord, UnreadableRun, read_run
-from sergen.train.metrics import METRICS, fast_metrics
+from sergen.train.metrics import METRICS, binary_auroc, fast_metrics
 
 N_RESAMPLES = 2000
 PROTOCOL_KEYS = ("labels", "folds", "protocol")
@@ -43,8 +43,12 @@ class PairedResult:
 
 
 def metric_of(metric: str, y: np.ndarray, proba: np.ndarray) -> float:
+    """One metric, as ``sergen.train.metrics`` computes it (accuracy and AUROC without the others)."""
     if metric == "acc":
         return float(np.mean(proba.argmax(1) == y))
+    if metric == "auroc":
+        present = np.unique(y)
+        return float(np.mean([binary_auroc(y == k, proba[:, k]) for k in present])) if len(present) > 1 else np.nan
     return fast_metrics(y, proba)[metric]
 
 
