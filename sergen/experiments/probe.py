@@ -153,7 +153,12 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
             raise ValueError(f"aug_share={aug_share} disagrees with the sampler config's {sampler.aug_share}")
         kwargs["sampler"] = replace(sampler, aug_share=float(aug_share))
     if kwargs.get("protocol") and test == "all":  # a named protocol's corpora are all it tests on
-        test = ",".join(NAMED[parse_named(kwargs["protocol"])]["corpora"])
+        corpora = NAMED[parse_named(kwargs["protocol"])]["corpora"]
+        if corpora is None:  # emobox-cross: the corpora resolved from EmoBox's track-2 files
+            from sergen.protocols.emobox_cross import benchmark_corpora
+
+            corpora = tuple(benchmark_corpora())
+        test = ",".join(corpora)
     # corpora in the tables' order: the same sets given in another order are the same run (one id)
     spec = ProbeSpec(model=model, train=tuple(corpus_order(names(train))), test=tuple(corpus_order(names(test))),
                      **kwargs)
