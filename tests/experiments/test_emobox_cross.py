@@ -135,3 +135,24 @@ def test_a_benchmark_corpus_without_a_manifest_writes_nothing(tmp_path, workspac
                                              "savee": "emobox-savee"})
     assert err.value.what == "the benchmark's IEMOCAP set needs the manifest of iemocap, and there is none"
     assert not protocol_path().exists()
+
+
+def test_the_report_matrix_beside_table5():
+    """Rows: test sets, columns: training sets (Table 5's caption); accuracy in %, mean over seeds, and Table 5's
+    WavLM large cell with the difference; the diagonal and UA/macro-F1 have no Table 5 value."""
+    from sergen.report.emobox_cross_section import emobox_cross_section, table5
+
+    rows = []
+    for seed, acc in ((0, 0.40), (1, 0.50)):
+        for test in ("iemocap", "emobox-meld"):
+            for metric, value in (("acc", acc), ("uar", acc - 0.1), ("emobox_f1", acc - 0.2)):
+                rows.append(dict(model="wavlm-large", head="mlp", train="emobox-meld", test=test, metric=metric,
+                                 value=value, seed=seed, protocol="emobox-cross", in_training=test == "emobox-meld"))
+    text = "\n".join(emobox_cross_section(pd.DataFrame(rows)))
+    ref = table5().set_index(["model", "test", "train"]).accuracy_pct[("WavLM large", "iemocap", "meld")]
+    assert f"45.0 (2) · T5 {ref:.1f} · {45.0 - ref:+.1f}" in text
+    assert "**UA**" in text and "35.0 (2)" in text and "**macro-F1**" in text and "25.0 (2)" in text
+    first = text.split("**accuracy**")[1].split("**UA**")[0]
+    meld_row = next(line for line in first.splitlines() if line.strip("| ").startswith("meld"))
+    assert "45.0" not in meld_row  # the diagonal (trained and tested on MELD) is left out, as in Table 5
+    assert emobox_cross_section(pd.DataFrame(rows).assign(protocol="")) == []
