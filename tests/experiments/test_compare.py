@@ -39,7 +39,8 @@ def test_a_metric_over_classes_by_hand():
     assert 0 <= low <= high <= 0.5
 
 
-def test_false_positive_rate_near_five_percent_on_two_seeds_of_one_model():
+@pytest.mark.parametrize("metric", ["acc", "uar"])
+def test_false_positive_rate_near_five_percent_on_two_seeds_of_one_model(metric):
     """Two runs of one model with different seeds are exchangeable: over 1000 test sets, p < 0.05 in close to
     5 % of them (the randomisation test is exact up to ties, which make it slightly conservative)."""
     rng = np.random.default_rng(0)
@@ -49,7 +50,7 @@ def test_false_positive_rate_near_five_percent_on_two_seeds_of_one_model():
         x = rng.normal(size=(n_utts, 6))
         y = (x @ weights + rng.gumbel(size=(n_utts, 4))).argmax(1)
         runs = [x @ weights + rng.normal(scale=1.5, size=(n_utts, 4)) for seed in (0, 1)]  # a seed's noise
-        _, _, _, p = paired_test(y, runs[0], runs[1], "acc", n_resamples=199, seed=int(rng.integers(1 << 30)))
+        _, _, _, p = paired_test(y, runs[0], runs[1], metric, n_resamples=199, seed=int(rng.integers(1 << 30)))
         hits += p < 0.05
     assert 0.03 <= hits / n_sets <= 0.07, hits
 
