@@ -113,7 +113,8 @@ def parse_named(name: str | None) -> str:
         return ""
     if name not in NAMED:
         raise SergenError(f"unknown protocol {name!r}; known: {', '.join(NAMED)}",
-                          fix="leave --protocol out, or use superb-er (SUPERB's IEMOCAP emotion task)")
+                          fix="leave --protocol out, or use superb-er (SUPERB's IEMOCAP emotion task) or "
+                              "emobox-cross (EmoBox's cross-corpus benchmark)")
     return name
 
 
