@@ -20,7 +20,7 @@ def emobox_cross(
     savee: str = typer.Option("emobox-savee", help="the corpus (manifest) holding SAVEE"),
 ):
     """Match each track-2 file name to its corpus's utterance (by name, then class and speaker; never a guess)
-    and write manifests/emobox-cross.protocol.csv; then `sergen probe --protocol emobox-cross --train C`."""
+    and write manifests/protocols/emobox-cross.csv; then `sergen probe --protocol emobox-cross --train C`."""
     from sergen.protocols.emobox_cross import SETS, build_protocol, write_protocol
 
     corpora = dict(zip(SETS, (iemocap.strip(), meld.strip(), ravdess.strip(), savee.strip())))

@@ -11,7 +11,7 @@ matches several, or none, is an error naming them, with the count: never a guess
 The split rule (EmoBox's repository gives only the test side): a corpus's **test** set is its track-2 set;
 its **training** set is its utterances of the four classes minus that set; **validation** is 20 % of the
 training speakers (at least one), held out with a fixed seed, as sergen's other protocols. The resolved
-table (``manifests/emobox-cross.protocol.csv``: benchmark set, corpus, utt_id) is what ``--protocol
+table (``manifests/protocols/emobox-cross.csv``: benchmark set, corpus, utt_id) is what ``--protocol
 emobox-cross`` reads."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sergen.errors import SergenError
 SETS = ("iemocap", "meld", "ravdess", "savee")
 FILE_NAMES = {s: f"{s.upper()}_selected_balenced.jsonl" for s in SETS}  # EmoBox's spelling
 TRACK2_CLASSES = {"angry": "ang", "happy": "hap", "neutral": "neu", "sad": "sad"}
-PROTOCOL_FILE = "emobox-cross.protocol.csv"
+PROTOCOL_FILE = "protocols/emobox-cross.csv"  # a subfolder: manifests/*.csv are corpora
 
 
 def track2_folder(checkout: str | Path) -> Path:
