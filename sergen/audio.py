@@ -1,4 +1,8 @@
-"""Audio I/O: header reads (no decode) for manifests, decode + mono + resample for extraction."""
+"""Audio I/O: header reads (no decode) for manifests, decode + mono + resample for extraction.
+
+Containers soundfile cannot open (video, mp3, ogg, ...) go through :mod:`sergen.audio_containers`, whose
+length is counted by one decode. A segment (``offset`` and ``frames`` in the file's own samples, lhotse's
+supervision within a recording) is cut before resampling, so it equals the same samples cut into a file."""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
+
+from sergen.audio_containers import ContainerError, decode_container, is_container
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,10 @@ class AudioError(Exception):
 
 
 def read_info(path: str | Path) -> AudioInfo:
-    """Length, rate and channels from the file header alone."""
+    """Length, rate and channels from the file header alone (a container's length by decoding it once)."""
+    if is_container(path):
+        data, rate = _decode_container(path)
+        return AudioInfo(data.shape[0], rate, data.shape[1])
     try:
         info = sf.info(str(path))
     except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, ...
@@ -43,15 +52,53 @@ def resampled_length(num_samples: int, rate_in: int, rate_out: int) -> int:
     return (2 * num_samples * rate_out + rate_in) // (2 * rate_in)
 
 
-def load_audio(path: str | Path, target_rate: int) -> np.ndarray:
-    """Decode to float32 mono at ``target_rate`` (channels averaged, soxr high quality)."""
+def _decode_container(path: str | Path) -> tuple[np.ndarray, int]:
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:
-        raise AudioError(f"cannot decode audio ({exc.__class__.__name__}: {exc})") from None
+        data, rate = decode_container(path)
+    except ContainerError as exc:
+        raise AudioError(str(exc)) from None
+    if data.shape[0] == 0:
+        raise AudioError("the container's audio stream decodes to zero samples")
+    return data, rate
+
+
+def check_segment(offset: int, frames: int, num_samples: int) -> None:
+    """A segment must lie inside its file: a cut past the end would silently be shorter."""
+    if offset < 0 or frames <= 0:
+        raise AudioError(f"segment of {frames} samples at offset {offset} is empty or starts before the file")
+    if offset + frames > num_samples:
+        raise AudioError(f"segment [{offset}, {offset + frames}) ends past the file's end ({num_samples} samples)")
+
+
+def load_audio(path: str | Path, target_rate: int, offset: int = 0, frames: int | None = None) -> np.ndarray:
+    """Decode to float32 mono at ``target_rate`` (channels averaged, soxr high quality); with ``frames``,
+    only the segment of that many samples from ``offset`` (both at the file's own rate)."""
+    if is_container(path):
+        data, rate = _decode_container(path)
+        if frames is not None:
+            check_segment(int(offset), int(frames), data.shape[0])
+            data = data[int(offset):int(offset) + int(frames)]
+    else:
+        try:
+            if frames is not None:  # read only the segment: a long recording holds many
+                check_segment(int(offset), int(frames), sf.info(str(path)).frames)
+            data, rate = sf.read(str(path), dtype="float32", always_2d=True, start=int(offset),
+                                 frames=-1 if frames is None else int(frames))
+        except AudioError:
+            raise
+        except Exception as exc:
+            raise AudioError(f"cannot decode audio ({exc.__class__.__name__}: {exc})") from None
     if data.shape[0] == 0:
         raise AudioError("audio file holds no samples")
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != target_rate:
         mono = soxr.resample(mono, rate, target_rate, quality="HQ")
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def segment_of(row) -> dict:
+    """``load_audio``'s segment arguments for a manifest row: its ``segment_offset`` and length, if it has one."""
+    offset = getattr(row, "segment_offset", None)
+    if offset is None or offset != offset or offset == "":  # absent, NaN (a whole file), or empty
+        return {}
+    return {"offset": int(offset), "frames": int(row.num_samples)}

@@ -20,7 +20,7 @@ import zarr
 from rich.progress import TextColumn
 
 import sergen
-from sergen.audio import AudioError, load_audio, resampled_length
+from sergen.audio import AudioError, load_audio, resampled_length, segment_of
 from sergen.augment import VIEWS, View, view_rng
 from sergen.console import progress_bar
 from sergen.corpora.manifest import audio_hash, manifest_hash
@@ -121,7 +121,7 @@ def _batches(lengths: list[int], rate: int, batch_seconds: float, keys: list) ->
 
 def decode_row(root: Path, row, extractor: Extractor, view: View | None, view_seed: int):
     try:
-        wav = load_audio(root / row.path, extractor.sample_rate)
+        wav = load_audio(root / row.path, extractor.sample_rate, **segment_of(row))
     except AudioError as exc:
         return None, str(exc)
     if len(wav) != row.n_model:

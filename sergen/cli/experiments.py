@@ -300,7 +300,8 @@ def probe(
     folds: str = typer.Option("", help="speaker:K, corpus (IEMOCAP sessions, EmoBox folds) or a CSV utt_id,fold; "
                               "default: the corpus's own split", callback=check.folds),
     protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er (IEMOCAP, 4 classes, "
-                                           "5 sessions)", callback=check.protocol),
+                                           "5 sessions) or emobox-cross (EmoBox's track-2 test sets, after "
+                                           "`sergen emobox-cross`)", callback=check.protocol),
     norm: str = typer.Option("global", help="feature normalisation: global (the training pool's), corpus or "
                              "speaker (each by its own statistics)", callback=check.norm),
     pool: str = typer.Option("mean", help="window pooling: mean, or mean+std (mean and standard deviation, 2×D "
@@ -416,7 +417,8 @@ def grid(
                                callback=check.labels),
     folds: str = typer.Option("", help="speaker:K, corpus, or a CSV utt_id,fold (one run per fold)",
                               callback=check.folds),
-    protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er", callback=check.protocol),
+    protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er or emobox-cross",
+                                           callback=check.protocol),
     layer: str = typer.Option("-", help="layer of multi-layer stores: - (the last), N, all (one run per layer) or "
                               "weighted (a learned weighted sum of them)", callback=check.layer),
     norm: str = typer.Option("global", help="feature normalisation: global, corpus or speaker; several "

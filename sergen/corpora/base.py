@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sergen import LABELS
-from sergen.audio import AudioError, read_info
+from sergen.audio import AudioError, AudioInfo, check_segment, read_info
 from sergen.errors import SergenError
 from sergen.registry import Registry
 
@@ -161,21 +161,38 @@ class CorpusReader:
         return kept
 
     def _read_headers(self, rows: list[dict], problems: Problems) -> list[dict]:
-        kept = []
+        kept, infos = [], {}  # one header read per file, however many segments it holds
         for row in rows:
             path = self.root / row["path"]
             if not path.exists():
                 problems.add(row["path"], "missing audio: referenced file does not exist")
                 continue
             try:
-                info = read_info(path)
+                info = infos[path] if path in infos else infos.setdefault(path, read_info(path))
             except AudioError as exc:
                 problems.add(row["path"], f"unreadable audio: {exc}")
                 continue
+            if "segment" in row:
+                info = segment_info(row, info, path)
             row.update(num_samples=info.num_samples, sample_rate=info.sample_rate,
                        channels=info.channels, duration_s=round(info.duration_s, 4))
             kept.append(row)
         return kept
+
+
+def segment_info(row: dict, info: AudioInfo, path: Path) -> AudioInfo:
+    """A row's ``segment`` (start, end in seconds within its file) as ``segment_offset`` (samples at the
+    file's rate) and its own length; a segment past the file's end is refused, naming both."""
+    start_s, end_s = row.pop("segment")
+    offset = int(round(start_s * info.sample_rate))
+    frames = int(round(end_s * info.sample_rate)) - offset
+    try:
+        check_segment(offset, frames, info.num_samples)
+    except AudioError as exc:
+        raise SergenError(f"utterance {row['utt_id']!r}: {exc} (segment {start_s}–{end_s} s, file {info.duration_s:.3f} s)",
+                          where=str(path), fix="correct the segment's times, or restore the file it is cut from") from None
+    row["segment_offset"] = offset
+    return AudioInfo(frames, info.sample_rate, info.channels)
 
 
 def read_table(path: str | Path, what: str, fix: str, **options) -> pd.DataFrame:

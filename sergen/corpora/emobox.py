@@ -14,6 +14,8 @@
 - ``split`` is fold 1: its test set is ``test``; ``valid`` is EmoBox's official validation file where one
   exists (MSP-Podcast), else carved from fold 1's training part with EmoBox's 80/20 ratio, by speaker
   (seeded) when the protocol is speaker-independent, by utterance (seeded) otherwise.
+- A segmented utterance (EmoBox's ``start_time``/``end_time``, as pavoque's) is one row whose
+  ``segment_offset`` and ``num_samples`` cut it out of its file; extraction reads just that segment.
 """
 
 from __future__ import annotations
@@ -73,11 +75,12 @@ class EmoBoxReader(CorpusReader):
         protocol = self.protocol = read_dataset(self.checkout, self.dataset)
         if protocol.language:
             self.language = protocol.language
-        if protocol.utterances["segmented"].any():
-            raise SergenError(f"EmoBox's {self.dataset} cuts its utterances out of longer files (start_time/end_time); "
-                              "a sergen manifest holds one audio file per utterance",
-                              where=str(protocol.folder / f"{self.dataset}.jsonl"),
-                              fix="cut the segments into files of their own and read them with `sergen manifest folder`")
+        halves = protocol.utterances[protocol.utterances["segmented"]
+                                     & (protocol.utterances["start_time"].isna() | protocol.utterances["end_time"].isna())]
+        if not halves.empty:
+            raise SergenError(f"{len(halves)} utterance(s) of EmoBox's {self.dataset} have a start_time or an end_time "
+                              f"but not both, e.g. {halves['key'].iloc[0]!r}: a segment needs both",
+                              where=str(protocol.folder), fix="restore EmoBox's files (git checkout)")
         table = protocol.utterances.merge(protocol.fold_roles(), on="key")
         in_a_fold = table["emobox_folds"].str.split("|").map(lambda roles: any(r != "-" for r in roles))
         if (~in_a_fold).any():
@@ -91,6 +94,8 @@ class EmoBoxReader(CorpusReader):
             rows.append({"utt_id": rec.key, "path": rec.path, "native_label": rec.emobox_class, "label": label,
                          "speaker": rec.speaker, "gender": "unknown", "emobox_emo": rec.emo,
                          "fold": int(rec.fold), "emobox_folds": rec.emobox_folds})
+            if rec.segmented:  # one row per segment of a longer file (pavoque): read by _read_headers
+                rows[-1]["segment"] = (rec.start_time, rec.end_time)
         return rows
 
     def check_audio(self, table: pd.DataFrame) -> None:
@@ -131,6 +136,7 @@ class EmoBoxReader(CorpusReader):
 
     def read(self):
         result = super().read()
+        result.warnings.extend(self.protocol.warnings)
         if not self.protocol.speaker_independent:
             why = "one random fold" if self.protocol.n_folds == 1 else "no speakers in data.seg.wrd.stm"
             result.warnings.append(f"EmoBox's {self.dataset} protocol is not speaker-independent ({why}): "

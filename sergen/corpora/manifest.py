@@ -18,7 +18,7 @@ from sergen.corpora.base import (CORPUS_READERS, MANIFEST_COLUMNS, OUTSIDE_FOUR,
 from sergen.store.location import check_writable
 from sergen.errors import SergenError
 
-HASHED_COLUMNS = ["utt_id", "path", "label", "speaker", "split", "num_samples", "sample_rate"]
+HASHED_COLUMNS = ["utt_id", "path", "label", "speaker", "split", "num_samples", "sample_rate", "segment_offset"]
 
 
 def recorded_root(corpus: str) -> Path | None:
@@ -50,7 +50,7 @@ def manifest_path(corpus: str) -> Path:
     return data_dir("manifests") / f"{corpus}.csv"
 
 
-AUDIO_COLUMNS = ["utt_id", "path", "num_samples", "sample_rate"]
+AUDIO_COLUMNS = ["utt_id", "path", "num_samples", "sample_rate", "segment_offset"]
 
 
 def audio_hash(df: pd.DataFrame) -> str:

@@ -29,6 +29,7 @@ from sergen.extractors import EXTRACTORS, canonical_model
 from sergen.results import RunRecord, fingerprints, stores_of
 from sergen.results import load_results as load_results  # noqa: F401  (the old home of these names)
 from sergen.results import runs_dir as runs_dir  # noqa: F401
+from sergen.experiments.run_scores import UtteranceScores, write_scores
 from sergen.results import save_run as save_rows
 from sergen.store.reader import existing_stores
 from sergen.train.loop import TrainConfig, predict_proba, train_head
@@ -97,6 +98,7 @@ class ProbeRun:
 
     rows: pd.DataFrame
     record: RunRecord
+    scores: dict = field(default_factory=dict)  # test corpus → UtteranceScores (per utterance), saved beside the record
 
 
 def stores_for(model: str, stores_root=None) -> list[str]:
@@ -152,7 +154,12 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
             raise ValueError(f"aug_share={aug_share} disagrees with the sampler config's {sampler.aug_share}")
         kwargs["sampler"] = replace(sampler, aug_share=float(aug_share))
     if kwargs.get("protocol") and test == "all":  # a named protocol's corpora are all it tests on
-        test = ",".join(NAMED[parse_named(kwargs["protocol"])]["corpora"])
+        corpora = NAMED[parse_named(kwargs["protocol"])]["corpora"]
+        if corpora is None:  # emobox-cross: the corpora resolved from EmoBox's track-2 files
+            from sergen.protocols.emobox_cross import benchmark_corpora
+
+            corpora = tuple(benchmark_corpora())
+        test = ",".join(corpora)
     # corpora in the tables' order: the same sets given in another order are the same run (one id)
     spec = ProbeSpec(model=model, train=tuple(corpus_order(names(train))), test=tuple(corpus_order(names(test))),
                      **kwargs)
@@ -354,7 +361,7 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
             std = utterance_std(data, rows)
             x = np.concatenate([x, std if spec.norm == "global" else normalised_vectors(spec, bank, data, rows, root,
                                                                                          std)], axis=1)
-        return x, (perms[corpus][y] if corpus in perms else y), y
+        return x, (perms[corpus][y] if corpus in perms else y), y, data.utt_id[rows]
 
     valid = [vectors(c, "valid") for c in spec.train]
     x_val, y_val = np.concatenate([v[0] for v in valid]), np.concatenate([v[1] for v in valid])
@@ -368,15 +375,16 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     if layers:
         record.layer_weights = {str(k): float(w) for k, w in zip(layers, layer_weights(result.model))}
 
-    rows, held_out, held_out_labels = [], {}, {}
+    rows, held_out, held_out_labels, scores_by_corpus = [], {}, {}, {}
     for corpus in spec.test:
-        x, y, y_true = vectors(corpus, "test")
+        x, y, y_true, test_ids = vectors(corpus, "test")
         if corpus in spec.train:
             held_out[corpus], held_out_labels[corpus] = x, y_true
         if not len(y):
             raise SergenError(f"{corpus} has no test split in the {spec.model} store",
                               fix=f"rebuild its manifest (`sergen manifest {corpus}`) and store")
         proba = predict_proba(result.model, x)
+        scores_by_corpus[corpus] = UtteranceScores(test_ids, y, proba)
         scores = bootstrap_metrics(y, proba, n_boot=spec.n_boot, seed=spec.seed)
         record.confusion[corpus] = confusion_counts(y, proba, len(classes)).tolist()
         absent = absent_classes(y_true, classes)
@@ -402,7 +410,7 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
                                                                              held_out_labels)
     table = pd.DataFrame(rows)
     table["corpus_id_acc"] = record.corpus_id_accuracy
-    return ProbeRun(table, record)
+    return ProbeRun(table, record, scores_by_corpus)
 
 
 def discriminator_accuracy(model, train: tuple[str, ...], test_x: dict) -> float | None:
@@ -499,5 +507,8 @@ def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:
 
 
 def save_run(run: ProbeRun, results_dir=None) -> Path:
-    """``results/runs/<run_id>.csv`` and its record (see ``sergen.results``)."""
+    """``results/runs/<run_id>.csv``, its record (see ``sergen.results``) and its per-utterance scores
+    (``<run_id>.scores.npz``, written first: the CSV marks the run finished)."""
+    if run.scores:
+        write_scores(run.record.run_id, run.scores, results_dir)
     return save_rows(run.rows, run.record, results_dir)

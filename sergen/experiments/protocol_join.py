@@ -178,7 +178,8 @@ def assignment(key: CorpusProtocol) -> Assignment:
     pt = protocol_table(key.model, key.corpus, key.stores_root)
     names = class_labels(pt, key.protocol.labels)
     proto = key.protocol
-    split = (fold_splits(pt, proto.folds, proto.fold, proto.valid_by) if key.in_training and proto.folds
+    every_corpus = proto.folds == "emobox-cross"  # its test corpora are tested on their track-2 sets too
+    split = (fold_splits(pt, proto.folds, proto.fold, proto.valid_by) if (key.in_training or every_corpus) and proto.folds
              else fold_splits(pt, "", 0))
     index = {c: i for i, c in enumerate(key.classes)}
     label = names.map(index).fillna(-1).astype(np.int64)

@@ -45,6 +45,7 @@ class EmoBoxDataset:
     folds: list[dict[str, str]]  # fold k (index k-1): key -> train / valid / test
     label_map: dict[str, str] | None
     language: str | None
+    warnings: tuple[str, ...] = ()  # EmoBox's own inconsistencies read around (case-only labels, no map, ...)
 
     @property
     def n_folds(self) -> int:
@@ -86,11 +87,13 @@ def data_dir(checkout: str | Path) -> Path:
 
 
 def _datasets_in(folder: Path) -> list[str]:
-    return sorted(d.name for d in folder.iterdir() if d.is_dir() and (d / f"{d.name}.jsonl").is_file())
+    return sorted(d.name for d in folder.iterdir() if d.is_dir() and (
+        (d / f"{d.name}.jsonl").is_file() or (d / "fold_1" / f"{d.name}_train_fold_1.jsonl").is_file()))
 
 
 def list_datasets(checkout: str | Path) -> list[str]:
-    """The datasets of an EmoBox checkout: every ``data/<ds>/`` holding ``<ds>.jsonl``."""
+    """The datasets of an EmoBox checkout: every ``data/<ds>/`` holding ``<ds>.jsonl``, or only its fold
+    files (EmoBox's msppodcast, m3ed and mead ship no ``<ds>.jsonl`` in a plain clone)."""
     return _datasets_in(data_dir(checkout))
 
 
@@ -151,6 +154,12 @@ def read_label_map(path: Path, checkout_fix: str) -> dict[str, str] | None:
     return mapping
 
 
+# key channel speaker start end <meta> emotion: the speaker may hold spaces (jlcorpus's is a folder path,
+# "downloads/jlcorpus/Raw JL corpus (unchecked and unannotated)/JL(wav+txt)/male2"), so it is what lies
+# between the channel and the two times before the ``<meta>`` field
+STM_LINE = re.compile(r"^(\S+)\s+(\S+)\s+(.+?)\s+([-+.\deE]+)\s+([-+.\deE]+)\s+<")
+
+
 def read_speakers(path: Path, checkout_fix: str) -> dict[str, str]:
     """key → speaker from ``data.seg.wrd.stm`` (``key channel speaker start end <meta> emotion``)."""
     if not path.is_file():
@@ -159,12 +168,58 @@ def read_speakers(path: Path, checkout_fix: str) -> dict[str, str]:
     for lineno, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         if not line.strip():
             continue
+        match = STM_LINE.match(line)
         parts = line.split()
-        if len(parts) < 3:
+        if match is None and len(parts) < 3:
             raise SergenError(f"line {lineno} of {path.name} has no speaker column (key channel speaker start end ...)",
                               where=f"{path}:{lineno}", fix=checkout_fix)
-        speakers[parts[0]] = parts[2]
+        speakers[parts[0]] = match.group(3) if match else parts[2]
     return speakers
+
+
+def class_lookup(label_map: dict[str, str] | None, lines: list[tuple[int, dict]], main: Path,
+                 fix: str) -> tuple[dict[str, str], list[str]]:
+    """emotion → EmoBox class for every emotion the lines use, and the warnings of what was read around.
+
+    EmoBox's own files disagree in places (emodb's ``label_map.json`` says ``Neutral``, 79 lines say
+    ``neutral``): an emotion missing from the map whose case-folded form names exactly one key is mapped to
+    it, with one warning naming the file, the label and the count. Without a map, the raw emotions are the
+    classes (as EmoBox's loader without one), said once."""
+    used = Counter(record["emo"] for _, record in lines)
+    if label_map is None:
+        return {emo: emo for emo in used}, [f"EmoBox's {main.parent.name} has no label_map.json: its raw emotion "
+                                            f"labels are its classes ({', '.join(sorted(used))})"]
+    folded: dict[str, list[str]] = {}
+    for key in label_map:
+        folded.setdefault(key.casefold(), []).append(key)
+    classes, warnings = {}, []
+    for emo, count in sorted(used.items()):
+        if emo in label_map:
+            classes[emo] = label_map[emo]
+            continue
+        keys = folded.get(emo.casefold(), [])
+        lineno = next(n for n, r in lines if r["emo"] == emo)
+        if len(keys) != 1:
+            why = f"; it matches {', '.join(map(repr, keys))} by case alike" if keys else ""
+            raise SergenError(f"line {lineno} of {main.name}: emotion {emo!r} is not in label_map.json "
+                              f"({', '.join(sorted(label_map))}{why})", where=f"{main}:{lineno}", fix=fix)
+        classes[emo] = label_map[keys[0]]
+        warnings.append(f"{main.name}: {count} line(s) say {emo!r} where label_map.json says {keys[0]!r}; "
+                        f"read as {label_map[keys[0]]!r} (EmoBox's files differ only in case)")
+    return classes, warnings
+
+
+def read_fold_utterances(folder: Path, name: str, fix: str) -> list[tuple[int, dict]]:
+    """Every utterance of a dataset that ships only fold files: each key once, as its first fold file
+    (train, valid, test of fold 1, 2, ...) lists it."""
+    seen, lines = set(), []
+    for files in fold_files(folder, name, fix):
+        for path in files.values():
+            for lineno, record in read_jsonl(path, fix):
+                if record["key"] not in seen:
+                    seen.add(record["key"])
+                    lines.append((lineno, record))
+    return lines
 
 
 def read_language(path: Path) -> str | None:
@@ -205,17 +260,23 @@ def read_dataset(checkout: str | Path, name: str) -> EmoBoxDataset:
     label_map = read_label_map(folder / "label_map.json", fix)
     speakers = read_speakers(folder / "data.seg.wrd.stm", fix)
     main = folder / f"{name}.jsonl"
+    warnings = []
+    if main.is_file():
+        lines = read_jsonl(main, fix)
+    else:
+        lines = read_fold_utterances(folder, name, fix)
+        warnings.append(f"EmoBox's {name} ships no {main.name}: its {len(lines)} utterances are read from its fold files")
+    classes, read_around = class_lookup(label_map, lines, main, fix)
+    warnings += read_around
     rows = []
-    for lineno, record in read_jsonl(main, fix):
+    for lineno, record in lines:
         emo = record["emo"]
-        if label_map is not None and emo not in label_map:
-            raise SergenError(f"line {lineno} of {main.name}: emotion {emo!r} is not in label_map.json "
-                              f"({', '.join(sorted(label_map))})", where=f"{main}:{lineno}", fix=fix)
-        rows.append({"key": record["key"], "wav": record["wav"], "emo": emo,
-                     "emobox_class": label_map[emo] if label_map is not None else emo,
+        rows.append({"key": record["key"], "wav": record["wav"], "emo": emo, "emobox_class": classes[emo],
                      "speaker": speakers.get(record["key"], UNKNOWN_SPEAKER),
                      "length": record.get("length"), "sample_rate": record.get("sample_rate"),
-                     "segmented": "start_time" in record or "end_time" in record})
+                     "segmented": "start_time" in record or "end_time" in record,
+                     "start_time": segment_time(record, "start_time", main, lineno, fix),
+                     "end_time": segment_time(record, "end_time", main, lineno, fix)})
     utterances = pd.DataFrame(rows)
     known = set(utterances["key"])
     folds = []
@@ -234,10 +295,22 @@ def read_dataset(checkout: str | Path, name: str) -> EmoBoxDataset:
                                       f"{roles[record['key']]} and {role}", where=f"{path}:{n}", fix=fix)
                 roles[record["key"]] = role
         folds.append(roles)
-    dataset = EmoBoxDataset(name, folder, utterances, folds, label_map, read_language(folder / "corpus.cfg"))
+    dataset = EmoBoxDataset(name, folder, utterances, folds, label_map, read_language(folder / "corpus.cfg"),
+                            tuple(warnings))
     check_test_sets(dataset, fix)
     check_speaker_leaks(dataset, fix)
     return dataset
+
+
+def segment_time(record: dict, field: str, main: Path, lineno: int, fix: str) -> float | None:
+    """``start_time``/``end_time`` (seconds within the file) of a segmented utterance, as pavoque's."""
+    if field not in record:
+        return None
+    value = record[field]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
+        raise SergenError(f"line {lineno} of {main.name}: {field} {value!r} is not a time in seconds",
+                          where=f"{main}:{lineno}", fix=fix)
+    return float(value)
 
 
 def check_test_sets(dataset: EmoBoxDataset, fix: str) -> None:

@@ -23,6 +23,9 @@ corpus outside the training set is scored on its own test split in every fold.
 
 The named protocol ``superb-er`` is SUPERB's emotion task: IEMOCAP only, the four classes with ``exc`` merged
 into ``hap`` (sergen's IEMOCAP reader does this by default), five leave-one-session-out folds, accuracy.
+The named protocol ``emobox-cross`` is EmoBox's cross-corpus benchmark (``sergen.protocols.emobox_cross``):
+every corpus, trained on or not, is tested on its balanced track-2 set; a training corpus trains on the rest
+of its four-class utterances, 20 % of its speakers held out for validation.
 """
 
 from __future__ import annotations
@@ -42,7 +45,10 @@ FOUR = "4"
 NATIVE = "native"
 VALID_SHARE = 0.2
 FOLD_SEED = 0  # folds and validation draws are part of the protocol, not of a run's seed
-NAMED = {"superb-er": {"labels": FOUR, "folds": "corpus", "corpora": ("iemocap",), "valid_by": "utterance"}}
+NAMED = {"superb-er": {"labels": FOUR, "folds": "corpus", "corpora": ("iemocap",), "valid_by": "utterance"},
+         # EmoBox's cross-corpus benchmark: its corpora are those resolved by `sergen emobox-cross`
+         "emobox-cross": {"labels": FOUR, "folds": "emobox-cross", "corpora": None, "valid_by": "speaker"}}
+EMOBOX_CROSS = "emobox-cross"
 TABLE_COLUMNS = ("utt_id", "path", "label", "native_label", "speaker", "split", "fold", "emobox_folds")
 
 
@@ -85,7 +91,7 @@ def parse_folds(text: str) -> str:
     text = (text or "").strip()
     if text in ("", "none", "split"):
         return ""
-    if text == "corpus":
+    if text in ("corpus", EMOBOX_CROSS):
         return text
     if text.startswith("speaker:"):
         k = text.split(":", 1)[1]
@@ -107,14 +113,24 @@ def parse_named(name: str | None) -> str:
         return ""
     if name not in NAMED:
         raise SergenError(f"unknown protocol {name!r}; known: {', '.join(NAMED)}",
-                          fix="leave --protocol out, or use superb-er (SUPERB's IEMOCAP emotion task)")
+                          fix="leave --protocol out, or use superb-er (SUPERB's IEMOCAP emotion task) or "
+                              "emobox-cross (EmoBox's cross-corpus benchmark)")
     return name
 
 
 def named_protocol(name: str, train: tuple[str, ...], test: tuple[str, ...], labels: str, folds: str) -> tuple[str, str]:
     """The labels and folds a named protocol fixes; its corpora are checked, and a conflicting option refused."""
     rules = NAMED[name]
-    if set(train) | set(test) != set(rules["corpora"]):
+    if rules["corpora"] is None:
+        from sergen.protocols.emobox_cross import benchmark_corpora
+
+        corpora = benchmark_corpora()
+        outside = [c for c in dict.fromkeys(train + test) if c not in corpora]
+        if outside or len(train) != 1:
+            raise SergenError(f"--protocol {name} trains on one of its corpora ({', '.join(corpora)}) and tests on them; "
+                              f"this run trains on {'+'.join(train)} and tests on {', '.join(test)}",
+                              fix=f"pass --train one of {', '.join(corpora)} (and --test all)")
+    elif set(train) | set(test) != set(rules["corpora"]):
         raise SergenError(f"--protocol {name} trains and tests on {', '.join(rules['corpora'])} only; this run "
                           f"trains on {'+'.join(train)} and tests on {', '.join(test)}",
                           fix=f"pass --train {rules['corpora'][0]} --test {rules['corpora'][0]}")
@@ -293,7 +309,7 @@ def class_labels(pt: ProtocolTable, labels: str) -> pd.Series:
 
 
 def n_folds(pt: ProtocolTable, folds: str) -> int:
-    if folds == "":
+    if folds in ("", EMOBOX_CROSS):
         return 1
     if folds.startswith("speaker:"):
         return int(folds.split(":")[1])
@@ -315,6 +331,8 @@ def fold_splits(pt: ProtocolTable, folds: str, fold: int, valid_by: str = "speak
     df = pt.table
     if folds == "":
         return df["split"].where(df["split"].isin(["train", "valid", "test"]), "")
+    if folds == EMOBOX_CROSS:
+        return _emobox_cross_split(pt, valid_by)
     k = n_folds(pt, folds)
     if not 1 <= fold <= k:
         raise SergenError(f"fold {fold} of {folds} does not exist for {pt.corpus} ({k} folds)")
@@ -333,6 +351,23 @@ def fold_splits(pt: ProtocolTable, folds: str, fold: int, valid_by: str = "speak
     split = _carve_valid(df, split, valid_by)
     _refuse_leaks(pt, split, folds, fold)
     return split
+
+
+def _emobox_cross_split(pt: ProtocolTable, valid_by: str) -> pd.Series:
+    """Test: the corpus's track-2 set; train: the rest; validation carved from it by speaker."""
+    from sergen.protocols.emobox_cross import test_ids
+
+    tests = test_ids(pt.corpus)
+    if not tests:
+        raise SergenError(f"{pt.corpus} is none of the corpora resolved for --protocol emobox-cross",
+                          fix="rerun `sergen emobox-cross` naming it, or train and test on those it names")
+    unknown = tests - set(pt.table.index)
+    if unknown:
+        raise SergenError(f"{len(unknown)} track-2 utterance(s) resolved for {pt.corpus} are not in its manifest now, "
+                          f"e.g. {sorted(unknown)[0]!r}", where=pt.source, fix="rerun `sergen emobox-cross`")
+    test = pt.table.index.isin(tests)
+    split = pd.Series(np.where(test, "test", "train"), index=pt.table.index, dtype=object)
+    return _carve_valid(pt.table, split, valid_by)
 
 
 def _test_mask(pt: ProtocolTable, folds: str, fold: int, k: int) -> np.ndarray:

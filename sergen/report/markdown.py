@@ -13,6 +13,8 @@ from sergen.report import figures, tables
 from sergen.report.protocol_sections import leaderboard_section, protocol_sections
 from sergen.report.protocols import is_poster_protocol, with_protocol_columns
 from sergen.report.remedies import TRANSDUCTIVE_NOTE, uses_transductive_norm
+from sergen.report.calibration_section import calibration_section
+from sergen.report.emobox_cross_section import emobox_cross_section
 from sergen.report.remedy_sections import layer_section, remedy_section
 from sergen.results import Runs, StoreProblem, load_runs, runs_dir, store_problems
 from sergen.store.location import check_writable
@@ -301,9 +303,11 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
         poster, main_png = poster_sections(by_layer(results), runs, fig_dir, synthetic, list(confusion))
         lines += poster
     lines += protocol_sections(others, runs.records, fig_dir)
-    lines += remedy_section(every_row, runs.records)
+    lines += remedy_section(every_row, runs.records, results_dir)
+    lines += calibration_section(results, fig_dir, results_dir, synthetic)
     lines += layer_section(every_row, fig_dir, synthetic)
     lines += leaderboard_section(every_row)
+    lines += emobox_cross_section(every_row)
 
     frag_root = results_dir / "fragmentation"
     frag_dirs = sorted(p for p in frag_root.glob("*") if (p / "fragmentation.csv").exists())

@@ -149,6 +149,8 @@ class Comparison:
     outside: list[str] = field(default_factory=list)  # test corpora outside the training set
     n_corpora: int = 1
     hint: str = ""  # the command that makes a missing baseline
+    remedy_rows: pd.DataFrame | None = None  # each side's rows, for paired tests on shared test utterances
+    baseline_rows: pd.DataFrame | None = None
 
     @property
     def title(self) -> str:
@@ -269,7 +271,8 @@ def remedy_comparisons(rows: pd.DataFrame, records: dict) -> list[Comparison]:
                 context["head"] = "mlp"
             tests = part[~part.in_training].test.unique()
             comparison = Comparison(option, value, base_value, context, side_figures(part, records),
-                                    outside=corpus_order(tests), n_corpora=int(context["n_train_corpora"]))
+                                    outside=corpus_order(tests), n_corpora=int(context["n_train_corpora"]),
+                                    remedy_rows=part, baseline_rows=base)
             if base.empty:
                 comparison.hint = baseline_command(option, base_value, context, part.seed.unique(),
                                                    set(part.scramble))

@@ -28,19 +28,35 @@ INTRO = ("Each remedy beside its baseline: the runs that differ from it in that 
          "of the two sides), or from a side with one seed, is read as unchanged within spread.")
 
 
-def remedy_section(rows: pd.DataFrame, records: dict) -> list[str]:
-    """``## Remedies against their baselines`` (nothing when no run used a remedy)."""
+PAIRED_NOTE = (" Where both sides kept per-utterance scores, off-diagonal AUROC is instead compared by paired tests "
+               "on the test utterances both scored (per seed and test corpus: the difference, its paired-bootstrap "
+               "95% interval, an approximate-randomisation p, Holm-corrected across the comparison's rows; "
+               "`sergen compare RUN_A RUN_B` gives the same for any two runs), not by the seeds' spread.")
+
+
+def remedy_section(rows: pd.DataFrame, records: dict, results_dir=None) -> list[str]:
+    """``## Remedies against their baselines`` (nothing when no run used a remedy); where both sides kept
+    per-utterance scores, the AUROC verdict is from paired tests (``sergen.report.paired_sections``)."""
+    from sergen.report.paired_sections import markdown_rows, paired_table, paired_verdict
+
     comparisons = remedy_comparisons(rows, records)
     if not comparisons:
         return []
-    lines = ["## Remedies against their baselines", "", INTRO, ""]
+    lines = ["## Remedies against their baselines", "", INTRO + PAIRED_NOTE, ""]
     if uses_transductive_norm(rows):
         lines += [f"> {TRANSDUCTIVE_NOTE}", ""]
+    cache: dict = {}
     for c in comparisons:
         lines += [f"### {c.title}: {c.remedy_name} against {c.baseline_name}", ""]
         if c.hint:
             lines += [f"No baseline runs ({c.baseline_name}) to compare with; make them with `{c.hint}`.", ""]
-        lines += [markdown_table(comparison_table(c)), "", f"**Verdict:** {c.verdict()}.", ""]
+        lines += [markdown_table(comparison_table(c)), ""]
+        paired = paired_table(c.remedy_rows, c.baseline_rows, c.outside, results_dir, cache=cache)
+        if paired.empty:
+            lines += [f"**Verdict:** {c.verdict()}.", ""]
+            continue
+        lines += [markdown_table(markdown_rows(paired)), "",
+                  f"**Verdict:** {c._fragmentation() if c.baseline else c.verdict()}, {paired_verdict(paired)}.", ""]
     return lines
 
 

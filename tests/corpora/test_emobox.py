@@ -271,10 +271,13 @@ def test_a_root_holding_none_of_the_audio(box):
                                      "(none was found: is this the right folder?)")
 
 
-def test_segmented_datasets_are_refused(box):
+def test_segmented_datasets_are_read_by_segment(box):
+    """A segment (start_time/end_time, as pavoque's) is one row cut out of its file (see test_emobox_failures)."""
     corrupt_line(box, 1, json.dumps(dict(record("toyravdess", "toyravdess-s1_neutral", "neutral", "Actor_s1/s1_neutral.wav"),
-                                         start_time=0.0, end_time=0.1)))
-    assert "cuts its utterances out of longer files" in error_of(box).what
+                                         start_time=0.05, end_time=0.1)))
+    df = read_ravdess(box).manifest.set_index("utt_id")
+    assert (df.loc["toyravdess-s1_neutral", "segment_offset"], df.loc["toyravdess-s1_neutral", "num_samples"]) == (800, 800)
+    assert df["segment_offset"].isna().sum() == 19
 
 
 @pytest.mark.parametrize("args, message", [
