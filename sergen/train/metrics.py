@@ -151,20 +151,21 @@ def resampled_metrics(y: np.ndarray, proba: np.ndarray, weights: np.ndarray) -> 
 
 
 def _ranked_class(weights: np.ndarray, positive: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One class's weighted AUROC and average precision for every resample (NaN-free where the resample
-    holds the class and another one)."""
+    """One class's weighted AUROC and average precision for every resample (meaningful where the resample
+    holds the class and another one). Weights are whole counts, so every sum below is exact in float64."""
     order = np.argsort(score, kind="mergesort")
     s = score[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(s)) + 1]  # groups of tied scores, ascending
-    w = weights[:, order]
-    pos = np.add.reduceat(w * positive[order], starts, axis=1)
-    neg = np.add.reduceat(w * ~positive[order], starts, axis=1)
+    pos = weights[:, order] * positive[order]
+    neg = weights[:, order] - pos
+    if np.any(s[1:] == s[:-1]):  # tied scores: one group each, as the rank-based and step-wise forms take them
+        starts = np.r_[0, np.flatnonzero(np.diff(s)) + 1]
+        pos, neg = np.add.reduceat(pos, starts, axis=1), np.add.reduceat(neg, starts, axis=1)
     n_pos, n_neg = pos.sum(1), neg.sum(1)
-    below = np.cumsum(neg, axis=1) - neg
+    below = np.cumsum(neg, axis=1)
+    below -= neg  # negatives scored strictly below each group
     auroc = (pos * (below + 0.5 * neg)).sum(1) / (n_pos * n_neg)
-    tps, fps = np.cumsum(pos[:, ::-1], axis=1), np.cumsum(neg[:, ::-1], axis=1)  # from the highest score down
-    taken = tps + fps
-    precision = np.where(taken > 0, tps / np.where(taken > 0, taken, 1), 0.0)
-    recall = tps / n_pos[:, None]
-    avprec = (np.diff(recall, axis=1, prepend=0.0) * precision).sum(1)
-    return auroc, avprec
+    tps = np.cumsum(pos, axis=1)
+    np.subtract(n_pos[:, None] + pos, tps, out=tps)  # positives scored at or above each group
+    taken = tps + (n_neg[:, None] - below)
+    precision = np.divide(tps, taken, out=np.zeros_like(taken), where=taken > 0)
+    return auroc, (pos * precision).sum(1) / n_pos  # recall rises by pos / n_pos at each group
