@@ -46,7 +46,7 @@ STAGES = {  # (module, attribute) → stage name
     ("sergen.train.resident.ResidentSampler", "sample"): "sampling windows",
     ("sergen.train.sampler.WindowSampler", "sample"): "sampling windows",
     ("sergen.train.loop", "predict_proba"): "validation every eval_every",
-    ("sergen.train.loop", "validation_auroc"): "validation every eval_every",
+    ("sergen.train.loop", "macro_auroc"): "validation every eval_every",
     ("sergen.train.loop", "point_metrics"): "validation every eval_every",
     ("sergen.experiments.probe", "predict_proba"): "test scoring",
     ("sergen.experiments.probe", "confusion_counts"): "test scoring",

@@ -79,3 +79,21 @@ def test_grid_in_one_process_equals_grid_on_two_scheduled_workers(in_demo_worksp
         a, b = (json.loads(r[run_id].to_json()) for r in records)
         a.pop("finished"), b.pop("finished")
         assert a == b
+
+
+def test_validation_on_the_auroc_alone_keeps_history_and_record(in_demo_workspace, monkeypatch):
+    import sergen.train.loop as loop
+    from sergen.train.metrics import macro_auroc, point_metrics
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(4, size=300)
+    proba = rng.dirichlet(np.ones(4), size=300)
+    assert macro_auroc(y, proba) == point_metrics(y, proba)["auroc"]
+    assert np.isnan(macro_auroc(np.zeros(5, int), proba[:5]))
+    spec = resolve_spec("melspec", "emodb+ravdess", "all", head="mlp", training=FAST, n_boot=10, seed=1)
+    now = comparable(probe_run(spec))
+    monkeypatch.setattr(loop, "macro_auroc", lambda y, p: point_metrics(y, p)["auroc"])  # validation as before
+    before = comparable(probe_run(spec))
+    assert now[0]["history"] == before[0]["history"] and len(now[0]["history"]) >= 10
+    assert now[0] == before[0]
+    pd.testing.assert_frame_equal(now[1], before[1], check_exact=True)
