@@ -224,6 +224,7 @@ def main() -> None:
     parser.add_argument("--ratios-only", action="store_true", help="only the changed stages, before and after")
     parser.add_argument("--skip-demo", action="store_true", help="no demo grid profile")
     parser.add_argument("--train", default="each,iemocap+cremad,all", help="the real-size grid's training sets")
+    parser.add_argument("--heads", default="linear,mlp", help="the real-size grid's heads")
     parser.add_argument("--stores", type=Path, help="a folder of real-size stores written before (its stores/, "
                                                       "banks/): profiled as they are, nothing written")
     parser.add_argument("--out", type=Path, default=HERE / "cpu_profile.md")
@@ -235,7 +236,6 @@ def main() -> None:
              "inside another is not counted twice); runs serially in one process so each stage can be "
              "timed; page faults from getrusage.", ""]
     lines += stage_ratios()
-    print("\n".join(lines), flush=True)
     if args.ratios_only:
         args.out.write_text("\n".join(lines))
         return
@@ -252,7 +252,7 @@ def main() -> None:
         env = real_environment(root)
         os.environ.update(env, SERGEN_RESULTS=str(work / "results"))
         banks, runs_s, n = profile_grid(timer, "synthetic-1024", args.train,
-                                        [{"test": "all", "heads": ("linear", "mlp")}], work / "results")
+                                        [{"test": "all", "heads": tuple(args.heads.split(","))}], work / "results")
         total = sum(timer.seconds.values())
         lines += [f"## Real-size grid (--train {args.train}), {args.scale:g} × real size ({gib:.1f} GiB of "
                   f"{'stores written before' if args.stores else f'frames, written in {write_s:.0f} s'})",
