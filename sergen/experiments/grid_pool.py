@@ -1,6 +1,10 @@
-"""Running a grid's combinations on this machine: banks built first, runs ordered so that those sharing
-banks go side by side, one memory plan for all workers, and worker processes whose death costs only the
+"""Running a grid's combinations on this machine: runs ordered so that those sharing banks go side by side
+and the longest go first, one memory plan for all workers, and worker processes whose death costs only the
 run they were doing.
+
+Both cores stay busy (issue 26): the workers start before the store banks are built, build them themselves
+(largest first, one store per worker), and a run starts as soon as the banks it trains on are ready, so the
+runs on small corpora go on while the large bank is still being written.
 
 Why not ``ProcessPoolExecutor``: when a worker dies (the OOM killer's SIGKILL) it breaks the whole pool
 and every pending run fails with ``BrokenProcessPool``, without saying which run the dead worker had.
@@ -41,7 +45,15 @@ def order_runs(todo: list, touched: list[dict]) -> list[int]:
             nxt = max(left, key=lambda k: sum(v for b, v in touched[groups[k][0]].items() if b in last))
         ordered.append(nxt)
         left.remove(nxt)
-    return [i for k in ordered for i in groups[k]]
+    return [i for k in ordered for i in sorted(groups[k], key=lambda i: -run_cost(todo[i], touched[i]))]
+
+
+HEAD_STEP_COST = {"linear": 1.0}  # per optimiser step against the linear head; MLP heads ≈ 4× (bench/results.md)
+
+
+def run_cost(spec, touched: dict) -> float:
+    """A run's estimated cost, to start the long ones first: bank bytes it trains on × its head's step cost."""
+    return (1 + sum(touched.values())) * HEAD_STEP_COST.get(spec.head, 4.0)
 
 
 def resume_command() -> str:
@@ -78,7 +90,14 @@ def _worker(conn, budget_bytes: int | None, run_one) -> None:
                 return
             i, spec, stores_root, results_dir = job
             try:
-                run_one(spec, stores_root, results_dir)
+                if i == "bank":  # spec: (model, store, layer, pool) of a store bank to build before runs need it
+                    from sergen.config import data_dir
+
+                    model, name, layer, pool = spec
+                    data.prepare_store_bank(model, name, data.stores_root_key(stores_root or data_dir("stores")),
+                                            layer, pool)
+                else:
+                    run_one(spec, stores_root, results_dir)
                 conn.send((i, None))
             except SergenError as exc:
                 conn.send((i, ("sergen", exc.what, exc.where, exc.fix)))
@@ -147,43 +166,77 @@ def run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, 
     # the sums-of-squares bank of a store only where a mean+std run trains on it
     squares = {(todo[i].model, name, todo[i].layer) for i in order if uses_squares(todo[i].pool)
                for name in _stores_of(todo[i], root)}
+    banks = [(model, name, layer, "mean+std" if (model, name, layer) in squares else "mean")
+             for model, name, layer in stores]
     bank_task = bar.add_task("store banks", total=len(stores))
-    for model, name, layer in stores:
-        data.prepare_store_bank(model, name, root, layer, "mean+std" if (model, name, layer) in squares else "mean")
-        bar.advance(bank_task)
     err_console.print(plan.describe(), soft_wrap=False)  # folded at the width, as the commands' prose
     budget = (plan.resident_mib if plan.resident_mib is not None else plan.budget_mib) * 2**20
-    if plan.workers <= 1 or len(todo) <= 1:  # in this process, as a plain loop
-        set_ram_budget(budget)
-        try:
-            for i in order:
-                run_one(todo[i], stores_root, results_dir)
-                bar.advance(task)
-        finally:
-            set_ram_budget(None)
+    if plan.workers > 1 and len(todo) > 1:
+        sizes = {b: data.bank_bytes(data.bank_layout(data.store_index(b[0], b[1], root, b[2]))[0]) for b in banks}
+        needs = {i: {b for b in banks if (b[0], b[2]) == (todo[i].model, todo[i].layer)
+                     and b[1] in _stores_of(todo[i], root)} for i in order}
+        jobs = [("bank", b) for b in sorted(banks, key=lambda b: -sizes[b])] + [("run", i) for i in order]
+        failures = _pool(todo, jobs, needs, stores_root, results_dir, plan.workers, budget, run_one,
+                         lambda: bar.advance(task), lambda: bar.advance(bank_task))
+        if failures:
+            _raise(todo, failures)
         return
-    failures = _pool(todo, order, stores_root, results_dir, plan.workers, budget, run_one, lambda: bar.advance(task))
-    if failures:
-        _raise(todo, failures)
+    for bank in banks:  # one worker or one run: banks, then the runs, in this process as a plain loop
+        data.prepare_store_bank(bank[0], bank[1], root, bank[2], bank[3])
+        bar.advance(bank_task)
+    set_ram_budget(budget)
+    try:
+        for i in order:
+            run_one(todo[i], stores_root, results_dir)
+            bar.advance(task)
+    finally:
+        set_ram_budget(None)
 
 
 def _stores_of(spec, root) -> list[str]:
     return [name for corpus in spec.train for name in (corpus, *view_stores(spec.model, corpus, root))]
 
 
-def _pool(todo, order, stores_root, results_dir, n_workers, budget, run_one, advance) -> dict[int, tuple]:
+def _pool(todo, jobs, needs, stores_root, results_dir, n_workers, budget, run_one, advance,
+          bank_built) -> dict[int, tuple]:
+    """Run ``jobs`` (``("bank", store)`` and ``("run", i)``, in order) on ``n_workers`` processes; a run is
+    handed out once every bank in ``needs[i]`` is built. A bank job that fails counts as done: the runs
+    that need it build it themselves and report their own error."""
     ctx = mp.get_context("spawn")
-    queue = deque(order)
-    pool = [_Worker(ctx, budget, run_one) for _ in range(min(n_workers, len(order)))]
+    queue = list(jobs)
+    ready: set = set()
+    pool = [_Worker(ctx, budget, run_one) for _ in range(min(n_workers, len(jobs)))]
     failures: dict[int, tuple] = {}
+
+    def next_job():
+        for k, (kind, what) in enumerate(queue):
+            if kind == "bank" or needs[what] <= ready:
+                return queue.pop(k)
+        return None
+
+    def finished(job, error) -> None:
+        kind, what = job
+        if kind == "bank":
+            ready.add(what)
+            bank_built()
+        elif error:
+            failures[what] = error
+        else:
+            advance()
+
     try:
         while queue or any(w.job is not None for w in pool):
             for k, w in enumerate(pool):
                 if w.job is None and queue:
+                    job = next_job()
+                    if job is None:
+                        break  # the runs left wait for a bank another worker is building
                     if not w.proc.is_alive():  # died while idle: nothing of it to report
                         pool[k] = w = _Worker(ctx, budget, run_one)
-                    w.job = queue.popleft()
-                    w.conn.send((w.job, todo[w.job], stores_root, results_dir))
+                    w.job = job
+                    kind, what = job
+                    w.conn.send(("bank", what, stores_root, results_dir) if kind == "bank"
+                                else (what, todo[what], stores_root, results_dir))
             busy = [w for w in pool if w.job is not None]
             wait([w.conn for w in busy] + [w.proc.sentinel for w in busy])
             for k, w in enumerate(pool):
@@ -194,15 +247,11 @@ def _pool(todo, order, stores_root, results_dir, n_workers, budget, run_one, adv
                 except (EOFError, OSError):
                     message = None
                 if message is not None:
-                    i, error = message
-                    if error:
-                        failures[i] = error
-                    else:
-                        advance()
+                    finished(w.job, message[1])
                     w.job = None
                 elif not w.proc.is_alive():
                     w.proc.join()
-                    failures[w.job] = ("died", describe_death(w.proc.exitcode), None, None)
+                    finished(w.job, ("died", describe_death(w.proc.exitcode), None, None))
                     pool[k] = _Worker(ctx, budget, run_one)  # a fresh worker for the runs left
     finally:
         for w in pool:

@@ -17,8 +17,8 @@ import sergen
 from sergen import LABELS, corpus_order
 from sergen.config import data_dir, describe_dir
 from sergen.errors import SergenError, UnknownNameError
-from sergen.experiments.data import (load_corpus, relabelled, split_rows, stores_root_key, training_bank,
-                                     utterance_std)
+from sergen.experiments.data import (load_corpus, relabelled, split_rows, store_version, stores_root_key,
+                                     training_bank, utterance_std)
 from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
 from sergen.experiments.store_numerics import check_same_numerics
@@ -353,6 +353,9 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
         bank = relabelled(bank, {k: perms[c] for k, c in enumerate(spec.train)})
 
     def vectors(corpus: str, split: str):
+        if spec.norm == "global":  # the same for every run of the process: made once (``utterance_vectors``)
+            x, y = utterance_vectors(spec.model, corpus, split, root, spec.layer, keys[corpus], spec.pool)
+            return x, (perms[corpus][y] if corpus in perms else y), y
         data, rows = split_rows(spec.model, corpus, split, root, spec.layer, keys[corpus])
         x, y = data.pooled[rows], data.label[rows]
         if spec.norm != "global":
@@ -411,6 +414,22 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     table = pd.DataFrame(rows)
     table["corpus_id_acc"] = record.corpus_id_accuracy
     return ProbeRun(table, record, scores_by_corpus)
+
+
+def utterance_vectors(model: str, corpus: str, split: str, root, layer: str, key, pool: str):
+    """One split's utterance vectors (the store's per-utterance means, with their stds for mean+std pooling)
+    and labels under the run's protocol, unnormalised: made once per process and shared by every run that
+    validates or tests on them, while the store does not change (its version is part of the key)."""
+    return _utterance_vectors(model, corpus, split, root, layer, key, pool, store_version(model, corpus, root))
+
+
+@lru_cache(maxsize=64)
+def _utterance_vectors(model: str, corpus: str, split: str, root, layer: str, key, pool: str, version: tuple):
+    data, rows = split_rows(model, corpus, split, root, layer, key)
+    x = data.pooled[rows]
+    if uses_squares(pool):
+        x = np.concatenate([x, utterance_std(data, rows)], axis=1)
+    return x, data.label[rows]  # shared between runs: never changed in place (torch refuses read-only arrays)
 
 
 def discriminator_accuracy(model, train: tuple[str, ...], test_x: dict) -> float | None:

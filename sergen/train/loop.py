@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from sergen.train.heads import ADVERSARIAL, HEADS, make_head, reversal_weight
-from sergen.train.metrics import point_metrics
+from sergen.train.metrics import macro_auroc
 from sergen.train.sampler import WindowSampler
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def train_head(sampler: "WindowSampler | ResidentSampler", x_val: np.ndarray, y_
         optimiser.step()
         if step % config.eval_every and step != config.max_steps:
             continue
-        auroc = point_metrics(y_val, predict_proba(model, x_val))["auroc"]
+        auroc = macro_auroc(y_val, predict_proba(model, x_val))  # the AUROC alone, not every metric
         lr = optimiser.param_groups[0]["lr"]
         history.append((step, auroc, lr))
         if step < min(min_steps, config.max_steps):

@@ -175,6 +175,7 @@ def test_run_record_has_history_and_confusion_equal_to_sklearn(in_demo_workspace
     import sergen.experiments.probe as probe
     from sergen.experiments.probe import probe_run
 
+    probe._utterance_vectors.cache_clear()  # the spy below must see every split read
     seen = {}
     real = probe.predict_proba
     monkeypatch.setattr(probe, "predict_proba", lambda model, x: seen.setdefault(len(seen), real(model, x)))
