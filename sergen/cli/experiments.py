@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from sergen.bounds import MAX_SEED
 from sergen.cli import validate as check
 from sergen.cli.app import app, fitted_table, keep_keys_whole, print_json
 from sergen.console import console, err_console
@@ -172,7 +173,7 @@ PROBE_KEYS = ("model", "train", "test", "head", "seed", "scramble", "aug_share",
 GRID_KEYS = ("models", "train", "test", "heads", "seeds", "scramble", "aug_share", "layer", "labels", "folds",
              "protocol", "norm", "pool", "n_boot")
 VALIDATORS = {"train": check.names, "test": check.names, "models": check.names, "heads": check.heads,
-              "head": check.head, "seeds": check.seeds, "seed": check.non_negative_int, "aug_share": check.probabilities,
+              "head": check.head, "seeds": check.seeds, "seed": check.seed, "aug_share": check.probabilities,
               "layer": check.layer, "labels": check.labels, "folds": check.folds, "protocol": check.protocol,
               "norm": check.norm, "pool": check.pool}
 GRID_VALIDATORS = {**VALIDATORS, "norm": check.norms, "pool": check.pools}
@@ -181,7 +182,7 @@ ALLOWED = {"model": 'an extractor name, e.g. "melspec" (`sergen stores ls` lists
            "train": 'corpora: "each", "all", a corpus, or "a+b" unions, comma-separated, e.g. "each,all"',
            "test": 'corpora, comma-separated, or "all"',
            "head": check.HEAD_CHOICES, "heads": f"a list of heads: {check.HEAD_CHOICES}",
-           "seed": "a whole number of 0 or more", "seeds": "a list of whole numbers of 0 or more, e.g. [0, 1, 2]",
+           "seed": f"a whole number from 0 to {MAX_SEED}", "seeds": f"a list of whole numbers from 0 to {MAX_SEED}, e.g. [0, 1, 2]",
            "aug_share": "a number from 0 to 1, or a list of them",
            "layer": '"-", "all", "weighted" or a layer number, e.g. 12',
            "labels": '"4", "native" or the path of a CSV file native,label[,corpus]',
@@ -290,7 +291,7 @@ def probe(
     test: str = typer.Option("all", help="corpora to test on, or all", callback=check.names),
     head: str = typer.Option("mlp", help="linear, mlp (128x256) or mlp-dann (the MLP against a corpus classifier "
                              "by gradient reversal; several training corpora only)", callback=check.head),
-    seed: int = typer.Option(0, callback=check.non_negative_int),
+    seed: int = typer.Option(0, callback=check.seed),
     scramble: bool = typer.Option(False, help="permute each training corpus's labels (fragmentation test)"),
     aug_share: float = typer.Option(0.0, help="probability of drawing an augmented view", callback=check.probability),
     layer: str = typer.Option("-", help="layer of a multi-layer store: - (the last), N, all (one run per layer) or "
@@ -467,6 +468,11 @@ def grid(
             err_console.print(f"[yellow]  {problem}", highlight=False)
     results = run_grid(specs, workers=workers, scheduler=scheduler)
     matrices = auroc_matrices()
+    for skipped in matrices.left_out:  # files the matrices do not count (edited, copies, unreadable): named
+        err_console.print(f"[yellow]  left out of the matrices: {skipped.path}: {skipped.reason}", highlight=False)
+    for path in matrices.kept:
+        err_console.print(f"[yellow]  {path} is not a matrix sergen wrote: left as it is, and that matrix not written "
+                          "(move the file away and rerun the grid to write it)", highlight=False)
     note = absent_note(results)
     if as_json:
         print_json({"combinations": len(specs), "ran": len(plan.todo), "reused": plan.done,
@@ -474,6 +480,7 @@ def grid(
                     "store_problems": [{"store": p.store, "problem": p.problem, "fix": p.fix, "runs": p.runs}
                                        for p in problems],
                     "run_ids": [s.run_id for s in specs], "skipped": specs.skipped, "matrices": {k: str(v) for k, v in matrices.items()},
+                    "matrices_not_overwritten": [str(p) for p in matrices.kept],
                     "absent_classes": absent_by_test(results)})
         if note:
             say(note, err_console, "yellow")
@@ -495,7 +502,7 @@ def analyze_fragmentation(
     model: str = typer.Option(...),
     corpora: str = typer.Option("all", help="comma-separated corpora, or all", callback=check.names),
     method: str = typer.Option("pca", help="pca or umap (needs umap-learn)", callback=check.projection_method),
-    seed: int = typer.Option(0, callback=check.non_negative_int),
+    seed: int = typer.Option(0, callback=check.seed),
     labels: str = typer.Option("4", help="label set: 4 (hap/sad/neu/ang), native (each corpus's own classes), "
                                "or a CSV file native,label[,corpus]", callback=check.labels),
 ):
@@ -554,7 +561,10 @@ def report(
     runs = load_runs(results)
     check_confusion_cells(runs, cells, results)
     for skipped in runs.skipped:
-        err_console.print(f"[yellow]skipped unreadable result file {skipped.path}: {skipped.reason}", highlight=False)
+        err_console.print(f"[yellow]left out result file {skipped.path}: {skipped.reason}", highlight=False)
+    if runs.unverified:
+        err_console.print(f"[yellow]{len(runs.unverified)} run(s) saved by an older sergen carry no digest of their "
+                          "rows: shown, but unverified (the report says so)", highlight=False)
     if runs.stale:
         err_console.print(f"[yellow]left out {len(runs.stale)} stale run(s), whose stores or labels changed since "
                           "(`sergen grid` with the same options reruns them):", highlight=False)

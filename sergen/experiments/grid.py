@@ -178,11 +178,14 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
     removed."""
     if isinstance(results_dir, pd.DataFrame):  # callers that passed their grid's rows: the folder decides
         results_dir = None
-    results = load_runs(results_dir).rows
+    runs = load_runs(results_dir)
+    results = runs.rows
     out_dir = matrices_dir(results_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     auroc = with_protocol_columns(results[results.metric == "auroc"])
-    written = {}
+    written = Matrices(left_out=list(runs.skipped))
+    listing = out_dir / ".written.json"
+    before = _listed(listing)
     keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm", "pool", "layer", "settings"]
     for (model, head, scramble, aug, labels, folds, protocol, norm, pool, layer, settings), part in auroc.groupby(keys):
         matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")  # seeds, folds
@@ -198,15 +201,37 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
                        if v)
         name += f"_{_safe(tag)}" if tag else ""
         path = out_dir / f"{name}.csv"
+        if (path.exists() or path.is_symlink()) and (name not in before or path.is_symlink() or not path.is_file()):
+            written.kept.append(path)  # a user's own file at a matrix's name: left as it is, and named
+            continue
         matrix.round(4).to_csv(path)
         written[name] = path
     # remove the matrices an earlier call wrote that no fresh run supports now: only files sergen listed
-    listing = out_dir / ".written.json"
-    before = json.loads(listing.read_text()) if listing.exists() else []
     for name in set(before) - set(written):
-        (out_dir / f"{name}.csv").unlink(missing_ok=True)
+        path = out_dir / f"{name}.csv"
+        if path not in written.kept:
+            path.unlink(missing_ok=True)
     listing.write_text(json.dumps(sorted(written)))
     return written
+
+
+class Matrices(dict):
+    """Matrix name → path of the matrices written; ``kept``: files at a matrix's name that sergen did not write
+    (left untouched, that matrix not written); ``left_out``: result files not counted (``Skipped``)."""
+
+    def __init__(self, left_out=()):
+        super().__init__()
+        self.left_out, self.kept = list(left_out), []
+
+
+def _listed(listing: Path) -> set[str]:
+    """The matrices an earlier call wrote (``.written.json``); an unreadable list names none, so nothing
+    there is taken for sergen's."""
+    try:
+        names = json.loads(listing.read_text()) if listing.is_file() else []
+    except (OSError, UnicodeDecodeError, ValueError):
+        names = []
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
 
 
 def _safe(text: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from sergen.bounds import MAX_WINDOW_S
 from sergen.errors import SergenError
 from sergen.train.framebank import BANK_STEP, FrameBank
 from sergen.train.pooling import uses_squares, window_std
@@ -41,8 +42,9 @@ class SamplerConfig:
             lo, hi = self.window_s
         except (TypeError, ValueError):
             raise ValueError(f"window_s must be two lengths in seconds, min and max, got {self.window_s!r}") from None
-        if not 0 < lo <= hi:
-            raise ValueError(f"window_s must be two lengths in seconds with 0 < min <= max, got min {lo}, max {hi}")
+        if not 0 < lo <= hi <= MAX_WINDOW_S:  # nan and inf fail too
+            raise ValueError(f"window_s must be two lengths in seconds with 0 < min <= max <= {MAX_WINDOW_S:g}, "
+                             f"got min {lo}, max {hi}")
         for name in ("aug_share", "mix_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must lie from 0 to 1, got {getattr(self, name)}")

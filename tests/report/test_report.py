@@ -140,9 +140,9 @@ def test_stale_and_unreadable_runs_are_left_out_and_named(tmp_path):
     assert "2 run(s): the stores it reads changed: melspec/iemocap@eq added" in result.output
     for name, why in (("cremad-False-0.0-0.csv", "truncated (3 of 15 rows)"), ("msp-False-0.0-0.json", "unreadable"),
                       ("broken.csv", "unreadable (empty file)")):
-        assert f"skipped unreadable result file {runs / name}: {why}" in result.output.replace("\n", "")
+        assert f"left out result file {runs / name}: {why}" in result.output.replace("\n", "")
     text = (tmp_path / "out" / "report.md").read_text()
-    assert "**Skipped: 3 unreadable result file(s)**" in text and str(runs / "broken.csv") in text
+    assert "**Left out: 3 result file(s) that cannot be used**" in text and str(runs / "broken.csv") in text
     assert "**Left out: 2 stale run(s)**" in text
     assert f"from {n_runs - 2 - 2} fresh probe runs" in text  # 2 stale, 2 unreadable runs (broken.csv is none)
 
