@@ -57,6 +57,10 @@ def find_workspace() -> Workspace:
     home = os.environ.get("SERGEN_HOME")
     if home:
         root = Path(home).expanduser().absolute()
+        if root.exists() and not root.is_dir():
+            raise SergenError("SERGEN_HOME is a file, not a folder (the workspace holding sergen.toml and its "
+                              "folders)", where=f"SERGEN_HOME={home}",
+                              fix="point SERGEN_HOME at a folder (`sergen config init DIR` makes one), or unset it")
         if not root.is_dir():
             raise SergenError("SERGEN_HOME is not an existing folder", where=f"SERGEN_HOME={home}",
                               fix=f"create it with `sergen config init {home}`, or unset SERGEN_HOME")

@@ -13,6 +13,7 @@ from rich.table import Table
 from sergen.bounds import MAX_SEED
 from sergen.cli import validate as check
 from sergen.cli.app import app, fitted_table, keep_keys_whole, print_json
+from sergen.cli.scope import test_scope_note, unique_items
 from sergen.console import console, err_console
 from sergen.errors import SergenError
 
@@ -313,7 +314,7 @@ def probe(
 ):
     """Train a head on one or more corpora and test it on every corpus's test split (with --folds: one run
     per fold, then the mean and spread over folds)."""
-    from sergen.config import check_cache_dir
+    from sergen.config import check_cache_dir, ram_budget_mib
     from sergen.experiments.grid import check_views
     from sergen.experiments.probe import fold_specs, layer_specs, probe_run, resolve_spec, save_run
     from sergen.results import ensure_writable
@@ -336,9 +337,13 @@ def probe(
                                 sampler=replace(experiment.sampler, aug_share=0.0), training=experiment.training,
                                 n_boot=int(experiment.run.get("n_boot", 200)))
             specs = [one for by_layer in layer_specs(spec) for one in fold_specs(by_layer)]
+        scope = test_scope_note(p["test"], spec.model, spec.test, spec.protocol)
+        if scope:
+            say(f"note: {scope}", err_console, "yellow")
     head, scramble = spec.head, spec.scramble
     check_views(specs)
     check_cache_dir()
+    ram_budget_mib()  # SERGEN_RAM_MIB checked before any work, not first by a worker
     ensure_writable()
     runs, paths = [], []
     n_folds = max(s.fold for s in specs) or 1
@@ -429,32 +434,47 @@ def grid(
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
-    from sergen.config import check_cache_dir
+    from sergen.config import check_cache_dir, ram_budget_mib
     from sergen.experiments.grid import auroc_matrices, grid_specs, plan_grid, run_grid
+    from sergen.extractors import canonical_model
     from sergen.results import absent_by_test, ensure_writable, store_problems
     from sergen.train.heads import HEADS
 
     p, experiment = with_experiment(ctx, config, sets, GRID_KEYS)
     if not p["models"]:
         raise SergenError("grid needs --models (or models in --config)", fix="e.g. sergen grid --models melspec")
+    notes: list[str] = []
     with layer_origin(experiment, ctx):
-        specs = grid_specs([m.strip() for m in p["models"].split(",")], p["train"], p["test"],
-                           heads=[HEADS.canonical(h) for h in p["heads"].split(",")],
-                           seeds=[int(s) for s in str(p["seeds"]).split(",")], scrambles=_bools(str(p["scramble"])),
-                           aug_shares=_floats(str(p["aug_share"])) if "aug_share" in experiment.run
+        models = unique_items([canonical_model(m.strip()) for m in p["models"].split(",")], "--models", notes)
+        specs = grid_specs(models, p["train"], p["test"],
+                           heads=unique_items([HEADS.canonical(h) for h in p["heads"].split(",")], "--heads", notes),
+                           seeds=unique_items([int(s) for s in str(p["seeds"]).split(",")], "--seeds", notes),
+                           scrambles=unique_items(_bools(str(p["scramble"])), "--scramble", notes),
+                           aug_shares=unique_items(_floats(str(p["aug_share"])), "--aug-share", notes)
+                           if "aug_share" in experiment.run
                            or float(experiment.sampler.aug_share) == 0 else [experiment.sampler.aug_share],
                            labels=p["labels"], folds=p["folds"],
-                           protocol=p["protocol"] or "", norms=[n.strip() for n in p["norm"].split(",")],
-                           pools=[v.strip() for v in p["pool"].split(",")],
+                           protocol=p["protocol"] or "",
+                           norms=unique_items([n.strip() for n in p["norm"].split(",")], "--norm", notes),
+                           pools=unique_items([v.strip() for v in p["pool"].split(",")], "--pool", notes),
                            layer=str(p["layer"]), sampler=experiment.sampler, training=experiment.training,
                            n_boot=int(experiment.run.get("n_boot", 200)))
+    if specs.duplicates:
+        notes.append(f"{specs.duplicates} combination(s) repeat another's run id (the same training set spelt "
+                     "another way): each is run once")
+    for model in dict.fromkeys(s.model for s in specs):
+        tested = dict.fromkeys(c for s in specs if s.model == model for c in s.test)
+        notes.append(test_scope_note(p["test"], model, tested, p["protocol"] or ""))
     check_cache_dir()
+    ram_budget_mib()  # SERGEN_RAM_MIB checked before any work, not first by a worker
     ensure_writable()
     plan = plan_grid(specs)
     summary_to = err_console if as_json else console
     say(f"{len(specs)} combinations: {plan.summary()}", summary_to)
     if specs.skipped_note():
         say(specs.skipped_note(), err_console, "yellow")
+    for line in filter(None, notes):
+        say(f"note: {line}", err_console, "yellow")
     for run_id, why in list(plan.stale.items())[:5]:
         say(f"  stale {run_id}: {why}", summary_to)
     for skipped in plan.unreadable:  # every one named, as report does
@@ -484,6 +504,7 @@ def grid(
                     "absent_classes": absent_by_test(results)})
         if note:
             say(note, err_console, "yellow")
+        _say_kept(results, specs, matrices)
         return
     if matrices:  # one line per file: a folder named with every file ran to ~130 columns
         say_path("train × test AUROC matrices in", next(iter(matrices.values())).parent, ":")
@@ -491,6 +512,16 @@ def grid(
             say(f"  {path.name}")
     if note:
         say(note, style="yellow")
+    _say_kept(results, specs, matrices)
+
+
+def _say_kept(results, specs, matrices) -> None:
+    """After a reader stopped early (``sergen grid … | head``): what the grid kept, on stderr."""
+    from sergen.results import matrices_dir, runs_dir
+
+    if console.pipe_closed:
+        err_console.print(f"grid kept: {results.run_id.nunique()} of {len(specs)} combination(s) saved in "
+                          f"{runs_dir()}; {len(matrices)} matri(ces) in {matrices_dir()}", highlight=False)
 
 
 analyze_app = typer.Typer(no_args_is_help=True, help="Analyses of the embedding spaces.")

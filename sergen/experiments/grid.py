@@ -45,6 +45,7 @@ class GridSpecs(list):
     def __init__(self, specs=(), skipped: dict[str, list[str]] | None = None):
         super().__init__(specs)
         self.skipped = skipped or {}
+        self.duplicates = 0  # combinations left out for repeating another's run id
 
     def skipped_note(self) -> str | None:
         if not self.skipped:
@@ -72,7 +73,10 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                         continue  # an adversarial head learns against the corpus: multi-corpus sets only
                     specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble, norm=check_norm(norm),
                                          pool=check_pool(pool), sampler=replace(fold_spec.sampler, aug_share=float(aug))))
-    grid = GridSpecs(specs, skipped)
+    seen: set[str] = set()
+    unique = [s for s in specs if not (s.run_id in seen or seen.add(s.run_id))]  # one run id, one run
+    grid = GridSpecs(unique, skipped)
+    grid.duplicates = len(specs) - len(unique)
     if not grid and skipped:
         raise SergenError(f"the grid is empty: {grid.skipped_note()}, and no other head was asked for",
                           where=f"--train {train} --heads {','.join(heads)}",
