@@ -135,6 +135,7 @@ class RunRecord:
     silhouette_corpus: float | None = None  # one corpus, or a record of an older sergen); and by corpus
     n_rows: int = 0  # rows of the CSV, so a truncated one is told from a whole one
     rows_sha256: str | None = None  # digest of the CSV's bytes: an edited value is told from the run's own (None: older)
+    record_sha256: str | None = None  # digest of every other field here (``record_digest``): an edited record is told
     format: int = RECORD_FORMAT
 
     def to_json(self) -> str:
@@ -170,6 +171,13 @@ def rows_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def record_digest(data: dict) -> str:
+    """Digest of a record as JSON (``record_sha256`` itself aside), over the values as read back, so that
+    what was written and what is read give the same digest."""
+    rest = {k: v for k, v in data.items() if k != "record_sha256"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True).encode("utf-8")).hexdigest()
+
+
 def save_run(rows: pd.DataFrame, record: RunRecord, results_dir=None) -> Path:
     """``runs/<run_id>.json`` then ``runs/<run_id>.csv``, each written atomically (rename): the CSV comes
     last, so a run killed mid-save is never taken for a finished one. The record holds the digest of the
@@ -180,6 +188,8 @@ def save_run(rows: pd.DataFrame, record: RunRecord, results_dir=None) -> Path:
     record.n_rows = len(rows)
     record.rows_sha256 = rows_digest(text.encode("utf-8"))
     record.finished = record.finished or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    record.record_sha256 = None
+    record.record_sha256 = record_digest(json.loads(record.to_json()))
     wrote = []
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -220,7 +230,8 @@ class Runs:
     def unverified(self) -> list[str]:
         """Fresh runs saved by a sergen before records held their rows' digest: used, but their values
         cannot be checked against what the run wrote."""
-        return sorted(run_id for run_id, record in self.records.items() if not record.rows_sha256)
+        return sorted(run_id for run_id, record in self.records.items()
+                      if not (record.rows_sha256 and record.record_sha256))
 
     def stale_summary(self) -> list[str]:
         """One line per reason, with how many runs it covers."""
@@ -335,6 +346,9 @@ def read_run(run_id: str, results_dir=None) -> tuple[pd.DataFrame, RunRecord]:
                                  "name): a run counts once, so the copy is left out; delete or move it")
     if record.n_rows and len(rows) != record.n_rows:
         raise UnreadableRun(csv, f"truncated ({len(rows)} of {record.n_rows} rows)")
+    if record.record_sha256 and record_digest(json.loads(text)) != record.record_sha256:
+        raise UnreadableRun(js, "edited after the run saved it (its fields no longer match the digest it holds): "
+                                "its spec, counts or figures are not the run's, so it is left out; a grid reruns it")
     if record.rows_sha256 and rows_digest(data) != record.rows_sha256:
         raise UnreadableRun(csv, "edited after the run saved it (its bytes no longer match the digest in its "
                                  "record): its values are not the run's, so it is left out; a grid reruns it")

@@ -121,7 +121,7 @@ def test_a_report_of_old_rows_has_no_other_protocol(tmp_path):
     assert "labels" in runs.rows  # save_run writes every column; an older sergen's file lacks them
     (results / "runs" / "old.csv").write_text(old.to_csv(index=False))
     record = json.loads((results / "runs" / "old.json").read_text())
-    del record["rows_sha256"]  # an older sergen's record held no digest of its rows
+    del record["rows_sha256"], record["record_sha256"]  # an older sergen's record held no digests
     (results / "runs" / "old.json").write_text(json.dumps(record))
     text = build_report(results, tmp_path / "out").read_text()
     assert "## Other protocols" not in text and "sergen beside published leaderboards" not in text

@@ -12,7 +12,8 @@ import pytest
 
 from sergen.errors import SergenError
 from sergen.report.markdown import build_report
-from sergen.results import load_runs, read_run, runs_dir, save_run, settings_sets, settings_tag
+from sergen.results import (load_runs, read_run, record_digest, runs_dir, save_run, settings_sets,
+                            settings_tag)
 from tests.report.test_report import fixture_results
 
 RUN = "iemocap-False-0.0-0"
@@ -44,6 +45,23 @@ def test_edited_csv_value_is_named_and_left_out(tmp_path, cli_report):
     assert code == 0 and f"left out result file {csv}: edited after the run saved it" in text
     report = (tmp_path / "out" / "report.md").read_text()
     assert "0.42" not in report and str(csv) in report and "**Left out: 1 result file(s) that cannot be used**" in report
+
+
+@pytest.mark.parametrize("edit", [lambda r: r["spec"].update(training={"max_steps": 301}),
+                                  lambda r: r["confusion"]["cremad"][0].__setitem__(0, 99),
+                                  lambda r: r.__setitem__("corpus_id_accuracy", 0.1)],
+                         ids=["spec", "confusion", "figure"])
+def test_edited_record_is_named_and_left_out(tmp_path, cli_report, edit):
+    fixture_results(tmp_path / "results")
+    path = runs_dir(tmp_path / "results") / f"{RUN}.json"
+    record = json.loads(path.read_text())
+    edit(record)
+    path.write_text(json.dumps(record, indent=1))
+    runs = load_runs(tmp_path / "results")
+    assert RUN not in runs.records
+    assert [(s.path, s.reason.split(" (")[0]) for s in runs.skipped] == [(path, "edited after the run saved it")]
+    code, text = cli_report(tmp_path)
+    assert code == 0 and f"left out result file {path}: edited after the run saved it" in text
 
 
 def test_whitespace_only_reformatting_is_an_edit_too(tmp_path):
@@ -78,7 +96,7 @@ def test_records_without_a_digest_are_shown_as_unverified(tmp_path):
     fixture_results(tmp_path / "results")
     record = runs_dir(tmp_path / "results") / f"{RUN}.json"
     data = json.loads(record.read_text())
-    del data["rows_sha256"]  # as an older sergen wrote it
+    del data["rows_sha256"], data["record_sha256"]  # as an older sergen wrote it
     record.write_text(json.dumps(data))
     runs = load_runs(tmp_path / "results")
     assert RUN in runs.records and runs.unverified == [RUN]
@@ -247,7 +265,7 @@ def test_figures_of_runs_with_settings_have_link_safe_names(tmp_path):
     for run_id in df.run_id.unique():  # every run made with max_steps 300
         record = json.loads((runs / f"{run_id}.json").read_text())
         record["spec"]["training"] = {"max_steps": 300}
-        (runs / f"{run_id}.json").write_text(json.dumps(record))
+        (runs / f"{run_id}.json").write_text(json.dumps({**record, "record_sha256": record_digest(record)}))
     text = build_report(tmp_path / "results", tmp_path / "out").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]*)\)", text)
     assert links and all(" " not in link and "[" not in link for link in links)
