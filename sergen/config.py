@@ -356,7 +356,8 @@ def _env_mib(name: str, minimum: float) -> float | None:
     except ValueError:
         mib = float("nan")
     if not minimum <= mib < 2**40:  # nan, inf and sizes past any machine (int() of inf would overflow) fail too
-        raise SergenError(f"{name}={value!r} is not a memory size in MiB from {minimum:g} to 2**40",
+        raise SergenError(f"{name}={value!r} is not a memory size in MiB of at least {minimum:g} (a finite number "
+                          "below 2**40)",
                           fix=f"set it to a number of MiB, e.g. {name}=8192, or unset it")
     return mib
 

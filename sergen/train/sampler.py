@@ -42,9 +42,11 @@ class SamplerConfig:
             lo, hi = self.window_s
         except (TypeError, ValueError):
             raise ValueError(f"window_s must be two lengths in seconds, min and max, got {self.window_s!r}") from None
-        if not 0 < lo <= hi <= MAX_WINDOW_S:  # nan and inf fail too
-            raise ValueError(f"window_s must be two lengths in seconds with 0 < min <= max <= {MAX_WINDOW_S:g}, "
-                             f"got min {lo}, max {hi}")
+        if not 0 < lo <= hi:
+            raise ValueError(f"window_s must be two lengths in seconds with 0 < min <= max, got min {lo}, max {hi}")
+        if not hi <= MAX_WINDOW_S:  # inf too: a window is counted in frames, which would overflow
+            raise ValueError(f"window_s must be two lengths in seconds of at most {MAX_WINDOW_S:g} (longer than any "
+                             f"utterance), got max {hi:g}")
         for name in ("aug_share", "mix_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must lie from 0 to 1, got {getattr(self, name)}")
