@@ -93,6 +93,13 @@ def test_manifests_variable_that_is_no_folder_is_refused_not_ignored(cli, privat
 
 # -- all / each, repeated items, empty names ---------------------------------------------------------------
 
+def test_report_refuses_a_manifests_variable_that_is_a_file(cli, workspace, monkeypatch):
+    (workspace / "mfile").write_text("mine")
+    monkeypatch.setenv("SERGEN_MANIFESTS", str(workspace / "mfile"))
+    code, text = cli("report")
+    assert code == 2 and "the manifests folder is a file, not a folder" in text and "cannot be read now" not in text
+
+
 def test_train_with_an_empty_corpus_name(cli, private_ws):
     code, text = cli("probe", "--model", "melspec", "--train", "emodb+")
     assert code == 2 and "'emodb+' has an empty corpus name (a '+' or ',' with nothing beside it)" in text

@@ -17,6 +17,12 @@ from sergen.cli.scope import test_scope_note, unique_items
 from sergen.console import console, err_console
 from sergen.errors import SergenError
 
+def _check_manifests_folder(missing_too: bool = True) -> None:
+    from sergen.experiments.protocol_join import check_chosen_manifests_folder
+
+    check_chosen_manifests_folder(missing_too)
+
+
 def _floats(spec: str) -> list[float]:
     return [float(v) for v in spec.split(",") if v.strip()]
 
@@ -344,6 +350,7 @@ def probe(
     check_views(specs)
     check_cache_dir()
     ram_budget_mib()  # SERGEN_RAM_MIB checked before any work, not first by a worker
+    _check_manifests_folder()
     ensure_writable()
     runs, paths = [], []
     n_folds = max(s.fold for s in specs) or 1
@@ -467,6 +474,7 @@ def grid(
         notes.append(test_scope_note(p["test"], model, tested, p["protocol"] or ""))
     check_cache_dir()
     ram_budget_mib()  # SERGEN_RAM_MIB checked before any work, not first by a worker
+    _check_manifests_folder()
     ensure_writable()
     plan = plan_grid(specs)
     summary_to = err_console if as_json else console
@@ -588,6 +596,7 @@ def report(
     from sergen.report.remedy_sections import console_lines, wrap_console
     from sergen.results import load_runs, store_problems
 
+    _check_manifests_folder(missing_too=False)  # freshness compares runs with the manifests there, if any
     cells = [_cell(c) for c in confusion]
     runs = load_runs(results)
     check_confusion_cells(runs, cells, results)
