@@ -57,6 +57,10 @@ def find_workspace() -> Workspace:
     home = os.environ.get("SERGEN_HOME")
     if home:
         root = Path(home).expanduser().absolute()
+        if root.exists() and not root.is_dir():
+            raise SergenError("SERGEN_HOME is a file, not a folder (the workspace holding sergen.toml and its "
+                              "folders)", where=f"SERGEN_HOME={home}",
+                              fix="point SERGEN_HOME at a folder (`sergen config init DIR` makes one), or unset it")
         if not root.is_dir():
             raise SergenError("SERGEN_HOME is not an existing folder", where=f"SERGEN_HOME={home}",
                               fix=f"create it with `sergen config init {home}`, or unset SERGEN_HOME")
@@ -351,8 +355,9 @@ def _env_mib(name: str, minimum: float) -> float | None:
         mib = float(value)
     except ValueError:
         mib = float("nan")
-    if not mib >= minimum:
-        raise SergenError(f"{name}={value!r} is not a memory size in MiB of at least {minimum:g}",
+    if not minimum <= mib < 2**40:  # nan, inf and sizes past any machine (int() of inf would overflow) fail too
+        raise SergenError(f"{name}={value!r} is not a memory size in MiB of at least {minimum:g} (a finite number "
+                          "below 2**40)",
                           fix=f"set it to a number of MiB, e.g. {name}=8192, or unset it")
     return mib
 

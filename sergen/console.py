@@ -7,7 +7,33 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-console = Console(stderr=False, soft_wrap=True)
+
+
+class OutputConsole(Console):
+    """stdout. A pipe closed early (``sergen grid … | head``) stops the printing, never the command: rich's
+    default exits at the next print, which stopped a grid between runs and said nothing. ``pipe_closed``
+    tells ``main`` to say on stderr that the command carried on and kept what it saves."""
+
+    pipe_closed = False
+
+    def on_broken_pipe(self) -> None:
+        close_stdout()
+
+
+def close_stdout() -> None:
+    """Point stdout at /dev/null (further prints, and Python's flush at exit, go nowhere) and remember it."""
+    import os
+
+    console.quiet = True
+    OutputConsole.pipe_closed = True
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (a test's capture): nothing more is printed anyway
+        pass
+
+
+console = OutputConsole(stderr=False, soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 

@@ -134,6 +134,8 @@ class RunRecord:
     silhouette_class: float | None = None  # held-out hidden features grouped by true class (None: linear head,
     silhouette_corpus: float | None = None  # one corpus, or a record of an older sergen); and by corpus
     n_rows: int = 0  # rows of the CSV, so a truncated one is told from a whole one
+    rows_sha256: str | None = None  # digest of the CSV's bytes: an edited value is told from the run's own (None: older)
+    record_sha256: str | None = None  # digest of every other field here (``record_digest``): an edited record is told
     format: int = RECORD_FORMAT
 
     def to_json(self) -> str:
@@ -161,21 +163,46 @@ class RunRecord:
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text)
+    tmp.write_bytes(text.encode("utf-8"))
     tmp.replace(path)
+
+
+def rows_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def record_digest(data: dict) -> str:
+    """Digest of a record as JSON (``record_sha256`` itself aside), over the values as read back, so that
+    what was written and what is read give the same digest."""
+    rest = {k: v for k, v in data.items() if k != "record_sha256"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def save_run(rows: pd.DataFrame, record: RunRecord, results_dir=None) -> Path:
     """``runs/<run_id>.json`` then ``runs/<run_id>.csv``, each written atomically (rename): the CSV comes
-    last, so a run killed mid-save is never taken for a finished one."""
+    last, so a run killed mid-save is never taken for a finished one. The record holds the digest of the
+    CSV's bytes, tying the rows to it. A full disk is a ``SergenError`` saying what was kept (no partial file
+    is left)."""
     out = runs_dir(results_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    text = rows.reindex(columns=list(ROW_COLUMNS)).to_csv(index=False)
     record.n_rows = len(rows)
+    record.rows_sha256 = rows_digest(text.encode("utf-8"))
     record.finished = record.finished or datetime.now(timezone.utc).isoformat(timespec="seconds")
-    _write_atomic(out / f"{record.run_id}.json", record.to_json())
-    tmp = out / f".{record.run_id}.csv.partial"
-    rows.reindex(columns=list(ROW_COLUMNS)).to_csv(tmp, index=False)
-    tmp.replace(out / f"{record.run_id}.csv")
+    record.record_sha256 = None
+    record.record_sha256 = record_digest(json.loads(record.to_json()))
+    wrote = []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_atomic(out / f"{record.run_id}.json", record.to_json())
+        wrote.append(out / f"{record.run_id}.json")
+        _write_atomic(out / f"{record.run_id}.csv", text)
+    except OSError as exc:  # nothing of this save stays: a record without its rows would be a run that never was
+        for path in [*wrote, out / f".{record.run_id}.json.partial", out / f".{record.run_id}.csv.partial"]:
+            path.unlink(missing_ok=True)
+        raise SergenError(f"run {record.run_id} could not be saved ({exc.strerror or exc}); its numbers are lost, the "
+                          "runs saved before it are kept", where=str(out),
+                          fix="free space (or point SERGEN_RESULTS elsewhere), then rerun the same command: "
+                              "finished runs are skipped") from None
     return out / f"{record.run_id}.csv"
 
 
@@ -198,6 +225,13 @@ class Runs:
     records: dict[str, RunRecord]  # fresh runs
     stale: dict[str, str]  # run_id → why it is stale
     skipped: list[Skipped]  # unreadable files
+
+    @property
+    def unverified(self) -> list[str]:
+        """Fresh runs saved by a sergen before records held their rows' digest: used, but their values
+        cannot be checked against what the run wrote."""
+        return sorted(run_id for run_id, record in self.records.items()
+                      if not (record.rows_sha256 and record.record_sha256))
 
     def stale_summary(self) -> list[str]:
         """One line per reason, with how many runs it covers."""
@@ -271,8 +305,10 @@ class UnreadableRun(ValueError):
         super().__init__(f"{path}: {reason}")
 
 
-def _read_rows(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path)
+def _read_rows(data: bytes) -> pd.DataFrame:
+    import io
+
+    df = pd.read_csv(io.BytesIO(data), dtype={"run_id": str})  # an all-digit id keeps its leading zeros
     missing = [c for c in ("model", "head", "train", "test", "metric", "value", "seed", "run_id") if c not in df]
     if missing:
         raise ValueError(f"lacks the column(s) {', '.join(missing)}")
@@ -288,7 +324,8 @@ def read_run(run_id: str, results_dir=None) -> tuple[pd.DataFrame, RunRecord]:
     folder = runs_dir(results_dir)
     csv, js = folder / f"{run_id}.csv", folder / f"{run_id}.json"
     try:
-        rows = _read_rows(csv)
+        data = csv.read_bytes()
+        rows = _read_rows(data)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise UnreadableRun(csv, f"unreadable ({_reason(exc)})") from None
     try:
@@ -303,8 +340,18 @@ def read_run(run_id: str, results_dir=None) -> tuple[pd.DataFrame, RunRecord]:
         raise UnreadableRun(js, str(exc), old_format=True) from None
     except (json.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
         raise UnreadableRun(js, f"unreadable ({_reason(exc)})") from None
+    if record.run_id != run_id or set(rows.run_id.astype(str)) != {run_id}:
+        original = record.run_id if record.run_id != run_id else next(iter(set(rows.run_id.astype(str)) - {run_id}))
+        raise UnreadableRun(csv, f"a copy of run {original} (its rows and record name that run, not this file's "
+                                 "name): a run counts once, so the copy is left out; delete or move it")
     if record.n_rows and len(rows) != record.n_rows:
         raise UnreadableRun(csv, f"truncated ({len(rows)} of {record.n_rows} rows)")
+    if record.record_sha256 and record_digest(json.loads(text)) != record.record_sha256:
+        raise UnreadableRun(js, "edited after the run saved it (its fields no longer match the digest it holds): "
+                                "its spec, counts or figures are not the run's, so it is left out; a grid reruns it")
+    if record.rows_sha256 and rows_digest(data) != record.rows_sha256:
+        raise UnreadableRun(csv, "edited after the run saved it (its bytes no longer match the digest in its "
+                                 "record): its values are not the run's, so it is left out; a grid reruns it")
     return rows, record
 
 
@@ -332,6 +379,27 @@ def settings_tag(spec: dict) -> str:
             if key != "aug_share" and value != default:  # the augmentation share has its own column
                 parts.append(f"{key}={'-'.join(f'{v:g}' for v in value) if isinstance(value, (list, tuple)) else value}")
     return ",".join(parts)  # n_boot changes intervals only, never a value: no tag
+
+
+def settings_sets(tag: str) -> list[str]:
+    """The ``--set`` options that give a run the settings of ``tag`` (``settings_tag``): a command printed for
+    a run of other settings must make runs of those settings, or it never makes what it promises."""
+    import re
+
+    from sergen.train.loop import TrainConfig
+    from sergen.train.sampler import SamplerConfig
+
+    tables = {**{f: "sampler" for f in SamplerConfig.__dataclass_fields__},
+              **{f: "training" for f in TrainConfig.__dataclass_fields__}}
+    sets = []
+    for part in filter(None, str(tag or "").split(",")):
+        key, _, value = part.partition("=")
+        if key == "window_s":
+            value = "[" + ",".join(re.split(r"(?<![eE])-", value)) + "]"
+        elif value in ("True", "False"):
+            value = value.lower()
+        sets.append(f"--set {tables.get(key, 'training')}.{key}={value}")
+    return sets
 
 
 def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:

@@ -87,7 +87,7 @@ OPTION_CASES = {
     "probe aug-share nan": (["probe", "--model", "melspec", "--train", "emodb", "--aug-share", "nan"],
                             "nan is not a finite number"),
     "probe seed negative": (["probe", "--model", "melspec", "--train", "emodb", "--seed", "-1"],
-                            "Invalid value for '--seed': -1 is out of range: give a whole number of 0 or more"),
+                            "Invalid value for '--seed': -1 is out of range: give a whole number from 0 to 4294967295"),
     "probe layer not a number": (["probe", "--model", "melspec", "--train", "emodb", "--layer", "x"],
                                  "Invalid value for '--layer': 'x' is not a layer: give - (the last stored), all"),
     "probe empty train": (["probe", "--model", "melspec", "--train", ""], "Invalid value for '--train': '' has an empty item"),

@@ -86,7 +86,7 @@ def test_demo_runs_the_whole_pipeline_in_its_own_workspace(tmp_path, monkeypatch
     (["--out", "."], "is not a demo workspace sergen made (no SERGEN_DEMO_WORKSPACE.json) and holds corpora, home, "
                      "manifests, reports, results …; the demo writes only into its own folder, so nothing was written"),
     (["--out", "sergen.toml"], "the demo's folder is a file"),
-    (["--scale", "20"], "--scale must be a number > 0 and at most 10, not 20.0"),
+    (["--scale", "20"], "--scale must be a number from 0.01 to 10, not 20.0"),
     (["--seeds", "0,x"], "--seeds must be whole numbers separated by commas, not '0,x'"),
     (["--seeds", "-1"], "--seeds must be whole numbers ≥ 0, not [-1]"),
     (["--models", "nosuchmodel"], "unknown model 'nosuchmodel'"),

@@ -306,13 +306,13 @@ def test_non_object_records_and_orphans_are_named(cli, workspace):
     (runs / "lonely.json").write_text("{}")
     code, text = cli("report")
     assert code == 0
-    assert (f"skipped unreadable result file {runs / 'iemocap-False-0.0-0.json'}: unreadable (holds a list ([]), "
+    assert (f"left out result file {runs / 'iemocap-False-0.0-0.json'}: unreadable (holds a list ([]), "
             "not a run record (a JSON object))") in text
     assert f"{runs / 'cremad-False-0.0-0.json'}: unreadable (holds a number (42)" in text
     assert f"{runs / 'lonely.json'}: a run record without its rows (lonely.csv is missing" in text
     assert len(load_runs(workspace / "results").skipped) == 3
     report = (workspace / "reports/latest/report.md").read_text()
-    assert "**Skipped: 3 unreadable result file(s)**" in report and "lonely.json" in report
+    assert "**Left out: 3 result file(s) that cannot be used**" in report and "lonely.json" in report
 
 
 def test_grid_names_each_unreadable_file_it_redoes(cli, private_ws):

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sergen import LABELS
-from sergen.console import err_console
+from sergen.console import OutputConsole, err_console
 from sergen.errors import SergenError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -138,7 +138,14 @@ def _set_widths(table: Table, width: int) -> Table:
 
 def print_json(data) -> None:
     """JSON on stdout for scripts (progress and messages go to stderr)."""
-    sys.stdout.write(json.dumps(_finite(data), indent=1, default=_json_default, allow_nan=False) + "\n")
+    from sergen.console import close_stdout
+
+    text = json.dumps(_finite(data), indent=1, default=_json_default, allow_nan=False) + "\n"
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # a reader that stopped early: the command still finishes (see OutputConsole)
+        close_stdout()
 
 
 def _finite(value):
@@ -207,4 +214,8 @@ def main():
         code = 130
     if code == 130:  # typer turns Ctrl-C into exit code 130
         err_console.print("[yellow]interrupted; rerun the same command to resume")
+    if OutputConsole.pipe_closed:
+        err_console.print("[yellow]note: the output pipe closed early (e.g. `| head`), so the rest of the output was "
+                          "not printed; the command carried on to its end, and everything it saves (runs, matrices, "
+                          "reports) was saved", highlight=False)
     sys.exit(code if isinstance(code, int) else 0)

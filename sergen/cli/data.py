@@ -90,7 +90,7 @@ def manifest(
 def demo_data(
     out: Path = typer.Option(Path("demo"), help="folder to write the five synthetic corpora into"),
     seed: int = typer.Option(0, help="same seed, same corpora (0 … 2**32-1)", callback=check.non_negative_int),
-    scale: float = typer.Option(1.0, help="utterances per speaker × scale (> 0, at most 10)",
+    scale: float = typer.Option(1.0, help="utterances per speaker × scale (0.01 to 10)",
                                 callback=check.positive_float),
 ):
     """Synthesise the five demo corpora in their native layouts (speech-like audio, emotion by prosody).
@@ -109,7 +109,7 @@ def demo_data(
 def demo(
     out: Path = typer.Option(Path("demo"), help="the demo's own workspace: corpora, manifests, stores, results, "
                                                   "reports and config all go here, nothing elsewhere"),
-    scale: float = typer.Option(1.0, help="utterances per speaker × scale (> 0, at most 10)",
+    scale: float = typer.Option(1.0, help="utterances per speaker × scale (0.01 to 10)",
                                 callback=check.positive_float),
     models: str = typer.Option("melspec,egemaps", help="extractors to run (add cdpam-content if you have time)",
                                callback=check.names),

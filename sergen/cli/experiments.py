@@ -10,10 +10,18 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from sergen.bounds import MAX_SEED
 from sergen.cli import validate as check
 from sergen.cli.app import app, fitted_table, keep_keys_whole, print_json
+from sergen.cli.scope import test_scope_note, unique_items
 from sergen.console import console, err_console
 from sergen.errors import SergenError
+
+def _check_manifests_folder(missing_too: bool = True) -> None:
+    from sergen.experiments.protocol_join import check_chosen_manifests_folder
+
+    check_chosen_manifests_folder(missing_too)
+
 
 def _floats(spec: str) -> list[float]:
     return [float(v) for v in spec.split(",") if v.strip()]
@@ -172,7 +180,7 @@ PROBE_KEYS = ("model", "train", "test", "head", "seed", "scramble", "aug_share",
 GRID_KEYS = ("models", "train", "test", "heads", "seeds", "scramble", "aug_share", "layer", "labels", "folds",
              "protocol", "norm", "pool", "n_boot")
 VALIDATORS = {"train": check.names, "test": check.names, "models": check.names, "heads": check.heads,
-              "head": check.head, "seeds": check.seeds, "seed": check.non_negative_int, "aug_share": check.probabilities,
+              "head": check.head, "seeds": check.seeds, "seed": check.seed, "aug_share": check.probabilities,
               "layer": check.layer, "labels": check.labels, "folds": check.folds, "protocol": check.protocol,
               "norm": check.norm, "pool": check.pool}
 GRID_VALIDATORS = {**VALIDATORS, "norm": check.norms, "pool": check.pools}
@@ -181,7 +189,7 @@ ALLOWED = {"model": 'an extractor name, e.g. "melspec" (`sergen stores ls` lists
            "train": 'corpora: "each", "all", a corpus, or "a+b" unions, comma-separated, e.g. "each,all"',
            "test": 'corpora, comma-separated, or "all"',
            "head": check.HEAD_CHOICES, "heads": f"a list of heads: {check.HEAD_CHOICES}",
-           "seed": "a whole number of 0 or more", "seeds": "a list of whole numbers of 0 or more, e.g. [0, 1, 2]",
+           "seed": f"a whole number from 0 to {MAX_SEED}", "seeds": f"a list of whole numbers from 0 to {MAX_SEED}, e.g. [0, 1, 2]",
            "aug_share": "a number from 0 to 1, or a list of them",
            "layer": '"-", "all", "weighted" or a layer number, e.g. 12',
            "labels": '"4", "native" or the path of a CSV file native,label[,corpus]',
@@ -290,7 +298,7 @@ def probe(
     test: str = typer.Option("all", help="corpora to test on, or all", callback=check.names),
     head: str = typer.Option("mlp", help="linear, mlp (128x256) or mlp-dann (the MLP against a corpus classifier "
                              "by gradient reversal; several training corpora only)", callback=check.head),
-    seed: int = typer.Option(0, callback=check.non_negative_int),
+    seed: int = typer.Option(0, callback=check.seed),
     scramble: bool = typer.Option(False, help="permute each training corpus's labels (fragmentation test)"),
     aug_share: float = typer.Option(0.0, help="probability of drawing an augmented view", callback=check.probability),
     layer: str = typer.Option("-", help="layer of a multi-layer store: - (the last), N, all (one run per layer) or "
@@ -313,7 +321,7 @@ def probe(
 ):
     """Train a head on one or more corpora and test it on every corpus's test split (with --folds: one run
     per fold, then the mean and spread over folds)."""
-    from sergen.config import check_cache_dir
+    from sergen.config import check_cache_dir, ram_budget_mib
     from sergen.experiments.grid import check_views
     from sergen.experiments.probe import fold_specs, layer_specs, probe_run, resolve_spec, save_run
     from sergen.results import ensure_writable
@@ -336,9 +344,14 @@ def probe(
                                 sampler=replace(experiment.sampler, aug_share=0.0), training=experiment.training,
                                 n_boot=int(experiment.run.get("n_boot", 200)))
             specs = [one for by_layer in layer_specs(spec) for one in fold_specs(by_layer)]
+        scope = test_scope_note(p["test"], spec.model, spec.test, spec.protocol)
+        if scope:
+            say(f"note: {scope}", err_console, "yellow")
     head, scramble = spec.head, spec.scramble
     check_views(specs)
     check_cache_dir()
+    ram_budget_mib()  # SERGEN_RAM_MIB checked before any work, not first by a worker
+    _check_manifests_folder()
     ensure_writable()
     runs, paths = [], []
     n_folds = max(s.fold for s in specs) or 1
@@ -430,32 +443,48 @@ def grid(
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
-    from sergen.config import check_cache_dir
+    from sergen.config import check_cache_dir, ram_budget_mib
     from sergen.experiments.grid import auroc_matrices, grid_specs, plan_grid, run_grid
+    from sergen.extractors import canonical_model
     from sergen.results import absent_by_test, ensure_writable, store_problems
     from sergen.train.heads import HEADS
 
     p, experiment = with_experiment(ctx, config, sets, GRID_KEYS)
     if not p["models"]:
         raise SergenError("grid needs --models (or models in --config)", fix="e.g. sergen grid --models melspec")
+    notes: list[str] = []
     with layer_origin(experiment, ctx):
-        specs = grid_specs([m.strip() for m in p["models"].split(",")], p["train"], p["test"],
-                           heads=[HEADS.canonical(h) for h in p["heads"].split(",")],
-                           seeds=[int(s) for s in str(p["seeds"]).split(",")], scrambles=_bools(str(p["scramble"])),
-                           aug_shares=_floats(str(p["aug_share"])) if "aug_share" in experiment.run
+        models = unique_items([canonical_model(m.strip()) for m in p["models"].split(",")], "--models", notes)
+        specs = grid_specs(models, p["train"], p["test"],
+                           heads=unique_items([HEADS.canonical(h) for h in p["heads"].split(",")], "--heads", notes),
+                           seeds=unique_items([int(s) for s in str(p["seeds"]).split(",")], "--seeds", notes),
+                           scrambles=unique_items(_bools(str(p["scramble"])), "--scramble", notes),
+                           aug_shares=unique_items(_floats(str(p["aug_share"])), "--aug-share", notes)
+                           if "aug_share" in experiment.run
                            or float(experiment.sampler.aug_share) == 0 else [experiment.sampler.aug_share],
                            labels=p["labels"], folds=p["folds"],
-                           protocol=p["protocol"] or "", norms=[n.strip() for n in p["norm"].split(",")],
-                           pools=[v.strip() for v in p["pool"].split(",")],
+                           protocol=p["protocol"] or "",
+                           norms=unique_items([n.strip() for n in p["norm"].split(",")], "--norm", notes),
+                           pools=unique_items([v.strip() for v in p["pool"].split(",")], "--pool", notes),
                            layer=str(p["layer"]), sampler=experiment.sampler, training=experiment.training,
                            n_boot=int(experiment.run.get("n_boot", 200)))
+    if specs.duplicates:
+        notes.append(f"{specs.duplicates} combination(s) repeat another's run id (the same training set spelt "
+                     "another way): each is run once")
+    for model in dict.fromkeys(s.model for s in specs):
+        tested = dict.fromkeys(c for s in specs if s.model == model for c in s.test)
+        notes.append(test_scope_note(p["test"], model, tested, p["protocol"] or ""))
     check_cache_dir()
+    ram_budget_mib()  # SERGEN_RAM_MIB checked before any work, not first by a worker
+    _check_manifests_folder()
     ensure_writable()
     plan = plan_grid(specs)
     summary_to = err_console if as_json else console
     say(f"{len(specs)} combinations: {plan.summary()}", summary_to)
     if specs.skipped_note():
         say(specs.skipped_note(), err_console, "yellow")
+    for line in filter(None, notes):
+        say(f"note: {line}", err_console, "yellow")
     for run_id, why in list(plan.stale.items())[:5]:
         say(f"  stale {run_id}: {why}", summary_to)
     for skipped in plan.unreadable:  # every one named, as report does
@@ -469,6 +498,11 @@ def grid(
             err_console.print(f"[yellow]  {problem}", highlight=False)
     results = run_grid(specs, workers=workers, scheduler=scheduler)
     matrices = auroc_matrices()
+    for skipped in matrices.left_out:  # files the matrices do not count (edited, copies, unreadable): named
+        err_console.print(f"[yellow]  left out of the matrices: {skipped.path}: {skipped.reason}", highlight=False)
+    for path in matrices.kept:
+        err_console.print(f"[yellow]  {path} is not a matrix sergen wrote: left as it is, and that matrix not written "
+                          "(move the file away and rerun the grid to write it)", highlight=False)
     note = absent_note(results)
     if as_json:
         print_json({"combinations": len(specs), "ran": len(plan.todo), "reused": plan.done,
@@ -476,9 +510,11 @@ def grid(
                     "store_problems": [{"store": p.store, "problem": p.problem, "fix": p.fix, "runs": p.runs}
                                        for p in problems],
                     "run_ids": [s.run_id for s in specs], "skipped": specs.skipped, "matrices": {k: str(v) for k, v in matrices.items()},
+                    "matrices_not_overwritten": [str(p) for p in matrices.kept],
                     "absent_classes": absent_by_test(results)})
         if note:
             say(note, err_console, "yellow")
+        _say_kept(results, specs, matrices)
         return
     if matrices:  # one line per file: a folder named with every file ran to ~130 columns
         say_path("train × test AUROC matrices in", next(iter(matrices.values())).parent, ":")
@@ -486,6 +522,16 @@ def grid(
             say(f"  {path.name}")
     if note:
         say(note, style="yellow")
+    _say_kept(results, specs, matrices)
+
+
+def _say_kept(results, specs, matrices) -> None:
+    """After a reader stopped early (``sergen grid … | head``): what the grid kept, on stderr."""
+    from sergen.results import matrices_dir, runs_dir
+
+    if console.pipe_closed:
+        err_console.print(f"grid kept: {results.run_id.nunique()} of {len(specs)} combination(s) saved in "
+                          f"{runs_dir()}; {len(matrices)} matri(ces) in {matrices_dir()}", highlight=False)
 
 
 analyze_app = typer.Typer(no_args_is_help=True, help="Analyses of the embedding spaces.")
@@ -497,7 +543,7 @@ def analyze_fragmentation(
     model: str = typer.Option(...),
     corpora: str = typer.Option("all", help="comma-separated corpora, or all", callback=check.names),
     method: str = typer.Option("pca", help="pca or umap (needs umap-learn)", callback=check.projection_method),
-    seed: int = typer.Option(0, callback=check.non_negative_int),
+    seed: int = typer.Option(0, callback=check.seed),
     labels: str = typer.Option("4", help="label set: 4 (hap/sad/neu/ang), native (each corpus's own classes), "
                                "or a CSV file native,label[,corpus]", callback=check.labels),
 ):
@@ -552,11 +598,15 @@ def report(
     from sergen.report.remedy_sections import console_lines, wrap_console
     from sergen.results import load_runs, store_problems
 
+    _check_manifests_folder(missing_too=False)  # freshness compares runs with the manifests there, if any
     cells = [_cell(c) for c in confusion]
     runs = load_runs(results)
     check_confusion_cells(runs, cells, results)
     for skipped in runs.skipped:
-        err_console.print(f"[yellow]skipped unreadable result file {skipped.path}: {skipped.reason}", highlight=False)
+        err_console.print(f"[yellow]left out result file {skipped.path}: {skipped.reason}", highlight=False)
+    if runs.unverified:
+        err_console.print(f"[yellow]{len(runs.unverified)} run(s) saved by an older sergen carry no digest of their "
+                          "rows: shown, but unverified (the report says so)", highlight=False)
     if runs.stale:
         err_console.print(f"[yellow]left out {len(runs.stale)} stale run(s), whose stores or labels changed since "
                           "(`sergen grid` with the same options reruns them):", highlight=False)

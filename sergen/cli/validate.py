@@ -14,6 +14,8 @@ from typing import Callable
 
 import typer
 
+from sergen.bounds import MAX_SEED
+
 
 def _number(value, kind: type, hint: str):
     try:
@@ -43,6 +45,7 @@ probability = _bounded(0.0, 1.0, float, "give a probability from 0 to 1")
 positive_float = _bounded(0.0, None, float, "give a number greater than 0", low_open=True)
 positive_int = _bounded(1, None, int, "give a whole number of at least 1")
 non_negative_int = _bounded(0, None, int, "give a whole number of 0 or more")
+seed = _bounded(0, MAX_SEED, int, f"give a whole number from 0 to {MAX_SEED} (2**32 - 1)")
 
 
 def comma_list(item: Callable, what: str) -> Callable:
@@ -68,7 +71,7 @@ def comma_list(item: Callable, what: str) -> Callable:
 
 
 probabilities = comma_list(probability, "probabilities from 0 to 1, e.g. 0,0.25,0.5")
-seeds = comma_list(non_negative_int, "whole numbers, e.g. 0,1,2")
+seeds = comma_list(seed, "whole numbers, e.g. 0,1,2")
 layers = comma_list(non_negative_int, "layer numbers, e.g. 6,12,18,24")
 names = comma_list(None, "names")
 
@@ -217,7 +220,13 @@ def corpus_name(value: str | None):
     if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", value):
         raise typer.BadParameter(f"{value!r} cannot name a corpus: use letters, digits, '-' and '_' "
                                  "('@' is reserved for augmented views)")
+    if value is not None and value.lower() in RESERVED_CORPUS_NAMES:
+        raise typer.BadParameter(f"{value!r} cannot name a corpus: --train and --test read {value!r} as every corpus "
+                                 f"with a store ({', '.join(RESERVED_CORPUS_NAMES)} are reserved)")
     return value
+
+
+RESERVED_CORPUS_NAMES = ("all", "each")  # --train/--test words, never a corpus
 
 
 def _protocol_option(parse: Callable) -> Callable:

@@ -45,6 +45,7 @@ class GridSpecs(list):
     def __init__(self, specs=(), skipped: dict[str, list[str]] | None = None):
         super().__init__(specs)
         self.skipped = skipped or {}
+        self.duplicates = 0  # combinations left out for repeating another's run id
 
     def skipped_note(self) -> str | None:
         if not self.skipped:
@@ -72,7 +73,10 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                         continue  # an adversarial head learns against the corpus: multi-corpus sets only
                     specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble, norm=check_norm(norm),
                                          pool=check_pool(pool), sampler=replace(fold_spec.sampler, aug_share=float(aug))))
-    grid = GridSpecs(specs, skipped)
+    seen: set[str] = set()
+    unique = [s for s in specs if not (s.run_id in seen or seen.add(s.run_id))]  # one run id, one run
+    grid = GridSpecs(unique, skipped)
+    grid.duplicates = len(specs) - len(unique)
     if not grid and skipped:
         raise SergenError(f"the grid is empty: {grid.skipped_note()}, and no other head was asked for",
                           where=f"--train {train} --heads {','.join(heads)}",
@@ -178,11 +182,14 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
     removed."""
     if isinstance(results_dir, pd.DataFrame):  # callers that passed their grid's rows: the folder decides
         results_dir = None
-    results = load_runs(results_dir).rows
+    runs = load_runs(results_dir)
+    results = runs.rows
     out_dir = matrices_dir(results_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     auroc = with_protocol_columns(results[results.metric == "auroc"])
-    written = {}
+    written = Matrices(left_out=list(runs.skipped))
+    listing = out_dir / ".written.json"
+    before = _listed(listing)
     keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm", "pool", "layer", "settings"]
     for (model, head, scramble, aug, labels, folds, protocol, norm, pool, layer, settings), part in auroc.groupby(keys):
         matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")  # seeds, folds
@@ -198,15 +205,37 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
                        if v)
         name += f"_{_safe(tag)}" if tag else ""
         path = out_dir / f"{name}.csv"
+        if (path.exists() or path.is_symlink()) and (name not in before or path.is_symlink() or not path.is_file()):
+            written.kept.append(path)  # a user's own file at a matrix's name: left as it is, and named
+            continue
         matrix.round(4).to_csv(path)
         written[name] = path
     # remove the matrices an earlier call wrote that no fresh run supports now: only files sergen listed
-    listing = out_dir / ".written.json"
-    before = json.loads(listing.read_text()) if listing.exists() else []
     for name in set(before) - set(written):
-        (out_dir / f"{name}.csv").unlink(missing_ok=True)
+        path = out_dir / f"{name}.csv"
+        if path not in written.kept:
+            path.unlink(missing_ok=True)
     listing.write_text(json.dumps(sorted(written)))
     return written
+
+
+class Matrices(dict):
+    """Matrix name → path of the matrices written; ``kept``: files at a matrix's name that sergen did not write
+    (left untouched, that matrix not written); ``left_out``: result files not counted (``Skipped``)."""
+
+    def __init__(self, left_out=()):
+        super().__init__()
+        self.left_out, self.kept = list(left_out), []
+
+
+def _listed(listing: Path) -> set[str]:
+    """The matrices an earlier call wrote (``.written.json``); an unreadable list names none, so nothing
+    there is taken for sergen's."""
+    try:
+        names = json.loads(listing.read_text()) if listing.is_file() else []
+    except (OSError, UnicodeDecodeError, ValueError):
+        names = []
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
 
 
 def _safe(text: str) -> str:

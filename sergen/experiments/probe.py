@@ -140,6 +140,9 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
             return tuple(corpus_order(have))
         out = []
         for part in spec.replace("+", ",").split(","):
+            if not part.strip():  # ``emodb+`` or ``a,,b``: a corpus left out, not one named ''
+                raise SergenError(f"{spec!r} has an empty corpus name (a '+' or ',' with nothing beside it)",
+                                  fix=f"name a corpus on each side, e.g. {'+'.join(have[:2]) or 'emodb+ravdess'}")
             canon = CORPUS_READERS.resolve(part.strip())
             if canon not in have:
                 raise SergenError(f"no {model} store for corpus {part!r}; stores exist for: {', '.join(have)}",

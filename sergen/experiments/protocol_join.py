@@ -50,11 +50,32 @@ def protocol_table(model: str, corpus: str, stores_root: str | None) -> Protocol
     from sergen.corpora.manifest import manifest_path
 
     file = manifest_path(corpus)
+    if uses_workspace_manifest(stores_root):
+        check_chosen_manifests_folder(missing_too=False)  # a missing one: the commands refuse it (see there)
     if uses_workspace_manifest(stores_root) and file.exists():
         return _manifest_table(corpus, str(file), file.stat().st_mtime_ns)
     from sergen.experiments.data import store_version
 
     return _store_table(model, corpus, stores_root, store_version(model, corpus, stores_root))
+
+
+def check_chosen_manifests_folder(missing_too: bool = True) -> None:
+    """A manifests folder chosen by ``SERGEN_MANIFESTS`` or ``[dirs]`` that is a file (or, with
+    ``missing_too``, does not exist) is refused: the labels would otherwise silently be the stores' copies,
+    not the chosen manifests'. ``probe``, ``grid`` and ``report`` refuse a missing one before any work; the
+    library reads stores without manifests (a stores folder of its own), so it refuses only a file."""
+    from sergen.config import locate_dir
+
+    folder, origin = locate_dir("manifests")
+    if folder.is_dir() or not (origin.startswith("set by") or origin.startswith("[dirs]")):
+        return
+    if not folder.exists() and not missing_too:
+        return
+    what = "is a file, not a folder" if folder.exists() else "does not exist"
+    raise SergenError(f"the manifests folder {what}: the labels and splits are read from the manifests there",
+                      where=f"{folder} ({origin})",
+                      fix="point it at the folder holding the manifests (`sergen manifest` writes them), or unset it "
+                          "to use the workspace's manifests/")
 
 
 @lru_cache(maxsize=32)

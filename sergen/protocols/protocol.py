@@ -206,6 +206,7 @@ def read_label_map(path: str, mtime_ns: int) -> pd.DataFrame:
                           "(and optionally corpus)", where=path,
                           fix="write a header line `native,label` and one line per native class, e.g. `excited,happy`")
     table = table.fillna("").astype(str).apply(lambda c: c.str.strip())
+    table["native"] = table["native"].str.lower()  # matched as class_labels does: `Angry` is angry
     if "corpus" not in table:
         table["corpus"] = ""
     if (table["native"] == "").any():
@@ -258,6 +259,11 @@ def read_fold_file(path: str, mtime_ns: int) -> pd.Series:
         line = int(np.flatnonzero(bad)[0]) + 2
         raise SergenError(f"line {line} of the fold file has fold {table['fold'].iloc[line - 2]!r}; folds are whole "
                           "numbers from 1", where=path, fix="number the folds 1, 2, …")
+    if folds.nunique() < 2:
+        raise SergenError(f"the fold file has a single fold ({int(folds.iloc[0]) if len(folds) else 'none'}): each run "
+                          "tests on one fold and trains on the others, so it needs at least 2", where=path,
+                          fix="number the utterances' folds 1, 2, … (e.g. one per speaker group), or use "
+                              "--folds speaker:K")
     ids = table["utt_id"].astype(str).str.strip()
     if ids.duplicated().any():
         raise SergenError(f"utterance {ids[ids.duplicated()].iloc[0]!r} is in the fold file twice", where=path,
@@ -300,7 +306,8 @@ def class_labels(pt: ProtocolTable, labels: str) -> pd.Series:
     rows = mapping[mapping["corpus"].isin(["", pt.corpus])]
     specific = dict(rows[rows["corpus"] == pt.corpus][["native", "label"]].itertuples(index=False))
     general = dict(rows[rows["corpus"] == ""][["native", "label"]].itertuples(index=False))
-    out = df["native_label"].map(lambda native: specific.get(native, general.get(native, "")))
+    # native classes match ignoring case and surrounding spaces (a map's `Angry` or `happy ` is angry, happy)
+    out = df["native_label"].str.strip().str.lower().map(lambda native: specific.get(native, general.get(native, "")))
     if not (out != "").any():
         natives = ", ".join(sorted(set(df["native_label"]) - {""})[:12])
         raise SergenError(f"the label map maps no utterance of {pt.corpus} to a class (its native classes: {natives})",

@@ -35,8 +35,18 @@ def class_colours(classes) -> dict[str, str]:
     return colours
 
 
+def link_safe(name: str) -> str:
+    """A file name a Markdown link can hold as is: runs of other settings or layers are named
+    ``melspec [max_steps=300]`` or ``wavlm (layer 12)``, and CommonMark leaves ``![..](a b [c].png)`` as text."""
+    kept = "".join(ch if ch.isalnum() or ch in "-_.=," else "_" for ch in name)
+    while "__" in kept:
+        kept = kept.replace("__", "_")
+    return kept.replace("_.", ".")
+
+
 def save(fig, path: Path) -> Path:
-    """Lay out and write a figure through the Agg canvas."""
+    """Lay out and write a figure through the Agg canvas, under a link-safe name (the path returned)."""
+    path = Path(path).with_name(link_safe(Path(path).name))
     fig.tight_layout()
     FigureCanvasAgg(fig).print_png(str(path))
     return path

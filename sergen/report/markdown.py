@@ -11,6 +11,7 @@ import sergen
 from sergen.config import data_dir
 from sergen.report import figures, tables
 from sergen.report.protocol_sections import leaderboard_section, protocol_sections
+from sergen.report.outputs import staged_report
 from sergen.report.protocols import is_poster_protocol, with_protocol_columns
 from sergen.report.remedies import TRANSDUCTIVE_NOTE, uses_transductive_norm
 from sergen.report.calibration_section import calibration_section
@@ -102,8 +103,13 @@ def left_out(runs: Runs) -> list[str]:
                   "so their numbers no longer describe these stores (rerun the same `sergen grid` to redo them):", ""]
         lines += [f"- {line}" for line in runs.stale_summary()] + [""]
     if runs.skipped:
-        lines += [f"**Skipped: {len(runs.skipped)} unreadable result file(s)** (delete them or rerun their grid):", ""]
+        lines += [f"**Left out: {len(runs.skipped)} result file(s) that cannot be used** (unreadable, edited after "
+                  "their run saved them, or copies; delete them or rerun their grid):", ""]
         lines += [f"- `{s.path}`: {s.reason}" for s in runs.skipped] + [""]
+    if runs.unverified:
+        lines += [f"Unverified: {len(runs.unverified)} run(s) saved by an older sergen, whose records hold no digest of "
+                  "their rows, are shown, but an edit to their CSV could not be detected (rerunning them with `sergen "
+                  "grid` after deleting their files makes them verifiable).", ""]
     return lines
 
 
@@ -257,8 +263,7 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
     out = Path(out)
     check_writable(out, "report folder", elsewhere="give another --out")
     runs = runs or load_runs(results_dir)
-    results = runs.rows
-    if results.empty:
+    if runs.rows.empty:
         from sergen.errors import SergenError
 
         raise SergenError("no fresh results to report" + (f" ({len(runs.stale)} stale run(s), "
@@ -267,7 +272,14 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
                           where=str(runs_dir(results_dir)),
                           fix="run `sergen probe …` or `sergen grid …` (a grid reruns stale runs)")
     problems = store_problems(runs.records) if problems is None else problems
-    every_row = with_protocol_columns(results)
+    with staged_report(out) as staging:
+        _write_report(results_dir, staging, title, runs, confusion, problems)
+    return out / "report.md"
+
+
+def _write_report(results_dir: Path, out: Path, title: str, runs: Runs, confusion, problems) -> None:
+    """The report's files, written into ``out`` (a staging folder: see ``sergen.report.outputs``)."""
+    every_row = with_protocol_columns(runs.rows)
     results = every_row[is_poster_protocol(every_row)]
     others = every_row[~is_poster_protocol(every_row)]
     fig_dir = out / "figures"
@@ -321,8 +333,6 @@ def build_report(results_dir=None, out=None, title: str = "sergen report", runs:
         lines += [f"### {d.name}", "", _md(summary), "",
                   f"![projection](figures/frag_{d.name}_projection.png)",
                   f"![centroid similarity](figures/frag_{d.name}_centroid_similarity.png)", ""]
-    report = out / "report.md"
-    report.write_text("\n".join(lines))
+    (out / "report.md").write_text("\n".join(lines))
     if main_png:
         (out / "main_heatmap.png").write_bytes(main_png.read_bytes())
-    return report

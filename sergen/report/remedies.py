@@ -19,6 +19,7 @@ import pandas as pd
 
 from sergen import corpus_order
 from sergen.report.protocols import with_protocol_columns
+from sergen.results import settings_sets
 
 # option → its baseline value (the poster's); the rows' column of the same name
 BASELINES = {"norm": "global", "head": "mlp", "pool": "mean", "layer": "-"}
@@ -160,6 +161,7 @@ class Comparison:
         extra += [f"folds {c['folds']}"] if c["folds"] else []
         extra += [f"protocol {c['protocol']}"] if c["protocol"] else []
         extra += [f"aug share {c['aug_share']:g}"] if c["aug_share"] else []
+        extra += [f"settings {c['settings']}"] if c.get("settings") else []
         head = c["head"] if self.option != "head" else "mlp"
         return " · ".join([c["model"], head, f"trained on {c['train']}", *extra])
 
@@ -247,6 +249,7 @@ def baseline_command(option: str, value: str, context: dict, seeds, scrambles) -
         parts.append(f"--protocol {context['protocol']}")
     if context["aug_share"]:
         parts.append(f"--aug-share {context['aug_share']:g}")
+    parts += settings_sets(context.get("settings", ""))
     parts.append(f"--seeds {','.join(str(s) for s in sorted(seeds))}")
     if True in scrambles:
         parts.append("--scramble " + ("no,yes" if False in scrambles else "yes"))

@@ -38,8 +38,11 @@ def baseline(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def model_dim(model: str) -> str:
+    """The extractor's dimension; ``model`` may carry its layer or settings (``melspec [max_steps=300]``,
+    see ``markdown.by_layer``), which do not change it."""
     from sergen.extractors import EXTRACTORS
 
+    model = model.split(" (layer ")[0].split(" [")[0]
     return str(EXTRACTORS.get(model).dim) if model in EXTRACTORS else "?"
 
 

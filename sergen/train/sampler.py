@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from sergen.bounds import MAX_WINDOW_S
 from sergen.errors import SergenError
 from sergen.train.framebank import BANK_STEP, FrameBank
 from sergen.train.pooling import uses_squares, window_std
@@ -43,6 +44,9 @@ class SamplerConfig:
             raise ValueError(f"window_s must be two lengths in seconds, min and max, got {self.window_s!r}") from None
         if not 0 < lo <= hi:
             raise ValueError(f"window_s must be two lengths in seconds with 0 < min <= max, got min {lo}, max {hi}")
+        if not hi <= MAX_WINDOW_S:  # inf too: a window is counted in frames, which would overflow
+            raise ValueError(f"window_s must be two lengths in seconds of at most {MAX_WINDOW_S:g} (longer than any "
+                             f"utterance), got max {hi:g}")
         for name in ("aug_share", "mix_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must lie from 0 to 1, got {getattr(self, name)}")

@@ -106,10 +106,11 @@ def test_demo_data_refuses_a_users_folder_and_leaves_it_byte_identical(tmp_path)
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--scale", "0"], "--scale must be a number > 0 and at most 10, not 0.0"),
-    (["--scale", "-1"], "--scale must be a number > 0 and at most 10, not -1.0"),
-    (["--scale", "nan"], "--scale must be a number > 0 and at most 10, not nan"),
-    (["--scale", "1e6"], "--scale must be a number > 0 and at most 10, not 1000000.0"),
+    (["--scale", "0"], "--scale must be a number from 0.01 to 10, not 0.0"),
+    (["--scale", "-1"], "--scale must be a number from 0.01 to 10, not -1.0"),
+    (["--scale", "nan"], "--scale must be a number from 0.01 to 10, not nan"),
+    (["--scale", "1e6"], "--scale must be a number from 0.01 to 10, not 1000000.0"),
+    (["--scale", "1e-9"], "--scale must be a number from 0.01 to 10, not 1e-09"),  # once silently the smallest set
     (["--seed", "-1"], "--seed must be a whole number from 0 to 4294967295, not -1"),
     (["--seed", "4294967296"], "--seed must be a whole number from 0 to 4294967295, not 4294967296"),
 ])

@@ -2,6 +2,7 @@
 mean and standard deviation, old rows read as the poster's protocol, confusion matrices in each run's own
 classes, leaderboard cells beside the runs whose protocol matches them, fragmentation with any label set."""
 
+import json
 import math
 import re
 
@@ -119,6 +120,9 @@ def test_a_report_of_old_rows_has_no_other_protocol(tmp_path):
     runs = load_runs(results)
     assert "labels" in runs.rows  # save_run writes every column; an older sergen's file lacks them
     (results / "runs" / "old.csv").write_text(old.to_csv(index=False))
+    record = json.loads((results / "runs" / "old.json").read_text())
+    del record["rows_sha256"], record["record_sha256"]  # an older sergen's record held no digests
+    (results / "runs" / "old.json").write_text(json.dumps(record))
     text = build_report(results, tmp_path / "out").read_text()
     assert "## Other protocols" not in text and "sergen beside published leaderboards" not in text
     assert "of them are of the poster's protocol" not in text

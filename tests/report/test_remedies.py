@@ -15,7 +15,7 @@ from sergen.experiments.probe import silhouettes
 from sergen.report.markdown import build_report
 from sergen.report.remedies import remedy_comparisons
 from sergen.report.remedy_sections import console_lines
-from sergen.results import RunRecord, fingerprints, load_runs, save_run, stores_of
+from sergen.results import RunRecord, fingerprints, load_runs, record_digest, rows_digest, save_run, stores_of
 from tests.report.test_report import fake_stores
 
 TRAIN = "iemocap+cremad"
@@ -52,10 +52,13 @@ def save(rows, results, stores, extra=None, drop=()):
         csv = save_run(part, record, results)
         if "pool" in part and part["pool"].notna().any():  # rows of a sergen that records pooling
             part.drop(columns=[c for c in part if part[c].isna().all()]).to_csv(csv, index=False)
+            path = results / "runs" / f"{run_id}.json"  # the record ties these bytes, as sergen's own
+            data = {**json.loads(path.read_text()), "rows_sha256": rows_digest(csv.read_bytes())}
+            path.write_text(json.dumps({**data, "record_sha256": record_digest(data)}))
         if drop:
             path = results / "runs" / f"{run_id}.json"
             data = json.loads(path.read_text())
-            for key in drop:
+            for key in (*drop, "record_sha256"):  # an older sergen's record: without those fields, nor a digest
                 data.pop(key)
             path.write_text(json.dumps(data))
 

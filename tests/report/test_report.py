@@ -13,7 +13,7 @@ from PIL import Image
 from sergen import CORPORA
 from sergen.report.markdown import build_report
 from sergen.report.tables import poster_numbers
-from sergen.results import RunRecord, fingerprints, save_run, stores_of
+from sergen.results import RunRecord, fingerprints, record_digest, save_run, stores_of
 from tests.fake_stores import tiny_store
 
 CONFUSION = [[12, 4, 2, 2], [1, 15, 3, 1], [0, 2, 16, 2], [3, 1, 0, 16]]
@@ -140,9 +140,9 @@ def test_stale_and_unreadable_runs_are_left_out_and_named(tmp_path):
     assert "2 run(s): the stores it reads changed: melspec/iemocap@eq added" in result.output
     for name, why in (("cremad-False-0.0-0.csv", "truncated (3 of 15 rows)"), ("msp-False-0.0-0.json", "unreadable"),
                       ("broken.csv", "unreadable (empty file)")):
-        assert f"skipped unreadable result file {runs / name}: {why}" in result.output.replace("\n", "")
+        assert f"left out result file {runs / name}: {why}" in result.output.replace("\n", "")
     text = (tmp_path / "out" / "report.md").read_text()
-    assert "**Skipped: 3 unreadable result file(s)**" in text and str(runs / "broken.csv") in text
+    assert "**Left out: 3 result file(s) that cannot be used**" in text and str(runs / "broken.csv") in text
     assert "**Left out: 2 stale run(s)**" in text
     assert f"from {n_runs - 2 - 2} fresh probe runs" in text  # 2 stale, 2 unreadable runs (broken.csv is none)
 
@@ -224,7 +224,7 @@ def test_runs_of_other_training_settings_are_kept_apart(tmp_path):
     for path in (tmp_path / "results/runs").glob("*-quick.json"):  # these runs trained for 100 steps
         record = json.loads(path.read_text())
         record["spec"]["training"] = {"max_steps": 100}
-        path.write_text(json.dumps(record))
+        path.write_text(json.dumps({**record, "record_sha256": record_digest(record)}))  # as sergen saved it
     rows = load_runs(tmp_path / "results").rows
     assert set(rows.settings) == {"", "max_steps=100"}
     text = build_report(tmp_path / "results", tmp_path / "out").read_text()

@@ -14,15 +14,17 @@ from sergen.errors import SergenError
 
 # scale 1 makes 1,384 files (~80 MB; 1,312 utterances in the manifests); 10 makes ~13,000, more than a demo needs
 MAX_SCALE = 10.0
+MIN_SCALE = 0.01  # below ~0.17 every count is at its floor of one: a smaller value is a typo, never a smaller set
 MAX_SEED = 2**32 - 1
 
 
 def check_demo_options(seed, scale) -> None:
     """``--seed`` and ``--scale`` checked before anything is written."""
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) \
-            or not 0 < scale <= MAX_SCALE:
-        raise SergenError(f"--scale must be a number > 0 and at most {MAX_SCALE:g}, not {scale}",
-                          fix="1 (the default) makes 1,384 files; 0.3 a quick small set")
+            or not MIN_SCALE <= scale <= MAX_SCALE:
+        raise SergenError(f"--scale must be a number from {MIN_SCALE:g} to {MAX_SCALE:g}, not {scale}",
+                          fix="1 (the default) makes 1,384 files; 0.3 a quick small set; every scale up to about "
+                              "0.17 makes the smallest set (one utterance per class and speaker)")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise SergenError(f"--seed must be a whole number from 0 to {MAX_SEED}, not {seed}")
 
