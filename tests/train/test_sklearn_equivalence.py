@@ -21,11 +21,12 @@ from sergen import CORPORA
 from sergen.experiments.data import load_corpus, split_vectors, stores_root_key, training_bank
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import point_metrics
+from sergen.bounds import MAX_WINDOW_S
 from sergen.train.sampler import SamplerConfig, WindowSampler
 
 WEIGHT_DECAY = 0.03
 STEPS = 1500
-WHOLE_UTTERANCES = SamplerConfig(window_s=(1e4, 1e4), mix_prob=0.0, mask_frac=0.0, noise_std=0.0)
+WHOLE_UTTERANCES = SamplerConfig(window_s=(MAX_WINDOW_S, MAX_WINDOW_S), mix_prob=0.0, mask_frac=0.0, noise_std=0.0)
 OPTIMUM = TrainConfig(batch_size=2048, lr=1e-3, weight_decay=WEIGHT_DECAY, max_steps=STEPS, min_steps=STEPS)
 
 
