@@ -196,6 +196,8 @@ def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(No
     except SergenError:
         current = audio = None
     report = verify_store(path, current, audio)
+    for note in report.notes:
+        err_console.print(f"[yellow]note: {note}")
     if report.ok:
         console.print(f"[green]{model}/{corpus}: ok")
         return

@@ -15,6 +15,7 @@ from sergen import LABELS
 from sergen.errors import SergenError
 from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, ensure_bank_file, open_bank,
                                            threshold_bytes)
+from sergen.store.digests import FrameCheck
 from sergen.store.layout import store_path
 from sergen.store.location import is_remote
 from sergen.store.reader import open_store, store_attrs, view_stores
@@ -108,6 +109,7 @@ def _stream_blocks(data, block_frames: int = 1 << 13):
     """Yield (first utterance, last utterance, first frame row, frames) blocks of whole consecutive
     utterances (about ``block_frames`` rows each), so a store larger than RAM can feed a bank."""
     frames = zarr.open_array(data.path + "/frames", mode="r")
+    check = FrameCheck(data.path)  # digests and finiteness of every utterance read: never a bank of wrong frames
     n, i = len(data.start), 0
     while i < n:
         j = i + 1
@@ -115,13 +117,14 @@ def _stream_blocks(data, block_frames: int = 1 << 13):
             j += 1
         lo, hi = data.start[i], data.stop[j - 1]
         try:
-            block = frames[lo:hi, data.columns]
+            rows = frames[lo:hi]
         except (RuntimeError, ValueError, OSError) as exc:  # a chunk file whose bytes do not decode
             raise SergenError(f"frames {lo}–{hi} of {data.path} cannot be read ({type(exc).__name__}: {exc}); "
                               "a frame chunk file is corrupt", where=data.path,
                               fix="`sergen stores verify MODEL CORPUS` names the utterances it holds; rebuild "
                                   "the store with `sergen extract --model MODEL --corpus CORPUS --overwrite`") from exc
-        yield i, j, lo, block
+        check(int(lo), rows)
+        yield i, j, lo, rows[:, data.columns]
         i = j
 
 

@@ -15,6 +15,7 @@ import zarr
 from sergen.errors import SergenError
 from sergen.store.location import check_readable_root, glob_names
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, store_path
+from sergen.store.digests import identity_problem
 from sergen.store.verify import require_chunks
 
 
@@ -69,9 +70,24 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
                           where=str(path),
                           fix=f"rerun `sergen extract --model {model} --corpus {corpus}` to finish it")
     group = zarr.open_group(str(path), mode="r")
+    require_identity(group, attrs, model, corpus, path)
     if check_chunks:
         require_chunks(group, model, corpus, path)
     return group, attrs
+
+
+def require_identity(group: zarr.Group, attrs: dict, model: str, corpus: str, path) -> None:
+    """Refuse a store whose own record names another model, corpus or shape than where it sits holds."""
+    try:
+        shape, n_offsets = group["frames"].shape, group["offsets"].shape[0]
+    except Exception:  # noqa: BLE001 - a missing or unreadable array is require_chunks's to name
+        return
+    wrong = identity_problem(attrs, model, corpus, shape, n_offsets)
+    if wrong:
+        raise SergenError(f"store {model}/{corpus} does not belong here: {wrong}", where=str(path),
+                          fix=f"move it back where it came from, or rebuild this one with "
+                              f"`sergen extract --model {model} --corpus {corpus.split('@')[0]}"
+                              + (f" --view {corpus.split('@', 1)[1]}" if "@" in corpus else "") + " --overwrite`")
 
 
 def _frame_owner(offsets: np.ndarray, chunks: tuple[int, ...]) -> da.Array:

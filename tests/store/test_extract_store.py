@@ -212,7 +212,7 @@ def test_nan_in_a_store_is_found_and_named(emodb_copy):
     group["frames"][offsets[5] + 2] = np.nan
     report = verify_store(path)
     ids = group["utt"]["utt_id"][:].tolist()
-    assert report.affected == {ids[5]} and report.problems[0].startswith("NaN or Inf frames in chunk 0")
+    assert report.affected == {ids[5]} and report.problems[0].startswith("NaN or Inf frames in frames 0–")
 
 
 def test_stereo_and_other_rates_are_mixed_down_and_resampled(tmp_path):
