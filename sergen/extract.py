@@ -28,6 +28,7 @@ from sergen.errors import SergenError
 from sergen.extractors import get_extractor
 from sergen.extractors.base import Extractor
 from sergen.preflight import preflight
+from sergen.store.digests import drop_cut_chunks
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
 from sergen.store.lock import StoreLock
 from sergen.store.reader import store_attrs
@@ -174,7 +175,8 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             if damage.structural:
                 raise SergenError(f"this store lost chunks it cannot be repaired without: {', '.join(damage.structural)}",
                                   where=str(path), fix="rerun with --overwrite to rebuild it")
-            if len(damage.utts):  # lost chunk files: rewrite the utterances they held, not "already complete"
+            if len(damage.utts):  # lost or cut chunk files: rewrite the utterances they held, not "already complete"
+                drop_cut_chunks(group, damage.cut)
                 StoreWriter(group).mark_pending(damage.utts)
             elif attrs.get("complete"):
                 return ExtractReport(extractor.name, store_name, path, len(plan), len(plan), complete=True,

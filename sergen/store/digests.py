@@ -180,3 +180,12 @@ class FrameCheck:
         view = f" --view {name.split('@', 1)[1]}" if "@" in name else ""
         return (f"`sergen stores verify {model} {name}` lists every problem; rebuild the store with "
                 f"`sergen extract --model {model} --corpus {name.split('@')[0]}{view} --overwrite`")
+
+
+def drop_cut_chunks(group: zarr.Group, keys: list[str]) -> None:
+    """Remove chunk files found cut short (sergen wrote them) before their utterances are rewritten: Zarr
+    would otherwise decode them to merge the new rows in."""
+    base = getattr(group.store_path.store, "root", None)
+    for key in keys:
+        if base is not None:
+            (Path(str(base)) / key).unlink(missing_ok=True)

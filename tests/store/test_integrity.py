@@ -1,0 +1,139 @@
+"""Content integrity of stores: each kind of damage a hostile user (or a torn copy) leaves is refused by name,
+or repaired to the very same numbers, never trained on."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import zarr
+
+import sergen
+from sergen.corpora import read_corpus, write_manifest
+from sergen.errors import SergenError
+from sergen.extract import extract
+from sergen.store.digests import DIGEST_ARRAY
+from sergen.store.layout import store_path
+from sergen.store.verify import verify_store
+
+
+@pytest.fixture(scope="module")
+def clean(demo_root, tmp_path_factory):
+    """A melspec EmoDB store and its manifest, extracted once for the module."""
+    ws = tmp_path_factory.mktemp("integrity")
+    write_manifest(read_corpus("emodb", demo_root / "emodb"), ws / "manifests" / "emodb.csv")
+    extract("melspec", "emodb", stores_root=ws / "stores", manifest_file=ws / "manifests" / "emodb.csv",
+            show_progress=False)
+    return ws
+
+
+@pytest.fixture
+def store(clean, workspace):
+    """This test's own copy of the clean store (and manifest) in its workspace. The per-process caches are
+    keyed by the store's creation time, which every copy shares: cleared, so no test reads another's copy."""
+    from sergen.experiments import data
+
+    for cached in (data._store_index, data._store_bank, data._load_corpus):
+        cached.cache_clear()
+    for kind in ("manifests", "stores"):
+        shutil.copytree(clean / kind, workspace / kind)
+    return store_path("melspec", "emodb")
+
+
+def frames_of(path) -> np.ndarray:
+    return zarr.open_group(str(path), mode="r")["frames"][:]
+
+
+def owners(path, rows: slice) -> list[str]:
+    group = zarr.open_group(str(path), mode="r")
+    offsets, ids = group["offsets"][:], group["utt"]["utt_id"][:].tolist()
+    first = np.searchsorted(offsets, rows.start, side="right") - 1
+    last = np.searchsorted(offsets, rows.stop, side="left")
+    return ids[first:last]
+
+
+def test_new_stores_checksum_every_numeric_chunk_and_digest_every_utterance(store):
+    group = zarr.open_group(str(store), mode="r")
+    for name in ("frames", "mean", "std", "status", "offsets", DIGEST_ARRAY):
+        assert [type(c).__name__ for c in group[name].metadata.codecs][-1] == "Crc32cCodec", name
+    digests = group[DIGEST_ARRAY][:]
+    assert len(digests) == 190 and (digests >= 0).all() and len(np.unique(digests)) == 190
+
+
+def test_chunk_cut_short_is_named_never_decoded_and_extract_rewrites_it(store):
+    before = frames_of(store)
+    chunk = store / "frames/c/0/0"
+    chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])  # the issue's segfault (3 of 5 probes)
+    with pytest.raises(SergenError) as exc:
+        sergen.open_store("melspec", "emodb")
+    assert "store melspec/emodb has damaged chunk files (frame chunk 0 (frames 0–4096) is cut short" in exc.value.what
+    assert owners(store, slice(0, 4096))[0] in exc.value.what and "cannot be read as written" in exc.value.what
+    report = verify_store(store)
+    assert "is cut short" in report.problems[0] and set(owners(store, slice(0, 4096))) <= report.affected
+    again = extract("melspec", "emodb", show_progress=False)
+    assert not again.skipped and again.repaired == len(owners(store, slice(0, 4096)))
+    np.testing.assert_array_equal(frames_of(store), before)  # the same numbers as before the damage
+    assert verify_store(store).ok
+
+
+def test_swapped_chunk_files_are_caught_by_digests(store, monkeypatch):
+    from sergen.experiments.data import store_bank
+
+    a, b = store / "frames/c/0/0", store / "frames/c/1/0"
+    first, second = a.read_bytes(), b.read_bytes()
+    a.write_bytes(second)
+    b.write_bytes(first)
+    report = verify_store(store)
+    assert not report.ok and "digest mismatch: a chunk file swapped, replaced or edited" in report.problems[0]
+    assert set(owners(store, slice(0, 4096))) & report.affected  # utterances wholly inside the swapped chunks
+    monkeypatch.setenv("SERGEN_BANK_CACHE_MIB", "0")
+    with pytest.raises(SergenError) as exc:
+        store_bank("melspec", "emodb", None)
+    assert "differ from what was written (digest mismatch" in exc.value.what
+    assert "sergen stores verify melspec emodb" in exc.value.fix and "--overwrite" in exc.value.fix
+
+
+def test_changed_bytes_in_a_chunk_fail_its_checksum_not_the_decompressor(store):
+    chunk = store / "frames/c/1/0"
+    data = bytearray(chunk.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    chunk.write_bytes(bytes(data))
+    report = verify_store(store)
+    assert "are unreadable (ValueError: Stored and computed checksum do not match" in report.problems[0]
+    assert set(owners(store, slice(4096, 8192))) & report.affected
+
+
+def test_store_copied_from_another_folder_is_refused_by_name(store, workspace):
+    shutil.copytree(store, workspace / "stores" / "egemaps" / "emodb.zarr")
+    with pytest.raises(SergenError) as exc:
+        sergen.open_store("egemaps", "emodb")
+    assert exc.value.what == ("store egemaps/emodb does not belong here: it records model 'melspec' (dim 128), "
+                              "not 'egemaps': a store copied or moved into another model's folder")
+    assert "sergen extract --model egemaps --corpus emodb --overwrite" in exc.value.fix
+    assert "records model 'melspec'" in verify_store(workspace / "stores" / "egemaps" / "emodb.zarr").problems[0]
+    shutil.copytree(store, workspace / "stores" / "melspec" / "cremad.zarr")
+    with pytest.raises(SergenError, match="it records corpus 'emodb', not 'cremad'"):
+        sergen.open_store("melspec", "cremad")
+
+
+def test_frames_shape_edited_in_its_metadata_is_refused(store):
+    meta = store / "frames" / "zarr.json"
+    doc = json.loads(meta.read_text())
+    doc["shape"][0] -= 500
+    meta.write_text(json.dumps(doc))
+    with pytest.raises(SergenError) as exc:
+        sergen.open_store("melspec", "emodb")
+    assert "does not belong here: its frames array has" in exc.value.what and "but the store records" in exc.value.what
+
+
+def test_nan_frames_stop_a_bank_build_naming_the_utterances(store, monkeypatch):
+    from sergen.experiments.data import store_bank
+
+    group = zarr.open_group(str(store), mode="r+")
+    offsets, ids = group["offsets"][:], group["utt"]["utt_id"][:].tolist()
+    group["frames"][offsets[7] + 1] = np.nan
+    monkeypatch.setenv("SERGEN_BANK_CACHE_MIB", "0")
+    with pytest.raises(SergenError) as exc:
+        store_bank("melspec", "emodb", None)
+    assert exc.value.what == f"1 utterance(s) ({ids[7]}) of melspec/emodb hold NaN or Inf frames"
+    assert exc.value.fix.startswith("`sergen stores verify melspec emodb` lists every problem")
