@@ -137,3 +137,50 @@ def test_nan_frames_stop_a_bank_build_naming_the_utterances(store, monkeypatch):
         store_bank("melspec", "emodb", None)
     assert exc.value.what == f"1 utterance(s) ({ids[7]}) of melspec/emodb hold NaN or Inf frames"
     assert exc.value.fix.startswith("`sergen stores verify melspec emodb` lists every problem")
+
+
+# -- bank caches -------------------------------------------------------------------------------------------
+
+def _bank(monkeypatch, workspace):
+    from sergen.experiments import data
+
+    monkeypatch.setenv("SERGEN_BANK_CACHE_MIB", "0")
+    monkeypatch.setenv("SERGEN_CACHE", str(workspace / "banks"))
+    data._store_bank.cache_clear()  # a new process, as a later probe would be
+    bank = data.store_bank("melspec", "emodb", None)
+    return bank, next((workspace / "banks").glob("*.prefix.npy"))
+
+
+@pytest.mark.parametrize("damage", ["zeroed", "cut"])
+def test_damaged_bank_file_is_rebuilt_with_one_line_never_used(store, workspace, monkeypatch, capfd, damage):
+    bank, prefix = _bank(monkeypatch, workspace)
+    good = np.array(bank.prefix)
+    del bank
+    size = prefix.stat().st_size
+    with open(prefix, "r+b") as fh:  # the two damages: second half zeroed in place, or cut to half
+        if damage == "zeroed":
+            fh.seek(size // 2)
+            fh.write(bytes(size - size // 2))
+        else:
+            fh.truncate(size // 2)
+    capfd.readouterr()
+    again, _ = _bank(monkeypatch, workspace)
+    np.testing.assert_array_equal(np.asarray(again.prefix), good)  # rebuilt: the numbers of the sound bank
+    err = capfd.readouterr().err
+    why = ("its prefix file's contents changed since it was built (digest mismatch)" if damage == "zeroed"
+           else "its prefix file is cut short or unreadable")
+    assert err.count("is damaged") == 1 and f"is damaged ({why}" in err and "rebuilding it" in err
+    capfd.readouterr()
+    _bank(monkeypatch, workspace)
+    assert "damaged" not in capfd.readouterr().err  # a sound bank is used as is
+
+
+def test_bank_touched_but_unchanged_is_hashed_and_used(store, workspace, monkeypatch, capfd):
+    import os
+
+    bank, prefix = _bank(monkeypatch, workspace)
+    del bank
+    os.utime(prefix, ns=(1, 1))  # the stat changed, the contents did not: hashed, found sound, used
+    capfd.readouterr()
+    _bank(monkeypatch, workspace)
+    assert "damaged" not in capfd.readouterr().err
