@@ -20,6 +20,7 @@ import zarr
 from rich.progress import TextColumn
 
 import sergen
+from sergen.audio_digest import changed_audio, describe as describe_audio, record_audio
 from sergen.audio import AudioError, load_audio, resampled_length
 from sergen.augment import VIEWS, View, view_rng
 from sergen.console import progress_bar
@@ -171,6 +172,10 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():
                 raise SergenError("this store was made with other extractor settings or weights",
                                   where=str(path), fix="rerun with --overwrite to rebuild it")
+            changed = changed_audio(group, root, np.flatnonzero(group["status"][:] != PENDING))
+            if changed:  # even at the same length: the store's frames stand for audio that is gone
+                raise SergenError(f"{describe_audio(changed)}; this store was made from the old audio", where=str(path),
+                                  fix="rerun with --overwrite to rebuild it from the current files")
             damage = chunk_damage(group)
             if damage.structural:
                 raise SergenError(f"this store lost chunks it cannot be repaired without: {', '.join(damage.structural)}",
@@ -188,6 +193,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                 "manifest_sha256": m_hash, "audio_sha256": a_hash, "sergen_version": sergen.__version__,
                 "settings": settings, "view": augment.name if augment else "clean",
                 "synthetic": bool(meta.get("synthetic", False)), "source": extractor.source,
+                "audio_root": str(Path(root).resolve()),
             }, extractor.dim)
         writer = StoreWriter(group)
         status = writer.status
@@ -197,6 +203,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             report.repaired = len(damage.utts)
         failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
+        record_audio(group, root, plan["path"].tolist(), todo, decode_threads)  # what the frames will stand for
         windows = _windows(todo, window_utts)
         if scheduler:
             from sergen.scale import dask_windows

@@ -15,6 +15,7 @@ import zarr
 from sergen.errors import SergenError
 from sergen.store.location import check_readable_root, glob_names
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, store_path
+from sergen.audio_digest import require_same_audio
 from sergen.store.digests import identity_problem
 from sergen.store.verify import require_chunks
 
@@ -73,6 +74,7 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
     require_identity(group, attrs, model, corpus, path)
     if check_chunks:
         require_chunks(group, model, corpus, path)
+        require_same_audio(group, attrs, model, corpus, root)
     return group, attrs
 
 

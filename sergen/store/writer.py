@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import zarr
 
+from sergen.audio_digest import create_audio_arrays
 from sergen.store.digests import checked_codecs, create_digest_array, write_digests
 from sergen.store.location import remove
 from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
@@ -43,6 +44,7 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
     group.create_array("status", shape=(n_utt,), chunks=(n_utt,), dtype="uint8", fill_value=0,
                        dimension_names=("utt",), compressors=checked_codecs(zarr.codecs.ZstdCodec()))
     create_digest_array(group, n_utt)
+    create_audio_arrays(group, n_utt)
     meta = group.create_group("utt")
     for col in META_COLUMNS:
         # fillna: a missing value ("" label of a class outside the four, read back as NaN) is "", never "nan"

@@ -184,3 +184,68 @@ def test_bank_touched_but_unchanged_is_hashed_and_used(store, workspace, monkeyp
     capfd.readouterr()
     _bank(monkeypatch, workspace)
     assert "damaged" not in capfd.readouterr().err
+
+
+# -- audio content -----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def own_emodb(demo_root, workspace):
+    """A private copy of the demo EmoDB (its audio is edited here) with its manifest."""
+    root = workspace / "emodb_audio"
+    shutil.copytree(demo_root / "emodb", root)
+    write_manifest(read_corpus("emodb", root))
+    return root
+
+
+def _rescale_in_place(path, factor: float) -> None:
+    import soundfile as sf
+
+    wav, sr = sf.read(path, dtype="float32")
+    info = sf.info(path)
+    sf.write(path, np.clip(wav * factor, -1, 1), sr, subtype=info.subtype, format=info.format)
+
+
+def test_audio_edited_at_the_same_length_makes_clean_and_view_stores_stale(own_emodb):
+    import os
+
+    from sergen.corpora import load_manifest
+
+    extract("melspec", "emodb", show_progress=False)
+    extract("melspec", "emodb", view="pink-noise", show_progress=False)
+    clean, view = store_path("melspec", "emodb"), store_path("melspec", "emodb@pink-noise")
+    sha = zarr.open_group(str(clean))["audio/sha256"][:].tolist()
+    assert sha == zarr.open_group(str(view))["audio/sha256"][:].tolist() and all(len(s) == 64 for s in sha)
+    manifest = load_manifest("emodb")[0]
+    first = own_emodb / manifest.path[0]
+    os.utime(first, ns=(1, 1))  # touched, same bytes: not stale
+    assert sergen.open_store("melspec", "emodb").sizes["utt"] == 190
+    size = first.stat().st_size
+    _rescale_in_place(first, 0.5)
+    assert first.stat().st_size == size  # the same length, other audio
+    with pytest.raises(SergenError) as exc:
+        sergen.open_store("melspec", "emodb")
+    assert exc.value.what == (f"store melspec/emodb is stale: the audio of 1 utterance(s) changed since extraction "
+                              f"(e.g. {manifest.utt_id[0]!r}: {manifest.path[0]} was rewritten with other audio of the same size)")
+    assert exc.value.fix.endswith("`sergen extract --model melspec --corpus emodb --overwrite`")
+    with pytest.raises(SergenError, match="this store was made from the old audio"):
+        extract("melspec", "emodb", show_progress=False)  # never "already complete" over it
+    extract("melspec", "emodb", overwrite=True, show_progress=False)
+    assert sergen.open_store("melspec", "emodb").sizes["utt"] == 190
+    with pytest.raises(SergenError, match="view store melspec/emodb@pink-noise is stale|store melspec/emodb@pink-noise is stale"):
+        sergen.open_store("melspec", "emodb@pink-noise")
+    with pytest.raises(SergenError, match="this store was made from the old audio"):
+        extract("melspec", "emodb", view="pink-noise", show_progress=False)
+
+
+def test_view_store_made_from_other_audio_than_its_clean_store_is_refused(own_emodb):
+    from sergen.corpora import load_manifest
+
+    extract("melspec", "emodb", view="pink-noise", show_progress=False)
+    first = own_emodb / load_manifest("emodb")[0].path[0]
+    saved = first.read_bytes()
+    _rescale_in_place(first, 0.5)
+    extract("melspec", "emodb", show_progress=False)  # the clean store made from the edited file
+    first.write_bytes(saved)  # the file put back: the view's own check passes, the two stores disagree
+    with pytest.raises(SergenError) as exc:
+        sergen.open_store("melspec", "emodb@pink-noise")
+    assert "was made from other audio than the melspec/emodb store (1 utterance(s) differ" in exc.value.what
