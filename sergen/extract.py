@@ -31,6 +31,7 @@ from sergen.extractors.base import Extractor
 from sergen.preflight import preflight
 from sergen.store.digests import drop_cut_chunks
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
+from sergen.store.location import check_store_slot
 from sergen.store.lock import StoreLock
 from sergen.store.reader import store_attrs
 from sergen.store.verify import chunk_damage
@@ -158,6 +159,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     settings = dict(extractor.settings(), **({"view": augment.name, "view_seed": view_seed} if augment else {}))
     m_hash, a_hash = manifest_hash(manifest), audio_hash(manifest)
     started = time.perf_counter()
+    check_store_slot(path)
 
     with StoreLock(path):
         attrs = store_attrs(path)

@@ -13,7 +13,7 @@ import xarray as xr
 import zarr
 
 from sergen.errors import SergenError
-from sergen.store.location import check_readable_root, glob_names
+from sergen.store.location import check_readable_root, check_store_slot, glob_names
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, store_path
 from sergen.audio_digest import require_same_audio
 from sergen.store.digests import identity_problem
@@ -58,6 +58,7 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
 
     check_readable_root(root or data_dir("stores"))
     path = store_path(model, corpus, root)
+    check_store_slot(path)
     attrs = store_attrs(path)
     if not attrs:
         have = ", ".join(f"{m}/{c}" for m, c in existing_stores(root)) or "none"

@@ -249,3 +249,38 @@ def test_view_store_made_from_other_audio_than_its_clean_store_is_refused(own_em
     with pytest.raises(SergenError) as exc:
         sergen.open_store("melspec", "emodb@pink-noise")
     assert "was made from other audio than the melspec/emodb store (1 utterance(s) differ" in exc.value.what
+
+
+# -- where stores sit ----------------------------------------------------------------------------------------
+
+def test_overwrite_of_a_symlinked_store_removes_the_link_never_the_target(store, workspace):
+    import pandas as pd
+
+    from sergen.store.writer import create_store
+
+    elsewhere = workspace / "elsewhere.zarr"
+    shutil.move(store, elsewhere)
+    store.symlink_to(elsewhere)
+    before = sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*"))
+    plan = pd.DataFrame({"utt_id": ["u0"], "label": "hap", "split": "train", "duration_s": 1.0, "n_frames": [3]})
+    create_store(store, plan, {"model": "melspec", "corpus": "emodb"}, 4)  # what extract --overwrite does
+    assert not store.is_symlink() and store.is_dir()
+    assert sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*")) == before  # the target untouched
+    assert (elsewhere / "zarr.json").exists()
+
+
+def test_model_folder_or_store_path_that_is_a_file_is_refused_by_name(workspace):
+    (workspace / "stores").mkdir()
+    (workspace / "stores" / "melspec").write_text("not a folder")
+    with pytest.raises(SergenError) as exc:
+        sergen.open_store("melspec", "emodb")
+    assert exc.value.what == "the model's folder in the stores folder is a file, not a folder"
+    (workspace / "stores" / "melspec").unlink()
+    (workspace / "stores" / "melspec").mkdir()
+    (workspace / "stores" / "melspec" / "emodb.zarr").write_text("a file")
+    with pytest.raises(SergenError) as exc:
+        sergen.open_store("melspec", "emodb")
+    assert exc.value.what == "the store's path is a file, not a store"
+    from sergen.store.reader import existing_stores
+
+    assert existing_stores() == []  # a file named like a store is not listed as one
