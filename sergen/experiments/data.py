@@ -54,9 +54,13 @@ def layer_columns(attrs: dict, layer: str, where: str) -> slice:
     dim = int(attrs["dim"])
     if layer == "weighted":
         if not layers or len(layers) < 2:
+            model = attrs.get("model", "MODEL")
+            fix = (f"extract several layers first (e.g. `sergen extract --model {model} --layers 6,12,18,24 --corpus "
+                   f"{attrs.get('corpus', 'CORPUS')} --overwrite`), or leave --layer out" if takes_layers(model)
+                   else f"leave --layer out: {model} has one vector per frame and no layers to weigh (--layer "
+                        "weighted is for models extracted with --layers: wavlm-large, whisper-* and hf: models)")
             raise SergenError(f"--layer weighted learns a weighted sum of stored layers, but {where} holds a single "
-                              "layer", fix="extract several layers first (e.g. `sergen extract --model MODEL "
-                                           "--layers 6,12,18,24 --corpus CORPUS --overwrite`), or leave --layer out")
+                              "layer", fix=fix)
         return slice(0, dim)
     if not layers:
         if layer not in ("-", None):
@@ -72,6 +76,17 @@ def layer_columns(attrs: dict, layer: str, where: str) -> slice:
                           fix="pick one of them, or extract again with --layers")
     i = layers.index(int(layer))
     return slice(i * width, (i + 1) * width)
+
+
+def takes_layers(model: str) -> bool:
+    """Whether ``sergen extract --model MODEL --layers …`` is accepted (melspec, egemaps, … refuse it)."""
+    from sergen.preflight import check_model_options
+
+    try:
+        check_model_options(model, None, {"layers": (6, 12)})
+    except Exception:  # noqa: BLE001 - an unknown model or one refusing --layers: do not suggest it
+        return False
+    return True
 
 
 def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "-", protocol=None) -> CorpusData:
