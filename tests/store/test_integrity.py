@@ -284,3 +284,25 @@ def test_model_folder_or_store_path_that_is_a_file_is_refused_by_name(workspace)
     from sergen.store.reader import existing_stores
 
     assert existing_stores() == []  # a file named like a store is not listed as one
+
+
+# -- notebooks -----------------------------------------------------------------------------------------------
+
+def test_open_store_gives_the_manifests_labels_after_a_relabel_and_warns(store):
+    import pandas as pd
+
+    from sergen.corpora.manifest import manifest_path
+
+    file = manifest_path("emodb")
+    manifest = pd.read_csv(file, dtype=str, keep_default_na=False)
+    sad = manifest.label == "sad"
+    manifest.loc[sad, "label"] = "neu"  # the relabel: no `sad` left
+    manifest.to_csv(file, index=False)
+    with pytest.warns(UserWarning, match=f"{int(sad.sum())} utterance\\(s\\) of emodb were relabelled"):
+        ds = sergen.open_store("melspec", "emodb")
+    assert "sad" not in set(ds.label.values) and (ds.label.values == manifest.label.values).all()
+    from sergen.store.reader import select
+
+    assert select(ds, label="sad").sizes["utt"] == 0
+    kept = sergen.open_store("melspec", "emodb", store_labels=True)
+    assert (kept.label.values == "sad").sum() == sad.sum()
