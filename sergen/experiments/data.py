@@ -121,8 +121,9 @@ def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, v
 
 
 def _stream_blocks(data, block_frames: int = 1 << 13):
-    """Yield (first utterance, last utterance, first frame row, frames) blocks of whole consecutive
-    utterances (about ``block_frames`` rows each), so a store larger than RAM can feed a bank."""
+    """Yield (first utterance, last utterance, first frame row, frames, check) blocks of whole consecutive
+    utterances (about ``block_frames`` rows each), so a store larger than RAM can feed a bank; each block's
+    frame digests are checked, and ``check.non_finite`` names NaN/Inf frames when the caller finds some."""
     frames = zarr.open_array(data.path + "/frames", mode="r")
     check = FrameCheck(data.path)  # digests and finiteness of every utterance read: never a bank of wrong frames
     n, i = len(data.start), 0
@@ -139,7 +140,7 @@ def _stream_blocks(data, block_frames: int = 1 << 13):
                               fix="`sergen stores verify MODEL CORPUS` names the utterances it holds; rebuild "
                                   "the store with `sergen extract --model MODEL --corpus CORPUS --overwrite`") from exc
         check(int(lo), rows)
-        yield i, j, lo, rows[:, data.columns]
+        yield i, j, lo, rows[:, data.columns], check
         i = j
 
 
@@ -211,9 +212,11 @@ def _fill_bank(data, meta: dict, writer, squares: bool = False) -> None:
     from the store's frames read block by block (summed in float64 from the float16 frames, so exact to
     float32 rounding)."""
     length, base = meta["length"], meta["base"]
-    for first, last, lo, block in _stream_blocks(data):
+    for first, last, lo, block, check in _stream_blocks(data):
         block = np.asarray(block, np.float64)
         cum = running_sums(block * block if squares else block)
+        if not np.isfinite(cum[-1]).all():  # a NaN or Inf frame anywhere makes the last running sum non-finite
+            check.non_finite(int(lo), block)
         utts = np.arange(first, last)
         units = units_of(length[utts])
         k = np.arange(int(units.sum())) - np.repeat(np.cumsum(units) - units, units) + 1

@@ -152,17 +152,25 @@ class FrameCheck:
         self.offsets = self.group["offsets"][:]
         self.digests = self.group[DIGEST_ARRAY][:] if has_digests(self.group) else None
 
-    def __call__(self, lo: int, rows: np.ndarray) -> None:
+    def non_finite(self, lo: int, rows: np.ndarray) -> None:
+        """Refuse rows ``lo …`` holding NaN or Inf (a bank build calls it only when its float64 running sums,
+        which any such value makes non-finite, are: a test of one row instead of every value)."""
         from sergen.errors import SergenError
 
-        bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
+        bad = non_finite_rows(rows)
         if len(bad):
             utts = np.unique(np.searchsorted(self.offsets, bad + lo, side="right") - 1)
             raise SergenError(f"{self._named(utts)} of {self._store()} hold NaN or Inf frames", where=self.path,
                               fix=self._fix())
+
+    def __call__(self, lo: int, rows: np.ndarray) -> None:
+        """Refuse rows ``lo …`` (whole utterances, every column) whose digests differ from those written."""
+        from sergen.errors import SergenError
+
         if self.digests is not None:
             wrong = digest_mismatches(self.group, self.offsets, lo, rows, self.digests)
             if len(wrong):
+                self.non_finite(lo, rows)  # NaN written into frames: named as such, the more useful answer
                 raise SergenError(f"the frames of {self._named(wrong)} of {self._store()} differ from what was "
                                   "written (digest mismatch: a chunk file was swapped, replaced or edited)",
                                   where=self.path, fix=self._fix())
@@ -189,3 +197,13 @@ def drop_cut_chunks(group: zarr.Group, keys: list[str]) -> None:
     for key in keys:
         if base is not None:
             (Path(str(base)) / key).unlink(missing_ok=True)
+
+
+def non_finite_rows(rows: np.ndarray) -> np.ndarray:
+    """Indices of rows holding NaN or Inf. For float16, an integer test of the exponent bits (all ones) on
+    the raw bits: numpy's ``isfinite`` on float16 converts every value and was most of a bank build's checks."""
+    if rows.dtype == np.float16:
+        bits = np.ascontiguousarray(rows).view(np.uint16)
+        if not (np.bitwise_and(bits, 0x7C00) == 0x7C00).any():
+            return np.zeros(0, np.int64)
+    return np.flatnonzero(~np.isfinite(rows).all(axis=1))

@@ -306,3 +306,24 @@ def test_open_store_gives_the_manifests_labels_after_a_relabel_and_warns(store):
     assert select(ds, label="sad").sizes["utt"] == 0
     kept = sergen.open_store("melspec", "emodb", store_labels=True)
     assert (kept.label.values == "sad").sum() == sad.sum()
+
+
+def test_store_made_with_allow_failures_is_usable_failed_utterances_left_out_and_counted(own_emodb):
+    from typer.testing import CliRunner
+
+    from sergen.cli import app
+    from sergen.corpora import load_manifest
+
+    manifest = load_manifest("emodb")[0]
+    used = manifest[manifest.label.isin(["ang", "hap", "neu", "sad"])].path.tolist()[:2]
+    for path in used:  # cut short: their decode fails, the rest is extracted
+        (own_emodb / path).write_bytes((own_emodb / path).read_bytes()[:2000])
+    report = extract("melspec", "emodb", allow_failures=True, show_progress=False)
+    assert report.complete and len(report.failures) == 2
+    run = CliRunner().invoke(app, ["probe", "--model", "melspec", "--train", "emodb", "--test", "emodb",
+                                   "--set", "training.max_steps=20"])
+    assert run.exit_code == 0, run.output
+    text = " ".join(run.output.split())
+    assert text.count("melspec/emodb: 2 utterance(s) this run would use failed extraction (the store was made with "
+                      "--allow-failures, 2 failed in all): left out") == 1
+    assert "manifest gained them" not in text
