@@ -51,7 +51,7 @@ def extraction(root: Path, repeats: int) -> None:
         extract("melspec", "emodb", stores_root=Path(tmp) / "warm", manifest_file=manifest, show_progress=False)
         times = {"with": [], "without": []}
         for i in range(repeats):
-            for kind in ("with", "without"):
+            for kind in (("with", "without") if i % 2 == 0 else ("without", "with")):  # order alternates
                 run = lambda: extract("melspec", "emodb", stores_root=Path(tmp) / f"{kind}{i}", manifest_file=manifest,
                                       show_progress=False)
                 if kind == "without":
@@ -62,6 +62,30 @@ def extraction(root: Path, repeats: int) -> None:
         w, wo = statistics.median(times["with"]), statistics.median(times["without"])
         print(f"extraction melspec/emodb: with checks {w:.2f} s, without {wo:.2f} s (medians of {repeats}): "
               f"{100 * (w / wo - 1):+.1f} %")
+        share(lambda: extract("melspec", "emodb", stores_root=Path(tmp) / "profiled", manifest_file=manifest,
+                              show_progress=False), "extract",
+              ("record_audio", "write_digests", "create_audio_arrays", "create_digest_array", "changed_audio"))
+
+
+def share(run, total: str, checks: tuple[str, ...]) -> None:
+    """The checks' share of one run's time, from a profile (a ratio that a loaded machine disturbs less than
+    two wall-clock runs do)."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    profile.enable()
+    run()
+    profile.disable()
+    stats = pstats.Stats(profile).stats
+    def matches(key, name: str) -> bool:  # "file.py:function" or "function"
+        where, _, func = name.rpartition(":")
+        return key[2] == func and key[0].endswith(where)
+
+    spent = {name: sum(v[3] for k, v in stats.items() if matches(k, name)) for name in (total, *checks)}
+    inside = sum(spent[c] for c in checks)
+    print(f"  profiled: checks {inside:.3f} s of {total} {spent[total]:.2f} s = {100 * inside / spent[total]:.1f} % "
+          f"({', '.join(f'{c} {spent[c]:.3f}' for c in checks if spent[c])})")
 
 
 def big_store(path: Path, n_frames: int, dim: int = 1024):
@@ -102,6 +126,8 @@ def bank_build(n_frames: int, repeats: int) -> None:
                 else:
                     times[kind].append(timed(run))
         w, wo = statistics.median(times["with"]), statistics.median(times["without"])
+        share(lambda: data._fill_bank(index, meta, RamWriter(shapes)), "_fill_bank",
+              ("digests.py:__call__", "digests.py:non_finite", "digests.py:__init__"))
         gib = n_frames * 1024 * 2 / 2**30
         print(f"bank build, {n_frames} frames x 1024 ({gib:.2f} GiB float16): with frame checks {w:.2f} s, without "
               f"{wo:.2f} s: {100 * (w / wo - 1):+.1f} %")
