@@ -174,14 +174,14 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():
                 raise SergenError("this store was made with other extractor settings or weights",
                                   where=str(path), fix="rerun with --overwrite to rebuild it")
-            changed = changed_audio(group, root, np.flatnonzero(group["status"][:] != PENDING))
-            if changed:  # even at the same length: the store's frames stand for audio that is gone
-                raise SergenError(f"{describe_audio(changed)}; this store was made from the old audio", where=str(path),
-                                  fix="rerun with --overwrite to rebuild it from the current files")
             damage = chunk_damage(group)
             if damage.structural:
                 raise SergenError(f"this store lost chunks it cannot be repaired without: {', '.join(damage.structural)}",
                                   where=str(path), fix="rerun with --overwrite to rebuild it")
+            changed = changed_audio(group, root, np.flatnonzero(group["status"][:] != PENDING))
+            if changed:  # even at the same length: the store's frames stand for audio that is gone
+                raise SergenError(f"{describe_audio(changed)}; this store was made from the old audio", where=str(path),
+                                  fix="rerun with --overwrite to rebuild it from the current files")
             if len(damage.utts):  # lost or cut chunk files: rewrite the utterances they held, not "already complete"
                 drop_cut_chunks(group, damage.cut)
                 StoreWriter(group).mark_pending(damage.utts)

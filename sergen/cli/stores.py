@@ -162,7 +162,7 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     console.print(table)
     if left_out:
         console.print(f"({', '.join(left_out)} left out to fit {console.width} columns; "
-                      "`sergen stores ls --json` has every field)", soft_wrap=False)
+                      "`stores ls --json` has every field)", soft_wrap=False)  # folded at spaces to the width
     for s in stores:
         if s["damaged"] and s["needs_rebuild"]:
             err_console.print(f"[red]{s['model']}/{s['corpus']}: damaged, unusable ({'; '.join(s['problems'][:3])}); "
