@@ -103,7 +103,7 @@ def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "
 
 @lru_cache(maxsize=32)
 def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, version: tuple) -> CorpusData:
-    ds = open_store(model, corpus, root=stores_root)  # refuses a store that lost chunks (they would read as zeros)
+    ds = open_store(model, corpus, root=stores_root, store_labels=True)  # refuses a store that lost chunks
     columns = layer_columns(store_attrs(store_path(model, corpus, stores_root)), layer, f"the {model}/{corpus} store")
     return CorpusData(
         corpus=corpus,
@@ -163,7 +163,7 @@ def store_index(model: str, name: str, stores_root: str | None, layer: str = "-"
 
 @lru_cache(maxsize=64)
 def _store_index(model: str, name: str, stores_root: str | None, layer: str, version: tuple) -> StoreIndex:
-    ds = open_store(model, name, root=stores_root)
+    ds = open_store(model, name, root=stores_root, store_labels=True)
     path = store_path(model, name, stores_root)
     return StoreIndex(str(path), layer_columns(store_attrs(path), layer, f"the {model}/{name} store"),
                       ds["start"].values.astype(np.int64), ds["stop"].values.astype(np.int64),

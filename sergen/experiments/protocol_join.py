@@ -70,7 +70,7 @@ def _store_table(model: str, corpus: str, stores_root: str | None, version: tupl
     from sergen.store.layout import store_path
     from sergen.store.reader import open_store
 
-    ds = open_store(model, corpus, root=stores_root)
+    ds = open_store(model, corpus, root=stores_root, store_labels=True)  # the copy; labels come from the protocol
     df = pd.DataFrame({c: np.asarray(ds[c].values, dtype=str) for c in ("utt_id", "label", "native_label",
                                                                           "speaker", "split")})
     return table_from(df, corpus, f"{store_path(model, corpus, stores_root)} (the manifest's columns it copied)")
