@@ -20,6 +20,7 @@ import zarr
 from rich.progress import TextColumn
 
 import sergen
+from sergen.audio_digest import changed_audio, describe as describe_audio, record_audio
 from sergen.audio import AudioError, load_audio, resampled_length, segment_of
 from sergen.augment import VIEWS, View, view_rng
 from sergen.console import progress_bar
@@ -28,7 +29,9 @@ from sergen.errors import SergenError
 from sergen.extractors import get_extractor
 from sergen.extractors.base import Extractor
 from sergen.preflight import preflight
+from sergen.store.digests import drop_cut_chunks
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
+from sergen.store.location import check_store_slot
 from sergen.store.lock import StoreLock
 from sergen.store.reader import store_attrs
 from sergen.store.verify import chunk_damage
@@ -156,6 +159,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     settings = dict(extractor.store_settings(), **({"view": augment.name, "view_seed": view_seed} if augment else {}))
     m_hash, a_hash = manifest_hash(manifest), audio_hash(manifest)
     started = time.perf_counter()
+    check_store_slot(path)
 
     with StoreLock(path):
         attrs = store_attrs(path)
@@ -174,7 +178,12 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             if damage.structural:
                 raise SergenError(f"this store lost chunks it cannot be repaired without: {', '.join(damage.structural)}",
                                   where=str(path), fix="rerun with --overwrite to rebuild it")
-            if len(damage.utts):  # lost chunk files: rewrite the utterances they held, not "already complete"
+            changed = changed_audio(group, root, np.flatnonzero(group["status"][:] != PENDING))
+            if changed:  # even at the same length: the store's frames stand for audio that is gone
+                raise SergenError(f"{describe_audio(changed)}; this store was made from the old audio", where=str(path),
+                                  fix="rerun with --overwrite to rebuild it from the current files")
+            if len(damage.utts):  # lost or cut chunk files: rewrite the utterances they held, not "already complete"
+                drop_cut_chunks(group, damage.cut)
                 StoreWriter(group).mark_pending(damage.utts)
             elif attrs.get("complete"):
                 return ExtractReport(extractor.name, store_name, path, len(plan), len(plan), complete=True,
@@ -186,6 +195,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                 "manifest_sha256": m_hash, "audio_sha256": a_hash, "sergen_version": sergen.__version__,
                 "settings": settings, "view": augment.name if augment else "clean",
                 "synthetic": bool(meta.get("synthetic", False)), "source": extractor.source,
+                "audio_root": str(Path(root).resolve()),
             }, extractor.dim)
         writer = StoreWriter(group)
         status = writer.status
@@ -195,6 +205,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             report.repaired = len(damage.utts)
         failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
+        record_audio(group, root, plan["path"].tolist(), todo, decode_threads)  # what the frames will stand for
         windows = _windows(todo, window_utts)
         if scheduler:
             from sergen.scale import dask_windows

@@ -92,7 +92,7 @@ def extract(
             console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")
             continue
         if report.repaired:
-            console.print(f"{report.model}/{name}: {report.repaired} utterance(s) whose chunk files were lost, rewritten")
+            console.print(f"{report.model}/{name}: {report.repaired} utterance(s) whose chunk files were lost or damaged, rewritten")
         console.print(
             f"{report.model}/{name}: {report.written} written this run, {report.done_before} before, "
             f"{report.padded} padded, {len(report.failures)} failed; {report.audio_s:.0f} s of audio in "
@@ -166,18 +166,19 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     console.print(table)
     if left_out:
         console.print(f"({', '.join(left_out)} left out to fit {console.width} columns; "
-                      "`sergen stores ls --json` has every field)")
+                      "`stores ls --json` has every field)", soft_wrap=False)  # folded at spaces to the width
     for s in stores:
         if s["damaged"] and s["needs_rebuild"]:
             err_console.print(f"[red]{s['model']}/{s['corpus']}: damaged, unusable ({'; '.join(s['problems'][:3])}); "
                               f"rebuild it with `sergen extract --model {s['model']} --corpus {s['corpus']} "
-                              f"--overwrite`", highlight=False)
+                              f"--overwrite`", highlight=False, soft_wrap=False)  # folded at the width, piped too
         elif s["damaged"]:
-            err_console.print(f"[red]{s['model']}/{s['corpus']}: chunk files lost; `sergen stores verify {s['model']} "
-                              f"{s['corpus']}` names the utterances, `sergen extract --model {s['model']} --corpus "
-                              f"{s['corpus']}` rewrites them")
+            err_console.print(f"[red]{s['model']}/{s['corpus']}: chunk files lost or damaged; `sergen stores verify "
+                              f"{s['model']} {s['corpus']}` names the utterances, `sergen extract --model {s['model']} "
+                              f"--corpus {s['corpus']}` rewrites them", soft_wrap=False)
     if files:
-        console.print(f"store-bank cache: {len(files)} bank(s), {bank_bytes / 2**30:.1f} GiB in {banks} (safe to delete)")
+        console.print(f"store-bank cache: {len(files)} bank(s), {bank_bytes / 2**30:.1f} GiB in {banks} (safe to delete)",
+                      soft_wrap=False)
 
 
 @stores_app.command("verify")
@@ -200,6 +201,8 @@ def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(No
     except SergenError:
         current = audio = None
     report = verify_store(path, current, audio)
+    for note in report.notes:
+        err_console.print(f"[yellow]note: {note}")
     if report.ok:
         console.print(f"[green]{model}/{corpus}: ok")
         return

@@ -7,7 +7,8 @@ every utterance of its store, whatever its split: the protocol picks rows at run
 label map never rebuilds a bank. Files are keyed by the store's creation and completion times, so a
 rebuilt store gets a new bank and the older files of that store are removed. The files are written with
 plain writes, not through a mapping, so a build never counts as the builder's resident memory. Banks
-below ``SERGEN_BANK_CACHE_MIB`` (default 256 MiB) stay in RAM: building them is quick. The file's blocks
+below ``SERGEN_BANK_CACHE_MIB`` (default 256 MiB) stay in RAM: building them is quick. A bank file's digest is
+recorded in its meta file and checked before use (``bank_digest``): a damaged or cut bank is rebuilt. The file's blocks
 are reserved before it is filled; where the disk has no room the bank is built in RAM, with a warning.
 
 Where: ``SERGEN_CACHE``, else ``[dirs] cache`` in the config, else ``<stores>/.banks`` (or
@@ -25,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from sergen.experiments import bank_digest
 from sergen.store.location import is_remote
 from sergen.train.framebank import BANK_FORMAT, StoreBank
 
@@ -128,6 +130,13 @@ def ensure_bank_file(folder: Path, stem: str, name: str, shapes: dict[str, tuple
     with open(folder / f"{name}.lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released by the OS on any exit, kill -9 included
         try:
+            damaged = bank_digest.problem(files["prefix"], files["meta"]) if files["meta"].exists() else None
+            if damaged:  # never used: removed and built again, said in one line
+                from sergen.console import err_console
+
+                err_console.print(f"[yellow]store-bank file {files['prefix'].name} is damaged ({damaged}): rebuilding it")
+                for path in files.values():
+                    path.unlink(missing_ok=True)
             if not files["meta"].exists():  # the meta file is written last: its presence means complete
                 _remove_older(folder, stem, name)
                 _build_into(files, shapes, meta, fill)
@@ -155,7 +164,7 @@ def _build_into(files: dict[str, Path], shapes: dict[str, tuple], meta: dict, fi
         os.replace(partial[k], files[k])
     partial_meta = files["meta"].with_suffix(".partial.npz")
     with open(partial_meta, "wb") as fh:
-        np.savez(fh, **meta)
+        np.savez(fh, **meta, **bank_digest.record(files["prefix"]))
     os.replace(partial_meta, files["meta"])
 
 
@@ -163,7 +172,7 @@ def open_bank(folder: Path, name: str) -> StoreBank:
     """The bank's arrays memory-mapped read-only; nothing is read until a window touches it."""
     files = bank_files(folder, name)
     with np.load(files["meta"]) as meta:
-        arrays = {k: meta[k] for k in meta.files}
+        arrays = bank_digest.split_meta({k: meta[k] for k in meta.files})[0]
     return StoreBank(np.load(files["prefix"], mmap_mode="r"), **arrays)
 
 

@@ -15,6 +15,7 @@ from sergen import LABELS
 from sergen.errors import SergenError
 from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, ensure_bank_file, open_bank,
                                            threshold_bytes)
+from sergen.store.digests import FrameCheck
 from sergen.store.layout import store_path
 from sergen.store.location import is_remote
 from sergen.store.reader import open_store, store_attrs, view_stores
@@ -53,9 +54,13 @@ def layer_columns(attrs: dict, layer: str, where: str) -> slice:
     dim = int(attrs["dim"])
     if layer == "weighted":
         if not layers or len(layers) < 2:
+            model = attrs.get("model", "MODEL")
+            fix = (f"extract several layers first (e.g. `sergen extract --model {model} --layers 6,12,18,24 --corpus "
+                   f"{attrs.get('corpus', 'CORPUS')} --overwrite`), or leave --layer out" if takes_layers(model)
+                   else f"leave --layer out: {model} has one vector per frame and no layers to weigh (--layer "
+                        "weighted is for models extracted with --layers: wavlm-large, whisper-* and hf: models)")
             raise SergenError(f"--layer weighted learns a weighted sum of stored layers, but {where} holds a single "
-                              "layer", fix="extract several layers first (e.g. `sergen extract --model MODEL "
-                                           "--layers 6,12,18,24 --corpus CORPUS --overwrite`), or leave --layer out")
+                              "layer", fix=fix)
         return slice(0, dim)
     if not layers:
         if layer not in ("-", None):
@@ -73,6 +78,17 @@ def layer_columns(attrs: dict, layer: str, where: str) -> slice:
     return slice(i * width, (i + 1) * width)
 
 
+def takes_layers(model: str) -> bool:
+    """Whether ``sergen extract --model MODEL --layers …`` is accepted (melspec, egemaps, … refuse it)."""
+    from sergen.preflight import check_model_options
+
+    try:
+        check_model_options(model, None, {"layers": (6, 12)})
+    except Exception:  # noqa: BLE001 - an unknown model or one refusing --layers: do not suggest it
+        return False
+    return True
+
+
 def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "-", protocol=None) -> CorpusData:
     """Cached per process, keyed by the store's creation and completion times, so a store rebuilt in
     the same process is read again. With ``protocol`` (a ``CorpusProtocol``) labels and splits are the
@@ -87,7 +103,7 @@ def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "
 
 @lru_cache(maxsize=32)
 def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, version: tuple) -> CorpusData:
-    ds = open_store(model, corpus, root=stores_root)  # refuses a store that lost chunks (they would read as zeros)
+    ds = open_store(model, corpus, root=stores_root, store_labels=True)  # refuses a store that lost chunks
     columns = layer_columns(store_attrs(store_path(model, corpus, stores_root)), layer, f"the {model}/{corpus} store")
     return CorpusData(
         corpus=corpus,
@@ -105,9 +121,11 @@ def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, v
 
 
 def _stream_blocks(data, block_frames: int = 1 << 13):
-    """Yield (first utterance, last utterance, first frame row, frames) blocks of whole consecutive
-    utterances (about ``block_frames`` rows each), so a store larger than RAM can feed a bank."""
+    """Yield (first utterance, last utterance, first frame row, frames, check) blocks of whole consecutive
+    utterances (about ``block_frames`` rows each), so a store larger than RAM can feed a bank; each block's
+    frame digests are checked, and ``check.non_finite`` names NaN/Inf frames when the caller finds some."""
     frames = zarr.open_array(data.path + "/frames", mode="r")
+    check = FrameCheck(data.path)  # digests and finiteness of every utterance read: never a bank of wrong frames
     n, i = len(data.start), 0
     while i < n:
         j = i + 1
@@ -115,13 +133,14 @@ def _stream_blocks(data, block_frames: int = 1 << 13):
             j += 1
         lo, hi = data.start[i], data.stop[j - 1]
         try:
-            block = frames[lo:hi, data.columns]
+            rows = frames[lo:hi]
         except (RuntimeError, ValueError, OSError) as exc:  # a chunk file whose bytes do not decode
             raise SergenError(f"frames {lo}–{hi} of {data.path} cannot be read ({type(exc).__name__}: {exc}); "
                               "a frame chunk file is corrupt", where=data.path,
                               fix="`sergen stores verify MODEL CORPUS` names the utterances it holds; rebuild "
                                   "the store with `sergen extract --model MODEL --corpus CORPUS --overwrite`") from exc
-        yield i, j, lo, block
+        check(int(lo), rows)
+        yield i, j, lo, rows[:, data.columns], check
         i = j
 
 
@@ -144,7 +163,7 @@ def store_index(model: str, name: str, stores_root: str | None, layer: str = "-"
 
 @lru_cache(maxsize=64)
 def _store_index(model: str, name: str, stores_root: str | None, layer: str, version: tuple) -> StoreIndex:
-    ds = open_store(model, name, root=stores_root)
+    ds = open_store(model, name, root=stores_root, store_labels=True)
     path = store_path(model, name, stores_root)
     return StoreIndex(str(path), layer_columns(store_attrs(path), layer, f"the {model}/{name} store"),
                       ds["start"].values.astype(np.int64), ds["stop"].values.astype(np.int64),
@@ -193,9 +212,11 @@ def _fill_bank(data, meta: dict, writer, squares: bool = False) -> None:
     from the store's frames read block by block (summed in float64 from the float16 frames, so exact to
     float32 rounding)."""
     length, base = meta["length"], meta["base"]
-    for first, last, lo, block in _stream_blocks(data):
+    for first, last, lo, block, check in _stream_blocks(data):
         block = np.asarray(block, np.float64)
         cum = running_sums(block * block if squares else block)
+        if not np.isfinite(cum[-1]).all():  # a NaN or Inf frame anywhere makes the last running sum non-finite
+            check.non_finite(int(lo), block)
         utts = np.arange(first, last)
         units = units_of(length[utts])
         k = np.arange(int(units.sum())) - np.repeat(np.cumsum(units) - units, units) + 1

@@ -91,7 +91,7 @@ def _store_table(model: str, corpus: str, stores_root: str | None, version: tupl
     from sergen.store.layout import store_path
     from sergen.store.reader import open_store
 
-    ds = open_store(model, corpus, root=stores_root)
+    ds = open_store(model, corpus, root=stores_root, store_labels=True)  # the copy; labels come from the protocol
     df = pd.DataFrame({c: np.asarray(ds[c].values, dtype=str) for c in ("utt_id", "label", "native_label",
                                                                           "speaker", "split")})
     return table_from(df, corpus, f"{store_path(model, corpus, stores_root)} (the manifest's columns it copied)")
@@ -225,6 +225,10 @@ def check_store_covers(data, key: CorpusProtocol) -> None:
     found = assignment(key)
     used = found.split[found.split != ""].index
     missing = used.difference(pd.Index(np.unique(data.utt_id)))
+    failed = failed_utterances(data.path)  # a store made with --allow-failures: left out, counted, said once
+    if len(missing.intersection(failed)):
+        note_failed(key.model, data.path, len(missing.intersection(failed)), len(failed))
+        missing = missing.difference(failed)
     if len(missing):
         raise SergenError(
             f"{len(missing)} utterance(s) this run uses have no frames in the {key.model}/{key.corpus} store "
@@ -234,6 +238,35 @@ def check_store_covers(data, key: CorpusProtocol) -> None:
     pt = protocol_table(key.model, key.corpus, key.stores_root)
     if not pt.source.endswith("copied)"):
         _check_same_audio(data, key, pt)
+
+
+@lru_cache(maxsize=64)
+def _failed_utterances(path: str, version) -> pd.Index:
+    import zarr
+
+    from sergen.store.layout import FAILED
+
+    group = zarr.open_group(path, mode="r")
+    status = group["status"][:]
+    return pd.Index(np.asarray(group["utt"]["utt_id"][:].tolist(), dtype=object)[status == FAILED])
+
+
+def failed_utterances(path: str) -> pd.Index:
+    """Utterances a store holds as failed (extracted with --allow-failures), per store version."""
+    from sergen.store.reader import store_attrs
+
+    attrs = store_attrs(path)
+    return _failed_utterances(str(path), (attrs.get("created"), attrs.get("finished")))
+
+
+@lru_cache(maxsize=64)
+def note_failed(model: str, path: str, used: int, failed: int) -> None:
+    """Say once per process and store that its failed utterances are left out (never silently)."""
+    from sergen.console import err_console
+
+    name = "/".join(str(path).rstrip("/").split("/")[-2:]).removesuffix(".zarr")
+    err_console.print(f"[yellow]{name}: {used} utterance(s) this run would use failed extraction "
+                      f"(the store was made with --allow-failures, {failed} failed in all): left out")
 
 
 def _check_same_audio(data, key: CorpusProtocol, pt: ProtocolTable) -> None:

@@ -6,6 +6,10 @@ one frame; from 960 on, ``(n − 960) // 160 + 2``. Shorter inputs are padded to
 
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
+
 import numpy as np
 
 from sergen.extractors.base import EXTRACTORS, Extractor
@@ -43,4 +47,26 @@ class EGeMAPS(Extractor):
         return {"id": f"opensmile {opensmile.__version__} eGeMAPSv02"}
 
     def embed_one(self, waveform: np.ndarray) -> np.ndarray:
-        return self._smile.process_signal(waveform, self.sample_rate).to_numpy(dtype=np.float32)
+        with deferred_sigint():  # opensmile runs Python callbacks from C, where a Ctrl-C would be swallowed
+            return self._smile.process_signal(waveform, self.sample_rate).to_numpy(dtype=np.float32)
+
+
+@contextmanager
+def deferred_sigint():
+    """Hold a Ctrl-C that arrives while opensmile runs and raise it once opensmile returns. Raised inside
+    opensmile's ctypes callback, the KeyboardInterrupt is printed and dropped: extraction went on, and the
+    utterance came back cut short and was marked failed. Held, it stops extraction between utterances, with
+    what was written kept and the interrupted utterance still pending. (Main thread only: elsewhere Python
+    delivers no SIGINT.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+

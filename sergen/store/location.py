@@ -34,7 +34,7 @@ def glob_names(root, pattern: str) -> list[tuple[str, str]]:
     """(parent folder name, stem) of every path under ``root`` matching ``pattern`` (e.g. ``*/*.zarr``)."""
     if not is_remote(root):
         base = local_path(root)
-        return [(p.parent.name, p.stem) for p in base.glob(pattern)]
+        return [(p.parent.name, p.stem) for p in base.glob(pattern) if p.is_dir()]  # a file named x.zarr is no store
     fs, base = _fs(root)
     found = fs.glob(base.rstrip("/") + "/" + pattern)
     return [(p.rstrip("/").split("/")[-2], p.rstrip("/").split("/")[-1].rsplit(".", 1)[0]) for p in found]
@@ -49,7 +49,12 @@ def exists(path) -> bool:
 
 def remove(path) -> None:
     """Remove a store. Its root ``zarr.json`` goes first, in one step: a removal killed halfway then leaves
-    no group that says "complete" over arrays already gone, only leftovers the next extraction clears."""
+    no group that says "complete" over arrays already gone, only leftovers the next extraction clears.
+    A store path that is a symbolic link loses the link only: nothing is ever deleted through it (the
+    store it points to may be another workspace's, or not sergen's at all)."""
+    if not is_remote(path) and local_path(path).is_symlink():
+        local_path(path).unlink()
+        return
     if not exists(path):
         return
     root_meta = join(path, "zarr.json")
@@ -107,3 +112,18 @@ def check_readable_root(root) -> None:
     if not is_remote(root) and local_path(root).is_file():
         raise SergenError("the stores folder is a file, not a folder", where=str(root),
                           fix="point SERGEN_STORES (or --root, or [dirs] in sergen.toml) at a folder")
+
+
+def check_store_slot(path) -> None:
+    """Refuse, by name, a store path that cannot hold a store: its model folder is a file, or it is a file."""
+    from sergen.errors import SergenError
+
+    if is_remote(path):
+        return
+    path = local_path(path)
+    if path.parent.exists() and not path.parent.is_dir():
+        raise SergenError("the model's folder in the stores folder is a file, not a folder", where=str(path.parent),
+                          fix="move the file away (sergen keeps each model's stores in a folder of that name)")
+    if path.exists() and not path.is_dir():
+        raise SergenError("the store's path is a file, not a store", where=str(path),
+                          fix="move the file away: a store is a folder (`sergen extract` makes it)")

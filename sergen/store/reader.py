@@ -13,8 +13,10 @@ import xarray as xr
 import zarr
 
 from sergen.errors import SergenError
-from sergen.store.location import check_readable_root, glob_names
+from sergen.store.location import check_readable_root, check_store_slot, glob_names
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, store_path
+from sergen.audio_digest import require_same_audio
+from sergen.store.digests import identity_problem
 from sergen.store.verify import require_chunks
 
 
@@ -56,6 +58,7 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
 
     check_readable_root(root or data_dir("stores"))
     path = store_path(model, corpus, root)
+    check_store_slot(path)
     attrs = store_attrs(path)
     if not attrs:
         have = ", ".join(f"{m}/{c}" for m, c in existing_stores(root)) or "none"
@@ -69,9 +72,25 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
                           where=str(path),
                           fix=f"rerun `sergen extract --model {model} --corpus {corpus}` to finish it")
     group = zarr.open_group(str(path), mode="r")
+    require_identity(group, attrs, model, corpus, path)
     if check_chunks:
         require_chunks(group, model, corpus, path)
+        require_same_audio(group, attrs, model, corpus, root)
     return group, attrs
+
+
+def require_identity(group: zarr.Group, attrs: dict, model: str, corpus: str, path) -> None:
+    """Refuse a store whose own record names another model, corpus or shape than where it sits holds."""
+    try:
+        shape, n_offsets = group["frames"].shape, group["offsets"].shape[0]
+    except Exception:  # noqa: BLE001 - a missing or unreadable array is require_chunks's to name
+        return
+    wrong = identity_problem(attrs, model, corpus, shape, n_offsets)
+    if wrong:
+        raise SergenError(f"store {model}/{corpus} does not belong here: {wrong}", where=str(path),
+                          fix=f"move it back where it came from, or rebuild this one with "
+                              f"`sergen extract --model {model} --corpus {corpus.split('@')[0]}"
+                              + (f" --view {corpus.split('@', 1)[1]}" if "@" in corpus else "") + " --overwrite`")
 
 
 def _frame_owner(offsets: np.ndarray, chunks: tuple[int, ...]) -> da.Array:
@@ -87,7 +106,7 @@ def _frame_owner(offsets: np.ndarray, chunks: tuple[int, ...]) -> da.Array:
 
 
 def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = False,
-               include_failed: bool = False, check_chunks: bool = True) -> xr.Dataset:
+               include_failed: bool = False, check_chunks: bool = True, store_labels: bool = False) -> xr.Dataset:
     """A store as an ``xarray.Dataset``: ``frames (frame, feature)`` with ``frame_utt`` (the utterance
     index of each frame), ``mean``/``std (utt, feature)``, and metadata coordinates on ``utt``.
 
@@ -98,6 +117,8 @@ def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = Fals
         x = utterance_frames(ds, test.utt_id.values[0])   # numpy [T, D]
 
     A store that lost chunk files is refused (``check_chunks=False`` opens it anyway, e.g. to inspect it).
+    Labels, splits and speakers are the current manifest's (as ``probe`` uses them), with a warning when they
+    differ from the copy the store took at extraction (``store_labels=True``: that copy).
     """
     group, attrs = open_group_checked(model, corpus, root, allow_incomplete, check_chunks)
 
@@ -133,6 +154,8 @@ def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = Fals
         attrs={k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for k, v in attrs.items()}
         | {"corpus": corpus, "model": model},
     )
+    if not store_labels:
+        ds = with_manifest_labels(ds, corpus, root)
     keep = np.ones(len(status), bool)
     if not include_failed:
         keep &= status != FAILED
@@ -163,3 +186,39 @@ def utterance_frames(ds: xr.Dataset, utt) -> np.ndarray:
         utt = int(hits[0])
     start, stop = int(ds["start"].values[utt]), int(ds["stop"].values[utt])
     return ds["frames"].data[start:stop].compute().astype(np.float32)
+
+
+PROTOCOL_COLUMNS = ("label", "native_label", "speaker", "split")
+
+
+def with_manifest_labels(ds: xr.Dataset, corpus: str, root) -> xr.Dataset:
+    """``ds`` with the workspace manifest's labels, splits and speakers (joined by utterance id) where a
+    manifest applies to these stores, warning how many changed since extraction (a relabel, say)."""
+    import warnings
+
+    from sergen.corpora.manifest import manifest_path
+    from sergen.experiments.protocol_join import _manifest_table, uses_workspace_manifest
+
+    name = corpus.split("@")[0]
+    file = manifest_path(name)
+    if not uses_workspace_manifest(root) or not file.exists():
+        return ds
+    try:
+        table = _manifest_table(name, str(file), file.stat().st_mtime_ns).table
+    except SergenError:
+        return ds  # an unreadable manifest is probe's to report; the store's copy stands
+    ids = np.asarray(ds["utt_id"].values, dtype=object)
+    known = table.index.get_indexer(ids) >= 0
+    changed, coords = np.zeros(len(ids), bool), {}
+    for col in PROTOCOL_COLUMNS:
+        old = np.asarray(ds[col].values, dtype=object)
+        new = np.where(known, table[col].reindex(ids).fillna("").to_numpy(dtype=object), old)
+        changed |= new != old
+        coords[col] = ("utt", new)
+    if not changed.any():
+        return ds
+    warnings.warn(f"{int(changed.sum())} utterance(s) of {name} were relabelled, moved to another split or given "
+                  f"another speaker in the manifest since this store was made: their labels, splits and speakers "
+                  f"are the manifest's, as probe uses them (open_store(..., store_labels=True) gives the store's copy)",
+                  UserWarning, stacklevel=3)
+    return ds.assign_coords(coords)

@@ -15,6 +15,7 @@ import zarr
 from zarr.core.sync import sync
 
 from sergen.errors import SergenError
+from sergen.store.digests import DIGEST_ARRAY, cut_chunks, digest_mismatches, has_digests, identity_problem
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING
 from sergen.store.location import is_remote
 
@@ -32,6 +33,7 @@ class VerifyReport:
     path: Path
     problems: list[str] = field(default_factory=list)
     affected: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)  # not problems: what could not be checked, and why
 
     @property
     def ok(self) -> bool:
@@ -53,6 +55,7 @@ class ChunkDamage:
     structural: list[str] = field(default_factory=list)  # arrays that need --overwrite (gone, or lost a chunk)
     missing: list[str] = field(default_factory=list)  # those of them gone entirely (their folder deleted)
     unreadable: dict[str, str] = field(default_factory=dict)  # those that are there but cannot be read, and why
+    cut: list[str] = field(default_factory=list)  # keys of Blosc chunk files cut short (removed before a rewrite)
 
     @property
     def problems(self) -> list[str]:
@@ -150,18 +153,30 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
         damage.lost.append(("the status chunk is missing", np.arange(len(status))))
         return damage
     counts = np.diff(offsets)
-    for c, start, stop in _missing_rows(group["frames"], present):
-        owners = _owners(offsets, start, stop)
-        owners = owners[status[owners] != FAILED]
-        if len(owners):
-            damage.lost.append((f"frame chunk {c} (frames {start}–{stop}) is missing", owners))
-    for name in PER_UTTERANCE:
-        for c, start, stop in _missing_rows(group[name], present):
-            owners = np.arange(start, stop)
-            owners = owners[(status[owners] != FAILED) & ((counts[owners] > 1) if name == "std" else True)]
+    cut = cut_chunks(group, present)  # read before any chunk is decoded: a cut Blosc chunk can crash c-blosc
+    damage.cut = [key for keys in cut.values() for _, key in keys]
+
+    def cut_rows(name: str) -> list[tuple[int, int, int]]:
+        rows, length = group[name].chunks[0], group[name].shape[0]
+        return [(c, c * rows, min((c + 1) * rows, length)) for c, _ in cut.get(name, [])]
+
+    for how, found in (("is missing", _missing_rows(group["frames"], present)), (CUT, cut_rows("frames"))):
+        for c, start, stop in found:
+            owners = _owners(offsets, start, stop)
+            owners = owners[status[owners] != FAILED]
             if len(owners):
-                damage.lost.append((f"{name} chunk {c} (utterances {start}–{stop}) is missing", owners))
+                damage.lost.append((f"frame chunk {c} (frames {start}–{stop}) {how}", owners))
+    for name in PER_UTTERANCE:
+        for how, found in (("is missing", _missing_rows(group[name], present)), (CUT, cut_rows(name))):
+            for c, start, stop in found:
+                owners = np.arange(start, stop)
+                owners = owners[(status[owners] != FAILED) & ((counts[owners] > 1) if name == "std" else True)]
+                if len(owners):
+                    damage.lost.append((f"{name} chunk {c} (utterances {start}–{stop}) {how}", owners))
     return damage
+
+
+CUT = "is cut short (its size differs from the one its header records)"
 
 
 def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
@@ -176,10 +191,12 @@ def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
     ids = group["utt"]["utt_id"][:].tolist()
     names = [ids[i] for i in damage.utts]
     shown = ", ".join(names[:5]) + (f" … ({len(names)} in all)" if len(names) > 5 else "")
+    lost = "lost chunk files" if not damage.cut else "has damaged chunk files"
     raise SergenError(
-        f"store {model}/{corpus} lost chunk files ({'; '.join(damage.problems[:3])}"
+        f"store {model}/{corpus} {lost} ({'; '.join(damage.problems[:3])}"
         + (f" and {len(damage.problems) - 3} more" if len(damage.problems) > 3 else "")
-        + f"): {len(names)} utterance(s) would be read as zeros: {shown}",
+        + f"): {len(names)} utterance(s) "
+        + ("would be read as zeros" if not damage.cut else "cannot be read as written") + f": {shown}",
         where=str(where),
         fix=f"rerun `sergen extract --model {model} --corpus {corpus}` to rewrite them "
             f"(`sergen stores verify {model} {corpus}` lists every problem)")
@@ -229,16 +246,47 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
 
     for what, owners in damage.lost:
         flag(what, owners)
-    rows = frames.chunks[0]
-    for c in range(frames.cdata_shape[0]):
-        start, stop = c * rows, min((c + 1) * rows, frames.shape[0])
+    model, name = str(path).rstrip("/").split("/")[-2], str(path).rstrip("/").split("/")[-1].removesuffix(".zarr")
+    wrong = identity_problem(attrs, model, name, frames.shape, len(offsets))
+    if wrong:
+        report.problems.append(f"the store does not belong here: {wrong}; move it back, or rebuild this one with "
+                               f"`sergen extract --model {model} --corpus {name.split('@')[0]} --overwrite`")
+        return report
+    if not has_digests(group):
+        report.notes.append("made before frame digests: swapped or replaced chunk files cannot be detected "
+                            "(`sergen extract ... --overwrite` adds them)")
+    digests = group[DIGEST_ARRAY][:] if has_digests(group) else None
+    skip = {int(key.rsplit("/", 2)[-2]) for key in damage.cut if "/frames/c/" in f"/{key}"}
+    for first, last in utterance_blocks(offsets, frames.chunks[0]):
+        start, stop = int(offsets[first]), int(offsets[last])
+        chunks = range(start // frames.chunks[0], (stop - 1) // frames.chunks[0] + 1) if stop > start else range(0)
+        if skip.intersection(chunks):
+            continue  # already named as cut short; decoding it could crash c-blosc
         try:
             block = frames[start:stop]
-        except Exception as exc:
-            flag(f"frame chunk {c} is unreadable ({exc.__class__.__name__})", _owners(offsets, start, stop))
+        except Exception as exc:  # noqa: BLE001 - whatever the codec raises (a checksum that does not match, …)
+            flag(f"frames {start}–{stop} are unreadable ({exc.__class__.__name__}: {str(exc)[:60]})",
+                 np.arange(first, last))
             continue
         bad_rows = np.flatnonzero(~np.isfinite(block).all(axis=1))
+        utts = np.unique(np.searchsorted(offsets, bad_rows + start, side="right") - 1)
         if len(bad_rows):
-            utts = np.unique(np.searchsorted(offsets, bad_rows + start, side="right") - 1)
-            flag(f"NaN or Inf frames in chunk {c}", utts)
+            flag(f"NaN or Inf frames in frames {start}–{stop}", utts)
+        if digests is not None:
+            wrong = digest_mismatches(group, offsets, start, block, digests)
+            wrong = wrong[(status[wrong] != PENDING) & ~np.isin(wrong, utts)]  # NaN ones are named above
+            if len(wrong):
+                flag(f"frames {start}–{stop} differ from what was written (digest mismatch: a chunk file swapped, "
+                     "replaced or edited)", wrong)
     return report
+
+
+def utterance_blocks(offsets: np.ndarray, rows: int) -> list[tuple[int, int]]:
+    """(first, last) runs of whole consecutive utterances of about ``rows`` frames each (at least one)."""
+    blocks, i, n = [], 0, len(offsets) - 1
+    while i < n:
+        j = int(np.searchsorted(offsets, offsets[i] + rows, side="right")) - 1
+        j = min(max(j, i + 1), n)
+        blocks.append((i, j))
+        i = j
+    return blocks

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import zarr
 
+from sergen.audio_digest import create_audio_arrays
+from sergen.store.digests import checked_codecs, create_digest_array, write_digests
 from sergen.store.location import remove
 from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
@@ -32,14 +34,17 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
     chunk = frame_chunk_rows(dim)
     group = zarr.open_group(str(path), mode="w", zarr_format=3)
     group.create_array("frames", shape=(int(offsets[-1]), dim), chunks=(chunk, dim), dtype=dtype,
-                       compressors=frame_codec(), fill_value=0, dimension_names=("frame", "feature"))
-    group.create_array("offsets", data=offsets, chunks=(len(offsets),), dimension_names=("utt_edge",))
+                       compressors=checked_codecs(frame_codec()), fill_value=0, dimension_names=("frame", "feature"))
+    group.create_array("offsets", data=offsets, chunks=(len(offsets),), dimension_names=("utt_edge",),
+                       compressors=checked_codecs(zarr.codecs.ZstdCodec()))
     stat_rows = min(n_utt, 1024)
     for name in ("mean", "std"):
         group.create_array(name, shape=(n_utt, dim), chunks=(stat_rows, dim), dtype="float32",
-                           compressors=frame_codec(), fill_value=0, dimension_names=("utt", "feature"))
+                           compressors=checked_codecs(frame_codec()), fill_value=0, dimension_names=("utt", "feature"))
     group.create_array("status", shape=(n_utt,), chunks=(n_utt,), dtype="uint8", fill_value=0,
-                       dimension_names=("utt",))
+                       dimension_names=("utt",), compressors=checked_codecs(zarr.codecs.ZstdCodec()))
+    create_digest_array(group, n_utt)
+    create_audio_arrays(group, n_utt)
     meta = group.create_group("utt")
     for col in META_COLUMNS:
         # fillna: a missing value ("" label of a class outside the four, read back as NaN) is "", never "nan"
@@ -81,7 +86,9 @@ class StoreWriter:
         expected = self.offsets[last] - self.offsets[first]
         if block.shape[0] != expected:
             raise RuntimeError(f"window {first}:{last} has {block.shape[0]} frames, the store expects {expected}")
-        self._array("frames")[self.offsets[first]:self.offsets[last]] = block.astype(self.attrs["dtype"])
+        stored = block.astype(self.attrs["dtype"])
+        self._array("frames")[self.offsets[first]:self.offsets[last]] = stored
+        write_digests(self.group, first, stored, self.offsets[first:last + 1] - self.offsets[first])
         self._array("mean")[first:last] = np.stack([f.mean(0) for f in frames])
         self._array("std")[first:last] = np.stack([f.std(0) for f in frames])
         status = self.group["status"][:]

@@ -1,0 +1,209 @@
+"""What a store holds, checked against what was written: per-utterance frame digests, chunk-file headers,
+and the store's identity (model, corpus, dim) against where it sits.
+
+Why each check exists (every one guards a silent-wrong or a crash found by hostile use):
+
+- *Frame digests* (``frame_crc32c``, one CRC-32C per utterance of its float16 frames as written): Zarr's own
+  ``crc32c`` codec catches a chunk whose bytes changed, not a whole chunk file swapped for another valid one
+  (``frames/c/0/0`` ↔ ``frames/c/1/0``) — that decodes fine and trains on the wrong utterances' frames. The
+  digests are checked wherever frames are read in bulk (bank builds, ``stores verify``): CRC-32C runs at
+  several GB/s, well above the Blosc decode it follows.
+- *Chunk headers*: a Blosc chunk cut short makes c-blosc read past its buffer (a segfault in some runs). Every
+  Blosc chunk starts with a 16-byte header that records its compressed size; a file of another size is
+  damaged, found before any decompression (one 16-byte read per chunk file).
+- *Identity*: a store copied into another model's folder (``cp -a stores/egemaps/emodb.zarr
+  stores/melspec/emodb.zarr``) would be trained on and recorded as that model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import google_crc32c
+import numpy as np
+import zarr
+
+DIGEST_ARRAY = "frame_crc32c"
+NO_DIGEST = -1  # fill value: an utterance not written yet (or a store from before digests)
+BLOSC_HEADER = 16
+BLOSC_ARRAYS = ("frames", "mean", "std")  # the arrays written with Blosc (the others use zstd, which fails cleanly)
+
+
+def crc32c(values: np.ndarray) -> int:
+    """CRC-32C of an array's bytes (C order), without copying them."""
+    values = np.ascontiguousarray(values)
+    view = values.view()
+    view.flags.writeable = False  # google_crc32c takes read-only buffers only
+    return int(google_crc32c.value(view.reshape(-1).view(np.uint8)))
+
+
+def utterance_crcs(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """CRC-32C of each utterance's rows: utterance i owns ``rows[bounds[i]:bounds[i+1]]``."""
+    return np.array([crc32c(rows[a:b]) for a, b in zip(bounds[:-1], bounds[1:])], np.int64)
+
+
+def create_digest_array(group: zarr.Group, n_utt: int) -> None:
+    group.create_array(DIGEST_ARRAY, shape=(n_utt,), chunks=(max(n_utt, 1),), dtype="int64", fill_value=NO_DIGEST,
+                       compressors=checked_codecs(zarr.codecs.ZstdCodec()), dimension_names=("utt",))
+
+
+def checked_codecs(codec) -> tuple:
+    """``codec`` followed by Zarr v3's ``crc32c``: a chunk whose bytes changed or were cut is refused by its
+    checksum before it reaches the decompressor."""
+    return (codec, zarr.codecs.Crc32cCodec())
+
+
+def has_digests(group: zarr.Group) -> bool:
+    return DIGEST_ARRAY in group.array_keys()
+
+
+def write_digests(group: zarr.Group, first: int, frames: np.ndarray, bounds: np.ndarray) -> None:
+    """Record the digests of utterances ``first …`` from the frames just written (as stored, float16)."""
+    if not has_digests(group):  # a store from before digests: resumed as it was made
+        return
+    array = group[DIGEST_ARRAY]
+    crcs = utterance_crcs(frames, bounds)
+    stored = array[:]
+    stored[first:first + len(crcs)] = crcs
+    array[:] = stored
+
+
+def digest_mismatches(group: zarr.Group, offsets: np.ndarray, lo: int, rows: np.ndarray,
+                      digests: np.ndarray | None = None) -> np.ndarray:
+    """Store indices of the utterances lying wholly in ``rows`` (frames ``lo …`` of the store, every column)
+    whose digest differs from the one recorded. Utterances without a recorded digest are not judged."""
+    if digests is None:
+        if not has_digests(group):
+            return np.zeros(0, np.int64)
+        digests = group[DIGEST_ARRAY][:]
+    hi = lo + len(rows)
+    first = int(np.searchsorted(offsets, lo, side="left"))
+    last = int(np.searchsorted(offsets, hi, side="right")) - 1  # utterances [first, last) end at or before hi
+    if last <= first:
+        return np.zeros(0, np.int64)
+    bounds = offsets[first:last + 1] - lo
+    found = utterance_crcs(rows, bounds)
+    want = digests[first:last]
+    return np.flatnonzero((want != NO_DIGEST) & (want != found)) + first
+
+
+def cut_chunks(group: zarr.Group, present: set[str]) -> dict[str, list[tuple[int, str]]]:
+    """Blosc chunk files (of ``frames``, ``mean``, ``std``) whose size is not the one their header records:
+    {array: [(chunk row index, file key), …]}. Local stores only (a remote one is left to its codec)."""
+    from sergen.store.location import is_remote
+
+    root = group.store_path.path.strip("/")
+    base = str(group.store_path.store.root) if hasattr(group.store_path.store, "root") else None
+    if base is None or is_remote(base):
+        return {}
+    cut: dict[str, list[tuple[int, str]]] = {}
+    for name in BLOSC_ARRAYS:
+        try:
+            array = group[name]
+        except KeyError:
+            continue
+        tail = 4 if any(type(c).__name__ == "Crc32cCodec" for c in array.metadata.codecs) else 0
+        prefix = f"{root}/{name}/c/".lstrip("/")
+        for key in present:
+            if not key.startswith(prefix):
+                continue
+            path = Path(base) / key
+            try:
+                size = os.path.getsize(path)
+                with open(path, "rb") as fh:
+                    header = fh.read(BLOSC_HEADER)
+            except OSError:
+                continue
+            recorded = int.from_bytes(header[12:16], "little") if len(header) == BLOSC_HEADER else -1
+            if recorded + tail != size:
+                chunk = int(key[len(prefix):].split("/")[0])
+                cut.setdefault(name, []).append((chunk, key))
+    return cut
+
+
+def identity_problem(attrs: dict, model: str, name: str, frames_shape: tuple, n_offsets: int) -> str | None:
+    """Why a store's own record does not fit where it sits or what it holds, or None."""
+    corpus, _, view = name.partition("@")
+    if attrs.get("model") not in (None, model):
+        return (f"it records model {attrs.get('model')!r} (dim {attrs.get('dim')}), not {model!r}: a store copied "
+                "or moved into another model's folder")
+    if attrs.get("corpus") not in (None, corpus):
+        return f"it records corpus {attrs.get('corpus')!r}, not {corpus!r}: a store copied or renamed"
+    if view and attrs.get("view") not in (None, view):
+        return f"it records view {attrs.get('view')!r}, not {view!r}: a store copied or renamed"
+    dim, n_frames, n_utts = attrs.get("dim"), attrs.get("n_frames"), attrs.get("n_utts")
+    if dim is not None and (len(frames_shape) != 2 or frames_shape[1] != dim):
+        return f"its frames array has shape {tuple(frames_shape)}, but the store records dim {dim}"
+    if n_frames is not None and frames_shape[0] != n_frames:
+        return f"its frames array has {frames_shape[0]} rows, but the store records {n_frames} frames"
+    if n_utts is not None and n_offsets != n_utts + 1:
+        return f"its offsets array has {n_offsets} entries, but the store records {n_utts} utterances"
+    return None
+
+
+class FrameCheck:
+    """Checks blocks of a store's frames as a bulk reader (a bank build) reads them: their digests and that
+    they are finite, naming the utterances and the way out when not (never a model trained on them)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.group = zarr.open_group(path, mode="r")
+        self.offsets = self.group["offsets"][:]
+        self.digests = self.group[DIGEST_ARRAY][:] if has_digests(self.group) else None
+
+    def non_finite(self, lo: int, rows: np.ndarray) -> None:
+        """Refuse rows ``lo …`` holding NaN or Inf (a bank build calls it only when its float64 running sums,
+        which any such value makes non-finite, are: a test of one row instead of every value)."""
+        from sergen.errors import SergenError
+
+        bad = non_finite_rows(rows)
+        if len(bad):
+            utts = np.unique(np.searchsorted(self.offsets, bad + lo, side="right") - 1)
+            raise SergenError(f"{self._named(utts)} of {self._store()} hold NaN or Inf frames", where=self.path,
+                              fix=self._fix())
+
+    def __call__(self, lo: int, rows: np.ndarray) -> None:
+        """Refuse rows ``lo …`` (whole utterances, every column) whose digests differ from those written."""
+        from sergen.errors import SergenError
+
+        if self.digests is not None:
+            wrong = digest_mismatches(self.group, self.offsets, lo, rows, self.digests)
+            if len(wrong):
+                self.non_finite(lo, rows)  # NaN written into frames: named as such, the more useful answer
+                raise SergenError(f"the frames of {self._named(wrong)} of {self._store()} differ from what was "
+                                  "written (digest mismatch: a chunk file was swapped, replaced or edited)",
+                                  where=self.path, fix=self._fix())
+
+    def _store(self) -> str:
+        return "/".join(self.path.rstrip("/").split("/")[-2:]).removesuffix(".zarr")
+
+    def _named(self, utts: np.ndarray) -> str:
+        ids = self.group["utt"]["utt_id"][:].tolist()
+        names = [ids[i] for i in utts]
+        return f"{len(names)} utterance(s) (" + ", ".join(names[:5]) + (" …" if len(names) > 5 else "") + ")"
+
+    def _fix(self) -> str:
+        model, name = self._store().split("/", 1)
+        view = f" --view {name.split('@', 1)[1]}" if "@" in name else ""
+        return (f"`sergen stores verify {model} {name}` lists every problem; rebuild the store with "
+                f"`sergen extract --model {model} --corpus {name.split('@')[0]}{view} --overwrite`")
+
+
+def drop_cut_chunks(group: zarr.Group, keys: list[str]) -> None:
+    """Remove chunk files found cut short (sergen wrote them) before their utterances are rewritten: Zarr
+    would otherwise decode them to merge the new rows in."""
+    base = getattr(group.store_path.store, "root", None)
+    for key in keys:
+        if base is not None:
+            (Path(str(base)) / key).unlink(missing_ok=True)
+
+
+def non_finite_rows(rows: np.ndarray) -> np.ndarray:
+    """Indices of rows holding NaN or Inf. For float16, an integer test of the exponent bits (all ones) on
+    the raw bits: numpy's ``isfinite`` on float16 converts every value and was most of a bank build's checks."""
+    if rows.dtype == np.float16:
+        bits = np.ascontiguousarray(rows).view(np.uint16)
+        if not (np.bitwise_and(bits, 0x7C00) == 0x7C00).any():
+            return np.zeros(0, np.int64)
+    return np.flatnonzero(~np.isfinite(rows).all(axis=1))
