@@ -357,8 +357,8 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
 
     def vectors(corpus: str, split: str):
         if spec.norm == "global":  # the same for every run of the process: made once (``utterance_vectors``)
-            x, y = utterance_vectors(spec.model, corpus, split, root, spec.layer, keys[corpus], spec.pool)
-            return x, (perms[corpus][y] if corpus in perms else y), y
+            x, y, ids = utterance_vectors(spec.model, corpus, split, root, spec.layer, keys[corpus], spec.pool)
+            return x, (perms[corpus][y] if corpus in perms else y), y, ids
         data, rows = split_rows(spec.model, corpus, split, root, spec.layer, keys[corpus])
         x, y = data.pooled[rows], data.label[rows]
         if spec.norm != "global":
@@ -432,7 +432,7 @@ def _utterance_vectors(model: str, corpus: str, split: str, root, layer: str, ke
     x = data.pooled[rows]
     if uses_squares(pool):
         x = np.concatenate([x, utterance_std(data, rows)], axis=1)
-    return x, data.label[rows]  # shared between runs: never changed in place (torch refuses read-only arrays)
+    return x, data.label[rows], data.utt_id[rows]  # shared between runs: never changed in place
 
 
 def discriminator_accuracy(model, train: tuple[str, ...], test_x: dict) -> float | None:

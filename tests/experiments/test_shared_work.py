@@ -25,7 +25,7 @@ def fresh_vectors(model, corpus, split, root, layer, key, pool):
     x = data.pooled[rows]
     if pool == "mean+std":
         x = np.concatenate([x, utterance_std(data, rows)], axis=1)
-    return x, data.label[rows]
+    return x, data.label[rows], data.utt_id[rows]
 
 
 def comparable(run) -> tuple[dict, pd.DataFrame]:
@@ -42,10 +42,10 @@ def test_shared_vectors_equal_fresh_ones(in_demo_workspace):
     for corpus in spec.test:
         for split in ("valid", "test"):
             for pool in ("mean", "mean+std"):
-                x, y = utterance_vectors(spec.model, corpus, split, root, "-", keys[corpus], pool)
-                want_x, want_y = fresh_vectors(spec.model, corpus, split, root, "-", keys[corpus], pool)
+                x, y, ids = utterance_vectors(spec.model, corpus, split, root, "-", keys[corpus], pool)
+                want_x, want_y, want_ids = fresh_vectors(spec.model, corpus, split, root, "-", keys[corpus], pool)
                 assert x.shape == want_x.shape and len(y) > 0
-                assert np.array_equal(x, want_x) and np.array_equal(y, want_y)
+                assert np.array_equal(x, want_x) and np.array_equal(y, want_y) and list(ids) == list(want_ids)
                 again = utterance_vectors(spec.model, corpus, split, root, "-", keys[corpus], pool)
                 assert again[0] is x  # made once, then shared
     assert probe._utterance_vectors.cache_info().misses == 5 * 2 * 2
