@@ -36,7 +36,7 @@ def store(clean, workspace):
     for cached in (data._store_index, data._store_bank, data._load_corpus):
         cached.cache_clear()
     for kind in ("manifests", "stores"):
-        shutil.copytree(clean / kind, workspace / kind, dirs_exist_ok=True)
+        shutil.copytree(clean / kind, workspace / kind)
     return store_path("melspec", "emodb")
 
 
