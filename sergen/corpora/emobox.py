@@ -84,9 +84,10 @@ class EmoBoxReader(CorpusReader):
         table = protocol.utterances.merge(protocol.fold_roles(), on="key")
         in_a_fold = table["emobox_folds"].str.split("|").map(lambda roles: any(r != "-" for r in roles))
         if (~in_a_fold).any():
-            where = (f"in no train/valid/test fold file (only in {', '.join(protocol.extra_files[:3])}"
-                     f"{' …' if len(protocol.extra_files) > 3 else ''}, which EmoBox's folds do not read)"
-                     if protocol.extra_files else "in no EmoBox fold")
+            holding = holding_files(protocol, set(table.loc[~in_a_fold, "key"]))
+            where = (f"in no train/valid/test fold file (only in {', '.join(holding[:3])}"
+                     f"{' …' if len(holding) > 3 else ''}, which EmoBox's folds do not read)"
+                     if holding else "in no EmoBox fold")
             dropped[where] += int((~in_a_fold).sum())
             self.fold_left_out = (int((~in_a_fold).sum()), where)
         table = table[in_a_fold].copy()
@@ -153,6 +154,23 @@ class EmoBoxReader(CorpusReader):
             result.warnings.append(f"{not_in_first} utterance(s) are not in EmoBox's fold 1 (only in later folds): "
                                    "their split is valid, never train or test")
         return result
+
+
+def holding_files(protocol, keys: set[str]) -> list[str]:
+    """Those of a dataset's extra fold files (mer2023's test2, test3) that list any of ``keys`` (read for their
+    keys only: their other fields are not EmoBox's usual ones)."""
+    import json
+
+    def keys_of(path):
+        found = set()
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                found.add(json.loads(line).get("key"))
+            except (ValueError, AttributeError):
+                continue
+        return found
+
+    return [name for name in protocol.extra_files if keys & keys_of(protocol.folder / name)]
 
 
 def recorded_paths(dataset: str) -> tuple[Path | None, Path | None]:
