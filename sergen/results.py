@@ -30,12 +30,16 @@ import pandas as pd
 import sergen
 from sergen.config import data_dir
 from sergen.errors import SergenError
+from sergen.spec import row_columns
 
 RECORD_FORMAT = 2
-ROW_COLUMNS = ("model", "layer", "head", "train", "n_train_corpora", "test", "metric", "value", "ci_low",
-               "ci_high", "seed", "scramble", "aug_share", "steps", "best_step", "val_auroc", "n_test",
-               "absent_classes", "in_training", "synthetic", "sergen_version", "run_id", "seconds",
-               "labels", "folds", "fold", "classes", "protocol", "norm", "corpus_id_acc", "pool")
+# the columns of saved rows, in the order files hold them (a file's header is checked against it): a run option
+# added to ``sergen.spec`` since comes last, so files written before keep their header
+SAVED_COLUMNS = ("model", "layer", "head", "train", "n_train_corpora", "test", "metric", "value", "ci_low",
+                 "ci_high", "seed", "scramble", "aug_share", "steps", "best_step", "val_auroc", "n_test",
+                 "absent_classes", "in_training", "synthetic", "sergen_version", "run_id", "seconds",
+                 "labels", "folds", "fold", "classes", "protocol", "norm", "corpus_id_acc", "pool")
+ROW_COLUMNS = SAVED_COLUMNS + tuple(c for c in row_columns() if c not in SAVED_COLUMNS)
 # the store attributes that decide its content: a store differing in any of them gives other numbers
 IDENTITY_ATTRS = ("model", "corpus", "view", "weights", "manifest_sha256", "settings", "dim", "dtype", "n_utts",
                   "n_frames", "created", "finished", "complete", "n_failed", "format", "sergen_version")

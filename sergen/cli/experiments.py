@@ -10,12 +10,12 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sergen.bounds import MAX_SEED
 from sergen.cli import validate as check
 from sergen.cli.app import app, fitted_table, keep_keys_whole, print_json
 from sergen.cli.scope import test_scope_note, unique_items
 from sergen.console import console, err_console
 from sergen.errors import SergenError
+from sergen.spec import OPTIONS, grid_keys, probe_keys
 
 def _check_manifests_folder(missing_too: bool = True) -> None:
     from sergen.experiments.protocol_join import check_chosen_manifests_folder
@@ -175,29 +175,12 @@ def layer_weights_line(weights: dict[str, float], runs: int = 1, width: int = 80
     return line
 
 
-PROBE_KEYS = ("model", "train", "test", "head", "seed", "scramble", "aug_share", "layer", "labels", "folds",
-              "protocol", "norm", "pool", "n_boot")
-GRID_KEYS = ("models", "train", "test", "heads", "seeds", "scramble", "aug_share", "layer", "labels", "folds",
-             "protocol", "norm", "pool", "n_boot")
-VALIDATORS = {"train": check.names, "test": check.names, "models": check.names, "heads": check.heads,
-              "head": check.head, "seeds": check.seeds, "seed": check.seed, "aug_share": check.probabilities,
-              "layer": check.layer, "labels": check.labels, "folds": check.folds, "protocol": check.protocol,
-              "norm": check.norm, "pool": check.pool}
-GRID_VALIDATORS = {**VALIDATORS, "norm": check.norms, "pool": check.pools}
-ALLOWED = {"model": 'an extractor name, e.g. "melspec" (`sergen stores ls` lists the stores)',
-           "models": 'extractor names, e.g. ["melspec", "wavlm-large"]',
-           "train": 'corpora: "each", "all", a corpus, or "a+b" unions, comma-separated, e.g. "each,all"',
-           "test": 'corpora, comma-separated, or "all"',
-           "head": check.HEAD_CHOICES, "heads": f"a list of heads: {check.HEAD_CHOICES}",
-           "seed": f"a whole number from 0 to {MAX_SEED}", "seeds": f"a list of whole numbers from 0 to {MAX_SEED}, e.g. [0, 1, 2]",
-           "aug_share": "a number from 0 to 1, or a list of them",
-           "layer": '"-", "all", "weighted" or a layer number, e.g. 12',
-           "labels": '"4", "native" or the path of a CSV file native,label[,corpus]',
-           "folds": '"speaker:K", "corpus" or the path of a CSV file utt_id,fold ("": the corpus\'s own split)',
-           "protocol": '"superb-er", or leave it out', "norm": '"global", "corpus" or "speaker"',
-           "pool": '"mean" or "mean+std"'}
-GRID_ALLOWED = {**ALLOWED, "norm": '"global", "corpus" or "speaker", or a list of them',
-                "pool": '"mean" or "mean+std", or a list of them'}
+PROBE_KEYS = probe_keys()  # experiment-file keys of each command, from the run-option table (``sergen.spec``)
+GRID_KEYS = grid_keys()
+VALIDATORS = {o.name: getattr(check, o.check) for o in OPTIONS if o.check}
+GRID_VALIDATORS = {o.grid_name: getattr(check, o.grid_check) for o in OPTIONS if o.grid_check}
+ALLOWED = {o.name: o.allowed for o in OPTIONS}
+GRID_ALLOWED = {o.grid_name: o.grid_allowed_text() for o in OPTIONS}
 CONFIG_HELP = "a TOML experiment file (its values fill the options not given here)"
 SET_HELP = "KEY=VALUE, e.g. sampler.mix_prob=0.3 or training.lr=0.0005 (repeatable)"
 
