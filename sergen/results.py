@@ -39,7 +39,14 @@ SAVED_COLUMNS = ("model", "layer", "head", "train", "n_train_corpora", "test", "
                  "ci_high", "seed", "scramble", "aug_share", "steps", "best_step", "val_auroc", "n_test",
                  "absent_classes", "in_training", "synthetic", "sergen_version", "run_id", "seconds",
                  "labels", "folds", "fold", "classes", "protocol", "norm", "corpus_id_acc", "pool")
-ROW_COLUMNS = SAVED_COLUMNS + tuple(c for c in row_columns() if c not in SAVED_COLUMNS)
+
+
+def columns_of(options=None) -> tuple[str, ...]:
+    """The saved columns, then any run option's (``sergen.spec``) that files written before lack."""
+    return SAVED_COLUMNS + tuple(c for c in (row_columns(options) if options else row_columns()) if c not in SAVED_COLUMNS)
+
+
+ROW_COLUMNS = columns_of()
 # the store attributes that decide its content: a store differing in any of them gives other numbers
 IDENTITY_ATTRS = ("model", "corpus", "view", "weights", "manifest_sha256", "settings", "dim", "dtype", "n_utts",
                   "n_frames", "created", "finished", "complete", "n_failed", "format", "sergen_version")
