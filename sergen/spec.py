@@ -54,6 +54,7 @@ class RunOption:
     several: bool = False  # the grid takes several values (a comma list; a list in experiment files)
     grid_default: object = UNSET  # the grid's command-line default where it is not ``default``
     grid_allowed: str | None = None  # the grid's ``allowed`` where it is not "``allowed``, or a list of them"
+    grid_help: str | None = None  # the grid's help where it is not "``help``; several, comma-separated …"
     check: str | None = None  # the validator of one value in ``sergen.cli.validate`` (by name)
     grid_check: str | None = None  # the grid's validator of its comma list
     bounds: tuple | None = None  # (lowest, highest) of a number; None at either end: unbounded there
@@ -147,9 +148,9 @@ OPTIONS: tuple[RunOption, ...] = (
               'an extractor name, e.g. "melspec" (`sergen stores ls` lists the stores)', "cell",
               plural="models", several=True, grid_check="names",
               grid_allowed='extractor names, e.g. ["melspec", "wavlm-large"]'),
-    RunOption("train", str, None, "training set: a corpus, a+b (a union), all; the grid: each, all, a+b …, "
-              "comma-separated", 'corpora: "each", "all", a corpus, or "a+b" unions, comma-separated, e.g. "each,all"',
-              "cell", grid_default="each,all", check="names", grid_check="names"),
+    RunOption("train", str, None, "training set: a corpus, a+b (a union) or all", 'corpora: "each", "all", a corpus, or "a+b" unions, comma-separated, e.g. "each,all"',
+              "cell", grid_default="each,all", check="names", grid_check="names",
+              grid_help="training sets: each (every corpus alone), all, a+b …, comma-separated (one run each)"),
     RunOption("test", str, "all", "corpora to test on, comma-separated, or all", 'corpora, comma-separated, or "all"',
               "cell", check="names", grid_check="names"),
     RunOption("head", str, "mlp", "linear, mlp (128x256) or mlp-dann (the MLP against a corpus classifier by "
@@ -161,7 +162,8 @@ OPTIONS: tuple[RunOption, ...] = (
               check="seed", grid_check="seeds", bounds=(0, MAX_SEED),
               grid_allowed=f"a list of whole numbers from 0 to {MAX_SEED}, e.g. [0, 1, 2]"),
     RunOption("scramble", bool, False, "permute each training corpus's labels (fragmentation test)",
-              "true or false", "cell", several=True, grid_default="no", grid_check="scrambles", row_default=False),
+              "true or false", "cell", several=True, grid_default="no", grid_check="scrambles", row_default=False,
+              grid_help="permute each training corpus's labels (fragmentation test): no, yes, or no,yes (both)"),
     RunOption("aug_share", float, 0.0, "probability of drawing an augmented view (views extracted beforehand)",
               "a number from 0 to 1", "cell", several=True, grid_default="0", check="probability",
               grid_check="probabilities", bounds=(0.0, 1.0), home="sampler", row_default=0.0),
@@ -177,7 +179,7 @@ OPTIONS: tuple[RunOption, ...] = (
               '"speaker:K", "corpus" or the path of a CSV file utt_id,fold ("": the corpus\'s own split)', "group",
               check="folds", grid_check="folds", id_default="", row_default=""),
     RunOption("protocol", str, "", "a named protocol: superb-er (IEMOCAP, 4 classes, 5 sessions) or emobox-cross "
-              "(EmoBox's track-2 test sets, after `sergen emobox-cross`)", '"superb-er", or leave it out', "group",
+              "(EmoBox's track-2 test sets, after `sergen emobox-cross`); default: none", '"superb-er", or leave it out', "group",
               check="protocol", grid_check="protocol", id_default="", row_default=""),
     RunOption("norm", str, "global", "feature normalisation: global (the training pool's), corpus or speaker (each "
               "by its own statistics)", '"global", "corpus" or "speaker"', "group", several=True, check="norm",

@@ -162,3 +162,41 @@ def test_a_bad_declaration_is_refused():
         RunOption("x", str, "", "help", "anything", "table")
     with pytest.raises(ValueError, match="type must be one of"):
         RunOption("x", list, [], "help", "anything", "cell")
+
+
+@pytest.mark.parametrize("option", [o for o in OPTIONS if o.cli], ids=lambda o: o.name)
+def test_probe_and_grid_share_one_help_text(option):
+    probe, grid = params_of("probe")[option.flag].help, params_of("grid")[option.grid_flag].help
+    assert probe == option.help
+    assert grid == option.grid_help or grid == (f"{option.help}; several, comma-separated (one run each)"
+                                                if option.several else option.help)
+
+
+def test_a_planted_option_is_an_option_of_both_commands():
+    from typer.testing import CliRunner
+
+    from sergen.cli.run_options import with_run_options
+
+    planted = OPTIONS + (PLANTED,)
+    seen = {}
+    demo = typer.Typer()
+
+    @demo.command("probe")
+    @with_run_options(grid=False, options=planted)
+    def probe(ctx: typer.Context, verbose: bool = typer.Option(False), **options):
+        seen.update(options, verbose=verbose)
+
+    @demo.command("grid")
+    @with_run_options(grid=True, options=planted)
+    def grid(ctx: typer.Context, **options):
+        seen.update(options)
+
+    runner = CliRunner()
+    result = runner.invoke(demo, ["probe", "--model", "m", "--balance", "corpus", "--verbose"])
+    assert result.exit_code == 0, result.output
+    assert seen["balance"] == "corpus" and seen["verbose"] is True and seen["head"] == "mlp" and seen["seed"] == 0
+    seen.clear()
+    assert runner.invoke(demo, ["grid", "--balance", "off,corpus"]).exit_code == 0
+    assert seen["balance"] == "off,corpus" and seen["heads"] == "linear,mlp" and seen["train"] == "each,all"
+    result = runner.invoke(demo, ["grid", "--balance", "off,,corpus"])
+    assert result.exit_code == 2 and "'off,,corpus' has an empty item" in result.output
