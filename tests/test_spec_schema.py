@@ -200,3 +200,19 @@ def test_a_planted_option_is_an_option_of_both_commands():
     assert seen["balance"] == "off,corpus" and seen["heads"] == "linear,mlp" and seen["train"] == "each,all"
     result = runner.invoke(demo, ["grid", "--balance", "off,,corpus"])
     assert result.exit_code == 2 and "'off,,corpus' has an empty item" in result.output
+
+
+def test_remedies_compare_runs_equal_in_every_other_option_a_planted_one_too():
+    assert set(remedies.CONTEXT) == {"model", "train", "n_train_corpora", "labels", "folds", "protocol", "classes",
+                                     "aug_share", "settings"}
+    other = RunOption("balance", str, "off", "draw each corpus equally often", '"off" or "corpus"', "group")
+    assert "balance" in remedies.context_columns(OPTIONS + (other,))
+    assert "balance" not in remedies.context_columns(OPTIONS + (PLANTED,))  # a remedy itself: its own comparison
+
+
+def test_the_settings_tag_leaves_out_the_run_options_the_sampler_keeps():
+    from sergen.results import settings_tag
+
+    assert settings_tag({"sampler": {"aug_share": 0.5}, "training": {}}) == ""
+    assert settings_tag({"sampler": {"aug_share": 0.5, "mix_prob": 0.3}, "training": {"max_steps": 100}}) == \
+        "mix_prob=0.3,max_steps=100"

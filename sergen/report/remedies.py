@@ -20,7 +20,7 @@ import pandas as pd
 from sergen import corpus_order
 from sergen.report.protocols import with_protocol_columns
 from sergen.results import settings_sets
-from sergen.spec import OPTION, baselines, remedy_flags, row_defaults
+from sergen.spec import OPTION, OPTIONS, baselines, remedy_flags, row_defaults
 
 # option → its baseline value (the poster's); the rows' column of the same name (``sergen.spec``)
 BASELINES = baselines()
@@ -28,7 +28,17 @@ BASELINES = baselines()
 ROW_DEFAULTS = {k: v for k, v in row_defaults().items() if k in BASELINES}
 OPTION_FLAGS = remedy_flags()  # the grid's flag of each
 SETTING_OPTIONS = tuple(o for o in BASELINES if o != "head")  # beside the head: named in titles and commands
-CONTEXT = ("model", "train", "n_train_corpora", "labels", "folds", "protocol", "classes", "aug_share", "settings")
+
+
+def context_columns(options=OPTIONS) -> tuple[str, ...]:
+    """What a remedy and its baseline share: every run option that splits groups or cells but the remedies, the
+    test corpus (a side is summarised over its tests) and scramble (a side's gap is scrambled against true)."""
+    shared = [o.name for o in options if o.report in ("group", "cell") and not o.is_remedy_option
+              and o.name not in ("test", "scramble")]
+    return (*shared, "n_train_corpora", "classes", "settings")
+
+
+CONTEXT = context_columns()
 TRANSDUCTIVE_NOTE = ("Runs with `--norm corpus` or `--norm speaker` standardised each test corpus (or test speaker) "
                      "with statistics of its own unlabelled audio: transductive, so their figures are not comparable "
                      "with inductive leaderboard entries.")
