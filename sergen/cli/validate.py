@@ -15,6 +15,7 @@ from typing import Callable
 import typer
 
 from sergen.bounds import MAX_SEED
+from sergen.spec import OPTION
 
 
 def _number(value, kind: type, hint: str):
@@ -45,7 +46,7 @@ probability = _bounded(0.0, 1.0, float, "give a probability from 0 to 1")
 positive_float = _bounded(0.0, None, float, "give a number greater than 0", low_open=True)
 positive_int = _bounded(1, None, int, "give a whole number of at least 1")
 non_negative_int = _bounded(0, None, int, "give a whole number of 0 or more")
-seed = _bounded(0, MAX_SEED, int, f"give a whole number from 0 to {MAX_SEED} (2**32 - 1)")
+seed = _bounded(*OPTION["seed"].bounds, int, f"give a whole number from 0 to {MAX_SEED} (2**32 - 1)")
 
 
 def comma_list(item: Callable, what: str) -> Callable:
