@@ -88,7 +88,7 @@ class ProbeSpec:
             if d[key] == at_default:
                 del d[key]
         for key in NOT_IN_ID:
-            del d[key]
+            d.pop(key, None)  # already gone where its id default was also declared
         return d
 
     @property
