@@ -13,6 +13,7 @@ class MelSpec(Extractor):
     name = "melspec"
     batching = "one utterance a call (signal processing: nothing to batch)"
     sample_rate = 16000
+    uses_torch = False
     frame_rate = 100.0
     dim = 128
     min_samples = 400  # one analysis window; shorter input is padded (and recorded)
