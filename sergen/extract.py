@@ -36,6 +36,7 @@ from sergen.store.lock import StoreLock
 from sergen.store.reader import store_attrs
 from sergen.store.verify import chunk_damage
 from sergen.store.writer import StoreWriter, create_store
+from sergen.threads import blas_threads
 
 
 @dataclass
@@ -210,7 +211,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             results = _local_windows(windows, rows, root, extractor, augment, view_seed, batch_seconds, decode_threads)
 
         bar = progress_bar(TextColumn("{task.fields[rate]}"), enabled=show_progress)
-        with bar:
+        with blas_threads(extractor), bar:  # decoding and embedding run inside: see sergen.threads
             task = bar.add_task(f"{extractor.name} {corpus}", total=len(plan), completed=report.done_before, rate="")
             t0 = time.perf_counter()
             for first, last, frames, codes, errors in results:

@@ -6,6 +6,7 @@ import librosa
 import numpy as np
 
 from sergen.extractors.base import EXTRACTORS, Extractor
+from sergen.threads import one_blas_thread
 
 
 @EXTRACTORS.register("melspec", "mel", "log-mel", "mel-spec")
@@ -33,5 +34,6 @@ class MelSpec(Extractor):
 
     def embed_one(self, waveform: np.ndarray) -> np.ndarray:
         power = np.abs(librosa.stft(waveform, n_fft=self.n_fft, hop_length=self.hop, center=True)) ** 2
-        mel = self._filterbank @ power
+        with one_blas_thread():  # the same frames on any machine, pinned by extraction or not
+            mel = self._filterbank @ power
         return np.log(np.maximum(mel, 1e-10)).T.astype(np.float32)
