@@ -199,11 +199,16 @@ def save_run(rows: pd.DataFrame, record: RunRecord, results_dir=None) -> Path:
     except OSError as exc:  # nothing of this save stays: a record without its rows would be a run that never was
         for path in [*wrote, out / f".{record.run_id}.json.partial", out / f".{record.run_id}.csv.partial"]:
             path.unlink(missing_ok=True)
-        raise SergenError(f"run {record.run_id} could not be saved ({exc.strerror or exc}); its numbers are lost, the "
-                          "runs saved before it are kept", where=str(out),
-                          fix="free space (or point SERGEN_RESULTS elsewhere), then rerun the same command: "
-                              "finished runs are skipped") from None
+        raise not_saved(record.run_id, out, exc) from None
     return out / f"{record.run_id}.csv"
+
+
+def not_saved(run_id: str, out: Path, exc: OSError) -> SergenError:
+    """The one answer to a run whose files could not be written (a full disk, a read-only folder)."""
+    return SergenError(f"run {run_id} could not be saved ({exc.strerror or exc}); its numbers are lost, the "
+                       "runs saved before it are kept", where=str(out),
+                       fix="free space (or point SERGEN_RESULTS elsewhere), then rerun the same command: "
+                           "finished runs are skipped")
 
 
 # ---------------------------------------------------------------- reading back

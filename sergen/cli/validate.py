@@ -231,9 +231,12 @@ RESERVED_CORPUS_NAMES = ("all", "each")  # --train/--test words, never a corpus
 
 def _protocol_option(parse: Callable) -> Callable:
     """``--labels`` / ``--folds`` / ``--protocol``: checked (a mapping or fold file read) before any run."""
-    def check(value):
+    def check(value, ctx: typer.Context = None, param: typer.CallbackParam = None):
         if value is None:
             return value
+        typed = ctx is None or ctx.get_parameter_source(param.name).name == "COMMANDLINE"
+        if typed and not str(value).strip():  # `--protocol ''` (an unset shell variable): never silently the default
+            raise typer.BadParameter("an empty value; leave the option out for the default")
         from sergen.errors import SergenError
 
         try:
@@ -243,6 +246,7 @@ def _protocol_option(parse: Callable) -> Callable:
                                      + (f"; {exc.fix}" if exc.fix else "")) from None
         return value
 
+    check.__annotations__ = {"ctx": typer.Context, "param": typer.CallbackParam}  # resolved: typer reads them as given
     return check
 
 

@@ -105,6 +105,19 @@ def stores_for(model: str, stores_root=None) -> list[str]:
     return [c for m, c in existing_stores(stores_root) if m == model]
 
 
+def refuse_files_named_like_stores(model: str, stores_root) -> None:
+    """A model folder, or a ``<corpus>.zarr``, that is a file is named as such, not taken for "no stores"."""
+    from sergen.store.layout import store_path
+    from sergen.store.location import check_store_slot, is_remote
+
+    folder = store_path(model, "corpus", stores_root).parent
+    if is_remote(folder):
+        return
+    check_store_slot(folder / "corpus.zarr")
+    for path in sorted(folder.glob("*.zarr")) if folder.is_dir() else []:
+        check_store_slot(path)
+
+
 def _no_stores_error(typed: str, model: str, stores_root) -> SergenError:
     """An unknown model gets the known names; a known one without stores gets a command that works."""
     from sergen.corpora.manifest import manifest_path
@@ -131,6 +144,7 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
     from sergen.corpora import CORPUS_READERS
 
     typed, model = model, canonical_model(model)
+    refuse_files_named_like_stores(model, stores_root)
     have = stores_for(model, stores_root)
     if not have:
         raise _no_stores_error(typed, model, stores_root)
