@@ -17,7 +17,8 @@ help:
 	@echo "make demo               synthesise demo corpora, extract, run the grid, write the report"
 	@echo "make extract MODEL=m    extract MODEL (default melspec) for CORPUS (default all);"
 	@echo "                        optional WEIGHTS=path LAYERS=6,12 (wavlm) HOP=1.0 (clap) DEVICE=cuda"
-	@echo "make bench              benchmarks, written to bench/results.md, bench/ablation.md and bench/cpu_profile.md"
+	@echo "make bench              benchmarks, written to bench/results.md, bench/ablation.md, bench/cpu_profile.md"
+	@echo "                        and bench/extract_profile.md (extraction vs a plain loop)"
 	@echo "make soak               kill extraction at random moments 20 times; check nothing is lost"
 
 install: $(STAMP)
@@ -45,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/ablation.py
 	$(BIN)/python bench/cpu_profile.py
+	$(BIN)/python bench/loop_baseline.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py

@@ -27,7 +27,7 @@ from sergen.console import progress_bar
 from sergen.corpora.manifest import audio_hash, manifest_hash
 from sergen.errors import SergenError
 from sergen.extractors import get_extractor
-from sergen.extractors.base import Extractor
+from sergen.extractors.base import Extractor, default_device
 from sergen.preflight import preflight
 from sergen.store.digests import drop_cut_chunks
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
@@ -36,6 +36,7 @@ from sergen.store.lock import StoreLock
 from sergen.store.reader import store_attrs
 from sergen.store.verify import chunk_damage
 from sergen.store.writer import StoreWriter, create_store
+from sergen.threads import blas_threads
 
 
 @dataclass
@@ -57,12 +58,6 @@ class ExtractReport:
     @property
     def realtime_factor(self) -> float:
         return self.audio_s / self.wall_s if self.wall_s else float("nan")
-
-
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def plan_frames(manifest: pd.DataFrame, extractor: Extractor, view: View | None = None, view_seed: int = 0) -> pd.DataFrame:
@@ -150,7 +145,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                                      window_utts=window_utts, decode_threads=decode_threads,
                                      extractor_options=extractor_options, view=view, scheduler=scheduler)
     corpus = meta.get("corpus", corpus)
-    extractor = get_extractor(model, device=device or default_device(), weights=weights,
+    extractor = get_extractor(model, device=device or default_device(model), weights=weights,
                               **(extractor_options or {})).load()
     augment = VIEWS.get(view)() if view else None
     store_name = f"{corpus}@{augment.name}" if augment else corpus
@@ -216,7 +211,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             results = _local_windows(windows, rows, root, extractor, augment, view_seed, batch_seconds, decode_threads)
 
         bar = progress_bar(TextColumn("{task.fields[rate]}"), enabled=show_progress)
-        with bar:
+        with blas_threads(extractor), bar:  # decoding and embedding run inside: see sergen.threads
             task = bar.add_task(f"{extractor.name} {corpus}", total=len(plan), completed=report.done_before, rate="")
             t0 = time.perf_counter()
             for first, last, frames, codes, errors in results:

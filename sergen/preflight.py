@@ -60,12 +60,10 @@ def check_model_options(model: str, weights, options: dict, device: str | None =
     flag = {"layers": "--layers", "hop_seconds": "--hop-seconds", "revision": "--revision", "precision": "--precision",
             "input_mode": "--input-mode"}
     if "precision" in options:  # every extractor takes it; those without a network offer fp32 only
-        from sergen.extractors.base import check_precision
+        from sergen.extractors.base import check_precision, default_device
 
         if device is None:
-            from sergen.extract import default_device
-
-            device = default_device()
+            device = default_device(cls)
         check_precision(cls, options["precision"], device)
     for key in options:
         if key not in takes and key != "precision":

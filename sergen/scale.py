@@ -94,9 +94,13 @@ def connect(scheduler: str):
         yield client
 
 
-def _worker_device(device: str | None) -> str:
+def _worker_device(device: str | None, model: str) -> str:
+    from sergen.extractors.base import model_uses_torch
+
     if device:
         return device
+    if not model_uses_torch(model):  # signal processing: the CPU, without importing torch on the worker
+        return "cpu"
     import torch
 
     if not torch.cuda.is_available():
@@ -111,7 +115,7 @@ def _worker_extractor(model: str, device, weights, options: dict | None):
 
     key = (model, device, str(weights), json.dumps(options or {}, sort_keys=True, default=str))
     if key not in _WORKER_EXTRACTORS:  # the model is loaded once per worker process
-        _WORKER_EXTRACTORS[key] = get_extractor(model, device=_worker_device(device), weights=weights,
+        _WORKER_EXTRACTORS[key] = get_extractor(model, device=_worker_device(device, model), weights=weights,
                                                 **(options or {})).load()
     return _WORKER_EXTRACTORS[key]
 

@@ -1,12 +1,13 @@
 """The poster's augmentations as views: SpecAugment, time stretching, time shifting, fading,
-equalisation, pink noise, reverberation. audiomentations where it has the transform."""
+equalisation, pink noise, reverberation. audiomentations where it has the transform.
+
+audiomentations (1.3 s to import) and scipy are imported when a view is applied, not when views are
+registered: every extraction imports this module, most extract no view."""
 
 from __future__ import annotations
 
-import audiomentations as am
 import librosa
 import numpy as np
-from scipy import signal
 
 from sergen.augment.base import VIEWS, View, with_seeded_global_rng
 
@@ -28,6 +29,8 @@ class TimeStretchView(View):
         return max(1, int(round(n_samples / params["rate"])))
 
     def apply(self, wave, sample_rate, params):
+        import audiomentations as am
+
         rate = params["rate"]
         stretch = am.TimeStretch(min_rate=rate, max_rate=rate, leave_length_unchanged=False, p=1.0)
         out = stretch(samples=wave, sample_rate=sample_rate)
@@ -43,6 +46,8 @@ class TimeShiftView(View):
         return {"fraction": float(rng.uniform(-0.3, 0.3))}
 
     def apply(self, wave, sample_rate, params):
+        import audiomentations as am
+
         f = params["fraction"]
         return am.Shift(min_shift=f, max_shift=f, shift_unit="fraction", rollover=True, p=1.0)(
             samples=wave, sample_rate=sample_rate).astype(np.float32)
@@ -74,6 +79,8 @@ class EqualisationView(View):
         return {"seed": int(rng.integers(2**31))}
 
     def apply(self, wave, sample_rate, params):
+        import audiomentations as am
+
         eq = am.SevenBandParametricEQ(min_gain_db=-12.0, max_gain_db=12.0, p=1.0)
         return with_seeded_global_rng(params["seed"], lambda: eq(samples=wave, sample_rate=sample_rate)).astype(np.float32)
 
@@ -87,6 +94,8 @@ class PinkNoiseView(View):
         return {"snr_db": float(rng.uniform(10, 30)), "seed": int(rng.integers(2**31))}
 
     def apply(self, wave, sample_rate, params):
+        import audiomentations as am
+
         snr = params["snr_db"]
         noise = am.AddColorNoise(min_snr_db=snr, max_snr_db=snr, min_f_decay=-3.01, max_f_decay=-3.01, p=1.0)
         return with_seeded_global_rng(params["seed"], lambda: noise(samples=wave, sample_rate=sample_rate)).astype(np.float32)
@@ -106,6 +115,8 @@ class ReverbView(View):
         return {"rt60_s": rt60, "ir": ir / np.sqrt(np.sum(ir**2))}
 
     def apply(self, wave, sample_rate, params):
+        from scipy import signal
+
         wet = signal.fftconvolve(wave, params["ir"])[: len(wave)]
         peak = np.abs(wet).max()
         return (wet * (np.abs(wave).max() / peak) if peak > 0 else wet).astype(np.float32)

@@ -295,8 +295,9 @@ def models_check(
     import numpy as np
 
     from sergen.batch_check import TOLERANCE, compare, pick_spread, with_common_length
-    from sergen.extract import decode_row, default_device, plan_frames
+    from sergen.extract import decode_row, plan_frames
     from sergen.extractors import get_extractor
+    from sergen.extractors.base import default_device
     from sergen.preflight import preflight
 
     names = manifest_corpora()
@@ -308,7 +309,7 @@ def models_check(
                if v is not None}
     manifest, _, corpus_root = preflight(model, corpus, device=device, weights=weights, corpus_root=root,
                                          batch_seconds=batch_seconds, extractor_options=options or None)
-    extractor = get_extractor(model, device=device or default_device(), weights=weights, **options).load()
+    extractor = get_extractor(model, device=device or default_device(model), weights=weights, **options).load()
     plan = plan_frames(manifest, extractor)
     rows = [plan.iloc[i] for i in pick_spread(plan["n_model"].to_numpy(), utterances)]
     ids, waves = [], []

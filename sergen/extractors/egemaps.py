@@ -20,6 +20,7 @@ class EGeMAPS(Extractor):
     name = "egemaps"
     batching = "one utterance a call (openSMILE: nothing to batch)"
     sample_rate = 16000
+    uses_torch = False
     frame_rate = 100.0
     dim = 25
     min_samples = 960

@@ -6,6 +6,7 @@ import librosa
 import numpy as np
 
 from sergen.extractors.base import EXTRACTORS, Extractor
+from sergen.threads import one_blas_thread
 
 
 @EXTRACTORS.register("melspec", "mel", "log-mel", "mel-spec")
@@ -13,6 +14,7 @@ class MelSpec(Extractor):
     name = "melspec"
     batching = "one utterance a call (signal processing: nothing to batch)"
     sample_rate = 16000
+    uses_torch = False
     frame_rate = 100.0
     dim = 128
     min_samples = 400  # one analysis window; shorter input is padded (and recorded)
@@ -32,5 +34,6 @@ class MelSpec(Extractor):
 
     def embed_one(self, waveform: np.ndarray) -> np.ndarray:
         power = np.abs(librosa.stft(waveform, n_fft=self.n_fft, hop_length=self.hop, center=True)) ** 2
-        mel = self._filterbank @ power
+        with one_blas_thread():  # the same frames on any machine, pinned by extraction or not
+            mel = self._filterbank @ power
         return np.log(np.maximum(mel, 1e-10)).T.astype(np.float32)

@@ -1,15 +1,17 @@
 """Reading stores lazily: ``open_store`` gives an ``xarray.Dataset`` backed by dask; no frame is read
-until asked for. Utterance metadata (small) is loaded eagerly so selections are cheap."""
+until asked for. Utterance metadata (small) is loaded eagerly so selections are cheap.
+
+dask and xarray (0.6 s to import) are imported by ``open_store``: extraction reads only a store's
+attributes here."""
 
 from __future__ import annotations
 
 import json
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dask.array as da
 import numpy as np
-import xarray as xr
 import zarr
 
 from sergen.errors import SergenError
@@ -18,6 +20,10 @@ from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, sto
 from sergen.audio_digest import require_same_audio
 from sergen.store.digests import digest_layout_problem, placement_problem, shape_problem
 from sergen.store.verify import require_chunks
+
+if TYPE_CHECKING:
+    import dask.array as da
+    import xarray as xr
 
 
 def store_attrs(path: Path) -> dict:
@@ -100,6 +106,8 @@ def require_identity(group: zarr.Group, attrs: dict, model: str, corpus: str, pa
 
 def _frame_owner(offsets: np.ndarray, chunks: tuple[int, ...]) -> da.Array:
     """Lazy utterance index of every frame, computed per chunk from the offsets."""
+    import dask.array as da
+
     starts = np.concatenate([[0], np.cumsum(chunks)[:-1]])
 
     def block(block_id=None):
@@ -125,6 +133,9 @@ def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = Fals
     Labels, splits and speakers are the current manifest's (as ``probe`` uses them), with a warning when they
     differ from the copy the store took at extraction (``store_labels=True``: that copy).
     """
+    import dask.array as da
+    import xarray as xr
+
     group, attrs = open_group_checked(model, corpus, root, allow_incomplete, check_chunks)
 
     def read(name: str) -> np.ndarray:
