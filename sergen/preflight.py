@@ -13,10 +13,17 @@ from sergen.augment import VIEWS
 from sergen.config import data_dir
 from sergen.corpora.manifest import load_manifest
 from sergen.errors import SergenError
-from sergen.store.location import check_writable
+from sergen.paths import check_writable
 
 
 DEVICE_FORMS = "cpu, cuda, cuda:N or mps"
+
+
+def default_device() -> str:
+    """The device a command uses when ``--device`` is left out: CUDA when present, else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def parse_device(device: str) -> tuple[str, str]:
@@ -63,8 +70,6 @@ def check_model_options(model: str, weights, options: dict, device: str | None =
         from sergen.extractors.base import check_precision
 
         if device is None:
-            from sergen.extract import default_device
-
             device = default_device()
         check_precision(cls, options["precision"], device)
     for key in options:
