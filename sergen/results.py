@@ -30,12 +30,25 @@ import pandas as pd
 import sergen
 from sergen.config import data_dir
 from sergen.errors import SergenError
+from sergen.spec import OPTIONS, row_columns
 
 RECORD_FORMAT = 2
-ROW_COLUMNS = ("model", "layer", "head", "train", "n_train_corpora", "test", "metric", "value", "ci_low",
-               "ci_high", "seed", "scramble", "aug_share", "steps", "best_step", "val_auroc", "n_test",
-               "absent_classes", "in_training", "synthetic", "sergen_version", "run_id", "seconds",
-               "labels", "folds", "fold", "classes", "protocol", "norm", "corpus_id_acc", "pool")
+# the columns of saved rows, in the order files hold them (a file's header is checked against it): a run option
+# added to ``sergen.spec`` since comes last, so files written before keep their header
+SAVED_COLUMNS = ("model", "layer", "head", "train", "n_train_corpora", "test", "metric", "value", "ci_low",
+                 "ci_high", "seed", "scramble", "aug_share", "steps", "best_step", "val_auroc", "n_test",
+                 "absent_classes", "in_training", "synthetic", "sergen_version", "run_id", "seconds",
+                 "labels", "folds", "fold", "classes", "protocol", "norm", "corpus_id_acc", "pool")
+
+OWN_COLUMNS = {o.name for o in OPTIONS if o.home != "spec"}  # run options kept in the sampler config
+
+
+def columns_of(options=None) -> tuple[str, ...]:
+    """The saved columns, then any run option's (``sergen.spec``) that files written before lack."""
+    return SAVED_COLUMNS + tuple(c for c in (row_columns(options) if options else row_columns()) if c not in SAVED_COLUMNS)
+
+
+ROW_COLUMNS = columns_of()
 # the store attributes that decide its content: a store differing in any of them gives other numbers
 IDENTITY_ATTRS = ("model", "corpus", "view", "weights", "manifest_sha256", "settings", "dim", "dtype", "n_utts",
                   "n_frames", "created", "finished", "complete", "n_failed", "format", "sergen_version")
@@ -199,11 +212,16 @@ def save_run(rows: pd.DataFrame, record: RunRecord, results_dir=None) -> Path:
     except OSError as exc:  # nothing of this save stays: a record without its rows would be a run that never was
         for path in [*wrote, out / f".{record.run_id}.json.partial", out / f".{record.run_id}.csv.partial"]:
             path.unlink(missing_ok=True)
-        raise SergenError(f"run {record.run_id} could not be saved ({exc.strerror or exc}); its numbers are lost, the "
-                          "runs saved before it are kept", where=str(out),
-                          fix="free space (or point SERGEN_RESULTS elsewhere), then rerun the same command: "
-                              "finished runs are skipped") from None
+        raise not_saved(record.run_id, out, exc) from None
     return out / f"{record.run_id}.csv"
+
+
+def not_saved(run_id: str, out: Path, exc: OSError) -> SergenError:
+    """The one answer to a run whose files could not be written (a full disk, a read-only folder)."""
+    return SergenError(f"run {run_id} could not be saved ({exc.strerror or exc}); its numbers are lost, the "
+                       "runs saved before it are kept", where=str(out),
+                       fix="free space (or point SERGEN_RESULTS elsewhere), then rerun the same command: "
+                           "finished runs are skipped")
 
 
 # ---------------------------------------------------------------- reading back
@@ -376,7 +394,7 @@ def settings_tag(spec: dict) -> str:
             pass  # a hand-edited record: its values as written
         for key, default in asdict(cls()).items():
             value = given.get(key, default)
-            if key != "aug_share" and value != default:  # the augmentation share has its own column
+            if key not in OWN_COLUMNS and value != default:  # a run option (``aug_share``) has its own column
                 parts.append(f"{key}={'-'.join(f'{v:g}' for v in value) if isinstance(value, (list, tuple)) else value}")
     return ",".join(parts)  # n_boot changes intervals only, never a value: no tag
 

@@ -27,7 +27,6 @@ def workspace(tmp_path, monkeypatch):
     monkeypatch.setenv("SERGEN_CONFIG", str(tmp_path / "sergen.toml"))
     for kind in ("manifests", "stores", "results", "reports"):
         monkeypatch.setenv(f"SERGEN_{kind.upper()}", str(tmp_path / kind))
-    (tmp_path / "manifests").mkdir()  # a chosen manifests folder that is missing is refused (a typo'd path)
     for corpus in ("iemocap", "cremad", "msp", "emodb", "ravdess", "folder"):
         monkeypatch.delenv(f"SERGEN_ROOT_{corpus.upper()}", raising=False)
     return tmp_path

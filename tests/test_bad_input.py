@@ -80,6 +80,10 @@ def emodb_store(ws: Path) -> Path:
 
 # -- option values refused at the boundary (typer callbacks; nothing read or written) -----------------
 OPTION_CASES = {
+    "probe protocol typed empty": (["probe", "--model", "melspec", "--train", "emodb", "--protocol", ""],
+                                   "Invalid value for '--protocol': an empty value; leave the option out for the default"),
+    "probe folds typed empty": (["probe", "--model", "melspec", "--train", "emodb", "--folds", " "],
+                                "Invalid value for '--folds': an empty value; leave the option out for the default"),
     "probe aug-share above 1": (["probe", "--model", "melspec", "--train", "emodb", "--aug-share", "1.5"],
                                 "Invalid value for '--aug-share': 1.5 is out of range: give a probability from 0 to 1"),
     "probe aug-share negative": (["probe", "--model", "melspec", "--train", "emodb", "--aug-share", "-0.1"],

@@ -424,3 +424,24 @@ def test_report_of_intact_stores_says_they_are_fine(cli, private_ws):
     code, text = cli("report")
     assert code == 0 and "warning" not in text
     assert "none is damaged, no manifest was edited since" in (private_ws / "reports/latest/report.md").read_text()
+
+
+# -- 7. third pass: stores that are files, layers a model does not have ------------------------------------
+
+def test_probe_names_a_store_path_that_is_a_file_never_no_stores(cli, private_ws):
+    import shutil
+
+    shutil.rmtree(emodb_store(private_ws))
+    emodb_store(private_ws).write_text("a file")
+    code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")
+    assert code == 2 and "error: the store's path is a file, not a store" in text
+    assert f"where: {emodb_store(private_ws)}" in text and "no stores for model" not in text
+
+
+def test_weighted_layers_on_a_model_without_layers_never_suggests_extracting_layers(cli, private_ws):
+    code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb", "--layer", "weighted")
+    assert code == 2
+    assert ("--layer weighted learns a weighted sum of stored layers, but the melspec/emodb store holds a single "
+            "layer") in text
+    assert "leave --layer out: melspec has one vector per frame and no layers to weigh" in text
+    assert "--layers 6,12,18,24" not in text

@@ -10,12 +10,13 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sergen.bounds import MAX_SEED
 from sergen.cli import validate as check
 from sergen.cli.app import app, fitted_table, keep_keys_whole, print_json
+from sergen.cli.run_options import with_run_options
 from sergen.cli.scope import test_scope_note, unique_items
 from sergen.console import console, err_console
 from sergen.errors import SergenError
+from sergen.spec import OPTIONS, grid_keys, probe_keys
 
 def _check_manifests_folder(missing_too: bool = True) -> None:
     from sergen.experiments.protocol_join import check_chosen_manifests_folder
@@ -175,29 +176,12 @@ def layer_weights_line(weights: dict[str, float], runs: int = 1, width: int = 80
     return line
 
 
-PROBE_KEYS = ("model", "train", "test", "head", "seed", "scramble", "aug_share", "layer", "labels", "folds",
-              "protocol", "norm", "pool", "n_boot")
-GRID_KEYS = ("models", "train", "test", "heads", "seeds", "scramble", "aug_share", "layer", "labels", "folds",
-             "protocol", "norm", "pool", "n_boot")
-VALIDATORS = {"train": check.names, "test": check.names, "models": check.names, "heads": check.heads,
-              "head": check.head, "seeds": check.seeds, "seed": check.seed, "aug_share": check.probabilities,
-              "layer": check.layer, "labels": check.labels, "folds": check.folds, "protocol": check.protocol,
-              "norm": check.norm, "pool": check.pool}
-GRID_VALIDATORS = {**VALIDATORS, "norm": check.norms, "pool": check.pools}
-ALLOWED = {"model": 'an extractor name, e.g. "melspec" (`sergen stores ls` lists the stores)',
-           "models": 'extractor names, e.g. ["melspec", "wavlm-large"]',
-           "train": 'corpora: "each", "all", a corpus, or "a+b" unions, comma-separated, e.g. "each,all"',
-           "test": 'corpora, comma-separated, or "all"',
-           "head": check.HEAD_CHOICES, "heads": f"a list of heads: {check.HEAD_CHOICES}",
-           "seed": f"a whole number from 0 to {MAX_SEED}", "seeds": f"a list of whole numbers from 0 to {MAX_SEED}, e.g. [0, 1, 2]",
-           "aug_share": "a number from 0 to 1, or a list of them",
-           "layer": '"-", "all", "weighted" or a layer number, e.g. 12',
-           "labels": '"4", "native" or the path of a CSV file native,label[,corpus]',
-           "folds": '"speaker:K", "corpus" or the path of a CSV file utt_id,fold ("": the corpus\'s own split)',
-           "protocol": '"superb-er", or leave it out', "norm": '"global", "corpus" or "speaker"',
-           "pool": '"mean" or "mean+std"'}
-GRID_ALLOWED = {**ALLOWED, "norm": '"global", "corpus" or "speaker", or a list of them',
-                "pool": '"mean" or "mean+std", or a list of them'}
+PROBE_KEYS = probe_keys()  # experiment-file keys of each command, from the run-option table (``sergen.spec``)
+GRID_KEYS = grid_keys()
+VALIDATORS = {o.name: getattr(check, o.check) for o in OPTIONS if o.check}
+GRID_VALIDATORS = {o.grid_name: getattr(check, o.grid_check) for o in OPTIONS if o.grid_check}
+ALLOWED = {o.name: o.allowed for o in OPTIONS}
+GRID_ALLOWED = {o.grid_name: o.grid_allowed_text() for o in OPTIONS}
 CONFIG_HELP = "a TOML experiment file (its values fill the options not given here)"
 SET_HELP = "KEY=VALUE, e.g. sampler.mix_prob=0.3 or training.lr=0.0005 (repeatable)"
 
@@ -291,33 +275,14 @@ def absent_note(results) -> str | None:
 
 
 @app.command()
+@with_run_options(grid=False)
 def probe(
     ctx: typer.Context,
-    model: Optional[str] = typer.Option(None, help="extractor whose stores to use"),
-    train: Optional[str] = typer.Option(None, help="corpus, a,b (union), or all", callback=check.names),
-    test: str = typer.Option("all", help="corpora to test on, or all", callback=check.names),
-    head: str = typer.Option("mlp", help="linear, mlp (128x256) or mlp-dann (the MLP against a corpus classifier "
-                             "by gradient reversal; several training corpora only)", callback=check.head),
-    seed: int = typer.Option(0, callback=check.seed),
-    scramble: bool = typer.Option(False, help="permute each training corpus's labels (fragmentation test)"),
-    aug_share: float = typer.Option(0.0, help="probability of drawing an augmented view", callback=check.probability),
-    layer: str = typer.Option("-", help="layer of a multi-layer store: - (the last), N, all (one run per layer) or "
-                              "weighted (a learned weighted sum of them)", callback=check.layer),
-    labels: str = typer.Option("4", help="label set: 4 (hap/sad/neu/ang), native (each corpus's own classes), "
-                               "or a CSV file native,label[,corpus]", callback=check.labels),
-    folds: str = typer.Option("", help="speaker:K, corpus (IEMOCAP sessions, EmoBox folds) or a CSV utt_id,fold; "
-                              "default: the corpus's own split", callback=check.folds),
-    protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er (IEMOCAP, 4 classes, "
-                                           "5 sessions) or emobox-cross (EmoBox's track-2 test sets, after "
-                                           "`sergen emobox-cross`)", callback=check.protocol),
-    norm: str = typer.Option("global", help="feature normalisation: global (the training pool's), corpus or "
-                             "speaker (each by its own statistics)", callback=check.norm),
-    pool: str = typer.Option("mean", help="window pooling: mean, or mean+std (mean and standard deviation, 2×D "
-                             "inputs)", callback=check.pool),
     config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
     sets: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     rerun: Optional[Path] = typer.Option(None, help="a saved run's record (results/runs/<id>.json) to repeat exactly"),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON for scripts instead of a table"),
+    **options,  # the run options (``sergen.cli.run_options``), read from ``ctx.params``
 ):
     """Train a head on one or more corpora and test it on every corpus's test split (with --folds: one run
     per fold, then the mean and spread over folds)."""
@@ -413,34 +378,16 @@ def probe(
 
 
 @app.command()
+@with_run_options(grid=True)
 def grid(
     ctx: typer.Context,
-    models: Optional[str] = typer.Option(None, help="comma-separated extractor names", callback=check.names),
-    train: str = typer.Option("each,all", help="each, all, a+b … comma-separated", callback=check.names),
-    test: str = typer.Option("all", callback=check.names),
-    heads: str = typer.Option("linear,mlp", help="linear, mlp, mlp-dann (multi-corpus training sets only), "
-                              "comma-separated", callback=check.heads),
-    seeds: str = typer.Option("0", callback=check.seeds),
-    scramble: str = typer.Option("no", help="no, yes, or no,yes", callback=check.scrambles),
-    aug_share: str = typer.Option("0", help="e.g. 0,0.25,0.5,0.75,1", callback=check.probabilities),
     workers: int = typer.Option(2, help="worker processes", callback=check.positive_int),
     scheduler: Optional[str] = typer.Option(None, help="run on Dask instead: local, local:N, or tcp://HOST:PORT",
                                             callback=check.scheduler),
-    labels: str = typer.Option("4", help="label set: 4, native, or a CSV file native,label[,corpus]",
-                               callback=check.labels),
-    folds: str = typer.Option("", help="speaker:K, corpus, or a CSV utt_id,fold (one run per fold)",
-                              callback=check.folds),
-    protocol: Optional[str] = typer.Option(None, help="a named protocol: superb-er or emobox-cross",
-                                           callback=check.protocol),
-    layer: str = typer.Option("-", help="layer of multi-layer stores: - (the last), N, all (one run per layer) or "
-                              "weighted (a learned weighted sum of them)", callback=check.layer),
-    norm: str = typer.Option("global", help="feature normalisation: global, corpus or speaker; several "
-                             "comma-separated", callback=check.norms),
-    pool: str = typer.Option("mean", help="window pooling: mean, mean+std, or both: mean,mean+std",
-                             callback=check.pools),
     config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
     sets: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     as_json: bool = typer.Option(False, "--json", help="print a summary as JSON for scripts instead of text"),
+    **options,  # the run options (``sergen.cli.run_options``), read from ``ctx.params``
 ):
     """Every combination, in parallel, resumable; writes tidy results and train × test AUROC matrices."""
     from sergen.config import check_cache_dir, ram_budget_mib

@@ -15,6 +15,7 @@ from typing import Callable
 import typer
 
 from sergen.bounds import MAX_SEED
+from sergen.spec import OPTION
 
 
 def _number(value, kind: type, hint: str):
@@ -45,7 +46,7 @@ probability = _bounded(0.0, 1.0, float, "give a probability from 0 to 1")
 positive_float = _bounded(0.0, None, float, "give a number greater than 0", low_open=True)
 positive_int = _bounded(1, None, int, "give a whole number of at least 1")
 non_negative_int = _bounded(0, None, int, "give a whole number of 0 or more")
-seed = _bounded(0, MAX_SEED, int, f"give a whole number from 0 to {MAX_SEED} (2**32 - 1)")
+seed = _bounded(*OPTION["seed"].bounds, int, f"give a whole number from 0 to {MAX_SEED} (2**32 - 1)")
 
 
 def comma_list(item: Callable, what: str) -> Callable:
@@ -231,9 +232,12 @@ RESERVED_CORPUS_NAMES = ("all", "each")  # --train/--test words, never a corpus
 
 def _protocol_option(parse: Callable) -> Callable:
     """``--labels`` / ``--folds`` / ``--protocol``: checked (a mapping or fold file read) before any run."""
-    def check(value):
+    def check(value, ctx: typer.Context = None, param: typer.CallbackParam = None):
         if value is None:
             return value
+        typed = ctx is None or ctx.get_parameter_source(param.name).name == "COMMANDLINE"
+        if typed and not str(value).strip():  # `--protocol ''` (an unset shell variable): never silently the default
+            raise typer.BadParameter("an empty value; leave the option out for the default")
         from sergen.errors import SergenError
 
         try:
@@ -243,6 +247,7 @@ def _protocol_option(parse: Callable) -> Callable:
                                      + (f"; {exc.fix}" if exc.fix else "")) from None
         return value
 
+    check.__annotations__ = {"ctx": typer.Context, "param": typer.CallbackParam}  # resolved: typer reads them as given
     return check
 
 

@@ -84,7 +84,12 @@ class EmoBoxReader(CorpusReader):
         table = protocol.utterances.merge(protocol.fold_roles(), on="key")
         in_a_fold = table["emobox_folds"].str.split("|").map(lambda roles: any(r != "-" for r in roles))
         if (~in_a_fold).any():
-            dropped["in no EmoBox fold"] += int((~in_a_fold).sum())
+            holding = holding_files(protocol, set(table.loc[~in_a_fold, "key"]))
+            where = (f"in no train/valid/test fold file (only in {', '.join(holding[:3])}"
+                     f"{' …' if len(holding) > 3 else ''}, which EmoBox's folds do not read)"
+                     if holding else "in no EmoBox fold")
+            dropped[where] += int((~in_a_fold).sum())
+            self.fold_left_out = (int((~in_a_fold).sum()), where)
         table = table[in_a_fold].copy()
         table["path"] = table["wav"].map(relative_audio_path)
         self.check_audio(table)
@@ -137,15 +142,35 @@ class EmoBoxReader(CorpusReader):
     def read(self):
         result = super().read()
         result.warnings.extend(self.protocol.warnings)
-        if not self.protocol.speaker_independent:
+        if not self.protocol.speaker_independent and not self.protocol.speaker_leaks:  # a leak warns on its own
             why = "one random fold" if self.protocol.n_folds == 1 else "no speakers in data.seg.wrd.stm"
             result.warnings.append(f"EmoBox's {self.dataset} protocol is not speaker-independent ({why}): "
                                    "a speaker may be in both train and test, as in EmoBox's own numbers")
+        left_out = getattr(self, "fold_left_out", None)
+        if left_out:  # said on stderr too: a count on stdout alone is easy to miss
+            result.warnings.append(f"{left_out[0]} utterance(s) of EmoBox's {self.dataset} are left out: {left_out[1]}")
         not_in_first = int((result.manifest["emobox_folds"].str.split("|").str[0] == "-").sum())
         if not_in_first:
             result.warnings.append(f"{not_in_first} utterance(s) are not in EmoBox's fold 1 (only in later folds): "
                                    "their split is valid, never train or test")
         return result
+
+
+def holding_files(protocol, keys: set[str]) -> list[str]:
+    """Those of a dataset's extra fold files (mer2023's test2, test3) that list any of ``keys`` (read for their
+    keys only: their other fields are not EmoBox's usual ones)."""
+    import json
+
+    def keys_of(path):
+        found = set()
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                found.add(json.loads(line).get("key"))
+            except (ValueError, AttributeError):
+                continue
+        return found
+
+    return [name for name in protocol.extra_files if keys & keys_of(protocol.folder / name)]
 
 
 def recorded_paths(dataset: str) -> tuple[Path | None, Path | None]:

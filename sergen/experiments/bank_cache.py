@@ -125,9 +125,19 @@ def ensure_bank_file(folder: Path, stem: str, name: str, shapes: dict[str, tuple
     """Build the bank into ``folder`` unless a complete copy is there, under an exclusive lock (other
     processes wait, then use the result). ``fill(writer)`` writes the arrays. Returns False where the disk
     has no room (a warning is printed)."""
-    folder.mkdir(parents=True, exist_ok=True)
     files = bank_files(folder, name)
-    with open(folder / f"{name}.lock", "a+") as lock:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / f"{name}.lock", "a+")
+    except OSError as exc:  # a read-only stores folder (a shared, mounted corpus): a sound bank there is used
+        if files["meta"].exists() and not bank_digest.problem(files["prefix"], files["meta"]):
+            return True
+        from sergen.console import err_console
+
+        err_console.print(f"[yellow]cannot write the store-bank cache in {folder} ({exc.strerror or exc}): building "
+                          "it in memory instead (set SERGEN_CACHE to a writable folder to share it)")
+        return False
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released by the OS on any exit, kill -9 included
         try:
             damaged = bank_digest.problem(files["prefix"], files["meta"]) if files["meta"].exists() else None

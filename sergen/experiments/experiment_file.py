@@ -34,13 +34,11 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from sergen.errors import SergenError
+from sergen.spec import run_keys
 from sergen.train.loop import TrainConfig
 from sergen.train.sampler import SamplerConfig
 
-RUN_KEYS = {"models": (list, str), "model": (str,), "train": (str,), "test": (str,), "heads": (list, str),
-            "head": (str,), "seeds": (list, int), "seed": (int,), "scramble": (list, bool), "aug_share": (list, float, int),
-            "norm": (list, str), "pool": (list, str), "labels": (str,), "folds": (str,), "protocol": (str,), "layer": (str, int),
-            "n_boot": (int,)}
+RUN_KEYS = run_keys()  # key → the TOML kinds it takes, from the run-option table (``sergen.spec``)
 TABLES = {"sampler": SamplerConfig, "training": TrainConfig}
 KIND_NAMES = {str: ("a string", "strings"), int: ("a whole number", "whole numbers"), float: ("a number", "numbers"),
               bool: ("true or false", "true/false values")}

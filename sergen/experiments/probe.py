@@ -26,7 +26,7 @@ from sergen.experiments.weighted_layers import check_weighted, weighted_layers
 from sergen.protocols.protocol import (NAMED, Protocol, file_digest, named_protocol, parse_folds, parse_labels,
                                        parse_named, protocol_file, shown_option)
 from sergen.extractors import EXTRACTORS, canonical_model
-from sergen.results import RunRecord, fingerprints, stores_of
+from sergen.results import ROW_COLUMNS, RunRecord, fingerprints, stores_of
 from sergen.results import load_results as load_results  # noqa: F401  (the old home of these names)
 from sergen.results import runs_dir as runs_dir  # noqa: F401
 from sergen.experiments.run_scores import UtteranceScores, write_scores
@@ -39,6 +39,10 @@ from sergen.train.normalise import check_norm, group_keys, group_stats, normalis
 from sergen.train.pooling import check_pool, uses_squares
 from sergen.train.resident import make_sampler
 from sergen.train.sampler import SamplerConfig
+from sergen.spec import OPTIONS, default, id_defaults
+
+ID_DEFAULTS = id_defaults()  # spec field → the value at which the saved spec leaves it out
+NOT_IN_ID = tuple(o.name for o in OPTIONS if o.home == "spec" and not o.in_id)
 
 
 @dataclass(frozen=True)
@@ -49,19 +53,19 @@ class ProbeSpec:
     model: str
     train: tuple[str, ...]
     test: tuple[str, ...]
-    head: str = "mlp"
-    seed: int = 0
-    scramble: bool = False
-    layer: str = "-"
+    head: str = default("head")  # every default and bound: the run-option table, ``sergen.spec``
+    seed: int = default("seed")
+    scramble: bool = default("scramble")
+    layer: str = default("layer")
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     training: TrainConfig = field(default_factory=TrainConfig)
-    n_boot: int = 200
-    labels: str = "4"  # the protocol (``sergen.protocols.protocol``): label set, folds, this run's fold
-    folds: str = ""
-    fold: int = 0
-    protocol: str = ""
-    norm: str = "global"  # ``sergen.train.normalise``: global, corpus or speaker
-    pool: str = "mean"  # ``sergen.train.pooling``: mean, or mean+std (2×D inputs)
+    n_boot: int = default("n_boot")
+    labels: str = default("labels")  # the protocol (``sergen.protocols.protocol``): label set, folds, this run's fold
+    folds: str = default("folds")
+    fold: int = default("fold")
+    protocol: str = default("protocol")
+    norm: str = default("norm")  # ``sergen.train.normalise``: global, corpus or speaker
+    pool: str = default("pool")  # ``sergen.train.pooling``: mean, or mean+std (2×D inputs)
 
     @property
     def protocol_spec(self) -> Protocol:
@@ -76,14 +80,15 @@ class ProbeSpec:
         return "+".join(self.train)
 
     def as_dict(self) -> dict:
-        """The spec as saved and hashed; the protocol fields only where they differ from the poster's
-        (so runs made before protocols existed keep their ids)."""
+        """The spec as saved and hashed; an option with an id default (``sergen.spec``) only where it differs
+        from it (so runs made before the option existed keep their ids)."""
         d = asdict(self)
         d["train"], d["test"] = list(self.train), list(self.test)
-        for key, default in (("labels", "4"), ("folds", ""), ("fold", 0), ("protocol", ""), ("norm", "global"),
-                             ("pool", "mean")):
-            if d[key] == default:
+        for key, at_default in ID_DEFAULTS.items():
+            if d[key] == at_default:
                 del d[key]
+        for key in NOT_IN_ID:
+            d.pop(key, None)  # already gone where its id default was also declared
         return d
 
     @property
@@ -103,6 +108,19 @@ class ProbeRun:
 
 def stores_for(model: str, stores_root=None) -> list[str]:
     return [c for m, c in existing_stores(stores_root) if m == model]
+
+
+def refuse_files_named_like_stores(model: str, stores_root) -> None:
+    """A model folder, or a ``<corpus>.zarr``, that is a file is named as such, not taken for "no stores"."""
+    from sergen.store.layout import store_path
+    from sergen.store.location import check_store_slot, is_remote
+
+    folder = store_path(model, "corpus", stores_root).parent
+    if is_remote(folder):
+        return
+    check_store_slot(folder / "corpus.zarr")
+    for path in sorted(folder.glob("*.zarr")) if folder.is_dir() else []:
+        check_store_slot(path)
 
 
 def _no_stores_error(typed: str, model: str, stores_root) -> SergenError:
@@ -131,6 +149,7 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
     from sergen.corpora import CORPUS_READERS
 
     typed, model = model, canonical_model(model)
+    refuse_files_named_like_stores(model, stores_root)
     have = stores_for(model, stores_root)
     if not have:
         raise _no_stores_error(typed, model, stores_root)
@@ -267,12 +286,11 @@ def _check_values(spec: ProbeSpec) -> None:
     """What the command line checks at its boundary, for a spec read from a file (a hand-edited record)."""
     from sergen.train.pooling import check_pool
 
-    for name in ("seed", "fold", "n_boot"):
-        value = getattr(spec, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} = {value!r} is not a whole number of 0 or more")
-    if not isinstance(spec.scramble, bool):
-        raise ValueError(f"scramble = {spec.scramble!r} is not true or false")
+    for option in OPTIONS:  # types and bounds as the run-option table declares them
+        if option.home == "spec" and option.type in (int, bool):
+            problem = option.out_of_bounds(getattr(spec, option.name))
+            if problem:
+                raise ValueError(problem)
     if spec.head not in HEADS:
         raise ValueError(f"head {spec.head!r} is not one of {', '.join(HEADS.names())}")
     check_norm(spec.norm)
@@ -334,6 +352,14 @@ def shown_labels(labels: str) -> str:
 
 def shown_folds(folds: str) -> str:
     return shown_option(folds)
+
+
+def option_values(spec: ProbeSpec) -> dict:
+    """Every run option's value as the results rows show it (``sergen.spec``): the training set by its name, a
+    label or fold file by its name and content digest."""
+    values = {o.name: o.value_in(spec) for o in OPTIONS if o.row}
+    values.update(train=spec.train_name, labels=shown_labels(spec.labels), folds=shown_folds(spec.folds))
+    return values
 
 
 def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
@@ -399,17 +425,13 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
         synthetic = load_corpus(spec.model, corpus, root, spec.layer).synthetic
         for metric in METRICS:
             value, low, high = scores[metric]
-            rows.append({
-                "model": spec.model, "layer": spec.layer, "head": spec.head, "train": spec.train_name,
-                "n_train_corpora": len(spec.train), "test": corpus, "metric": metric, "value": value,
-                "ci_low": low, "ci_high": high, "seed": spec.seed, "scramble": spec.scramble,
-                "aug_share": spec.sampler.aug_share, "steps": result.steps, "best_step": result.best_step,
-                "val_auroc": result.best_val_auroc, "n_test": len(y), "absent_classes": ",".join(absent),
-                "in_training": corpus in spec.train, "synthetic": synthetic, "sergen_version": sergen.__version__,
-                "run_id": spec.run_id, "seconds": round(time.perf_counter() - started, 2),
-                "labels": shown_labels(spec.labels), "folds": shown_folds(spec.folds), "fold": spec.fold,
-                "classes": ",".join(classes), "protocol": spec.protocol, "norm": spec.norm, "pool": spec.pool,
-            })
+            row = {**option_values(spec), "n_train_corpora": len(spec.train), "test": corpus, "metric": metric,
+                   "value": value, "ci_low": low, "ci_high": high, "steps": result.steps,
+                   "best_step": result.best_step, "val_auroc": result.best_val_auroc, "n_test": len(y),
+                   "absent_classes": ",".join(absent), "in_training": corpus in spec.train, "synthetic": synthetic,
+                   "sergen_version": sergen.__version__, "run_id": spec.run_id,
+                   "seconds": round(time.perf_counter() - started, 2), "classes": ",".join(classes)}
+            rows.append({c: row[c] for c in ROW_COLUMNS if c in row})  # the saved files' column order
     record.corpus_id_accuracy = corpus_id_accuracy(result.model, spec.train, [v[0] for v in valid], held_out)
     record.discriminator_accuracy = discriminator_accuracy(result.model, spec.train, held_out)
     record.silhouette_class, record.silhouette_corpus = held_out_silhouettes(result.model, spec.train, held_out,

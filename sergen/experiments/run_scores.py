@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sergen.results import runs_dir
+from sergen.results import not_saved, runs_dir
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,6 @@ def scores_path(run_id: str, results_dir=None) -> Path:
 def write_scores(run_id: str, scores: dict[str, UtteranceScores], results_dir=None) -> Path:
     """Written atomically (a partial file, then a rename) before the run's CSV, which marks it finished."""
     path = scores_path(run_id, results_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {}
     for k, (corpus, s) in enumerate(sorted(scores.items())):
         arrays[f"c{k}_corpus"] = np.array(corpus.encode())
@@ -39,9 +38,14 @@ def write_scores(run_id: str, scores: dict[str, UtteranceScores], results_dir=No
         arrays[f"c{k}_label"] = np.asarray(s.label, dtype=np.int16)
         arrays[f"c{k}_proba"] = np.asarray(s.proba, dtype=np.float32)
     tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        tmp.replace(path)
+    except OSError as exc:  # a full disk: no partial file stays, and the run is not taken for saved
+        tmp.unlink(missing_ok=True)
+        raise not_saved(run_id, path.parent, exc) from None
     return path
 
 

@@ -22,13 +22,7 @@ def layer_columns(attrs: dict, layer: str, where: str) -> slice:
     dim = int(attrs["dim"])
     if layer == "weighted":
         if not layers or len(layers) < 2:
-            model = attrs.get("model", "MODEL")
-            fix = (f"extract several layers first (e.g. `sergen extract --model {model} --layers 6,12,18,24 --corpus "
-                   f"{attrs.get('corpus', 'CORPUS')} --overwrite`), or leave --layer out" if takes_layers(model)
-                   else f"leave --layer out: {model} has one vector per frame and no layers to weigh (--layer "
-                        "weighted is for models extracted with --layers: wavlm-large, whisper-* and hf: models)")
-            raise SergenError(f"--layer weighted learns a weighted sum of stored layers, but {where} holds a single "
-                              "layer", fix=fix)
+            raise single_layer_error(attrs.get("model", "MODEL"), attrs.get("corpus", "CORPUS"), where)
         return slice(0, dim)
     if not layers:
         if layer not in ("-", None):
@@ -44,6 +38,16 @@ def layer_columns(attrs: dict, layer: str, where: str) -> slice:
                           fix="pick one of them, or extract again with --layers")
     i = layers.index(int(layer))
     return slice(i * width, (i + 1) * width)
+
+
+def single_layer_error(model: str, corpus: str, where: str, path: str | None = None) -> SergenError:
+    """``--layer weighted`` on a store of one layer: extract layers where the model has them, else leave it out."""
+    fix = (f"extract several layers first (e.g. `sergen extract --model {model} --layers 6,12,18,24 --corpus "
+           f"{corpus} --overwrite`), or leave --layer out" if takes_layers(model)
+           else f"leave --layer out: {model} has one vector per frame and no layers to weigh (--layer "
+                "weighted is for models extracted with --layers: wavlm-large, whisper-* and hf: models)")
+    return SergenError(f"--layer weighted learns a weighted sum of stored layers, but {where} holds a single layer",
+                       where=path, fix=fix)
 
 
 def takes_layers(model: str) -> bool:

@@ -40,10 +40,7 @@ def weighted_layers(model: str, train: tuple[str, ...], test: tuple[str, ...], s
         path = store_path(model, name, stores_root)
         layers = [int(v) for v in (store_attrs(path).get("settings", {}).get("layers") or [])]
         if len(layers) < 2:
-            raise SergenError(f"--layer weighted learns a weighted sum of stored layers, but the {model}/{name} "
-                              f"store holds a single layer", where=str(path),
-                              fix=f"extract several layers first (`sergen extract --model {model} --corpus {name} "
-                                  "--layers 6,12,18,24 --overwrite`), or use --layer - (the last) or --layer N")
+            raise data.single_layer_error(model, name.split("@")[0], f"the {model}/{name} store", str(path))
         held[name] = layers
     first, layers = next(iter(held.items()))
     for name, other in held.items():

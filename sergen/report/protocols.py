@@ -16,14 +16,16 @@ import numpy as np
 import pandas as pd
 
 from sergen import LABELS
+from sergen.spec import OPTIONS, cell_keys, group_keys, row_defaults
 
 POSTER_CLASSES = ",".join(LABELS)
-# what a row written before runs carried their protocol means: the poster's four classes, one split
-PROTOCOL_DEFAULTS = {"labels": "4", "folds": "", "fold": 0, "classes": POSTER_CLASSES, "protocol": "",
-                     "norm": "global", "pool": "mean", "settings": "", "layer": "-"}
-# feature normalisation (``--norm``) changes what a head sees as much as a label set does: its own group too
-GROUP_KEYS = ("labels", "folds", "protocol", "norm", "pool")  # pooling (--pool) too: 2×D inputs
-CELL_KEYS = ("model", "layer", "head", "train", "test", "classes", "scramble", "aug_share", "settings")
+# what a row written before runs carried their protocol means: the poster's four classes, one split (the text
+# and whole-number columns of the run-option table, ``sergen.spec``, and the rows' class list and settings)
+PROTOCOL_DEFAULTS = {**row_defaults(types=(str, int)), "classes": POSTER_CLASSES, "settings": ""}
+# a label set, fold scheme, named protocol, normalisation or pooling changes what a head sees: a group apiece
+GROUP_KEYS = group_keys()
+CELL_KEYS = (*cell_keys(), "classes", "settings")
+CELL_DEFAULTS = row_defaults(OPTIONS)  # a cell option absent from older rows: its row default
 
 
 def with_protocol_columns(rows: pd.DataFrame) -> pd.DataFrame:
@@ -33,7 +35,7 @@ def with_protocol_columns(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.copy()
     for column, default in PROTOCOL_DEFAULTS.items():
         values = rows[column] if column in rows else pd.Series(default, index=rows.index, dtype=object)
-        if column == "fold":
+        if type(default) is int:  # ``fold``
             rows[column] = pd.to_numeric(values, errors="coerce").fillna(0).astype(int)
         else:
             rows[column] = values.map(lambda v, d=default: d if v is None or (isinstance(v, float) and np.isnan(v))
@@ -51,8 +53,10 @@ def _text(value) -> str:
 def is_poster_protocol(rows: pd.DataFrame) -> pd.Series:
     """Rows of the poster's protocol: four classes, each corpus's own split, no named protocol, the training
     pool's normalisation."""
-    return ((rows.labels == "4") & (rows.folds == "") & (rows.protocol == "") & (rows.norm == "global")
-            & (rows.pool == "mean"))
+    poster = pd.Series(True, index=rows.index)
+    for key in GROUP_KEYS:
+        poster &= rows[key] == PROTOCOL_DEFAULTS[key]
+    return poster
 
 
 def protocol_groups(rows: pd.DataFrame) -> list[tuple[dict, pd.DataFrame]]:
@@ -205,12 +209,12 @@ def _cells(rows: pd.DataFrame) -> list[tuple[dict, pd.DataFrame]]:
     """(cell, its rows) in table order: model, head, training set, then the test corpora in the poster's order."""
     from sergen import corpus_order
 
-    rows = rows.assign(**{k: rows[k] if k in rows else default
-                          for k, default in (("layer", "-"), ("scramble", False), ("aug_share", 0.0))})
+    rows = rows.assign(**{k: rows[k] if k in rows else CELL_DEFAULTS[k] for k in CELL_KEYS if k in CELL_DEFAULTS})
     order = {c: i for i, c in enumerate(corpus_order(rows.test.unique()))}
     cells = [(dict(zip(CELL_KEYS, key)), part) for key, part in rows.groupby(list(CELL_KEYS), sort=True, dropna=False)]
+    # then by layer, scramble and augmentation share, in that order (the groupby's for the rest)
     return sorted(cells, key=lambda kv: (str(kv[0]["model"]), str(kv[0]["head"]), str(kv[0]["train"]),
-                                         order.get(kv[0]["test"], 0), str(kv[0]["classes"])))
+                                         order.get(kv[0]["test"], 0), str(kv[0]["classes"]), str(kv[0]["layer"])))
 
 
 def _cell_label(cell: dict) -> dict:

@@ -20,13 +20,25 @@ import pandas as pd
 from sergen import corpus_order
 from sergen.report.protocols import with_protocol_columns
 from sergen.results import settings_sets
+from sergen.spec import OPTION, OPTIONS, baselines, remedy_flags, row_defaults
 
-# option → its baseline value (the poster's); the rows' column of the same name
-BASELINES = {"norm": "global", "head": "mlp", "pool": "mean", "layer": "-"}
+# option → its baseline value (the poster's); the rows' column of the same name (``sergen.spec``)
+BASELINES = baselines()
 # what a row lacking the column means (``pool`` comes with a later sergen: absent is the poster's mean)
-ROW_DEFAULTS = {"pool": "mean", "layer": "-"}
-OPTION_FLAGS = {"norm": "--norm", "head": "--heads", "pool": "--pool", "layer": "--layer"}
-CONTEXT = ("model", "train", "n_train_corpora", "labels", "folds", "protocol", "classes", "aug_share", "settings")
+ROW_DEFAULTS = {k: v for k, v in row_defaults().items() if k in BASELINES}
+OPTION_FLAGS = remedy_flags()  # the grid's flag of each
+SETTING_OPTIONS = tuple(o for o in BASELINES if o != "head")  # beside the head: named in titles and commands
+
+
+def context_columns(options=OPTIONS) -> tuple[str, ...]:
+    """What a remedy and its baseline share: every run option that splits groups or cells but the remedies, the
+    test corpus (a side is summarised over its tests) and scramble (a side's gap is scrambled against true)."""
+    shared = [o.name for o in options if o.report in ("group", "cell") and not o.is_remedy_option
+              and o.name not in ("test", "scramble")]
+    return (*shared, "n_train_corpora", "classes", "settings")
+
+
+CONTEXT = context_columns()
 TRANSDUCTIVE_NOTE = ("Runs with `--norm corpus` or `--norm speaker` standardised each test corpus (or test speaker) "
                      "with statistics of its own unlabelled audio: transductive, so their figures are not comparable "
                      "with inductive leaderboard entries.")
@@ -38,11 +50,7 @@ TRANSDUCTIVE_CONSOLE = ("note: --norm corpus/speaker runs standardise each test 
 def is_remedy(option: str, value: str) -> bool:
     """Whether ``value`` of ``option`` is a remedy (a numeric layer is a layer sweep, the linear head another
     head: neither is a remedy)."""
-    if option == "head":
-        return value == "mlp-dann"
-    if option == "layer":
-        return value == "weighted"
-    return value != BASELINES[option]
+    return OPTION[option].is_remedy(value)
 
 
 def remedy_rows(rows: pd.DataFrame) -> pd.DataFrame:
@@ -156,7 +164,7 @@ class Comparison:
     @property
     def title(self) -> str:
         c = self.context
-        extra = [f"{k} {c[k]}" for k in ("norm", "pool", "layer") if k != self.option and c[k] != BASELINES[k]]
+        extra = [f"{k} {c[k]}" for k in SETTING_OPTIONS if k != self.option and c[k] != BASELINES[k]]
         extra += [f"labels {c['labels']}"] if c["labels"] != "4" else []
         extra += [f"folds {c['folds']}"] if c["folds"] else []
         extra += [f"protocol {c['protocol']}"] if c["protocol"] else []
@@ -237,7 +245,8 @@ def baseline_command(option: str, value: str, context: dict, seeds, scrambles) -
     """The ``sergen grid`` that makes the missing baseline runs."""
     parts = ["sergen grid", f"--models {context['model']}", f"--train {context['train']}",
              f"--heads {value if option == 'head' else context['head']}"]
-    for opt, flag in (("norm", "--norm"), ("pool", "--pool"), ("layer", "--layer")):
+    for opt in SETTING_OPTIONS:
+        flag = OPTION_FLAGS[opt]
         chosen = value if opt == option else context[opt]
         if chosen != BASELINES[opt]:
             parts.append(f"{flag} {chosen}")

@@ -124,6 +124,11 @@ def cut_chunks(group: zarr.Group, present: set[str]) -> dict[str, list[tuple[int
 
 def identity_problem(attrs: dict, model: str, name: str, frames_shape: tuple, n_offsets: int) -> str | None:
     """Why a store's own record does not fit where it sits or what it holds, or None."""
+    return placement_problem(attrs, model, name) or shape_problem(attrs, frames_shape, n_offsets)
+
+
+def placement_problem(attrs: dict, model: str, name: str) -> str | None:
+    """Why a store's record names another model, corpus or view than its place (copied or moved), or None."""
     corpus, _, view = name.partition("@")
     if attrs.get("model") not in (None, model):
         return (f"it records model {attrs.get('model')!r} (dim {attrs.get('dim')}), not {model!r}: a store copied "
@@ -132,6 +137,11 @@ def identity_problem(attrs: dict, model: str, name: str, frames_shape: tuple, n_
         return f"it records corpus {attrs.get('corpus')!r}, not {corpus!r}: a store copied or renamed"
     if view and attrs.get("view") not in (None, view):
         return f"it records view {attrs.get('view')!r}, not {view!r}: a store copied or renamed"
+    return None
+
+
+def shape_problem(attrs: dict, frames_shape: tuple, n_offsets: int) -> str | None:
+    """Why a store's arrays disagree with the shape it records (an edited ``zarr.json``), or None."""
     dim, n_frames, n_utts = attrs.get("dim"), attrs.get("n_frames"), attrs.get("n_utts")
     if dim is not None and (len(frames_shape) != 2 or frames_shape[1] != dim):
         return f"its frames array has shape {tuple(frames_shape)}, but the store records dim {dim}"
@@ -139,6 +149,31 @@ def identity_problem(attrs: dict, model: str, name: str, frames_shape: tuple, n_
         return f"its frames array has {frames_shape[0]} rows, but the store records {n_frames} frames"
     if n_utts is not None and n_offsets != n_utts + 1:
         return f"its offsets array has {n_offsets} entries, but the store records {n_utts} utterances"
+    return None
+
+
+def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
+    """Why the digests a store was made with (``attrs["digests"]``) are missing or do not fit its utterances,
+    or None. Without this, deleting ``frame_crc32c`` or ``audio/`` would silently turn the store into one from
+    before digests, whose swapped chunks and edited audio go unseen."""
+    from sergen.audio_digest import GROUP as AUDIO, has_audio_digests
+
+    made_with, n_utts = attrs.get("digests") or [], attrs.get("n_utts")
+    arrays = []
+    if "frames" in made_with:
+        if not has_digests(group):
+            return f"its frame digests ({DIGEST_ARRAY}) are missing"
+        arrays.append((DIGEST_ARRAY, group[DIGEST_ARRAY]))
+    if "audio" in made_with:
+        if not has_audio_digests(group):
+            return f"its audio digests ({AUDIO}/) are missing"
+        for name in ("sha256", "size", "mtime_ns"):
+            if name not in group[AUDIO].array_keys():
+                return f"its audio digests lack {AUDIO}/{name}"
+            arrays.append((f"{AUDIO}/{name}", group[AUDIO][name]))
+    for name, array in arrays:
+        if n_utts is not None and tuple(array.shape) != (n_utts,):
+            return f"its {name} holds {array.shape[0] if array.shape else 0} entries for {n_utts} utterances"
     return None
 
 

@@ -16,7 +16,7 @@ from sergen.errors import SergenError
 from sergen.store.location import check_readable_root, check_store_slot, glob_names
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, store_path
 from sergen.audio_digest import require_same_audio
-from sergen.store.digests import identity_problem
+from sergen.store.digests import digest_layout_problem, placement_problem, shape_problem
 from sergen.store.verify import require_chunks
 
 
@@ -80,17 +80,22 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
 
 
 def require_identity(group: zarr.Group, attrs: dict, model: str, corpus: str, path) -> None:
-    """Refuse a store whose own record names another model, corpus or shape than where it sits holds."""
+    """Refuse a store whose own record names another model or corpus than where it sits (copied or moved),
+    or whose arrays or digests disagree with what it records (damaged or edited)."""
+    rebuild = (f"`sergen extract --model {model} --corpus {corpus.split('@')[0]}"
+               + (f" --view {corpus.split('@', 1)[1]}" if "@" in corpus else "") + " --overwrite`")
+    moved = placement_problem(attrs, model, corpus)
+    if moved:
+        raise SergenError(f"store {model}/{corpus} does not belong here: {moved}", where=str(path),
+                          fix=f"move it back where it came from, or rebuild this one with {rebuild}")
     try:
         shape, n_offsets = group["frames"].shape, group["offsets"].shape[0]
     except Exception:  # noqa: BLE001 - a missing or unreadable array is require_chunks's to name
         return
-    wrong = identity_problem(attrs, model, corpus, shape, n_offsets)
-    if wrong:
-        raise SergenError(f"store {model}/{corpus} does not belong here: {wrong}", where=str(path),
-                          fix=f"move it back where it came from, or rebuild this one with "
-                              f"`sergen extract --model {model} --corpus {corpus.split('@')[0]}"
-                              + (f" --view {corpus.split('@', 1)[1]}" if "@" in corpus else "") + " --overwrite`")
+    damaged = shape_problem(attrs, shape, n_offsets) or digest_layout_problem(group, attrs)
+    if damaged:
+        raise SergenError(f"store {model}/{corpus} is damaged: {damaged}", where=str(path),
+                          fix=f"rebuild it with {rebuild} (its files were edited or partly deleted)")
 
 
 def store_version(model: str, name: str, stores_root: str | None) -> tuple:

@@ -15,7 +15,8 @@ import zarr
 from zarr.core.sync import sync
 
 from sergen.errors import SergenError
-from sergen.store.digests import DIGEST_ARRAY, cut_chunks, digest_mismatches, has_digests, identity_problem
+from sergen.store.digests import (DIGEST_ARRAY, cut_chunks, digest_layout_problem, digest_mismatches, has_digests,
+                                  placement_problem, shape_problem)
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING
 from sergen.store.location import is_remote
 
@@ -247,11 +248,20 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
     for what, owners in damage.lost:
         flag(what, owners)
     model, name = str(path).rstrip("/").split("/")[-2], str(path).rstrip("/").split("/")[-1].removesuffix(".zarr")
-    wrong = identity_problem(attrs, model, name, frames.shape, len(offsets))
-    if wrong:
-        report.problems.append(f"the store does not belong here: {wrong}; move it back, or rebuild this one with "
-                               f"`sergen extract --model {model} --corpus {name.split('@')[0]} --overwrite`")
+    rebuild = (f"`sergen extract --model {model} --corpus {name.split('@')[0]}"
+               + (f" --view {name.split('@', 1)[1]}" if "@" in name else "") + " --overwrite`")
+    moved = placement_problem(attrs, model, name)
+    if moved:
+        report.problems.append(f"the store does not belong here: {moved}; move it back, or rebuild this one with "
+                               f"{rebuild}")
         return report
+    damaged = shape_problem(attrs, frames.shape, len(offsets)) or digest_layout_problem(group, attrs)
+    if damaged:
+        report.problems.append(f"the store is damaged: {damaged}; rebuild it with {rebuild}")
+        return report
+    stale = audio_problem(group, attrs, model, name, path.parent.parent if isinstance(path, Path) else None)
+    if stale:
+        report.problems.append(stale)
     if not has_digests(group):
         report.notes.append("made before frame digests: swapped or replaced chunk files cannot be detected "
                             "(`sergen extract ... --overwrite` adds them)")
@@ -279,6 +289,19 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
                 flag(f"frames {start}–{stop} differ from what was written (digest mismatch: a chunk file swapped, "
                      "replaced or edited)", wrong)
     return report
+
+
+def audio_problem(group: zarr.Group, attrs: dict, model: str, name: str, stores_root) -> str | None:
+    """What ``open_store`` would refuse about the audio behind a store (changed since extraction, or a view
+    made from other audio than its clean store), as one line, or None."""
+    from sergen.audio_digest import require_same_audio
+    from sergen.errors import SergenError
+
+    try:
+        require_same_audio(group, attrs, model, name, stores_root)
+    except SergenError as exc:
+        return f"{exc.what}; {exc.fix}" if getattr(exc, "fix", None) else exc.what
+    return None
 
 
 def utterance_blocks(offsets: np.ndarray, rows: int) -> list[tuple[int, int]]:

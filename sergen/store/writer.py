@@ -57,7 +57,7 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
     group.attrs["sergen"] = dict(
         attrs, format=FORMAT_VERSION, dim=dim, dtype=dtype, n_utts=n_utt, n_frames=int(offsets[-1]),
         chunk_frames=chunk, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        complete=False, failures={}, initialised=True,
+        complete=False, failures={}, initialised=True, digests=["frames", "audio"],
     )
     return group
 

@@ -135,6 +135,22 @@ def test_utterances_in_no_fold_are_counted_not_kept(box):
     write_dataset(box / "EmoBox", "nofold", records, [{"train": keys[:2], "test": keys[2:3]}])
     result = read_corpus("emobox", box / "nofold_audio", dataset="nofold", emobox=box / "EmoBox")
     assert len(result.manifest) == 3 and result.dropped == {"in no EmoBox fold": 1}
+    assert "1 utterance(s) of EmoBox's nofold are left out: in no EmoBox fold" in result.warnings
+
+
+def test_utterances_only_in_extra_fold_files_are_left_out_by_name(box):
+    """mer2023 ships test1..test3 beside each fold's train/valid/test: EmoBox's folds do not read them."""
+    records = [record("extra", f"extra-{i}", "sad", f"{i}.wav") for i in range(4)]
+    for r in records:
+        write_wav(box / "extra_audio" / r["wav"].split("/", 2)[2])
+    keys = [r["key"] for r in records]
+    write_dataset(box / "EmoBox", "extra", records, [{"train": keys[:2], "test": keys[2:3]}])
+    (box / "EmoBox/data/extra/fold_1/extra_test2_fold_1.jsonl").write_text(json.dumps(records[3]) + "\n")
+    result = read_corpus("emobox", box / "extra_audio", dataset="extra", emobox=box / "EmoBox")
+    why = ("in no train/valid/test fold file (only in fold_1/extra_test2_fold_1.jsonl, which EmoBox's folds do "
+           "not read)")
+    assert len(result.manifest) == 3 and result.dropped == {why: 1}
+    assert f"1 utterance(s) of EmoBox's extra are left out: {why}" in result.warnings
 
 
 @pytest.mark.parametrize("wav, path", [
@@ -238,13 +254,16 @@ def test_a_fold_naming_a_key_the_dataset_does_not_list(box):
                         "e.g. 'toyravdess-ghost' (line 11)")
 
 
-def test_a_fold_leaking_a_speaker_is_refused(box):
-    move_key(box, "toyravdess-s1_happy", 1, "test", "train")
-    err = error_of(box)
-    assert err.what == ("fold 1 of EmoBox's toyravdess has 1 speaker(s) in both training and test: s1 (1 train/valid, "
-                        "4 test); EmoBox's 2-fold protocol for toyravdess is speaker-independent, so its numbers "
-                        "would not be comparable")
-    assert err.where == str(box / "EmoBox/data/toyravdess/fold_1") and "data.seg.wrd.stm" in err.fix
+def test_folds_sharing_a_speaker_are_read_as_emobox_ships_them_with_one_warning(box):
+    move_key(box, "toyravdess-s1_happy", 1, "test", "train")  # EmoBox's own emodb folds share every speaker
+    result = read_ravdess(box)
+    leaks = [w for w in result.warnings if "put speakers in both training and test" in w]
+    assert leaks == [f"1 of EmoBox's 2 folds of toyravdess put speakers in both training and test (fold 1: 1 "
+                     f"speaker(s), e.g. s1 (1 train/valid, 4 test); speakers from "
+                     f"{box / 'EmoBox/data/toyravdess/data.seg.wrd.stm'}): read as EmoBox ships them, so these "
+                     "numbers, like EmoBox's, are not speaker-independent"]
+    assert not [w for w in result.warnings if "protocol is not speaker-independent" in w]  # said once
+    assert len(result.manifest) == len(read_ravdess(box, **{}).manifest) > 0
 
 
 def test_a_key_in_train_and_test_of_one_fold(box):
@@ -337,3 +356,16 @@ def test_several_folds_without_speakers_are_not_checked_for_leaks(box):
     assert result.meta["options"]["valid"] == "20% of fold 1's training utterances (seeded)"
     assert any("not speaker-independent (no speakers in data.seg.wrd.stm)" in w for w in result.warnings)
     assert result.manifest.split.value_counts().to_dict() == {"test": 9, "train": 9, "valid": 2}
+
+
+def test_a_dataset_folder_without_its_metadata_files_names_what_is_missing(box):
+    from sergen.protocols.emobox import dataset_folder
+
+    folder = box / "EmoBox/data/toyesd"
+    (folder / "fold_1").mkdir(parents=True)
+    (folder / "fold_1" / "toyesd_test_fold_1.jsonl").write_text("")  # a clone without its large files
+    with pytest.raises(SergenError) as err:
+        dataset_folder(box / "EmoBox", "toyesd")
+    assert err.value.what == ("EmoBox's toyesd folder holds neither toyesd.jsonl nor fold_1/toyesd_train_fold_1.jsonl: "
+                              "its metadata is incomplete in this checkout")
+    assert err.value.where == str(folder) and "checkout -- data/toyesd" in err.value.fix

@@ -205,3 +205,30 @@ def test_probe_on_a_bank_larger_than_the_ram_budget(cached, monkeypatch):
     assert type(used[0]).__name__ == "ResidentSampler" and used[0].rotations >= 2
     assert len(used[0].resident) < 0.5 * len(used[0].bank.length)
     assert auroc > 0.85
+
+
+def test_read_only_cache_folder_uses_a_sound_bank_there_else_builds_in_memory(cached, monkeypatch, capsys):
+    import errno
+
+    from sergen.experiments import bank_cache
+
+    built = data.training_bank("melspec", ("emodb",), None).banks[0]
+    assert built.mapped
+    fresh_process()
+
+    def read_only(path, mode="r", *args, **kwargs):
+        if "a" in mode or "w" in mode:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(bank_cache, "open", read_only, raising=False)
+    again = data.training_bank("melspec", ("emodb",), None).banks[0]
+    assert again.mapped and np.array_equal(again.prefix, built.prefix)  # the sound bank there is used
+    assert capsys.readouterr().err == ""
+    fresh_process()
+    for npy in cached.glob("*.npz"):
+        npy.unlink()  # no complete bank there now: the read-only folder cannot hold a new one
+    in_ram = data.training_bank("melspec", ("emodb",), None).banks[0]
+    assert not in_ram.mapped and np.array_equal(in_ram.prefix, built.prefix)
+    err = capsys.readouterr().err
+    assert "cannot write the store-bank cache in" in err and "(Read-only file system): building it in memory" in err

@@ -67,6 +67,7 @@ def test_layer_all_needs_layers_every_store_holds(workspace_stores):
 def workspace_stores(tmp_path):
     """Two-layer toy stores of emodb and cremad in this test's stores folder (the conftest's SERGEN_STORES)."""
     root = tmp_path / "stores"
+    (tmp_path / "manifests").mkdir()  # the conftest's SERGEN_MANIFESTS: a chosen folder must exist (none in it)
     write_two_layer_store(root, "emodb", seed=0)
     write_two_layer_store(root, "cremad", seed=1)
     return root

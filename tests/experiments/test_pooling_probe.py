@@ -155,6 +155,7 @@ def invoke(*args):
 def test_an_experiment_file_and_the_command_line_give_the_same_run_id(variance_stores, tmp_path, monkeypatch):
     monkeypatch.setenv("SERGEN_STORES", str(variance_stores))
     monkeypatch.setenv("SERGEN_RESULTS", str(tmp_path / "results"))
+    (tmp_path / "manifests").mkdir()  # the conftest's SERGEN_MANIFESTS: a chosen folder must exist (none in it)
     exp = tmp_path / "exp.toml"
     exp.write_text('models = ["toy"]\ntrain = "emodb"\ntest = "emodb"\nheads = ["linear"]\npool = "mean+std"\n'
                    'n_boot = 10\n\n[training]\nmax_steps = 200\nmin_steps = 100\neval_every = 100\n')

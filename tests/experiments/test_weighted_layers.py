@@ -34,6 +34,7 @@ def invoke(*args):
 def stores(workspace):
     """Three-layer toy stores of emodb and cremad (layer 8 carries the classes) in this test's stores folder."""
     root = workspace / "stores"
+    (workspace / "manifests").mkdir()  # the conftest's SERGEN_MANIFESTS: a chosen folder must exist (none in it)
     layered_store(root, "emodb", LAYERS, signal_layer=8, seed=0)
     layered_store(root, "cremad", LAYERS, signal_layer=8, seed=1)
     return root
@@ -131,7 +132,8 @@ def test_weighted_on_a_single_layer_store_is_refused(stores, workspace):
     layered_store(workspace / "stores", "ravdess", layers=(8,), signal_layer=8)
     with pytest.raises(SergenError, match="toy/ravdess store holds a single layer") as caught:
         resolve_spec("toy", "emodb", "ravdess", layer="weighted")
-    assert caught.value.where.endswith("ravdess.zarr") and "--layers 6,12,18,24" in caught.value.fix
+    assert caught.value.where.endswith("ravdess.zarr") and "leave --layer out" in caught.value.fix
+    assert "--layers 6,12,18,24" not in caught.value.fix  # toy is no model with layers to extract
     result = invoke("probe", "--model", "toy", "--train", "ravdess", "--test", "emodb", "--layer", "weighted")
     assert isinstance(result.exception, SergenError) and "holds a single layer" in result.exception.message
     assert not (workspace / "results" / "runs").exists() or not any((workspace / "results" / "runs").iterdir())

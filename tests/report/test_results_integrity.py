@@ -131,6 +131,24 @@ def test_results_on_a_full_disk_say_what_was_kept_and_leave_no_partial(tmp_path,
     assert len(kept.records) == n_runs and not kept.skipped  # the runs before it, untouched; no orphan record
 
 
+def test_scores_on_a_full_disk_are_the_same_clear_answer_and_leave_no_partial(tmp_path, monkeypatch):
+    import numpy as np
+
+    from sergen.experiments import run_scores
+
+    def full(handle, **arrays):
+        handle.write(b"half a zip")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(run_scores.np, "savez_compressed", full)
+    scores = {"emodb": run_scores.UtteranceScores(np.array(["a", "b"]), np.array([0, 1]), np.eye(2))}
+    with pytest.raises(SergenError) as err:
+        run_scores.write_scores("0123456789abcdef", scores, tmp_path / "results")
+    assert err.value.what == ("run 0123456789abcdef could not be saved (No space left on device); its numbers are "
+                              "lost, the runs saved before it are kept")
+    assert list(runs_dir(tmp_path / "results").iterdir()) == []
+
+
 # -- outputs never overwrite a user's file -----------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["report.md", "figures/cross_melspec_mlp.png"])

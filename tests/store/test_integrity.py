@@ -123,7 +123,31 @@ def test_frames_shape_edited_in_its_metadata_is_refused(store):
     meta.write_text(json.dumps(doc))
     with pytest.raises(SergenError) as exc:
         sergen.open_store("melspec", "emodb")
-    assert "does not belong here: its frames array has" in exc.value.what and "but the store records" in exc.value.what
+    assert exc.value.what.startswith("store melspec/emodb is damaged: its frames array has ")
+    assert "but the store records" in exc.value.what and "move it back" not in exc.value.fix
+    assert any(p.startswith("the store is damaged: its frames array has ") for p in verify_store(store).problems)
+
+
+@pytest.mark.parametrize("deleted", ["frame_crc32c", "audio"])
+def test_digests_deleted_from_a_store_are_damage_never_an_older_store(store, deleted):
+    shutil.rmtree(store / deleted)
+    with pytest.raises(SergenError) as exc:
+        sergen.open_store("melspec", "emodb")
+    what = "frame digests (frame_crc32c)" if deleted == "frame_crc32c" else "audio digests (audio/)"
+    assert exc.value.what == f"store melspec/emodb is damaged: its {what} are missing"
+    assert "sergen extract --model melspec --corpus emodb --overwrite" in exc.value.fix
+    assert verify_store(store).problems == [f"the store is damaged: its {what} are missing; rebuild it with "
+                                            "`sergen extract --model melspec --corpus emodb --overwrite`"]
+
+
+def test_audio_digests_of_another_length_are_damage(store):
+    group = zarr.open_group(str(store), mode="r+")
+    sha = group["audio/sha256"][:]
+    del group["audio/sha256"]
+    group["audio"].create_array("sha256", shape=(len(sha) - 1,), dtype=str, chunks=(len(sha),))[:] = sha[:-1]
+    with pytest.raises(SergenError, match=f"damaged: its audio/sha256 holds {len(sha) - 1} entries for {len(sha)} "
+                                          "utterances"):
+        sergen.open_store("melspec", "emodb")
 
 
 def test_nan_frames_stop_a_bank_build_naming_the_utterances(store, monkeypatch):
@@ -235,6 +259,10 @@ def test_audio_edited_at_the_same_length_makes_clean_and_view_stores_stale(own_e
         sergen.open_store("melspec", "emodb@pink-noise")
     with pytest.raises(SergenError, match="this store was made from the old audio"):
         extract("melspec", "emodb", view="pink-noise", show_progress=False)
+    stale = verify_store(store_path("melspec", "emodb@pink-noise"))
+    assert len(stale.problems) == 1 and "store melspec/emodb@pink-noise is stale: the audio of 1 utterance(s)" \
+        in stale.problems[0] and stale.problems[0].endswith("--view pink-noise --overwrite`")
+    assert verify_store(store_path("melspec", "emodb")).problems == []
 
 
 def test_view_store_made_from_other_audio_than_its_clean_store_is_refused(own_emodb):
