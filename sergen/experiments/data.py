@@ -16,7 +16,7 @@ from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, en
                                            threshold_bytes)
 from sergen.store.digests import FrameCheck
 from sergen.store.layout import store_path
-from sergen.experiments.store_index import layer_columns, single_layer_error, store_index  # noqa: F401 (weighted_layers)
+from sergen.experiments.store_index import layer_columns, single_layer_error, store_index  # noqa: F401
 from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
 from sergen.store.reader import open_store, store_attrs, store_version, view_stores
 from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
