@@ -107,13 +107,14 @@ def big_store(path: Path, n_frames: int, dim: int = 1024):
 def bank_build(n_frames: int, repeats: int) -> None:
     from sergen.experiments import data
     from sergen.experiments.bank_cache import RamWriter
+    from sergen.experiments.store_index import StoreIndex
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m" / "c.zarr"
         lengths = big_store(path, n_frames)
         offsets = np.concatenate([[0], np.cumsum(lengths)])
-        index = data.StoreIndex(str(path), slice(0, 1024), offsets[:-1], offsets[1:], np.full(len(lengths), "train"),
-                                np.array([f"u{i}" for i in range(len(lengths))]), int(offsets[-1]))
+        index = StoreIndex(str(path), slice(0, 1024), offsets[:-1], offsets[1:], np.full(len(lengths), "train"),
+                           np.array([f"u{i}" for i in range(len(lengths))]), int(offsets[-1]))
         shapes, meta = data.bank_layout(index)
         times = {"with": [], "without": []}
         for _ in range(repeats):

@@ -38,7 +38,7 @@ def with_common_length(ids: list[str], waves: list[np.ndarray], min_samples: int
 def compare(extractor: Extractor, ids: list[str], waves: list[np.ndarray], batch_seconds: float = 60.0) -> list[Difference]:
     """Each utterance through the production path (``embed_window``: batched by ``batch_key`` and
     ``batch_seconds``) against itself alone (``embed([wave])``)."""
-    from sergen.extract import embed_window
+    from sergen.extract_window import embed_window
 
     rows = [Row(u, extractor.num_frames(len(w))) for u, w in zip(ids, waves)]
     batched, _, errors = embed_window(extractor, rows, [(w, None) for w in waves], batch_seconds)

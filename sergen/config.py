@@ -28,6 +28,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from sergen.errors import SergenError
+from sergen.paths import check_writable
 
 CONFIG_NAME = "sergen.toml"
 DEFAULT_DIRS = {"manifests": "manifests", "stores": "stores", "results": "results", "reports": "reports"}
@@ -209,8 +210,6 @@ def _make_config_folder(path: Path) -> None:
     """The folder the config file goes in. ``~/.config/sergen`` is made on the first ``sergen config set-…``
     (as any XDG tool does); a folder named through ``SERGEN_CONFIG`` must exist: a typo there would
     otherwise leave a config where no later command looks."""
-    from sergen.store.location import check_writable
-
     variable = os.environ.get("SERGEN_CONFIG")
     named = bool(variable) and Path(variable).expanduser().absolute() == path.absolute()
     fix = ("fix SERGEN_CONFIG, or make the folder first (mkdir -p " f"{path.parent})" if named
@@ -237,8 +236,6 @@ def configured_cache_dir() -> tuple[Path, str, str] | None:
 def check_cache_dir() -> None:
     """Refuse, before any training, a chosen bank cache folder that is a file, lies under a file or is
     read-only: a bank is built into it in the middle of a run."""
-    from sergen.store.location import check_writable
-
     chosen = configured_cache_dir()
     if chosen is None:
         return
@@ -254,8 +251,6 @@ def init_workspace(folder: Path) -> Path:
     folder = Path(folder).absolute()
     if folder.exists() and not folder.is_dir():
         raise SergenError("not a folder", where=str(folder), fix="give a folder for the workspace")
-    from sergen.store.location import check_writable  # here: fsspec is not needed to import the config
-
     check_writable(folder, "workspace folder", elsewhere="give a folder that is not inside a file")
     path = folder / CONFIG_NAME
     if path.exists():

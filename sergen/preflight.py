@@ -13,7 +13,7 @@ from sergen.augment import VIEWS
 from sergen.config import data_dir
 from sergen.corpora.manifest import load_manifest
 from sergen.errors import SergenError
-from sergen.store.location import check_writable
+from sergen.paths import check_writable
 
 
 DEVICE_FORMS = "cpu, cuda, cuda:N or mps"

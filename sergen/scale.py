@@ -122,7 +122,7 @@ def _worker_extractor(model: str, device, weights, options: dict | None):
 
 def _window_task(first, last, rows, root, model, device, weights, options, view, view_seed, batch_seconds):
     from sergen.augment import VIEWS
-    from sergen.extract import decode_row, embed_window
+    from sergen.extract_window import decode_row, embed_window
 
     extractor = _worker_extractor(model, device, weights, options)
     augment = VIEWS.get(view)() if view else None

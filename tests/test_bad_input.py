@@ -267,7 +267,7 @@ def test_read_only_stores_folder(cli, private_ws, monkeypatch):
 
 def test_read_only_manifests_folder(cli, workspace, demo_root, monkeypatch):
     folder = workspace / "manifests"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)  # the workspace fixture makes it
     _read_only(folder, monkeypatch)
     try:
         code, text = cli("manifest", "emodb", "--root", demo_root / "emodb")
@@ -561,7 +561,8 @@ def test_folders_below_a_regular_file_are_refused_by_name(cli, tmp_path, monkeyp
     assert code == 2, text
     assert f"error: the workspace folder lies under a file where: {some_file} " in text
     assert "give a folder that is not inside a file" in text
-    assert some_file.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["SOMEFILE"]
+    assert some_file.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["SOMEFILE", "manifests"]  # manifests/: the fixture's
 
     monkeypatch.delenv("SERGEN_REPORTS")
     monkeypatch.chdir(tmp_path)

@@ -15,7 +15,7 @@ from sergen import LABELS
 from sergen.config import configured_root, data_dir, locate_dir
 from sergen.corpora.base import (CORPUS_READERS, MANIFEST_COLUMNS, OUTSIDE_FOUR, SPLITS, ManifestResult,
                                  read_table)
-from sergen.store.location import check_writable
+from sergen.paths import check_writable
 from sergen.errors import SergenError
 
 HASHED_COLUMNS = ["utt_id", "path", "label", "speaker", "split", "num_samples", "sample_rate", "segment_offset"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import zarr
@@ -17,8 +16,9 @@ from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, en
                                            threshold_bytes)
 from sergen.store.digests import FrameCheck
 from sergen.store.layout import store_path
-from sergen.store.location import is_remote
-from sergen.store.reader import open_store, store_attrs, view_stores
+from sergen.experiments.store_index import layer_columns, single_layer_error, store_index  # noqa: F401
+from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
+from sergen.store.reader import open_store, store_attrs, store_version, view_stores
 from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
 from sergen.train.normalise import group_keys, group_stats
 from sergen.train.pooling import std_half_stats, uses_squares
@@ -44,53 +44,6 @@ class CorpusData:
     n_store_frames: int  # frame rows of the whole store
     frame_rate: float
     synthetic: bool
-
-
-def layer_columns(attrs: dict, layer: str, where: str) -> slice:
-    """Columns of ``layer`` in a store: multi-layer stores (``settings.layers``) hold the layers side by
-    side; ``-`` means the last stored layer, or the whole vector of a single-layer store; ``weighted`` every
-    stored layer (the head learns their weighted sum, so banks and utterance vectors span all columns)."""
-    layers = attrs.get("settings", {}).get("layers")
-    dim = int(attrs["dim"])
-    if layer == "weighted":
-        if not layers or len(layers) < 2:
-            raise single_layer_error(attrs.get("model", "MODEL"), attrs.get("corpus", "CORPUS"), where)
-        return slice(0, dim)
-    if not layers:
-        if layer not in ("-", None):
-            raise SergenError(f"layer {layer} requested, but {where} holds a single layer", where=where,
-                              fix="leave --layer out (layer = \"-\" in an experiment file) to use its one vector; "
-                                  "layers are picked only in stores extracted with --layers")
-        return slice(0, dim)
-    width = dim // len(layers)
-    if layer in ("-", None):
-        return slice(dim - width, dim)
-    if int(layer) not in layers:
-        raise SergenError(f"layer {layer} is not stored in {where}; stored layers: {', '.join(map(str, layers))}",
-                          fix="pick one of them, or extract again with --layers")
-    i = layers.index(int(layer))
-    return slice(i * width, (i + 1) * width)
-
-
-def single_layer_error(model: str, corpus: str, where: str, path: str | None = None) -> SergenError:
-    """``--layer weighted`` on a store of one layer: extract layers where the model has them, else leave it out."""
-    fix = (f"extract several layers first (e.g. `sergen extract --model {model} --layers 6,12,18,24 --corpus "
-           f"{corpus} --overwrite`), or leave --layer out" if takes_layers(model)
-           else f"leave --layer out: {model} has one vector per frame and no layers to weigh (--layer "
-                "weighted is for models extracted with --layers: wavlm-large, whisper-* and hf: models)")
-    return SergenError(f"--layer weighted learns a weighted sum of stored layers, but {where} holds a single layer",
-                       where=path, fix=fix)
-
-
-def takes_layers(model: str) -> bool:
-    """Whether ``sergen extract --model MODEL --layers …`` is accepted (melspec, egemaps, … refuse it)."""
-    from sergen.preflight import check_model_options
-
-    try:
-        check_model_options(model, None, {"layers": (6, 12)})
-    except Exception:  # noqa: BLE001 - an unknown model or one refusing --layers: do not suggest it
-        return False
-    return True
 
 
 def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "-", protocol=None) -> CorpusData:
@@ -146,33 +99,6 @@ def _stream_blocks(data, block_frames: int = 1 << 13):
         check(int(lo), rows)
         yield i, j, lo, rows[:, data.columns], check
         i = j
-
-
-@dataclass(frozen=True)
-class StoreIndex:
-    """Where each utterance of a store lies, without its pooled vectors: what a bank is built from."""
-
-    path: str
-    columns: slice
-    start: np.ndarray
-    stop: np.ndarray
-    split: np.ndarray
-    utt_id: np.ndarray
-    n_store_frames: int
-
-
-def store_index(model: str, name: str, stores_root: str | None, layer: str = "-") -> StoreIndex:
-    return _store_index(model, name, stores_root, layer, store_version(model, name, stores_root))
-
-
-@lru_cache(maxsize=64)
-def _store_index(model: str, name: str, stores_root: str | None, layer: str, version: tuple) -> StoreIndex:
-    ds = open_store(model, name, root=stores_root, store_labels=True)
-    path = store_path(model, name, stores_root)
-    return StoreIndex(str(path), layer_columns(store_attrs(path), layer, f"the {model}/{name} store"),
-                      ds["start"].values.astype(np.int64), ds["stop"].values.astype(np.int64),
-                      np.asarray(ds["split"].values, dtype=str), np.asarray(ds["utt_id"].values, dtype=str),
-                      int(ds.attrs.get("n_frames", ds["frames"].shape[0])))
 
 
 def training_set_bytes(model: str, train: tuple[str, ...], stores_root: str | None, layer: str = "-",
@@ -248,11 +174,6 @@ def utterance_std(data: CorpusData, rows: np.ndarray) -> np.ndarray:
     std = zarr.open_array(data.path + "/std", mode="r")
     return np.asarray(std.get_orthogonal_selection((in_store, np.arange(data.columns.start, data.columns.stop))),
                       np.float32)
-
-
-def store_version(model: str, name: str, stores_root: str | None) -> tuple:
-    attrs = store_attrs(store_path(model, name, stores_root))
-    return name, attrs.get("created"), attrs.get("finished")
 
 
 def store_bank(model: str, name: str, stores_root: str | None, layer: str = "-", pool: str = "mean") -> StoreBank:
@@ -398,10 +319,3 @@ def split_rows(model: str, corpus: str, split: str, stores_root: str | None, lay
     """The store's ``CorpusData`` and the rows of one split (clean, with a class under the protocol)."""
     data = load_corpus(model, corpus, stores_root, layer, protocol)
     return data, np.flatnonzero((data.split == split) & data.is_clean & (data.label >= 0))
-
-
-def stores_root_key(root) -> str | None:
-    """A hashable, absolute form of a stores root (URLs stay as they are)."""
-    if not root:
-        return None
-    return str(root) if is_remote(root) else str(Path(root).resolve())

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sergen.config import data_dir
+from sergen.corpora.manifest_table import manifest_table, uses_workspace_manifest
 from sergen.errors import SergenError
+from sergen.experiments.store_index import store_index
 from sergen.protocols.protocol import (Protocol, ProtocolTable, class_labels, fold_splits, n_folds, run_classes,
                                        table_from)
+from sergen.store.reader import store_version
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,6 @@ class Assignment:
     fingerprint: str
 
 
-def uses_workspace_manifest(stores_root: str | None) -> bool:
-    from sergen.experiments.data import stores_root_key
-
-    return stores_root is None or stores_root_key(stores_root) == stores_root_key(data_dir("stores"))
-
-
 def protocol_table(model: str, corpus: str, stores_root: str | None) -> ProtocolTable:
     from sergen.corpora.manifest import manifest_path
 
@@ -53,9 +49,7 @@ def protocol_table(model: str, corpus: str, stores_root: str | None) -> Protocol
     if uses_workspace_manifest(stores_root):
         check_chosen_manifests_folder(missing_too=False)  # a missing one: the commands refuse it (see there)
     if uses_workspace_manifest(stores_root) and file.exists():
-        return _manifest_table(corpus, str(file), file.stat().st_mtime_ns)
-    from sergen.experiments.data import store_version
-
+        return manifest_table(corpus, str(file), file.stat().st_mtime_ns)
     return _store_table(model, corpus, stores_root, store_version(model, corpus, stores_root))
 
 
@@ -76,14 +70,6 @@ def check_chosen_manifests_folder(missing_too: bool = True) -> None:
                       where=f"{folder} ({origin})",
                       fix="point it at the folder holding the manifests (`sergen manifest` writes them), or unset it "
                           "to use the workspace's manifests/")
-
-
-@lru_cache(maxsize=32)
-def _manifest_table(corpus: str, path: str, mtime_ns: int) -> ProtocolTable:
-    from sergen.corpora.manifest import load_manifest
-
-    manifest, _ = load_manifest(corpus, path)
-    return table_from(manifest, corpus, path)
 
 
 @lru_cache(maxsize=32)
@@ -154,7 +140,6 @@ def protocol_change(record, stores_root: str | None) -> str | None:
     """Why a saved run's labels, splits or audio are not what its spec gives now, naming the cause (a label
     map or fold file edited or gone, a manifest edited, audio moved); None when they are the same. Runs from
     before protocols were recorded (no ``record.protocol``) are checked by their stores only."""
-    from sergen.experiments.data import store_index
     from sergen.protocols.protocol import file_digest, protocol_file
 
     for value, digest in (getattr(record, "protocol_files", None) or {}).items():

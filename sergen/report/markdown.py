@@ -18,7 +18,7 @@ from sergen.report.calibration_section import calibration_section
 from sergen.report.emobox_cross_section import emobox_cross_section
 from sergen.report.remedy_sections import layer_section, remedy_section
 from sergen.results import Runs, StoreProblem, load_runs, runs_dir, store_problems
-from sergen.store.location import check_writable
+from sergen.paths import check_writable
 
 SYNTHETIC_BANNER = ("> **Synthetic data.** These results come from sergen's synthetic demo corpora (made by "
                     "`sergen demo-data`), not from real emotional speech. They show what the pipeline computes; "

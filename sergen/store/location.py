@@ -8,15 +8,7 @@ from pathlib import Path
 
 import fsspec
 
-
-def is_remote(root) -> bool:
-    text = str(root)
-    return "://" in text and not text.startswith("file://")
-
-
-def local_path(root) -> Path:
-    text = str(root)
-    return Path(text[len("file://"):] if text.startswith("file://") else text)
+from sergen.paths import is_remote, local_path
 
 
 def join(root, *parts: str):
@@ -78,31 +70,6 @@ def size_bytes(path) -> int:
         return sum(f.stat().st_size for f in local_path(path).rglob("*") if f.is_file())
     fs, p = _fs(path)
     return int(fs.du(p))
-
-
-def check_writable(folder, what: str, elsewhere: str | None = None) -> None:
-    """Refuse, before any work, a local folder sergen must write into that is a file, sits under a file,
-    or is read-only; nothing is created here. Remote URLs are left to their file system. ``elsewhere`` says
-    how to point the folder elsewhere (default: the ``SERGEN_<WHAT>`` variable or ``[dirs]``)."""
-    import os
-
-    from sergen.errors import SergenError
-
-    if is_remote(folder):
-        return
-    folder = local_path(folder)
-    elsewhere = elsewhere or f"SERGEN_{what.split()[0].upper()} or [dirs] in sergen.toml"
-    probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise SergenError(f"the {what} is a file, not a folder" if probe == folder else f"the {what} lies under a file",
-                          where=str(probe), fix=f"move the file away or point the {what} elsewhere ({elsewhere})")
-    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
-        raise SergenError(f"the {what} is not writable", where=str(probe),
-                          fix=f"make it writable (chmod u+w) or point the {what} elsewhere ({elsewhere})")
 
 
 def check_readable_root(root) -> None:

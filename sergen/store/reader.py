@@ -104,6 +104,12 @@ def require_identity(group: zarr.Group, attrs: dict, model: str, corpus: str, pa
                           fix=f"rebuild it with {rebuild} (its files were edited or partly deleted)")
 
 
+def store_version(model: str, name: str, stores_root: str | None) -> tuple:
+    attrs = store_attrs(store_path(model, name, stores_root))
+    return name, attrs.get("created"), attrs.get("finished")
+
+
+
 def _frame_owner(offsets: np.ndarray, chunks: tuple[int, ...]) -> da.Array:
     """Lazy utterance index of every frame, computed per chunk from the offsets."""
     import dask.array as da
@@ -213,14 +219,14 @@ def with_manifest_labels(ds: xr.Dataset, corpus: str, root) -> xr.Dataset:
     import warnings
 
     from sergen.corpora.manifest import manifest_path
-    from sergen.experiments.protocol_join import _manifest_table, uses_workspace_manifest
+    from sergen.corpora.manifest_table import manifest_table, uses_workspace_manifest
 
     name = corpus.split("@")[0]
     file = manifest_path(name)
     if not uses_workspace_manifest(root) or not file.exists():
         return ds
     try:
-        table = _manifest_table(name, str(file), file.stat().st_mtime_ns).table
+        table = manifest_table(name, str(file), file.stat().st_mtime_ns).table
     except SergenError:
         return ds  # an unreadable manifest is probe's to report; the store's copy stands
     ids = np.asarray(ds["utt_id"].values, dtype=object)

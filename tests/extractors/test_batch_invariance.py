@@ -10,7 +10,7 @@ import torch
 import transformers
 
 from sergen.batch_check import TOLERANCE, compare, with_common_length
-from sergen.extract import _batches
+from sergen.extract_window import _batches
 from sergen.extractors import EXTRACTORS, get_extractor
 from sergen.extractors.base import Extractor
 from sergen.extractors.clap import CLAP2023

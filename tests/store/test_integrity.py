@@ -31,12 +31,12 @@ def clean(demo_root, tmp_path_factory):
 def store(clean, workspace):
     """This test's own copy of the clean store (and manifest) in its workspace. The per-process caches are
     keyed by the store's creation time, which every copy shares: cleared, so no test reads another's copy."""
-    from sergen.experiments import data
+    from sergen.experiments import data, store_index
 
-    for cached in (data._store_index, data._store_bank, data._load_corpus):
+    for cached in (store_index._store_index, data._store_bank, data._load_corpus):
         cached.cache_clear()
     for kind in ("manifests", "stores"):
-        shutil.copytree(clean / kind, workspace / kind)
+        shutil.copytree(clean / kind, workspace / kind, dirs_exist_ok=True)  # the workspace fixture made manifests/
     return store_path("melspec", "emodb")
 
 
