@@ -27,7 +27,8 @@ from sergen.console import progress_bar
 from sergen.corpora.manifest import audio_hash, manifest_hash
 from sergen.errors import SergenError
 from sergen.extractors import get_extractor
-from sergen.extractors.base import Extractor, default_device
+from sergen.extractors import default_device
+from sergen.extractors.base import Extractor
 from sergen.extract_window import decode_row, embed_window
 from sergen.preflight import preflight
 from sergen.store.digests import drop_cut_chunks

@@ -60,7 +60,8 @@ def check_model_options(model: str, weights, options: dict, device: str | None =
     flag = {"layers": "--layers", "hop_seconds": "--hop-seconds", "revision": "--revision", "precision": "--precision",
             "input_mode": "--input-mode"}
     if "precision" in options:  # every extractor takes it; those without a network offer fp32 only
-        from sergen.extractors.base import check_precision, default_device
+        from sergen.extractors import default_device
+        from sergen.extractors.base import check_precision
 
         if device is None:
             device = default_device(cls)

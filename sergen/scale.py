@@ -95,7 +95,7 @@ def connect(scheduler: str):
 
 
 def _worker_device(device: str | None, model: str) -> str:
-    from sergen.extractors.base import model_uses_torch
+    from sergen.extractors import model_uses_torch
 
     if device:
         return device

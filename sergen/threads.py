@@ -15,7 +15,6 @@ import os
 import threading
 from typing import Iterator
 
-from sergen.extractors.base import model_uses_torch
 
 
 def available_cores() -> int:
@@ -49,7 +48,7 @@ def one_blas_thread() -> Iterator[None]:
 @contextlib.contextmanager
 def blas_threads(extractor) -> Iterator[None]:
     """Thread counts suited to ``extractor`` (class or instance) for the duration of the block."""
-    if not model_uses_torch(extractor):
+    if not getattr(extractor, "uses_torch", True):  # an extractor class or instance
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1):

@@ -297,7 +297,7 @@ def models_check(
     from sergen.batch_check import TOLERANCE, compare, pick_spread, with_common_length
     from sergen.extract import decode_row, plan_frames
     from sergen.extractors import get_extractor
-    from sergen.extractors.base import default_device
+    from sergen.extractors import default_device
     from sergen.preflight import preflight
 
     names = manifest_corpora()

@@ -26,4 +26,24 @@ def canonical_model(name: str) -> str:
     return EXTRACTORS.resolve(name)
 
 
-__all__ = ["EXTRACTORS", "Extractor", "get_extractor", "canonical_model"]
+def model_uses_torch(model) -> bool:
+    """Whether a model (registered name or alias, class or instance) runs torch; names not registered
+    (``hf:<id>``, any other encoder) do."""
+    if isinstance(model, str):
+        if model not in EXTRACTORS:
+            return True
+        model = EXTRACTORS.get(model)
+    return bool(getattr(model, "uses_torch", True))
+
+
+def default_device(model) -> str:
+    """CUDA when torch sees a GPU, else the CPU. Models that never use torch get the CPU without importing
+    it: the import alone costs about two seconds, longer than extracting a small corpus with melspec."""
+    if not model_uses_torch(model):
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+__all__ = ["EXTRACTORS", "Extractor", "get_extractor", "canonical_model", "default_device", "model_uses_torch"]

@@ -147,28 +147,6 @@ class Extractor:
         return torch.autocast(kind, dtype=torch.bfloat16 if self.precision == "bf16" else torch.float16)
 
 
-def model_uses_torch(model) -> bool:
-    """Whether a model (registered name or alias, class or instance) runs torch; names not registered
-    (``hf:<id>``, any other encoder) do."""
-    if isinstance(model, str):
-        import sergen.extractors  # noqa: F401  (registration: base is imported before the extractors)
-
-        if model not in EXTRACTORS:
-            return True
-        model = EXTRACTORS.get(model)
-    return bool(getattr(model, "uses_torch", True))
-
-
-def default_device(model) -> str:
-    """CUDA when torch sees a GPU, else the CPU. Models that never use torch get the CPU without importing
-    it: the import alone costs about two seconds, longer than extracting a small corpus with melspec."""
-    if not model_uses_torch(model):
-        return "cpu"
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def check_precision(cls: type[Extractor], precision: str, device: str = "cpu") -> str:
     """The precision if this extractor offers it on this device, else a SergenError saying what is allowed."""
     precision = str(precision).lower()

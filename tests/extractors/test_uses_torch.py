@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from sergen.extractors import EXTRACTORS
-from sergen.extractors.base import default_device, model_uses_torch
+from sergen.extractors import default_device, model_uses_torch
 
 SIGNAL_PROCESSING = {"melspec", "egemaps"}
 
@@ -36,7 +36,7 @@ def test_default_device_of_a_torch_model_is_what_torch_sees():
 
 
 def test_default_device_of_signal_processing_never_imports_torch():
-    code = ("import sys\nfrom sergen.extractors.base import default_device\n"
+    code = ("import sys\nfrom sergen.extractors import default_device\n"
             "print(default_device('melspec'), default_device('egemaps'), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["cpu", "cpu", "False"]
