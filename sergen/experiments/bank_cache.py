@@ -174,7 +174,7 @@ def _build_into(files: dict[str, Path], shapes: dict[str, tuple], meta: dict, fi
         os.replace(partial[k], files[k])
     partial_meta = files["meta"].with_suffix(".partial.npz")
     with open(partial_meta, "wb") as fh:
-        np.savez(fh, **meta, **bank_digest.record(files["prefix"]))
+        np.savez(fh, **meta, **bank_digest.record(files["prefix"], meta))
     os.replace(partial_meta, files["meta"])
 
 

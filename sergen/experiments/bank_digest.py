@@ -17,7 +17,7 @@ from pathlib import Path
 import google_crc32c
 import numpy as np
 
-KEYS = ("digest_crc32c", "digest_size", "digest_mtime_ns", "digest_inode")
+KEYS = ("digest_crc32c", "digest_size", "digest_mtime_ns", "digest_inode", "digest_meta")
 
 
 def file_stat(path: Path) -> tuple[int, int, int]:
@@ -34,10 +34,22 @@ def file_crc32c(path: Path, block: int = 1 << 24) -> int:
     return int.from_bytes(checksum.digest(), "big")
 
 
-def record(prefix: Path) -> dict[str, np.ndarray]:
-    """What the meta file keeps about a finished prefix file."""
+def record(prefix: Path, meta: dict) -> dict[str, np.ndarray]:
+    """What the meta file keeps about a finished prefix file, and the digest of its own arrays (the offsets
+    and lengths that say where each utterance lies in the prefix table: edited, they would draw other rows)."""
     size, mtime, inode = file_stat(prefix)
-    return dict(zip(KEYS, (np.int64(file_crc32c(prefix)), np.int64(size), np.int64(mtime), np.int64(inode))))
+    return dict(zip(KEYS, (np.int64(file_crc32c(prefix)), np.int64(size), np.int64(mtime), np.int64(inode),
+                           np.int64(arrays_crc32c(meta)))))
+
+
+def arrays_crc32c(arrays: dict) -> int:
+    """CRC-32C over named arrays (names, dtypes, shapes and bytes, in name order)."""
+    checksum = google_crc32c.Checksum()
+    for name in sorted(arrays):
+        value = np.ascontiguousarray(arrays[name])
+        checksum.update(f"{name}|{value.dtype.str}|{value.shape}|".encode())
+        checksum.update(value.tobytes())
+    return int.from_bytes(checksum.digest(), "big")
 
 
 def split_meta(meta: dict) -> tuple[dict, dict]:
@@ -49,11 +61,13 @@ def problem(prefix: Path, meta_file: Path) -> str | None:
     """Why a complete-looking bank must not be used (None when it is sound)."""
     try:
         with np.load(meta_file) as meta:
-            recorded = split_meta({k: meta[k] for k in meta.files})[1]
+            own, recorded = split_meta({k: meta[k] for k in meta.files})
     except Exception as exc:  # noqa: BLE001 - a meta file that does not load is a damaged bank
         return f"its meta file cannot be read ({type(exc).__name__})"
     if set(recorded) != set(KEYS):
         return "it carries no digest"
+    if arrays_crc32c(own) != recorded["digest_meta"]:
+        return "its meta file's contents changed since it was built (digest mismatch)"
     try:
         now = file_stat(prefix)
         np.load(prefix, mmap_mode="r")  # the header's shape fits the file's size

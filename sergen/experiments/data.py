@@ -18,7 +18,7 @@ from sergen.store.digests import FrameCheck
 from sergen.store.layout import store_path
 from sergen.experiments.store_index import layer_columns, single_layer_error, store_index  # noqa: F401
 from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
-from sergen.store.reader import open_store, store_attrs, store_version, view_stores
+from sergen.store.reader import open_store, require_same_stats, store_attrs, store_version, view_stores
 from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
 from sergen.train.normalise import group_keys, group_stats
 from sergen.train.pooling import std_half_stats, uses_squares
@@ -61,6 +61,7 @@ def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "
 @lru_cache(maxsize=32)
 def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, version: tuple) -> CorpusData:
     ds = open_store(model, corpus, root=stores_root, store_labels=True)  # refuses a store that lost chunks
+    require_same_stats(model, corpus, stores_root)  # the pooled vectors and standardisation come from them
     columns = layer_columns(store_attrs(store_path(model, corpus, stores_root)), layer, f"the {model}/{corpus} store")
     return CorpusData(
         corpus=corpus,

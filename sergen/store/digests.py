@@ -54,6 +54,39 @@ def checked_codecs(codec) -> tuple:
     return (codec, zarr.codecs.Crc32cCodec())
 
 
+STATS_ARRAY = "stats_crc32c"  # per utterance: CRC-32C of its mean row then its std row (float32, as stored)
+
+
+def create_stats_digest_array(group: zarr.Group, n_utt: int) -> None:
+    group.create_array(STATS_ARRAY, shape=(n_utt,), chunks=(max(n_utt, 1),), dtype="int64", fill_value=NO_DIGEST,
+                       compressors=checked_codecs(zarr.codecs.ZstdCodec()), dimension_names=("utt",))
+
+
+def stats_crcs(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Each utterance's digest of its summary rows (the heads' standardisation and pooled vectors read them)."""
+    mean, std = np.ascontiguousarray(mean, np.float32), np.ascontiguousarray(std, np.float32)
+    return np.array([crc32c(np.concatenate([m, s])) for m, s in zip(mean, std)], np.int64)
+
+
+def write_stats_digests(group: zarr.Group, first: int, mean: np.ndarray, std: np.ndarray) -> None:
+    if STATS_ARRAY not in group.array_keys():  # a store from before summary digests: resumed as it was made
+        return
+    array = group[STATS_ARRAY]
+    stored = array[:]
+    stored[first:first + len(mean)] = stats_crcs(mean, std)
+    array[:] = stored
+
+
+def stats_mismatches(group: zarr.Group) -> np.ndarray:
+    """Store indices of the utterances whose ``mean``/``std`` rows differ from those written (a value edited
+    through zarr rewrites the chunk's own checksum; this digest was taken when the rows were written)."""
+    if STATS_ARRAY not in group.array_keys():
+        return np.zeros(0, np.int64)
+    want = group[STATS_ARRAY][:]
+    found = stats_crcs(group["mean"][:], group["std"][:])
+    return np.flatnonzero((want != NO_DIGEST) & (want != found))
+
+
 def has_digests(group: zarr.Group) -> bool:
     return DIGEST_ARRAY in group.array_keys()
 
@@ -160,6 +193,10 @@ def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
 
     made_with, n_utts = attrs.get("digests") or [], attrs.get("n_utts")
     arrays = []
+    if "stats" in made_with:
+        if STATS_ARRAY not in group.array_keys():
+            return f"its summary digests ({STATS_ARRAY}) are missing"
+        arrays.append((STATS_ARRAY, group[STATS_ARRAY]))
     if "frames" in made_with:
         if not has_digests(group):
             return f"its frame digests ({DIGEST_ARRAY}) are missing"

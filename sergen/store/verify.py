@@ -16,7 +16,7 @@ from zarr.core.sync import sync
 
 from sergen.errors import SergenError
 from sergen.store.digests import (DIGEST_ARRAY, cut_chunks, digest_layout_problem, digest_mismatches, has_digests,
-                                  placement_problem, shape_problem)
+                                  placement_problem, shape_problem, stats_mismatches)
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING
 from sergen.store.location import is_remote
 
@@ -259,6 +259,9 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
     if damaged:
         report.problems.append(f"the store is damaged: {damaged}; rebuild it with {rebuild}")
         return report
+    edited = stats_mismatches(group)
+    if len(edited):
+        flag("mean/std summaries differ from what was written (digest mismatch: the arrays were edited)", edited)
     stale = audio_problem(group, attrs, model, name, path.parent.parent if isinstance(path, Path) else None)
     if stale:
         report.problems.append(stale)

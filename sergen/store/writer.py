@@ -17,7 +17,8 @@ import pandas as pd
 import zarr
 
 from sergen.audio_digest import create_audio_arrays
-from sergen.store.digests import checked_codecs, create_digest_array, write_digests
+from sergen.store.digests import (checked_codecs, create_digest_array, create_stats_digest_array, write_digests,
+                                  write_stats_digests)
 from sergen.store.location import remove
 from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
@@ -44,6 +45,7 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
     group.create_array("status", shape=(n_utt,), chunks=(n_utt,), dtype="uint8", fill_value=0,
                        dimension_names=("utt",), compressors=checked_codecs(zarr.codecs.ZstdCodec()))
     create_digest_array(group, n_utt)
+    create_stats_digest_array(group, n_utt)
     create_audio_arrays(group, n_utt)
     meta = group.create_group("utt")
     for col in META_COLUMNS:
@@ -57,7 +59,7 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
     group.attrs["sergen"] = dict(
         attrs, format=FORMAT_VERSION, dim=dim, dtype=dtype, n_utts=n_utt, n_frames=int(offsets[-1]),
         chunk_frames=chunk, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        complete=False, failures={}, initialised=True, digests=["frames", "audio"],
+        complete=False, failures={}, initialised=True, digests=["frames", "stats", "audio"],
     )
     return group
 
@@ -89,8 +91,11 @@ class StoreWriter:
         stored = block.astype(self.attrs["dtype"])
         self._array("frames")[self.offsets[first]:self.offsets[last]] = stored
         write_digests(self.group, first, stored, self.offsets[first:last + 1] - self.offsets[first])
-        self._array("mean")[first:last] = np.stack([f.mean(0) for f in frames])
-        self._array("std")[first:last] = np.stack([f.std(0) for f in frames])
+        mean = np.stack([f.mean(0) for f in frames]).astype(np.float32)
+        std = np.stack([f.std(0) for f in frames]).astype(np.float32)
+        self._array("mean")[first:last] = mean
+        self._array("std")[first:last] = std
+        write_stats_digests(self.group, first, mean, std)
         status = self.group["status"][:]
         status[first:last] = codes
         self.group["status"][:] = status

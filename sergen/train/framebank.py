@@ -46,7 +46,7 @@ import torch
 from sergen.train.pooling import input_dim, std_half_stats, uses_squares
 
 BANK_STEP = 2  # frames per prefix row
-BANK_FORMAT = 4  # 4: meta files carry the prefix file's digest; bumped when the bank files' layout changes: older files are rebuilt, never misread
+BANK_FORMAT = 5  # 4: meta files carry the prefix file's digest, 5: and one of their own arrays; bumped when the bank files' layout changes: older files are rebuilt, never misread
 
 
 def units_of(lengths) -> np.ndarray:

@@ -128,12 +128,29 @@ def test_frames_shape_edited_in_its_metadata_is_refused(store):
     assert any(p.startswith("the store is damaged: its frames array has ") for p in verify_store(store).problems)
 
 
-@pytest.mark.parametrize("deleted", ["frame_crc32c", "audio"])
+@pytest.mark.parametrize("array, change", [("mean", lambda m: m * 5 + 3), ("std", lambda s: s * 10)])
+def test_summaries_edited_through_zarr_are_named_never_trained_on(store, array, change):
+    from sergen.experiments.data import load_corpus
+
+    ids = zarr.open_group(str(store), mode="r")["utt"]["utt_id"][:].tolist()
+    edited = zarr.open_array(str(store / array), mode="r+")
+    edited[:3] = change(edited[:3])  # zarr rewrites the chunks' own checksums: only the digest can tell
+    with pytest.raises(SergenError) as exc:
+        load_corpus("melspec", "emodb", None)
+    assert exc.value.what == ("the mean/std summaries of 3 utterance(s) of store melspec/emodb differ from what was "
+                              f"written (digest mismatch: the arrays were edited): {', '.join(ids[:3])}")
+    assert exc.value.fix == "rebuild it with `sergen extract --model melspec --corpus emodb --overwrite`"
+    assert verify_store(store).problems == ["mean/std summaries differ from what was written (digest mismatch: the "
+                                            f"arrays were edited): {', '.join(ids[:3])}"]
+
+
+@pytest.mark.parametrize("deleted", ["frame_crc32c", "stats_crc32c", "audio"])
 def test_digests_deleted_from_a_store_are_damage_never_an_older_store(store, deleted):
     shutil.rmtree(store / deleted)
     with pytest.raises(SergenError) as exc:
         sergen.open_store("melspec", "emodb")
-    what = "frame digests (frame_crc32c)" if deleted == "frame_crc32c" else "audio digests (audio/)"
+    what = {"frame_crc32c": "frame digests (frame_crc32c)", "stats_crc32c": "summary digests (stats_crc32c)",
+            "audio": "audio digests (audio/)"}[deleted]
     assert exc.value.what == f"store melspec/emodb is damaged: its {what} are missing"
     assert "sergen extract --model melspec --corpus emodb --overwrite" in exc.value.fix
     assert verify_store(store).problems == [f"the store is damaged: its {what} are missing; rebuild it with "
@@ -175,24 +192,33 @@ def _bank(monkeypatch, workspace):
     return bank, next((workspace / "banks").glob("*.prefix.npy"))
 
 
-@pytest.mark.parametrize("damage", ["zeroed", "cut"])
+@pytest.mark.parametrize("damage", ["zeroed", "cut", "meta"])
 def test_damaged_bank_file_is_rebuilt_with_one_line_never_used(store, workspace, monkeypatch, capfd, damage):
     bank, prefix = _bank(monkeypatch, workspace)
-    good = np.array(bank.prefix)
+    good, lengths = np.array(bank.prefix), np.array(bank.length)
     del bank
     size = prefix.stat().st_size
-    with open(prefix, "r+b") as fh:  # the issue's two damages: second half zeroed in place, or cut to half
-        if damage == "zeroed":
-            fh.seek(size // 2)
-            fh.write(bytes(size - size // 2))
-        else:
-            fh.truncate(size // 2)
+    if damage == "meta":  # the lengths that say which rows an utterance owns, halved (N50)
+        meta = prefix.with_name(prefix.name.replace(".prefix.npy", ".meta.npz"))
+        arrays = dict(np.load(meta))
+        arrays["length"] = arrays["length"] // 2
+        with open(meta, "wb") as fh:
+            np.savez(fh, **arrays)
+    else:
+        with open(prefix, "r+b") as fh:  # the issue's two damages: second half zeroed in place, or cut to half
+            if damage == "zeroed":
+                fh.seek(size // 2)
+                fh.write(bytes(size - size // 2))
+            else:
+                fh.truncate(size // 2)
     capfd.readouterr()
     again, _ = _bank(monkeypatch, workspace)
     np.testing.assert_array_equal(np.asarray(again.prefix), good)  # rebuilt: the numbers of the sound bank
+    np.testing.assert_array_equal(np.asarray(again.length), lengths)
     err = capfd.readouterr().err
-    why = ("its prefix file's contents changed since it was built (digest mismatch)" if damage == "zeroed"
-           else "its prefix file is cut short or unreadable")
+    why = {"zeroed": "its prefix file's contents changed since it was built (digest mismatch)",
+           "cut": "its prefix file is cut short or unreadable",
+           "meta": "its meta file's contents changed since it was built (digest mismatch)"}[damage]
     assert err.count("is damaged") == 1 and f"is damaged ({why}" in err and "rebuilding it" in err
     capfd.readouterr()
     _bank(monkeypatch, workspace)
