@@ -15,9 +15,20 @@ class OutputConsole(Console):
     tells ``main`` to say on stderr that the command carried on and kept what it saves."""
 
     pipe_closed = False
+    write_failed: str | None = None  # why stdout could not be written (a full disk, ``> /dev/full``), if so
 
     def on_broken_pipe(self) -> None:
         close_stdout()
+
+    def _check_buffer(self) -> None:
+        """As rich's, but stdout that cannot be written (no space left, an I/O error) is closed like a broken
+        pipe, and ``main`` says so, instead of a traceback ending the command mid-work."""
+        try:
+            super()._check_buffer()
+        except OSError as exc:
+            OutputConsole.write_failed = exc.strerror or str(exc)
+            self._buffer.clear()
+            close_stdout()
 
 
 def close_stdout() -> None:
@@ -33,8 +44,24 @@ def close_stdout() -> None:
         pass
 
 
+class ErrorConsole(Console):
+    """stderr. Piped with stdout into a reader that stops early (``sergen grid … 2>&1 | head``), it is closed
+    the same way: the command carries on and keeps what it saves (nothing can be said on a closed stderr)."""
+
+    def on_broken_pipe(self) -> None:
+        import os
+
+        self.quiet = True
+        OutputConsole.pipe_closed = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stderr.fileno())
+        except (OSError, ValueError):
+            pass
+
+
 console = OutputConsole(stderr=False, soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+err_console = ErrorConsole(stderr=True, soft_wrap=True)
 
 
 def progress_bar(*extra_columns, enabled: bool = True) -> Progress:

@@ -445,3 +445,32 @@ def test_weighted_layers_on_a_model_without_layers_never_suggests_extracting_lay
             "layer") in text
     assert "leave --layer out: melspec has one vector per frame and no layers to weigh" in text
     assert "--layers 6,12,18,24" not in text
+
+
+def test_stdout_on_a_full_device_is_one_clear_line_never_a_traceback(tmp_path):
+    import os
+    import subprocess
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "sergen.cli", "models", "ls"], stdout=full, stderr=subprocess.PIPE,
+                              text=True, env={**os.environ, "SERGEN_HOME": str(tmp_path)})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: the output could not be written (No space left on device): stdout was "
+                                  "closed, and the command carried on to its end")
+
+
+def test_stderr_piped_into_a_reader_that_stops_early_never_stops_the_command(tmp_path):
+    """`sergen … 2>&1 | head -1`: both streams close after a line; the command still does all its work."""
+    import os
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-m", "sergen.cli", "demo-data", "--out", str(tmp_path / "C"),
+                             "--scale", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "SERGEN_HOME": str(tmp_path), "SERGEN_PROGRESS": "1"})
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader is gone: every later write to either stream is a broken pipe
+    assert proc.wait(timeout=300) == 0
+    made = {p.name for p in (tmp_path / "C").iterdir()}
+    assert {"iemocap", "cremad", "msp", "emodb", "ravdess"} <= made

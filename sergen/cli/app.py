@@ -214,6 +214,11 @@ def main():
         code = 130
     if code == 130:  # typer turns Ctrl-C into exit code 130
         err_console.print("[yellow]interrupted; rerun the same command to resume")
+    if OutputConsole.write_failed:
+        err_console.print(f"[bold red]error:[/] the output could not be written ({OutputConsole.write_failed}): "
+                          "stdout was closed, and the command carried on to its end; everything it saves (runs, "
+                          "matrices, reports) was saved", highlight=False)
+        sys.exit(code if isinstance(code, int) and code else 1)
     if OutputConsole.pipe_closed:
         err_console.print("[yellow]note: the output pipe closed early (e.g. `| head`), so the rest of the output was "
                           "not printed; the command carried on to its end, and everything it saves (runs, matrices, "
