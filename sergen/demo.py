@@ -79,12 +79,10 @@ def _sergen_wrote(results_dir: Path, path: Path) -> bool:
     if len(parts) == 2 and parts[0] == "matrices":
         if parts[1] == ".written.json":
             return True
-        listing = results_dir / "matrices" / ".written.json"
-        try:
-            listed = json.loads(listing.read_text()) if listing.is_file() else []
-        except (OSError, ValueError):
-            listed = []
-        return isinstance(listed, list) and parts[1] in {f"{name}.csv" for name in listed}
+        from sergen.written_files import read_listing, still_as_written
+
+        listed = {f"{name}.csv": digest for name, digest in read_listing(results_dir / "matrices" / ".written.json").items()}
+        return parts[1] in listed and still_as_written(path, listed[parts[1]])  # one edited since is the user's
     return len(parts) == 3 and parts[0] == "fragmentation" and parts[2] in FRAGMENTATION_FILES
 
 

@@ -6,7 +6,6 @@ train × test AUROC matrices over every fresh run in the results folder."""
 from __future__ import annotations
 
 import itertools
-import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from sergen import corpus_order
 from sergen.config import data_dir
 from sergen.console import progress_bar
 from sergen.errors import SergenError
+from sergen.written_files import read_listing, still_as_written, write_listing
 from sergen.experiments.data import stores_root_key
 from sergen.experiments.probe import ProbeSpec, fold_specs, layer_specs, probe_run, resolve_spec, save_run
 from sergen.train.heads import ADVERSARIAL, HEADS
@@ -205,17 +205,17 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
                        if v)
         name += f"_{_safe(tag)}" if tag else ""
         path = out_dir / f"{name}.csv"
-        if (path.exists() or path.is_symlink()) and (name not in before or path.is_symlink() or not path.is_file()):
-            written.kept.append(path)  # a user's own file at a matrix's name: left as it is, and named
+        if (path.exists() or path.is_symlink()) and (name not in before or not still_as_written(path, before[name])):
+            written.kept.append(path)  # a user's own file (or one edited since) at a matrix's name: left, and named
             continue
         matrix.round(4).to_csv(path)
         written[name] = path
     # remove the matrices an earlier call wrote that no fresh run supports now: only files sergen listed
     for name in set(before) - set(written):
         path = out_dir / f"{name}.csv"
-        if path not in written.kept:
+        if path not in written.kept and still_as_written(path, before[name]):
             path.unlink(missing_ok=True)
-    listing.write_text(json.dumps(sorted(written)))
+    write_listing(listing, dict(written))
     return written
 
 
@@ -228,14 +228,9 @@ class Matrices(dict):
         self.left_out, self.kept = list(left_out), []
 
 
-def _listed(listing: Path) -> set[str]:
-    """The matrices an earlier call wrote (``.written.json``); an unreadable list names none, so nothing
-    there is taken for sergen's."""
-    try:
-        names = json.loads(listing.read_text()) if listing.is_file() else []
-    except (OSError, UnicodeDecodeError, ValueError):
-        names = []
-    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+def _listed(listing: Path) -> dict[str, str | None]:
+    """The matrices an earlier call wrote (``.written.json``), with their digests."""
+    return read_listing(listing)
 
 
 def _safe(text: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from sergen.errors import SergenError
 from sergen.report.markdown import build_report
+from sergen.written_files import file_sha256
 from sergen.results import (load_runs, read_run, record_digest, runs_dir, save_run, settings_sets,
                             settings_tag)
 from tests.report.test_report import fixture_results
@@ -159,7 +160,8 @@ def test_report_refuses_to_overwrite_a_users_file(tmp_path, name):
     (out / name).write_text("my own notes")
     with pytest.raises(SergenError) as err:
         build_report(tmp_path / "results", out)
-    assert f"holds 1 file(s) at the report's names that sergen did not write ({name})" in err.value.what
+    assert (f"holds 1 file(s) at the report's names that sergen did not write, or that were edited after sergen "
+            f"wrote them ({name})") in err.value.what
     assert "nothing was written" in err.value.what and err.value.where == str(out / name)
     assert (out / name).read_text() == "my own notes"
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [name]
@@ -173,7 +175,7 @@ def test_report_replaces_its_own_earlier_report_and_drops_its_old_figures(tmp_pa
     assert "report.md" in listing and "figures/cross_melspec_mlp.png" in listing
     old = out / "figures" / "cross_old_mlp.png"
     old.write_bytes(b"png")  # a figure an earlier report made, that this one does not
-    (out / ".sergen-report.json").write_text(json.dumps(listing + ["figures/cross_old_mlp.png"]))
+    (out / ".sergen-report.json").write_text(json.dumps({**listing, "figures/cross_old_mlp.png": file_sha256(old)}))
     mine = out / "figures" / "mine.png"
     mine.write_bytes(b"mine")  # not at a report's name: never touched
     build_report(tmp_path / "results", out)
@@ -236,10 +238,28 @@ def test_grid_leaves_a_users_file_named_like_a_matrix(tmp_path):
     again = auroc_matrices(tmp_path / "results")
     assert again.kept == [folder / f"{name}.csv"] and name not in again
     assert (folder / f"{name}.csv").read_text() == "my own matrix"
-    assert json.loads((folder / ".written.json").read_text()) == sorted(set(first) - {name})
+    assert sorted(json.loads((folder / ".written.json").read_text())) == sorted(set(first) - {name})
     other = next(n for n in first if n != name)
-    (folder / f"{other}.csv").write_text("stale")  # sergen's own: rewritten
-    assert auroc_matrices(tmp_path / "results")[other].read_text() != "stale"
+    (folder / f"{other}.csv").write_text("my edit")  # sergen's, edited since: the user's now, kept and named
+    third = auroc_matrices(tmp_path / "results")
+    assert sorted(third.kept) == sorted([folder / f"{name}.csv", folder / f"{other}.csv"])
+    assert (folder / f"{other}.csv").read_text() == "my edit"
+    (folder / f"{other}.csv").unlink()  # gone: sergen writes it again
+    assert auroc_matrices(tmp_path / "results")[other].read_text().startswith("train,")
+
+
+def test_report_md_edited_after_sergen_wrote_it_is_never_overwritten(tmp_path):
+    fixture_results(tmp_path / "results")
+    out = tmp_path / "out"
+    build_report(tmp_path / "results", out)
+    with open(out / "report.md", "a") as fh:
+        fh.write("\nMY NOTES\n")  # the user's notes under sergen's report
+    figures = {p: p.read_bytes() for p in out.rglob("*.png")}
+    with pytest.raises(SergenError) as err:
+        build_report(tmp_path / "results", out)
+    assert "were edited after sergen wrote them (report.md)" in err.value.what and "nothing was written" in err.value.what
+    assert (out / "report.md").read_text().endswith("MY NOTES\n")
+    assert {p: p.read_bytes() for p in out.rglob("*.png")} == figures
 
 
 # -- unclear answers of the report -----------------------------------------------------------------------
