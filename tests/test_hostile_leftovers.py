@@ -474,3 +474,15 @@ def test_stderr_piped_into_a_reader_that_stops_early_never_stops_the_command(tmp
     assert proc.wait(timeout=300) == 0
     made = {p.name for p in (tmp_path / "C").iterdir()}
     assert {"iemocap", "cremad", "msp", "emodb", "ravdess"} <= made
+
+
+def test_a_deleted_manifest_is_said_when_the_store_copy_stands_in(cli, private_ws):
+    from sergen.experiments import protocol_join
+
+    protocol_join._say_store_copy.cache_clear()
+    (private_ws / "manifests" / "emodb.csv").unlink()
+    code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb",
+                     "--set", "training.max_steps=50", "--set", "n_boot=10")
+    assert code == 0
+    assert (f"warning: no manifest for emodb ({private_ws / 'manifests' / 'emodb.csv'}): its labels and splits are "
+            "the copy its store made at extraction") in text

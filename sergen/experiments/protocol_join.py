@@ -50,7 +50,20 @@ def protocol_table(model: str, corpus: str, stores_root: str | None) -> Protocol
         check_chosen_manifests_folder(missing_too=False)  # a missing one: the commands refuse it (see there)
     if uses_workspace_manifest(stores_root) and file.exists():
         return manifest_table(corpus, str(file), file.stat().st_mtime_ns)
+    if uses_workspace_manifest(stores_root) and any(file.parent.glob("*.csv")):
+        _say_store_copy(corpus, str(file))
     return _store_table(model, corpus, stores_root, store_version(model, corpus, stores_root))
+
+
+@lru_cache(maxsize=64)
+def _say_store_copy(corpus: str, missing: str) -> None:
+    """A workspace whose manifests folder lacks one corpus's manifest (deleted or moved): said once per process,
+    since the labels and splits then silently come from the store's copy, made at extraction."""
+    from sergen.console import err_console
+
+    err_console.print(f"[yellow]warning: no manifest for {corpus} ({missing}): its labels and splits are the copy its "
+                      f"store made at extraction (`sergen manifest {corpus} --root DIR` writes the manifest again)",
+                      highlight=False)
 
 
 def check_chosen_manifests_folder(missing_too: bool = True) -> None:
