@@ -267,7 +267,7 @@ def test_read_only_stores_folder(cli, private_ws, monkeypatch):
 
 def test_read_only_manifests_folder(cli, workspace, demo_root, monkeypatch):
     folder = workspace / "manifests"
-    folder.mkdir(exist_ok=True)  # the workspace fixture makes it
+    folder.mkdir()
     _read_only(folder, monkeypatch)
     try:
         code, text = cli("manifest", "emodb", "--root", demo_root / "emodb")
