@@ -221,7 +221,7 @@ def test_a_segment_past_its_file_end_is_refused_and_nothing_written(tmp_path, wo
     assert err.value.what == ("utterance 'pavoque-angry_n0001-angry': segment [22050, 52920) ends past the file's "
                               "end (44100 samples) (segment 0.5–1.2 s, file 1.000 s)")
     assert err.value.where.endswith("pavoque-angry.flac")
-    assert list((workspace / "manifests").iterdir()) == []  # the folder the workspace fixture made stays empty
+    assert not (workspace / "manifests").exists()
 
 
 def test_a_segment_with_only_a_start_is_refused(tmp_path):

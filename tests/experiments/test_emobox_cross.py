@@ -46,7 +46,7 @@ def write_track2(checkout: Path, manifests: dict[str, pd.DataFrame]) -> dict[str
 def bench(in_demo_workspace, tmp_path, monkeypatch):
     """The demo manifests copied (the protocol file is written beside them) and the four track-2 files."""
     manifests = tmp_path / "manifests"
-    shutil.copytree(in_demo_workspace / "manifests", manifests, dirs_exist_ok=True)  # the workspace fixture made it
+    shutil.copytree(in_demo_workspace / "manifests", manifests)
     monkeypatch.setenv("SERGEN_MANIFESTS", str(manifests))
     frames = {c: load_manifest(c)[0] for c in set(STAND_INS.values())}
     chosen = write_track2(tmp_path / "EmoBox", frames)
