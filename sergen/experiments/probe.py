@@ -115,10 +115,11 @@ def refuse_files_named_like_stores(model: str, stores_root) -> None:
     from sergen.store.layout import store_path
     from sergen.store.location import check_store_slot, is_remote
 
-    folder = store_path(model, "corpus", stores_root).parent
-    if is_remote(folder):
-        return
-    check_store_slot(folder / "corpus.zarr")
+    path = store_path(model, "corpus", stores_root)
+    if is_remote(path):
+        return  # an fsspec URL: no local file can sit there
+    folder = path.parent
+    check_store_slot(path)
     for path in sorted(folder.glob("*.zarr")) if folder.is_dir() else []:
         check_store_slot(path)
 
