@@ -18,7 +18,7 @@ from sergen.store.digests import FrameCheck
 from sergen.store.layout import store_path
 from sergen.experiments.store_index import layer_columns, single_layer_error, store_index  # noqa: F401
 from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
-from sergen.store.reader import open_store, require_same_stats, store_attrs, store_version, view_stores
+from sergen.store.reader import open_store, require_same_summaries, store_attrs, store_version, view_stores
 from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
 from sergen.train.normalise import group_keys, group_stats
 from sergen.train.pooling import std_half_stats, uses_squares
@@ -61,7 +61,12 @@ def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "
 @lru_cache(maxsize=32)
 def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, version: tuple) -> CorpusData:
     ds = open_store(model, corpus, root=stores_root, store_labels=True)  # refuses a store that lost chunks
-    require_same_stats(model, corpus, stores_root)  # the pooled vectors and standardisation come from them
+    path = str(store_path(model, corpus, stores_root))
+    group = zarr.open_group(path, mode="r")
+    means = np.asarray(group["mean"][:], np.float32)  # every row and column: the digests cover whole rows
+    require_same_summaries(path, "mean", np.arange(len(means)), means)
+    start = ds["start"].values.astype(np.int64)
+    means = means[np.searchsorted(group["offsets"][:-1], start, side="right") - 1]  # the utterances ds keeps
     columns = layer_columns(store_attrs(store_path(model, corpus, stores_root)), layer, f"the {model}/{corpus} store")
     return CorpusData(
         corpus=corpus,
@@ -72,7 +77,7 @@ def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, v
         split=np.asarray(ds["split"].values, dtype=str), utt_id=np.asarray(ds["utt_id"].values, dtype=str),
         speaker=np.asarray(ds["speaker"].values, dtype=str),
         is_clean=np.asarray(ds["view"].values, dtype=str) == "clean",  # False throughout a view store
-        pooled=np.asarray(ds["mean"].data[:, columns].compute(), np.float32),
+        pooled=np.ascontiguousarray(means[:, columns]),
         n_store_frames=int(ds.attrs.get("n_frames", ds["frames"].shape[0])),
         frame_rate=float(ds.attrs["frame_rate"]), synthetic=bool(ds.attrs.get("synthetic", False)),
     )
@@ -173,8 +178,9 @@ def utterance_std(data: CorpusData, rows: np.ndarray) -> np.ndarray:
     offsets = zarr.open_array(data.path + "/offsets", mode="r")[:]
     in_store = np.searchsorted(offsets[:-1], data.start[rows], side="right") - 1  # the utterance's store row
     std = zarr.open_array(data.path + "/std", mode="r")
-    return np.asarray(std.get_orthogonal_selection((in_store, np.arange(data.columns.start, data.columns.stop))),
-                      np.float32)
+    full = np.asarray(std.get_orthogonal_selection((in_store, slice(None))), np.float32)  # whole rows: their digests
+    require_same_summaries(data.path, "std", in_store, full)
+    return np.ascontiguousarray(full[:, data.columns])
 
 
 def store_bank(model: str, name: str, stores_root: str | None, layer: str = "-", pool: str = "mean") -> StoreBank:

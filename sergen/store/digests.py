@@ -54,18 +54,18 @@ def checked_codecs(codec) -> tuple:
     return (codec, zarr.codecs.Crc32cCodec())
 
 
-STATS_ARRAY = "stats_crc32c"  # per utterance: CRC-32C of its mean row then its std row (float32, as stored)
+STATS_ARRAY = "stats_crc32c"  # per utterance: CRC-32C of its mean row, and of its std row (float32, as stored)
 
 
 def create_stats_digest_array(group: zarr.Group, n_utt: int) -> None:
-    group.create_array(STATS_ARRAY, shape=(n_utt,), chunks=(max(n_utt, 1),), dtype="int64", fill_value=NO_DIGEST,
-                       compressors=checked_codecs(zarr.codecs.ZstdCodec()), dimension_names=("utt",))
+    group.create_array(STATS_ARRAY, shape=(n_utt, 2), chunks=(max(n_utt, 1), 2), dtype="int64", fill_value=NO_DIGEST,
+                       compressors=checked_codecs(zarr.codecs.ZstdCodec()), dimension_names=("utt", "summary"))
 
 
-def stats_crcs(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """Each utterance's digest of its summary rows (the heads' standardisation and pooled vectors read them)."""
-    mean, std = np.ascontiguousarray(mean, np.float32), np.ascontiguousarray(std, np.float32)
-    return np.array([crc32c(np.concatenate([m, s])) for m, s in zip(mean, std)], np.int64)
+def row_crcs(rows: np.ndarray) -> np.ndarray:
+    """CRC-32C of each float32 row (an utterance's mean or std over every stored column)."""
+    rows = np.ascontiguousarray(rows, np.float32)
+    return np.array([crc32c(row) for row in rows], np.int64)
 
 
 def write_stats_digests(group: zarr.Group, first: int, mean: np.ndarray, std: np.ndarray) -> None:
@@ -73,18 +73,25 @@ def write_stats_digests(group: zarr.Group, first: int, mean: np.ndarray, std: np
         return
     array = group[STATS_ARRAY]
     stored = array[:]
-    stored[first:first + len(mean)] = stats_crcs(mean, std)
+    stored[first:first + len(mean)] = np.stack([row_crcs(mean), row_crcs(std)], axis=1)
     array[:] = stored
 
 
-def stats_mismatches(group: zarr.Group) -> np.ndarray:
-    """Store indices of the utterances whose ``mean``/``std`` rows differ from those written (a value edited
-    through zarr rewrites the chunk's own checksum; this digest was taken when the rows were written)."""
+def summary_mismatches(group: zarr.Group, which: str, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Those of store rows ``rows`` whose ``which`` (``mean`` or ``std``) ``values`` (full rows, as read) differ
+    from what was written: a value edited through zarr rewrites the chunk's own checksum, not this digest.
+    Checked where the rows are read anyway (the corpus load, the std of mean+std pooling): no second read."""
     if STATS_ARRAY not in group.array_keys():
         return np.zeros(0, np.int64)
-    want = group[STATS_ARRAY][:]
-    found = stats_crcs(group["mean"][:], group["std"][:])
-    return np.flatnonzero((want != NO_DIGEST) & (want != found))
+    want = group[STATS_ARRAY][:][rows, 0 if which == "mean" else 1]
+    return rows[(want != NO_DIGEST) & (want != row_crcs(values))]
+
+
+def stats_mismatches(group: zarr.Group) -> np.ndarray:
+    """Store indices of the utterances whose ``mean`` or ``std`` rows differ from those written."""
+    rows = np.arange(group["mean"].shape[0])
+    return np.union1d(summary_mismatches(group, "mean", rows, group["mean"][:]),
+                      summary_mismatches(group, "std", rows, group["std"][:]))
 
 
 def has_digests(group: zarr.Group) -> bool:
@@ -196,7 +203,8 @@ def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
     if "stats" in made_with:
         if STATS_ARRAY not in group.array_keys():
             return f"its summary digests ({STATS_ARRAY}) are missing"
-        arrays.append((STATS_ARRAY, group[STATS_ARRAY]))
+        if n_utts is not None and tuple(group[STATS_ARRAY].shape) != (n_utts, 2):
+            return f"its {STATS_ARRAY} holds {group[STATS_ARRAY].shape[0]} entries for {n_utts} utterances"
     if "frames" in made_with:
         if not has_digests(group):
             return f"its frame digests ({DIGEST_ARRAY}) are missing"

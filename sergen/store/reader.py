@@ -85,21 +85,22 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
     return group, attrs
 
 
-def require_same_stats(model: str, corpus: str, root=None) -> None:
-    """Refuse a store whose per-utterance ``mean``/``std`` rows differ from those written (the pooled vectors
-    and the heads' standardisation come from them): read in full once per corpus load, not on every open."""
-    from sergen.store.digests import stats_mismatches
+def require_same_summaries(path: str, which: str, rows: np.ndarray, values: np.ndarray) -> None:
+    """Refuse rows of the store at ``path`` whose per-utterance ``mean``/``std`` (``values``, full rows as just
+    read) differ from those written: the pooled vectors and the heads' standardisation come from them."""
+    from sergen.store.digests import summary_mismatches
 
-    path = store_path(model, corpus, root)
     group = zarr.open_group(str(path), mode="r")
-    wrong = stats_mismatches(group)
+    wrong = summary_mismatches(group, which, np.asarray(rows), values)
     if len(wrong):
+        model, name = str(path).rstrip("/").split("/")[-2:]
+        corpus, _, view = name.removesuffix(".zarr").partition("@")
         ids = group["utt"]["utt_id"][:].tolist()
         shown = ", ".join(ids[i] for i in wrong[:5]) + (f" … ({len(wrong)} in all)" if len(wrong) > 5 else "")
-        raise SergenError(f"the mean/std summaries of {len(wrong)} utterance(s) of store {model}/{corpus} differ from "
-                          f"what was written (digest mismatch: the arrays were edited): {shown}", where=str(path),
-                          fix=f"rebuild it with `sergen extract --model {model} --corpus {corpus.split('@')[0]}"
-                              + (f" --view {corpus.split('@', 1)[1]}" if "@" in corpus else "") + " --overwrite`")
+        raise SergenError(f"the {which} summaries of {len(wrong)} utterance(s) of store {model}/{name.removesuffix('.zarr')} "
+                          f"differ from what was written (digest mismatch: the array was edited): {shown}",
+                          where=str(path), fix=f"rebuild it with `sergen extract --model {model} --corpus {corpus}"
+                                               + (f" --view {view}" if view else "") + " --overwrite`")
 
 
 def require_identity(group: zarr.Group, attrs: dict, model: str, corpus: str, path) -> None:

@@ -130,15 +130,16 @@ def test_frames_shape_edited_in_its_metadata_is_refused(store):
 
 @pytest.mark.parametrize("array, change", [("mean", lambda m: m * 5 + 3), ("std", lambda s: s * 10)])
 def test_summaries_edited_through_zarr_are_named_never_trained_on(store, array, change):
-    from sergen.experiments.data import load_corpus
+    from sergen.experiments.data import load_corpus, utterance_std
 
     ids = zarr.open_group(str(store), mode="r")["utt"]["utt_id"][:].tolist()
     edited = zarr.open_array(str(store / array), mode="r+")
     edited[:3] = change(edited[:3])  # zarr rewrites the chunks' own checksums: only the digest can tell
+    what = (f"the {array} summaries of 3 utterance(s) of store melspec/emodb differ from what was written (digest "
+            f"mismatch: the array was edited): {', '.join(ids[:3])}")
     with pytest.raises(SergenError) as exc:
-        load_corpus("melspec", "emodb", None)
-    assert exc.value.what == ("the mean/std summaries of 3 utterance(s) of store melspec/emodb differ from what was "
-                              f"written (digest mismatch: the arrays were edited): {', '.join(ids[:3])}")
+        utterance_std(load_corpus("melspec", "emodb", None), np.arange(10))  # the mean on load, the std where read
+    assert exc.value.what == what
     assert exc.value.fix == "rebuild it with `sergen extract --model melspec --corpus emodb --overwrite`"
     assert verify_store(store).problems == ["mean/std summaries differ from what was written (digest mismatch: the "
                                             f"arrays were edited): {', '.join(ids[:3])}"]
