@@ -127,12 +127,18 @@ def test_three_folds_with_an_utterance_some_folds_leave_out(box):
     assert read_dataset(box / "EmoBox", "three").n_folds == 3
 
 
-def test_utterances_in_no_fold_are_counted_not_kept(box):
-    records = [record("nofold", f"nofold-{i}", "sad", f"{i}.wav") for i in range(4)]
+def one_unfolded_utterance(box, name: str) -> list[dict]:
+    """Dataset ``name``: four utterances, fold 1 trains on two and tests on one; the fourth is in no fold file."""
+    records = [record(name, f"{name}-{i}", "sad", f"{i}.wav") for i in range(4)]
     for r in records:
-        write_wav(box / "nofold_audio" / r["wav"].split("/", 2)[2])
+        write_wav(box / f"{name}_audio" / r["wav"].split("/", 2)[2])
     keys = [r["key"] for r in records]
-    write_dataset(box / "EmoBox", "nofold", records, [{"train": keys[:2], "test": keys[2:3]}])
+    write_dataset(box / "EmoBox", name, records, [{"train": keys[:2], "test": keys[2:3]}])
+    return records
+
+
+def test_utterances_in_no_fold_are_counted_not_kept(box):
+    one_unfolded_utterance(box, "nofold")
     result = read_corpus("emobox", box / "nofold_audio", dataset="nofold", emobox=box / "EmoBox")
     assert len(result.manifest) == 3 and result.dropped == {"in no EmoBox fold": 1}
     assert "1 utterance(s) of EmoBox's nofold are left out: in no EmoBox fold" in result.warnings
@@ -140,11 +146,7 @@ def test_utterances_in_no_fold_are_counted_not_kept(box):
 
 def test_utterances_only_in_extra_fold_files_are_left_out_by_name(box):
     """mer2023 ships test1..test3 beside each fold's train/valid/test: EmoBox's folds do not read them."""
-    records = [record("extra", f"extra-{i}", "sad", f"{i}.wav") for i in range(4)]
-    for r in records:
-        write_wav(box / "extra_audio" / r["wav"].split("/", 2)[2])
-    keys = [r["key"] for r in records]
-    write_dataset(box / "EmoBox", "extra", records, [{"train": keys[:2], "test": keys[2:3]}])
+    records = one_unfolded_utterance(box, "extra")
     (box / "EmoBox/data/extra/fold_1/extra_test2_fold_1.jsonl").write_text(json.dumps(records[3]) + "\n")
     result = read_corpus("emobox", box / "extra_audio", dataset="extra", emobox=box / "EmoBox")
     why = ("in no train/valid/test fold file (only in fold_1/extra_test2_fold_1.jsonl, which EmoBox's folds do "
