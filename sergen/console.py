@@ -33,14 +33,18 @@ class OutputConsole(Console):
 
 def close_stdout() -> None:
     """Point stdout at /dev/null (further prints, and Python's flush at exit, go nowhere) and remember it."""
-    import os
-
     console.quiet = True
     OutputConsole.pipe_closed = True
+    _to_devnull(sys.stdout)
+
+
+def _to_devnull(stream) -> None:
+    import os
+
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # no real stdout (a test's capture): nothing more is printed anyway
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stream (a test's capture): nothing more is printed anyway
         pass
 
 
@@ -49,15 +53,9 @@ class ErrorConsole(Console):
     the same way: the command carries on and keeps what it saves (nothing can be said on a closed stderr)."""
 
     def on_broken_pipe(self) -> None:
-        import os
-
         self.quiet = True
         OutputConsole.pipe_closed = True
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stderr.fileno())
-        except (OSError, ValueError):
-            pass
+        _to_devnull(sys.stderr)
 
 
 console = OutputConsole(stderr=False, soft_wrap=True)

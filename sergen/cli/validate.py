@@ -247,7 +247,8 @@ def _protocol_option(parse: Callable) -> Callable:
                                      + (f"; {exc.fix}" if exc.fix else "")) from None
         return value
 
-    check.__annotations__ = {"ctx": typer.Context, "param": typer.CallbackParam}  # resolved: typer reads them as given
+    # real classes, not the strings `from __future__ import annotations` makes: typer passes ctx/param by them
+    check.__annotations__ = {"ctx": typer.Context, "param": typer.CallbackParam}
     return check
 
 
