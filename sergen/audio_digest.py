@@ -119,12 +119,12 @@ def require_same_audio(group: zarr.Group, attrs: dict, model: str, name: str, st
     """Refuse a store whose audio files changed since extraction, or a view store whose digests disagree
     with its clean store's (one of them was made from other audio)."""
     from sergen.errors import SergenError
-    from sergen.store.layout import store_path
+    from sergen.store.layout import rebuild_command, store_path
 
     if not has_audio_digests(group):
         return
     corpus, _, view = name.partition("@")
-    rebuild = f"`sergen extract --model {model} --corpus {corpus}" + (f" --view {view}" if view else "") + " --overwrite`"
+    rebuild = rebuild_command(model, name)
     path = store_path(model, name, stores_root)
     root = audio_root(corpus, attrs)
     changed = changed_audio(group, root) if root is not None else []

@@ -67,10 +67,10 @@ def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, v
     require_same_summaries(path, "mean", np.arange(len(means)), means)
     start = ds["start"].values.astype(np.int64)
     means = means[np.searchsorted(group["offsets"][:-1], start, side="right") - 1]  # the utterances ds keeps
-    columns = layer_columns(store_attrs(store_path(model, corpus, stores_root)), layer, f"the {model}/{corpus} store")
+    columns = layer_columns(store_attrs(path), layer, f"the {model}/{corpus} store")
     return CorpusData(
         corpus=corpus,
-        path=str(store_path(model, corpus, stores_root)),
+        path=path,
         columns=columns,
         start=ds["start"].values.astype(np.int64), stop=ds["stop"].values.astype(np.int64),
         label=np.array([LABEL_INDEX.get(v, -1) for v in ds["label"].values], np.int64),

@@ -30,6 +30,12 @@ def store_path(model: str, corpus: str, root: str | Path | None = None):
     return join(root or data_dir("stores"), model, f"{corpus}.zarr")
 
 
+def rebuild_command(model: str, name: str) -> str:
+    """The command (in backticks) that rebuilds store ``name`` (``corpus`` or ``corpus@view``) of ``model``."""
+    corpus, _, view = name.partition("@")
+    return f"`sergen extract --model {model} --corpus {corpus}" + (f" --view {view}" if view else "") + " --overwrite`"
+
+
 def frame_chunk_rows(dim: int) -> int:
     """Frames per chunk: about 1 MiB of float16 per chunk, whole feature rows.
 

@@ -16,7 +16,7 @@ import zarr
 
 from sergen.errors import SergenError
 from sergen.store.location import check_readable_root, check_store_slot, glob_names
-from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, store_path
+from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, rebuild_command, store_path
 from sergen.audio_digest import require_same_audio
 from sergen.store.digests import digest_layout_problem, placement_problem, shape_problem
 from sergen.store.verify import require_chunks
@@ -93,21 +93,18 @@ def require_same_summaries(path: str, which: str, rows: np.ndarray, values: np.n
     group = zarr.open_group(str(path), mode="r")
     wrong = summary_mismatches(group, which, np.asarray(rows), values)
     if len(wrong):
-        model, name = str(path).rstrip("/").split("/")[-2:]
-        corpus, _, view = name.removesuffix(".zarr").partition("@")
+        model, name = str(path).rstrip("/").removesuffix(".zarr").split("/")[-2:]
         ids = group["utt"]["utt_id"][:].tolist()
         shown = ", ".join(ids[i] for i in wrong[:5]) + (f" … ({len(wrong)} in all)" if len(wrong) > 5 else "")
-        raise SergenError(f"the {which} summaries of {len(wrong)} utterance(s) of store {model}/{name.removesuffix('.zarr')} "
+        raise SergenError(f"the {which} summaries of {len(wrong)} utterance(s) of store {model}/{name} "
                           f"differ from what was written (digest mismatch: the array was edited): {shown}",
-                          where=str(path), fix=f"rebuild it with `sergen extract --model {model} --corpus {corpus}"
-                                               + (f" --view {view}" if view else "") + " --overwrite`")
+                          where=str(path), fix=f"rebuild it with {rebuild_command(model, name)}")
 
 
 def require_identity(group: zarr.Group, attrs: dict, model: str, corpus: str, path) -> None:
     """Refuse a store whose own record names another model or corpus than where it sits (copied or moved),
     or whose arrays or digests disagree with what it records (damaged or edited)."""
-    rebuild = (f"`sergen extract --model {model} --corpus {corpus.split('@')[0]}"
-               + (f" --view {corpus.split('@', 1)[1]}" if "@" in corpus else "") + " --overwrite`")
+    rebuild = rebuild_command(model, corpus)
     moved = placement_problem(attrs, model, corpus)
     if moved:
         raise SergenError(f"store {model}/{corpus} does not belong here: {moved}", where=str(path),

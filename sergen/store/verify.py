@@ -17,7 +17,7 @@ from zarr.core.sync import sync
 from sergen.errors import SergenError
 from sergen.store.digests import (DIGEST_ARRAY, cut_chunks, digest_layout_problem, digest_mismatches, has_digests,
                                   placement_problem, shape_problem, stats_mismatches)
-from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING
+from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, rebuild_command
 from sergen.store.location import is_remote
 
 PER_UTTERANCE = ("mean", "std")
@@ -248,8 +248,7 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
     for what, owners in damage.lost:
         flag(what, owners)
     model, name = str(path).rstrip("/").split("/")[-2], str(path).rstrip("/").split("/")[-1].removesuffix(".zarr")
-    rebuild = (f"`sergen extract --model {model} --corpus {name.split('@')[0]}"
-               + (f" --view {name.split('@', 1)[1]}" if "@" in name else "") + " --overwrite`")
+    rebuild = rebuild_command(model, name)
     moved = placement_problem(attrs, model, name)
     if moved:
         report.problems.append(f"the store does not belong here: {moved}; move it back, or rebuild this one with "
