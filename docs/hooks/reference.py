@@ -1,22 +1,56 @@
-"""mkdocs hook: pages made from the code when the site is built, so they can never go stale.
+"""Pages made from the code: committed (so they read on GitHub too) and compared with a fresh regeneration on
+every build, as an mkdocs hook, so a stale page fails ``mkdocs build --strict`` and so ``make test``.
 
 - ``reference/cli.md``: every command and option, from the typer app (``sergen.cli.reference``);
 - ``reference/run-options.md``: every run option, from the run-option schema (``sergen.spec.OPTIONS``);
 - ``reference/registries.md``: the names each registry knows (corpora, extractors, views, heads).
+
+Regenerate them with ``.venv/bin/python docs/hooks/reference.py``.
 """
 
 from __future__ import annotations
 
-from mkdocs.structure.files import File
+import logging
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parents[1]
+REGENERATE = ".venv/bin/python docs/hooks/reference.py"
+log = logging.getLogger("mkdocs.plugins.sergen_reference")
 
 
-def on_files(files, config):
+def pages() -> dict[str, str]:
+    """Page path under docs/ → its text, made from the code now."""
     from sergen.cli.reference import cli_reference
 
-    for path, text in (("reference/cli.md", cli_reference()), ("reference/run-options.md", run_options()),
-                       ("reference/registries.md", registries())):
-        files.append(File.generated(config, path, content=text))
-    return files
+    return {"reference/cli.md": cli_reference(), "reference/run-options.md": run_options(),
+            "reference/registries.md": registries()}
+
+
+def stale_pages(docs: Path = DOCS) -> list[str]:
+    """The generated pages whose committed text differs from a regeneration (or that are missing)."""
+    stale = []
+    for path, text in pages().items():
+        page = docs / path
+        if not page.is_file() or page.read_text(encoding="utf-8") != text:
+            stale.append(path)
+    return stale
+
+
+def on_pre_build(config):
+    for path in stale_pages(Path(config["docs_dir"])):
+        log.warning(f"docs/{path} is stale: it differs from what the code gives now; regenerate it with "
+                    f"`{REGENERATE}` and commit it")
+
+
+def write_pages(docs: Path = DOCS) -> list[str]:
+    written = []
+    for path, text in pages().items():
+        page = docs / path
+        if not page.is_file() or page.read_text(encoding="utf-8") != text:
+            page.write_text(text, encoding="utf-8")
+            written.append(path)
+    return written
 
 
 def _cell(value) -> str:
@@ -75,3 +109,9 @@ def registries() -> str:
             lines.append(f"| `{name}` | {', '.join(f'`{a}`' for a in registry.aliases(name)) or '–'} | `{where}` |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(DOCS.parent))
+    written = write_pages()
+    print("\n".join(f"wrote docs/{p}" for p in written) or "every generated page is up to date")

@@ -35,7 +35,7 @@ def cli_reference() -> str:
         parts += [f"{'#' * min(depth + 1, 4)} `{path}`", ""]
         if command.help:
             parts += [_text(command.help), ""]
-        parts += ["```", command.get_usage(ctx).strip(), "```", ""]
+        parts += ["```", " ".join([path, *command.collect_usage_pieces(ctx)]), "```", ""]  # one line, any terminal
         subcommands = getattr(command, "commands", None)
         if subcommands:
             parts += ["| command | what it does |", "|---|---|"]
