@@ -1,0 +1,143 @@
+"""The documentation site (mkdocs.yml, docs/) builds with ``mkdocs build --strict``: a broken link or anchor, a
+page left out of the navigation, a missing ``bench/*.md`` include or a stale generated reference page fails
+``make test``. Also: the generated CLI reference names every command and option, every source path a page
+names exists, and the README stays a short front page that links into the site."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sergen.cli.reference import cli_reference, command_paths, command_tree
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+RESERVED = {"coral.md": "# CORAL and normalisation strategies", "frames.md": "# Frame-sequence heads",
+            "cpu.md": "# CPU profile of the demo and grid", "extract.md": "# Extraction pipeline"}
+
+
+def build(root: Path, site: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+                          cwd=root, capture_output=True, text=True, env=env, timeout=300)
+
+
+def warnings(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("WARNING")]
+
+
+def test_site_builds_strict_with_no_warning(tmp_path):
+    result = build(ROOT, tmp_path / "site")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert warnings(result) == []
+    built = {p.relative_to(tmp_path / "site").as_posix() for p in (tmp_path / "site").rglob("index.html")}
+    for page in ("index.html", "getting-started/index.html", "concepts/index.html", "reference/cli/index.html",
+                 "reference/run-options/index.html", "robustness/index.html", "bench/results/index.html",
+                 *(f"{name[:-3]}/index.html" for name in RESERVED)):
+        assert page in built
+
+
+def test_broken_link_anchor_and_stale_reference_fail_the_build(tmp_path):
+    copy = tmp_path / "repo"
+    shutil.copytree(DOCS, copy / "docs", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "bench", copy / "bench", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copy(ROOT / "mkdocs.yml", copy / "mkdocs.yml")
+    with open(copy / "docs" / "concepts.md", "a", encoding="utf-8") as page:
+        page.write("\n[gone](howto/no-such-page.md) and [no anchor](reference/store.md#no-such-heading)\n")
+    cli_page = copy / "docs" / "reference" / "cli.md"
+    cli_page.write_text(cli_page.read_text(encoding="utf-8").replace("| `--seed <int>` |", "| `--seed <int>` | (an old help) |"),
+                        encoding="utf-8")
+
+    result = build(copy, tmp_path / "site")
+    assert result.returncode == 1
+    found = warnings(result)
+    assert len(found) == 3, found
+    assert any("'howto/no-such-page.md'" in w for w in found)
+    assert any("does not contain an anchor '#no-such-heading'" in w for w in found)
+    assert any("docs/reference/cli.md is stale" in w and "docs/hooks/reference.py" in w for w in found)
+
+
+def _sections(text: str) -> dict[str, str]:
+    """Heading text (`sergen …`) → the section under it."""
+    parts = re.split(r"^#{1,4} `(sergen[^`]*)`$", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def test_cli_reference_names_every_command_and_option():
+    from typer import _click
+
+    text = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
+    assert text == cli_reference()
+    sections = _sections(text)
+    paths = command_paths()
+    assert list(sections) == paths
+    assert {"sergen probe", "sergen grid", "sergen extract", "sergen stores ls", "sergen config set-root"} <= set(paths)
+
+    def walk(command, ctx, path):
+        for name, sub in sorted((getattr(command, "commands", None) or {}).items()):
+            yield from walk(sub, _click.Context(sub, info_name=name, parent=ctx), f"{path} {name}")
+        if not getattr(command, "commands", None):
+            yield path, [o for p in command.get_params(ctx) if not getattr(p, "hidden", False) for o in p.opts
+                         if o.startswith("-")]
+
+    checked = 0
+    for path, flags in walk(command_tree(), _click.Context(command_tree(), info_name="sergen"), "sergen"):
+        for flag in flags:
+            assert re.search(rf"`[^`]*{re.escape(flag)}\b", sections[path]), (path, flag)
+            checked += 1
+    assert checked > 100
+
+
+def test_every_source_path_a_page_names_exists():
+    pages = [ROOT / "README.md", *DOCS.rglob("*.md")]
+    named = set()
+    for page in pages:
+        named |= set(re.findall(r"(?<![\w/.-])((?:sergen|tests|bench|examples|experiments)/[\w/.-]*\w\.(?:py|md|toml|csv))",
+                                page.read_text(encoding="utf-8")))
+    # the robustness table names test files relative to tests/ (`corpora/test_base.py`)
+    missing = sorted(p for p in named if not (ROOT / p).exists() and not (ROOT / "tests" / p).exists())
+    assert missing == []
+    assert len(named) > 40
+
+
+def test_every_test_the_robustness_table_names_exists():
+    table = (DOCS / "robustness.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"\b(test_\w+)\b(?!\.py)", table))
+    defined = set()
+    for source in (ROOT / "tests").rglob("test_*.py"):
+        defined |= set(re.findall(r"^def (test_\w+)", source.read_text(encoding="utf-8"), flags=re.M))
+    assert sorted(named - defined) == []
+    assert len(named) > 100
+
+
+def test_readme_is_short_and_its_links_resolve():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200
+    for command in ("make install", "make test", "make demo", "make extract MODEL=",
+                    "sergen probe --model M --train msp --test all", "sergen.open_store("):
+        assert command in text
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    assert len(links) > 15
+    assert [link for link in links if not link.startswith("http") and not (ROOT / link).exists()] == []
+
+
+def test_nav_lists_every_page_and_the_reserved_feature_pages():
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+
+    def leaves(entries):
+        for entry in entries:
+            value = entry if isinstance(entry, str) else next(iter(entry.values()))
+            yield from (leaves(value) if isinstance(value, list) else [value])
+
+    listed = sorted(leaves(nav))
+    pages = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md") if "hooks" not in p.parts)
+    assert listed == pages
+    for name, heading in RESERVED.items():
+        assert (DOCS / name).read_text(encoding="utf-8").splitlines()[0] == heading
