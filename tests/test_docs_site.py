@@ -71,8 +71,6 @@ def _sections(text: str) -> dict[str, str]:
 
 
 def test_cli_reference_names_every_command_and_option():
-    from typer import _click
-
     text = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
     assert text == cli_reference()
     sections = _sections(text)
@@ -82,13 +80,13 @@ def test_cli_reference_names_every_command_and_option():
 
     def walk(command, ctx, path):
         for name, sub in sorted((getattr(command, "commands", None) or {}).items()):
-            yield from walk(sub, _click.Context(sub, info_name=name, parent=ctx), f"{path} {name}")
+            yield from walk(sub, sub.context_class(sub, info_name=name, parent=ctx), f"{path} {name}")
         if not getattr(command, "commands", None):
             yield path, [o for p in command.get_params(ctx) if not getattr(p, "hidden", False) for o in p.opts
                          if o.startswith("-")]
 
     checked = 0
-    for path, flags in walk(command_tree(), _click.Context(command_tree(), info_name="sergen"), "sergen"):
+    for path, flags in walk(command_tree(), command_tree().context_class(command_tree(), info_name="sergen"), "sergen"):
         for flag in flags:
             assert re.search(rf"`[^`]*{re.escape(flag)}\b", sections[path]), (path, flag)
             checked += 1

@@ -66,8 +66,8 @@ def run_options() -> str:
     from sergen.spec import OPTIONS, REPORT_ROLES, UNSET
 
     lines = ["# Run options", "",
-             "Every option of a probe or grid run, read from its one declaration in `sergen/spec.py` when the site",
-             "is built. The same name is the `ProbeSpec` field, the results column and the experiment-file key;",
+             "Every option of a probe or grid run, generated from its one declaration in `sergen/spec.py` (a site",
+             "build fails when this page differs from it). The same name is the `ProbeSpec` field, the results column and the experiment-file key;",
              "the flag is the probe's, the plural the grid's (a comma list there). How to add one:",
              "[Extending sergen](../extending.md#a-run-option).", "",
              "| option | probe flag | grid flag | default | allowed | in the run id | report | remedy baseline | help |",
@@ -94,7 +94,8 @@ def registries() -> str:
     import sergen.extractors  # noqa: F401  (registers the extractors)
 
     lines = ["# Registries", "",
-             "The names sergen looks plug-ins up by, read from the registries when the site is built. Each entry is",
+             "The names sergen looks plug-ins up by, generated from the registries (a site build fails when this page",
+             "differs from them). Each entry is",
              "registered with `@REGISTRY.register(name, *aliases)` (`sergen/registry.py`); nothing dispatches on",
              "if/elif chains over names. How to add one: [Extending sergen](../extending.md).", ""]
     for title, registry, module in (("Corpus readers", CORPUS_READERS, "sergen/corpora/"),

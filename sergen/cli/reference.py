@@ -1,5 +1,6 @@
-"""The ``sergen`` command tree written out as Markdown: the documentation site's CLI reference is made from it
-at build time (``docs/hooks/reference.py``), so the reference can never lag behind the commands."""
+"""The ``sergen`` command tree written out as Markdown: the documentation site's CLI reference
+(``docs/reference/cli.md``) is this text, and every site build compares the two (``docs/hooks/reference.py``),
+so a reference that lags behind the commands fails ``make test``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import html
 import re
 
 import typer
-from typer import _click
 
 from sergen.cli import app
 
@@ -21,18 +21,19 @@ def command_tree():
 
 def command_paths() -> list[str]:
     """Every command a user can type, e.g. ``sergen stores ls``, in the reference's order."""
-    return [path for path, _, _ in _walk(command_tree(), _click.Context(command_tree(), info_name=PROG), PROG)]
+    return [path for path, _, _ in _walk(command_tree(), _context(command_tree(), PROG), PROG)]
 
 
 def cli_reference() -> str:
     """The reference page: per command its help, its usage line and a table of its arguments and options."""
     root = command_tree()
     parts = ["# Command-line reference", "",
-             "Every `sergen` command with its arguments and options, generated from the typer app when the site",
-             "is built (`sergen <command> --help` prints the same). Commands with sub-commands list them first.", ""]
-    for path, command, ctx in _walk(root, _click.Context(root, info_name=PROG), PROG):
+             "Every `sergen` command with its arguments and options, generated from the typer app",
+             "(`sergen.cli.reference`); a site build fails when this page differs from the code. `sergen <command>",
+             "--help` prints the same. Commands with sub-commands list them first.", ""]
+    for path, command, ctx in _walk(root, _context(root, PROG), PROG):
         depth = path.count(" ")
-        parts += [f"{'#' * min(depth + 1, 4)} `{path}`", ""]
+        parts += [f"{'#' * min(depth + 2, 4)} `{path}`", ""]
         if command.help:
             parts += [_text(command.help), ""]
         parts += ["```", " ".join([path, *command.collect_usage_pieces(ctx)]), "```", ""]  # one line, any terminal
@@ -55,12 +56,17 @@ def cli_reference() -> str:
     return "\n".join(parts) + "\n"
 
 
+def _context(command, name: str, parent=None):
+    """The parsing context a command sees when typed (its usage line and option records need one)."""
+    return command.context_class(command, info_name=name, parent=parent)
+
+
 def _walk(command, ctx, path):
     yield path, command, ctx
     for name in sorted(getattr(command, "commands", {}) or {}):
         sub = command.commands[name]
         if not sub.hidden:
-            yield from _walk(sub, _click.Context(sub, info_name=name, parent=ctx), f"{path} {name}")
+            yield from _walk(sub, _context(sub, name, ctx), f"{path} {name}")
 
 
 def _anchor(path: str) -> str:
