@@ -139,3 +139,67 @@ def test_nav_lists_every_page_and_the_reserved_feature_pages():
     assert listed == pages
     for name, heading in RESERVED.items():
         assert (DOCS / name).read_text(encoding="utf-8").splitlines()[0] == heading
+
+
+def _template(heading: str) -> str:
+    """The first python code block under ``## heading`` in docs/extending.md."""
+    text = (DOCS / "extending.md").read_text(encoding="utf-8")
+    section = text.split(f"## {heading}\n", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_corpus_reader_template_reads_a_tree_in_its_layout(tmp_path, monkeypatch):
+    import numpy as np
+    import soundfile as sf
+
+    from sergen.corpora import base
+    from sergen.registry import Registry
+
+    registry = Registry("corpus")
+    monkeypatch.setattr(base, "CORPUS_READERS", registry)  # the template registers here, not in sergen's own
+    namespace: dict = {}
+    exec(compile(_template("A corpus reader"), "extending.md", "exec"), namespace)
+    assert registry.names() == ["mycorpus"] and registry.aliases("mycorpus") == ["my-corpus"]
+
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    tone = 0.1 * np.sin(np.linspace(0, 400, 16000)).astype(np.float32)
+    for speaker in ("s1", "s2", "s3", "s4"):
+        for emotion in ("ang", "hap", "sad", "neu", "fea"):
+            sf.write(audio / f"{speaker}_{emotion}_1.wav", tone, 16000)
+    sf.write(audio / "s1-bad-name.wav", tone, 16000)
+
+    result = registry.get("mycorpus")(tmp_path, seed=0).read()
+    df = result.manifest
+    assert len(df) == 20 and len(result.problems) == 1
+    assert result.problems.items[0][0] == "audio/s1-bad-name.wav"
+    assert sorted(df["label"].unique()) == ["", "ang", "hap", "neu", "sad"]
+    assert (df["label"] == "").sum() == 4 and set(df.loc[df["label"] == "", "native_label"]) == {"fearful"}
+    by_split = df.groupby("split")["speaker"].nunique().to_dict()
+    assert by_split == {"test": 1, "train": 2, "valid": 1}
+    assert df.groupby("speaker")["split"].nunique().max() == 1  # speaker-disjoint
+
+
+def test_the_extractor_template_gives_the_frames_it_plans(monkeypatch):
+    import numpy as np
+
+    from sergen.extractors import base
+    from sergen.registry import Registry
+
+    registry = Registry("extractor")
+    monkeypatch.setattr(base, "EXTRACTORS", registry)
+    exec(compile(_template("An extractor"), "extending.md", "exec"), {})
+    assert registry.names() == ["myfeat"] and registry.aliases("myfeat") == ["my-features"]
+
+    cls = registry.get("my-features")
+    default, floored = cls(), cls(log_floor=1e-3)
+    assert default.settings() == {"window": 400, "hop": 160, "bands": 64, "log_floor": 1e-10}
+    assert floored.settings()["log_floor"] == 1e-3  # another value of the option: another store
+    rng = np.random.default_rng(0)
+    for n in (100, 400, 16000, 16161):  # shorter than the window (padded), one window, 1 s, odd length
+        wave = (0.1 * rng.standard_normal(n)).astype(np.float32)
+        frames = default.embed_one(wave)
+        assert frames.shape == (default.num_frames(n), 64) and frames.dtype == np.float32
+        assert np.isfinite(frames).all()
+    silence = floored.embed_one(np.zeros(1600, np.float32))
+    assert silence.shape == (11, 64) and np.allclose(silence, np.log(1e-3))
