@@ -203,3 +203,23 @@ def test_the_extractor_template_gives_the_frames_it_plans(monkeypatch):
         assert np.isfinite(frames).all()
     silence = floored.embed_one(np.zeros(1600, np.float32))
     assert silence.shape == (11, 64) and np.allclose(silence, np.log(1e-3))
+
+
+def test_the_head_template_builds_a_module_that_standardises_first(monkeypatch):
+    import numpy as np
+    import torch
+
+    from sergen.registry import Registry
+    from sergen.train import heads
+
+    registry = Registry("head")
+    monkeypatch.setattr(heads, "HEADS", registry)
+    exec(compile(_template("A head"), "extending.md", "exec"), {})
+    assert registry.names() == ["mlp-wide"]
+
+    mean, std = np.full(8, 3.0), np.full(8, 2.0)
+    model = registry.get("mlp-wide")(8, 4, mean, std).eval()
+    assert isinstance(model[0], heads.Standardise)
+    assert [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)] == [512, 4]
+    with torch.no_grad():
+        assert model(torch.zeros(5, 8)).shape == (5, 4)
