@@ -81,7 +81,54 @@ def run_options() -> str:
                      f"{o.report} | {baseline} | {_cell(o.help)} |")
     lines += ["", "The report's roles:", ""]
     lines += [f"- `{role}`: {text}" for role, text in REPORT_ROLES.items()]
+    lines += results_columns()
     return "\n".join(lines) + "\n"
+
+
+RESULT_COLUMNS = {
+    "n_train_corpora": "how many corpora the training set joins",
+    "metric": "one of the metrics (`auroc`, `acc`, `f1`, `avprec`, `uar`, `emobox_f1`): one row per test corpus and metric",
+    "value": "the metric on the test corpus's test split",
+    "ci_low": "the lower end of its seeded bootstrap 95 % interval (`n_boot` resamples)",
+    "ci_high": "the upper end of that interval",
+    "steps": "training steps taken",
+    "best_step": "the step of the head that was kept (the best validation AUROC after the warm-up)",
+    "val_auroc": "that head's validation AUROC",
+    "n_test": "utterances in the test split",
+    "absent_classes": "the run's classes the test split lacks, comma-separated",
+    "in_training": "whether the test corpus is one of the training corpora (within) or not (across)",
+    "synthetic": "whether the test corpus is a synthetic demo corpus",
+    "sergen_version": "the sergen version that made the run",
+    "run_id": "the run's id (`ProbeSpec.run_id`): the name of its files in `results/runs/`",
+    "seconds": "wall-clock seconds of the run up to this row",
+    "classes": "the head's outputs, in order, comma-separated",
+    "corpus_id_acc": "how well the corpus can be read from the head's hidden features on held-out utterances "
+                     "(multi-corpus runs with a hidden layer; chance 1/K)",
+}
+
+
+def results_columns() -> list[str]:
+    """The columns of ``results/runs/<id>.csv`` in their saved order; one without a description is a warning,
+    so a new column fails the strict build until it is described here."""
+    from sergen.results import ROW_COLUMNS
+    from sergen.spec import OPTIONS
+
+    options = {o.name for o in OPTIONS if o.row}
+    lines = ["", "## Results columns", "",
+             "The columns of a run's rows (`results/runs/<run_id>.csv`, `sergen.results.ROW_COLUMNS`) in their saved",
+             "order: the run options above that are columns, and what the run measured.", "",
+             "| column | what it holds |", "|---|---|"]
+    for column in ROW_COLUMNS:
+        if column in options:
+            text = "the run option of that name (table above)"
+        elif column in RESULT_COLUMNS:
+            text = RESULT_COLUMNS[column]
+        else:
+            log.warning(f"results column {column!r} has no description: add one to RESULT_COLUMNS in "
+                        f"docs/hooks/reference.py")
+            text = "–"
+        lines.append(f"| `{column}` | {text} |")
+    return lines
 
 
 def registries() -> str:
