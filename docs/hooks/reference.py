@@ -3,7 +3,8 @@ every build, as an mkdocs hook, so a stale page fails ``mkdocs build --strict`` 
 
 - ``reference/cli.md``: every command and option, from the typer app (``sergen.cli.reference``);
 - ``reference/run-options.md``: every run option, from the run-option schema (``sergen.spec.OPTIONS``);
-- ``reference/registries.md``: the names each registry knows (corpora, extractors, views, heads).
+- ``reference/registries.md``: the names each registry knows (corpora, extractors, views); heads are the
+  ``head`` run option's values (importing them would import torch, and the build would take seconds more).
 
 Regenerate them with ``.venv/bin/python docs/hooks/reference.py``.
 """
@@ -135,7 +136,6 @@ def registries() -> str:
     from sergen.augment.base import VIEWS
     from sergen.corpora.base import CORPUS_READERS
     from sergen.extractors.base import EXTRACTORS
-    from sergen.train.heads import HEADS
     import sergen.augment  # noqa: F401  (registers the views)
     import sergen.corpora  # noqa: F401  (registers the readers)
     import sergen.extractors  # noqa: F401  (registers the extractors)
@@ -147,8 +147,7 @@ def registries() -> str:
              "if/elif chains over names. How to add one: [Extending sergen](../extending.md).", ""]
     for title, registry, module in (("Corpus readers", CORPUS_READERS, "sergen/corpora/"),
                                     ("Extractors", EXTRACTORS, "sergen/extractors/"),
-                                    ("Augmentation views", VIEWS, "sergen/augment/views.py"),
-                                    ("Heads", HEADS, "sergen/train/heads.py")):
+                                    ("Augmentation views", VIEWS, "sergen/augment/views.py")):
         lines += [f"## {title}", "", f"Registry `{registry.kind}`, entries in `{module}`.", "",
                   "| name | aliases | defined in |", "|---|---|---|"]
         for name in registry.names():
@@ -156,6 +155,8 @@ def registries() -> str:
             where = getattr(obj, "__module__", "") or ""
             lines.append(f"| `{name}` | {', '.join(f'`{a}`' for a in registry.aliases(name)) or '–'} | `{where}` |")
         lines.append("")
+    lines += ["Heads (`sergen/train/heads.py`, registry `head`) are the values of the `head` run option:",
+              "[Run options](run-options.md).", ""]
     return "\n".join(lines) + "\n"
 
 
