@@ -51,7 +51,7 @@ def cli_reference() -> str:
         if records:
             parts += ["| argument or option | what it is |", "|---|---|"]
             for param, (flags, text) in records:
-                parts.append(f"| `{flags.replace('|', '/')}` | {_cell(text)} |")
+                parts.append(f"| `{flags}` | {_cell(text)} |")
             parts.append("")
     return "\n".join(parts) + "\n"
 
@@ -79,11 +79,13 @@ def _first_line(text: str | None) -> str:
 
 
 def _text(text: str) -> str:
-    """Help text as Markdown: reST's ``x`` becomes `x`; <, >, &, *, _ and | are shown as typed."""
+    """Help text as Markdown: ``x`` (reST) and `x` become code; <, >, &, *, _ and | elsewhere are shown as typed."""
     out = []
-    for k, piece in enumerate(re.split(r"``(.*?)``", text.strip())):
-        if k % 2:
-            out.append(f"`{piece}`")
+    for k, piece in enumerate(re.split(r"``(.*?)``|`([^`]*)`", text.strip())):
+        if piece is None:
+            continue
+        if k % 3:
+            out.append(f"`{piece}`" if piece else "")
         else:
             piece = html.escape(piece, quote=False)
             out.append(re.sub(r"([\\*_|\[\]`])", r"\\\1", piece))
