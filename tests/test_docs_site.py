@@ -121,9 +121,17 @@ def test_readme_is_short_and_its_links_resolve():
     for command in ("make install", "make test", "make demo", "make extract MODEL=",
                     "sergen probe --model M --train msp --test all", "sergen.open_store("):
         assert command in text
-    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    links = re.findall(r"\]\(([^)#\s]+)(?:#([^)]*))?\)", text)
     assert len(links) > 15
-    assert [link for link in links if not link.startswith("http") and not (ROOT / link).exists()] == []
+    assert [link for link, _ in links if not link.startswith("http") and not (ROOT / link).exists()] == []
+    from markdown.extensions.toc import slugify
+
+    def anchors(page: Path) -> set[str]:
+        headings = re.findall(r"^#{1,6} (.+)$", page.read_text(encoding="utf-8"), flags=re.M)
+        return {slugify(h.replace("`", ""), "-") for h in headings}
+
+    broken = [f"{link}#{anchor}" for link, anchor in links if anchor and anchor not in anchors(ROOT / link)]
+    assert broken == []
 
 
 def test_nav_lists_every_page_and_the_reserved_feature_pages():
