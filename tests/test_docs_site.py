@@ -231,3 +231,12 @@ def test_the_head_template_builds_a_module_that_standardises_first(monkeypatch):
     assert [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)] == [512, 4]
     with torch.no_grad():
         assert model(torch.zeros(5, 8)).shape == (5, 4)
+
+
+def test_the_run_option_template_declares_a_remedy():
+    from sergen.spec import OPTIONS, RunOption
+
+    option = eval(_template("A remedy").strip().rstrip(","), {"RunOption": RunOption})
+    assert isinstance(option, RunOption) and option.name not in {o.name for o in OPTIONS}
+    assert (option.flag, option.grid_flag, option.default) == ("--whiten", "--whiten", "none")
+    assert option.is_remedy_option and option.is_remedy("pca") and not option.is_remedy("none")
