@@ -240,3 +240,27 @@ def test_the_run_option_template_declares_a_remedy():
     assert isinstance(option, RunOption) and option.name not in {o.name for o in OPTIONS}
     assert (option.flag, option.grid_flag, option.default) == ("--whiten", "--whiten", "none")
     assert option.is_remedy_option and option.is_remedy("pca") and not option.is_remedy("none")
+
+
+def test_the_store_layout_table_lists_what_a_new_store_holds(tmp_path):
+    import numpy as np
+    import pandas as pd
+    import zarr
+
+    from sergen.store.layout import META_COLUMNS, NUMERIC_META
+    from sergen.store.writer import create_store
+
+    plan = pd.DataFrame({col: ["a", "b"] for col in META_COLUMNS if col != "view"})
+    plan["duration_s"], plan["n_frames"] = [1.0, 2.0], [3, 5]
+    group = create_store(tmp_path / "s.zarr", plan, {"model": "m"}, dim=4)
+    arrays = {name for name, node in group.members(max_depth=None) if isinstance(node, zarr.Array)}
+
+    table = (DOCS / "reference" / "store.md").read_text(encoding="utf-8").split("## Layout", 1)[1]
+    table = table.split("\n\n| array |", 1)[1].split("\n\n", 1)[0]
+    documented = set()
+    for row in table.splitlines()[2:]:
+        documented |= set(re.findall(r"`([\w/]+)`", row.split("|")[1]))
+    assert documented == arrays
+    assert group["frames"].shape == (8, 4) and group["frames"].dtype == np.float16
+    assert list(group["offsets"][:]) == [0, 3, 8] and group["status"].dtype == np.uint8
+    assert group["stats_crc32c"].shape == (2, 2) and group["utt/duration_s"].dtype == np.float32
