@@ -129,7 +129,7 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
               as_json: bool = typer.Option(False, "--json", help="print JSON for scripts instead of a table")):
     """Every store: model, corpus, utterances, frames, size on disk, complete?"""
     from sergen.experiments.bank_cache import cache_dir, cached_banks
-    from sergen.store.layout import store_path
+    from sergen.store.layout import extract_command, rebuild_command, store_path
     from sergen.store.location import size_bytes
     from sergen.store.reader import existing_stores, store_attrs
 
@@ -170,12 +170,11 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     for s in stores:
         if s["damaged"] and s["needs_rebuild"]:
             err_console.print(f"[red]{s['model']}/{s['corpus']}: damaged, unusable ({'; '.join(s['problems'][:3])}); "
-                              f"rebuild it with `sergen extract --model {s['model']} --corpus {s['corpus']} "
-                              f"--overwrite`", highlight=False, soft_wrap=False)  # folded at the width, piped too
+                              f"rebuild it with {rebuild_command(s['model'], s['corpus'])}", highlight=False, soft_wrap=False)  # folded at the width, piped too
         elif s["damaged"]:
             err_console.print(f"[red]{s['model']}/{s['corpus']}: chunk files lost or damaged; `sergen stores verify "
-                              f"{s['model']} {s['corpus']}` names the utterances, `sergen extract --model {s['model']} "
-                              f"--corpus {s['corpus']}` rewrites them", soft_wrap=False)
+                              f"{s['model']} {s['corpus']}` names the utterances, "
+                              f"{extract_command(s['model'], s['corpus'])} rewrites them", soft_wrap=False)
     if files:
         console.print(f"store-bank cache: {len(files)} bank(s), {bank_bytes / 2**30:.1f} GiB in {banks} (safe to delete)",
                       soft_wrap=False)
