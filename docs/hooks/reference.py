@@ -28,14 +28,11 @@ def pages() -> dict[str, str]:
             "reference/registries.md": registries()}
 
 
-def stale_pages(docs: Path = DOCS) -> list[str]:
+def stale_pages(docs: Path = DOCS, made: dict[str, str] | None = None) -> list[str]:
     """The generated pages whose committed text differs from a regeneration (or that are missing)."""
-    stale = []
-    for path, text in pages().items():
-        page = docs / path
-        if not page.is_file() or page.read_text(encoding="utf-8") != text:
-            stale.append(path)
-    return stale
+    made = pages() if made is None else made
+    return [path for path, text in made.items()
+            if not (docs / path).is_file() or (docs / path).read_text(encoding="utf-8") != text]
 
 
 def on_pre_build(config):
@@ -45,13 +42,12 @@ def on_pre_build(config):
 
 
 def write_pages(docs: Path = DOCS) -> list[str]:
-    written = []
-    for path, text in pages().items():
-        page = docs / path
-        if not page.is_file() or page.read_text(encoding="utf-8") != text:
-            page.write_text(text, encoding="utf-8")
-            written.append(path)
-    return written
+    """Rewrite the stale generated pages; returns their paths."""
+    made = pages()
+    stale = stale_pages(docs, made)
+    for path in stale:
+        (docs / path).write_text(made[path], encoding="utf-8")
+    return stale
 
 
 def _cell(value) -> str:
