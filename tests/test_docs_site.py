@@ -203,6 +203,11 @@ def test_the_extractor_template_gives_the_frames_it_plans(monkeypatch):
     default, floored = cls(), cls(log_floor=1e-3)
     assert default.settings() == {"window": 400, "hop": 160, "bands": 64, "log_floor": 1e-10}
     assert floored.settings()["log_floor"] == 1e-3  # another value of the option: another store
+    assert cls(log_floor="1e-3").settings() == floored.settings()  # `--opt log_floor=1e-3` is a string
+    from sergen.errors import SergenError
+
+    with pytest.raises(SergenError, match="myfeat: log_floor='low' is not valid"):
+        cls(log_floor="low")
     rng = np.random.default_rng(0)
     for n in (100, 400, 16000, 16161):  # shorter than the window (padded), one window, 1 s, odd length
         wave = (0.1 * rng.standard_normal(n)).astype(np.float32)
