@@ -128,22 +128,79 @@ def digest_mismatches(group: zarr.Group, offsets: np.ndarray, lo: int, rows: np.
     return np.flatnonzero((want != NO_DIGEST) & (want != found)) + first
 
 
+LEDGER = "chunk_bytes"
+"""Group of one int64 array per Blosc array: the size of each of its chunk files when the store was completed.
+A chunk file swapped with another, or replaced by one of another store, keeps a valid header and checksum;
+its size almost never stays the same, and comparing it costs nothing (the cut check stats every file)."""
+
+
+def _local_base(group: zarr.Group) -> str | None:
+    from sergen.store.location import is_remote
+
+    base = str(group.store_path.store.root) if hasattr(group.store_path.store, "root") else None
+    return None if base is None or is_remote(base) else base
+
+
+def _chunk_path(base: str, array: zarr.Array, chunk: int) -> Path:
+    key = array.metadata.encode_chunk_key((chunk,) + (0,) * (array.ndim - 1))
+    return Path(base) / array.store_path.path.strip("/") / key
+
+
+def record_chunk_bytes(group: zarr.Group) -> bool:
+    """Write the ledger of chunk-file sizes (local stores; -1 for a chunk not stored). Called when a store is
+    marked complete, after its last write; False (nothing written) for a remote store."""
+    base = _local_base(group)
+    if base is None:
+        return False
+    ledger = group.require_group(LEDGER)
+    for name in BLOSC_ARRAYS:
+        array = group[name]
+        sizes = np.full(array.cdata_shape[0], -1, dtype=np.int64)
+        for chunk in range(len(sizes)):
+            try:
+                sizes[chunk] = os.path.getsize(_chunk_path(base, array, chunk))
+            except OSError:
+                pass
+        ledger.create_array(name, shape=sizes.shape, chunks=(max(len(sizes), 1),), dtype="int64", fill_value=-1,
+                            compressors=checked_codecs(zarr.codecs.ZstdCodec()), overwrite=True)[:] = sizes
+    return True
+
+
+def _ledger(group: zarr.Group, name: str, n_chunks: int) -> np.ndarray | None:
+    """The recorded chunk sizes of ``name`` where the store is complete and has a ledger that fits, else None
+    (a store being written: its chunks change; a missing ledger is ``digest_layout_problem``'s business)."""
+    if not dict(group.attrs.get("sergen", {})).get("complete"):
+        return None
+    try:
+        sizes = group[LEDGER][name][:]
+    except Exception:  # noqa: BLE001 - absent or unreadable: reported by the layout check
+        return None
+    return sizes if sizes.shape == (n_chunks,) else None
+
+
 def cut_chunks(group: zarr.Group, present: set[str]) -> dict[str, list[tuple[int, str]]]:
     """Blosc chunk files (of ``frames``, ``mean``, ``std``) whose size is not the one their header records:
     {array: [(chunk row index, file key), …]}. Local stores only (a remote one is left to its codec)."""
-    from sergen.store.location import is_remote
+    return chunk_file_problems(group, present)[0]
 
+
+def chunk_file_problems(group: zarr.Group, present: set[str]) -> tuple[dict, dict]:
+    """(cut, replaced): Blosc chunk files whose size is not the one their header records (cut short), and those
+    whose size is not the one recorded when the store was completed (swapped, replaced or rewritten since);
+    each {array: [(chunk row index, file key), …]}. Local stores only (a remote one is left to its codec)."""
     root = group.store_path.path.strip("/")
-    base = str(group.store_path.store.root) if hasattr(group.store_path.store, "root") else None
-    if base is None or is_remote(base):
-        return {}
+    base = _local_base(group)
+    if base is None:
+        return {}, {}
     cut: dict[str, list[tuple[int, str]]] = {}
+    replaced: dict[str, list[tuple[int, str]]] = {}
     for name in BLOSC_ARRAYS:
         try:
             array = group[name]
         except KeyError:
             continue
         tail = 4 if any(type(c).__name__ == "Crc32cCodec" for c in array.metadata.codecs) else 0
+        ledger = _ledger(group, name, array.cdata_shape[0])
         prefix = f"{root}/{name}/c/".lstrip("/")
         for key in present:
             if not key.startswith(prefix):
@@ -156,10 +213,13 @@ def cut_chunks(group: zarr.Group, present: set[str]) -> dict[str, list[tuple[int
             except OSError:
                 continue
             recorded = int.from_bytes(header[12:16], "little") if len(header) == BLOSC_HEADER else -1
+            chunk = int(key[len(prefix):].split("/")[0])
             if recorded + tail != size:
-                chunk = int(key[len(prefix):].split("/")[0])
                 cut.setdefault(name, []).append((chunk, key))
-    return cut
+            elif ledger is not None and chunk < len(ledger) and ledger[chunk] != size:
+                replaced.setdefault(name, []).append((chunk, key))
+    return ({name: sorted(found) for name, found in cut.items()},
+            {name: sorted(found) for name, found in replaced.items()})
 
 
 def identity_problem(attrs: dict, model: str, name: str, frames_shape: tuple, n_offsets: int) -> str | None:
@@ -209,6 +269,13 @@ def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
         if not has_digests(group):
             return f"its frame digests ({DIGEST_ARRAY}) are missing"
         arrays.append((DIGEST_ARRAY, group[DIGEST_ARRAY]))
+    if LEDGER in made_with and attrs.get("complete"):
+        try:
+            missing = [name for name in BLOSC_ARRAYS if name not in group[LEDGER].array_keys()]
+        except KeyError:
+            missing = list(BLOSC_ARRAYS)
+        if missing:
+            return f"its record of chunk-file sizes ({LEDGER}/{missing[0]}) is missing"
     if "audio" in made_with:
         if not has_audio_digests(group):
             return f"its audio digests ({AUDIO}/) are missing"

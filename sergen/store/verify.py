@@ -15,7 +15,7 @@ import zarr
 from zarr.core.sync import sync
 
 from sergen.errors import SergenError
-from sergen.store.digests import (DIGEST_ARRAY, cut_chunks, digest_layout_problem, digest_mismatches, has_digests,
+from sergen.store.digests import (DIGEST_ARRAY, chunk_file_problems, digest_layout_problem, digest_mismatches, has_digests,
                                   placement_problem, shape_problem, stats_mismatches)
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command
 from sergen.store.location import is_remote
@@ -154,21 +154,24 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
         damage.lost.append(("the status chunk is missing", np.arange(len(status))))
         return damage
     counts = np.diff(offsets)
-    cut = cut_chunks(group, present)  # read before any chunk is decoded: a cut Blosc chunk can crash c-blosc
-    damage.cut = [key for keys in cut.values() for _, key in keys]
+    # read before any chunk is decoded: a cut Blosc chunk can crash c-blosc
+    cut, replaced = chunk_file_problems(group, present)
+    damage.cut = [key for found in (cut, replaced) for keys in found.values() for _, key in keys]
 
-    def cut_rows(name: str) -> list[tuple[int, int, int]]:
+    def rows_of(found: dict, name: str) -> list[tuple[int, int, int]]:
         rows, length = group[name].chunks[0], group[name].shape[0]
-        return [(c, c * rows, min((c + 1) * rows, length)) for c, _ in cut.get(name, [])]
+        return [(c, c * rows, min((c + 1) * rows, length)) for c, _ in found.get(name, [])]
 
-    for how, found in (("is missing", _missing_rows(group["frames"], present)), (CUT, cut_rows("frames"))):
+    for how, found in (("is missing", _missing_rows(group["frames"], present)), (CUT, rows_of(cut, "frames")),
+                       (REPLACED, rows_of(replaced, "frames"))):
         for c, start, stop in found:
             owners = _owners(offsets, start, stop)
             owners = owners[status[owners] != FAILED]
             if len(owners):
                 damage.lost.append((f"frame chunk {c} (frames {start}–{stop}) {how}", owners))
     for name in PER_UTTERANCE:
-        for how, found in (("is missing", _missing_rows(group[name], present)), (CUT, cut_rows(name))):
+        for how, found in (("is missing", _missing_rows(group[name], present)), (CUT, rows_of(cut, name)),
+                           (REPLACED, rows_of(replaced, name))):
             for c, start, stop in found:
                 owners = np.arange(start, stop)
                 owners = owners[(status[owners] != FAILED) & ((counts[owners] > 1) if name == "std" else True)]
@@ -178,6 +181,8 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
 
 
 CUT = "is cut short (its size differs from the one its header records)"
+REPLACED = ("was swapped, replaced or rewritten since the store was completed (its size differs from the one "
+            "recorded then)")
 
 
 def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:

@@ -17,8 +17,8 @@ import pandas as pd
 import zarr
 
 from sergen.audio_digest import create_audio_arrays
-from sergen.store.digests import (checked_codecs, create_digest_array, create_stats_digest_array, write_digests,
-                                  write_stats_digests)
+from sergen.store.digests import (LEDGER, checked_codecs, create_digest_array, create_stats_digest_array,
+                                  record_chunk_bytes, write_digests, write_stats_digests)
 from sergen.store.location import remove
 from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
@@ -114,7 +114,11 @@ class StoreWriter:
         self.group.attrs["sergen"] = self.attrs
 
     def mark_complete(self) -> None:
+        """Mark the store complete, after its last write: the sizes of its chunk files are recorded first
+        (``record_chunk_bytes``), so a file swapped or replaced later is seen."""
         status = self.status
+        if record_chunk_bytes(self.group) and LEDGER not in self.attrs.get("digests", []):
+            self.attrs["digests"] = [*self.attrs.get("digests", []), LEDGER]
         self.attrs.update(complete=True, n_failed=int((status == FAILED).sum()),
                           finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         self.group.attrs["sergen"] = self.attrs

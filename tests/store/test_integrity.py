@@ -76,13 +76,22 @@ def test_chunk_cut_short_is_named_never_decoded_and_extract_rewrites_it(store):
     assert verify_store(store).ok
 
 
-def test_swapped_chunk_files_are_caught_by_digests(store, monkeypatch):
+def _swap_ledger_entries(store, name: str, i: int, j: int) -> None:
+    """What a swap of two chunk files of the same size would leave: the size record agrees with the files."""
+    ledger = zarr.open_group(str(store), mode="r+")["chunk_bytes"][name]
+    sizes = ledger[:]
+    sizes[[i, j]] = sizes[[j, i]]
+    ledger[:] = sizes
+
+
+def test_swapped_chunk_files_of_the_same_size_are_caught_by_digests(store, monkeypatch):
     from sergen.experiments.data import store_bank
 
     a, b = store / "frames/c/0/0", store / "frames/c/1/0"
     first, second = a.read_bytes(), b.read_bytes()
     a.write_bytes(second)
     b.write_bytes(first)
+    _swap_ledger_entries(store, "frames", 0, 1)
     report = verify_store(store)
     assert not report.ok and "digest mismatch: a chunk file swapped, replaced or edited" in report.problems[0]
     assert set(owners(store, slice(0, 4096))) & report.affected  # utterances wholly inside the swapped chunks
@@ -91,6 +100,38 @@ def test_swapped_chunk_files_are_caught_by_digests(store, monkeypatch):
         store_bank("melspec", "emodb", None)
     assert "differ from what was written (digest mismatch" in exc.value.what
     assert "sergen stores verify melspec emodb" in exc.value.fix and "--overwrite" in exc.value.fix
+
+
+def test_swapped_chunk_files_are_named_by_their_recorded_sizes_and_extract_rewrites_them(store):
+    """The issue's "already complete" over swapped chunks: each file keeps a valid header and checksum, so only
+    the sizes recorded at completion (``chunk_bytes``) show it without reading the frames."""
+    before = frames_of(store)
+    recorded = zarr.open_group(str(store), mode="r")["chunk_bytes"]["frames"][:]
+    files = sorted((store / "frames/c").glob("*/0"), key=lambda p: int(p.parent.name))
+    assert recorded.tolist() == [f.stat().st_size for f in files] and len(set(recorded.tolist())) == len(files)
+    a, b = files[1], files[2]
+    first, second = a.read_bytes(), b.read_bytes()
+    a.write_bytes(second)
+    b.write_bytes(first)
+    with pytest.raises(SergenError) as exc:
+        sergen.open_store("melspec", "emodb")
+    assert "frame chunk 1 (frames 4096–8192) was swapped, replaced or rewritten since the store was completed" \
+        in exc.value.what
+    report = verify_store(store)
+    assert [p.split(" was swapped")[0] for p in report.problems] == ["frame chunk 1 (frames 4096–8192)",
+                                                                     "frame chunk 2 (frames 8192–12288)"]
+    again = extract("melspec", "emodb", show_progress=False)  # never "already complete" over them
+    assert not again.skipped and again.repaired == len(report.affected)
+    np.testing.assert_array_equal(frames_of(store), before)
+    assert verify_store(store).ok
+
+
+def test_the_record_of_chunk_sizes_deleted_is_damage(store):
+    shutil.rmtree(store / "chunk_bytes" / "frames")
+    with pytest.raises(SergenError) as exc:
+        sergen.open_store("melspec", "emodb")
+    assert "its record of chunk-file sizes (chunk_bytes/frames) is missing" in exc.value.what
+    assert "--overwrite" in exc.value.fix
 
 
 def test_changed_bytes_in_a_chunk_fail_its_checksum_not_the_decompressor(store):
@@ -135,6 +176,9 @@ def test_summaries_edited_through_zarr_are_named_never_trained_on(store, array, 
     ids = zarr.open_group(str(store), mode="r")["utt"]["utt_id"][:].tolist()
     edited = zarr.open_array(str(store / array), mode="r+")
     edited[:3] = change(edited[:3])  # zarr rewrites the chunks' own checksums: only the digest can tell
+    from sergen.store.digests import record_chunk_bytes
+
+    record_chunk_bytes(zarr.open_group(str(store), mode="r+"))  # an edit that kept the chunk's size
     what = (f"the {array} summaries of 3 utterance(s) of store melspec/emodb differ from what was written (digest "
             f"mismatch: the array was edited): {', '.join(ids[:3])}")
     with pytest.raises(SergenError) as exc:
@@ -174,6 +218,9 @@ def test_nan_frames_stop_a_bank_build_naming_the_utterances(store, monkeypatch):
     group = zarr.open_group(str(store), mode="r+")
     offsets, ids = group["offsets"][:], group["utt"]["utt_id"][:].tolist()
     group["frames"][offsets[7] + 1] = np.nan
+    from sergen.store.digests import record_chunk_bytes
+
+    record_chunk_bytes(group)  # as if the model had written the NaN: the recorded chunk sizes agree
     monkeypatch.setenv("SERGEN_BANK_CACHE_MIB", "0")
     with pytest.raises(SergenError) as exc:
         store_bank("melspec", "emodb", None)
