@@ -1,0 +1,79 @@
+"""The normalisations as registered strategies (``sergen.train.norms``): the numbers of ``global``, ``corpus``
+and ``speaker`` are those the code gave before they became strategies (recorded on the same stores and seed),
+and every layer reads the registry (the probe, the checks, the report's transductive note)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sergen import LABELS
+from sergen.experiments.probe import probe_run, resolve_spec
+from sergen.train.loop import TrainConfig
+
+DIM = 5
+FAST = TrainConfig(max_steps=300, eval_every=100, min_steps=100)
+
+
+def write_store(root, corpus: str, seed: int, scale, offset, n: int = 160):
+    """Four classes apart along four features, every corpus scaled and shifted per feature its own way."""
+    from sergen.store.writer import StoreWriter, create_store
+
+    rng = np.random.default_rng(seed)
+    labels = np.tile(np.arange(4), n // 4)
+    split = np.repeat(["train", "valid", "test"], [n // 2, n // 4, n // 4])
+    plan = pd.DataFrame({"utt_id": [f"{corpus}{i:04d}" for i in range(n)], "label": [LABELS[c] for c in labels],
+                         "native_label": [LABELS[c] for c in labels], "speaker": [f"{corpus}-s{i // 8}" for i in range(n)],
+                         "gender": "F", "split": split, "path": "-", "duration_s": 2.0, "n_frames": 20})
+    group = create_store(root / "toy" / f"{corpus}.zarr", plan, {
+        "model": "toy", "corpus": corpus, "frame_rate": 10.0, "sample_rate": 16000, "synthetic": True,
+        "weights": {}, "settings": {}, "manifest_sha256": "-"}, DIM)
+    centres = np.zeros((4, DIM), np.float32)
+    centres[np.arange(4), np.arange(4)] = 1.0
+    mixing = np.eye(DIM) + 0.3 * rng.standard_normal((DIM, DIM))  # correlated features, per corpus
+    frames = [((centres[c] + 0.9 * rng.standard_normal((20, DIM))) @ mixing) * scale + offset for c in labels]
+    writer = StoreWriter(group)
+    writer.write_window(0, [f.astype(np.float32) for f in frames], [1] * n)
+    writer.mark_complete()
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    root = tmp_path_factory.mktemp("norm-registry")
+    write_store(root, "emodb", 0, np.ones(DIM), np.zeros(DIM))
+    write_store(root, "cremad", 1, np.array([2.0, 0.5, 1.0, 3.0, 1.0]), np.array([1.0, -1.0, 0.5, 2.0, 3.0]))
+    write_store(root, "ravdess", 2, np.array([0.5, 2.0, 1.5, 1.0, 0.7]), np.array([-2.0, 1.0, 0.0, 1.0, -3.0]))
+    return root
+
+
+def aurocs(run) -> dict:
+    rows = run.rows[run.rows.metric == "auroc"]
+    return {t: float(v) for t, v in zip(rows.test, rows.value)}
+
+
+def run_of(stores, norm: str, pool: str = "mean", train: str = "emodb+cremad", head: str = "linear"):
+    spec = resolve_spec("toy", train, "emodb,cremad,ravdess", stores, head=head, norm=norm, pool=pool,
+                        training=FAST)
+    return probe_run(spec, stores)
+
+
+RECORDED = {  # (norm, pool, training set) → test corpus → AUROC, from the code before the registry (f3e3d02)
+    ('global', 'mean', 'emodb'): {'cremad': 0.7516666666666667, 'emodb': 0.9750000000000001, 'ravdess': 0.7066666666666667},
+    ('global', 'mean', 'emodb+cremad'): {'cremad': 0.8708333333333333, 'emodb': 0.9691666666666666, 'ravdess': 0.8816666666666667},
+    ('global', 'mean+std', 'emodb'): {'cremad': 0.8675, 'emodb': 0.8350000000000001, 'ravdess': 0.8866666666666667},
+    ('global', 'mean+std', 'emodb+cremad'): {'cremad': 0.8791666666666667, 'emodb': 0.9425, 'ravdess': 0.9533333333333334},
+    ('corpus', 'mean', 'emodb'): {'cremad': 0.9158333333333333, 'emodb': 0.9750000000000001, 'ravdess': 0.845},
+    ('corpus', 'mean', 'emodb+cremad'): {'cremad': 0.9450000000000001, 'emodb': 0.9816666666666667, 'ravdess': 0.8674999999999999},
+    ('corpus', 'mean+std', 'emodb'): {'cremad': 0.8608333333333333, 'emodb': 0.8374999999999999, 'ravdess': 0.9191666666666667},
+    ('corpus', 'mean+std', 'emodb+cremad'): {'cremad': 0.8591666666666667, 'emodb': 0.8825000000000001, 'ravdess': 0.8758333333333334},
+    ('speaker', 'mean', 'emodb'): {'cremad': 0.9216666666666666, 'emodb': 0.9858333333333333, 'ravdess': 0.8491666666666666},
+    ('speaker', 'mean', 'emodb+cremad'): {'cremad': 0.95, 'emodb': 0.995, 'ravdess': 0.8683333333333333},
+    ('speaker', 'mean+std', 'emodb'): {'cremad': 0.8591666666666666, 'emodb': 0.8416666666666667, 'ravdess': 0.9225},
+    ('speaker', 'mean+std', 'emodb+cremad'): {'cremad': 0.8633333333333334, 'emodb': 0.8891666666666667, 'ravdess': 0.8733333333333335},
+}
+
+
+@pytest.mark.parametrize("norm, pool, train", list(RECORDED))
+def test_numbers_are_those_before_the_registry(stores, norm, pool, train):
+    assert aurocs(run_of(stores, norm, pool, train)) == RECORDED[norm, pool, train]
