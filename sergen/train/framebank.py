@@ -197,10 +197,8 @@ class FrameBank:
     is_clean: np.ndarray  # (n_entries,) bool
     feature_mean: np.ndarray  # (D,) over all clean frames (zeros and ones when groups normalise instead)
     feature_std: np.ndarray  # (D,)
-    group: np.ndarray | None = None  # (n_entries,) normalisation group (``--norm corpus|speaker``); None: global
-    group_mean: np.ndarray | None = None  # (G, D) each group's mean and std (``sergen.train.normalise``)
-    group_std: np.ndarray | None = None
-    group_names: np.ndarray | None = None  # (G,) "corpus" or "corpus/speaker"
+    group: np.ndarray | None = None  # (n_entries,) normalisation group, an index into ``group_map.names``
+    group_map: object = None  # the fitted ``--norm`` (``sergen.train.norms.base.GroupMap``); None: global
     pool: str = "mean"  # ``sergen.train.pooling``; mean+std: feature_mean/std are 2×D and every bank holds squares
 
     def __post_init__(self):

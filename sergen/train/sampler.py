@@ -190,11 +190,11 @@ class WindowSampler:
         else:
             x = self.bank.unit_sum(entry, first, end, sign / count[window], window, n)
         self.drawn_corpus = self.bank.corpus[entries]  # for heads that learn against the corpus (mlp-dann)
-        if self.bank.group is not None:  # each window by its own group's statistics (--norm corpus|speaker)
+        if self.bank.group is not None:  # each window by its own group's map (``sergen.train.norms``)
             g = self.bank.group[entries]
-            x = (x - self.bank.group_mean[g]) / self.bank.group_std[g]
-            if std is not None:  # frames scaled by 1/σ_g: their std is divided by σ_g, the offset cancels
-                std = std / self.bank.group_std[g]
+            x = self.bank.group_map.apply(x, g)
+            if std is not None:
+                std = self.bank.group_map.apply_std(std, g)
         if std is not None:
             x = np.concatenate([x, std], axis=1)
         if self.cfg.noise_std > 0:

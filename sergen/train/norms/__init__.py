@@ -1,0 +1,6 @@
+"""Feature normalisations (``--norm``), one registered strategy each (``base.Normalisation``). Importing
+this package registers them; the order here is the order the CLI and the errors list them in."""
+
+from sergen.train.norms.base import (NORMS, Normalisation, Utterances, check_norm, choices_text,  # noqa: F401
+                                     norm_strategy, transductive_norms)
+from sergen.train.norms import standardise  # noqa: F401  global, corpus, speaker
