@@ -77,3 +77,35 @@ RECORDED = {  # (norm, pool, training set) → test corpus → AUROC, from the c
 @pytest.mark.parametrize("norm, pool, train", list(RECORDED))
 def test_numbers_are_those_before_the_registry(stores, norm, pool, train):
     assert aurocs(run_of(stores, norm, pool, train)) == RECORDED[norm, pool, train]
+
+
+def test_every_layer_reads_the_registry():
+    """The CLI's help and allowed values, the spec check, the report's transductive note: from the registry."""
+    from sergen.cli import experiments as cli
+    from sergen.cli.run_options import base_help
+    from sergen.report import remedies
+    from sergen.spec import OPTION
+    from sergen.train.norms import NORMS, transductive_norms
+
+    names = NORMS.names()
+    assert names[:3] == ["global", "corpus", "speaker"]
+    help_text = base_help(OPTION["norm"])
+    assert all(f"{n}: {NORMS.get(n).help}" in help_text for n in names)
+    assert cli.ALLOWED["norm"] == ", ".join(f'"{n}"' for n in names[:-1]) + f' or "{names[-1]}"'
+    assert set(transductive_norms()) == {n for n in names if n != "global"}
+    assert remedies.TRANSDUCTIVE == transductive_norms()
+    assert all(f"`--norm {n}`" in remedies.TRANSDUCTIVE_NOTE for n in transductive_norms())
+    assert "`--norm global`" not in remedies.TRANSDUCTIVE_NOTE
+
+
+def test_the_console_notes_are_those_of_before(stores):
+    from sergen.cli.experiments import norm_note
+
+    def note(norm, train="emodb", test="emodb,cremad"):
+        return norm_note(resolve_spec("toy", train, test, stores, norm=norm))
+
+    assert note("global") is None and note("corpus", test="emodb") is None
+    assert note("corpus") == ("--norm corpus: cremad standardised by the statistics of their own unlabelled "
+                              "utterances (transductive)")
+    assert note("speaker", test="emodb") == ("--norm speaker: each test speaker standardised by the statistics of "
+                                             "their own test utterances (transductive)")

@@ -2,5 +2,5 @@
 this package registers them; the order here is the order the CLI and the errors list them in."""
 
 from sergen.train.norms.base import (NORMS, Normalisation, Utterances, check_norm, choices_text,  # noqa: F401
-                                     norm_strategy, transductive_norms)
+                                     norm_strategy, register, transductive_norms)
 from sergen.train.norms import standardise  # noqa: F401  global, corpus, speaker

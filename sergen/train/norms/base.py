@@ -9,7 +9,7 @@ group* (``sampler.draw_partners``), so the whole window shares one group's map. 
 frames, so mapping a window's mean is mapping each of its frames, exactly.
 
 Adding one: a module under ``sergen/train/norms/`` with a ``Normalisation`` subclass decorated
-``@NORMS.register("name")``, and one import line in ``sergen/train/norms/__init__.py`` (docs/coral.md).
+``@register("name")``, and one import line in ``sergen/train/norms/__init__.py`` (docs/coral.md).
 """
 
 from __future__ import annotations
@@ -76,6 +76,15 @@ class Normalisation:
     transductive: ClassVar[bool] = False
     grouped: ClassVar[bool] = True
 
+    def transductive_note(self, train: tuple[str, ...], test: tuple[str, ...]) -> str | None:
+        """The console's line on what was read from test data; None where nothing was (by default: the test
+        corpora outside the training set, when the strategy is transductive)."""
+        outside = [c for c in test if c not in train]
+        if not (self.transductive and outside):
+            return None
+        return (f"--norm {self.name}: {', '.join(outside)} standardised by the statistics of their own unlabelled "
+                "utterances (transductive)")
+
     def check(self, pool: str) -> None:
         """Refuse a pooling this normalisation cannot map exactly, before anything runs."""
 
@@ -102,6 +111,15 @@ class Normalisation:
         return np.concatenate([x, mapping.apply_std(rows.std, group)], axis=1) if std_half else x
 
 
+def register(name: str):
+    """Class decorator: a ``Normalisation`` subclass registered (and named) as ``--norm name``."""
+    def decorate(cls: type[Normalisation]) -> type[Normalisation]:
+        cls.name = name
+        return NORMS.register(name)(cls)
+
+    return decorate
+
+
 def check_norm(norm: str) -> str:
     """``norm`` when it is a registered normalisation's name (exactly: a name is part of the run id)."""
     if norm not in NORMS.names():
@@ -119,7 +137,7 @@ def transductive_norms() -> tuple[str, ...]:
     return tuple(n for n in NORMS.names() if NORMS.get(n).transductive)
 
 
-def choices_text(quote: bool = False) -> str:
-    """The registered names as a sentence lists them: ``"global", "corpus", "speaker" or "coral"``."""
-    names = [f'"{n}"' if quote else n for n in NORMS.names()]
+def choices_text(names=None, form: str = '"{}"') -> str:
+    """Names (the registered ones by default) as a sentence lists them: ``"global", "corpus" or "speaker"``."""
+    names = [form.format(n) for n in (NORMS.names() if names is None else names)]
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"

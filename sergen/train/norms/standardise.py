@@ -21,7 +21,7 @@ import numpy as np
 
 from sergen.errors import SergenError
 from sergen.train.framebank import pooled_stats
-from sergen.train.norms.base import NORMS, Normalisation
+from sergen.train.norms.base import Normalisation, register
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,18 @@ def fit_groups(keys: np.ndarray, mean: np.ndarray, std: np.ndarray, length: np.n
     return ShiftScale(names, g_mean, g_std)
 
 
-@NORMS.register("global")
+@register("global")
 class Global(Normalisation):
-    help = "the training pool's mean and std, inside the head (the poster's)"
+    help = "the training pool's statistics, inside the head (the poster's)"
     grouped = False
 
     def fit(self, keys, mean, std, length):
         return None
 
 
-@NORMS.register("corpus")
+@register("corpus")
 class ByCorpus(Normalisation):
-    help = "each corpus by its own mean and std (a test corpus by all its unlabelled utterances)"
+    help = "each corpus by its own statistics"
     transductive = True
 
     def fit(self, keys, mean, std, length):
@@ -77,9 +77,9 @@ class ByCorpus(Normalisation):
         return fit_groups(self.keys(utts.corpus, utts.speaker), utts.mean, utts.std, utts.length)
 
 
-@NORMS.register("speaker")
+@register("speaker")
 class BySpeaker(Normalisation):
-    help = "each speaker by the mean and std of their utterances in the split normalised"
+    help = "each speaker by its own statistics"
     transductive = True
 
     def keys(self, corpus, speakers):
@@ -88,6 +88,10 @@ class BySpeaker(Normalisation):
             raise SergenError(f"--norm speaker: {int(missing.sum())} utterance(s) of {corpus} have no speaker",
                               fix="use --norm corpus, or give the manifest a speaker column")
         return np.array([f"{corpus}/{s}" for s in speakers], dtype=object)
+
+    def transductive_note(self, train, test):
+        return "--norm speaker: each test speaker standardised by the statistics of their own test utterances " \
+               "(transductive)"
 
     def fit(self, keys, mean, std, length):
         return fit_groups(keys, mean, std, length)
