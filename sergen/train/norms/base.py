@@ -124,7 +124,7 @@ def check_norm(norm: str) -> str:
     """``norm`` when it is a registered normalisation's name (exactly: a name is part of the run id)."""
     if norm not in NORMS.names():
         raise SergenError(f"unknown --norm {norm!r}; known: {', '.join(NORMS.names())}",
-                          fix="; ".join(f"{n} ({NORMS.get(n).help})" for n in NORMS.names()))
+                          fix="; ".join(f"{n}: {NORMS.get(n).help}" for n in NORMS.names()))
     return norm
 
 
