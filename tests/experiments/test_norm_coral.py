@@ -167,3 +167,25 @@ def test_the_report_sets_coral_beside_global_as_a_transductive_remedy(tmp_path):
     rows = [" ".join(line.split()) for line in text.splitlines()]
     assert ("| AUROC off the diagonal (test corpora outside the training set): msp | 0.705 ± 0.007 (n=2) | "
             "0.605 ± 0.007 (n=2) | +0.100 |") in rows
+
+
+def test_too_many_features_or_utterances_are_refused_before_any_eigh():
+    from sergen.train.norms.coral import MAX_FEATURES, moments
+
+    with pytest.raises(SergenError) as caught:
+        moments(np.zeros((3, MAX_FEATURES + 1), np.float32), "emodb")
+    assert caught.value.what == "--norm coral: 4097 features; its covariances are D×D, so at most 4096"
+    with pytest.raises(SergenError) as caught:
+        moments(np.zeros((1, 4)), "emodb")
+    assert caught.value.what == "--norm coral: emodb has 1 utterance(s); a covariance needs two or more"
+
+
+def test_a_constant_feature_is_mapped_to_the_pools_value_not_divided_by_zero():
+    rng = np.random.default_rng(2)
+    train, test = rng.standard_normal((200, DIM)), rng.standard_normal((100, DIM)) * 2 + 1
+    train[:, 3], test[:, 3] = 5.0, 7.0
+    coral = norm_strategy("coral")
+    fitted = coral.fit(np.array(["a"] * 200), train, np.ones_like(train), np.full(200, 10))
+    mapped = coral.vectors(fitted, utterances("t", test), lambda: utterances("t", test), False)
+    assert np.isfinite(mapped).all()
+    np.testing.assert_allclose(mapped[:, 3], 5.0, atol=1e-5)

@@ -35,6 +35,7 @@ from sergen.errors import SergenError
 from sergen.train.norms.base import Normalisation, register
 
 FLOOR = 1e-6  # eigenvalues below this share of their mean are raised to it
+MAX_FEATURES = 4096  # D×D float64 matrices: 128 MiB each and minutes of eigh beyond this (a concatenated stack)
 CACHED = 8  # corpora whose whitening a process keeps (D×D float64 each)
 _WHITENING: OrderedDict = OrderedDict()
 
@@ -54,6 +55,9 @@ def moments(x: np.ndarray, what: str) -> Moments:
     from sklearn.covariance import ledoit_wolf
 
     x = np.asarray(x, np.float64)
+    if x.shape[1] > MAX_FEATURES:
+        raise SergenError(f"--norm coral: {x.shape[1]} features; its covariances are D×D, so at most {MAX_FEATURES}",
+                          fix="pick one layer (--layer N, not weighted), or use --norm corpus")
     if len(x) < 2:
         raise SergenError(f"--norm coral: {what} has {len(x)} utterance(s); a covariance needs two or more",
                           fix="use --norm corpus, or a corpus with more utterances")
