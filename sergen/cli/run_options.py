@@ -21,9 +21,18 @@ def norm_choices() -> tuple[str, str]:
     return "; ".join(f"{n}: {NORMS.get(n).help}" for n in NORMS.names()), choices_text()
 
 
+def pool_choices() -> tuple[str, str]:
+    """The registered poolings, as ``norm_choices`` gives the normalisations."""
+    from sergen.train.pooling import POOLS
+
+    names = [f'"{n}"' for n in POOLS.names()]
+    return ("; ".join(f"{n}: {POOLS.get(n).help}" for n in POOLS.names()),
+            names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}")
+
+
 # options whose values are a registry's names: their help and allowed values are read from it, so a strategy
 # registered there is a choice here with no other edit
-REGISTERED = {"norm": norm_choices}
+REGISTERED = {"norm": norm_choices, "pool": pool_choices}
 
 
 def base_help(option: RunOption) -> str:

@@ -27,28 +27,46 @@ The choices, and why each is exact rather than approximate:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sergen.errors import SergenError
+from sergen.registry import Registry
 
-POOLS = ("mean", "mean+std")
+
+@dataclass(frozen=True)
+class Pooling:
+    """One ``--pool``: what it needs from the bank (``squares``: the sums-of-squares table) and how many
+    values per feature it gives the head (``halves``: the mean, then the std)."""
+
+    name: str
+    help: str  # one line: the CLI's help, the errors
+    squares: bool = False
+    halves: int = 1
+
+
+POOLS: Registry[Pooling] = Registry("pooling")
+for _pooling in (Pooling("mean", "the window's mean (the poster's)"),
+                 Pooling("mean+std", "the window's mean and standard deviation (2×D inputs)", squares=True, halves=2)):
+    POOLS.register(_pooling.name)(_pooling)
 
 
 def check_pool(pool: str) -> str:
-    if pool not in POOLS:
-        raise SergenError(f"unknown --pool {pool!r}; known: {', '.join(POOLS)}",
-                          fix="mean (the window's mean, the poster's) or mean+std (mean and standard deviation, "
-                              "2×D inputs)")
+    """``pool`` when it is a registered pooling's name (exactly: a name is part of the run id)."""
+    if pool not in POOLS.names():
+        raise SergenError(f"unknown --pool {pool!r}; known: {', '.join(POOLS.names())}",
+                          fix="; ".join(f"{n}: {POOLS.get(n).help}" for n in POOLS.names()))
     return pool
 
 
 def uses_squares(pool: str) -> bool:
     """Whether windows of this pooling need the sums-of-squares table."""
-    return pool == "mean+std"
+    return POOLS.get(pool).squares
 
 
 def input_dim(pool: str, dim: int) -> int:
-    return 2 * dim if uses_squares(pool) else dim
+    return POOLS.get(pool).halves * dim
 
 
 def window_std(mean: np.ndarray, mean_square: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -109,3 +109,18 @@ def test_the_console_notes_are_those_of_before(stores):
                               "utterances (transductive)")
     assert note("speaker", test="emodb") == ("--norm speaker: each test speaker standardised by the statistics of "
                                              "their own test utterances (transductive)")
+
+
+def test_poolings_are_registered_with_what_they_need_and_the_cli_reads_them():
+    from sergen.cli import experiments as cli
+    from sergen.cli.run_options import base_help
+    from sergen.spec import OPTION
+    from sergen.train.pooling import POOLS, input_dim, uses_squares
+
+    assert POOLS.names() == ["mean", "mean+std"]
+    assert [uses_squares(n) for n in POOLS.names()] == [False, True]
+    assert [input_dim(n, 1024) for n in POOLS.names()] == [1024, 2048]
+    assert cli.ALLOWED["pool"] == '"mean" or "mean+std"'
+    assert cli.GRID_ALLOWED["pool"] == '"mean" or "mean+std", or a list of them'
+    assert base_help(OPTION["pool"]).endswith("— mean: the window's mean (the poster's); mean+std: the window's "
+                                              "mean and standard deviation (2×D inputs)")
