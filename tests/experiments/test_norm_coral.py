@@ -189,3 +189,17 @@ def test_a_constant_feature_is_mapped_to_the_pools_value_not_divided_by_zero():
     mapped = coral.vectors(fitted, utterances("t", test), lambda: utterances("t", test), False)
     assert np.isfinite(mapped).all()
     np.testing.assert_allclose(mapped[:, 3], 5.0, atol=1e-5)
+
+
+def test_the_probe_command_runs_coral_on_the_demo_stores_and_says_it_is_transductive(cli, in_demo_workspace,
+                                                                                     tmp_path, monkeypatch):
+    monkeypatch.setenv("SERGEN_RESULTS", str(tmp_path / "results"))
+    code, out = cli("probe", "--model", "egemaps", "--train", "emodb", "--test", "emodb,ravdess", "--head", "linear",
+                    "--norm", "coral")
+    assert code == 0, out
+    assert ("--norm coral: ravdess standardised by the statistics of their own unlabelled utterances "
+            "(transductive)") in out
+    from sergen.results import load_results
+
+    rows = load_results(tmp_path / "results")
+    assert set(rows.norm) == {"coral"} and set(rows.test) == {"emodb", "ravdess"}
