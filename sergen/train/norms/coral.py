@@ -86,16 +86,17 @@ class Recolour:
     """Per group g: ``x' = offset + (x − shift_g) · matrix_g``; ``target`` kept to map test corpora later."""
 
     names: np.ndarray  # (G,) corpora, sorted
-    shift: np.ndarray  # (G, D) float64
+    shift: np.ndarray  # (G, D) float32, as the windows: a float64 product would cost twice as much
     matrix: np.ndarray  # (G, D, D) float32
-    offset: np.ndarray  # (D,) float64
+    offset: np.ndarray  # (D,) float32
     target: Moments
 
     def apply(self, x, group):
+        x = np.asarray(x, np.float32)
         out = np.empty(x.shape, np.float32)
         for g in np.unique(group):
-            rows = group == g
-            out[rows] = ((x[rows] - self.shift[g]) @ self.matrix[g] + self.offset).astype(np.float32)
+            rows = np.flatnonzero(group == g)
+            out[rows] = (x[rows] - self.shift[g]) @ self.matrix[g] + self.offset
         return out
 
     def apply_std(self, std, group):
@@ -107,8 +108,8 @@ class Recolour:
 
 def recolour(names: list[str], sources: list[Moments], target: Moments) -> Recolour:
     matrices = [(s.inverse_half / s.scale[:, None]) @ (target.half * target.scale[None, :]) for s in sources]
-    return Recolour(np.asarray(names), np.stack([s.mean for s in sources]),
-                    np.stack(matrices).astype(np.float32), target.mean, target)
+    return Recolour(np.asarray(names), np.stack([s.mean for s in sources]).astype(np.float32),
+                    np.stack(matrices).astype(np.float32), target.mean.astype(np.float32), target)
 
 
 @register("coral")
