@@ -102,11 +102,17 @@ class Normalisation:
         groups, else fitted anew on ``rows`` or on ``every()`` (all the corpus's clean utterances)."""
         raise NotImplementedError
 
+    def rows_map(self, fitted: GroupMap, rows: Utterances, every: Callable[[], Utterances],
+                 in_training: bool) -> tuple[GroupMap, np.ndarray]:
+        """The map of evaluation ``rows`` and each row's group in it: what maps their utterance means here,
+        and their frames wherever a head reads frames (apply each frame with its utterance's group)."""
+        mapping = self.evaluation_map(fitted, rows, every, in_training)
+        return mapping, group_index(mapping.names, self.keys(rows.corpus, rows.speaker))
+
     def vectors(self, fitted: GroupMap, rows: Utterances, every: Callable[[], Utterances], in_training: bool,
                 std_half: bool = False) -> np.ndarray:
         """``rows``' utterance means mapped as the training windows were; with ``std_half``, ``[mean, std]``."""
-        mapping = self.evaluation_map(fitted, rows, every, in_training)
-        group = group_index(mapping.names, self.keys(rows.corpus, rows.speaker))
+        mapping, group = self.rows_map(fitted, rows, every, in_training)
         x = mapping.apply(rows.mean, group)
         return np.concatenate([x, mapping.apply_std(rows.std, group)], axis=1) if std_half else x
 
