@@ -521,9 +521,10 @@ def held_out_silhouettes(model, train: tuple[str, ...], test_x: dict,
     return silhouettes(features, classes, corpora)
 
 
-def normalised_vectors(spec: ProbeSpec, bank, data, rows: np.ndarray, root, protocol=None) -> np.ndarray:
-    """Utterance vectors mapped as the training windows were, by the run's normalisation strategy
-    (``sergen.train.norms``): ``[mean, std]`` halves with mean+std pooling."""
+def evaluation_rows(spec: ProbeSpec, data, rows: np.ndarray, root, protocol=None):
+    """What a normalisation maps evaluation ``rows`` by (``sergen.train.norms``): their summaries, and a thunk of
+    all the corpus's clean utterances (read only by strategies that fit a test corpus on them), each with a key
+    that names it within the process (the store's version, the protocol, which rows)."""
     version = store_version(spec.model, data.corpus, root)
 
     def utterances(which: np.ndarray, name: str) -> Utterances:
@@ -532,9 +533,15 @@ def normalised_vectors(spec: ProbeSpec, bank, data, rows: np.ndarray, root, prot
                           (spec.model, data.corpus, root, spec.layer, protocol, version, name))
 
     split = str(data.split[rows[0]]) if len(rows) else "none"
-    return norm_strategy(spec.norm).vectors(bank.group_map, utterances(rows, split),
-                                            lambda: utterances(np.flatnonzero(data.is_clean), "every"),
-                                            data.corpus in spec.train, std_half=uses_squares(spec.pool))
+    return utterances(rows, split), lambda: utterances(np.flatnonzero(data.is_clean), "every")
+
+
+def normalised_vectors(spec: ProbeSpec, bank, data, rows: np.ndarray, root, protocol=None) -> np.ndarray:
+    """Utterance vectors mapped as the training windows were, by the run's normalisation strategy: ``[mean,
+    std]`` halves with mean+std pooling. (A head that reads frames maps them with ``rows_map`` of the same.)"""
+    mine, every = evaluation_rows(spec, data, rows, root, protocol)
+    return norm_strategy(spec.norm).vectors(bank.group_map, mine, every, data.corpus in spec.train,
+                                            std_half=uses_squares(spec.pool))
 
 
 def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:
