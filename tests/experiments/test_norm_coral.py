@@ -203,3 +203,13 @@ def test_the_probe_command_runs_coral_on_the_demo_stores_and_says_it_is_transduc
 
     rows = load_results(tmp_path / "results")
     assert set(rows.norm) == {"coral"} and set(rows.test) == {"emodb", "ravdess"}
+
+
+def test_a_grid_of_coral_beside_mean_std_is_refused_before_any_run(stores):
+    from sergen.experiments.grid import grid_specs
+
+    with pytest.raises(SergenError) as caught:
+        grid_specs(["toy"], "emodb", "all", stores_root=stores, norms=("global", "coral"), pools=("mean", "mean+std"))
+    assert caught.value.what == "--norm coral with --pool mean+std: CORAL maps window means, not their stds"
+    specs = grid_specs(["toy"], "emodb", "all", heads=("linear",), stores_root=stores, norms=("global", "coral"))
+    assert [s.norm for s in specs] == ["global", "coral"] and len({s.run_id for s in specs}) == 2
