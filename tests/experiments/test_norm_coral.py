@@ -213,3 +213,15 @@ def test_a_grid_of_coral_beside_mean_std_is_refused_before_any_run(stores):
     assert caught.value.what == "--norm coral with --pool mean+std: CORAL maps window means, not their stds"
     specs = grid_specs(["toy"], "emodb", "all", heads=("linear",), stores_root=stores, norms=("global", "coral"))
     assert [s.norm for s in specs] == ["global", "coral"] and len({s.run_id for s in specs}) == 2
+
+
+def test_a_resident_subset_keeps_each_entrys_group_and_the_map(stores):
+    from sergen.experiments import data
+    from sergen.train.resident import subset_bank
+
+    bank = data.training_bank("toy", ("emodb", "cremad"), data.stores_root_key(stores), norm="coral")
+    entries = np.flatnonzero(bank.corpus == 1)[:7]
+    sub = subset_bank(bank, entries)
+    assert sub.group_map is bank.group_map
+    np.testing.assert_array_equal(sub.group, bank.group[entries])
+    assert list(bank.group_map.names[sub.group]) == ["cremad"] * 7
