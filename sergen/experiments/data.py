@@ -21,7 +21,7 @@ from sergen.paths import stores_root_key  # noqa: F401  (where experiments and t
 from sergen.store.reader import open_store, require_same_summaries, store_attrs, store_version, view_stores
 from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
 from sergen.train.norms import norm_strategy
-from sergen.train.pooling import std_half_stats, uses_squares
+from sergen.train.pooling import pooling, uses_squares
 
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
 
@@ -292,19 +292,16 @@ def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: st
     means, stds, lengths = (np.concatenate(s) for s in zip(*stats))
     mean, std = pooled_stats(means, stds, lengths)
     cat = lambda parts, dtype: np.concatenate(parts).astype(dtype)  # noqa: E731
-    grouping, utt_stds = {}, stds
+    grouping, utt_stds = {}, lambda: stds
     if strategy.grouped:  # each window by its group's map (``sergen.train.norms``), fitted on the clean rows
         entry_groups = np.concatenate(groups).astype(str)
         clean_entries = cat(clean, bool)
         mapping = strategy.fit(entry_groups[clean_entries], means, stds, lengths)
         group = np.searchsorted(mapping.names, entry_groups)
         mean, std = mapping.head_statistics(mean, std)
-        if uses_squares(pool):
-            utt_stds = mapping.apply_std(stds, group[clean_entries])
+        utt_stds = lambda: mapping.apply_std(stds, group[clean_entries])  # noqa: E731  (std halves only)
         grouping = dict(group=group, group_map=mapping)
-    if uses_squares(pool):  # the std half of the head's input: its spread across training utterances
-        std_mean, std_std = std_half_stats(utt_stds)
-        mean, std = np.concatenate([mean, std_mean]), np.concatenate([std, std_std])
+    mean, std = pooling(pool).head_statistics(mean, std, utt_stds)  # e.g. the std half's spread across utterances
     return FrameBank(banks, cat(index, np.int64), cat(utts, np.int64), cat(labels, np.int64),
                      cat(corpora, np.int64), cat(keys, np.int64), cat(clean, bool), mean, std, **grouping, pool=pool)
 

@@ -36,7 +36,7 @@ from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
 from sergen.train.heads import ADVERSARIAL, HEADS, hidden_features, layer_weights
 from sergen.train.norms import Utterances, check_norm, norm_strategy
-from sergen.train.pooling import check_pool, uses_squares
+from sergen.train.pooling import check_pool, pooling, uses_squares
 from sergen.train.resident import make_sampler
 from sergen.train.sampler import SamplerConfig
 from sergen.spec import OPTIONS, default, id_defaults
@@ -446,9 +446,8 @@ def utterance_vectors(model: str, corpus: str, split: str, root, layer: str, key
 @lru_cache(maxsize=64)
 def _utterance_vectors(model: str, corpus: str, split: str, root, layer: str, key, pool: str, version: tuple):
     data, rows = split_rows(model, corpus, split, root, layer, key)
-    x = data.pooled[rows]
-    if uses_squares(pool):
-        x = np.concatenate([x, utterance_std(data, rows)], axis=1)
+    halves = pooling(pool).utterance(data.pooled[rows], lambda: utterance_std(data, rows))
+    x = halves[0] if len(halves) == 1 else np.concatenate(halves, axis=1)
     return x, data.label[rows], data.utt_id[rows]  # shared between runs: never changed in place
 
 

@@ -37,19 +37,56 @@ from sergen.registry import Registry
 
 @dataclass(frozen=True)
 class Pooling:
-    """One ``--pool``: what it needs from the bank (``squares``: the sums-of-squares table) and how many
-    values per feature it gives the head (``halves``: the mean, then the std)."""
+    """One ``--pool``: what it needs from the bank (``squares``: the sums-of-squares table), how many values
+    per feature it gives the head (``halves``: the mean first, then statistics a normalisation maps as a
+    std), and how it turns a window, an utterance and the training pool's statistics into the head's input."""
 
     name: str
     help: str  # one line: the CLI's help, the errors
     squares: bool = False
     halves: int = 1
 
+    def window(self, bank, entry, first, end, weight, window, n: int) -> list[np.ndarray]:
+        """The halves of ``n`` windows from the bank's weighted unit queries (``FrameBank.unit_sum``)."""
+        return [bank.unit_sum(entry, first, end, weight, window, n)]
+
+    def utterance(self, mean: np.ndarray, std) -> list[np.ndarray]:
+        """The halves of utterance vectors from the store's per-utterance mean and ``std()`` (read on demand)."""
+        return [mean]
+
+    def head_statistics(self, mean: np.ndarray, std: np.ndarray, utterance_stds) -> tuple[np.ndarray, np.ndarray]:
+        """The head's standardisation of all halves, given the mean half's and the training utterances'
+        (normalised) stds, ``utterance_stds()``."""
+        return mean, std
+
+
+@dataclass(frozen=True)
+class MeanStd(Pooling):
+    """Statistics pooling: ``[mean, std]`` of the window's frames (see the module's notes)."""
+
+    squares: bool = True
+    halves: int = 2
+
+    def window(self, bank, entry, first, end, weight, window, n):
+        x, mean_square = bank.unit_moments(entry, first, end, weight, window, n)
+        return [x, window_std(x, mean_square)]
+
+    def utterance(self, mean, std):
+        return [mean, std()]
+
+    def head_statistics(self, mean, std, utterance_stds):
+        std_mean, std_std = std_half_stats(utterance_stds())
+        return np.concatenate([mean, std_mean]), np.concatenate([std, std_std])
+
 
 POOLS: Registry[Pooling] = Registry("pooling")
 for _pooling in (Pooling("mean", "the window's mean (the poster's)"),
-                 Pooling("mean+std", "the window's mean and standard deviation (2×D inputs)", squares=True, halves=2)):
+                 MeanStd("mean+std", "the window's mean and standard deviation (2×D inputs)")):
     POOLS.register(_pooling.name)(_pooling)
+
+
+def pooling(pool: str) -> Pooling:
+    return POOLS.get(check_pool(pool))
 
 
 def check_pool(pool: str) -> str:

@@ -124,3 +124,19 @@ def test_poolings_are_registered_with_what_they_need_and_the_cli_reads_them():
     assert cli.GRID_ALLOWED["pool"] == '"mean" or "mean+std", or a list of them'
     assert base_help(OPTION["pool"]).endswith("— mean: the window's mean (the poster's); mean+std: the window's "
                                               "mean and standard deviation (2×D inputs)")
+
+
+def test_a_pooling_turns_utterances_and_statistics_into_the_heads_input():
+    from sergen.train.pooling import pooling
+
+    mean, std = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5, 1.0], [1.5, 1.0]])
+
+    def never():
+        raise AssertionError("mean pooling read the stds")
+
+    assert [h.tolist() for h in pooling("mean").utterance(mean, never)] == [mean.tolist()]
+    assert [h.tolist() for h in pooling("mean+std").utterance(mean, lambda: std)] == [mean.tolist(), std.tolist()]
+    head_mean, head_std = pooling("mean+std").head_statistics(np.zeros(2), np.ones(2), lambda: std)
+    assert head_mean.tolist() == [0.0, 0.0, 1.0, 1.0]  # the std half: mean and spread across utterances
+    assert head_std.tolist() == [1.0, 1.0, 0.5, 1.0]  # a constant column divides by 1
+    assert [a.tolist() for a in pooling("mean").head_statistics(np.zeros(2), np.ones(2), never)] == [[0, 0], [1, 1]]
