@@ -33,6 +33,7 @@ import numpy as np
 
 from sergen.errors import SergenError
 from sergen.train.norms.base import Normalisation, register
+from sergen.train.pooling import POOLS
 
 FLOOR = 1e-6  # eigenvalues below this share of their mean are raised to it
 MAX_FEATURES = 4096  # D×D float64 matrices: 128 MiB each and minutes of eigh beyond this (a concatenated stack)
@@ -52,6 +53,8 @@ class Moments:
 
 
 def moments(x: np.ndarray, what: str) -> Moments:
+    """``x``'s (utterance means, N × D) moments; ``what`` names them in errors. scikit-learn is imported here:
+    only a coral run pays for it."""
     from sklearn.covariance import ledoit_wolf
 
     x = np.asarray(x, np.float64)
@@ -107,6 +110,7 @@ class Recolour:
 
 
 def recolour(names: list[str], sources: list[Moments], target: Moments) -> Recolour:
+    """Each source whitened in its own std units and re-coloured in the target's: one D×D matrix per source."""
     matrices = [(s.inverse_half / s.scale[:, None]) @ (target.half * target.scale[None, :]) for s in sources]
     return Recolour(np.asarray(names), np.stack([s.mean for s in sources]).astype(np.float32),
                     np.stack(matrices).astype(np.float32), target.mean.astype(np.float32), target)
@@ -118,7 +122,7 @@ class Coral(Normalisation):
     transductive = True
 
     def check(self, pool):
-        if pool != "mean":
+        if POOLS.get(pool).halves > 1:  # a std half: what a full-covariance map does to it is not in the bank
             raise SergenError(f"--norm coral with --pool {pool}: CORAL maps window means, not their stds",
                               fix="use --pool mean with --norm coral, or --norm corpus with --pool mean+std")
 
