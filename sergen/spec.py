@@ -181,11 +181,11 @@ OPTIONS: tuple[RunOption, ...] = (
     RunOption("protocol", str, "", "a named protocol: superb-er (IEMOCAP, 4 classes, 5 sessions) or emobox-cross "
               "(EmoBox's track-2 test sets, after `sergen emobox-cross`); default: none", '"superb-er", or leave it out', "group",
               check="protocol", grid_check="protocol", id_default="", row_default=""),
-    RunOption("norm", str, "global", "feature normalisation: global (the training pool's), corpus or speaker (each "
-              "by its own statistics)", '"global", "corpus" or "speaker"', "group", several=True, check="norm",
+    RunOption("norm", str, "global", "feature normalisation (a strategy of sergen.train.norms)",
+              '"global" or another registered normalisation', "group", several=True, check="norm",
               grid_check="norms", id_default="global", row_default="global", baseline="global"),
-    RunOption("pool", str, "mean", "window pooling: mean, or mean+std (mean and standard deviation, 2×D inputs)",
-              '"mean" or "mean+std"', "group", several=True, check="pool", grid_check="pools", id_default="mean",
+    RunOption("pool", str, "mean", "window pooling (a registered pooling of sergen.train.pooling)",
+              '"mean" or another registered pooling', "group", several=True, check="pool", grid_check="pools", id_default="mean",
               row_default="mean", baseline="mean"),
     RunOption("n_boot", int, 200, "bootstrap resamples of each test set's confidence interval",
               "a whole number of 0 or more", "none", cli=False, bounds=(0, None), row=False),

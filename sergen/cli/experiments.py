@@ -12,7 +12,7 @@ from rich.table import Table
 
 from sergen.cli import validate as check
 from sergen.cli.app import app, fitted_table, keep_keys_whole, print_json
-from sergen.cli.run_options import with_run_options
+from sergen.cli.run_options import allowed, with_run_options
 from sergen.cli.scope import test_scope_note, unique_items
 from sergen.console import console, err_console
 from sergen.errors import SergenError
@@ -114,13 +114,10 @@ def shown_path(path: Path) -> str:
 
 
 def norm_note(spec) -> str | None:
-    """Say where test statistics came from test data (transductive)."""
-    if spec.norm == "corpus" and set(spec.test) - set(spec.train):
-        return (f"--norm corpus: {', '.join(c for c in spec.test if c not in spec.train)} standardised by the "
-                "statistics of their own unlabelled utterances (transductive)")
-    if spec.norm == "speaker":
-        return "--norm speaker: each test speaker standardised by the statistics of their own test utterances (transductive)"
-    return None
+    """Say where test statistics came from test data (transductive), as the run's normalisation words it."""
+    from sergen.train.norms import norm_strategy
+
+    return norm_strategy(spec.norm).transductive_note(spec.train, spec.test)
 
 
 def fold_summary(results):
@@ -180,8 +177,8 @@ PROBE_KEYS = probe_keys()  # experiment-file keys of each command, from the run-
 GRID_KEYS = grid_keys()
 VALIDATORS = {o.name: getattr(check, o.check) for o in OPTIONS if o.check}
 GRID_VALIDATORS = {o.grid_name: getattr(check, o.grid_check) for o in OPTIONS if o.grid_check}
-ALLOWED = {o.name: o.allowed for o in OPTIONS}
-GRID_ALLOWED = {o.grid_name: o.grid_allowed_text() for o in OPTIONS}
+ALLOWED = {o.name: allowed(o, grid=False) for o in OPTIONS}
+GRID_ALLOWED = {o.grid_name: allowed(o, grid=True) for o in OPTIONS}
 CONFIG_HELP = "a TOML experiment file (its values fill the options not given here)"
 SET_HELP = "KEY=VALUE, e.g. sampler.mix_prob=0.3 or training.lr=0.0005 (repeatable)"
 

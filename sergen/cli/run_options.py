@@ -14,10 +14,47 @@ from sergen.cli import validate as check
 from sergen.spec import RunOption, cli_options
 
 
+def norm_choices() -> tuple[str, str]:
+    """The registered normalisations: (each with its one-line help, their names as ``allowed`` lists them)."""
+    from sergen.train.norms import NORMS, choices_text
+
+    return "; ".join(f"{n}: {NORMS.get(n).help}" for n in NORMS.names()), choices_text()
+
+
+def pool_choices() -> tuple[str, str]:
+    """The registered poolings, as ``norm_choices`` gives the normalisations."""
+    from sergen.train.pooling import POOLS
+
+    names = [f'"{n}"' for n in POOLS.names()]
+    return ("; ".join(f"{n}: {POOLS.get(n).help}" for n in POOLS.names()),
+            names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}")
+
+
+# options whose values are a registry's names: their help and allowed values are read from it, so a strategy
+# registered there is a choice here with no other edit
+REGISTERED = {"norm": norm_choices, "pool": pool_choices}
+
+
+def base_help(option: RunOption) -> str:
+    """The option's help, with the registered choices where its values are a registry's names."""
+    listed = REGISTERED.get(option.name)
+    return f"{option.help} — {listed()[0]}" if listed else option.help
+
+
+def allowed(option: RunOption, grid: bool) -> str:
+    """The values allowed, as an error message names them (a registry's names where it has one)."""
+    listed = REGISTERED.get(option.name)
+    if listed:
+        names = listed()[1]
+        return f"{names}, or a list of them" if grid and option.several else names
+    return option.grid_allowed_text() if grid else option.allowed
+
+
 def option_help(option: RunOption, grid: bool) -> str:
     if grid and option.grid_help:
         return option.grid_help
-    return f"{option.help}; several, comma-separated (one run each)" if grid and option.several else option.help
+    text = base_help(option)
+    return f"{text}; several, comma-separated (one run each)" if grid and option.several else text
 
 
 def parameter(option: RunOption, grid: bool) -> inspect.Parameter:

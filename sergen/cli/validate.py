@@ -262,7 +262,7 @@ def _lazy(name: str) -> Callable:
 
 
 def _norm(value):
-    from sergen.train.normalise import check_norm
+    from sergen.train.norms import check_norm
 
     return check_norm(value)
 
@@ -278,7 +278,7 @@ def _pool(value):
 
 pool = _protocol_option(_pool)  # --pool mean|mean+std
 pools = comma_list(pool, "poolings, e.g. mean,mean+std")  # the grid's comma list
-norms = comma_list(norm, "normalisations (global, corpus or speaker), e.g. global,corpus")
+norms = comma_list(norm, "normalisations, e.g. global,corpus")
 labels = _protocol_option(_lazy("parse_labels"))
 folds = _protocol_option(_lazy("parse_folds"))
 protocol = _protocol_option(_lazy("parse_named"))

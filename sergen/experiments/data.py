@@ -20,8 +20,8 @@ from sergen.experiments.store_index import layer_columns, single_layer_error, st
 from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
 from sergen.store.reader import open_store, require_same_summaries, store_attrs, store_version, view_stores
 from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
-from sergen.train.normalise import group_keys, group_stats
-from sergen.train.pooling import std_half_stats, uses_squares
+from sergen.train.norms import norm_strategy
+from sergen.train.pooling import pooling, uses_squares
 
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
 
@@ -276,6 +276,7 @@ def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: st
     """``stores``: (corpus, its view stores) per training corpus, listed once by ``training_bank``."""
     banks, index, utts, labels, corpora, keys, clean = [], [], [], [], [], [], []
     stats, groups = [], []
+    strategy = norm_strategy(norm)
     for name, part, rows, k, ids, is_clean in training_rows(model, stores, stores_root, layer, protocols):
         index.append(np.full(len(rows), len(banks)))
         banks.append(store_bank(model, name, stores_root, layer, pool))
@@ -284,24 +285,23 @@ def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: st
         corpora.append(np.full(len(rows), k))
         keys.append(np.searchsorted(ids, part.utt_id[rows]) + 10_000_000 * k)
         clean.append(np.full(len(rows), is_clean))
-        if norm != "global":
-            groups.append(group_keys(norm, stores[k][0], part.speaker[rows]))
+        if strategy.grouped:
+            groups.append(strategy.keys(stores[k][0], part.speaker[rows]))
         if is_clean:
             stats.append((part.pooled[rows], utterance_std(part, rows), part.stop[rows] - part.start[rows]))
     means, stds, lengths = (np.concatenate(s) for s in zip(*stats))
     mean, std = pooled_stats(means, stds, lengths)
     cat = lambda parts, dtype: np.concatenate(parts).astype(dtype)  # noqa: E731
-    grouping, utt_stds = {}, stds
-    if norm != "global":
-        entry_groups = np.concatenate(groups)
+    grouping, utt_stds = {}, lambda: stds
+    if strategy.grouped:  # each window by its group's map (``sergen.train.norms``), fitted on the clean rows
+        entry_groups = np.concatenate(groups).astype(str)
         clean_entries = cat(clean, bool)
-        names, of_clean, g_mean, g_std = group_stats(entry_groups[clean_entries], means, stds, lengths)
-        mean, std, utt_stds = np.zeros_like(mean), np.ones_like(std), stds / g_std[of_clean]
-        grouping = dict(group=np.searchsorted(names, entry_groups.astype(str)), group_mean=g_mean, group_std=g_std,
-                        group_names=names)
-    if uses_squares(pool):  # the std half of the head's input: its spread across training utterances
-        std_mean, std_std = std_half_stats(utt_stds)
-        mean, std = np.concatenate([mean, std_mean]), np.concatenate([std, std_std])
+        mapping = strategy.fit(entry_groups[clean_entries], means, stds, lengths)
+        group = np.searchsorted(mapping.names, entry_groups)
+        mean, std = mapping.head_statistics(mean, std)
+        utt_stds = lambda: mapping.apply_std(stds, group[clean_entries])  # noqa: E731  (std halves only)
+        grouping = dict(group=group, group_map=mapping)
+    mean, std = pooling(pool).head_statistics(mean, std, utt_stds)  # e.g. the std half's spread across utterances
     return FrameBank(banks, cat(index, np.int64), cat(utts, np.int64), cat(labels, np.int64),
                      cat(corpora, np.int64), cat(keys, np.int64), cat(clean, bool), mean, std, **grouping, pool=pool)
 

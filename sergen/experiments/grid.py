@@ -20,7 +20,7 @@ from sergen.written_files import read_listing, still_as_written, write_listing
 from sergen.experiments.data import stores_root_key
 from sergen.experiments.probe import ProbeSpec, fold_specs, layer_specs, probe_run, resolve_spec, save_run
 from sergen.train.heads import ADVERSARIAL, HEADS
-from sergen.train.normalise import check_norm
+from sergen.train.norms import check_norm, norm_strategy
 from sergen.train.pooling import check_pool
 from sergen.results import load_runs, matrices_dir
 from sergen.report.protocols import with_protocol_columns
@@ -71,8 +71,9 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                         if fold_spec.train_name not in sets:
                             sets.append(fold_spec.train_name)
                         continue  # an adversarial head learns against the corpus: multi-corpus sets only
-                    specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble, norm=check_norm(norm),
-                                         pool=check_pool(pool), sampler=replace(fold_spec.sampler, aug_share=float(aug))))
+                    norm_strategy(check_norm(norm)).check(check_pool(pool))  # e.g. a norm that maps no std half
+                    specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble, norm=norm, pool=pool,
+                                         sampler=replace(fold_spec.sampler, aug_share=float(aug))))
     seen: set[str] = set()
     unique = [s for s in specs if not (s.run_id in seen or seen.add(s.run_id))]  # one run id, one run
     grid = GridSpecs(unique, skipped)

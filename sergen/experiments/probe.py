@@ -35,8 +35,8 @@ from sergen.store.reader import existing_stores
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
 from sergen.train.heads import ADVERSARIAL, HEADS, hidden_features, layer_weights
-from sergen.train.normalise import check_norm, group_keys, group_stats, normalise_rows
-from sergen.train.pooling import check_pool, uses_squares
+from sergen.train.norms import Utterances, check_norm, norm_strategy
+from sergen.train.pooling import check_pool, pooling, uses_squares
 from sergen.train.resident import make_sampler
 from sergen.train.sampler import SamplerConfig
 from sergen.spec import OPTIONS, default, id_defaults
@@ -64,7 +64,7 @@ class ProbeSpec:
     folds: str = default("folds")
     fold: int = default("fold")
     protocol: str = default("protocol")
-    norm: str = default("norm")  # ``sergen.train.normalise``: global, corpus or speaker
+    norm: str = default("norm")  # a registered normalisation (``sergen.train.norms``)
     pool: str = default("pool")  # ``sergen.train.pooling``: mean, or mean+std (2×D inputs)
 
     @property
@@ -191,6 +191,7 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
         spec = replace(spec, labels=labels, folds=folds)
     spec = replace(spec, labels=parse_labels(spec.labels), folds=parse_folds(spec.folds), norm=check_norm(spec.norm))
     spec = replace(spec, pool=check_pool(spec.pool))
+    norm_strategy(spec.norm).check(spec.pool)
     if HEADS.canonical(spec.head) in ADVERSARIAL and len(spec.train) < 2:
         raise SergenError(f"--head {spec.head} learns against the corpus of each window: it needs a multi-corpus "
                           f"training set, not {spec.train_name} alone",
@@ -294,8 +295,7 @@ def _check_values(spec: ProbeSpec) -> None:
                 raise ValueError(problem)
     if spec.head not in HEADS:
         raise ValueError(f"head {spec.head!r} is not one of {', '.join(HEADS.names())}")
-    check_norm(spec.norm)
-    check_pool(spec.pool)
+    norm_strategy(check_norm(spec.norm)).check(check_pool(spec.pool))
 
 
 def _sampler_from(values: dict) -> SamplerConfig:
@@ -383,17 +383,11 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
         bank = relabelled(bank, {k: perms[c] for k, c in enumerate(spec.train)})
 
     def vectors(corpus: str, split: str):
-        if spec.norm == "global":  # the same for every run of the process: made once (``utterance_vectors``)
+        if bank.group_map is None:  # the same for every run of the process: made once (``utterance_vectors``)
             x, y, ids = utterance_vectors(spec.model, corpus, split, root, spec.layer, keys[corpus], spec.pool)
             return x, (perms[corpus][y] if corpus in perms else y), y, ids
         data, rows = split_rows(spec.model, corpus, split, root, spec.layer, keys[corpus])
-        x, y = data.pooled[rows], data.label[rows]
-        if spec.norm != "global":
-            x = normalised_vectors(spec, bank, data, rows, root)
-        if uses_squares(spec.pool):  # [utterance mean, utterance std], from the store's summaries
-            std = utterance_std(data, rows)
-            x = np.concatenate([x, std if spec.norm == "global" else normalised_vectors(spec, bank, data, rows, root,
-                                                                                         std)], axis=1)
+        x, y = normalised_vectors(spec, bank, data, rows, root, keys[corpus]), data.label[rows]
         return x, (perms[corpus][y] if corpus in perms else y), y, data.utt_id[rows]
 
     valid = [vectors(c, "valid") for c in spec.train]
@@ -452,9 +446,8 @@ def utterance_vectors(model: str, corpus: str, split: str, root, layer: str, key
 @lru_cache(maxsize=64)
 def _utterance_vectors(model: str, corpus: str, split: str, root, layer: str, key, pool: str, version: tuple):
     data, rows = split_rows(model, corpus, split, root, layer, key)
-    x = data.pooled[rows]
-    if uses_squares(pool):
-        x = np.concatenate([x, utterance_std(data, rows)], axis=1)
+    halves = pooling(pool).utterance(data.pooled[rows], lambda: utterance_std(data, rows))
+    x = halves[0] if len(halves) == 1 else np.concatenate(halves, axis=1)
     return x, data.label[rows], data.utt_id[rows]  # shared between runs: never changed in place
 
 
@@ -527,23 +520,27 @@ def held_out_silhouettes(model, train: tuple[str, ...], test_x: dict,
     return silhouettes(features, classes, corpora)
 
 
-def normalised_vectors(spec: ProbeSpec, bank, data, rows: np.ndarray, root, stds: np.ndarray | None = None) -> np.ndarray:
-    """Utterance vectors standardised as the training windows were (``sergen.train.normalise``): a training
-    corpus by its training statistics, a corpus outside training by all its utterances (transductive), a
-    speaker by its utterances in these rows. Given the rows' utterance ``stds``, those instead, divided by
-    the same groups' stds (the std half of mean+std pooling)."""
-    keys = group_keys(spec.norm, data.corpus, data.speaker[rows])
-    lengths = data.stop[rows] - data.start[rows]
-    x, scale_only = (data.pooled[rows], False) if stds is None else (stds, True)
-    if spec.norm == "corpus" and data.corpus in spec.train:
-        stats = {str(n): (bank.group_mean[i], bank.group_std[i]) for i, n in enumerate(bank.group_names)}
-        return normalise_rows(x, keys, None, None, None, stats, scale_only)
-    if spec.norm == "corpus":
-        every = np.flatnonzero(data.is_clean)
-        names, _, mean, std = group_stats(group_keys("corpus", data.corpus, data.speaker[every]), data.pooled[every],
-                                          utterance_std(data, every), data.stop[every] - data.start[every])
-        return normalise_rows(x, keys, None, None, None, {names[0]: (mean[0], std[0])}, scale_only)
-    return normalise_rows(x, keys, data.pooled[rows], utterance_std(data, rows), lengths, scale_only=scale_only)
+def evaluation_rows(spec: ProbeSpec, data, rows: np.ndarray, root, protocol=None):
+    """What a normalisation maps evaluation ``rows`` by (``sergen.train.norms``): their summaries, and a thunk of
+    all the corpus's clean utterances (read only by strategies that fit a test corpus on them), each with a key
+    that names it within the process (the store's version, the protocol, which rows)."""
+    version = store_version(spec.model, data.corpus, root)
+
+    def utterances(which: np.ndarray, name: str) -> Utterances:
+        return Utterances(data.corpus, data.speaker[which], data.pooled[which], utterance_std(data, which),
+                          data.stop[which] - data.start[which],
+                          (spec.model, data.corpus, root, spec.layer, protocol, version, name))
+
+    split = str(data.split[rows[0]]) if len(rows) else "none"
+    return utterances(rows, split), lambda: utterances(np.flatnonzero(data.is_clean), "every")
+
+
+def normalised_vectors(spec: ProbeSpec, bank, data, rows: np.ndarray, root, protocol=None) -> np.ndarray:
+    """Utterance vectors mapped as the training windows were, by the run's normalisation strategy: ``[mean,
+    std]`` halves with mean+std pooling. (A head that reads frames maps them with ``rows_map`` of the same.)"""
+    mine, every = evaluation_rows(spec, data, rows, root, protocol)
+    return norm_strategy(spec.norm).vectors(bank.group_map, mine, every, data.corpus in spec.train,
+                                            std_half=uses_squares(spec.pool))
 
 
 def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from sergen.report import figures
 from sergen.report.leaderboards import COMPARABILITY, EMOBOX_SOURCE, SUPERB_SOURCE, leaderboard_comparison
 from sergen.report.protocols import (class_lists, emobox_style, group_table, group_title, has_folds, per_fold_table,
                                      protocol_groups, spread_legend)
-from sergen.report.remedies import TRANSDUCTIVE_NOTE, uses_transductive_norm
+from sergen.report.remedies import TRANSDUCTIVE, TRANSDUCTIVE_NOTE, uses_transductive_norm
 from sergen.report.tables import baseline, confusion_table, markdown_table, summed_confusion
 
 INTRO = ("Runs of another label set, with folds, of a named protocol or with another feature normalisation "
@@ -94,7 +94,7 @@ def protocol_sections(rows: pd.DataFrame, records: dict, fig_dir: Path) -> list[
     for group, part in groups:
         name = slug(group)
         lines += [f"### {group_title(group)}", ""]
-        if group.get("norm") in ("corpus", "speaker"):
+        if group.get("norm") in TRANSDUCTIVE:
             lines += [f"> {TRANSDUCTIVE_NOTE}", ""]
         lines += [f"{part.run_id.nunique()} run(s). {spread_legend(group)}", "",
                   "Classes (each head's outputs, in order):", ""]

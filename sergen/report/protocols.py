@@ -17,6 +17,7 @@ import pandas as pd
 
 from sergen import LABELS
 from sergen.spec import OPTIONS, cell_keys, group_keys, row_defaults
+from sergen.train.norms import NORMS
 
 POSTER_CLASSES = ",".join(LABELS)
 # what a row written before runs carried their protocol means: the poster's four classes, one split (the text
@@ -81,7 +82,8 @@ def group_title(group: dict) -> str:
         folds = f"the folds of {group['folds'][5:]}"
     text = f"labels {labels} ({meaning}) · folds: {folds}"
     if group.get("norm", "global") != "global":
-        text += f" · normalisation: each {group['norm']} by its own statistics (--norm {group['norm']})"
+        norm = group["norm"]  # its one line from the registry; a name this sergen does not know, as given
+        text += f" · normalisation: {NORMS.get(norm).help if norm in NORMS else norm} (--norm {norm})"
     if group.get("pool", "mean") != "mean":
         text += f" · pooling: {group['pool']} (--pool {group['pool']})"
     return f"protocol {group['protocol']} — {text}" if group["protocol"] else text

@@ -1,7 +1,7 @@
 """Remedies for class fragmentation against their baselines, as the report compares them.
 
-A remedy is one option of the same probe changed from the poster's: ``--norm corpus|speaker`` (baseline
-``global``), ``--head mlp-dann`` (baseline ``mlp``), ``--pool mean+std`` (baseline ``mean``), ``--layer
+A remedy is one option of the same probe changed from the poster's: ``--norm`` corpus, speaker, coral, …
+(baseline ``global``), ``--head mlp-dann`` (baseline ``mlp``), ``--pool mean+std`` (baseline ``mean``), ``--layer
 weighted`` (baseline the default layer). Its baseline is the runs that differ from it in that option only
 (model, training set, protocol, augmentation share and every other option equal), so each difference is the
 remedy's own. Each side is summarised per seed, then as mean ± sd over seeds: AUROC on the training corpora's
@@ -21,6 +21,7 @@ from sergen import corpus_order
 from sergen.report.protocols import with_protocol_columns
 from sergen.results import settings_sets
 from sergen.spec import OPTION, OPTIONS, baselines, remedy_flags, row_defaults
+from sergen.train.norms import choices_text, transductive_norms
 
 # option → its baseline value (the poster's); the rows' column of the same name (``sergen.spec``)
 BASELINES = baselines()
@@ -39,12 +40,13 @@ def context_columns(options=OPTIONS) -> tuple[str, ...]:
 
 
 CONTEXT = context_columns()
-TRANSDUCTIVE_NOTE = ("Runs with `--norm corpus` or `--norm speaker` standardised each test corpus (or test speaker) "
-                     "with statistics of its own unlabelled audio: transductive, so their figures are not comparable "
-                     "with inductive leaderboard entries.")
-TRANSDUCTIVE_CONSOLE = ("note: --norm corpus/speaker runs standardise each test corpus (or speaker) with statistics "
-                        "of its own unlabelled audio (transductive): not comparable with inductive leaderboard "
-                        "entries.")
+TRANSDUCTIVE = transductive_norms()  # read from the registry: a strategy says whether it reads test statistics
+TRANSDUCTIVE_NOTE = (f"Runs with {choices_text(TRANSDUCTIVE, '`--norm {}`')} standardised each test corpus (or test "
+                     "speaker) with statistics of its own unlabelled audio: transductive, so their figures are not "
+                     "comparable with inductive leaderboard entries.")
+TRANSDUCTIVE_CONSOLE = (f"note: --norm {'/'.join(TRANSDUCTIVE)} runs standardise each test corpus (or speaker) with "
+                        "statistics of its own unlabelled audio (transductive): not comparable with inductive "
+                        "leaderboard entries.")
 
 
 def is_remedy(option: str, value: str) -> bool:
@@ -320,4 +322,4 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
 
 def uses_transductive_norm(rows: pd.DataFrame) -> bool:
     """Whether any row was normalised with a test corpus's (or speaker's) own statistics."""
-    return "norm" in rows and rows.norm.astype(str).isin(["corpus", "speaker"]).any()
+    return "norm" in rows and rows.norm.astype(str).isin(TRANSDUCTIVE).any()

@@ -43,7 +43,7 @@ import warnings
 import numpy as np
 import torch
 
-from sergen.train.pooling import input_dim, std_half_stats, uses_squares
+from sergen.train.pooling import input_dim, pooling, uses_squares
 
 BANK_STEP = 2  # frames per prefix row
 BANK_FORMAT = 5  # 4: meta files carry the prefix file's digest, 5: and one of their own arrays; bumped when the bank files' layout changes: older files are rebuilt, never misread
@@ -197,10 +197,8 @@ class FrameBank:
     is_clean: np.ndarray  # (n_entries,) bool
     feature_mean: np.ndarray  # (D,) over all clean frames (zeros and ones when groups normalise instead)
     feature_std: np.ndarray  # (D,)
-    group: np.ndarray | None = None  # (n_entries,) normalisation group (``--norm corpus|speaker``); None: global
-    group_mean: np.ndarray | None = None  # (G, D) each group's mean and std (``sergen.train.normalise``)
-    group_std: np.ndarray | None = None
-    group_names: np.ndarray | None = None  # (G,) "corpus" or "corpus/speaker"
+    group: np.ndarray | None = None  # (n_entries,) normalisation group, an index into ``group_map.names``
+    group_map: object = None  # the fitted ``--norm`` (``sergen.train.norms.base.GroupMap``); None: global
     pool: str = "mean"  # ``sergen.train.pooling``; mean+std: feature_mean/std are 2×D and every bank holds squares
 
     def __post_init__(self):
@@ -295,9 +293,7 @@ def build_framebank(frames_list, labels, corpora, utt_keys, clean, lengths=None,
     clean = np.asarray(clean, bool)
     f16 = [np.asarray(f, np.float16).astype(np.float32) for f, c in zip(frames_list, clean) if c]
     mean, std = pooled_stats([f.mean(0) for f in f16], [f.std(0) for f in f16], [len(f) for f in f16])
-    if uses_squares(pool):
-        std_mean, std_std = std_half_stats([f.std(0) for f in f16])
-        mean, std = np.concatenate([mean, std_mean]), np.concatenate([std, std_std])
+    mean, std = pooling(pool).head_statistics(mean, std, lambda: [f.std(0) for f in f16])
     n = len(frames_list)
     return FrameBank([store], np.zeros(n, np.int64), np.arange(n), np.asarray(labels, np.int64),
                      np.asarray(corpora, np.int64), np.asarray(utt_keys, np.int64), clean, mean, std, pool=pool)

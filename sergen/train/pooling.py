@@ -27,28 +27,83 @@ The choices, and why each is exact rather than approximate:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sergen.errors import SergenError
+from sergen.registry import Registry
 
-POOLS = ("mean", "mean+std")
+
+@dataclass(frozen=True)
+class Pooling:
+    """One ``--pool``: what it needs from the bank (``squares``: the sums-of-squares table), how many values
+    per feature it gives the head (``halves``: the mean first, then statistics a normalisation maps as a
+    std), and how it turns a window, an utterance and the training pool's statistics into the head's input."""
+
+    name: str
+    help: str  # one line: the CLI's help, the errors
+    squares: bool = False
+    halves: int = 1
+
+    def window(self, bank, entry, first, end, weight, window, n: int) -> list[np.ndarray]:
+        """The halves of ``n`` windows from the bank's weighted unit queries (``FrameBank.unit_sum``)."""
+        return [bank.unit_sum(entry, first, end, weight, window, n)]
+
+    def utterance(self, mean: np.ndarray, std) -> list[np.ndarray]:
+        """The halves of utterance vectors from the store's per-utterance mean and ``std()`` (read on demand)."""
+        return [mean]
+
+    def head_statistics(self, mean: np.ndarray, std: np.ndarray, utterance_stds) -> tuple[np.ndarray, np.ndarray]:
+        """The head's standardisation of all halves, given the mean half's and the training utterances'
+        (normalised) stds, ``utterance_stds()``."""
+        return mean, std
+
+
+@dataclass(frozen=True)
+class MeanStd(Pooling):
+    """Statistics pooling: ``[mean, std]`` of the window's frames (see the module's notes)."""
+
+    squares: bool = True
+    halves: int = 2
+
+    def window(self, bank, entry, first, end, weight, window, n):
+        x, mean_square = bank.unit_moments(entry, first, end, weight, window, n)
+        return [x, window_std(x, mean_square)]
+
+    def utterance(self, mean, std):
+        return [mean, std()]
+
+    def head_statistics(self, mean, std, utterance_stds):
+        std_mean, std_std = std_half_stats(utterance_stds())
+        return np.concatenate([mean, std_mean]), np.concatenate([std, std_std])
+
+
+POOLS: Registry[Pooling] = Registry("pooling")
+for _pooling in (Pooling("mean", "the window's mean (the poster's)"),
+                 MeanStd("mean+std", "the window's mean and standard deviation (2×D inputs)")):
+    POOLS.register(_pooling.name)(_pooling)
+
+
+def pooling(pool: str) -> Pooling:
+    return POOLS.get(check_pool(pool))
 
 
 def check_pool(pool: str) -> str:
-    if pool not in POOLS:
-        raise SergenError(f"unknown --pool {pool!r}; known: {', '.join(POOLS)}",
-                          fix="mean (the window's mean, the poster's) or mean+std (mean and standard deviation, "
-                              "2×D inputs)")
+    """``pool`` when it is a registered pooling's name (exactly: a name is part of the run id)."""
+    if pool not in POOLS.names():
+        raise SergenError(f"unknown --pool {pool!r}; known: {', '.join(POOLS.names())}",
+                          fix="; ".join(f"{n}: {POOLS.get(n).help}" for n in POOLS.names()))
     return pool
 
 
 def uses_squares(pool: str) -> bool:
     """Whether windows of this pooling need the sums-of-squares table."""
-    return pool == "mean+std"
+    return POOLS.get(pool).squares
 
 
 def input_dim(pool: str, dim: int) -> int:
-    return 2 * dim if uses_squares(pool) else dim
+    return POOLS.get(pool).halves * dim
 
 
 def window_std(mean: np.ndarray, mean_square: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

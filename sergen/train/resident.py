@@ -125,8 +125,7 @@ def subset_bank(bank: FrameBank, entries: np.ndarray) -> FrameBank:
     return FrameBank([sub], np.zeros(len(entries), np.int64), undo, bank.label[entries[undo]],
                      bank.corpus[entries[undo]], bank.utt_key[entries[undo]], bank.is_clean[entries[undo]],
                      bank.feature_mean, bank.feature_std,
-                     None if bank.group is None else bank.group[entries[undo]], bank.group_mean, bank.group_std,
-                     bank.group_names, bank.pool)
+                     None if bank.group is None else bank.group[entries[undo]], bank.group_map, bank.pool)
 
 
 def _ranges(counts: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 from sergen.bounds import MAX_WINDOW_S
 from sergen.errors import SergenError
 from sergen.train.framebank import BANK_STEP, FrameBank
-from sergen.train.pooling import uses_squares, window_std
+from sergen.train.pooling import pooling
 
 
 NOISE_POOL_ROWS = 8192
@@ -69,6 +69,7 @@ class WindowSampler:
 
     def __init__(self, bank: FrameBank, frame_rate: float, config: SamplerConfig = SamplerConfig(), seed: int = 0):
         self.bank, self.cfg = bank, config
+        self.pooling = pooling(bank.pool)  # how a window becomes the head's input (``sergen.train.pooling``)
         self.rng = np.random.default_rng(seed)
         self.win_units = (max(1, int(round(config.window_s[0] * frame_rate / BANK_STEP))),
                           max(1, int(round(config.window_s[1] * frame_rate / BANK_STEP))))
@@ -183,20 +184,13 @@ class WindowSampler:
             count[mix] += p_count
             entry, first, end = (np.concatenate(pair) for pair in ((entry, p_entry), (first, p_first), (end, p_end)))
             sign, window = np.concatenate([sign, p_sign]), np.concatenate([window, mix[p_window]])
-        std = None
-        if uses_squares(self.bank.pool):
-            x, mean_square = self.bank.unit_moments(entry, first, end, sign / count[window], window, n)
-            std = window_std(x, mean_square)
-        else:
-            x = self.bank.unit_sum(entry, first, end, sign / count[window], window, n)
+        halves = self.pooling.window(self.bank, entry, first, end, sign / count[window], window, n)
         self.drawn_corpus = self.bank.corpus[entries]  # for heads that learn against the corpus (mlp-dann)
-        if self.bank.group is not None:  # each window by its own group's statistics (--norm corpus|speaker)
+        if self.bank.group is not None:  # each window by its own group's map (``sergen.train.norms``)
             g = self.bank.group[entries]
-            x = (x - self.bank.group_mean[g]) / self.bank.group_std[g]
-            if std is not None:  # frames scaled by 1/σ_g: their std is divided by σ_g, the offset cancels
-                std = std / self.bank.group_std[g]
-        if std is not None:
-            x = np.concatenate([x, std], axis=1)
+            halves = [self.bank.group_map.apply(halves[0], g),
+                      *(self.bank.group_map.apply_std(h, g) for h in halves[1:])]
+        x = halves[0] if len(halves) == 1 else np.concatenate(halves, axis=1)
         if self.cfg.noise_std > 0:
             x += self.noise_rows(n)
         return x, classes

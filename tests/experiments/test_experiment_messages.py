@@ -16,10 +16,10 @@ PYTHON_WORDS = ("Traceback", "UnicodeDecodeError", "IsADirectoryError", "unpack"
 FILE_CASES = {  # file text → (command, what, line, fix)
     "norm": ('model = "melspec"\ntrain = "emodb"\nnorm = "bogus"\n', "probe",
              "norm = \"bogus\": unknown --norm 'bogus'; known: global, corpus, speaker", 3,
-             'fix: give norm as "global", "corpus" or "speaker"'),
+             'fix: give norm as "global", "corpus", "speaker" or "coral"'),
     "grid norm": ('models = ["melspec"]\nnorm = ["global", "bad"]\n', "grid",
                   "norm = [\"global\", \"bad\"]: in 'global,bad': unknown --norm 'bad'", 2,
-                  'fix: give norm as "global", "corpus" or "speaker", or a list of them'),
+                  'fix: give norm as "global", "corpus", "speaker" or "coral", or a list of them'),
     "head": ('model = "melspec"\ntrain = "emodb"\n\nhead = "bogus"\n', "probe",
              "head = \"bogus\": 'bogus' is not a head: give linear, mlp or mlp-dann", 4,
              "fix: give head as linear, mlp or mlp-dann (mlp-dann: several training corpora only)"),

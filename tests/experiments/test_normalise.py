@@ -84,7 +84,9 @@ def test_windows_are_standardised_by_their_own_group_and_partners_share_it():
     std = np.array([[2.0] * 3, [4.0] * 3], np.float32)
     from dataclasses import replace
 
-    bank = replace(bank, group=group, group_mean=mean, group_std=std, group_names=np.array(["a", "b"]))
+    from sergen.train.norms.standardise import ShiftScale
+
+    bank = replace(bank, group=group, group_map=ShiftScale(np.array(["a", "b"]), mean, std))
     sampler = WindowSampler(bank, 10.0, SamplerConfig(mix_prob=1.0, noise_std=0.0), seed=0)
     x, y = sampler.draw(2000)
     values = np.unique(np.round(x, 5))

@@ -185,7 +185,7 @@ def test_norm_corpus_runs_carry_the_transductive_note_in_report_and_console(tmp_
     assert lines[-1] == f"report: {tmp_path / 'out2' / 'report.md'}"  # a path is never cut
     assert max(map(len, lines[:-1])) <= 80
     out = " ".join(" ".join(lines).split())
-    assert ("note: --norm corpus/speaker runs standardise each test corpus (or speaker) with statistics of its own "
+    assert ("note: --norm corpus/speaker/coral runs standardise each test corpus (or speaker) with statistics of its own "
             "unlabelled audio (transductive): not comparable with inductive leaderboard entries.") in out
     assert "corpus-ID acc 0.550±0.050 (3) 0.910±0.010 (3) -0.360" in out
     assert ("verdict: fragmentation lower (corpus-ID 0.910 → 0.550), off-diagonal AUROC higher (0.610 → 0.710)"

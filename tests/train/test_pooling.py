@@ -15,6 +15,7 @@ from sergen.train.framebank import BANK_STEP, build_framebank, build_store_bank,
 from sergen.train.loop import TrainConfig, train_head
 from sergen.train.metrics import point_metrics
 from sergen.train.loop import predict_proba
+from sergen.train.norms.standardise import ShiftScale
 from sergen.train.pooling import check_pool, std_half_stats, window_std
 from sergen.train.sampler import SamplerConfig, WindowSampler
 
@@ -104,8 +105,8 @@ def test_group_normalisation_divides_the_std_by_the_groups_std():
     (x − μ_g) / σ_g it is |a − b| / (2 σ_g), mixed or not (partners share the group)."""
     frames = [np.tile(np.array([[1.0], [3.0]] if i % 2 else [[10.0], [16.0]], np.float32), (6, 2)) for i in range(40)]
     bank = build_framebank(frames, [i % 4 for i in range(40)], [0] * 40, range(40), [True] * 40, pool="mean+std")
-    bank = replace(bank, group=np.arange(40) % 2, group_mean=np.array([[13.0] * 2, [2.0] * 2], np.float32),
-                   group_std=np.array([[3.0] * 2, [0.5] * 2], np.float32), group_names=np.array(["a", "b"]))
+    bank = replace(bank, group=np.arange(40) % 2, group_map=ShiftScale(
+        np.array(["a", "b"]), np.array([[13.0] * 2, [2.0] * 2], np.float32), np.array([[3.0] * 2, [0.5] * 2], np.float32)))
     x, _ = WindowSampler(bank, 10.0, SamplerConfig(mix_prob=1.0, mask_frac=0.2, noise_std=0.0), seed=0).draw(2000)
     std_half = np.unique(np.round(x[:, 2:], 5))
     assert sorted(std_half.tolist()) == [1.0, 2.0]  # 3 / 3 (group a) and 1 / 0.5 (group b)
