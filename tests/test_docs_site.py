@@ -253,11 +253,15 @@ def test_the_store_layout_table_lists_what_a_new_store_holds(tmp_path):
     import zarr
 
     from sergen.store.layout import META_COLUMNS, NUMERIC_META
-    from sergen.store.writer import create_store
+    from sergen.store.layout import WRITTEN
+    from sergen.store.writer import StoreWriter, create_store
 
     plan = pd.DataFrame({col: ["a", "b"] for col in META_COLUMNS if col != "view"})
     plan["duration_s"], plan["n_frames"] = [1.0, 2.0], [3, 5]
     group = create_store(tmp_path / "s.zarr", plan, {"model": "m"}, dim=4)
+    writer = StoreWriter(group)
+    writer.write_window(0, [np.ones((3, 4), np.float32), np.ones((5, 4), np.float32)], [WRITTEN] * 2)
+    writer.mark_complete()  # completion adds the record of chunk sizes
     arrays = {name for name, node in group.members(max_depth=None) if isinstance(node, zarr.Array)}
 
     table = (DOCS / "reference" / "store.md").read_text(encoding="utf-8").split("## Layout", 1)[1]
