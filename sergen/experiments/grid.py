@@ -59,6 +59,7 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                scrambles=(False,), aug_shares=(0.0,), stores_root=None, norms=("global",), pools=("mean",),
                **spec_kwargs) -> GridSpecs:
     specs, skipped = [], {}
+    head_opts = grid_head_options(heads, spec_kwargs.pop("head_opt", ""))
     for model in models:
         corpora = list(resolve_spec(model, "all", "all", stores_root).train)
         for train_set in expand_train_sets(train, corpora):
@@ -71,7 +72,7 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                         if fold_spec.train_name not in sets:
                             sets.append(fold_spec.train_name)
                         continue  # an adversarial head learns against the corpus: multi-corpus sets only
-                    specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble, norm=check_norm(norm),
+                    specs.append(replace(fold_spec, head=head, head_opt=head_opts[head], seed=seed, scramble=scramble, norm=check_norm(norm),
                                          pool=check_pool(pool), sampler=replace(fold_spec.sampler, aug_share=float(aug))))
     seen: set[str] = set()
     unique = [s for s in specs if not (s.run_id in seen or seen.add(s.run_id))]  # one run id, one run
@@ -83,6 +84,20 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                           fix="add a multi-corpus training set (e.g. --train each,all or --train iemocap+cremad), "
                               "or another head (e.g. --heads mlp,mlp-dann)")
     return grid
+
+
+def grid_head_options(heads, options: str) -> dict[str, str]:
+    """Each head's share of the grid's ``--head-opt`` (the pairs it takes), checked; a pair no head of the
+    grid takes is refused rather than ignored."""
+    from sergen.train.head_base import canonical_head_options, head_keys, options_for, parse_head_options
+
+    taken = {key for head in heads for key in head_keys(head)}
+    unused = [key for key in parse_head_options(options) if key not in taken]
+    if unused:
+        raise SergenError(f"--head-opt {', '.join(unused)}: no head of this grid ({', '.join(heads)}) has such a "
+                          "hyper-parameter", fix="leave it out, or add a head that takes it (`sergen.train.head_base` "
+                                                 "lists each head's)")
+    return {head: canonical_head_options(head, options_for(head, options)) for head in heads}
 
 
 def _run_one(spec: ProbeSpec, stores_root, results_dir) -> str:

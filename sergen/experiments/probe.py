@@ -34,6 +34,7 @@ from sergen.results import save_run as save_rows
 from sergen.store.reader import existing_stores
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
+from sergen.train.head_base import canonical_head_options
 from sergen.train.heads import ADVERSARIAL, HEADS, hidden_features, layer_weights
 from sergen.train.normalise import check_norm, group_keys, group_stats, normalise_rows
 from sergen.train.pooling import check_pool, uses_squares
@@ -54,6 +55,7 @@ class ProbeSpec:
     train: tuple[str, ...]
     test: tuple[str, ...]
     head: str = default("head")  # every default and bound: the run-option table, ``sergen.spec``
+    head_opt: str = default("head_opt")  # the head's hyper-parameters away from its defaults (``head_base``)
     seed: int = default("seed")
     scramble: bool = default("scramble")
     layer: str = default("layer")
@@ -191,6 +193,7 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
         spec = replace(spec, labels=labels, folds=folds)
     spec = replace(spec, labels=parse_labels(spec.labels), folds=parse_folds(spec.folds), norm=check_norm(spec.norm))
     spec = replace(spec, pool=check_pool(spec.pool))
+    spec = replace(spec, head_opt=canonical_head_options(spec.head, spec.head_opt))
     if HEADS.canonical(spec.head) in ADVERSARIAL and len(spec.train) < 2:
         raise SergenError(f"--head {spec.head} learns against the corpus of each window: it needs a multi-corpus "
                           f"training set, not {spec.train_name} alone",
@@ -294,6 +297,11 @@ def _check_values(spec: ProbeSpec) -> None:
                 raise ValueError(problem)
     if spec.head not in HEADS:
         raise ValueError(f"head {spec.head!r} is not one of {', '.join(HEADS.names())}")
+    try:
+        if canonical_head_options(spec.head, spec.head_opt) != spec.head_opt:
+            raise ValueError(f"head_opt {spec.head_opt!r} is not written as sergen writes it")
+    except SergenError as exc:
+        raise ValueError(exc.what) from None
     check_norm(spec.norm)
     check_pool(spec.pool)
 
@@ -403,7 +411,7 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     sampler = make_sampler(bank, frame_rate, spec.sampler, seed=spec.seed)
     layers = weighted_layers(spec.model, spec.train, spec.test, root) if spec.layer == "weighted" else []
     result = train_head(sampler, x_val, y_val, len(classes), spec.head, spec.training, seed=spec.seed,
-                        n_layers=max(1, len(layers)))
+                        n_layers=max(1, len(layers)), head_options=spec.head_opt)
     record.history = [list(map(float, entry)) for entry in result.history]
     if layers:
         record.layer_weights = {str(k): float(w) for k, w in zip(layers, layer_weights(result.model))}

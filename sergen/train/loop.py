@@ -107,7 +107,8 @@ def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def train_head(sampler: "WindowSampler | ResidentSampler", x_val: np.ndarray, y_val: np.ndarray, n_classes: int, head: str = "mlp",
-               config: TrainConfig = TrainConfig(), seed: int = 0, n_layers: int = 1) -> TrainResult:
+               config: TrainConfig = TrainConfig(), seed: int = 0, n_layers: int = 1,
+               head_options: str = "") -> TrainResult:
     """``n_layers`` > 1: the bank's columns are that many stored layers side by side, and the head learns
     their softmax weights (``heads.WeightedLayerSum``) with everything else."""
     torch.manual_seed(seed)
@@ -115,7 +116,7 @@ def train_head(sampler: "WindowSampler | ResidentSampler", x_val: np.ndarray, y_
     adversarial = HEADS.canonical(head) in ADVERSARIAL
     n_corpora = int(bank.corpus.max()) + 1
     model = make_head(head, bank.input_dim, n_classes, bank.feature_mean, bank.feature_std, n_corpora, n_layers,
-                      layer_width=bank.dim // n_layers)  # the bank's columns are the layers side by side
+                      layer_width=bank.dim // n_layers, options=head_options)  # the bank's columns are the layers side by side
     optimiser = torch.optim.Adam(decay_groups(model, config.weight_decay), lr=config.lr)
     loss_fn = nn.CrossEntropyLoss()
     best, best_state, best_step = -np.inf, copy.deepcopy(model.state_dict()), 0
