@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from sergen.train.frame_stream import LazyFrames
 from sergen.train.head_base import (HEADS, Head, Standardise, WeightedLayerSum, check_hidden,  # noqa: F401
                                     input_module, make_head_object, mlp_body)
 
@@ -101,8 +102,13 @@ def reversal_weight(progress: float) -> float:
     return float(2.0 / (1.0 + np.exp(-10.0 * progress)) - 1.0)
 
 
-def hidden_features(model: nn.Module, x: np.ndarray) -> np.ndarray | None:
-    """The 256-unit representation an MLP head classifies from (None for the linear head)."""
+def hidden_features(model: nn.Module, x) -> np.ndarray | None:
+    """The 256-unit representation an MLP head classifies from (None for the linear head); of a sequence
+    head (``x`` whole utterances, ``UtteranceFrames``), its pooled frames through the MLP."""
+    if isinstance(x, LazyFrames):
+        model.eval()
+        with torch.inference_mode():
+            return x.apply(lambda batch: model.features(*batch.tensors()).numpy())
     if isinstance(model, AdversarialMLP):
         body = model.features
     elif isinstance(model, nn.Sequential) and len(model) > 2:
@@ -131,5 +137,7 @@ def is_sequence(name: str) -> bool:
     """Whether the head sees windows of frames (``sergen.train.frame_stream``) rather than their means."""
     return HEADS.get(name).sequence
 
+
+from sergen.train import attention_head  # noqa: E402, F401  (registers attn after the mean heads)
 
 ADVERSARIAL = {name for name in HEADS.names() if is_adversarial(name)}  # heads that need each window's corpus
