@@ -19,6 +19,14 @@ def window_units(window_s: float, frame_rate: float) -> int:
     return max(1, int(round(window_s * frame_rate / BANK_STEP)))
 
 
+def is_spectrogram(model: str) -> bool:
+    """Whether the extractor of ``model`` writes spectrogram frames (a model sergen does not know: no)."""
+    from sergen.extractors import EXTRACTORS, canonical_model
+
+    name = canonical_model(model)
+    return name in EXTRACTORS and bool(getattr(EXTRACTORS.get(name), "spectrogram", False))
+
+
 def check_sequence_head(spec, stores_root=None) -> None:
     """``spec`` (a resolved ``ProbeSpec`` with a sequence head) fits its stores and the memory budget."""
     where = f"--model {spec.model} --train {spec.train_name} --head {spec.head}"
@@ -29,6 +37,10 @@ def check_sequence_head(spec, stores_root=None) -> None:
     if spec.layer == "weighted":
         raise SergenError(f"--head {spec.head} takes one stored layer, not --layer weighted", where=where,
                           fix="pick a layer (--layer N, or - for the last), or " + mean_fix)
+    if spec.head == "cnn" and not is_spectrogram(spec.model):
+        raise SergenError(f"--head cnn convolves over time × frequency: the {spec.model} store holds embeddings, "
+                          "not a spectrogram (its features have no order to convolve over)", where=where,
+                          fix="use --model melspec (log-Mel) with --head cnn, or --head attn on this store")
     lo_s, hi_s = spec.sampler.window_s
     longest, dim = 0, 0
     for corpus in spec.train:

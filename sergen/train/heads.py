@@ -138,6 +138,6 @@ def is_sequence(name: str) -> bool:
     return HEADS.get(name).sequence
 
 
-from sergen.train import attention_head  # noqa: E402, F401  (registers attn after the mean heads)
+from sergen.train import attention_head, cnn_head  # noqa: E402, F401  (registered after the mean heads)
 
 ADVERSARIAL = {name for name in HEADS.names() if is_adversarial(name)}  # heads that need each window's corpus

@@ -56,6 +56,7 @@ def stores(tmp_path_factory):
     write_store(root, "cremad", seed=1, scale=2.0, offset=1.5)  # another corpus, shifted and scaled
     write_store(root, "ravdess", seed=2, n_frames=12)  # 0.6 s utterances
     write_store(root, "emodb", seed=3, rate=1.0, model="slow")  # CDPAM's 1 frame/s
+    write_store(root, "emodb", seed=4, model="melspec")  # a spectrogram store (by its extractor), 4 bins
     return root
 
 
@@ -124,3 +125,15 @@ def test_a_batch_beyond_the_memory_budget_is_refused(stores):
 def test_a_sequence_head_refuses_another_pooling(stores):
     with pytest.raises(SergenError, match=r"--head attn pools the frames itself: --pool mean\+std is for the mean"):
         resolve_spec("toy", "emodb", "emodb", stores, head="attn", pool="mean+std")
+
+
+def test_cnn_runs_on_a_spectrogram_store_and_is_refused_on_embeddings(stores):
+    run = probe_run(resolve_spec("melspec", "emodb", "emodb", stores, head="cnn", head_opt="channels=4x8",
+                                 training=TrainConfig(max_steps=100, eval_every=50, min_steps=50), n_boot=10), stores)
+    assert set(run.rows["head"]) == {"cnn"} and set(run.rows["head_opt"]) == {"channels=4x8"}
+    assert 0 <= auroc(run, "emodb") <= 1 and len(run.scores["emodb"].proba) == 30
+    with pytest.raises(SergenError) as caught:
+        resolve_spec("toy", "emodb", "emodb", stores, head="cnn")
+    assert caught.value.what == ("--head cnn convolves over time × frequency: the toy store holds embeddings, not a "
+                                 "spectrogram (its features have no order to convolve over)")
+    assert caught.value.fix == "use --model melspec (log-Mel) with --head cnn, or --head attn on this store"

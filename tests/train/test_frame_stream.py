@@ -158,3 +158,48 @@ def test_attn_separates_classes_the_mean_heads_cannot():
                      config, seed=0)
     assert macro_auroc(labels[60:], predict_proba(attn.model, test_frames)) > 0.95
     assert macro_auroc(labels[60:], predict_proba(mlp.model, test_means)) < 0.8
+
+
+def sweep_frames(rng, label: int, n_frames: int = 64, bins: int = 16) -> np.ndarray:
+    """A bump that sweeps up the bins (class 0) or down them (class 1), four times per utterance: every bin
+    is lit equally often in both classes, so their means are equal; only the frames' order differs."""
+    t = np.arange(n_frames)
+    at = t % bins if label == 0 else bins - 1 - t % bins
+    out = 0.3 * rng.standard_normal((n_frames, bins)).astype(np.float32)
+    out[t, at] += 2.0
+    out[t, np.minimum(at + 1, bins - 1)] += 1.0
+    return out
+
+
+def test_cnn_reads_the_order_of_frames_the_mean_heads_cannot():
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(1)
+    labels = np.arange(60) % 2
+    frames = [sweep_frames(rng, c) for c in labels]
+    bank = build_framebank(frames[:40], labels[:40], np.zeros(40), np.arange(40), np.ones(40, bool))
+    held_out = build_framebank(frames[40:], labels[40:], np.zeros(20), np.arange(20), np.ones(20, bool))
+    test_frames = UtteranceFrames(held_out.banks[0], np.arange(20))
+    test_means = np.stack([f.astype(np.float16).astype(np.float32).mean(0) for f in frames[40:]])
+    config = TrainConfig(max_steps=200, eval_every=100, min_steps=100, batch_size=32)
+    cnn = train_head(FrameSampler(bank, RATE, SamplerConfig(), seed=0), test_frames, labels[40:], 2, "cnn",
+                     config, seed=0)
+    mlp = train_head(WindowSampler(bank, RATE, SamplerConfig(), seed=0), test_means, labels[40:], 2, "mlp",
+                     config, seed=0)
+    assert macro_auroc(labels[40:], predict_proba(cnn.model, test_frames)) > 0.95
+    assert macro_auroc(labels[40:], predict_proba(mlp.model, test_means)) < 0.8
+
+
+def test_the_cnn_masks_a_band_of_bins_in_training_only():
+    torch.manual_seed(0)
+    from sergen.train.heads import make_head
+
+    model = make_head("cnn", 16, 2, np.zeros(16), np.ones(16), options="freq_mask=0.5")
+    x = torch.ones(64, 5, 16)
+    masked = model.mask_bands(x)
+    zero = masked[:, 0, :] == 0
+    widths = zero.sum(1)
+    assert torch.all(widths <= 8) and widths.max() > 0
+    for row in zero:  # one contiguous band, the same at every time step
+        where = torch.nonzero(row).flatten()
+        assert len(where) == 0 or (where[-1] - where[0] + 1) == len(where)
+    assert torch.equal(masked[:, 0], masked[:, 4])
