@@ -74,6 +74,7 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                         continue  # an adversarial head learns against the corpus: multi-corpus sets only
                     specs.append(replace(fold_spec, head=head, head_opt=head_opts[head], seed=seed, scramble=scramble, norm=check_norm(norm),
                                          pool=check_pool(pool), sampler=replace(fold_spec.sampler, aug_share=float(aug))))
+    check_sequence_specs(specs, stores_root)
     seen: set[str] = set()
     unique = [s for s in specs if not (s.run_id in seen or seen.add(s.run_id))]  # one run id, one run
     grid = GridSpecs(unique, skipped)
@@ -84,6 +85,20 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                           fix="add a multi-corpus training set (e.g. --train each,all or --train iemocap+cremad), "
                               "or another head (e.g. --heads mlp,mlp-dann)")
     return grid
+
+
+def check_sequence_specs(specs: list[ProbeSpec], stores_root=None) -> None:
+    """The refusals of a sequence head (``sequence_checks``) for each training set, store and window of the
+    grid, before any run starts."""
+    from sergen.experiments.sequence_checks import check_sequence_head
+    from sergen.train.heads import is_sequence
+
+    seen = set()
+    for spec in specs:
+        key = (spec.model, spec.train, spec.head, spec.layer, spec.pool, spec.sampler, spec.training.batch_size)
+        if is_sequence(spec.head) and key not in seen:
+            seen.add(key)
+            check_sequence_head(spec, stores_root)
 
 
 def grid_head_options(heads, options: str) -> dict[str, str]:

@@ -19,6 +19,24 @@ def window_units(window_s: float, frame_rate: float) -> int:
     return max(1, int(round(window_s * frame_rate / BANK_STEP)))
 
 
+def batch_bytes(spec, frame_rate: float, longest_units: int, dim: int) -> int:
+    """What a training batch of sequences holds while it trains (``BATCH_COPIES`` copies of the padded frames)."""
+    joined = 2 if spec.sampler.mix_prob > 0 else 1  # a mixed sequence holds two windows
+    units = min(window_units(spec.sampler.window_s[1], frame_rate), longest_units or 1)
+    return spec.training.batch_size * joined * units * dim * 4 * BATCH_COPIES
+
+
+def spec_batch_bytes(spec, stores_root=None) -> int:
+    """:func:`batch_bytes` of a spec's training set (the grid's memory plan adds it to each worker's share)."""
+    out = 0
+    for corpus in spec.train:
+        data = load_corpus(spec.model, corpus, stores_root, spec.layer)
+        units = units_of(data.stop - data.start)
+        out = max(out, batch_bytes(spec, data.frame_rate, int(units.max()) if len(units) else 1,
+                                   data.columns.stop - data.columns.start))
+    return out
+
+
 def is_spectrogram(model: str) -> bool:
     """Whether the extractor of ``model`` writes spectrogram frames (a model sergen does not know: no)."""
     from sergen.extractors import EXTRACTORS, canonical_model
@@ -70,8 +88,8 @@ def check_sequence_head(spec, stores_root=None) -> None:
             f"{longest * BANK_STEP} frames, {longest * BANK_STEP / rate:.2f} s)", where=where,
             fix=f"shorten the windows: --set 'sampler.window_s=[{longest * BANK_STEP / rate / 2:.2g}, "
                 f"{longest * BANK_STEP / rate:.2g}]'")
-    joined = 2 if spec.sampler.mix_prob > 0 else 1  # a mixed sequence holds two windows
-    batch = spec.training.batch_size * joined * min(window_units(hi_s, rate), longest or 1) * dim * 4 * BATCH_COPIES
+    joined = 2 if spec.sampler.mix_prob > 0 else 1
+    batch = batch_bytes(spec, rate, longest, dim)
     budget = ram_budget_bytes()
     if batch > budget:
         raise SergenError(

@@ -137,3 +137,16 @@ def test_cnn_runs_on_a_spectrogram_store_and_is_refused_on_embeddings(stores):
     assert caught.value.what == ("--head cnn convolves over time × frequency: the toy store holds embeddings, not a "
                                  "spectrogram (its features have no order to convolve over)")
     assert caught.value.fix == "use --model melspec (log-Mel) with --head cnn, or --head attn on this store"
+
+
+def test_a_grid_runs_sequence_heads_beside_the_mean_heads(stores, tmp_path):
+    from sergen.experiments.grid import grid_specs, run_grid
+
+    grid = grid_specs(["toy"], "emodb", "emodb", heads=("linear", "attn"), stores_root=stores, training=FAST,
+                      n_boot=10, head_opt="attention=16")
+    assert [(s.head, s.head_opt) for s in grid] == [("linear", ""), ("attn", "attention=16")]
+    rows = run_grid(list(grid), stores, tmp_path / "results", workers=1, show_progress=False)
+    auc = rows[rows.metric == "auroc"].set_index("head").value
+    assert auc["attn"] > 0.9 and auc["linear"] < 0.7
+    with pytest.raises(SergenError, match="a 1 s window is longer than every training utterance of ravdess"):
+        grid_specs(["toy"], "ravdess", "ravdess", heads=("linear", "attn"), stores_root=stores)
