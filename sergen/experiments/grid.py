@@ -220,8 +220,11 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
     written = Matrices(left_out=list(runs.skipped))
     listing = out_dir / ".written.json"
     before = _listed(listing)
-    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm", "pool", "layer", "settings"]
-    for (model, head, scramble, aug, labels, folds, protocol, norm, pool, layer, settings), part in auroc.groupby(keys):
+    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm", "pool", "layer", "settings",
+            "head_opt"]
+    auroc = auroc.assign(head_opt=auroc["head_opt"].fillna("") if "head_opt" in auroc else "")
+    for (model, head, scramble, aug, labels, folds, protocol, norm, pool, layer, settings, head_opt), part in \
+            auroc.groupby(keys):
         matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")  # seeds, folds
         order = corpus_order(matrix.columns)
         rows = [c for c in order if c in matrix.index] + sorted(set(matrix.index) - set(order))
@@ -231,6 +234,7 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
                                        f"folds-{folds}" if folds else "", "" if norm == "global" else f"norm-{norm}",
                                        "" if pool == "mean" else f"pool-{pool}",
                                        "" if layer == "-" else f"layer-{layer}",  # layers never averaged together
+                                       f"head-{head_opt}" if head_opt else "",  # nor heads of other hyper-parameters
                                        settings)  # nor runs of other stream or training settings
                        if v)
         name += f"_{_safe(tag)}" if tag else ""

@@ -150,3 +150,29 @@ def test_a_grid_runs_sequence_heads_beside_the_mean_heads(stores, tmp_path):
     assert auc["attn"] > 0.9 and auc["linear"] < 0.7
     with pytest.raises(SergenError, match="a 1 s window is longer than every training utterance of ravdess"):
         grid_specs(["toy"], "ravdess", "ravdess", heads=("linear", "attn"), stores_root=stores)
+
+
+def test_the_command_line_runs_attn_with_head_options(stores, tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from sergen.cli import app
+
+    monkeypatch.setenv("SERGEN_STORES", str(stores))
+    monkeypatch.setenv("SERGEN_RESULTS", str(tmp_path / "results"))
+    (tmp_path / "manifests").mkdir(exist_ok=True)
+    steps = ["--set", "n_boot=10", "--set", "training.max_steps=200", "--set", "training.min_steps=100",
+             "--set", "training.eval_every=100"]
+    runner = CliRunner()
+    out = runner.invoke(app, ["grid", "--models", "toy", "--train", "emodb", "--test", "emodb", "--heads", "mlp,attn",
+                              "--head-opt", "dropout=0.1", *steps, "--json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert len(result["run_ids"]) == 2
+    assert sorted(result["matrices"]) == [
+        "auroc_toy_attn_true_aug0_head-dropout-0.1_eval_every-100-max_steps-200-min_steps-100",
+        "auroc_toy_mlp_true_aug0_head-dropout-0.1_eval_every-100-max_steps-200-min_steps-100"]
+    bad = runner.invoke(app, ["probe", "--model", "toy", "--train", "emodb", "--head", "attn", "--head-opt", "width=3"])
+    assert isinstance(bad.exception, SergenError) or bad.exit_code != 0
+    assert "head attn has no such hyper-parameter" in (bad.output + str(bad.exception))
