@@ -203,3 +203,25 @@ def test_the_cnn_masks_a_band_of_bins_in_training_only():
         where = torch.nonzero(row).flatten()
         assert len(where) == 0 or (where[-1] - where[0] + 1) == len(where)
     assert torch.equal(masked[:, 0], masked[:, 4])
+
+
+def test_a_resident_subset_feeds_the_frame_stream_too(toy_bank):
+    """Banks beyond the memory budget: the frame stream draws from the resident subset as the mean stream does."""
+    from sergen.train.frame_stream import FrameBatch
+    from sergen.train.resident import ResidentSampler
+
+    frames, bank = toy_bank
+    budget = int(bank.entry_bytes().sum() // 3)
+    sampler = ResidentSampler(bank, RATE, SamplerConfig(mix_prob=0.0, mask_frac=0.0, noise_std=0.0), seed=0,
+                              budget_bytes=budget, sampler_class=FrameSampler)
+    assert len(sampler.resident) < len(frames)
+    batch, classes = sampler.sample(16)
+    assert isinstance(batch, FrameBatch) and len(batch) == 16 and len(sampler.last_corpus) == 16
+    inner = sampler.inner
+    _, seg_entry, seg_k0, seg_k1, _ = inner.drawn
+    for i in range(16):  # every sequence is its resident utterance's units (utt_key: the original utterance)
+        original = int(inner.bank.utt_key[seg_entry[i]])
+        assert original in sampler.resident
+        expected = units(frames[original])[seg_k0[i]:seg_k1[i]]
+        np.testing.assert_array_equal(batch.frames[i, :len(expected)], expected)
+        assert batch.mask[i, :len(expected)].all() and not batch.mask[i, len(expected):].any()
