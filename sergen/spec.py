@@ -154,8 +154,10 @@ OPTIONS: tuple[RunOption, ...] = (
               grid_help="training sets: each (every corpus alone), all, a+b …, comma-separated (one run each)"),
     RunOption("test", str, "all", "corpora to test on, comma-separated, or all", 'corpora, comma-separated, or "all"',
               "cell", check="names", grid_check="names"),
-    RunOption("head", str, "mlp", "linear, mlp (128x256) or mlp-dann (the MLP against a corpus classifier by "
-              "gradient reversal; several training corpora only)", HEAD_CHOICES, "cell",
+    RunOption("head", str, "mlp", "linear, mlp (128x256), mlp-dann (the MLP against a corpus classifier by "
+              "gradient reversal; several training corpora only), attn (attentive statistics pooling over the "
+              "window's frames, then the MLP) or cnn (a small CNN from scratch on log-Mel frames; melspec stores "
+              "only)", HEAD_CHOICES, "cell",
               plural="heads", several=True, grid_default="linear,mlp", check="head", grid_check="heads",
               grid_allowed=f"a list of heads: {HEAD_CHOICES}", baseline="mlp", remedies=("mlp-dann",)),
     RunOption("head_opt", str, "", "the head's hyper-parameters as key=value pairs, comma-separated, e.g. "
