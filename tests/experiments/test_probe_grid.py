@@ -56,7 +56,7 @@ def test_unknown_names_and_missing_stores(in_demo_workspace):
         resolve_spec("cdpam-content", "emodb", "all")
     unknown_head = CliRunner().invoke(app, ["probe", "--model", "melspec", "--train", "emodb", "--head", "svm"])
     assert unknown_head.exit_code == 2  # refused at the boundary, before any store is read
-    assert "'svm' is not a head: give linear, mlp or mlp-dann" in " ".join(unknown_head.output.replace("│", " ").split())
+    assert "'svm' is not a head: give linear, mlp, mlp-dann (several training corpora only), attn" in " ".join(unknown_head.output.replace("│", " ").split())
 
 
 def test_grid_resumes_and_writes_matrices(in_demo_workspace, tmp_path):
