@@ -97,8 +97,8 @@ def test_aug_share_recorded_is_the_one_training_used(in_demo_workspace, monkeypa
         run_probe(spec)
     used = []
     real = probe.make_sampler
-    monkeypatch.setattr(probe, "make_sampler", lambda bank, rate, cfg, seed: used.append(cfg.aug_share)
-                        or real(bank, rate, replace(cfg, aug_share=0.0), seed))
+    monkeypatch.setattr(probe, "make_sampler", lambda bank, rate, cfg, seed, **kw: used.append(cfg.aug_share)
+                        or real(bank, rate, replace(cfg, aug_share=0.0), seed, **kw))
     rows = run_probe(spec)
     assert used == [0.5] and set(rows.aug_share) == {0.5}
     plain = resolve_spec("melspec", "emodb", "emodb", training=FAST)
