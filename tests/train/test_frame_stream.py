@@ -225,3 +225,21 @@ def test_a_resident_subset_feeds_the_frame_stream_too(toy_bank):
         expected = units(frames[original])[seg_k0[i]:seg_k1[i]]
         np.testing.assert_array_equal(batch.frames[i, :len(expected)], expected)
         assert batch.mask[i, :len(expected)].all() and not batch.mask[i, len(expected):].any()
+
+
+def test_aug_share_draws_views_of_the_drawn_utterances():
+    """Entries 0–9 clean, 10–19 their augmented views (utt_key ties them): at aug_share 1 every sequence is a
+    view of the utterance drawn, at 0 none is."""
+    rng = np.random.default_rng(2)
+    frames = exact_frames(rng, 20)
+    keys = np.tile(np.arange(10), 2)
+    bank = build_framebank(frames, keys % 2, np.zeros(20), keys, np.arange(20) < 10)
+    for share, views in ((1.0, True), (0.0, False)):
+        sampler = FrameSampler(bank, RATE, SamplerConfig(aug_share=share, mix_prob=0.0, noise_std=0.0), seed=4)
+        batch, classes = sampler.sample(64)
+        entries = sampler.drawn[1]
+        assert np.all((entries >= 10) == views)
+        np.testing.assert_array_equal(bank.label[entries], classes)
+        for i in range(8):
+            k0, k1 = sampler.drawn[2][i], sampler.drawn[3][i]
+            np.testing.assert_array_equal(batch.frames[i, :k1 - k0], units(frames[entries[i]])[k0:k1])
