@@ -17,6 +17,7 @@ help:
 	@echo "make demo               synthesise demo corpora, extract, run the grid, write the report"
 	@echo "make extract MODEL=m    extract MODEL (default melspec) for CORPUS (default all);"
 	@echo "                        optional WEIGHTS=path LAYERS=6,12 (wavlm) HOP=1.0 (clap) DEVICE=cuda"
+	@echo "                        OPT=\"key=value ...\" (any model option: sergen models ls lists them)"
 	@echo "make bench              benchmarks, written to bench/results.md, bench/ablation.md, bench/cpu_profile.md"
 	@echo "                        and bench/extract_profile.md (extraction vs a plain loop)"
 	@echo "make soak               kill extraction at random moments 20 times; check nothing is lost"
@@ -40,7 +41,8 @@ demo: $(STAMP)
 
 extract: $(STAMP)
 	$(BIN)/sergen extract --model $(MODEL) --corpus $(CORPUS) $(if $(WEIGHTS),--weights $(WEIGHTS)) \
-		$(if $(LAYERS),--layers $(LAYERS)) $(if $(HOP),--hop-seconds $(HOP)) $(if $(DEVICE),--device $(DEVICE))
+		$(if $(LAYERS),--layers $(LAYERS)) $(if $(HOP),--hop-seconds $(HOP)) $(if $(DEVICE),--device $(DEVICE)) \
+		$(foreach o,$(OPT),--opt $(o))
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

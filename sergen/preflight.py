@@ -47,18 +47,17 @@ def check_device(device: str | None) -> None:
 
 
 def check_model_options(model: str, weights, options: dict, device: str | None = None) -> None:
-    """Options the model does not take are refused rather than silently ignored (``--layers`` on melspec)."""
-    import inspect
-
+    """Options the model does not take, or values its options cannot take, are refused before anything is
+    written (``--layers`` on melspec, ``--opt hop_seconds=9`` on CLAP): the extractor's typed ``Options``
+    (:mod:`sergen.extractors.options`) decide. ``precision`` and ``revision`` belong to every extractor with a
+    network / hub weights."""
     from sergen.extractors import EXTRACTORS
     from sergen.extractors.base import Extractor
     from sergen.extractors.hf_generic import PREFIX, HFEncoder
+    from sergen.extractors.options import build
 
     cls = HFEncoder if model.startswith(PREFIX) else EXTRACTORS.get(model)
     name = model if model.startswith(PREFIX) else EXTRACTORS.canonical(model)
-    takes = {p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is not p.VAR_KEYWORD}
-    flag = {"layers": "--layers", "hop_seconds": "--hop-seconds", "revision": "--revision", "precision": "--precision",
-            "input_mode": "--input-mode"}
     if "precision" in options:  # every extractor takes it; those without a network offer fp32 only
         from sergen.extractors import default_device
         from sergen.extractors.base import check_precision
@@ -66,12 +65,9 @@ def check_model_options(model: str, weights, options: dict, device: str | None =
         if device is None:
             device = default_device(cls)
         check_precision(cls, options["precision"], device)
-    for key in options:
-        if key not in takes and key != "precision":
-            users = {"layers": "wavlm-large, whisper-* and hf: models", "hop_seconds": "clap-2023", "revision": "hub models",
-                     "input_mode": "whisper-* models"}.get(key, "")
-            raise SergenError(f"{name} takes no {flag.get(key, key)} option", fix=f"leave it out ({flag.get(key, key)} "
-                              f"is for {users})" if users else "leave it out")
+    if options.get("revision") is not None and not cls.revision:
+        raise SergenError(f"{name} takes no --revision option", fix="leave it out (--revision is for hub models)")
+    build(cls.Options, {k: v for k, v in options.items() if k not in ("precision", "revision")}, name)
     if weights is not None:
         if cls.describe_weights is Extractor.describe_weights:
             raise SergenError(f"{name} has no weights: --weights does not apply", fix="leave --weights out")

@@ -100,7 +100,7 @@ def stores_of(model: str, train, test, aug_share: float, stores_root=None) -> li
 def store_fingerprint(model: str, name: str, stores_root=None) -> dict | None:
     """The content identity of one store (None when it does not exist): a hash of its identity
     attributes, with the ones a person reads beside it."""
-    from sergen.store.layout import store_path
+    from sergen.store.layout import extract_command, store_path
     from sergen.store.reader import store_attrs
 
     attrs = store_attrs(store_path(model, name, stores_root))
@@ -487,7 +487,7 @@ def store_problems(records: dict[str, RunRecord]) -> list[StoreProblem]:
     import zarr
 
     from sergen.corpora.manifest import load_manifest, manifest_hash, manifest_path
-    from sergen.store.layout import store_path
+    from sergen.store.layout import extract_command, store_path
     from sergen.store.reader import store_attrs
     from sergen.store.verify import chunk_damage
 
@@ -522,10 +522,9 @@ def store_problems(records: dict[str, RunRecord]) -> list[StoreProblem]:
                     what = unopenable or "; ".join(damage.problems[:2]) + (
                         f" and {len(damage.problems) - 2} more" if len(damage.problems) > 2 else "")
                     rebuild = unopenable or damage.needs_rebuild
-                    view = f" --view {name.split('@', 1)[1]}" if "@" in name else ""
                     checked[where] = (f"damaged since the run: {what}",
-                                      f"`sergen extract --model {model} --corpus {corpus}{view}"
-                                      + (" --overwrite`" if rebuild else "` (rewrites what was lost)"))
+                                      extract_command(model, name, overwrite=bool(rebuild))
+                                      + ("" if rebuild else " (rewrites what was lost)"))
                 elif _same_folder(root, data_dir("stores")) and not record.protocol:  # older runs: no fingerprint
                     recorded, current = store_attrs(path).get("manifest_sha256"), manifest_sha(corpus)
                     if recorded and current and recorded != current:

@@ -37,6 +37,26 @@ def resolve_corpora(spec: str) -> list[str]:
     return [CORPUS_READERS.resolve(c) for c in spec.split(",")]
 
 
+OPT_HELP = "a model option as key=value (repeatable), e.g. --opt hop_seconds=0.5; `sergen models ls` lists each model's"
+
+
+def extractor_options(opt: list[str], **flags) -> dict:
+    """The model options of one command: ``--opt key=value`` pairs and the older dedicated flags (``--layers``,
+    ``--hop-seconds``, ``--input-mode``, ``--precision``, ``--revision``), which are aliases of the same keys.
+    One key given both ways with different values is refused."""
+    from sergen.extractors.options import key_values
+
+    options = key_values(opt)
+    for key, value in flags.items():
+        if value is None:
+            continue
+        if key in options and str(options[key]) != str(value):
+            raise SergenError(f"--opt {key}={options[key]} and --{key.replace('_', '-')} {value} disagree",
+                              fix="give the option once")
+        options[key] = value
+    return options
+
+
 @app.command()
 def extract(
     model: str = typer.Option(..., help="extractor name, see `sergen models ls`"),
@@ -67,6 +87,7 @@ def extract(
                                                        "(CUDA): the network under autocast; recorded in the store"),
     input_mode: Optional[str] = typer.Option(None, help="whisper-*: padded (default: every piece padded to 30 s) or "
                                                         "trimmed (only the audio's length); recorded in the store"),
+    opt: list[str] = typer.Option([], "--opt", help=OPT_HELP),
 ):
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
     goes to the sibling store <corpus>@<view>.zarr."""
@@ -75,8 +96,8 @@ def extract(
     from sergen.preflight import preflight
 
     views = [None] + [VIEWS.canonical(v) for v in view]
-    options = {k: v for k, v in {"layers": layers, "hop_seconds": hop_seconds, "revision": revision,
-                                 "precision": precision, "input_mode": input_mode}.items() if v is not None}
+    options = extractor_options(opt, layers=layers, hop_seconds=hop_seconds, revision=revision, precision=precision,
+                                input_mode=input_mode)
     jobs = [(c, v) for c in resolve_corpora(corpus) for v in views]
     for name, one_view in jobs:  # every argument of every job checked before the first store is touched
         preflight(model, name, device=device, weights=weights, corpus_root=root, batch_seconds=batch_seconds,
@@ -129,7 +150,7 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
               as_json: bool = typer.Option(False, "--json", help="print JSON for scripts instead of a table")):
     """Every store: model, corpus, utterances, frames, size on disk, complete?"""
     from sergen.experiments.bank_cache import cache_dir, cached_banks
-    from sergen.store.layout import store_path
+    from sergen.store.layout import extract_command, rebuild_command, store_path
     from sergen.store.location import size_bytes
     from sergen.store.reader import existing_stores, store_attrs
 
@@ -170,12 +191,11 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     for s in stores:
         if s["damaged"] and s["needs_rebuild"]:
             err_console.print(f"[red]{s['model']}/{s['corpus']}: damaged, unusable ({'; '.join(s['problems'][:3])}); "
-                              f"rebuild it with `sergen extract --model {s['model']} --corpus {s['corpus']} "
-                              f"--overwrite`", highlight=False, soft_wrap=False)  # folded at the width, piped too
+                              f"rebuild it with {rebuild_command(s['model'], s['corpus'])}", highlight=False, soft_wrap=False)  # folded at the width, piped too
         elif s["damaged"]:
             err_console.print(f"[red]{s['model']}/{s['corpus']}: chunk files lost or damaged; `sergen stores verify "
-                              f"{s['model']} {s['corpus']}` names the utterances, `sergen extract --model {s['model']} "
-                              f"--corpus {s['corpus']}` rewrites them", soft_wrap=False)
+                              f"{s['model']} {s['corpus']}` names the utterances, "
+                              f"{extract_command(s['model'], s['corpus'])} rewrites them", soft_wrap=False)
     if files:
         console.print(f"store-bank cache: {len(files)} bank(s), {bank_bytes / 2**30:.1f} GiB in {banks} (safe to delete)",
                       soft_wrap=False)
@@ -223,6 +243,7 @@ def views():
 def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for scripts instead of a table")):
     """Every extractor: sample rate, frame rate, dimension, weights present locally?"""
     from sergen.extractors import EXTRACTORS, get_extractor
+    from sergen.extractors.options import describe
 
     models = []
     for name in EXTRACTORS.names():
@@ -230,7 +251,7 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
         entry = {"model": name, "aliases": EXTRACTORS.aliases(name), "sample_rate": cls.sample_rate,
                  "frame_rate": cls.frame_rate_text or f"{cls.frame_rate:g}", "dim": cls.dim,
                  "weights_present": False, "weights_problem": None, "revision": cls.revision, "source": cls.source,
-                 "batching": cls.batching, "precisions": list(cls.precisions)}
+                 "batching": cls.batching, "precisions": list(cls.precisions), "options": describe(cls.Options)}
         try:
             extractor = get_extractor(name)  # with the configured weights and revision
             entry.update(weights_present=bool(extractor.weights_present()), revision=extractor.revision)
@@ -266,6 +287,14 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
             ("hf:<model-id>", HFEncoder.batching, HFEncoder.precisions)]:
         below.add_row(f"  {name}:", f"{batching}; {'/'.join(precisions)}")
     console.print(below, highlight=False)
+    console.print("options (`--opt key=value`, or `OPT=\"key=value …\"` with make extract):")
+    below = Table.grid(padding=(0, 1))
+    below.add_column(no_wrap=True)
+    below.add_column()
+    for name, options in [(m["model"], m["options"]) for m in models if m["options"] != "none"] + [
+            ("hf:<model-id>", describe(HFEncoder.Options))]:
+        below.add_row(f"  {name}:", options)
+    console.print(below, highlight=False)
 
 
 @models_app.command("check")
@@ -285,6 +314,7 @@ def models_check(
     layers: Optional[str] = typer.Option(None, help="as for `sergen extract`", callback=check.layers),
     precision: Optional[str] = typer.Option(None, help="fp32 (default), bf16 or fp16, as for `sergen extract`"),
     input_mode: Optional[str] = typer.Option(None, help="whisper-*: padded (default) or trimmed"),
+    opt: list[str] = typer.Option([], "--opt", help=OPT_HELP),
     tolerance: Optional[float] = typer.Option(None, help="largest |batched − alone| / RMS of the frames alone "
                                                          "(default 1e-3 at fp32, 5e-2 at bf16/fp16)",
                                               callback=check.positive_float),
@@ -305,8 +335,7 @@ def models_check(
         raise SergenError("no manifests yet: the check embeds utterances of one of your corpora",
                           fix="run `sergen manifest CORPUS --root DIR` (or `sergen demo-data` and `make demo`) first")
     corpus = corpus or names[0]
-    options = {k: v for k, v in {"layers": layers, "precision": precision, "input_mode": input_mode}.items()
-               if v is not None}
+    options = extractor_options(opt, layers=layers, precision=precision, input_mode=input_mode)
     manifest, _, corpus_root = preflight(model, corpus, device=device, weights=weights, corpus_root=root,
                                          batch_seconds=batch_seconds, extractor_options=options or None)
     extractor = get_extractor(model, device=device or default_device(model), weights=weights, **options).load()

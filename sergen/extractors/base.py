@@ -8,12 +8,14 @@ utterances may share one ``embed`` call without changing their frames) and batch
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from sergen.errors import SergenError
+from sergen.extractors.options import DECLARED, NoOptions, build
 from sergen.registry import Registry
 
 EXTRACTORS: Registry[type["Extractor"]] = Registry(
@@ -49,9 +51,18 @@ class Extractor:
     """Where the model or feature definition comes from (shown by `sergen models ls`)."""
     revision: str = ""
     """The hub revision looked up when no local weights are given (hub models only)."""
+    Options: type = NoOptions
+    """Its own options, typed and declared once (:mod:`sergen.extractors.options`): ``--opt key=value``,
+    ``models ls`` and the preflight read them; the instance holds them as ``self.config``."""
     uses_torch: bool = True
     """Whether it runs torch. Those that do not (signal processing) never import it: choosing their device
     costs nothing (``default_device``) and their BLAS is pinned to one thread (``sergen.threads``)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        who = cls.__dict__.get("name") or cls.__dict__.get("options_label")
+        if who and cls.Options is not NoOptions:
+            DECLARED[who] = cls.Options
 
     def __init__(self, device: str = "cpu", weights: str | Path | None = None, revision: str | None = None,
                  precision: str = "fp32", **options):
@@ -59,7 +70,7 @@ class Extractor:
         self.weights = weights
         self.revision = revision or type(self).revision
         self.precision = check_precision(type(self), precision, device)
-        self.options = options
+        self.config = build(type(self).Options, options, self.name or type(self).__name__)
         self._weights_info: dict | None = None
 
     def load(self) -> "Extractor":
@@ -75,7 +86,7 @@ class Extractor:
 
     def settings(self) -> dict:
         """Everything that changes the output; stored in the store's attributes."""
-        return dict(self.options)
+        return dataclasses.asdict(self.config)
 
     def store_settings(self) -> dict:
         """``settings()`` plus the precision when it is not fp32 (absent means fp32, so stores made before

@@ -13,6 +13,7 @@ float32 and the transformer runs under bf16 autocast.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 from sergen.errors import SergenError
 from sergen.extractors.base import EXTRACTORS, Extractor, load_weights_only
 from sergen.extractors.hf import is_present, resolve_file, weights_record
+from sergen.extractors.options import option
 
 REPO_ID, FILENAME, REVISION = "microsoft/msclap", "CLAP_weights_2023.pth", "main"
 PREFIX = "audio_encoder."
@@ -72,6 +74,20 @@ def load_audio_encoder(path: Path, device: str = "cpu"):
     return model.to(device).eval()
 
 
+def hop(value) -> float:
+    """Seconds between window starts: in (0, 7], so no audio is skipped."""
+    seconds = float(value)
+    if not 0 < seconds <= WINDOW_SECONDS:
+        raise ValueError(f"the hop must be in (0, {WINDOW_SECONDS}] s: windows are {WINDOW_SECONDS} s, a longer hop "
+                         "would skip audio")
+    return seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class CLAPOptions:
+    hop_seconds: float = option(1.0, "seconds between 7 s windows; frames/s = 1/hop", hop, flag="--hop-seconds")
+
+
 @EXTRACTORS.register("clap-2023", "clap", "msclap")
 class CLAP2023(Extractor):
     name = "clap-2023"
@@ -85,15 +101,12 @@ class CLAP2023(Extractor):
     source = f"{REPO_ID} {FILENAME} (audio encoder + projection; own HTSAT module)"
     revision = REVISION
 
-    def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, hop_seconds: float = 1.0,
-                 **options):
+    Options = CLAPOptions
+
+    def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, **options):
         super().__init__(device, weights, revision, **options)
-        hop_seconds = float(hop_seconds)
-        if not 0 < hop_seconds <= WINDOW_SECONDS:
-            raise SergenError(f"hop_seconds must be in (0, {WINDOW_SECONDS}], got {hop_seconds}",
-                              fix=f"windows are {WINDOW_SECONDS} s; a hop above that would skip audio")
-        self.hop_seconds = hop_seconds
-        self.hop_samples = round(hop_seconds * self.sample_rate)
+        self.hop_seconds = self.config.hop_seconds
+        self.hop_samples = round(self.hop_seconds * self.sample_rate)
         self.window_samples = WINDOW_SECONDS * self.sample_rate
         self.frame_rate = self.sample_rate / self.hop_samples
         self._model = None

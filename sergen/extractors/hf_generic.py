@@ -12,9 +12,12 @@ is not (group-norm "base" models, which take no mask; data2vec-audio's stacked p
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from sergen.errors import SergenError
+from sergen.extractors.options import option
 from sergen.extractors.transformers_base import (TransformersExtractor, attention_kind, check_layers, padding_trap,
                                                  parse_layers)
 
@@ -26,16 +29,26 @@ def store_name(model_id: str) -> str:
     return "hf-" + model_id.replace("/", "--")
 
 
+@dataclasses.dataclass(frozen=True)
+class HFOptions:
+    layer: int = option(-1, "the one hidden state to store (-1: the last)", int)
+    layers: tuple[int, ...] | None = option(None, "several hidden states stored side by side (instead of layer)",
+                                            parse_layers, flag="--layers")
+
+
 class HFEncoder(TransformersExtractor):
     source = "any transformers wav2vec2-family encoder"
     model_class = "AutoModel"
     batching = "per checkpoint: padded + attention mask where exact, else exact-length buckets (padding_trap)"
 
-    def __init__(self, model_id: str, device: str = "cpu", weights=None, layer: int = -1, revision: str | None = None,
-                 layers=None, **options):
+    Options = HFOptions
+    options_label = "hf: models"
+
+    def __init__(self, model_id: str, device: str = "cpu", weights=None, revision: str | None = None, **options):
+        self.name = f"hf:{model_id}"  # for option errors; the store's name below
         super().__init__(device, weights, revision, **options)
-        self.repo_id, self.layer = model_id, int(layer)
-        self.layers = parse_layers(layers) if layers is not None else None
+        self.repo_id, self.layer = model_id, self.config.layer
+        self.layers = self.config.layers
         if self.layers is not None and self.layer != -1:
             raise SergenError(f"hf:{model_id}: give one layer or several layers, not both",
                               fix="pass layers=… alone (several are stored side by side)")

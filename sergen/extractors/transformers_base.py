@@ -9,8 +9,18 @@ from sergen.extractors.hf import is_present, resolve_weights, weights_record
 
 
 def parse_layers(layers) -> tuple[int, ...]:
-    """``"6,12"`` (the CLI's form) or a sequence of ints → a tuple of hidden-state numbers, in the order given."""
-    return tuple(int(x) for x in (layers.split(",") if isinstance(layers, str) else layers))
+    """``"6,12"`` (the CLI's form) or a sequence of ints → a tuple of hidden-state numbers, in the order given;
+    ``ValueError`` for anything else (a word, a negative number, a layer named twice, none at all)."""
+    parts = layers.split(",") if isinstance(layers, str) else list(layers)
+    try:
+        numbers = tuple(int(str(x).strip()) for x in parts)
+    except ValueError:
+        raise ValueError("layers are hidden-state numbers separated by commas, e.g. 6,12,18,24") from None
+    if not numbers or min(numbers) < 0:
+        raise ValueError("give one or more hidden-state numbers of 0 or more")
+    if len(set(numbers)) != len(numbers):
+        raise ValueError(f"a hidden state is named twice: {list(numbers)}")
+    return numbers
 
 
 def check_layers(layers, n_states: int, model_name: str) -> None:

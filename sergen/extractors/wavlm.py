@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import numpy as np
 
+import dataclasses
+
 from sergen.errors import SergenError
 from sergen.extractors.base import EXTRACTORS
-from sergen.extractors.transformers_base import TransformersExtractor, padding_trap
+from sergen.extractors.options import option
+from sergen.extractors.transformers_base import TransformersExtractor, padding_trap, parse_layers
 
 DEFAULT_LAYERS = (6, 12, 18, 24)
+
+
+@dataclasses.dataclass(frozen=True)
+class WavLMOptions:
+    layers: tuple[int, ...] = option(DEFAULT_LAYERS, "hidden states stored side by side", parse_layers,
+                                     flag="--layers")
 
 
 @EXTRACTORS.register("wavlm-large", "wavlm")
@@ -27,10 +36,11 @@ class WavLMLarge(TransformersExtractor):
     source = "transformers WavLMModel, microsoft/wavlm-large"
     repo_id = "microsoft/wavlm-large"
     model_class = "WavLMModel"
+    Options = WavLMOptions
 
-    def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, layers=DEFAULT_LAYERS, **options):
+    def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, **options):
         super().__init__(device, weights, revision, **options)
-        self.layers = tuple(int(x) for x in (layers.split(",") if isinstance(layers, str) else layers))
+        self.layers = self.config.layers
         self.dim = 1024 * len(self.layers)  # until the checkpoint's config says otherwise
 
     def config_dim(self, config) -> int:

@@ -34,6 +34,7 @@ costs a tenth of a 30 s pass. Trimmed pieces batch exactly only with pieces of e
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -41,6 +42,7 @@ import numpy as np
 from sergen.errors import SergenError
 from sergen.extractors.base import EXTRACTORS, load_weights_only, sha256_of
 from sergen.extractors.hf import weights_record
+from sergen.extractors.options import option
 from sergen.extractors.transformers_base import TransformersExtractor, check_layers, parse_layers
 
 SAMPLE_RATE = 16000
@@ -99,6 +101,15 @@ def encoder_state_dict(path, files: list[str]) -> dict:
     return state
 
 
+@dataclasses.dataclass(frozen=True)
+class WhisperOptions:
+    layers: tuple[int, ...] | None = option(None, "hidden states stored side by side (default: the model's "
+                                                  "quarter points)", parse_layers, flag="--layers")
+    input_mode: str = option("padded", "padded: every piece padded to 30 s, as Whisper was trained; trimmed: "
+                                       "only the audio's length (a different store)", str, INPUT_MODES,
+                             flag="--input-mode")
+
+
 class WhisperEncoderFrames(TransformersExtractor):
     """The machinery of every ``whisper-*`` name; the subclasses only name the checkpoint."""
 
@@ -111,16 +122,13 @@ class WhisperEncoderFrames(TransformersExtractor):
     precisions = ("fp32", "bf16", "fp16")
     depth = 0  # encoder blocks of the published checkpoint (the loaded config decides)
 
-    def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, layers=None,
-                 input_mode: str = "padded", **options):
-        if input_mode not in INPUT_MODES:
-            raise SergenError(f"unknown Whisper input mode {input_mode!r}",
-                              fix="padded (every piece padded to 30 s, as Whisper was trained; the default) or "
-                                  "trimmed (encode only the audio's length)")
+    Options = WhisperOptions
+
+    def __init__(self, device: str = "cpu", weights=None, revision: str | None = None, **options):
         super().__init__(device, weights, revision, **options)
-        self.input_mode = input_mode
-        self.batchable = input_mode == "padded"
-        self.layers = parse_layers(layers) if layers is not None else None
+        self.input_mode = self.config.input_mode
+        self.batchable = self.input_mode == "padded"
+        self.layers = self.config.layers
         self.dim = type(self).dim * len(self.layers or default_layers(self.depth))  # until the config says
         self._features = None
         self._files: list[str] = []

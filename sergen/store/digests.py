@@ -264,10 +264,11 @@ class FrameCheck:
         return f"{len(names)} utterance(s) (" + ", ".join(names[:5]) + (" …" if len(names) > 5 else "") + ")"
 
     def _fix(self) -> str:
+        from sergen.store.layout import rebuild_command
+
         model, name = self._store().split("/", 1)
-        view = f" --view {name.split('@', 1)[1]}" if "@" in name else ""
         return (f"`sergen stores verify {model} {name}` lists every problem; rebuild the store with "
-                f"`sergen extract --model {model} --corpus {name.split('@')[0]}{view} --overwrite`")
+                f"{rebuild_command(model, name)}")
 
 
 def drop_cut_chunks(group: zarr.Group, keys: list[str]) -> None:

@@ -30,10 +30,19 @@ def store_path(model: str, corpus: str, root: str | Path | None = None):
     return join(root or data_dir("stores"), model, f"{corpus}.zarr")
 
 
+def extract_command(model: str, name: str, overwrite: bool = False, ticks: bool = True) -> str:
+    """The command that writes store ``name`` (``corpus`` or ``corpus@view``) of ``model``: a view is its own
+    ``--view`` flag, never ``--corpus corpus@view`` (which extract refuses). In backticks unless ``ticks`` is
+    off."""
+    corpus, _, view = name.partition("@")
+    command = (f"sergen extract --model {model} --corpus {corpus}" + (f" --view {view}" if view else "")
+               + (" --overwrite" if overwrite else ""))
+    return f"`{command}`" if ticks else command
+
+
 def rebuild_command(model: str, name: str) -> str:
     """The command (in backticks) that rebuilds store ``name`` (``corpus`` or ``corpus@view``) of ``model``."""
-    corpus, _, view = name.partition("@")
-    return f"`sergen extract --model {model} --corpus {corpus}" + (f" --view {view}" if view else "") + " --overwrite`"
+    return extract_command(model, name, overwrite=True)
 
 
 def frame_chunk_rows(dim: int) -> int:

@@ -16,7 +16,8 @@ import zarr
 
 from sergen.errors import SergenError
 from sergen.store.location import check_readable_root, check_store_slot, glob_names
-from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, rebuild_command, store_path
+from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command,
+                                 store_path)
 from sergen.audio_digest import require_same_audio
 from sergen.store.digests import digest_layout_problem, placement_problem, shape_problem
 from sergen.store.verify import require_chunks
@@ -72,11 +73,11 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
 
         where = str(path) if root is not None else f"{path} ({locate_dir('stores')[1]})"
         raise SergenError(f"no store for model {model!r} and corpus {corpus!r}", where=where,
-                          fix=f"run `sergen extract --model {model} --corpus {corpus}` (stores present: {have})")
+                          fix=f"run {extract_command(model, corpus)} (stores present: {have})")
     if not attrs.get("complete") and not allow_incomplete:
         raise SergenError(f"store {model}/{corpus} is incomplete (extraction was interrupted or had failures)",
                           where=str(path),
-                          fix=f"rerun `sergen extract --model {model} --corpus {corpus}` to finish it")
+                          fix=f"rerun {extract_command(model, corpus)} to finish it")
     group = zarr.open_group(str(path), mode="r")
     require_identity(group, attrs, model, corpus, path)
     if check_chunks:
@@ -166,7 +167,7 @@ def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = Fals
         except Exception as exc:  # noqa: BLE001 - whatever the codec raises, the store is damaged
             raise SergenError(f"store {model}/{corpus} is damaged: the store's {name} array cannot be read "
                               f"({type(exc).__name__}: {str(exc)[:80]})", where=str(store_path(model, corpus, root)),
-                              fix=f"rebuild it: `sergen extract --model {model} --corpus {corpus} --overwrite`") from None
+                              fix=f"rebuild it: {rebuild_command(model, corpus)}") from None
 
     offsets = read("offsets")
     frames = da.from_zarr(group["frames"])

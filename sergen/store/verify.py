@@ -17,7 +17,7 @@ from zarr.core.sync import sync
 from sergen.errors import SergenError
 from sergen.store.digests import (DIGEST_ARRAY, cut_chunks, digest_layout_problem, digest_mismatches, has_digests,
                                   placement_problem, shape_problem, stats_mismatches)
-from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, rebuild_command
+from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command
 from sergen.store.location import is_remote
 
 PER_UTTERANCE = ("mean", "std")
@@ -188,7 +188,7 @@ def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
     if damage.needs_rebuild:
         raise SergenError(f"store {model}/{corpus} is damaged: {'; '.join(damage.problems)}",
                           where=str(where),
-                          fix=f"rebuild it: `sergen extract --model {model} --corpus {corpus} --overwrite`")
+                          fix=f"rebuild it: {rebuild_command(model, corpus)}")
     ids = group["utt"]["utt_id"][:].tolist()
     names = [ids[i] for i in damage.utts]
     shown = ", ".join(names[:5]) + (f" … ({len(names)} in all)" if len(names) > 5 else "")
@@ -199,7 +199,7 @@ def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
         + f"): {len(names)} utterance(s) "
         + ("would be read as zeros" if not damage.cut else "cannot be read as written") + f": {shown}",
         where=str(where),
-        fix=f"rerun `sergen extract --model {model} --corpus {corpus}` to rewrite them "
+        fix=f"rerun {extract_command(model, corpus)} to rewrite them "
             f"(`sergen stores verify {model} {corpus}` lists every problem)")
 
 
@@ -214,8 +214,9 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
         return report
     damage = chunk_damage(group)
     if damage.needs_rebuild:
-        rebuild = f"sergen extract --model {attrs.get('model')} --corpus {attrs.get('corpus')} --overwrite"
-        report.problems += [f"{problem}: rebuild the store with `{rebuild}`" for problem in damage.problems]
+        rebuild = rebuild_command(attrs.get("model"), str(attrs.get("corpus"))
+                                  + (f"@{attrs['view']}" if attrs.get("view") not in (None, "clean") else ""))
+        report.problems += [f"{problem}: rebuild the store with {rebuild}" for problem in damage.problems]
         return report
     offsets = group["offsets"][:]
     ids = np.asarray(group["utt"]["utt_id"][:].tolist(), dtype=object)

@@ -129,9 +129,14 @@ def test_refusals_name_the_reason(tmp_path):
 
 
 def test_record_size_at_msp_podcast_scale():
-    """10,779 test utterances × 4 classes: well under a megabyte per run (figure quoted in the README)."""
+    """10,779 test utterances × 4 classes: well under a megabyte per run, the figure the results schema page
+    quotes (docs/reference/results.md)."""
+    from pathlib import Path
+
     size = scores_size(10_779, 4)
     assert 150_000 < size < 400_000, size
+    page = Path(__file__).resolve().parents[2] / "docs" / "reference" / "results.md"
+    assert f"that is {size / 1e6:.2f} MB per run" in page.read_text(encoding="utf-8")
 
 
 def test_the_vectorised_uar_agrees_with_resampling_by_hand():

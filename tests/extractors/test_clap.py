@@ -112,7 +112,7 @@ def test_bad_files_and_missing_weights(tmp_path, monkeypatch):
         ex.load()
     assert "clap-2023 weights not found: CLAP_weights_2023.pth of microsoft/msclap" in exc.value.message
     assert "huggingface-cli download microsoft/msclap CLAP_weights_2023.pth" in exc.value.message
-    with pytest.raises(SergenError, match=r"hop_seconds must be in \(0, 7\]"):
+    with pytest.raises(SergenError, match=r"clap-2023: hop_seconds=8 is not valid \(the hop must be in \(0, 7\] s"):
         get_extractor("clap-2023", hop_seconds=8)
 
 

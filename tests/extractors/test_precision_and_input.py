@@ -105,7 +105,7 @@ def test_trimmed_frames_counts_settings_and_distance(tiny_whisper, capsys):
     assert max_abs > 1e-3  # it is another computation, hence another store
     long = wave(PIECE_SAMPLES + 3 * 16000, 2)  # the first 30 s piece is encoded whole in both modes
     np.testing.assert_allclose(padded.embed([long])[0][:1500], trimmed.embed([long])[0][:1500], atol=1e-4)
-    with pytest.raises(SergenError, match="unknown Whisper input mode 'short'"):
+    with pytest.raises(SergenError, match="whisper-large-v3: input_mode='short' is not one of its choices"):
         get_extractor("whisper-large-v3", weights=root, input_mode="short")
 
 

@@ -306,6 +306,28 @@ def test_view_store_made_from_other_audio_than_its_clean_store_is_refused(own_em
     assert "was made from other audio than the melspec/emodb store (1 utterance(s) differ" in exc.value.what
 
 
+def test_every_fix_for_a_view_store_names_the_view_flag_never_corpus_at_view(own_emodb):
+    """``extract --corpus emodb@pink-noise`` is refused by extract itself: a fix must say ``--view``."""
+    with pytest.raises(SergenError) as missing:
+        sergen.open_store("melspec", "emodb@pink-noise")
+    extract("melspec", "emodb", view="pink-noise", show_progress=False)
+    view = store_path("melspec", "emodb@pink-noise")
+    chunk = view / "frames/c/0/0"
+    chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
+    with pytest.raises(SergenError) as cut:
+        sergen.open_store("melspec", "emodb@pink-noise")
+    (view / "frame_crc32c").rename(view.parent / "moved-away")  # a whole array lost: rebuild
+    with pytest.raises(SergenError) as lost:
+        sergen.open_store("melspec", "emodb@pink-noise")
+    told = [problem for problem in verify_store(view).problems if "sergen extract" in problem]
+    assert told, "verify names the rebuild"
+    fixes = [missing.value.fix, cut.value.fix, lost.value.fix] + told
+    for fix in fixes:
+        assert "--corpus emodb --view pink-noise" in fix and "--corpus emodb@" not in fix, fix
+    assert fixes[0].startswith("run `sergen extract --model melspec --corpus emodb --view pink-noise` ")
+    assert "`sergen extract --model melspec --corpus emodb --view pink-noise --overwrite`" in lost.value.fix
+
+
 # -- where stores sit ----------------------------------------------------------------------------------------
 
 def test_overwrite_of_a_symlinked_store_removes_the_link_never_the_target(store, workspace):
