@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ablation.py
 	$(BIN)/python bench/cpu_profile.py
 	$(BIN)/python bench/loop_baseline.py
+	$(BIN)/python bench/frame_stream.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py

@@ -231,7 +231,8 @@ def test_the_head_template_builds_a_module_that_standardises_first(monkeypatch):
     assert registry.names() == ["mlp-wide"]
 
     mean, std = np.full(8, 3.0), np.full(8, 2.0)
-    model = registry.get("mlp-wide")(8, 4, mean, std).eval()
+    model = registry.get("mlp-wide")().build(8, 4, mean, std).eval()
+    assert registry.get("mlp-wide")(units=16).build(8, 4, mean, std)[1].out_features == 16  # a hyper-parameter
     assert isinstance(model[0], heads.Standardise)
     assert [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)] == [512, 4]
     with torch.no_grad():

@@ -49,17 +49,17 @@ def test_every_file_option_is_an_experiment_key_of_both_commands(option):
 def test_the_experiment_keys_are_those_files_have_always_had():
     assert RUN_KEYS == {
         "models": (list, str), "model": (str,), "train": (str,), "test": (str,), "heads": (list, str), "head": (str,),
-        "seeds": (list, int), "seed": (int,), "scramble": (list, bool), "aug_share": (list, float, int),
+        "head_opt": (str,), "seeds": (list, int), "seed": (int,), "scramble": (list, bool), "aug_share": (list, float, int),
         "norm": (list, str), "pool": (list, str), "labels": (str,), "folds": (str,), "protocol": (str,),
         "layer": (str, int), "n_boot": (int,)}
-    assert cli.PROBE_KEYS == ("model", "train", "test", "head", "seed", "scramble", "aug_share", "layer", "labels",
+    assert cli.PROBE_KEYS == ("model", "train", "test", "head", "head_opt", "seed", "scramble", "aug_share", "layer", "labels",
                               "folds", "protocol", "norm", "pool", "n_boot")
-    assert cli.GRID_KEYS == ("models", "train", "test", "heads", "seeds", "scramble", "aug_share", "layer", "labels",
+    assert cli.GRID_KEYS == ("models", "train", "test", "heads", "head_opt", "seeds", "scramble", "aug_share", "layer", "labels",
                              "folds", "protocol", "norm", "pool", "n_boot")
 
 
 def test_a_file_with_every_probe_key_is_read_and_each_key_takes_its_declared_kinds(tmp_path):
-    values = {"model": "melspec", "train": "emodb", "test": "all", "head": "linear", "seed": 3, "scramble": True,
+    values = {"model": "melspec", "train": "emodb", "test": "all", "head": "linear", "head_opt": "", "seed": 3, "scramble": True,
               "aug_share": 0.5, "layer": 12, "labels": "native", "folds": "speaker:4", "protocol": "",
               "norm": "corpus", "pool": "mean+std", "n_boot": 50}
     assert set(values) == set(cli.PROBE_KEYS)
@@ -89,14 +89,15 @@ def test_every_option_has_a_place_in_the_report_and_the_results(option):
 
 def test_the_report_constants_are_those_of_before():
     assert protocols.GROUP_KEYS == ("labels", "folds", "protocol", "norm", "pool")
-    assert set(protocols.CELL_KEYS) == {"model", "layer", "head", "train", "test", "classes", "scramble",
+    assert set(protocols.CELL_KEYS) == {"model", "layer", "head", "head_opt", "train", "test", "classes", "scramble",
                                         "aug_share", "settings"}
     assert protocols.PROTOCOL_DEFAULTS == {"labels": "4", "folds": "", "fold": 0, "classes": "hap,sad,neu,ang",
                                            "protocol": "", "norm": "global", "pool": "mean", "settings": "",
-                                           "layer": "-"}
+                                           "layer": "-", "head_opt": ""}
     assert remedies.BASELINES == {"norm": "global", "head": "mlp", "pool": "mean", "layer": "-"}
     assert remedies.OPTION_FLAGS == {"norm": "--norm", "head": "--heads", "pool": "--pool", "layer": "--layer"}
-    assert ROW_COLUMNS == SAVED_COLUMNS  # no option added since: files keep their header
+    # one option added since (head_opt, issue 25): after the saved columns, so older files keep their header
+    assert ROW_COLUMNS == SAVED_COLUMNS + ("head_opt",)
 
 
 @pytest.mark.parametrize("option, value, remedy", [
@@ -114,7 +115,8 @@ def test_probe_spec_fields_and_defaults_are_the_tables():
         if OPTION[name].default is not None and name != "test":
             assert own[name].default == OPTION[name].default, name
     assert SamplerConfig().aug_share == OPTION["aug_share"].default
-    assert ID_DEFAULTS == {"labels": "4", "folds": "", "fold": 0, "protocol": "", "norm": "global", "pool": "mean"}
+    assert ID_DEFAULTS == {"labels": "4", "folds": "", "fold": 0, "protocol": "", "norm": "global", "pool": "mean",
+                           "head_opt": ""}
 
 
 def test_the_seed_bound_is_the_one_of_sergen_bounds_and_a_record_past_it_is_refused():
@@ -151,7 +153,7 @@ def test_a_planted_option_shows_up_in_everything_derived():
     assert row_defaults(planted)["balance"] == "off" and row_defaults(planted, types=(int,)) == {"fold": 0}
     assert baselines(planted)["balance"] == "off" and remedy_flags(planted)["balance"] == "--balance"
     assert id_defaults(planted)["balance"] == "off"
-    assert columns_of(planted) == SAVED_COLUMNS + ("balance",)
+    assert columns_of(planted) == SAVED_COLUMNS + ("head_opt", "balance")
     assert PLANTED.is_remedy("corpus") and not PLANTED.is_remedy("off")
     # the current table is untouched
     assert "balance" not in probe_keys() and "balance" not in RUN_KEYS
@@ -205,7 +207,7 @@ def test_a_planted_option_is_an_option_of_both_commands():
 
 
 def test_remedies_compare_runs_equal_in_every_other_option_a_planted_one_too():
-    assert set(remedies.CONTEXT) == {"model", "train", "n_train_corpora", "labels", "folds", "protocol", "classes",
+    assert set(remedies.CONTEXT) == {"model", "train", "n_train_corpora", "labels", "folds", "protocol", "classes", "head_opt",
                                      "aug_share", "settings"}
     other = RunOption("balance", str, "off", "draw each corpus equally often", '"off" or "corpus"', "group")
     assert "balance" in remedies.context_columns(OPTIONS + (other,))

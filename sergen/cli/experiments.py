@@ -298,7 +298,8 @@ def probe(
             raise SergenError("probe needs --model and --train (or model and train in --config)",
                               fix="e.g. sergen probe --model melspec --train emodb")
         with layer_origin(experiment, ctx):
-            spec = resolve_spec(p["model"], p["train"], p["test"], head=HEADS.canonical(p["head"]), seed=int(p["seed"]),
+            spec = resolve_spec(p["model"], p["train"], p["test"], head=HEADS.canonical(p["head"]), head_opt=p["head_opt"] or "",
+                                seed=int(p["seed"]),
                                 scramble=bool(p["scramble"]), layer=str(p["layer"]),
                                 aug_share=float(p["aug_share"]) or experiment.sampler.aug_share,
                                 labels=p["labels"], folds=p["folds"], protocol=p["protocol"] or "", norm=p["norm"],
@@ -406,7 +407,7 @@ def grid(
                            aug_shares=unique_items(_floats(str(p["aug_share"])), "--aug-share", notes)
                            if "aug_share" in experiment.run
                            or float(experiment.sampler.aug_share) == 0 else [experiment.sampler.aug_share],
-                           labels=p["labels"], folds=p["folds"],
+                           labels=p["labels"], folds=p["folds"], head_opt=p["head_opt"] or "",
                            protocol=p["protocol"] or "",
                            norms=unique_items([n.strip() for n in p["norm"].split(",")], "--norm", notes),
                            pools=unique_items([v.strip() for v in p["pool"].split(",")], "--pool", notes),

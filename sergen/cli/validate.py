@@ -15,7 +15,7 @@ from typing import Callable
 import typer
 
 from sergen.bounds import MAX_SEED
-from sergen.spec import OPTION
+from sergen.spec import HEAD_CHOICES, OPTION
 
 
 def _number(value, kind: type, hint: str):
@@ -110,7 +110,22 @@ def yes_no(value):
 
 
 scrambles = comma_list(yes_no, "no, yes, or no,yes")
-HEAD_CHOICES = "linear, mlp or mlp-dann (mlp-dann: several training corpora only)"
+
+
+def head_opt(value):
+    """``--head-opt``: key=value pairs (each head checks its own keys when the run is resolved)."""
+    if value is None:
+        return value
+    from sergen.errors import SergenError
+    from sergen.train.head_base import parse_head_options
+
+    try:
+        parse_head_options(value)
+    except SergenError as exc:
+        raise typer.BadParameter(f"{exc.what}; {exc.fix}") from None
+    return value
+
+
 heads = comma_list(head, "heads, e.g. linear,mlp")
 
 

@@ -59,6 +59,7 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                scrambles=(False,), aug_shares=(0.0,), stores_root=None, norms=("global",), pools=("mean",),
                **spec_kwargs) -> GridSpecs:
     specs, skipped = [], {}
+    head_opts = grid_head_options(heads, spec_kwargs.pop("head_opt", ""))
     for model in models:
         corpora = list(resolve_spec(model, "all", "all", stores_root).train)
         for train_set in expand_train_sets(train, corpora):
@@ -72,8 +73,10 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                             sets.append(fold_spec.train_name)
                         continue  # an adversarial head learns against the corpus: multi-corpus sets only
                     norm_strategy(check_norm(norm)).check(check_pool(pool))  # e.g. a norm that maps no std half
-                    specs.append(replace(fold_spec, head=head, seed=seed, scramble=scramble, norm=norm, pool=pool,
+                    specs.append(replace(fold_spec, head=head, head_opt=head_opts[head], seed=seed, scramble=scramble,
+                                         norm=norm, pool=pool,
                                          sampler=replace(fold_spec.sampler, aug_share=float(aug))))
+    check_sequence_specs(specs, stores_root)
     seen: set[str] = set()
     unique = [s for s in specs if not (s.run_id in seen or seen.add(s.run_id))]  # one run id, one run
     grid = GridSpecs(unique, skipped)
@@ -84,6 +87,34 @@ def grid_specs(models: list[str], train: str, test: str = "all", heads=("linear"
                           fix="add a multi-corpus training set (e.g. --train each,all or --train iemocap+cremad), "
                               "or another head (e.g. --heads mlp,mlp-dann)")
     return grid
+
+
+def check_sequence_specs(specs: list[ProbeSpec], stores_root=None) -> None:
+    """The refusals of a sequence head (``sequence_checks``) for each training set, store and window of the
+    grid, before any run starts."""
+    from sergen.experiments.sequence_checks import check_sequence_head
+    from sergen.train.heads import is_sequence
+
+    seen = set()
+    for spec in specs:
+        key = (spec.model, spec.train, spec.head, spec.layer, spec.pool, spec.sampler, spec.training.batch_size)
+        if is_sequence(spec.head) and key not in seen:
+            seen.add(key)
+            check_sequence_head(spec, stores_root)
+
+
+def grid_head_options(heads, options: str) -> dict[str, str]:
+    """Each head's share of the grid's ``--head-opt`` (the pairs it takes), checked; a pair no head of the
+    grid takes is refused rather than ignored."""
+    from sergen.train.head_base import canonical_head_options, head_keys, options_for, parse_head_options
+
+    taken = {key for head in heads for key in head_keys(head)}
+    unused = [key for key in parse_head_options(options) if key not in taken]
+    if unused:
+        raise SergenError(f"--head-opt {', '.join(unused)}: no head of this grid ({', '.join(heads)}) has such a "
+                          "hyper-parameter", fix="leave it out, or add a head that takes it (`sergen.train.head_base` "
+                                                 "lists each head's)")
+    return {head: canonical_head_options(head, options_for(head, options)) for head in heads}
 
 
 def _run_one(spec: ProbeSpec, stores_root, results_dir) -> str:
@@ -191,8 +222,11 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
     written = Matrices(left_out=list(runs.skipped))
     listing = out_dir / ".written.json"
     before = _listed(listing)
-    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm", "pool", "layer", "settings"]
-    for (model, head, scramble, aug, labels, folds, protocol, norm, pool, layer, settings), part in auroc.groupby(keys):
+    keys = ["model", "head", "scramble", "aug_share", "labels", "folds", "protocol", "norm", "pool", "layer", "settings",
+            "head_opt"]
+    auroc = auroc.assign(head_opt=auroc["head_opt"].fillna("") if "head_opt" in auroc else "")
+    for (model, head, scramble, aug, labels, folds, protocol, norm, pool, layer, settings, head_opt), part in \
+            auroc.groupby(keys):
         matrix = part.pivot_table(index="train", columns="test", values="value", aggfunc="mean")  # seeds, folds
         order = corpus_order(matrix.columns)
         rows = [c for c in order if c in matrix.index] + sorted(set(matrix.index) - set(order))
@@ -202,6 +236,7 @@ def auroc_matrices(results_dir=None) -> dict[str, Path]:
                                        f"folds-{folds}" if folds else "", "" if norm == "global" else f"norm-{norm}",
                                        "" if pool == "mean" else f"pool-{pool}",
                                        "" if layer == "-" else f"layer-{layer}",  # layers never averaged together
+                                       f"head-{head_opt}" if head_opt else "",  # nor heads of other hyper-parameters
                                        settings)  # nor runs of other stream or training settings
                        if v)
         name += f"_{_safe(tag)}" if tag else ""

@@ -147,7 +147,25 @@ def worker_data_mib(todo: list, stores_root) -> int:
         if (model, name, layer) in training:
             size = data.bank_bytes(data.bank_layout(index)[0])
             total += size if size < threshold_bytes() else 0
+    total += sequence_data_bytes(todo, stores_root)
     return -(-total // 2**20)
+
+
+def sequence_data_bytes(todo: list, stores_root) -> int:
+    """What sequence heads (attn, cnn) add to a worker: the largest training batch of frames, and the banks
+    of their test corpora small enough to be built in RAM (whole test utterances are read from them)."""
+    from sergen.experiments.bank_cache import threshold_bytes
+    from sergen.experiments.sequence_checks import spec_batch_bytes
+    from sergen.train.heads import is_sequence
+
+    sequence = [s for s in todo if is_sequence(s.head)]
+    if not sequence:
+        return 0
+    total = max(spec_batch_bytes(s, stores_root) for s in sequence)
+    for model, name, layer in {(s.model, c, s.layer) for s in sequence for c in s.test if c not in s.train}:
+        size = data.bank_bytes(data.bank_layout(data.store_index(model, name, stores_root, layer))[0])
+        total += size if size < threshold_bytes() else 0
+    return total
 
 
 def run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, task) -> None:

@@ -17,8 +17,8 @@ import sergen
 from sergen import LABELS, corpus_order
 from sergen.config import data_dir, describe_dir
 from sergen.errors import SergenError, UnknownNameError
-from sergen.experiments.data import (load_corpus, relabelled, split_rows, store_version, stores_root_key,
-                                     training_bank, utterance_std)
+from sergen.experiments.data import (load_corpus, relabelled, split_rows, store_bank, store_version,
+                                     stores_root_key, training_bank, utterance_std)
 from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
 from sergen.experiments.store_numerics import check_same_numerics
@@ -34,11 +34,13 @@ from sergen.results import save_run as save_rows
 from sergen.store.reader import existing_stores
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
-from sergen.train.heads import ADVERSARIAL, HEADS, hidden_features, layer_weights
+from sergen.train.frame_stream import FrameSampler, UtteranceFrames, UtteranceFrameSets
+from sergen.train.head_base import canonical_head_options
+from sergen.train.heads import ADVERSARIAL, HEADS, hidden_features, is_sequence, layer_weights
 from sergen.train.norms import Utterances, check_norm, norm_strategy
 from sergen.train.pooling import check_pool, pooling, uses_squares
 from sergen.train.resident import make_sampler
-from sergen.train.sampler import SamplerConfig
+from sergen.train.sampler import SamplerConfig, WindowSampler
 from sergen.spec import OPTIONS, default, id_defaults
 
 ID_DEFAULTS = id_defaults()  # spec field → the value at which the saved spec leaves it out
@@ -54,6 +56,7 @@ class ProbeSpec:
     train: tuple[str, ...]
     test: tuple[str, ...]
     head: str = default("head")  # every default and bound: the run-option table, ``sergen.spec``
+    head_opt: str = default("head_opt")  # the head's hyper-parameters away from its defaults (``head_base``)
     seed: int = default("seed")
     scramble: bool = default("scramble")
     layer: str = default("layer")
@@ -192,10 +195,15 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
     spec = replace(spec, labels=parse_labels(spec.labels), folds=parse_folds(spec.folds), norm=check_norm(spec.norm))
     spec = replace(spec, pool=check_pool(spec.pool))
     norm_strategy(spec.norm).check(spec.pool)
+    spec = replace(spec, head_opt=canonical_head_options(spec.head, spec.head_opt))
     if HEADS.canonical(spec.head) in ADVERSARIAL and len(spec.train) < 2:
         raise SergenError(f"--head {spec.head} learns against the corpus of each window: it needs a multi-corpus "
                           f"training set, not {spec.train_name} alone",
                           fix="train on several corpora (e.g. --train iemocap+cremad or all), or use --head mlp")
+    if is_sequence(spec.head):  # windows of frames: the store, window and memory must suit them
+        from sergen.experiments.sequence_checks import check_sequence_head
+
+        check_sequence_head(spec, stores_root)
     check_same_numerics(spec.model, stores_of(spec.model, spec.train, spec.test, spec.sampler.aug_share, stores_root),
                         stores_root)  # one precision and input mode in the whole run
     check_weighted(spec, stores_root)  # --layer weighted: the same layers everywhere, all within the budget
@@ -295,6 +303,11 @@ def _check_values(spec: ProbeSpec) -> None:
                 raise ValueError(problem)
     if spec.head not in HEADS:
         raise ValueError(f"head {spec.head!r} is not one of {', '.join(HEADS.names())}")
+    try:
+        if canonical_head_options(spec.head, spec.head_opt) != spec.head_opt:
+            raise ValueError(f"head_opt {spec.head_opt!r} is not written as sergen writes it")
+    except SergenError as exc:
+        raise ValueError(exc.what) from None
     norm_strategy(check_norm(spec.norm)).check(check_pool(spec.pool))
 
 
@@ -378,11 +391,17 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     frame_rate = load_corpus(spec.model, spec.train[0], root, spec.layer).frame_rate
     bank = training_bank(spec.model, spec.train, root, spec.layer, tuple(keys[c] for c in spec.train), spec.norm,
                          spec.pool)
+    sequence = is_sequence(spec.head)
     perms = scramble_permutations(spec.train, len(classes)) if spec.scramble else {}
     if perms:
         bank = relabelled(bank, {k: perms[c] for k, c in enumerate(spec.train)})
 
     def vectors(corpus: str, split: str):
+        if sequence:  # whole utterances as sequences of frames (scored whole, never cut into windows)
+            data, rows = split_rows(spec.model, corpus, split, root, spec.layer, keys[corpus])
+            x = utterance_frames(spec, bank, data, rows, root, keys[corpus])
+            y = data.label[rows]
+            return x, (perms[corpus][y] if corpus in perms else y), y, data.utt_id[rows]
         if bank.group_map is None:  # the same for every run of the process: made once (``utterance_vectors``)
             x, y, ids = utterance_vectors(spec.model, corpus, split, root, spec.layer, keys[corpus], spec.pool)
             return x, (perms[corpus][y] if corpus in perms else y), y, ids
@@ -391,13 +410,14 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
         return x, (perms[corpus][y] if corpus in perms else y), y, data.utt_id[rows]
 
     valid = [vectors(c, "valid") for c in spec.train]
-    x_val, y_val = np.concatenate([v[0] for v in valid]), np.concatenate([v[1] for v in valid])
+    x_val, y_val = joined([v[0] for v in valid]), np.concatenate([v[1] for v in valid])
     if len(np.unique(y_val)) < 2:
         raise SergenError(f"the validation split of {spec.train_name} holds fewer than two classes")
-    sampler = make_sampler(bank, frame_rate, spec.sampler, seed=spec.seed)
+    sampler = make_sampler(bank, frame_rate, spec.sampler, seed=spec.seed,
+                           sampler_class=FrameSampler if sequence else WindowSampler)
     layers = weighted_layers(spec.model, spec.train, spec.test, root) if spec.layer == "weighted" else []
     result = train_head(sampler, x_val, y_val, len(classes), spec.head, spec.training, seed=spec.seed,
-                        n_layers=max(1, len(layers)))
+                        n_layers=max(1, len(layers)), head_options=spec.head_opt)
     record.history = [list(map(float, entry)) for entry in result.history]
     if layers:
         record.layer_weights = {str(k): float(w) for k, w in zip(layers, layer_weights(result.model))}
@@ -541,6 +561,26 @@ def normalised_vectors(spec: ProbeSpec, bank, data, rows: np.ndarray, root, prot
     mine, every = evaluation_rows(spec, data, rows, root, protocol)
     return norm_strategy(spec.norm).vectors(bank.group_map, mine, every, data.corpus in spec.train,
                                             std_half=uses_squares(spec.pool))
+
+
+def utterance_frames(spec: ProbeSpec, bank, data, rows: np.ndarray, root, protocol=None) -> UtteranceFrames:
+    """The rows' whole utterances as sequences of frames from their store's bank, each frame mapped as the
+    training frames were: by the run's normalisation strategy's map of these rows (``rows_map``), each frame
+    with its utterance's group — the same map ``normalised_vectors`` applies to the utterance means."""
+    store = store_bank(spec.model, data.corpus, root, spec.layer)  # its utterances are the data's rows
+    if bank.group_map is None:
+        return UtteranceFrames(store, rows)
+    mine, every = evaluation_rows(spec, data, rows, root, protocol)
+    mapping, group = norm_strategy(spec.norm).rows_map(bank.group_map, mine, every, data.corpus in spec.train)
+    return UtteranceFrames(store, rows, mapping, group)
+
+
+def joined(parts: list):
+    """Validation sets of several corpora as one: arrays concatenated, whole-utterance frames of several
+    stores kept as a list the loop scores in turn."""
+    if not isinstance(parts[0], UtteranceFrames):
+        return np.concatenate(parts)
+    return parts[0] if len(parts) == 1 else UtteranceFrameSets(parts)
 
 
 def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:

@@ -37,6 +37,7 @@ class Extractor:
     frame_rate_text: str = ""
     """How `sergen models ls` shows the frame rate when an option sets it."""
     dim: int = 0
+    spectrogram: bool = False  # frames are time × frequency bins in order (the cnn head's input)
     min_samples: int = 1
     """Shorter input is zero-padded to this many samples (and the padding is recorded in the store)."""
     batchable: bool = False

@@ -17,6 +17,7 @@ class MelSpec(Extractor):
     uses_torch = False
     frame_rate = 100.0
     dim = 128
+    spectrogram = True
     min_samples = 400  # one analysis window; shorter input is padded (and recorded)
     source = "librosa (no weights)"
     n_fft, hop, n_mels = 400, 160, 128

@@ -1,65 +1,21 @@
-"""Classifier heads: a linear probe and the poster's "MLP 128x256" (two hidden layers of 128 and 256
-units, ReLU, dropout). Inputs are standardised with the training pool's statistics inside the head,
+"""Classifier heads on pooled windows: a linear probe and the poster's "MLP 128x256" (two hidden layers of 128
+and 256 units, ReLU, dropout), as head classes with keyword hyper-parameters (``MLPHead(hidden=(64, 128),
+dropout=0.3)``, ``sergen.train.head_base``); the heads that see frames are ``attention_head`` and ``cnn_head``. Inputs are standardised with the training pool's statistics inside the head,
 so a saved head carries its own normalisation. With ``n_layers`` > 1 (``--layer weighted``) the input holds
 every stored layer side by side, and a learned softmax-weighted sum of the standardised layers (SUPERB's
 featurizer, :class:`WeightedLayerSum`) sits between the standardisation and the head, as part of its module."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
 
-from sergen.registry import Registry
-
-HEADS: Registry = Registry("head", hint="heads: linear, mlp, mlp-dann (multi-corpus training only)")
-ADVERSARIAL = {"mlp-dann"}  # heads that need the corpus of each training window
-
-
-class Standardise(nn.Module):
-    def __init__(self, mean: np.ndarray, std: np.ndarray):
-        super().__init__()
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("std", torch.as_tensor(np.maximum(std, 1e-6), dtype=torch.float32))
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
-
-
-class WeightedLayerSum(nn.Module):
-    """SUPERB's featurizer: a ``softmax(logits)``-weighted sum over the L layers of ``layer_width`` features
-    stored side by side in the input, from equal weights. The input is S blocks of L × ``layer_width`` (S = 1
-    for window means; the blocks of a pooling with several statistics share the weights), the output S ×
-    ``layer_width``. The sum is linear, so the weighted sum of layer means is the mean of the weighted
-    frames: the banks and the utterance vectors need no special case."""
-
-    def __init__(self, n_layers: int, layer_width: int):
-        super().__init__()
-        if n_layers < 2 or layer_width < 1:
-            raise ValueError(f"a weighted layer sum needs 2 or more layers of 1 or more features, "
-                             f"got {n_layers} × {layer_width}")
-        self.n_layers, self.layer_width = n_layers, layer_width
-        self.logits = nn.Parameter(torch.zeros(n_layers))
-
-    @property
-    def weights(self) -> torch.Tensor:
-        return torch.softmax(self.logits, dim=0)
-
-    def forward(self, x):
-        blocks = x.reshape(len(x), -1, self.n_layers, self.layer_width)
-        return (blocks * self.weights[:, None]).sum(2).reshape(len(x), -1)
-
-
-def input_module(dim: int, mean, std, n_layers: int = 1, layer_width: int | None = None) -> tuple[nn.Module, int]:
-    """The head's first module (standardisation, then the weighted sum where the ``dim`` inputs hold
-    ``n_layers`` layers of ``layer_width`` features side by side, in one block or several) and the width it
-    hands on."""
-    if n_layers == 1:
-        return Standardise(mean, std), dim
-    layer_width = layer_width or dim // n_layers
-    if dim % (n_layers * layer_width):
-        raise ValueError(f"{dim} inputs do not split into blocks of {n_layers} layers of {layer_width}")
-    return nn.Sequential(Standardise(mean, std), WeightedLayerSum(n_layers, layer_width)), dim // n_layers
+from sergen.train.frame_stream import LazyFrames
+from sergen.train.head_base import (HEADS, Head, Standardise, WeightedLayerSum, check_hidden,  # noqa: F401
+                                    input_module, make_head_object, mlp_body)
 
 
 def layer_weights(model: nn.Module) -> np.ndarray | None:
@@ -71,22 +27,29 @@ def layer_weights(model: nn.Module) -> np.ndarray | None:
 
 
 @HEADS.register("linear", "probe", "linear-probe")
-def linear_head(dim: int, n_classes: int, mean, std, dropout: float = 0.0, n_layers: int = 1,
-                layer_width: int | None = None) -> nn.Module:
-    front, width = input_module(dim, mean, std, n_layers, layer_width)
-    return nn.Sequential(front, nn.Linear(width, n_classes))
+@dataclass(frozen=True)
+class LinearHead(Head):
+    """The linear probe: standardised input, one linear layer."""
+
+    def build(self, dim, n_classes, mean, std, n_corpora=1, n_layers=1, layer_width=None) -> nn.Module:
+        front, width = input_module(dim, mean, std, n_layers, layer_width)
+        return nn.Sequential(front, nn.Linear(width, n_classes))
 
 
 @HEADS.register("mlp", "mlp-128x256")
-def mlp_head(dim: int, n_classes: int, mean, std, dropout: float = 0.2, n_layers: int = 1,
-             layer_width: int | None = None) -> nn.Module:
-    front, width = input_module(dim, mean, std, n_layers, layer_width)
-    return nn.Sequential(
-        front,
-        nn.Linear(width, 128), nn.ReLU(), nn.Dropout(dropout),
-        nn.Linear(128, 256), nn.ReLU(), nn.Dropout(dropout),
-        nn.Linear(256, n_classes),
-    )
+@dataclass(frozen=True)
+class MLPHead(Head):
+    """The poster's "MLP 128x256": hidden layers of ``hidden`` units, ReLU, ``dropout``."""
+
+    hidden: tuple[int, ...] = (128, 256)
+    dropout: float = 0.2
+
+    def __post_init__(self):
+        check_hidden(self.hidden, self.dropout)
+
+    def build(self, dim, n_classes, mean, std, n_corpora=1, n_layers=1, layer_width=None) -> nn.Module:
+        front, width = input_module(dim, mean, std, n_layers, layer_width)
+        return nn.Sequential(front, *mlp_body(width, self.hidden, self.dropout), nn.Linear(self.hidden[-1], n_classes))
 
 
 class GradientReversal(torch.autograd.Function):
@@ -104,17 +67,16 @@ class GradientReversal(torch.autograd.Function):
 
 
 class AdversarialMLP(nn.Module):
-    """``mlp-dann``: the poster's MLP whose 256-unit features also feed a corpus classifier behind a gradient
-    reversal layer; ``reversal`` (the weight) is ramped up by the training loop."""
+    """``mlp-dann``: the poster's MLP whose last hidden features also feed a corpus classifier behind a
+    gradient reversal layer; ``reversal`` (the weight) is ramped up by the training loop."""
 
     def __init__(self, dim: int, n_classes: int, mean, std, n_corpora: int, dropout: float = 0.2, n_layers: int = 1,
-                 layer_width: int | None = None):
+                 layer_width: int | None = None, hidden: tuple[int, ...] = (128, 256)):
         super().__init__()
         front, width = input_module(dim, mean, std, n_layers, layer_width)
-        self.features = nn.Sequential(front, nn.Linear(width, 128), nn.ReLU(), nn.Dropout(dropout),
-                                      nn.Linear(128, 256), nn.ReLU(), nn.Dropout(dropout))
-        self.classifier = nn.Linear(256, n_classes)
-        self.corpus_classifier = nn.Sequential(nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, n_corpora))
+        self.features = nn.Sequential(front, *mlp_body(width, hidden, dropout))
+        self.classifier = nn.Linear(hidden[-1], n_classes)
+        self.corpus_classifier = nn.Sequential(nn.Linear(hidden[-1], 128), nn.ReLU(), nn.Linear(128, n_corpora))
         self.reversal = 0.0
 
     def forward(self, x):
@@ -125,9 +87,14 @@ class AdversarialMLP(nn.Module):
 
 
 @HEADS.register("mlp-dann", "dann", "mlp-adversarial")
-def adversarial_mlp_head(dim: int, n_classes: int, mean, std, n_corpora: int = 2, n_layers: int = 1,
-                         layer_width: int | None = None) -> nn.Module:
-    return AdversarialMLP(dim, n_classes, mean, std, n_corpora, n_layers=n_layers, layer_width=layer_width)
+@dataclass(frozen=True)
+class AdversarialMLPHead(MLPHead):
+    """The MLP against a corpus classifier (several training corpora only)."""
+
+    adversarial = True
+
+    def build(self, dim, n_classes, mean, std, n_corpora=2, n_layers=1, layer_width=None) -> nn.Module:
+        return AdversarialMLP(dim, n_classes, mean, std, n_corpora, self.dropout, n_layers, layer_width, self.hidden)
 
 
 def reversal_weight(progress: float) -> float:
@@ -135,8 +102,13 @@ def reversal_weight(progress: float) -> float:
     return float(2.0 / (1.0 + np.exp(-10.0 * progress)) - 1.0)
 
 
-def hidden_features(model: nn.Module, x: np.ndarray) -> np.ndarray | None:
-    """The 256-unit representation an MLP head classifies from (None for the linear head)."""
+def hidden_features(model: nn.Module, x) -> np.ndarray | None:
+    """The 256-unit representation an MLP head classifies from (None for the linear head); of a sequence
+    head (``x`` whole utterances, ``UtteranceFrames``), its pooled frames through the MLP."""
+    if isinstance(x, LazyFrames):
+        model.eval()
+        with torch.inference_mode():
+            return x.apply(lambda batch: model.features(*batch.tensors()).numpy())
     if isinstance(model, AdversarialMLP):
         body = model.features
     elif isinstance(model, nn.Sequential) and len(model) > 2:
@@ -149,11 +121,23 @@ def hidden_features(model: nn.Module, x: np.ndarray) -> np.ndarray | None:
 
 
 def make_head(name: str, dim: int, n_classes: int, mean, std, n_corpora: int = 1, n_layers: int = 1,
-              layer_width: int | None = None) -> nn.Module:
-    """``dim`` inputs; ``n_layers`` > 1: they are that many stored layers of ``layer_width`` features side by
-    side (default ``dim / n_layers``; several blocks of them where a pooling gives several statistics per
+              layer_width: int | None = None, options: str = "") -> nn.Module:
+    """The torch module of head ``name`` with the hyper-parameters ``options`` (``--head-opt``). ``dim``
+    inputs; ``n_layers`` > 1: they are that many stored layers of ``layer_width`` features side by side
+    (default ``dim / n_layers``; several blocks of them where a pooling gives several statistics per
     feature), summed with learned weights before the head proper."""
-    layers = {"n_layers": n_layers, "layer_width": layer_width}
-    if HEADS.canonical(name) in ADVERSARIAL:
-        return HEADS.get(name)(dim, n_classes, mean, std, n_corpora, **layers)
-    return HEADS.get(name)(dim, n_classes, mean, std, **layers)
+    return make_head_object(name, options).build(dim, n_classes, mean, std, n_corpora, n_layers, layer_width)
+
+
+def is_adversarial(name: str) -> bool:
+    return HEADS.get(name).adversarial
+
+
+def is_sequence(name: str) -> bool:
+    """Whether the head sees windows of frames (``sergen.train.frame_stream``) rather than their means."""
+    return HEADS.get(name).sequence
+
+
+from sergen.train import attention_head, cnn_head  # noqa: E402, F401  (registered after the mean heads)
+
+ADVERSARIAL = {name for name in HEADS.names() if is_adversarial(name)}  # heads that need each window's corpus

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from sergen.train.frame_stream import LazyFrames, model_inputs
 from sergen.train.heads import ADVERSARIAL, HEADS, make_head, reversal_weight
 from sergen.train.metrics import macro_auroc
 from sergen.train.sampler import WindowSampler
@@ -91,10 +92,14 @@ class TrainResult:
     history: list[tuple[int, float, float]]  # (step, val AUROC, lr)
 
 
-def predict_proba(model: nn.Module, x: np.ndarray) -> np.ndarray:
+def predict_proba(model: nn.Module, x) -> np.ndarray:
+    """Class probabilities of utterance vectors ``[N, D]``, a ``FrameBatch``, or whole utterances
+    (``UtteranceFrames``, scored whole, chunk by chunk)."""
     model.eval()
     with torch.inference_mode():
-        return torch.softmax(model(torch.from_numpy(np.asarray(x, np.float32))), dim=1).numpy()
+        if isinstance(x, LazyFrames):
+            return x.apply(lambda batch: torch.softmax(model(*batch.tensors()), dim=1).numpy())
+        return torch.softmax(model(*model_inputs(x)), dim=1).numpy()
 
 
 def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -107,7 +112,8 @@ def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def train_head(sampler: "WindowSampler | ResidentSampler", x_val: np.ndarray, y_val: np.ndarray, n_classes: int, head: str = "mlp",
-               config: TrainConfig = TrainConfig(), seed: int = 0, n_layers: int = 1) -> TrainResult:
+               config: TrainConfig = TrainConfig(), seed: int = 0, n_layers: int = 1,
+               head_options: str = "") -> TrainResult:
     """``n_layers`` > 1: the bank's columns are that many stored layers side by side, and the head learns
     their softmax weights (``heads.WeightedLayerSum``) with everything else."""
     torch.manual_seed(seed)
@@ -115,7 +121,7 @@ def train_head(sampler: "WindowSampler | ResidentSampler", x_val: np.ndarray, y_
     adversarial = HEADS.canonical(head) in ADVERSARIAL
     n_corpora = int(bank.corpus.max()) + 1
     model = make_head(head, bank.input_dim, n_classes, bank.feature_mean, bank.feature_std, n_corpora, n_layers,
-                      layer_width=bank.dim // n_layers)  # the bank's columns are the layers side by side
+                      layer_width=bank.dim // n_layers, options=head_options)  # the bank's columns are the layers side by side
     optimiser = torch.optim.Adam(decay_groups(model, config.weight_decay), lr=config.lr)
     loss_fn = nn.CrossEntropyLoss()
     best, best_state, best_step = -np.inf, copy.deepcopy(model.state_dict()), 0
@@ -127,11 +133,11 @@ def train_head(sampler: "WindowSampler | ResidentSampler", x_val: np.ndarray, y_
     for step in range(1, config.max_steps + 1):
         model.train()
         x, y = sampler.sample(config.batch_size)
-        loss = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y))
+        loss = loss_fn(model(*model_inputs(x)), torch.from_numpy(y))
         if adversarial:  # the corpus classifier behind the reversal, its weight ramped over the step budget
             model.reversal = reversal_weight(step / config.max_steps)
             corpus = torch.from_numpy(np.asarray(sampler.last_corpus, np.int64))
-            loss = loss + loss_fn(model.corpus_logits(torch.from_numpy(x)), corpus)
+            loss = loss + loss_fn(model.corpus_logits(*model_inputs(x)), corpus)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

@@ -139,8 +139,9 @@ class ResidentSampler:
 
     def __init__(self, bank: FrameBank, frame_rate: float, config: SamplerConfig = SamplerConfig(), seed: int = 0,
                  budget_bytes: int | None = None, rotate_every: int = ROTATE_EVERY,
-                 replace_share: float = REPLACE_SHARE):
+                 replace_share: float = REPLACE_SHARE, sampler_class=WindowSampler):
         self.bank, self.frame_rate, self.cfg = bank, frame_rate, config
+        self.sampler_class = sampler_class  # WindowSampler, or frame_stream.FrameSampler for sequence heads
         self.budget = ram_budget_bytes() if budget_bytes is None else budget_bytes
         self.rotate_every, self.replace_share = rotate_every, replace_share
         self.resident = None
@@ -151,7 +152,7 @@ class ResidentSampler:
     def _rotate(self) -> None:
         self.inner = None  # the old subset goes before the new one is read: one copy in RAM, not two
         self.resident = choose_resident(self.bank, self.budget, self.rng, self.resident, self.replace_share)
-        self.inner = WindowSampler(subset_bank(self.bank, self.resident), self.frame_rate, self.cfg,
+        self.inner = self.sampler_class(subset_bank(self.bank, self.resident), self.frame_rate, self.cfg,
                                    seed=int(self.rng.integers(2**31)))
         self.rotations += 1
         self._batches = 0
@@ -167,10 +168,11 @@ class ResidentSampler:
         return self.inner.sample(batch_size)
 
 
-def make_sampler(bank: FrameBank, frame_rate: float, config: SamplerConfig = SamplerConfig(), seed: int = 0):
+def make_sampler(bank: FrameBank, frame_rate: float, config: SamplerConfig = SamplerConfig(), seed: int = 0,
+                 sampler_class=WindowSampler):
     """The plain sampler, or the resident-subset one when the training set's rows in memory-mapped bank
-    files are larger than this process's RAM budget."""
+    files are larger than this process's RAM budget (``sampler_class``: the mean stream or the frame stream)."""
     mapped = np.array([b.mapped for b in bank.banks])
     if mapped.any() and entry_bytes(bank)[mapped[bank.bank_index]].sum() > ram_budget_bytes():
-        return ResidentSampler(bank, frame_rate, config, seed)
-    return WindowSampler(bank, frame_rate, config, seed)
+        return ResidentSampler(bank, frame_rate, config, seed, sampler_class=sampler_class)
+    return sampler_class(bank, frame_rate, config, seed)

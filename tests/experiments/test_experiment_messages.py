@@ -21,11 +21,12 @@ FILE_CASES = {  # file text → (command, what, line, fix)
                   "norm = [\"global\", \"bad\"]: in 'global,bad': unknown --norm 'bad'", 2,
                   'fix: give norm as "global", "corpus", "speaker" or "coral", or a list of them'),
     "head": ('model = "melspec"\ntrain = "emodb"\n\nhead = "bogus"\n', "probe",
-             "head = \"bogus\": 'bogus' is not a head: give linear, mlp or mlp-dann", 4,
-             "fix: give head as linear, mlp or mlp-dann (mlp-dann: several training corpora only)"),
+             "head = \"bogus\": 'bogus' is not a head: give linear, mlp, mlp-dann (several training corpora only), "
+             "attn", 4,
+             "fix: give head as linear, mlp, mlp-dann (several training corpora only), attn (attentive statistics pooling over frames) or cnn (log-Mel stores only)"),
     "grid heads": ('models = ["melspec"]\nheads = ["mlp", "mlpp"]\n', "grid",
                    "heads = [\"mlp\", \"mlpp\"]: in 'mlp,mlpp': 'mlpp' is not a head", 2,
-                   "fix: give heads as a list of heads: linear, mlp or mlp-dann"),
+                   "fix: give heads as a list of heads: linear, mlp, mlp-dann (several training corpora only), attn"),
     "layer": ('model = "melspec"\ntrain = "emodb"\nlayer = "x"\n', "probe",
               "layer = \"x\": 'x' is not a layer: give - (the last stored), all (one run per stored layer), "
               "weighted (a learned mix of the stored layers) or a layer number, e.g. 12", 3,
@@ -156,7 +157,8 @@ def test_train_config_refuses_a_warm_up_above_its_step_cap():
      "Invalid value for '--layer': 'x' is not a layer: give - (the last stored), all (one run per stored layer), "
      "weighted (a learned mix of the stored layers) or a layer number, e.g. 12"),
     (["probe", "--model", "melspec", "--train", "emodb", "--head", "mlpp"],
-     "Invalid value for '--head': 'mlpp' is not a head: give linear, mlp or mlp-dann"),
+     "Invalid value for '--head': 'mlpp' is not a head: give linear, mlp, mlp-dann (several training corpora "
+     "only), attn"),
     (["grid", "--models", "melspec", "--heads", "linear,mlpp"],
      "Invalid value for '--heads': in 'linear,mlpp': 'mlpp' is not a head"),
     (["grid", "--models", "melspec", "--scramble", "no,maybe"],
@@ -172,7 +174,7 @@ def test_option_values_name_every_allowed_value(cli, args, message):
 def test_probe_help_names_every_head_and_layer_form(cli):
     code, out = cli("probe", "--help")
     assert code == 0
-    assert "linear, mlp (128x256) or mlp-dann" in out and "- (the last), N, all (one run per layer) or weighted (a learned weighted sum of them)" in out
+    assert "linear, mlp (128x256), mlp-dann" in out and "attn (attentive statistics pooling" in out and "cnn (a small CNN" in out and "- (the last), N, all (one run per layer) or weighted (a learned weighted sum of them)" in out
 
 
 def test_a_layer_of_a_single_layer_store_says_where_and_what_to_do(cli, in_demo_workspace, tmp_path):

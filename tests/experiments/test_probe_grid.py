@@ -56,7 +56,7 @@ def test_unknown_names_and_missing_stores(in_demo_workspace):
         resolve_spec("cdpam-content", "emodb", "all")
     unknown_head = CliRunner().invoke(app, ["probe", "--model", "melspec", "--train", "emodb", "--head", "svm"])
     assert unknown_head.exit_code == 2  # refused at the boundary, before any store is read
-    assert "'svm' is not a head: give linear, mlp or mlp-dann" in " ".join(unknown_head.output.replace("│", " ").split())
+    assert "'svm' is not a head: give linear, mlp, mlp-dann (several training corpora only), attn" in " ".join(unknown_head.output.replace("│", " ").split())
 
 
 def test_grid_resumes_and_writes_matrices(in_demo_workspace, tmp_path):
@@ -97,8 +97,8 @@ def test_aug_share_recorded_is_the_one_training_used(in_demo_workspace, monkeypa
         run_probe(spec)
     used = []
     real = probe.make_sampler
-    monkeypatch.setattr(probe, "make_sampler", lambda bank, rate, cfg, seed: used.append(cfg.aug_share)
-                        or real(bank, rate, replace(cfg, aug_share=0.0), seed))
+    monkeypatch.setattr(probe, "make_sampler", lambda bank, rate, cfg, seed, **kw: used.append(cfg.aug_share)
+                        or real(bank, rate, replace(cfg, aug_share=0.0), seed, **kw))
     rows = run_probe(spec)
     assert used == [0.5] and set(rows.aug_share) == {0.5}
     plain = resolve_spec("melspec", "emodb", "emodb", training=FAST)

@@ -1,0 +1,191 @@
+"""What every head shares: the registry of head classes, their keyword hyper-parameters and how those are
+written in a run (``--head-opt hidden=64x128,dropout=0.3``), and the input modules (standardisation, the
+learned weighted sum of layers).
+
+A head is a small frozen dataclass: its fields are its hyper-parameters, checked in the constructor, and
+``build`` makes the torch module for a given input. Why a class and not a factory function: the
+hyper-parameters become data a run spec can hold, and a head's defaults are declared once (its fields), so a
+run at today's defaults writes no option and keeps today's run id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from sergen.errors import SergenError
+from sergen.registry import Registry
+
+HEADS: Registry = Registry("head", hint="heads: linear, mlp, mlp-dann (multi-corpus training only), attn "
+                                        "(attentive statistics pooling over frames), cnn (log-Mel stores only)")
+
+
+@dataclass(frozen=True)
+class Head:
+    """A head's hyper-parameters; subclasses add fields (their defaults are the poster's settings)."""
+
+    adversarial: ClassVar[bool] = False  # learns against the corpus of each training window (mlp-dann)
+    sequence: ClassVar[bool] = False  # sees windows of frames, not their mean (attn, cnn)
+
+    def build(self, dim: int, n_classes: int, mean, std, n_corpora: int = 1, n_layers: int = 1,
+              layer_width: int | None = None) -> nn.Module:
+        raise NotImplementedError
+
+    def changed(self) -> dict:
+        """The hyper-parameters that differ from the class's defaults (what a run spec records)."""
+        default = type(self)()
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)}
+
+
+def check_hidden(hidden: tuple, dropout: float) -> None:
+    """Constructor checks shared by the heads with an MLP."""
+    if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
+        raise ValueError(f"hidden must be one or more layer widths of 1 or more units, got {hidden!r}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must lie from 0 up to (not including) 1, got {dropout}")
+
+
+def mlp_body(width: int, hidden: tuple, dropout: float) -> nn.Sequential:
+    """Linear → ReLU → dropout per hidden layer (the poster's MLP 128x256 at the defaults)."""
+    layers: list[nn.Module] = []
+    for units in hidden:
+        layers += [nn.Linear(width, units), nn.ReLU(), nn.Dropout(dropout)]
+        width = units
+    return nn.Sequential(*layers)
+
+
+# ------------------------------------------------------------------ hyper-parameters as run options
+def _value_text(value) -> str:
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _parse_value(text: str, default):
+    if isinstance(default, tuple):
+        return tuple(int(part) for part in text.split("x"))
+    if isinstance(default, bool):
+        if text.lower() not in ("true", "false", "yes", "no", "1", "0"):
+            raise ValueError(f"{text!r} is not true or false")
+        return text.lower() in ("true", "yes", "1")
+    return type(default)(text)
+
+
+def head_options_text(values: dict) -> str:
+    """``{"hidden": (64, 128), "dropout": 0.3}`` → ``dropout=0.3,hidden=64x128`` (sorted: one spelling, one id)."""
+    return ",".join(f"{k}={_value_text(values[k])}" for k in sorted(values))
+
+
+def parse_head_options(text: str) -> dict[str, str]:
+    """``key=value,key=value`` → {key: value text}; refused when a pair has no ``=`` or a key repeats."""
+    out: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in (text or "").split(","))):
+        key, eq, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key or not value.strip():
+            raise SergenError(f"--head-opt {text!r}: {pair!r} is not key=value",
+                              fix="write the options as key=value pairs, comma-separated, e.g. "
+                                  "--head-opt hidden=64x128,dropout=0.3")
+        if key in out:
+            raise SergenError(f"--head-opt {text!r} sets {key} twice", fix=f"give {key} once")
+        out[key] = value.strip()
+    return out
+
+
+def head_keys(name: str) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(HEADS.get(name)))
+
+
+def make_head_object(name: str, options: str = "") -> Head:
+    """The head ``name`` with the hyper-parameters of ``options`` (``--head-opt``), checked: an unknown key
+    or a bad value is a SergenError naming the head's keys and defaults."""
+    cls = HEADS.get(name)
+    canon = HEADS.canonical(name)
+    default = cls()
+    known = {f.name: getattr(default, f.name) for f in fields(cls)}
+    shown = head_options_text(known) or "none"
+    values = {}
+    for key, text in parse_head_options(options).items():
+        if key not in known:
+            raise SergenError(f"--head-opt {key}: head {canon} has no such hyper-parameter; its hyper-parameters "
+                              f"(defaults): {shown}", fix=f"give one of them, or leave --head-opt out")
+        try:
+            values[key] = _parse_value(text, known[key])
+        except ValueError as exc:
+            raise SergenError(f"--head-opt {key}={text}: not a value of {key} ({exc})",
+                              fix=f"write it like the default: {key}={_value_text(known[key])}") from None
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        raise SergenError(f"--head-opt {options!r} for head {canon}: {exc}",
+                          fix=f"its hyper-parameters (defaults): {shown}") from None
+
+
+def canonical_head_options(name: str, options: str) -> str:
+    """``options`` as a run spec records them: checked, sorted, defaults dropped ("" at every default)."""
+    return head_options_text(make_head_object(name, options).changed())
+
+
+def options_for(name: str, options: str) -> str:
+    """Of a grid's ``--head-opt``, the pairs head ``name`` takes (a grid of several heads shares one list)."""
+    keys = head_keys(name)
+    return ",".join(f"{k}={v}" for k, v in parse_head_options(options).items() if k in keys)
+
+
+def shown_head(name: str, options: str = "") -> str:
+    """A head as tables name it: ``mlp``, or ``mlp[dropout=0.3]`` away from its defaults."""
+    return f"{name}[{options}]" if options else name
+
+
+# ------------------------------------------------------------------ input modules
+class Standardise(nn.Module):
+    """``(x - mean) / std`` over the last axis: a vector ``[B, D]`` or frames ``[B, T, D]``."""
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(np.maximum(std, 1e-6), dtype=torch.float32))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+class WeightedLayerSum(nn.Module):
+    """SUPERB's featurizer: a ``softmax(logits)``-weighted sum over the L layers of ``layer_width`` features
+    stored side by side in the input, from equal weights. The input is S blocks of L × ``layer_width`` (S = 1
+    for window means; the blocks of a pooling with several statistics share the weights), the output S ×
+    ``layer_width``. The sum is linear, so the weighted sum of layer means is the mean of the weighted
+    frames: the banks and the utterance vectors need no special case."""
+
+    def __init__(self, n_layers: int, layer_width: int):
+        super().__init__()
+        if n_layers < 2 or layer_width < 1:
+            raise ValueError(f"a weighted layer sum needs 2 or more layers of 1 or more features, "
+                             f"got {n_layers} × {layer_width}")
+        self.n_layers, self.layer_width = n_layers, layer_width
+        self.logits = nn.Parameter(torch.zeros(n_layers))
+
+    @property
+    def weights(self) -> torch.Tensor:
+        return torch.softmax(self.logits, dim=0)
+
+    def forward(self, x):
+        blocks = x.reshape(len(x), -1, self.n_layers, self.layer_width)
+        return (blocks * self.weights[:, None]).sum(2).reshape(len(x), -1)
+
+
+def input_module(dim: int, mean, std, n_layers: int = 1, layer_width: int | None = None) -> tuple[nn.Module, int]:
+    """The head's first module (standardisation, then the weighted sum where the ``dim`` inputs hold
+    ``n_layers`` layers of ``layer_width`` features side by side, in one block or several) and the width it
+    hands on."""
+    if n_layers == 1:
+        return Standardise(mean, std), dim
+    layer_width = layer_width or dim // n_layers
+    if dim % (n_layers * layer_width):
+        raise ValueError(f"{dim} inputs do not split into blocks of {n_layers} layers of {layer_width}")
+    return nn.Sequential(Standardise(mean, std), WeightedLayerSum(n_layers, layer_width)), dim // n_layers
