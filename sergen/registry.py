@@ -34,7 +34,7 @@ class Registry(Generic[T]):
         if key not in self._aliases:
             raise UnknownNameError(
                 f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}",
-                fix=self.hint or None,
+                fix=(self.hint() if callable(self.hint) else self.hint) or None,
             )
         return self._aliases[key]
 

@@ -8,6 +8,7 @@ neither can be read from a window's mean."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -57,6 +58,9 @@ class AttentiveModel(nn.Module):
 class AttentiveHead(Head):
     """Attentive statistics pooling with a scorer of ``attention`` hidden units, then the MLP (``hidden``,
     ``dropout``)."""
+
+    note: ClassVar[str] = "attentive statistics pooling over frames"
+    summary: ClassVar[str] = "attentive statistics pooling over the window's frames, then the MLP"
 
     sequence = True
     hidden: tuple[int, ...] = (128, 256)

@@ -10,6 +10,7 @@ convolution to use, so other stores are refused (``sergen.experiments.sequence_c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -59,6 +60,9 @@ class CNNModel(nn.Module):
 class CNNHead(Head):
     """Blocks of ``channels`` convolution channels; ``dropout`` before the classifier; ``freq_mask``: the
     largest share of mel bins masked in a training window."""
+
+    note: ClassVar[str] = "log-Mel stores only"
+    summary: ClassVar[str] = "a small CNN from scratch on log-Mel frames; melspec stores only"
 
     sequence = True
     channels: tuple[int, ...] = (8, 16, 32)

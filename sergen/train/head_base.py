@@ -19,8 +19,18 @@ from torch import nn
 from sergen.errors import SergenError
 from sergen.registry import Registry
 
-HEADS: Registry = Registry("head", hint="heads: linear, mlp, mlp-dann (multi-corpus training only), attn "
-                                        "(attentive statistics pooling over frames), cnn (log-Mel stores only)")
+HEADS: Registry = Registry("head", hint=lambda: f"heads: {head_choices()[1]}")
+
+
+def head_choices() -> tuple[str, str]:
+    """The registered heads as the CLI's help names them (each with its ``summary``) and as an error lists them
+    (each with its ``note``), so a head registered is a choice everywhere with no other edit."""
+    def listed(attribute: str) -> str:
+        parts = [f"{name} ({getattr(HEADS.get(name), attribute)})" if getattr(HEADS.get(name), attribute) else name
+                 for name in HEADS.names()]
+        return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} or {parts[-1]}"
+
+    return listed("summary"), listed("note")
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,8 @@ class Head:
 
     adversarial: ClassVar[bool] = False  # learns against the corpus of each training window (mlp-dann)
     sequence: ClassVar[bool] = False  # sees windows of frames, not their mean (attn, cnn)
+    note: ClassVar[str] = ""  # what a user must know when choosing it, in the list of heads an error gives
+    summary: ClassVar[str] = ""  # what it is, in the CLI's help
 
     def build(self, dim: int, n_classes: int, mean, std, n_corpora: int = 1, n_layers: int = 1,
               layer_width: int | None = None) -> nn.Module:

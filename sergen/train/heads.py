@@ -8,6 +8,7 @@ featurizer, :class:`WeightedLayerSum`) sits between the standardisation and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -40,6 +41,8 @@ class LinearHead(Head):
 @dataclass(frozen=True)
 class MLPHead(Head):
     """The poster's "MLP 128x256": hidden layers of ``hidden`` units, ReLU, ``dropout``."""
+
+    summary: ClassVar[str] = "128x256"
 
     hidden: tuple[int, ...] = (128, 256)
     dropout: float = 0.2
@@ -90,6 +93,9 @@ class AdversarialMLP(nn.Module):
 @dataclass(frozen=True)
 class AdversarialMLPHead(MLPHead):
     """The MLP against a corpus classifier (several training corpora only)."""
+
+    note: ClassVar[str] = "several training corpora only"
+    summary: ClassVar[str] = "the MLP against a corpus classifier by gradient reversal; several training corpora only"
 
     adversarial = True
 
