@@ -1,0 +1,75 @@
+"""Compression and Zarr writes on one background thread, so the model computes the next window while the
+last one is written (issue 22).
+
+The store's guarantees are those of ``StoreWriter``, unchanged: this thread is the only one that writes
+(one writer), it writes windows in the order they were handed over, and each window's status is set
+after its frames (``StoreWriter.write_window``). A kill at any moment leaves whole windows marked written
+and nothing else, as a serial run would. The queue is short (``depth`` windows), so memory stays bounded
+and a slow disk slows the model down rather than filling the memory.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import numpy as np
+
+from sergen.store.writer import StoreWriter
+
+_STOP = object()
+
+
+class WriteBehind:
+    """``put`` hands a window to the writer thread; ``close`` waits for every window to be written. An error
+    of the writer thread (a full disk) is raised in the caller's thread at its next ``put`` or ``close``."""
+
+    def __init__(self, writer: StoreWriter, depth: int = 2):
+        self.writer = writer
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sergen-store-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            if self._error is None:  # after a failure, later windows are dropped: they stay pending
+                first, frames, codes, failures = item
+                try:
+                    self.writer.write_window(first, frames, codes)
+                    self.writer.set_failures(failures)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                    self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            self._stop()
+            error, self._error = self._error, None
+            raise error
+
+    def put(self, first: int, frames: list[np.ndarray], codes: list[int], failures: dict[str, str]) -> None:
+        """Queue one window (blocks while ``depth`` windows wait); ``failures`` is copied as it is now."""
+        self._raise()
+        self._queue.put((first, frames, list(codes), dict(failures)))
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def close(self) -> None:
+        """Every queued window written (or the writer's error raised)."""
+        self._stop()
+        self._raise()
+
+    def __enter__(self) -> "WriteBehind":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # the caller failed: let the windows already handed over land, then let its error through
+            self._stop()
