@@ -33,7 +33,7 @@ from sergen.errors import SergenError
 from sergen.extractors import get_extractor
 from sergen.extractors import default_device
 from sergen.extractors.base import Extractor
-from sergen.extract_pool import embeds_in_workers, local_windows, resolve_workers
+from sergen.extract_pool import embeds_in_workers, local_windows, resolve_workers, start_workers
 from sergen.preflight import preflight
 from sergen.store.digests import drop_cut_chunks
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
@@ -132,6 +132,8 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     extractor = get_extractor(model, device=device or default_device(model), weights=weights,
                               **(extractor_options or {})).load()
     augment = VIEWS.get(view)() if view else None
+    if not scheduler:
+        start_workers(extractor, workers, workers_mode)
     store_name = f"{corpus}@{augment.name}" if augment else corpus
     path = store_path(extractor.name, store_name, stores_root)
     plan = plan_frames(manifest, extractor, augment, view_seed)

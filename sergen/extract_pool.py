@@ -19,8 +19,12 @@ a window's frames are those of its utterances one at a time (``embed_window``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing as mp
+import os
+import sys
+import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
@@ -73,6 +77,16 @@ def _init_worker() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)
+    parent = mp.parent_process()
+    if parent is not None:  # a kill -9 of the extraction must not leave its workers running
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    from multiprocessing.connection import wait
+
+    wait([sentinel])
+    os._exit(0)
 
 
 def _worker_extractor(spec: tuple):
@@ -107,8 +121,14 @@ def _decode_job(sample_rate: int, plan: pd.DataFrame, root: Path, view: str | No
 _POOL: tuple[int, ProcessPoolExecutor] | None = None
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """The shared pool of ``workers`` processes (a new one if the count changed or a worker died)."""
+def _ready() -> None:
+    """A no-op job: submitted once per worker, it starts the workers while this process plans the store."""
+
+
+def process_pool(workers: int, preload: tuple[str, ...] = ()) -> ProcessPoolExecutor:
+    """The shared pool of ``workers`` processes (a new one if the count changed or a worker died), its
+    workers started. ``preload``: modules the fork server imports once for all its workers (an extractor's
+    module), on its first start only."""
     global _POOL
     if _POOL is not None and (_POOL[0] != workers or getattr(_POOL[1], "_broken", False)):
         _POOL[1].shutdown(wait=True, cancel_futures=True)
@@ -117,9 +137,34 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         ctx = mp.get_context(method)
         if method == "forkserver":
-            ctx.set_forkserver_preload(["sergen.extract_pool"])
-        _POOL = (workers, ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker))
+            ctx.set_forkserver_preload(["sergen.extract_pool", *preload])
+        with _without_main_script():
+            _POOL = (workers, ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker))
+            for _ in range(workers):  # each submit starts one worker, here and nowhere else
+                _POOL[1].submit(_ready)
     return _POOL[1]
+
+
+@contextlib.contextmanager
+def _without_main_script() -> Iterator[None]:
+    """Workers started without the caller's script. multiprocessing re-imports the ``__main__`` script in
+    every worker (for functions defined there); ours run only sergen's functions, and a script that calls
+    ``extract`` without an ``if __name__ == "__main__"`` guard would extract again in each worker."""
+    main = sys.modules["__main__"]
+    saved = {k: getattr(main, k) for k in ("__file__", "__spec__") if hasattr(main, k)}
+    for key in saved:
+        setattr(main, key, None) if key == "__spec__" else delattr(main, key)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            setattr(main, key, value)
+
+
+def start_workers(extractor: Extractor, workers: int, mode: str) -> None:
+    """Start the pool early, so the workers' start overlaps the store's planning and audio digests."""
+    if mode == "processes":
+        process_pool(workers, (type(extractor).__module__,) if embeds_in_workers(extractor) else ())
 
 
 # -- this process ------------------------------------------------------------------------------------
