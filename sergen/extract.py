@@ -1,4 +1,4 @@
-"""The extraction stage: manifest → decode and resample (worker processes, one per core) →
+"""The extraction stage: manifest → decode and resample (worker threads, one per core) →
 length-bucketed batches → extractor → compression and store writes (one background thread), resumable
 at any point.
 
@@ -187,7 +187,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
         record_audio(group, root, plan["path"].tolist(), todo, workers)  # what the frames will stand for
-        if workers_mode == "processes" and embeds_in_workers(extractor):
+        if workers > 1 and embeds_in_workers(extractor):
             # features computed in the workers: windows small enough to keep every worker busy on a small corpus
             window_utts = max(1, min(window_utts, math.ceil(len(todo) / (4 * workers))))
         windows = _windows(todo, window_utts)

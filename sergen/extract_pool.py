@@ -1,18 +1,19 @@
 """The CPU side of a local extraction, sized to the cores this process may use (issue 22).
 
-Two ways to run it, by what binds:
+``workers`` (default: one per core of ``os.sched_getaffinity``) run beside the model, in one of two modes:
 
-* ``processes`` (the default with two cores or more): a pool of worker processes, one per core. For a
-  signal-processing extractor (no torch, one utterance a call: melspec, egemaps) a worker decodes, resamples,
-  applies the view *and* computes the features of a whole window, since those are the model. For any other
-  extractor workers decode, resample and apply views, and the model runs in this process's main thread.
-  Processes, because the log-Mel's and the views' many small numpy calls hold the GIL: on 2 cores threads
-  gave no second core (``bench/decode_modes.py``).
-* ``threads``: today's thread pool for decoding, the model in the main thread. Used on one core (a process
-  would only add copies) and available to compare.
+* ``threads`` (the default): a thread pool. For a signal-processing extractor (no torch, one utterance a
+  call: melspec, egemaps) a worker thread decodes, resamples, applies the view *and* computes the features
+  of a whole window, since those are the model. For any other extractor workers decode, resample and apply
+  views, and the model runs in the main thread. Threads, because what costs (soundfile, soxr, the FFT, the
+  filterbank product, opensmile) releases the GIL: on 2 cores two threads did decode + resample + log-Mel
+  1.4-1.6× faster than one, as fast as two warm processes, and a cold process pool costs seconds to start
+  (``bench/decode_modes.py``, written into ``bench/feed_ceiling.md``).
+* ``processes``: the same work on worker processes, for a stage that holds the GIL (a Python-heavy view
+  or front end). Their pool outlives one ``extract`` call (``--corpus all`` starts it once); its workers are
+  forked from a clean server process (``forkserver``), so they never inherit the store's lock, and they
+  exit when the extraction dies.
 
-The pool outlives one ``extract`` call (``--corpus all`` starts it once) and its workers are forked from a
-clean server process (``forkserver``), so they never inherit the store's lock or this process's threads.
 Results come back in window order; what is computed does not depend on the mode or the worker count, as
 a window's frames are those of its utterances one at a time (``embed_window``).
 """
@@ -41,18 +42,16 @@ MODES = ("auto", "processes", "threads")
 
 
 def resolve_workers(workers: int | None, mode: str) -> tuple[int, str]:
-    """(worker count, mode): ``None`` workers means one per available core; ``auto`` picks processes when
-    there are two cores or more."""
+    """(worker count, mode): ``None`` workers means one per available core; ``auto`` is threads, the faster
+    on the measured machine (see the module docstring)."""
     if mode not in MODES:
         raise SergenError(f"unknown worker mode {mode!r}; known: {', '.join(MODES)}",
-                          fix="leave it out (auto: processes on two cores or more) or name one of those")
+                          fix="leave it out (auto: threads, measured the faster) or name one of those")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise SergenError(f"workers must be a whole number of at least 1, got {workers!r}",
                           fix=f"leave it out for one worker per available core ({available_cores()} here)")
     count = workers or available_cores()
-    if mode == "auto":
-        mode = "processes" if count >= 2 else "threads"
-    return count, mode
+    return count, "threads" if mode == "auto" else mode
 
 
 def embeds_in_workers(extractor: Extractor) -> bool:
@@ -173,40 +172,74 @@ def _split(first: int, last: int, parts: int) -> list[tuple[int, int]]:
     return [(a, min(a + size, last)) for a in range(first, last, size)]
 
 
+def _thread_embed_job(spec, plan: pd.DataFrame, root: Path, augment: View | None, view_seed: int,
+                      batch_seconds: float):
+    """A whole window on a worker thread, with that thread's own extractor (an opensmile ``Smile`` is not
+    safe to share between threads)."""
+    cache = _THREAD.__dict__.setdefault("extractors", {})
+    if spec not in cache:
+        from sergen.extractors import get_extractor
+
+        model, device, weights, options = spec
+        cache[spec] = get_extractor(model, device=device, weights=weights, **dict(options)).load()
+    rows = list(plan.itertuples(index=False))
+    decoded = [decode_row(root, row, cache[spec], augment, view_seed) for row in rows]
+    return embed_window(cache[spec], rows, decoded, batch_seconds)
+
+
+_THREAD = threading.local()
+
+
+def _submitter(pool: Executor, mode: str, plan: pd.DataFrame, root: Path, extractor: Extractor,
+               augment: View | None, view_seed: int, batch_seconds: float, workers: int, spec: tuple):
+    """A function (first, last) → futures of that window's work, by mode and by what the workers compute."""
+    view = augment.name if augment else None
+    whole = embeds_in_workers(extractor)
+    if mode == "threads" and whole:
+        return lambda a, b: [pool.submit(_thread_embed_job, spec, plan.iloc[a:b], root, augment, view_seed,
+                                         batch_seconds)]
+    if mode == "threads":
+        return lambda a, b: [pool.submit(_decode_job, extractor.sample_rate, plan.iloc[s:e], root, view, view_seed)
+                             for s, e in _split(a, b, workers)]
+    if whole:
+        return lambda a, b: [pool.submit(_embed_job, spec, plan.iloc[a:b], root, view, view_seed, batch_seconds)]
+    return lambda a, b: [pool.submit(_decode_job, extractor.sample_rate, plan.iloc[s:e], root, view, view_seed)
+                         for s, e in _split(a, b, workers)]
+
+
 def local_windows(windows: list[tuple[int, int]], plan: pd.DataFrame, root: Path, extractor: Extractor,
                   augment: View | None, view_seed: int, batch_seconds: float, workers: int, mode: str,
                   model_spec: tuple) -> Iterator[tuple]:
-    """``(first, last, frames, codes, errors)`` of each window, in order, two windows' work ahead of the
-    caller. ``model_spec`` (name, device, weights, options as sorted pairs) rebuilds the extractor in a
-    worker process."""
+    """``(first, last, frames, codes, errors)`` of each window, in order, with the next windows' work under
+    way. ``model_spec`` (name, device, weights, options as sorted pairs) rebuilds the extractor in a
+    worker."""
     rows = list(plan.itertuples(index=False))
-    view = augment.name if augment else None
-    if mode == "threads":
-        pool: Executor = ThreadPoolExecutor(workers)
-        decode = lambda a, b: [pool.submit(decode_row, root, row, extractor, augment, view_seed)  # noqa: E731
-                               for row in rows[a:b]]
-    else:
-        pool = process_pool(workers)
-        if embeds_in_workers(extractor):
-            decode = lambda a, b: [pool.submit(_embed_job, model_spec, plan.iloc[a:b], root, view,  # noqa: E731
-                                               view_seed, batch_seconds)]
-        else:
-            decode = lambda a, b: [pool.submit(_decode_job, extractor.sample_rate, plan.iloc[s:e], root, view,  # noqa: E731
-                                               view_seed) for s, e in _split(a, b, workers)]
-    ahead = 2 * workers if mode == "processes" and embeds_in_workers(extractor) else 2
-    pending: list[list[Future]] = [decode(a, b) for a, b in windows[:ahead]]
+    whole = embeds_in_workers(extractor)
+    pinned = contextlib.ExitStack()
+    if mode == "threads" and whole:
+        # BLAS's thread count is the process's: with it at 2, log-Mel frames computed on two worker threads
+        # differed in the last bit from frames computed alone, one_blas_thread notwithstanding. One thread
+        # for the whole extraction, as ``blas_threads`` sets it anyway for signal processing
+        from threadpoolctl import threadpool_limits
+
+        pinned.enter_context(threadpool_limits(limits=1))
+    pool: Executor = ThreadPoolExecutor(workers) if mode == "threads" else process_pool(workers)
+    submit = _submitter(pool, mode, plan, root, extractor, augment, view_seed, batch_seconds, workers, model_spec)
+    ahead = 2 * workers if whole else 2  # whole windows: one per worker and as many queued
+    pending: list[list[Future]] = [submit(a, b) for a, b in windows[:ahead]]
     try:
         for w, (first, last) in enumerate(windows):
             futures = pending.pop(0)
             if w + ahead < len(windows):
-                pending.append(decode(*windows[w + ahead]))
-            if mode == "processes" and embeds_in_workers(extractor):
+                pending.append(submit(*windows[w + ahead]))
+            if whole:
                 yield (first, last, *futures[0].result())
             else:
-                decoded = [d for f in futures for d in (f.result() if mode == "processes" else [f.result()])]
+                decoded = [d for f in futures for d in f.result()]
                 yield (first, last, *embed_window(extractor, rows[first:last], decoded, batch_seconds))
     finally:
         for f in (f for fs in pending for f in fs):
             f.cancel()
         if mode == "threads":
             pool.shutdown(wait=True, cancel_futures=True)
+        pinned.close()

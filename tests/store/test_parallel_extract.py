@@ -118,7 +118,8 @@ def test_workers_default_to_the_available_cores(monkeypatch):
     monkeypatch.setattr("sergen.extract_pool.available_cores", lambda: 1)
     assert resolve_workers(None, "auto") == (1, "threads")
     monkeypatch.setattr("sergen.extract_pool.available_cores", lambda: 6)
-    assert resolve_workers(None, "auto") == (6, "processes")
+    assert resolve_workers(None, "auto") == (6, "threads")
+    assert resolve_workers(None, "processes") == (6, "processes")
     assert resolve_workers(2, "threads") == (2, "threads")
 
 
