@@ -18,7 +18,8 @@ help:
 	@echo "make extract MODEL=m    extract MODEL (default melspec) for CORPUS (default all);"
 	@echo "                        optional WEIGHTS=path LAYERS=6,12 (wavlm) HOP=1.0 (clap) DEVICE=cuda"
 	@echo "make bench              benchmarks, written to bench/results.md, bench/ablation.md, bench/cpu_profile.md"
-	@echo "                        and bench/extract_profile.md (extraction vs a plain loop)"
+	@echo "                        bench/extract_profile.md (extraction vs a plain loop) and bench/feed_ceiling.md"
+	@echo "                        (stage profile, threads vs processes, feed ceiling of a WavLM-Large-shaped stand-in)"
 	@echo "make soak               kill extraction at random moments 20 times; check nothing is lost"
 
 install: $(STAMP)
@@ -47,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ablation.py
 	$(BIN)/python bench/cpu_profile.py
 	$(BIN)/python bench/loop_baseline.py
+	$(BIN)/python bench/feed_ceiling.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py
