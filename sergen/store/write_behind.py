@@ -3,9 +3,10 @@ last one is written (issue 22).
 
 The store's guarantees are those of ``StoreWriter``, unchanged: this thread is the only one that writes
 (one writer), it writes windows in the order they were handed over, and each window's status is set
-after its frames (``StoreWriter.write_window``). A kill at any moment leaves whole windows marked written
-and nothing else, as a serial run would. The queue is short (``depth`` windows), so memory stays bounded
-and a slow disk slows the model down rather than filling the memory.
+after its frames (``StoreWriter.write_window``). Consecutive windows waiting in the queue are written as
+one (the same values; fewer rewrites of the status and digest chunks). A kill at any moment leaves whole
+windows marked written and nothing else, as a serial run would. The queue is short (``depth`` windows), so
+memory stays bounded and a slow disk slows the model down rather than filling the memory.
 """
 
 from __future__ import annotations
@@ -24,25 +25,41 @@ class WriteBehind:
     """``put`` hands a window to the writer thread; ``close`` waits for every window to be written. An error
     of the writer thread (a full disk) is raised in the caller's thread at its next ``put`` or ``close``."""
 
-    def __init__(self, writer: StoreWriter, depth: int = 2):
+    def __init__(self, writer: StoreWriter, depth: int = 3, merge_bytes: int = 256 << 20):
         self.writer = writer
+        self.merge_bytes = merge_bytes
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sergen-store-writer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        carry = None
         while True:
-            item = self._queue.get()
+            item, carry = (carry if carry is not None else self._queue.get()), None
             if item is _STOP:
                 return
-            if self._error is None:  # after a failure, later windows are dropped: they stay pending
-                first, frames, codes, failures = item
+            if self._error is not None:  # after a failure, later windows are dropped: they stay pending
+                continue
+            first, frames, codes, failures = item
+            # windows waiting right behind this one are written with it: a write costs about the same for
+            # ten utterances as for a thousand (the status, digest and summary chunks are rewritten whole)
+            size = sum(f.nbytes for f in frames)
+            while size < self.merge_bytes:
                 try:
-                    self.writer.write_window(first, frames, codes)
-                    self.writer.set_failures(failures)
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-                    self._error = exc
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP or nxt[0] != first + len(frames):
+                    carry = nxt
+                    break
+                frames, codes, failures = frames + nxt[1], codes + nxt[2], nxt[3]
+                size += sum(f.nbytes for f in nxt[1])
+            try:
+                self.writer.write_window(first, frames, codes)
+                self.writer.set_failures(failures)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                self._error = exc
 
     def _raise(self) -> None:
         if self._error is not None:
@@ -53,7 +70,7 @@ class WriteBehind:
     def put(self, first: int, frames: list[np.ndarray], codes: list[int], failures: dict[str, str]) -> None:
         """Queue one window (blocks while ``depth`` windows wait); ``failures`` is copied as it is now."""
         self._raise()
-        self._queue.put((first, frames, list(codes), dict(failures)))
+        self._queue.put((first, list(frames), list(codes), dict(failures)))
 
     def _stop(self) -> None:
         if self._thread.is_alive():

@@ -17,8 +17,8 @@ import pandas as pd
 import zarr
 
 from sergen.audio_digest import create_audio_arrays
-from sergen.store.digests import (checked_codecs, create_digest_array, create_stats_digest_array, write_digests,
-                                  write_stats_digests)
+from sergen.store.digests import (DIGEST_ARRAY, STATS_ARRAY, checked_codecs, create_digest_array,
+                                  create_stats_digest_array, write_digests, write_stats_digests)
 from sergen.store.location import remove
 from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
@@ -71,15 +71,22 @@ class StoreWriter:
         self.group = group
         self.offsets = group["offsets"][:]
         self.attrs = dict(group.attrs["sergen"])
+        self._handles: dict[tuple[str, bool], zarr.Array | None] = {}
 
     @property
     def status(self) -> np.ndarray:
-        return self.group["status"][:]
+        return self._array("status", every_chunk=False)[:]
 
-    def _array(self, name: str) -> zarr.Array:
-        """An array that stores every chunk, all-zero ones included (Zarr skips those by default): a chunk
-        file that is absent then always means a loss, which readers detect (``store.verify.chunk_damage``)."""
-        return self.group[name].with_config({"write_empty_chunks": True})
+    def _array(self, name: str, every_chunk: bool = True) -> zarr.Array | None:
+        """``name`` opened once (a lookup reads metadata from disk, and costs more than a small window's
+        write); ``None`` for a digest array an older store lacks. ``every_chunk``: store every chunk, all-zero
+        ones included (Zarr skips those by default), so that a chunk file that is absent always means a loss,
+        which readers detect (``store.verify.chunk_damage``)."""
+        key = (name, every_chunk)
+        if key not in self._handles:
+            array = self.group[name] if name in self.group.array_keys() else None
+            self._handles[key] = array.with_config({"write_empty_chunks": True}) if array and every_chunk else array
+        return self._handles[key]
 
     def write_window(self, first: int, frames: list[np.ndarray], codes: list[int]) -> None:
         """Frames (float32 ``[T_i, D]``) of utterances ``first … first+len(frames)-1``, then their status."""
@@ -90,15 +97,20 @@ class StoreWriter:
             raise RuntimeError(f"window {first}:{last} has {block.shape[0]} frames, the store expects {expected}")
         stored = block.astype(self.attrs["dtype"])
         self._array("frames")[self.offsets[first]:self.offsets[last]] = stored
-        write_digests(self.group, first, stored, self.offsets[first:last + 1] - self.offsets[first])
+        digests = self._array(DIGEST_ARRAY, every_chunk=False)
+        if digests is not None:  # a store from before digests: resumed as it was made
+            write_digests(self.group, first, stored, self.offsets[first:last + 1] - self.offsets[first], digests)
         mean = np.stack([f.mean(0) for f in frames]).astype(np.float32)
         std = np.stack([f.std(0) for f in frames]).astype(np.float32)
         self._array("mean")[first:last] = mean
         self._array("std")[first:last] = std
-        write_stats_digests(self.group, first, mean, std)
-        status = self.group["status"][:]
-        status[first:last] = codes
-        self.group["status"][:] = status
+        stats_digests = self._array(STATS_ARRAY, every_chunk=False)
+        if stats_digests is not None:
+            write_stats_digests(self.group, first, mean, std, stats_digests)
+        status = self._array("status", every_chunk=False)
+        codes_now = status[:]
+        codes_now[first:last] = codes
+        status[:] = codes_now
 
     def mark_pending(self, utts: np.ndarray) -> None:
         """Utterances to write again (their chunk files were lost). The store is marked incomplete first,
