@@ -91,7 +91,7 @@ class StoreWriter:
     def write_window(self, first: int, frames: list[np.ndarray], codes: list[int]) -> None:
         """Frames (float32 ``[T_i, D]``) of utterances ``first … first+len(frames)-1``, then their status."""
         last = first + len(frames)
-        block = np.concatenate(frames).astype(np.float32)
+        block = np.concatenate(frames).astype(np.float32, copy=False)  # no second copy of float32 frames
         expected = self.offsets[last] - self.offsets[first]
         if block.shape[0] != expected:
             raise RuntimeError(f"window {first}:{last} has {block.shape[0]} frames, the store expects {expected}")
