@@ -20,6 +20,7 @@ from sergen.extractors import EXTRACTORS
 from sergen.extractors.base import Extractor
 from sergen.store.layout import WRITTEN, store_path
 from sergen.store.verify import verify_store
+from tests.test_bad_input import cli  # noqa: F401 - the fixture that runs `sergen` in this process
 
 
 @pytest.fixture
@@ -157,3 +158,22 @@ def test_kill9_during_parallel_extraction_then_rerun_equals_uninterrupted(emodb,
     assert final.complete and final.done_before >= landed[-1] and final.done_before + final.written == 190
     assert_same_store(path, clean.path)
     assert verify_store(path).ok
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--workers", "0"], "Invalid value for '--workers': 0 is out of range: give a whole number of at least 1"),
+    (["--workers-mode", "fibres"],
+     "Invalid value for '--workers-mode': 'fibres' is not one of auto, threads, processes"),
+])
+def test_the_cli_refuses_bad_worker_options(cli, emodb, args, message):
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", *args)
+    assert code == 2 and message in text
+    assert not store_path("melspec", "emodb").exists()
+
+
+def test_the_cli_extracts_with_worker_processes(cli, emodb, tmp_path):
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--workers", "2",
+                     "--workers-mode", "processes")
+    assert code == 0 and "melspec/emodb: 190 written this run, 0 before, 0 padded, 0 failed" in text
+    serial = extract("melspec", "emodb", stores_root=tmp_path / "serial", workers=1, show_progress=False)
+    assert_same_store(store_path("melspec", "emodb"), serial.path)
