@@ -12,7 +12,8 @@ Both are timed twice, on the same demo corpora in the same run:
   running the loop), imports included; with ``--before DIR`` also the ``sergen extract`` of another checkout
   (e.g. a worktree of an older commit) on the same files.
 
-"speed vs loop" is the loop's time ÷ sergen's (1.00: as fast as the loop; the issue measured 0.66). Writes
+"speed vs loop" is the loop's time ÷ sergen's (1.00: as fast as the loop; the issue measured 0.66). The CPU
+seconds of each side (this process, all threads; best of the repeats) say what each costs whatever the load. Writes
 ``bench/extract_profile.md`` with the load average (``uptime``) before and after: the machine may be shared.
 This file's loop imports nothing of sergen, so the cold loop pays only for what the loop itself needs.
 """
@@ -76,6 +77,15 @@ def plain_loop(model: str, files: list[str], out: Path) -> float:
                 wave = soxr.resample(wave, rate, RATE).astype(np.float32)
             np.save(out / f"{i}.npy", features(wave))
     return time.perf_counter() - start
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process, all its threads: a cost the load of a shared machine
+    changes less than the wall time."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
 
 
 def uptime() -> str:
@@ -180,23 +190,30 @@ def main() -> None:
                 f"Demo corpora at scale {args.scale:g}: {len(files)} files, {audio_s:.0f} s of audio; best of "
                 f"{args.repeats}.", "",
                 "| model | plain loop (s) | sergen extract (s) | speed vs loop | sergen, worker processes (s) | "
-                "speed vs loop |", "|---|---:|---:|---:|---:|---:|"]
+                "speed vs loop | loop CPU (s) | sergen CPU (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
         cold = ["## Cold, as typed (a fresh interpreter each, imports included)", "",
                 "| model | loop script (s) | `sergen extract --corpus all` (s) | speed vs loop |"
                 + (" `--before` (s) | its speed vs loop |" if args.before else ""),
                 "|---|---:|---:|---:|" + ("---:|---:|" if args.before else "")]
         for model in models:
             plain_loop(model, files[:3], work / "warmup")  # first calls: numba's caches, opensmile's start
-            loop_s, ours_s, procs_s = [], [], []
+            loop_s, ours_s, procs_s, cpu = [], [], [], {"loop": [], "sergen": []}
             sergen_in_process(ws, model, work / "stores" / model / "warm-processes", "processes")  # the pool
             for i in range(args.repeats):
+                c0 = cpu_seconds()
                 loop_s.append(plain_loop(model, files, work / "npy" / model / str(i)))
+                c1 = cpu_seconds()
                 ours_s.append(sergen_in_process(ws, model, work / "stores" / model / str(i)))
+                c2 = cpu_seconds()
+                cpu["loop"].append(c1 - c0)
+                cpu["sergen"].append(c2 - c1)
                 procs_s.append(sergen_in_process(ws, model, work / "stores" / model / f"p{i}", "processes"))
-                print(f"{model} run {i + 1}: loop {loop_s[-1]:.2f} s, sergen {ours_s[-1]:.2f} s, "
-                      f"with processes {procs_s[-1]:.2f} s", flush=True)
+                print(f"{model} run {i + 1}: loop {loop_s[-1]:.2f} s ({cpu['loop'][-1]:.2f} CPU s), sergen "
+                      f"{ours_s[-1]:.2f} s ({cpu['sergen'][-1]:.2f} CPU s), with processes {procs_s[-1]:.2f} s",
+                      flush=True)
             warm.append(f"| {model} | {min(loop_s):.2f} | {min(ours_s):.2f} | {min(loop_s) / min(ours_s):.2f} | "
-                        f"{min(procs_s):.2f} | {min(loop_s) / min(procs_s):.2f} |")
+                        f"{min(procs_s):.2f} | {min(loop_s) / min(procs_s):.2f} | {min(cpu['loop']):.2f} | "
+                        f"{min(cpu['sergen']):.2f} |")
             print(warm[-1], flush=True)
             t = cold_runs(ws, work, model, files_json, args.before)
             cold.append(f"| {model} | {t['loop']:.2f} | {t['sergen']:.2f} | {t['loop'] / t['sergen']:.2f} |"
