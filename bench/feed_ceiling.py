@@ -214,7 +214,9 @@ def main() -> int:
         modes = measure(sample, args.repeats)
         serial = modes[0][2]
         lines += ["## 2. Threads or processes: decode + resample + log-Mel", "",
-                  f"Per file, best of {args.repeats} alternating; a fresh pool each time (its start included).", "",
+                  f"Per file, best of {args.repeats} alternating. Warm pool: extraction's own process pool, "
+                  "started before the timings (it outlives an `extract` call); fresh pool: a new pool each "
+                  "time, its start included (a cold `sergen extract`).", "",
                   "| mode | workers | seconds | × serial |", "|---|---:|---:|---:|"]
         lines += [f"| {mode} | {w} | {s:.2f} | {serial / s:.2f} |" for mode, w, s in modes]
         lines += ["", f"Load: `{uptime()}`.", ""]
