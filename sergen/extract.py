@@ -206,7 +206,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             task = bar.add_task(f"{extractor.name} {corpus}", total=len(plan), completed=report.done_before, rate="")
             t0 = time.perf_counter()
             try:
-                with contextlib.closing(results), WriteBehind(writer) as behind:
+                with contextlib.closing(results), WriteBehind(writer, prepare_threads=workers) as behind:
                     for first, last, frames, codes, errors in results:
                         for row in rows[first:last]:
                             if row.utt_id in errors:

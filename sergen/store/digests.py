@@ -68,6 +68,13 @@ def row_crcs(rows: np.ndarray) -> np.ndarray:
     return np.array([crc32c(row) for row in rows], np.int64)
 
 
+def put_rows(array: zarr.Array, first: int, rows: np.ndarray) -> None:
+    """Digest rows ``first …`` of a digest array (one chunk: read, changed, written back)."""
+    stored = array[:]
+    stored[first:first + len(rows)] = rows
+    array[:] = stored
+
+
 def write_stats_digests(group: zarr.Group, first: int, mean: np.ndarray, std: np.ndarray,
                         array: zarr.Array | None = None) -> None:
     """``array``: the store's stats digest array, opened once by a writer (a lookup per window costs more

@@ -9,6 +9,7 @@ uninterrupted run. The store is marked complete last.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import zarr
 
 from sergen.audio_digest import create_audio_arrays
 from sergen.store.digests import (DIGEST_ARRAY, STATS_ARRAY, checked_codecs, create_digest_array,
-                                  create_stats_digest_array, write_digests, write_stats_digests)
+                                  create_stats_digest_array, put_rows, row_crcs, utterance_crcs)
 from sergen.store.location import remove
 from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
@@ -64,6 +65,24 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
     return group
 
 
+@dataclass
+class Prepared:
+    """One window as it will be stored: frames in the store's dtype, per-utterance mean and std, and their
+    digests. Consecutive windows concatenate into one (``Prepared.join``)."""
+
+    stored: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    frame_crcs: np.ndarray
+    stats_crcs: np.ndarray
+
+    @staticmethod
+    def join(parts: list["Prepared"]) -> "Prepared":
+        if len(parts) == 1:
+            return parts[0]
+        return Prepared(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Prepared)))
+
+
 class StoreWriter:
     """Writes windows of consecutive utterances into an initialised store."""
 
@@ -90,23 +109,34 @@ class StoreWriter:
 
     def write_window(self, first: int, frames: list[np.ndarray], codes: list[int]) -> None:
         """Frames (float32 ``[T_i, D]``) of utterances ``first … first+len(frames)-1``, then their status."""
+        self.write_prepared(first, self.prepare(first, frames), codes)
+
+    def prepare(self, first: int, frames: list[np.ndarray]) -> "Prepared":
+        """What ``write_prepared`` writes, computed from the frames alone: it writes nothing, so any thread
+        may compute it while the one writer writes another window."""
         last = first + len(frames)
         block = np.concatenate(frames).astype(np.float32, copy=False)  # no second copy of float32 frames
         expected = self.offsets[last] - self.offsets[first]
         if block.shape[0] != expected:
             raise RuntimeError(f"window {first}:{last} has {block.shape[0]} frames, the store expects {expected}")
         stored = block.astype(self.attrs["dtype"])
-        self._array("frames")[self.offsets[first]:self.offsets[last]] = stored
-        digests = self._array(DIGEST_ARRAY, every_chunk=False)
-        if digests is not None:  # a store from before digests: resumed as it was made
-            write_digests(self.group, first, stored, self.offsets[first:last + 1] - self.offsets[first], digests)
         mean = np.stack([f.mean(0) for f in frames]).astype(np.float32)
         std = np.stack([f.std(0) for f in frames]).astype(np.float32)
-        self._array("mean")[first:last] = mean
-        self._array("std")[first:last] = std
+        return Prepared(stored, mean, std, utterance_crcs(stored, self.offsets[first:last + 1] - self.offsets[first]),
+                        np.stack([row_crcs(mean), row_crcs(std)], axis=1))
+
+    def write_prepared(self, first: int, prepared: "Prepared", codes: list[int]) -> None:
+        """A prepared window's frames, digests and summaries, then its utterances' status."""
+        last = first + len(prepared.mean)
+        self._array("frames")[self.offsets[first]:self.offsets[last]] = prepared.stored
+        digests = self._array(DIGEST_ARRAY, every_chunk=False)
+        if digests is not None:  # a store from before digests: resumed as it was made
+            put_rows(digests, first, prepared.frame_crcs)
+        self._array("mean")[first:last] = prepared.mean
+        self._array("std")[first:last] = prepared.std
         stats_digests = self._array(STATS_ARRAY, every_chunk=False)
         if stats_digests is not None:
-            write_stats_digests(self.group, first, mean, std, stats_digests)
+            put_rows(stats_digests, first, prepared.stats_crcs)
         status = self._array("status", every_chunk=False)
         codes_now = status[:]
         codes_now[first:last] = codes

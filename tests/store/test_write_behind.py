@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sergen.store.write_behind import WriteBehind
+from sergen.store.writer import Prepared
 
 
 class Recorder:
@@ -20,14 +21,18 @@ class Recorder:
         self.release, self.entered = threading.Event(), threading.Event()
         self.fail_at = fail_at
 
-    def write_window(self, first, frames, codes):
+    def prepare(self, first, frames):
+        n = len(frames)
+        return Prepared(np.concatenate(frames), np.zeros((n, 3)), np.zeros((n, 3)), np.zeros(n), np.zeros((n, 2)))
+
+    def write_prepared(self, first, prepared, codes):
         self.threads.add(threading.current_thread().name)
         self.entered.set()
         if not self.writes and not self.release.is_set():
             self.release.wait(10)
         if self.fail_at is not None and first >= self.fail_at:
             raise OSError(errno.ENOSPC, "No space left on device")
-        self.writes.append((first, len(frames), list(codes)))
+        self.writes.append((first, len(prepared.mean), list(codes)))
 
     def set_failures(self, failures):
         self.failures.append(failures)
@@ -54,7 +59,7 @@ def test_a_write_error_reaches_the_caller_and_nothing_is_written_after_it():
     rec = Recorder(fail_at=2)
     rec.release.set()
     with pytest.raises(OSError) as err:
-        with WriteBehind(rec, depth=1) as behind:
+        with WriteBehind(rec, depth=1, merge_bytes=0) as behind:  # one write per window
             for first in range(0, 12, 2):
                 behind.put(first, frames(2), [1, 1], {})
     assert err.value.errno == errno.ENOSPC
