@@ -9,9 +9,9 @@ Writes ``bench/feed_ceiling.md``:
 
 1. the stage profile: each stage of the pipeline timed alone, serially, on the same files;
 2. threads against processes for decode + resample + log-Mel on 1 and 2 workers (``bench/decode_modes.py``);
-3. the feed ceiling: ``extract`` of the demo corpora with the stand-in, in a fresh interpreter pinned to 1
-   core, then to 2 (``os.sched_setaffinity``; sergen sizes its workers to that mask), best of ``--repeats``:
-   audio seconds per wall second, in all and per core.
+3. the feed ceiling: ``extract`` of the demo corpora with the stand-in, in a fresh interpreter pinned to
+   each of ``--cores`` (default 1, then 2; ``os.sched_setaffinity``; sergen sizes its workers to that mask),
+   best of ``--repeats``: audio seconds per wall second, in all and per core.
 
 The load average (``uptime``) is written beside the figures: the machine may be shared.
 """
@@ -176,6 +176,7 @@ def main() -> int:
                         help="demo corpora scale (SERGEN_BENCH_SCALE; default 0.1)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "feed_ceiling.md")
+    parser.add_argument("--cores", default="1,2", help="core counts of the feed ceiling, e.g. 1,2,4,8,16")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ws", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--stores", type=Path, help=argparse.SUPPRESS)
@@ -225,7 +226,7 @@ def main() -> int:
         corpora = list(CORPORA)
         best: dict[int, dict] = {}
         for run in range(args.repeats):  # alternating 1 and 2 cores
-            for cores in (1, 2):
+            for cores in [int(c) for c in args.cores.split(",")]:
                 got = feed(ws, work, cores, corpora, run)
                 if cores not in best or got["wall_s"] < best[cores]["wall_s"]:
                     best[cores] = got
