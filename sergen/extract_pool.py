@@ -7,7 +7,7 @@
   of a whole window, since those are the model. For any other extractor workers decode, resample and apply
   views, and the model runs in the main thread. Threads, because what costs (soundfile, soxr, the FFT, the
   filterbank product, opensmile) releases the GIL: on 2 cores two threads did decode + resample + log-Mel
-  1.4-1.6× faster than one, as fast as two warm processes, and a cold process pool costs seconds to start
+  2.0-2.4× faster than serial, two warm processes 1.1-2.4×, and a cold process pool costs seconds to start
   (``bench/decode_modes.py``, written into ``bench/feed_ceiling.md``).
 * ``processes``: the same work on worker processes, for a stage that holds the GIL (a Python-heavy view
   or front end). Their pool outlives one ``extract`` call (``--corpus all`` starts it once); its workers are
