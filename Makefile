@@ -19,7 +19,8 @@ help:
 	@echo "                        optional WEIGHTS=path LAYERS=6,12 (wavlm) HOP=1.0 (clap) DEVICE=cuda"
 	@echo "                        OPT=\"key=value ...\" (any model option: sergen models ls lists them)"
 	@echo "make bench              benchmarks, written to bench/results.md, bench/ablation.md, bench/cpu_profile.md"
-	@echo "                        and bench/extract_profile.md (extraction vs a plain loop)"
+	@echo "                        bench/extract_profile.md (extraction vs a plain loop) and bench/feed_ceiling.md"
+	@echo "                        (stage profile, threads vs processes, feed ceiling of a WavLM-Large-shaped stand-in)"
 	@echo "make soak               kill extraction at random moments 20 times; check nothing is lost"
 
 install: $(STAMP)
@@ -50,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cpu_profile.py
 	$(BIN)/python bench/loop_baseline.py
 	$(BIN)/python bench/frame_stream.py
+	$(BIN)/python bench/feed_ceiling.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py

@@ -119,7 +119,7 @@ def time_model(name: str, work: Path, manifests: dict[str, Path], device: str, b
         PARAMS[name] = save_full_size(name, weights)
     options = {"layers": "6,12,18,24"} if name == "wavlm-large" or name.startswith("hf:") else {}
     common = dict(stores_root=work / "stores", device=device, weights=weights, batch_seconds=batch_seconds,
-                  overwrite=True, show_progress=False, extractor_options=options, decode_threads=4)
+                  overwrite=True, show_progress=False, extractor_options=options)
     extract(name, WARMUP_CORPUS, manifest_file=manifests[WARMUP_CORPUS], **common)
     if device.startswith("cuda"):
         torch.cuda.synchronize()

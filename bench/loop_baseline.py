@@ -5,13 +5,15 @@ to one thread, its fastest form on a small machine.
 
 Both are timed twice, on the same demo corpora in the same run:
 
-* in this process, imports already made: the cost of sergen's machinery (decode threads, store writes,
-  digests, checks) against the loop's bare work; each side's best of ``--repeats``, alternating;
+* in this process, imports already made: the cost of sergen's machinery (worker threads, background
+  store writes, digests, checks) against the loop's bare work; each side's best of ``--repeats``,
+  alternating; sergen also with ``workers_mode="processes"`` (its pool started before the timings);
 * cold, as typed: a fresh interpreter each (``sergen extract --model M --corpus all`` against a script
   running the loop), imports included; with ``--before DIR`` also the ``sergen extract`` of another checkout
   (e.g. a worktree of an older commit) on the same files.
 
-"speed vs loop" is the loop's time ÷ sergen's (1.00: as fast as the loop; the issue measured 0.66). Writes
+"speed vs loop" is the loop's time ÷ sergen's (1.00: as fast as the loop; the issue measured 0.66). The CPU
+seconds of each side (this process, all threads; best of the repeats) say what each costs whatever the load. Writes
 ``bench/extract_profile.md`` with the load average (``uptime``) before and after: the machine may be shared.
 This file's loop imports nothing of sergen, so the cold loop pays only for what the loop itself needs.
 """
@@ -77,6 +79,15 @@ def plain_loop(model: str, files: list[str], out: Path) -> float:
     return time.perf_counter() - start
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process, all its threads: a cost the load of a shared machine
+    changes less than the wall time."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 def uptime() -> str:
     try:
         return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
@@ -107,7 +118,7 @@ def demo_files(work: Path, scale: float) -> tuple[Path, list[str], float]:
     return ws, files, seconds
 
 
-def sergen_in_process(ws: Path, model: str, stores: Path) -> float:
+def sergen_in_process(ws: Path, model: str, stores: Path, workers_mode: str = "auto") -> float:
     """Seconds to extract the five corpora into ``stores``, a new folder (the loop deletes nothing either)."""
     from sergen import CORPORA
     from sergen.config import use_workspace
@@ -116,7 +127,7 @@ def sergen_in_process(ws: Path, model: str, stores: Path) -> float:
     with use_workspace(ws):
         start = time.perf_counter()
         for corpus in CORPORA:
-            report = extract(model, corpus, stores_root=stores, show_progress=False)
+            report = extract(model, corpus, stores_root=stores, show_progress=False, workers_mode=workers_mode)
             assert report.complete, (model, corpus, report.failures)
         return time.perf_counter() - start
 
@@ -178,18 +189,31 @@ def main() -> None:
         warm = ["## In one process, imports made", "",
                 f"Demo corpora at scale {args.scale:g}: {len(files)} files, {audio_s:.0f} s of audio; best of "
                 f"{args.repeats}.", "",
-                "| model | plain loop (s) | sergen extract (s) | speed vs loop |", "|---|---:|---:|---:|"]
+                "| model | plain loop (s) | sergen extract (s) | speed vs loop | sergen, worker processes (s) | "
+                "speed vs loop | loop CPU (s) | sergen CPU (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
         cold = ["## Cold, as typed (a fresh interpreter each, imports included)", "",
                 "| model | loop script (s) | `sergen extract --corpus all` (s) | speed vs loop |"
                 + (" `--before` (s) | its speed vs loop |" if args.before else ""),
                 "|---|---:|---:|---:|" + ("---:|---:|" if args.before else "")]
         for model in models:
             plain_loop(model, files[:3], work / "warmup")  # first calls: numba's caches, opensmile's start
-            loop_s, ours_s = [], []
+            loop_s, ours_s, procs_s, cpu = [], [], [], {"loop": [], "sergen": []}
+            sergen_in_process(ws, model, work / "stores" / model / "warm-processes", "processes")  # the pool
             for i in range(args.repeats):
+                c0 = cpu_seconds()
                 loop_s.append(plain_loop(model, files, work / "npy" / model / str(i)))
+                c1 = cpu_seconds()
                 ours_s.append(sergen_in_process(ws, model, work / "stores" / model / str(i)))
-            warm.append(f"| {model} | {min(loop_s):.2f} | {min(ours_s):.2f} | {min(loop_s) / min(ours_s):.2f} |")
+                c2 = cpu_seconds()
+                cpu["loop"].append(c1 - c0)
+                cpu["sergen"].append(c2 - c1)
+                procs_s.append(sergen_in_process(ws, model, work / "stores" / model / f"p{i}", "processes"))
+                print(f"{model} run {i + 1}: loop {loop_s[-1]:.2f} s ({cpu['loop'][-1]:.2f} CPU s), sergen "
+                      f"{ours_s[-1]:.2f} s ({cpu['sergen'][-1]:.2f} CPU s), with processes {procs_s[-1]:.2f} s",
+                      flush=True)
+            warm.append(f"| {model} | {min(loop_s):.2f} | {min(ours_s):.2f} | {min(loop_s) / min(ours_s):.2f} | "
+                        f"{min(procs_s):.2f} | {min(loop_s) / min(procs_s):.2f} | {min(cpu['loop']):.2f} | "
+                        f"{min(cpu['sergen']):.2f} |")
             print(warm[-1], flush=True)
             t = cold_runs(ws, work, model, files_json, args.before)
             cold.append(f"| {model} | {t['loop']:.2f} | {t['sergen']:.2f} | {t['loop'] / t['sergen']:.2f} |"

@@ -1,6 +1,6 @@
 """``make soak``: kill extraction with SIGKILL at random moments, rerun it, and check the finished store
-equals one made without interruption — ``--trials`` times (default 20) serially and as many on a
-2-worker Dask cluster; then as many trials that delete 1–3 random chunk files (frames, mean, std, status)
+equals one made without interruption — ``--trials`` times (default 20) in this machine's pipeline (worker
+threads, one background writer) and as many on a 2-worker Dask cluster; then as many trials that delete 1–3 random chunk files (frames, mean, std, status)
 of a finished store and check that a rerun of extract repairs it to equal the clean store. Prints and
 appends to ``bench/soak.md`` the trials survived / tried.
 
@@ -71,9 +71,9 @@ def chunk_loss_trials(work: Path, clean_path: Path, reference, trials: int, rng)
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--trials", type=int, default=20, help="trials per mode (serial, then Dask)")
+    parser.add_argument("--trials", type=int, default=20, help="trials per mode (local, then Dask)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-dask", action="store_true", help="serial trials only")
+    parser.add_argument("--no-dask", action="store_true", help="local trials only")
     parser.add_argument("--no-chunk-loss", action="store_true", help="skip the deleted-chunk trials")
     args = parser.parse_args()
 
@@ -113,9 +113,9 @@ def main() -> int:
                 equal = all(np.array_equal(got[a][:], reference[a][:]) for a in ARRAYS)
                 ok = final.returncode == 0 and equal and verify_store(store).ok
                 survived += ok
-                print(f"{scheduler or 'serial'} trial {trial + 1:2d}: {'ok' if ok else 'LOST DATA'}", flush=True)
+                print(f"{scheduler or 'local'} trial {trial + 1:2d}: {'ok' if ok else 'LOST DATA'}", flush=True)
             all_ok &= survived == args.trials
-            lines.append(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {scheduler or 'serial'} extraction: "
+            lines.append(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {scheduler or 'local (worker threads, background writer)'} extraction: "
                          f"{survived}/{args.trials} trials survived ({kills_mid_run} kills landed mid-extraction; "
                          "egemaps on the demo EmoDB, windows of 4 utterances)")
             print(lines[-1], flush=True)

@@ -1,16 +1,20 @@
-"""The extraction stage: manifest → decode and resample (background threads) → length-bucketed
-batches → extractor → store, resumable at any point.
+"""The extraction stage: manifest → decode and resample (worker threads, one per core) →
+length-bucketed batches → extractor → compression and store writes (one background thread), resumable
+at any point.
 
 Utterances are processed in manifest order, in windows of consecutive utterances; inside a window
 they are sorted by length and batched by total audio seconds. Each finished window is written in one
-go (a contiguous frame range), so the store only ever holds whole utterances marked written.
+go (a contiguous frame range), so the store only ever holds whole utterances marked written. Where
+each stage runs: ``sergen.extract_pool`` (decoding, views, signal-processing features) and
+``sergen.store.write_behind`` (the writes, while the model computes the next window).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +33,7 @@ from sergen.errors import SergenError
 from sergen.extractors import get_extractor
 from sergen.extractors import default_device
 from sergen.extractors.base import Extractor
-from sergen.extract_window import decode_row, embed_window
+from sergen.extract_pool import embeds_in_workers, local_windows, resolve_workers, start_workers
 from sergen.preflight import preflight
 from sergen.store.digests import drop_cut_chunks
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
@@ -37,6 +41,7 @@ from sergen.store.location import check_store_slot
 from sergen.store.lock import StoreLock
 from sergen.store.reader import store_attrs
 from sergen.store.verify import chunk_damage
+from sergen.store.write_behind import WriteBehind
 from sergen.store.writer import StoreWriter, create_store
 from sergen.threads import blas_threads
 
@@ -110,20 +115,25 @@ def _windows(todo: np.ndarray, max_utts: int) -> list[tuple[int, int]]:
 
 def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, corpus_root=None,
             device: str | None = None, weights=None, batch_seconds: float = 60.0, window_utts: int = 256,
-            decode_threads: int = 2, overwrite: bool = False, allow_failures: bool = False,
-            show_progress: bool = True, extractor_options: dict | None = None, view: str | None = None,
-            view_seed: int = 0, scheduler: str | None = None) -> ExtractReport:
+            workers: int | None = None, workers_mode: str = "auto", overwrite: bool = False,
+            allow_failures: bool = False, show_progress: bool = True, extractor_options: dict | None = None,
+            view: str | None = None, view_seed: int = 0, scheduler: str | None = None) -> ExtractReport:
     """Extract one (model, corpus[, view]) store; see the module docstring. ``view`` names a waveform
-    augmentation; its store is the sibling ``<corpus>@<view>.zarr``. ``scheduler`` (``local[:N]`` or a
-    Dask scheduler address) computes windows on Dask workers; this process stays the only writer."""
+    augmentation; its store is the sibling ``<corpus>@<view>.zarr``. ``workers`` (default: one per available
+    core) and ``workers_mode`` (``auto``, ``processes``, ``threads``) size the CPU side (``sergen.extract_pool``).
+    ``scheduler`` (``local[:N]`` or a Dask scheduler address) computes windows on Dask workers instead; this
+    process stays the only writer either way."""
     manifest, meta, root = preflight(model, corpus, stores_root=stores_root, manifest_file=manifest_file, corpus_root=corpus_root,
                                      device=device, weights=weights, batch_seconds=batch_seconds,
-                                     window_utts=window_utts, decode_threads=decode_threads,
+                                     window_utts=window_utts, workers=workers, workers_mode=workers_mode,
                                      extractor_options=extractor_options, view=view, scheduler=scheduler)
+    workers, workers_mode = resolve_workers(workers, workers_mode)
     corpus = meta.get("corpus", corpus)
     extractor = get_extractor(model, device=device or default_device(model), weights=weights,
                               **(extractor_options or {})).load()
     augment = VIEWS.get(view)() if view else None
+    if not scheduler:
+        start_workers(extractor, workers, workers_mode)
     store_name = f"{corpus}@{augment.name}" if augment else corpus
     path = store_path(extractor.name, store_name, stores_root)
     plan = plan_frames(manifest, extractor, augment, view_seed)
@@ -176,7 +186,10 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             report.repaired = len(damage.utts)
         failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
-        record_audio(group, root, plan["path"].tolist(), todo, decode_threads)  # what the frames will stand for
+        record_audio(group, root, plan["path"].tolist(), todo, workers)  # what the frames will stand for
+        if workers > 1 and embeds_in_workers(extractor):
+            # features computed in the workers: windows small enough to keep every worker busy on a small corpus
+            window_utts = max(1, min(window_utts, math.ceil(len(todo) / (4 * workers))))
         windows = _windows(todo, window_utts)
         if scheduler:
             from sergen.scale import dask_windows
@@ -184,30 +197,32 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             results = dask_windows(scheduler, windows, plan, root, model, device, weights, extractor_options,
                                    augment, view_seed, batch_seconds)
         else:
-            results = _local_windows(windows, rows, root, extractor, augment, view_seed, batch_seconds, decode_threads)
+            spec = (model, device or default_device(model), weights, tuple(sorted((extractor_options or {}).items())))
+            results = local_windows(windows, plan, root, extractor, augment, view_seed, batch_seconds, workers,
+                                    workers_mode, spec)
 
         bar = progress_bar(TextColumn("{task.fields[rate]}"), enabled=show_progress)
         with blas_threads(extractor), bar:  # decoding and embedding run inside: see sergen.threads
             task = bar.add_task(f"{extractor.name} {corpus}", total=len(plan), completed=report.done_before, rate="")
             t0 = time.perf_counter()
-            for first, last, frames, codes, errors in results:
-                for row in rows[first:last]:
-                    if row.utt_id in errors:
-                        failures[row.utt_id] = errors[row.utt_id]
-                    else:
-                        failures.pop(row.utt_id, None)
-                try:
-                    writer.write_window(first, frames, codes)
-                    writer.set_failures(failures)
-                except OSError as exc:
-                    kept = int(np.isin(writer.status, (WRITTEN, PADDED)).sum())
-                    raise _disk_error(exc, path, plan, extractor, kept) from exc
-                report.written += sum(c != FAILED for c in codes)
-                report.padded += sum(c == PADDED for c in codes)
-                report.audio_s += sum(r.n_view for r in rows[first:last]) / extractor.sample_rate
-                elapsed = time.perf_counter() - t0
-                bar.update(task, advance=last - first, rate=f"{report.written / elapsed:.1f} utt/s "
-                           f"{report.audio_s / elapsed:.1f} audio-s/s")
+            try:
+                with contextlib.closing(results), WriteBehind(writer, prepare_threads=workers) as behind:
+                    for first, last, frames, codes, errors in results:
+                        for row in rows[first:last]:
+                            if row.utt_id in errors:
+                                failures[row.utt_id] = errors[row.utt_id]
+                            else:
+                                failures.pop(row.utt_id, None)
+                        behind.put(first, frames, codes, failures)
+                        report.written += sum(c != FAILED for c in codes)
+                        report.padded += sum(c == PADDED for c in codes)
+                        report.audio_s += sum(r.n_view for r in rows[first:last]) / extractor.sample_rate
+                        elapsed = time.perf_counter() - t0
+                        bar.update(task, advance=last - first, rate=f"{report.written / elapsed:.1f} utt/s "
+                                   f"{report.audio_s / elapsed:.1f} audio-s/s")
+            except OSError as exc:
+                kept = int(np.isin(writer.status, (WRITTEN, PADDED)).sum())
+                raise _disk_error(exc, path, plan, extractor, kept) from exc
         report.failures = failures
         report.wall_s = time.perf_counter() - started
         pending = int((writer.status == PENDING).sum())
@@ -231,17 +246,3 @@ def _disk_error(exc: OSError, path: Path, plan: pd.DataFrame, extractor: Extract
             f"command: the {kept} utterances already written are kept and only the rest is extracted")
 
 
-
-def _local_windows(windows, rows, root, extractor, augment, view_seed, batch_seconds, decode_threads):
-    """Windows in order, decoded by background threads two windows ahead of the model."""
-    def decode(row):
-        return decode_row(root, row, extractor, augment, view_seed)
-
-    with ThreadPoolExecutor(decode_threads) as pool:
-        pending = [pool.map(decode, rows[a:b]) for a, b in windows[:2]]
-        for w, (first, last) in enumerate(windows):
-            decoded = list(pending.pop(0))
-            if w + 2 < len(windows):
-                a, b = windows[w + 2]
-                pending.append(pool.map(decode, rows[a:b]))
-            yield (first, last, *embed_window(extractor, rows[first:last], decoded, batch_seconds))

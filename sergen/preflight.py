@@ -99,15 +99,17 @@ def check_corpus_root(corpus: str, manifest: pd.DataFrame, root: Path, given: bo
 
 
 def preflight(model: str, corpus: str, *, stores_root=None, manifest_file=None, corpus_root=None, device: str | None = None,
-              weights=None, batch_seconds: float = 60.0, window_utts: int = 256, decode_threads: int = 2,
-              extractor_options: dict | None = None, view: str | None = None, scheduler: str | None = None,
+              weights=None, batch_seconds: float = 60.0, window_utts: int = 256, workers: int | None = None,
+              workers_mode: str = "auto", extractor_options: dict | None = None, view: str | None = None, scheduler: str | None = None,
               reach_scheduler: bool = True) -> tuple[pd.DataFrame, dict, Path]:
     """Every argument of an extraction checked before anything is deleted or written; the manifest, its
     sidecar and the corpus root on success. The CLI runs it for every corpus before extracting any."""
-    for name, value in (("--batch-seconds", batch_seconds), ("window_utts", window_utts),
-                        ("decode_threads", decode_threads)):
+    for name, value in (("--batch-seconds", batch_seconds), ("window_utts", window_utts)):
         if not value > 0:
             raise SergenError(f"{name} must be greater than 0, got {value}")
+    from sergen.extract_pool import resolve_workers
+
+    resolve_workers(workers, workers_mode)
     check_device(device)
     check_model_options(model, weights, extractor_options or {}, device)
     check_writable(stores_root or data_dir("stores"), "stores folder")

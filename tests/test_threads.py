@@ -45,10 +45,18 @@ def test_signal_processing_embeds_with_one_thread_and_restores_after(emodb, monk
     monkeypatch.setattr(cls, "embed_one", spying)
     with threadpool_limits(limits=2):
         assert pool_threads() == {2}
-        report = extract(model, "emodb", show_progress=False)
+        # threads: the features computed in this process, where the spy sees them (workers: the next test)
+        report = extract(model, "emodb", show_progress=False, workers=2, workers_mode="threads")
         assert pool_threads() == {2}
     assert report.complete and len(seen) == report.written == 190
     assert all(threads == {1} for threads in seen)
+
+
+def test_worker_processes_compute_with_one_thread():
+    from sergen.extract_pool import process_pool
+
+    pools = process_pool(2).submit(threadpool_info).result()
+    assert pools and {pool["num_threads"] for pool in pools} == {1}
 
 
 def test_torch_on_the_cpu_gets_the_available_cores_and_its_count_back():

@@ -83,6 +83,11 @@ def extract(
                                                callback=check.positive_float),
     scheduler: Optional[str] = typer.Option(None, help="run on Dask: local, local:N, or tcp://HOST:PORT",
                                             callback=check.scheduler),
+    workers: Optional[int] = typer.Option(None, help="decoding (and signal-processing features) beside the model "
+                                                     "(default: one per core this process may use)",
+                                          callback=check.positive_int),
+    workers_mode: str = typer.Option("auto", help="threads (auto) or processes, for a stage that holds the GIL",
+                                     callback=check.choice("auto", "threads", "processes")),
     precision: Optional[str] = typer.Option(None, help="fp32 (default), bf16 (CUDA; CPU for measuring) or fp16 "
                                                        "(CUDA): the network under autocast; recorded in the store"),
     input_mode: Optional[str] = typer.Option(None, help="whisper-*: padded (default: every piece padded to 30 s) or "
@@ -101,13 +106,14 @@ def extract(
     jobs = [(c, v) for c in resolve_corpora(corpus) for v in views]
     for name, one_view in jobs:  # every argument of every job checked before the first store is touched
         preflight(model, name, device=device, weights=weights, corpus_root=root, batch_seconds=batch_seconds,
-                  view=one_view, scheduler=scheduler, extractor_options=options or None)
+                  view=one_view, scheduler=scheduler, extractor_options=options or None, workers=workers,
+                  workers_mode=workers_mode)
     failed = False
     for name, one_view in jobs:
         report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
                              batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
                              view=one_view, view_seed=view_seed, scheduler=scheduler,
-                             extractor_options=options or None)
+                             extractor_options=options or None, workers=workers, workers_mode=workers_mode)
         name = report.corpus
         if report.skipped:
             console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")

@@ -68,10 +68,21 @@ def row_crcs(rows: np.ndarray) -> np.ndarray:
     return np.array([crc32c(row) for row in rows], np.int64)
 
 
-def write_stats_digests(group: zarr.Group, first: int, mean: np.ndarray, std: np.ndarray) -> None:
-    if STATS_ARRAY not in group.array_keys():  # a store from before summary digests: resumed as it was made
-        return
-    array = group[STATS_ARRAY]
+def put_rows(array: zarr.Array, first: int, rows: np.ndarray) -> None:
+    """Digest rows ``first …`` of a digest array (one chunk: read, changed, written back)."""
+    stored = array[:]
+    stored[first:first + len(rows)] = rows
+    array[:] = stored
+
+
+def write_stats_digests(group: zarr.Group, first: int, mean: np.ndarray, std: np.ndarray,
+                        array: zarr.Array | None = None) -> None:
+    """``array``: the store's stats digest array, opened once by a writer (a lookup per window costs more
+    than the write on a small window)."""
+    if array is None:
+        if STATS_ARRAY not in group.array_keys():  # a store from before summary digests: resumed as it was made
+            return
+        array = group[STATS_ARRAY]
     stored = array[:]
     stored[first:first + len(mean)] = np.stack([row_crcs(mean), row_crcs(std)], axis=1)
     array[:] = stored
@@ -98,11 +109,14 @@ def has_digests(group: zarr.Group) -> bool:
     return DIGEST_ARRAY in group.array_keys()
 
 
-def write_digests(group: zarr.Group, first: int, frames: np.ndarray, bounds: np.ndarray) -> None:
-    """Record the digests of utterances ``first …`` from the frames just written (as stored, float16)."""
-    if not has_digests(group):  # a store from before digests: resumed as it was made
-        return
-    array = group[DIGEST_ARRAY]
+def write_digests(group: zarr.Group, first: int, frames: np.ndarray, bounds: np.ndarray,
+                  array: zarr.Array | None = None) -> None:
+    """Record the digests of utterances ``first …`` from the frames just written (as stored, float16);
+    ``array``: the digest array, opened once by a writer."""
+    if array is None:
+        if not has_digests(group):  # a store from before digests: resumed as it was made
+            return
+        array = group[DIGEST_ARRAY]
     crcs = utterance_crcs(frames, bounds)
     stored = array[:]
     stored[first:first + len(crcs)] = crcs

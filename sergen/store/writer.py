@@ -9,6 +9,7 @@ uninterrupted run. The store is marked complete last.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,8 +18,8 @@ import pandas as pd
 import zarr
 
 from sergen.audio_digest import create_audio_arrays
-from sergen.store.digests import (LEDGER, checked_codecs, create_digest_array, create_stats_digest_array,
-                                  record_chunk_bytes, write_digests, write_stats_digests)
+from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, create_digest_array,
+                                  create_stats_digest_array, put_rows, record_chunk_bytes, row_crcs, utterance_crcs)
 from sergen.store.location import remove
 from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
@@ -64,6 +65,24 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
     return group
 
 
+@dataclass
+class Prepared:
+    """One window as it will be stored: frames in the store's dtype, per-utterance mean and std, and their
+    digests. Consecutive windows concatenate into one (``Prepared.join``)."""
+
+    stored: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    frame_crcs: np.ndarray
+    stats_crcs: np.ndarray
+
+    @staticmethod
+    def join(parts: list["Prepared"]) -> "Prepared":
+        if len(parts) == 1:
+            return parts[0]
+        return Prepared(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Prepared)))
+
+
 class StoreWriter:
     """Writes windows of consecutive utterances into an initialised store."""
 
@@ -71,34 +90,57 @@ class StoreWriter:
         self.group = group
         self.offsets = group["offsets"][:]
         self.attrs = dict(group.attrs["sergen"])
+        self._handles: dict[tuple[str, bool], zarr.Array | None] = {}
 
     @property
     def status(self) -> np.ndarray:
-        return self.group["status"][:]
+        return self._array("status", every_chunk=False)[:]
 
-    def _array(self, name: str) -> zarr.Array:
-        """An array that stores every chunk, all-zero ones included (Zarr skips those by default): a chunk
-        file that is absent then always means a loss, which readers detect (``store.verify.chunk_damage``)."""
-        return self.group[name].with_config({"write_empty_chunks": True})
+    def _array(self, name: str, every_chunk: bool = True) -> zarr.Array | None:
+        """``name`` opened once (a lookup reads metadata from disk, and costs more than a small window's
+        write); ``None`` for a digest array an older store lacks. ``every_chunk``: store every chunk, all-zero
+        ones included (Zarr skips those by default), so that a chunk file that is absent always means a loss,
+        which readers detect (``store.verify.chunk_damage``)."""
+        key = (name, every_chunk)
+        if key not in self._handles:
+            array = self.group[name] if name in self.group.array_keys() else None
+            self._handles[key] = array.with_config({"write_empty_chunks": True}) if array and every_chunk else array
+        return self._handles[key]
 
     def write_window(self, first: int, frames: list[np.ndarray], codes: list[int]) -> None:
         """Frames (float32 ``[T_i, D]``) of utterances ``first … first+len(frames)-1``, then their status."""
+        self.write_prepared(first, self.prepare(first, frames), codes)
+
+    def prepare(self, first: int, frames: list[np.ndarray]) -> "Prepared":
+        """What ``write_prepared`` writes, computed from the frames alone: it writes nothing, so any thread
+        may compute it while the one writer writes another window."""
         last = first + len(frames)
-        block = np.concatenate(frames).astype(np.float32)
+        block = np.concatenate(frames).astype(np.float32, copy=False)  # no second copy of float32 frames
         expected = self.offsets[last] - self.offsets[first]
         if block.shape[0] != expected:
             raise RuntimeError(f"window {first}:{last} has {block.shape[0]} frames, the store expects {expected}")
         stored = block.astype(self.attrs["dtype"])
-        self._array("frames")[self.offsets[first]:self.offsets[last]] = stored
-        write_digests(self.group, first, stored, self.offsets[first:last + 1] - self.offsets[first])
         mean = np.stack([f.mean(0) for f in frames]).astype(np.float32)
         std = np.stack([f.std(0) for f in frames]).astype(np.float32)
-        self._array("mean")[first:last] = mean
-        self._array("std")[first:last] = std
-        write_stats_digests(self.group, first, mean, std)
-        status = self.group["status"][:]
-        status[first:last] = codes
-        self.group["status"][:] = status
+        return Prepared(stored, mean, std, utterance_crcs(stored, self.offsets[first:last + 1] - self.offsets[first]),
+                        np.stack([row_crcs(mean), row_crcs(std)], axis=1))
+
+    def write_prepared(self, first: int, prepared: "Prepared", codes: list[int]) -> None:
+        """A prepared window's frames, digests and summaries, then its utterances' status."""
+        last = first + len(prepared.mean)
+        self._array("frames")[self.offsets[first]:self.offsets[last]] = prepared.stored
+        digests = self._array(DIGEST_ARRAY, every_chunk=False)
+        if digests is not None:  # a store from before digests: resumed as it was made
+            put_rows(digests, first, prepared.frame_crcs)
+        self._array("mean")[first:last] = prepared.mean
+        self._array("std")[first:last] = prepared.std
+        stats_digests = self._array(STATS_ARRAY, every_chunk=False)
+        if stats_digests is not None:
+            put_rows(stats_digests, first, prepared.stats_crcs)
+        status = self._array("status", every_chunk=False)
+        codes_now = status[:]
+        codes_now[first:last] = codes
+        status[:] = codes_now
 
     def mark_pending(self, utts: np.ndarray) -> None:
         """Utterances to write again (their chunk files were lost). The store is marked incomplete first,

@@ -1,0 +1,256 @@
+"""``make bench`` (and ``python bench/feed_ceiling.py``): how fast sergen's CPU side can feed a model (issue 22).
+
+The model is a free stand-in of WavLM-Large's output (``StandIn``: 4 layers × 1024-d at 50 Hz, WavLM's frame
+count, a few memory operations per frame), so every second measured is the pipeline's own: decoding,
+resampling, batching, handing frames over, float16 conversion, compression, digests and store writes. It is
+benchmark code only: registered in the measuring process for the time of the measurement, never for users.
+
+Writes ``bench/feed_ceiling.md``:
+
+1. the stage profile: each stage of the pipeline timed alone, serially, on the same files;
+2. threads against processes for decode + resample + log-Mel on 1 and 2 workers (``bench/decode_modes.py``);
+3. the feed ceiling: ``extract`` of the demo corpora with the stand-in, in a fresh interpreter pinned to
+   each of ``--cores`` (default 1, then 2; ``os.sched_setaffinity``; sergen sizes its workers to that mask),
+   best of ``--repeats``: audio seconds per wall second, in all and per core.
+
+The load average (``uptime``) is written beside the figures: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from sergen.extractors.base import Extractor  # noqa: E402
+
+STAND_IN = "bench-wavlm-large-shape"
+
+
+class StandIn(Extractor):
+    """WavLM-Large's output shape at no compute: frames built from the waveform by a few memory operations,
+    so the store compresses data that varies like embeddings do (not zeros)."""
+
+    name = STAND_IN
+    batching = "padded batches of similar lengths, as a GPU model"
+    sample_rate = 16000
+    frame_rate = 50.0
+    dim = 4 * 1024
+    min_samples = 400
+    uses_torch = False  # nothing to compute: BLAS pinned, as for signal processing
+    source = "bench/feed_ceiling.py (no weights)"
+    _table = np.random.default_rng(0).standard_normal((64, 4 * 1024)).astype(np.float32)
+
+    def num_frames(self, n_samples: int) -> int:
+        return (n_samples - 400) // 320 + 1
+
+    def embed(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
+        out = []
+        for wave in waveforms:
+            n = self.num_frames(len(wave))
+            level = np.abs(wave[: n * 320]).reshape(n, 320).mean(1, keepdims=True) if n * 320 <= len(wave) \
+                else np.full((n, 1), float(np.abs(wave).mean()), np.float32)
+            out.append(self._table[np.arange(n) % 64] * level.astype(np.float32))
+        return out
+
+
+@contextlib.contextmanager
+def registered():
+    """The stand-in known to ``get_extractor`` in this process only, for the block."""
+    from sergen.extractors import EXTRACTORS
+
+    EXTRACTORS._items[STAND_IN], EXTRACTORS._aliases[STAND_IN] = StandIn, STAND_IN
+    try:
+        yield
+    finally:
+        del EXTRACTORS._items[STAND_IN], EXTRACTORS._aliases[STAND_IN]
+
+
+def uptime() -> str:
+    from loop_baseline import uptime as up
+
+    return up()
+
+
+# -- 1. stage profile ---------------------------------------------------------------------------------
+def stage_profile(files: list[str], stores: Path) -> list[tuple[str, float, str]]:
+    """(stage, seconds, note) for the files, each stage alone in this process (all in memory at once: keep
+    them to a few hundred seconds of audio)."""
+    import soundfile as sf
+    import soxr
+
+    from sergen.audio import load_audio
+    from sergen.extractors.melspec import MelSpec
+    from sergen.store.layout import frame_codec
+
+    stages: list[tuple[str, float, str]] = []
+    t = time.perf_counter()
+    raw = [sf.read(p, dtype="float32", always_2d=True) for p in files]
+    stages.append(("decode (soundfile)", time.perf_counter() - t, "read and convert to float32"))
+    t = time.perf_counter()
+    waves = [soxr.resample(d.mean(1), r, 16000, quality="HQ") if r != 16000 else d[:, 0] for d, r in raw]
+    stages.append(("resample to 16 kHz (soxr HQ)", time.perf_counter() - t, "files at other rates only"))
+    del raw
+    mel = MelSpec()
+    mel.embed_one(waves[0])
+    t = time.perf_counter()
+    for w in waves:
+        mel.embed_one(np.pad(w, (0, max(0, 400 - len(w)))))
+    stages.append(("log-Mel (melspec's features)", time.perf_counter() - t, "128 bands at 100 Hz"))
+    stand_in = StandIn()
+    t = time.perf_counter()
+    frames = [stand_in.embed([np.pad(w, (0, max(0, 400 - len(w))))])[0] for w in waves]
+    stages.append(("stand-in model output", time.perf_counter() - t, "4096-d at 50 Hz, float32"))
+    n_frames = sum(len(f) for f in frames)
+    t = time.perf_counter()
+    halves = [f.astype(np.float16) for f in frames]
+    stages.append(("float16 conversion", time.perf_counter() - t, f"{n_frames:,} frames"))
+    import zarr
+
+    codec = zarr.create_array(str(stores / "codec.zarr"), shape=(n_frames, 4096), chunks=(256, 4096),
+                              dtype="float16", compressors=[frame_codec()], overwrite=True)
+    block = np.concatenate(halves)
+    t = time.perf_counter()
+    codec[:] = block
+    written = sum(p.stat().st_size for p in (stores / "codec.zarr").rglob("*") if p.is_file())
+    stages.append(("compression + chunk files (Blosc-zstd, bitshuffle)", time.perf_counter() - t,
+                   f"{block.nbytes / 2**20:,.0f} MiB → {written / 2**20:,.0f} MiB"))
+    return stages
+
+
+# -- 3. feed ceiling ----------------------------------------------------------------------------------
+def child(ws: Path, cores: int, stores: Path, corpora: list[str]) -> dict:
+    """In a fresh interpreter: pinned to ``cores`` cores, extract ``corpora`` with the stand-in."""
+    os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))
+    from sergen.config import use_workspace
+    from sergen.extract import extract
+
+    with registered(), use_workspace(ws):
+        extract(STAND_IN, corpora[-1], stores_root=stores / "warmup", show_progress=False)  # starts the pool
+        start, cpu0, audio_s = time.perf_counter(), cpu_seconds(), 0.0
+        for corpus in corpora:
+            report = extract(STAND_IN, corpus, stores_root=stores / "timed", show_progress=False)
+            assert report.complete, report.failures
+            audio_s += report.audio_s
+        wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu0
+    from sergen.threads import available_cores
+
+    return {"cores": available_cores(), "audio_s": audio_s, "wall_s": wall, "cpu_s": cpu}
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (all its threads) and of its finished children."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def feed(ws: Path, work: Path, cores: int, corpora: list[str], run: int) -> dict:
+    stores = work / f"feed-{cores}-{run}"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(cores), "--ws", str(ws),
+           "--stores", str(stores), "--corpora", ",".join(corpora)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"feed-ceiling child failed:\n{done.stderr[-3000:]}")
+    import shutil
+
+    shutil.rmtree(stores, ignore_errors=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=float(os.environ.get("SERGEN_BENCH_SCALE", 0.1)),
+                        help="demo corpora scale (SERGEN_BENCH_SCALE; default 0.1)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "feed_ceiling.md")
+    parser.add_argument("--cores", default="1,2", help="core counts of the feed ceiling, e.g. 1,2,4,8,16")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ws", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--stores", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--corpora", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.ws, args.child, args.stores, args.corpora.split(","))))
+        return 0
+    from decode_modes import measure
+    from loop_baseline import demo_files
+    from run import machine
+    from sergen import CORPORA
+
+    lines = ["# Feed ceiling of the CPU side (issue 22)", "", f"Machine: {machine()}; this process may use "
+             f"{len(os.sched_getaffinity(0))} cores.", "", f"Before: `{uptime()}`.", "",
+             "Generated by `python bench/feed_ceiling.py` (part of `make bench`); see its docstring.", ""]
+    with tempfile.TemporaryDirectory(dir=os.environ.get("SERGEN_BENCH_TMP")) as tmp:
+        work = Path(tmp)
+        ws, files, audio_s = demo_files(work, args.scale)
+        lines += [f"Demo corpora at scale {args.scale:g}: {len(files)} files, {audio_s:,.0f} s of audio.", ""]
+
+        import soundfile as sf
+
+        sample, sample_s = [], 0.0
+        for path in files[:: max(1, len(files) // 400)]:  # spread over the corpora, ≈ 400 files
+            sample.append(path)
+            sample_s += sf.info(path).duration
+        stages = stage_profile(sample, work)
+        lines += ["## 1. Stage profile (each stage alone, serially, one core)", "",
+                  f"{len(sample)} of the files, {sample_s:,.0f} s of audio.", "",
+                  "| stage | seconds | audio s per s | note |", "|---|---:|---:|---|"]
+        lines += [f"| {name} | {s:.3f} | {sample_s / s:,.0f} | {note} |" for name, s, note in stages]
+        lines += ["", f"Load: `{uptime()}`.", ""]
+        print("\n".join(lines[-len(stages) - 4:]), flush=True)
+
+        modes = measure(sample, args.repeats)
+        serial = modes[0][2]
+        lines += ["## 2. Threads or processes: decode + resample + log-Mel", "",
+                  f"Per file, best of {args.repeats} alternating. Warm pool: extraction's own process pool, "
+                  "started before the timings (it outlives an `extract` call); fresh pool: a new pool each "
+                  "time, its start included (a cold `sergen extract`).", "",
+                  "| mode | workers | seconds | × serial |", "|---|---:|---:|---:|"]
+        lines += [f"| {mode} | {w} | {s:.2f} | {serial / s:.2f} |" for mode, w, s in modes]
+        lines += ["", f"Load: `{uptime()}`.", ""]
+        print("\n".join(lines[-len(modes) - 3:]), flush=True)
+
+        corpora = list(CORPORA)
+        best: dict[int, dict] = {}
+        for run in range(args.repeats):  # alternating 1 and 2 cores
+            for cores in [int(c) for c in args.cores.split(",")]:
+                got = feed(ws, work, cores, corpora, run)
+                if cores not in best or got["wall_s"] < best[cores]["wall_s"]:
+                    best[cores] = got
+                print(f"feed ceiling, {cores} core(s), run {run + 1}: {got}", flush=True)
+        lines += ["## 3. Feed ceiling with a free WavLM-Large-shaped model (4 × 1024-d at 50 Hz)", "",
+                  f"`extract` of the five demo corpora in a fresh interpreter pinned to the cores; best of "
+                  f"{args.repeats}, alternating.", "",
+                  "CPU seconds: the extracting process's threads (and worker processes, if any). On a shared "
+                  "machine the wall figures follow the load; audio seconds per CPU second (the pipeline's cost) "
+                  "and the cores' use (CPU ÷ wall ÷ cores) follow it less.", "",
+                  "| cores | audio (s) | wall (s) | audio s per s | per core | scaling | CPU (s) | audio s per CPU s "
+                  "| cores' use |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        one = best[1]["audio_s"] / best[1]["wall_s"]
+        for cores, got in sorted(best.items()):
+            rate = got["audio_s"] / got["wall_s"]
+            lines.append(f"| {got['cores']} | {got['audio_s']:,.0f} | {got['wall_s']:.2f} | {rate:,.0f} | "
+                         f"{rate / got['cores']:,.0f} | {rate / one:.2f}× | {got['cpu_s']:.2f} | "
+                         f"{got['audio_s'] / got['cpu_s']:,.0f} | {got['cpu_s'] / got['wall_s'] / got['cores']:.0%} |")
+        lines += ["", f"After: `{uptime()}`.", ""]
+    args.out.write_text("\n".join(lines))
+    print("\n".join(lines[-len(best) - 8:]))
+    print(f"written {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

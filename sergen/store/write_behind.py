@@ -1,0 +1,99 @@
+"""Compression and Zarr writes on one background thread, so the model computes the next window while the
+last one is written (issue 22). The float16 conversion, summaries and digests of each window are computed
+before, on a small thread pool, so that the one writer only writes.
+
+The store's guarantees are those of ``StoreWriter``, unchanged: this thread is the only one that writes
+(one writer), it writes windows in the order they were handed over, and each window's status is set
+after its frames (``StoreWriter.write_window``). Consecutive windows waiting in the queue are written as
+one (the same values; fewer rewrites of the status and digest chunks). A kill at any moment leaves whole
+windows marked written and nothing else, as a serial run would. The queue is short (``depth`` windows), so
+memory stays bounded and a slow disk slows the model down rather than filling the memory.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from sergen.store.writer import Prepared, StoreWriter
+
+_STOP = object()
+
+
+class WriteBehind:
+    """``put`` hands a window over: its float16 frames, summaries and digests are computed on
+    ``prepare_threads`` threads (``StoreWriter.prepare``, which writes nothing), and the one writer thread
+    writes the prepared windows in order. ``close`` waits for every window to be written. An error of either
+    (a full disk) is raised in the caller's thread at its next ``put`` or ``close``."""
+
+    def __init__(self, writer: StoreWriter, depth: int = 3, merge_bytes: int = 256 << 20, prepare_threads: int = 1):
+        self.writer = writer
+        self.merge_bytes = merge_bytes
+        self._prepare = ThreadPoolExecutor(max(1, prepare_threads), thread_name_prefix="sergen-store-prepare")
+        self._queue: queue.Queue = queue.Queue(maxsize=depth + max(1, prepare_threads))
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sergen-store-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        carry = None
+        while True:
+            item, carry = (carry if carry is not None else self._queue.get()), None
+            if item is _STOP:
+                return
+            if self._error is not None:  # after a failure, later windows are dropped: they stay pending
+                continue
+            first, n_utts, size, prepared, codes, failures = item
+            parts = [prepared]
+            # windows waiting right behind this one are written with it: a write costs about the same for
+            # ten utterances as for a thousand (the status, digest and summary chunks are rewritten whole)
+            while size < self.merge_bytes:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP or nxt[0] != first + n_utts:
+                    carry = nxt
+                    break
+                n_utts, size, codes, failures = n_utts + nxt[1], size + nxt[2], codes + nxt[4], nxt[5]
+                parts.append(nxt[3])
+            try:
+                self.writer.write_prepared(first, Prepared.join([p.result() for p in parts]), codes)
+                self.writer.set_failures(failures)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            self._stop()
+            error, self._error = self._error, None
+            raise error
+
+    def put(self, first: int, frames: list[np.ndarray], codes: list[int], failures: dict[str, str]) -> None:
+        """Queue one window (blocks while the queue is full); ``failures`` is copied as it is now."""
+        self._raise()
+        prepared = self._prepare.submit(self.writer.prepare, first, list(frames))
+        self._queue.put((first, len(frames), sum(f.nbytes for f in frames), prepared, list(codes), dict(failures)))
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+        self._prepare.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        """Every queued window written (or the writer's error raised)."""
+        self._stop()
+        self._raise()
+
+    def __enter__(self) -> "WriteBehind":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # the caller failed: let the windows already handed over land, then let its error through
+            self._stop()
