@@ -18,7 +18,7 @@ help:
 	@echo "make extract MODEL=m    extract MODEL (default melspec) for CORPUS (default all);"
 	@echo "                        optional WEIGHTS=path LAYERS=6,12 (wavlm) HOP=1.0 (clap) DEVICE=cuda"
 	@echo "make bench              benchmarks, written to bench/results.md, bench/ablation.md, bench/cpu_profile.md"
-	@echo "                        and bench/extract_profile.md (extraction vs a plain loop)"
+	@echo "                        bench/extract_profile.md (extraction vs a plain loop) and bench/demo_profile.md (make demo by stage)"
 	@echo "make soak               kill extraction at random moments 20 times; check nothing is lost"
 
 install: $(STAMP)
@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/ablation.py
 	$(BIN)/python bench/cpu_profile.py
+	$(BIN)/python bench/demo_profile.py
 	$(BIN)/python bench/loop_baseline.py
 
 soak: $(STAMP)
