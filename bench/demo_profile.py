@@ -136,6 +136,10 @@ def schedule_lines(clock: StageClock, results_dir: Path, workers: int) -> list[s
         longest = max(jobs, key=jobs.get)
         lines.append(f"| extraction | {len(jobs)} | {total:.1f} | {total / workers:.1f} | "
                      f"{clock.wall['extraction']:.1f} | {jobs[longest]:.1f} ({'/'.join(str(p) for p in longest if p)}) |")
+        for model in dict.fromkeys(job[0] for job in jobs):  # EXTRACT_COST in sergen/demo.py comes from these
+            mine = [s for job, s in jobs.items() if job[0] == model]
+            lines.append(f"| extraction, {model} | {len(mine)} | {sum(mine):.1f} | {sum(mine) / workers:.1f} | | "
+                         f"{max(mine):.1f} |")
     import pandas as pd
 
     csvs = sorted((results_dir / "runs").glob("*.csv"))

@@ -129,9 +129,9 @@ def _check_arguments(scale, models, views, workers, seeds) -> None:
         raise SergenError(f"--seeds must be whole numbers ≥ 0, not {list(seeds)}", fix="e.g. --seeds 0,1,2")
 
 
-# relative CPU cost of extracting one second of audio (melspec = 1), measured by bench/demo_profile.py:
-# openSMILE's eGeMAPS is single-threaded and far slower, so its stores are started first
-EXTRACT_COST = {"egemaps": 8.0}
+# relative CPU cost of extracting one second of audio (melspec = 1): openSMILE's eGeMAPS took 15× melspec's
+# CPU seconds on the demo's emodb and ravdess (docs/cpu.md), so its large stores are started first
+EXTRACT_COST = {"egemaps": 15.0}
 
 
 def _extract_one(job: tuple) -> tuple[dict, float]:

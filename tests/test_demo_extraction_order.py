@@ -15,10 +15,13 @@ def test_jobs_go_costliest_first():
     seconds = {"emodb": 10.0, "msp": 100.0}
     jobs = extraction_jobs(["melspec", "egemaps"], ["emodb", "msp"], ["reverb"], seconds)
     assert EXTRACT_COST["egemaps"] > 1 and "melspec" not in EXTRACT_COST  # melspec is the unit
-    # egemaps msp (800), egemaps emodb (80) vs melspec msp (100): the cost, not the model, decides
-    assert jobs == [("egemaps", "msp", None), ("egemaps", "msp", "reverb"), ("melspec", "msp", None),
-                    ("melspec", "msp", "reverb"), ("egemaps", "emodb", None), ("egemaps", "emodb", "reverb"),
+    # audio seconds × cost: egemaps msp 1500, egemaps emodb 150, melspec msp 100, melspec emodb 10
+    assert jobs == [("egemaps", "msp", None), ("egemaps", "msp", "reverb"), ("egemaps", "emodb", None),
+                    ("egemaps", "emodb", "reverb"), ("melspec", "msp", None), ("melspec", "msp", "reverb"),
                     ("melspec", "emodb", None), ("melspec", "emodb", "reverb")]
+    cheap = extraction_jobs(["melspec", "egemaps"], ["emodb", "msp"], [], {"emodb": 1.0, "msp": 100.0})
+    assert cheap == [("egemaps", "msp", None), ("melspec", "msp", None), ("egemaps", "emodb", None),
+                     ("melspec", "emodb", None)]  # melspec msp (100) before egemaps emodb (15)
     assert len(extraction_jobs(["melspec"], ["emodb"], [], seconds)) == 1
 
 
