@@ -52,6 +52,15 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def reap_children() -> None:
+    """Wait for the worker processes a stage started: ``getrusage`` counts a child's CPU only once it is waited
+    for, and the grid kills a worker that is slow to exit (on a loaded machine) without waiting for it."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.join()
+
+
 class StageClock:
     """Exclusive wall and CPU seconds per stage."""
 
@@ -101,6 +110,7 @@ class StageClock:
         def wrapped(*args, **kwargs):
             with self.stage(name):
                 out = fn(*args, **kwargs)
+                reap_children()
             self.results[name].append(out)
             return out
         wrapped.__wrapped__ = fn
