@@ -19,8 +19,9 @@ help:
 	@echo "                        optional WEIGHTS=path LAYERS=6,12 (wavlm) HOP=1.0 (clap) DEVICE=cuda"
 	@echo "                        OPT=\"key=value ...\" (any model option: sergen models ls lists them)"
 	@echo "make bench              benchmarks, written to bench/results.md, bench/ablation.md, bench/cpu_profile.md"
-	@echo "                        bench/extract_profile.md (extraction vs a plain loop) and bench/feed_ceiling.md"
-	@echo "                        (stage profile, threads vs processes, feed ceiling of a WavLM-Large-shaped stand-in)"
+	@echo "                        bench/demo_profile.md (make demo by stage), bench/extract_profile.md (extraction"
+	@echo "                        vs a plain loop), bench/frame_stream.md (frame stream vs sequence-head steps) and"
+	@echo "                        bench/feed_ceiling.md (stage profile, threads vs processes, a WavLM-Large-shaped stand-in)"
 	@echo "make soak               kill extraction at random moments 20 times; check nothing is lost"
 
 install: $(STAMP)
@@ -49,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/ablation.py
 	$(BIN)/python bench/cpu_profile.py
+	$(BIN)/python bench/demo_profile.py
 	$(BIN)/python bench/loop_baseline.py
 	$(BIN)/python bench/frame_stream.py
 	$(BIN)/python bench/feed_ceiling.py

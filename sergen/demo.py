@@ -129,11 +129,49 @@ def _check_arguments(scale, models, views, workers, seeds) -> None:
         raise SergenError(f"--seeds must be whole numbers ≥ 0, not {list(seeds)}", fix="e.g. --seeds 0,1,2")
 
 
-def _extract_one(job: tuple) -> dict:
+# relative CPU cost of extracting one second of audio (melspec = 1): openSMILE's eGeMAPS took 15× melspec's
+# CPU seconds on the demo's emodb and ravdess (docs/cpu.md), so its large stores are started first
+EXTRACT_COST = {"egemaps": 15.0}
+
+
+def _extract_one(job: tuple) -> tuple[dict, float]:
+    """One store (model, corpus, view) in a worker: its failures and its wall seconds."""
     from sergen.extract import extract
 
     model, corpus, view = job
-    return extract(model, corpus, view=view, overwrite=True, show_progress=False).failures
+    report = extract(model, corpus, view=view, overwrite=True, show_progress=False)
+    return report.failures, report.wall_s
+
+
+def extraction_jobs(models, corpora, views, audio_seconds: dict[str, float]) -> list[tuple]:
+    """Every (model, corpus, view) store to extract, the costliest first (audio seconds × the model's cost):
+    the long ones start while the short ones fill the other core, so no long store is left to finish alone."""
+    jobs = [(model, corpus, view) for model in models for corpus in corpora for view in [None, *views]]
+    return sorted(jobs, key=lambda j: -audio_seconds[j[1]] * EXTRACT_COST.get(j[0], 1.0))
+
+
+def extract_stores(jobs: list[tuple], workers: int) -> dict[tuple, float]:
+    """Extract ``jobs`` in ``workers`` processes, in the order given; each job writes its own store, so no
+    store ever has two writers. Returns each job's wall seconds."""
+    seconds = {}
+    # spawned workers inherit the demo workspace through the environment
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
+        for job, (failures, wall_s) in zip(jobs, pool.map(_extract_one, jobs, chunksize=1)):
+            if failures:
+                raise RuntimeError(f"demo extraction failed: {failures}")
+            seconds[job] = wall_s
+    return seconds
+
+
+def audio_seconds(corpora) -> dict[str, float]:
+    """Each corpus's audio seconds, from its manifest (what extraction costs grow with)."""
+    from sergen.corpora.manifest import load_manifest
+
+    out = {}
+    for corpus in corpora:
+        manifest, _ = load_manifest(corpus)
+        out[corpus] = float((manifest["num_samples"] / manifest["sample_rate"]).sum())
+    return out
 
 
 def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "egemaps"),
@@ -180,15 +218,10 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds) -> Path:
         set_root(corpus, roots[corpus])  # the demo's own config: `cd demo && sergen manifest emodb` works
     step(f"manifests written to {data_dir('manifests')}/")
 
-    for model in models:
-        jobs = [(model, corpus, view) for corpus in CORPORA for view in [None, *views]]
-        # one store per job, so jobs run side by side in worker processes without sharing a store;
-        # spawned workers inherit the demo workspace through the environment
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            for failures in pool.map(_extract_one, jobs):
-                if failures:
-                    raise RuntimeError(f"demo extraction failed: {failures}")
-        step(f"extracted {model} for {len(CORPORA)} corpora × {1 + len(views)} views into {data_dir('stores')}/{model}/")
+    # every model's stores in one pool, the costliest first: both cores stay busy to the end of extraction
+    extract_stores(extraction_jobs(models, CORPORA, views, audio_seconds(CORPORA)), workers)
+    step(f"extracted {', '.join(models)} for {len(CORPORA)} corpora × {1 + len(views)} views into "
+         f"{data_dir('stores')}/")
 
     results_dir = data_dir("results")
     _remove_results(results_dir, old_results)  # the demo's own earlier results: its report shows this run only

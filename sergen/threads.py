@@ -65,3 +65,16 @@ def blas_threads(extractor) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def one_numeric_thread() -> Iterator[None]:
+    """BLAS and OpenMP on one thread for a probe run (issue 26). Its numbers must not depend on the machine's
+    cores (a logistic regression fitted on two OpenBLAS threads differs in the last bits from one fitted on
+    one), and the grid already keeps every core busy with one run per worker: a second BLAS thread per
+    worker only spins against the other worker (the corpus-ID regression took 1.6 CPU-s instead of 0.04 on
+    a loaded 2-core machine). Restored on leaving."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield

@@ -123,6 +123,7 @@ class _Worker:
         self.proc.join(timeout=10)
         if self.proc.is_alive():
             self.proc.kill()
+            self.proc.join()  # reaped here, not left a zombie until the process exits
 
 
 def plan_for(todo: list, stores_root, workers: int) -> tuple[MemoryPlan, list[dict]]:

@@ -32,6 +32,7 @@ from sergen.results import runs_dir as runs_dir  # noqa: F401
 from sergen.experiments.run_scores import UtteranceScores, write_scores
 from sergen.results import save_run as save_rows
 from sergen.store.reader import existing_stores
+from sergen.threads import one_numeric_thread
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
 from sergen.train.frame_stream import FrameSampler, UtteranceFrames, UtteranceFrameSets
@@ -378,7 +379,13 @@ def option_values(spec: ProbeSpec) -> dict:
 
 def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     """Train and test one spec; the record holds the fingerprints of every store read (taken before
-    reading, so a store rebuilt during the run makes the run stale rather than wrongly fresh)."""
+    reading, so a store rebuilt during the run makes the run stale rather than wrongly fresh). BLAS and
+    OpenMP run on one thread (``sergen.threads.one_numeric_thread``): the same numbers on any machine."""
+    with one_numeric_thread():
+        return _probe_run(spec, stores_root)
+
+
+def _probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     root = stores_root_key(stores_root or data_dir("stores"))
     started = time.perf_counter()
     record = RunRecord(run_id=spec.run_id, spec=spec.as_dict(), stores_root=root,
