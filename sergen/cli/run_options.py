@@ -32,14 +32,7 @@ def pool_choices() -> tuple[str, str]:
 
 # options whose values are a registry's names: their help and allowed values are read from it, so a strategy
 # registered there is a choice here with no other edit
-REGISTERED = {"norm": norm_choices, "pool": pool_choices, "head": lambda: _heads()}
-
-
-def _heads() -> tuple[str, str]:
-    from sergen.train.head_base import head_choices
-    import sergen.train.heads  # noqa: F401 - every head registered
-
-    return head_choices()
+REGISTERED = {"norm": norm_choices, "pool": pool_choices}
 
 
 def base_help(option: RunOption) -> str:
@@ -53,8 +46,6 @@ def allowed(option: RunOption, grid: bool) -> str:
     listed = REGISTERED.get(option.name)
     if listed:
         names = listed()[1]
-        if grid and option.grid_allowed and "{}" in option.grid_allowed:
-            return option.grid_allowed.format(names)
         return f"{names}, or a list of them" if grid and option.several else names
     return option.grid_allowed_text() if grid else option.allowed
 

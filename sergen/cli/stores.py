@@ -331,7 +331,8 @@ def models_check(
     import numpy as np
 
     from sergen.batch_check import TOLERANCE, compare, pick_spread, with_common_length
-    from sergen.extract import decode_row, plan_frames
+    from sergen.extract import plan_frames
+    from sergen.extract_window import decode_row
     from sergen.extractors import get_extractor
     from sergen.extractors import default_device
     from sergen.preflight import preflight

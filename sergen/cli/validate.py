@@ -15,7 +15,7 @@ from typing import Callable
 import typer
 
 from sergen.bounds import MAX_SEED
-from sergen.spec import OPTION
+from sergen.spec import HEAD_CHOICES, OPTION
 
 
 def _number(value, kind: type, hint: str):
@@ -99,9 +99,7 @@ def head(value):
     from sergen.train.heads import HEADS
 
     if value.strip() not in HEADS:
-        from sergen.train.head_base import head_choices
-
-        raise typer.BadParameter(f"{value!r} is not a head: give {head_choices()[1]}")
+        raise typer.BadParameter(f"{value!r} is not a head: give {HEAD_CHOICES}")
     return value
 
 

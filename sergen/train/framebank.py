@@ -41,7 +41,6 @@ from dataclasses import dataclass
 import warnings
 
 import numpy as np
-import torch
 
 from sergen.train.pooling import input_dim, pooling, uses_squares
 
@@ -109,11 +108,15 @@ class StoreBank:
         weights = np.concatenate([sign, -sign])
         order = np.argsort(targets, kind="stable")  # each output's rows together: one bag per output
         offsets = np.concatenate([[0], np.cumsum(np.bincount(targets, minlength=n_out))[:-1]])
+        import torch  # here, not at the top: the CLI lists the normalisations without starting torch
+
         return torch.from_numpy(rows[order]), torch.from_numpy(offsets), torch.from_numpy(weights[order])
 
     @staticmethod
     def _bag(table: torch.Tensor, rows, offsets, weights) -> np.ndarray:
         # gather and weighted sum in one pass (2.7× faster than a gather and a sparse product)
+        import torch
+
         return torch.nn.functional.embedding_bag(rows, table, offsets, mode="sum", per_sample_weights=weights).numpy()
 
     @property
@@ -137,6 +140,8 @@ class StoreBank:
 
 
 def _shared_tensor(array: np.ndarray) -> torch.Tensor:
+    import torch
+
     with warnings.catch_warnings():  # a read-only mapping: torch warns, and never writes to it here
         warnings.simplefilter("ignore", UserWarning)
         return torch.from_numpy(array)

@@ -153,7 +153,7 @@ def test_bad_checkpoints_say_what_and_where(tiny, tmp_path, monkeypatch):
     root, _ = tiny
     with pytest.raises(SergenError, match=r"has hidden states 0…3; layer\(s\) \[7\] do not exist"):
         get_extractor("whisper-large-v3", weights=root, layers=(7,)).load()
-    with pytest.raises(SergenError, match=r"--layers names a hidden state twice: \[1, 1\]"):
+    with pytest.raises(SergenError, match=r"whisper-large-v3: layers='1,1' is not valid \(a hidden state is named twice: \[1, 1\]\)"):
         get_extractor("whisper-large-v3", weights=root, layers="1,1").load()
 
     eighty = tmp_path / "eighty"
