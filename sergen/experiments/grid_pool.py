@@ -170,7 +170,15 @@ def sequence_data_bytes(todo: list, stores_root) -> int:
 
 
 def run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, task) -> None:
-    """Run ``todo`` in worker processes (in this process when the plan allows one worker and one run)."""
+    """Run ``todo`` in worker processes (in this process when the plan allows one worker and one run). The
+    stores do not change during a grid: each corpus's view stores are listed once (``views_listed_once``)."""
+    from sergen.store.reader import views_listed_once
+
+    with views_listed_once():
+        _run_local(todo, stores_root, results_dir, workers, run_one, bar, task)
+
+
+def _run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, task) -> None:
     from sergen.console import err_console
 
     from sergen.config import data_dir
@@ -180,11 +188,13 @@ def run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, 
     # each store's bank once, before the runs that need it, in the order the runs need them
     plan, touched = plan_for(todo, root, workers)
     order = order_runs(todo, touched)
-    stores = list(dict.fromkeys((todo[i].model, name, todo[i].layer) for i in order
-                                for name in _stores_of(todo[i], root)))
+    # each run's training stores, found once: listing a corpus's view stores opens each of them
+    listed = {i: _stores_of(todo[i], root) for i in order}
+    trained_on = {i: set(names) for i, names in listed.items()}
+    stores = list(dict.fromkeys((todo[i].model, name, todo[i].layer) for i in order for name in listed[i]))
     # the sums-of-squares bank of a store only where a mean+std run trains on it
     squares = {(todo[i].model, name, todo[i].layer) for i in order if uses_squares(todo[i].pool)
-               for name in _stores_of(todo[i], root)}
+               for name in trained_on[i]}
     banks = [(model, name, layer, "mean+std" if (model, name, layer) in squares else "mean")
              for model, name, layer in stores]
     bank_task = bar.add_task("store banks", total=len(stores))
@@ -193,7 +203,7 @@ def run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, 
     if plan.workers > 1 and len(todo) > 1:
         sizes = {b: data.bank_bytes(data.bank_layout(data.store_index(b[0], b[1], root, b[2]))[0]) for b in banks}
         needs = {i: {b for b in banks if (b[0], b[2]) == (todo[i].model, todo[i].layer)
-                     and b[1] in _stores_of(todo[i], root)} for i in order}
+                     and b[1] in trained_on[i]} for i in order}
         jobs = [("bank", b) for b in sorted(banks, key=lambda b: -sizes[b])] + [("run", i) for i in order]
         failures = _pool(todo, jobs, needs, stores_root, results_dir, plan.workers, budget, run_one,
                          lambda: bar.advance(task), lambda: bar.advance(bank_task))

@@ -6,6 +6,8 @@ attributes here."""
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 
 from pathlib import Path
@@ -49,12 +51,34 @@ def existing_stores(root: str | Path | None = None, include_views: bool = False)
     return sorted((model, corpus) for model, corpus in found if include_views or "@" not in corpus)
 
 
+_listed: dict | None = None  # inside ``views_listed_once``: (model, corpus, root) → its view stores
+
+
+@contextlib.contextmanager
+def views_listed_once():
+    """Within it, each corpus's view stores are listed once: a grid's planning asks for them per run and per
+    bank, and each listing opens every view store (it was 40 s of a demo grid's serial planning)."""
+    global _listed
+    outer = _listed
+    _listed = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _listed = outer
+
+
 def view_stores(model: str, corpus: str, root: str | Path | None = None) -> list[str]:
     """Names of the augmented-view stores (``<corpus>@<view>``) beside a corpus's clean store."""
     from sergen.config import data_dir
 
+    key = (model, corpus, str(root or data_dir("stores")))
+    if _listed is not None and key in _listed:
+        return list(_listed[key])
     found = glob_names(root or data_dir("stores"), f"{model}/{corpus}@*.zarr")
-    return sorted(name for _, name in found if store_attrs(store_path(model, name, root)).get("complete"))
+    names = sorted(name for _, name in found if store_attrs(store_path(model, name, root)).get("complete"))
+    if _listed is not None:
+        _listed[key] = names
+    return list(names)
 
 
 def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: bool = False,
