@@ -25,8 +25,9 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
+
+from stage_stack import ExclusiveStages
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -59,19 +60,17 @@ STAGES = {  # (module, attribute) → stage name
 }
 
 
-class StageTimer:
+class StageTimer(ExclusiveStages):
     """Exclusive wall seconds and page faults per stage: a stage entered inside another pauses the outer one."""
 
     def __init__(self):
         self.reset()
 
     def reset(self) -> None:
-        self.seconds, self.major, self.minor, self.calls = (defaultdict(float), defaultdict(int), defaultdict(int),
-                                                            defaultdict(int))
-        self.stack: list[list] = []
+        super().__init__()
+        self.seconds, self.major, self.minor = defaultdict(float), defaultdict(int), defaultdict(int)
 
-    @staticmethod
-    def _now():
+    def now(self):
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return time.perf_counter(), usage.ru_majflt, usage.ru_minflt
 
@@ -79,21 +78,6 @@ class StageTimer:
         self.seconds[name] += now[0] - since[0]
         self.major[name] += now[1] - since[1]
         self.minor[name] += now[2] - since[2]
-
-    @contextmanager
-    def stage(self, name: str):
-        now = self._now()
-        if self.stack:
-            self._charge(self.stack[-1][0], self.stack[-1][1], now)
-        self.stack.append([name, now])
-        self.calls[name] += 1
-        try:
-            yield
-        finally:
-            now = self._now()
-            self._charge(name, self.stack.pop()[1], now)
-            if self.stack:
-                self.stack[-1][1] = now
 
     def install(self) -> None:
         import importlib

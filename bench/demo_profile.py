@@ -25,8 +25,9 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
+
+from stage_stack import ExclusiveStages
 
 HERE = Path(__file__).resolve().parent
 
@@ -61,36 +62,20 @@ def reap_children() -> None:
         child.join()
 
 
-class StageClock:
+class StageClock(ExclusiveStages):
     """Exclusive wall and CPU seconds per stage."""
 
     def __init__(self):
-        self.wall, self.cpu, self.calls = defaultdict(float), defaultdict(float), defaultdict(int)
+        super().__init__()
+        self.wall, self.cpu = defaultdict(float), defaultdict(float)
         self.results: dict[str, list] = defaultdict(list)  # stage → what its calls returned (extraction's seconds)
-        self.stack: list[list] = []
 
-    @staticmethod
-    def now() -> tuple[float, float]:
+    def now(self) -> tuple[float, float]:
         return time.perf_counter(), cpu_seconds()
 
     def _charge(self, name, since, now) -> None:
         self.wall[name] += now[0] - since[0]
         self.cpu[name] += now[1] - since[1]
-
-    @contextmanager
-    def stage(self, name: str):
-        now = self.now()
-        if self.stack:
-            self._charge(self.stack[-1][0], self.stack[-1][1], now)
-        self.stack.append([name, now])
-        self.calls[name] += 1
-        try:
-            yield
-        finally:
-            now = self.now()
-            self._charge(name, self.stack.pop()[1], now)
-            if self.stack:
-                self.stack[-1][1] = now
 
     def install(self) -> list[str]:
         """Wrap every stage function that exists; the names of those missing (another checkout's sergen)."""
