@@ -11,7 +11,15 @@ import pytest
 from sergen.extractors import get_extractor
 
 
-def test_ctrl_c_inside_opensmile_is_raised_after_it_not_swallowed():
+@pytest.fixture
+def interactive_sigint():
+    """Ctrl-C as in a terminal: a process started in the background (``cmd &``) inherits SIGINT ignored."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_inside_opensmile_is_raised_after_it_not_swallowed(interactive_sigint):
     ex = get_extractor("egemaps").load()
     wav = np.random.default_rng(0).normal(0, 0.1, 16000 * 60).astype(np.float32)  # a few seconds of work
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
