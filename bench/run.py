@@ -521,6 +521,7 @@ def bench_real_grid(work: Path, scale: float, scale_50hz: float) -> list[str]:
         frames_of, write_s = write_real_stores(root / "stores", model, frac, rate)
         gib = sum(frames_of.values()) * 1024 * 2 / 2**30
         print(f"{label}: {gib:.1f} GiB of frames written in {write_s:.0f} s", flush=True)
+        (root / "manifests").mkdir(parents=True, exist_ok=True)  # a SERGEN_MANIFESTS that does not exist is refused
         env = dict(os.environ, SERGEN_STORES=str(root / "stores"), SERGEN_RESULTS=str(root / "results"),
                    SERGEN_MANIFESTS=str(root / "manifests"), SERGEN_CACHE=str(root / "banks"),
                    SERGEN_CONFIG=str(root / "sergen.toml"))
