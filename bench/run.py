@@ -488,7 +488,15 @@ def run_cli_grid(env: dict, model: str) -> tuple[float, float, float, str]:
     wall = time.perf_counter() - t
     if proc.returncode:
         raise RuntimeError(f"the grid failed:\n{out[-3000:]}")
-    plan = next((line.strip() for line in out.splitlines() if line.startswith("memory plan")), "?")
+    lines = out.splitlines()
+    at = next((k for k, line in enumerate(lines) if line.startswith("memory plan")), None)
+    plan = "?"
+    if at is not None:  # the console folds the plan at its width: joined again until its brackets close
+        plan = lines[at].strip()
+        for more in lines[at + 1:]:
+            if plan.count("(") <= plan.count(")"):
+                break
+            plan += " " + more.strip()
     return wall, memory.pss / 2**30, memory.rss / 2**30, plan
 
 
