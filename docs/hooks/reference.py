@@ -84,7 +84,7 @@ def run_options() -> str:
 
 RESULT_COLUMNS = {
     "n_train_corpora": "how many corpora the training set joins",
-    "metric": "one of the metrics (`auroc`, `acc`, `f1`, `avprec`, `uar`, `emobox_f1`): one row per test corpus and metric",
+    "metric": None,  # the registered metrics, named in ``results_columns``
     "value": "the metric on the test corpus's test split",
     "ci_low": "the lower end of its seeded bootstrap 95 % interval (`n_boot` resamples)",
     "ci_high": "the upper end of that interval",
@@ -109,6 +109,7 @@ def results_columns() -> list[str]:
     so a new column fails the strict build until it is described here."""
     from sergen.results import ROW_COLUMNS
     from sergen.spec import OPTIONS
+    from sergen.train.metrics import METRICS
 
     options = {o.name for o in OPTIONS if o.row}
     lines = ["", "## Results columns", "",
@@ -118,6 +119,9 @@ def results_columns() -> list[str]:
     for column in ROW_COLUMNS:
         if column in options:
             text = "the run option of that name (table above)"
+        elif column == "metric":
+            text = (f"one of the metrics ({', '.join(f'`{m}`' for m in METRICS)}): one row per test corpus and "
+                    "metric ([Registries](registries.md#metrics))")
         elif column in RESULT_COLUMNS:
             text = RESULT_COLUMNS[column]
         else:
@@ -151,9 +155,24 @@ def registries() -> str:
             where = getattr(obj, "__module__", "") or ""
             lines.append(f"| `{name}` | {', '.join(f'`{a}`' for a in registry.aliases(name)) or '–'} | `{where}` |")
         lines.append("")
+    lines += metrics()
     lines += ["Heads (`sergen/train/heads.py`, registry `head`) are the values of the `head` run option:",
               "[Run options](run-options.md).", ""]
     return "\n".join(lines) + "\n"
+
+
+def metrics() -> list[str]:
+    from sergen.train.metrics import METRICS
+
+    lines = ["## Metrics", "", "Registry `metric`, entries in `sergen/train/metrics.py` (`Metric`, "
+             "`sergen/train/metric_base.py`). Every run scores each on every test corpus with its bootstrap interval;",
+             "`sergen compare --metric` takes any of them.", "",
+             "| name | heading | better | reads | poster's four | what it is |", "|---|---|---|---|---|---|"]
+    for m in METRICS.all():
+        lines.append(f"| `{m.name}` | {_cell(m.title)} | {'higher' if m.higher_is_better else 'lower'} | "
+                     f"{'probabilities' if m.needs_proba else 'predicted class'} | {'yes' if m.poster else 'no'} | "
+                     f"{_cell(m.help)} |")
+    return lines + [""]
 
 
 if __name__ == "__main__":

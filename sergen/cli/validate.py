@@ -103,6 +103,15 @@ def head(value):
     return value
 
 
+def metric(value):
+    """A registered metric's name (``sergen.train.metrics.METRICS``)."""
+    from sergen.train.metrics import METRICS
+
+    if value is not None and value.strip() not in METRICS:
+        raise typer.BadParameter(f"{value!r} is not a metric: give {', '.join(METRICS.names())}")
+    return value
+
+
 def yes_no(value):
     if value is not None and str(value).strip().lower() not in ("no", "false", "0", "yes", "true", "1"):
         raise typer.BadParameter(f"{value!r} is neither yes nor no: give no, yes, or no,yes (both)")
