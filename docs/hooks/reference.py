@@ -3,8 +3,8 @@ every build, as an mkdocs hook, so a stale page fails ``mkdocs build --strict`` 
 
 - ``reference/cli.md``: every command and option, from the typer app (``sergen.cli.reference``);
 - ``reference/run-options.md``: every run option, from the run-option schema (``sergen.spec.OPTIONS``);
-- ``reference/registries.md``: the names each registry knows (corpora, extractors, views); heads are the
-  ``head`` run option's values (importing them would import torch, and the build would take seconds more).
+- ``reference/registries.md``: the names each registry knows (corpora, extractors, views, heads, metrics); the
+  heads' declarations import no torch, so listing them costs the build nothing.
 
 Regenerate them with ``.venv/bin/python docs/hooks/reference.py``.
 """
@@ -155,10 +155,27 @@ def registries() -> str:
             where = getattr(obj, "__module__", "") or ""
             lines.append(f"| `{name}` | {', '.join(f'`{a}`' for a in registry.aliases(name)) or '–'} | `{where}` |")
         lines.append("")
+    lines += heads()
     lines += metrics()
-    lines += ["Heads (`sergen/train/heads.py`, registry `head`) are the values of the `head` run option:",
-              "[Run options](run-options.md).", ""]
     return "\n".join(lines) + "\n"
+
+
+def heads() -> list[str]:
+    from dataclasses import fields
+
+    from sergen.train.head_base import head_options_text
+    from sergen.train.heads import HEADS
+
+    lines = ["## Heads", "", "Registry `head`, declared in `sergen/train/heads.py` and the modules it imports; the values "
+             "of the `head` run option ([Run options](run-options.md)), their hyper-parameters set with `--head-opt`.", "",
+             "| name | aliases | hyper-parameters (defaults) | what it is | defined in |", "|---|---|---|---|---|"]
+    for name in HEADS.names():
+        cls = HEADS.get(name)
+        defaults = head_options_text({f.name: getattr(cls(), f.name) for f in fields(cls)})
+        lines.append(f"| `{name}` | {', '.join(f'`{a}`' for a in HEADS.aliases(name)) or '–'} | "
+                     f"{f'`{defaults}`' if defaults else '–'} | {_cell(cls.__doc__)} | "
+                     f"`{cls.__module__}` |")
+    return lines + [""]
 
 
 def metrics() -> list[str]:
