@@ -166,8 +166,9 @@ def heads() -> list[str]:
     from sergen.train.head_base import head_options_text
     from sergen.train.heads import HEADS
 
-    lines = ["## Heads", "", "Registry `head`, declared in `sergen/train/heads.py` and the modules it imports; the values "
-             "of the `head` run option ([Run options](run-options.md)), their hyper-parameters set with `--head-opt`.", "",
+    lines = ["## Heads", "", "Registry `head`, declared in `sergen/train/heads.py` and the modules it imports; the "
+             "values of the `head` run option ([Run options](run-options.md)), their hyper-parameters set with "
+             "`--head-opt`.", "",
              "| name | aliases | hyper-parameters (defaults) | what it is | defined in |", "|---|---|---|---|---|"]
     for name in HEADS.names():
         cls = HEADS.get(name)

@@ -177,7 +177,8 @@ def register(metric: Metric) -> Metric:
 
 def metric_choices() -> str:
     """The metrics as ``--metric``'s help lists them: ``name (help)``, the direction where lower is better."""
-    return "; ".join(f"{m.name}: {m.help}" + ("" if m.higher_is_better else " (lower is better)") for m in METRICS.all())
+    return "; ".join(f"{m.name}: {m.help}" + ("" if m.higher_is_better else " (lower is better)")
+                     for m in METRICS.all())
 
 
 def check_metric(name: str, flag: str = "metric") -> str:

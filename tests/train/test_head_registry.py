@@ -25,8 +25,8 @@ def test_the_cli_lists_exactly_the_registered_heads():
     assert HEADS.names() == ["linear", "mlp", "mlp-dann", "attn", "cnn"]
     assert notes == LISTED
     assert base_help(OPTION["head"]) == (
-        "classifier head (a registered head of sergen.train.heads) — linear, mlp (128x256), mlp-dann (the MLP against "
-        "a corpus classifier by gradient reversal; several training corpora only), attn (attentive statistics "
+        "classifier head (a registered head of sergen.train.heads) — linear, mlp (128x256), mlp-dann (the MLP "
+        "against a corpus classifier by gradient reversal; several training corpora only), attn (attentive statistics "
         "pooling over the window's frames, then the MLP) or cnn (a small CNN from scratch on log-Mel frames; "
         "melspec stores only)")
     assert allowed(OPTION["head"], grid=False) == LISTED
