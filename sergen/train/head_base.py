@@ -1,6 +1,6 @@
 """What every head shares: the registry of head classes, their keyword hyper-parameters and how those are
-written in a run (``--head-opt hidden=64x128,dropout=0.3``), and the input modules (standardisation, the
-learned weighted sum of layers).
+written in a run (``--head-opt hidden=64x128,dropout=0.3``). The input modules (standardisation, the learned
+weighted sum of layers) and the MLP body are torch code, in ``head_modules``.
 
 A head is a small frozen dataclass: its fields are its hyper-parameters, checked in the constructor, and
 ``build`` makes the torch module for a given input. This module and the heads' declarations import no torch
