@@ -10,49 +10,10 @@ convolution to use, so other stores are refused (``sergen.experiments.sequence_c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import ClassVar
 
-import torch
-from torch import nn
-
-from sergen.train.head_base import HEADS, Head, Standardise
-
-class CNNModel(nn.Module):
-    def __init__(self, dim: int, n_classes: int, mean, std, channels: tuple, dropout: float, freq_mask: float):
-        super().__init__()
-        self.standardise = Standardise(mean, std)
-        blocks, width = [], 1
-        for k, out in enumerate(channels):  # the first block strides: full-resolution convolutions cost 4×
-            blocks += [nn.Conv2d(width, out, 3, padding=1, stride=2 if k == 0 else 1), nn.ReLU(),
-                       nn.MaxPool2d(2, ceil_mode=True)]
-            width = out
-        self.blocks = nn.Sequential(*blocks)
-        self.n_pools, self.freq_mask = len(channels) + 1, freq_mask  # halvings of time: the stride and each pool
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(width, n_classes)
-
-    def mask_bands(self, x: torch.Tensor) -> torch.Tensor:
-        """Zero one band of ``freq_mask`` × bins (at most) per window, at a random place (training only)."""
-        n, _, d = x.shape
-        width = (torch.rand(n) * self.freq_mask * d).long()
-        start = (torch.rand(n) * (d - width + 1).float()).long()
-        bins = torch.arange(d)
-        band = (bins >= start[:, None]) & (bins < (start + width)[:, None])
-        return x.masked_fill(band[:, None, :], 0.0)
-
-    def features(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = self.standardise(frames) * mask[..., None]  # masked and padded steps: the training mean
-        if self.training and self.freq_mask > 0:
-            x = self.mask_bands(x)
-        y = self.blocks(x.unsqueeze(1)).mean(3)  # [B, C, T'] after the mean over frequency
-        keep = mask.float().unsqueeze(1)
-        for _ in range(self.n_pools):  # where the pooled time steps saw any kept frame
-            keep = nn.functional.max_pool1d(keep, 2, ceil_mode=True)
-        keep = keep[..., :y.shape[2]]
-        return (y * keep).sum(2) / keep.sum(2).clamp_min(1.0)
-
-    def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.dropout(self.features(frames, mask)))
+from sergen.train.head_base import HEADS, Head
 
 
 @HEADS.register("cnn", "cnn-mel")
@@ -79,7 +40,56 @@ class CNNHead(Head):
         if not 0 <= self.freq_mask < 1:
             raise ValueError(f"freq_mask must lie from 0 up to (not including) 1, got {self.freq_mask}")
 
-    def build(self, dim, n_classes, mean, std, n_corpora=1, n_layers=1, layer_width=None) -> nn.Module:
+    def build(self, dim, n_classes, mean, std, n_corpora=1, n_layers=1, layer_width=None):
         if n_layers != 1:
             raise ValueError("the cnn head takes one layer of a spectrogram")
-        return CNNModel(dim, n_classes, mean, std, self.channels, self.dropout, self.freq_mask)
+        return model_classes()["CNNModel"](dim, n_classes, mean, std, self.channels, self.dropout, self.freq_mask)
+
+
+@cache
+def model_classes() -> dict[str, type]:
+    """This head's torch modules (CNNModel), defined on first use: importing the module, as
+    listing the heads does, needs no torch."""
+    import torch
+    from torch import nn
+
+    from sergen.train.head_modules import Standardise
+
+    class CNNModel(nn.Module):
+        def __init__(self, dim: int, n_classes: int, mean, std, channels: tuple, dropout: float, freq_mask: float):
+            super().__init__()
+            self.standardise = Standardise(mean, std)
+            blocks, width = [], 1
+            for k, out in enumerate(channels):  # the first block strides: full-resolution convolutions cost 4×
+                blocks += [nn.Conv2d(width, out, 3, padding=1, stride=2 if k == 0 else 1), nn.ReLU(),
+                           nn.MaxPool2d(2, ceil_mode=True)]
+                width = out
+            self.blocks = nn.Sequential(*blocks)
+            self.n_pools, self.freq_mask = len(channels) + 1, freq_mask  # halvings of time: the stride and each pool
+            self.dropout = nn.Dropout(dropout)
+            self.classifier = nn.Linear(width, n_classes)
+
+        def mask_bands(self, x: torch.Tensor) -> torch.Tensor:
+            """Zero one band of ``freq_mask`` × bins (at most) per window, at a random place (training only)."""
+            n, _, d = x.shape
+            width = (torch.rand(n) * self.freq_mask * d).long()
+            start = (torch.rand(n) * (d - width + 1).float()).long()
+            bins = torch.arange(d)
+            band = (bins >= start[:, None]) & (bins < (start + width)[:, None])
+            return x.masked_fill(band[:, None, :], 0.0)
+
+        def features(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            x = self.standardise(frames) * mask[..., None]  # masked and padded steps: the training mean
+            if self.training and self.freq_mask > 0:
+                x = self.mask_bands(x)
+            y = self.blocks(x.unsqueeze(1)).mean(3)  # [B, C, T'] after the mean over frequency
+            keep = mask.float().unsqueeze(1)
+            for _ in range(self.n_pools):  # where the pooled time steps saw any kept frame
+                keep = nn.functional.max_pool1d(keep, 2, ceil_mode=True)
+            keep = keep[..., :y.shape[2]]
+            return (y * keep).sum(2) / keep.sum(2).clamp_min(1.0)
+
+        def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            return self.classifier(self.dropout(self.features(frames, mask)))
+
+    return {"CNNModel": CNNModel}
