@@ -28,7 +28,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from sergen.errors import SergenError
-from sergen.paths import check_writable
+from sergen.paths import Dirs, check_writable
 
 CONFIG_NAME = "sergen.toml"
 DEFAULT_DIRS = {"manifests": "manifests", "stores": "stores", "results": "results", "reports": "reports"}
@@ -316,6 +316,14 @@ def data_dir(kind: str):
     """The manifests/stores/results/reports folder: ``SERGEN_<KIND>`` env, config ``[dirs]``, or the
     workspace's. Stores may also be an fsspec URL (``s3://bucket/stores``), returned as a string."""
     return locate_dir(kind)[0]
+
+
+def workspace_dirs() -> Dirs:
+    """The workspace's folders, read from the environment and the configuration once, at the CLI's edge (or
+    an API call's), and passed down to the layers that must not read the configuration (``sergen.store``)."""
+    stores, origin = locate_dir("stores")
+    return Dirs(stores=str(stores), manifests=str(data_dir("manifests")), results=str(data_dir("results")),
+                reports=str(data_dir("reports")), stores_origin=origin)
 
 
 def describe_dir(kind: str) -> str:

@@ -160,6 +160,9 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     from sergen.store.location import size_bytes
     from sergen.store.reader import existing_stores, store_attrs
 
+    from sergen.config import data_dir
+
+    root = root or data_dir("stores")
     stores = []
     for model, corpus in existing_stores(root, include_views=True):
         path = store_path(model, corpus, root)
@@ -217,8 +220,10 @@ def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(No
     from sergen.store.location import exists
     from sergen.store.verify import verify_store
 
+    from sergen.config import data_dir
+
     model = canonical_model(model)
-    path = store_path(model, corpus, root)
+    path = store_path(model, corpus, root or data_dir("stores"))
     if not exists(path):
         raise SergenError(f"no store {model}/{corpus}", where=str(path))
     try:

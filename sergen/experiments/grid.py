@@ -18,6 +18,7 @@ from sergen.console import progress_bar
 from sergen.errors import SergenError
 from sergen.written_files import read_listing, still_as_written, write_listing
 from sergen.experiments.data import stores_root_key
+from sergen.experiments.store_index import views_of
 from sergen.experiments.probe import ProbeSpec, fold_specs, layer_specs, probe_run, resolve_spec, save_run
 from sergen.train.heads import ADVERSARIAL, HEADS
 from sergen.train.norms import check_norm, norm_strategy
@@ -143,8 +144,7 @@ class GridPlan:
 def check_views(specs: list[ProbeSpec], stores_root=None) -> None:
     """Refuse, before anything runs, an augmentation share above 0 for a training set whose stores hold no
     augmented view (training would stop on it inside every worker)."""
-    from sergen.store.reader import view_stores
-
+    
     views: dict[tuple[str, str], list[str]] = {}
     lacking: dict[tuple[str, tuple[str, ...]], set[float]] = {}
     for spec in specs:
@@ -152,7 +152,7 @@ def check_views(specs: list[ProbeSpec], stores_root=None) -> None:
             continue
         for corpus in spec.train:
             if (spec.model, corpus) not in views:
-                views[spec.model, corpus] = view_stores(spec.model, corpus, stores_root)
+                views[spec.model, corpus] = views_of(spec.model, corpus, stores_root)
         if not any(views[spec.model, corpus] for corpus in spec.train):
             lacking.setdefault((spec.model, spec.train), set()).add(spec.sampler.aug_share)
     if not lacking:

@@ -17,7 +17,7 @@ import sergen
 from sergen import LABELS, corpus_order
 from sergen.config import data_dir, describe_dir
 from sergen.errors import SergenError, UnknownNameError
-from sergen.experiments.data import (load_corpus, relabelled, split_rows, store_bank, store_version,
+from sergen.experiments.data import (load_corpus, relabelled, split_rows, store_bank, store_ref,
                                      stores_root_key, training_bank, utterance_std)
 from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
@@ -111,7 +111,7 @@ class ProbeRun:
 
 
 def stores_for(model: str, stores_root=None) -> list[str]:
-    return [c for m, c in existing_stores(stores_root) if m == model]
+    return [c for m, c in existing_stores(stores_root or data_dir("stores")) if m == model]
 
 
 def refuse_files_named_like_stores(model: str, stores_root) -> None:
@@ -119,7 +119,7 @@ def refuse_files_named_like_stores(model: str, stores_root) -> None:
     from sergen.store.layout import store_path
     from sergen.store.location import check_store_slot, is_remote
 
-    path = store_path(model, "corpus", stores_root)
+    path = store_path(model, "corpus", stores_root or data_dir("stores"))
     if is_remote(path):
         return  # an fsspec URL: no local file can sit there
     folder = path.parent
@@ -132,7 +132,7 @@ def _no_stores_error(typed: str, model: str, stores_root) -> SergenError:
     """An unknown model gets the known names; a known one without stores gets a command that works."""
     from sergen.corpora.manifest import manifest_path
 
-    with_stores = sorted({m for m, _ in existing_stores(stores_root)})
+    with_stores = sorted({m for m, _ in existing_stores(stores_root or data_dir("stores"))})
     where = str(stores_root) if stores_root else describe_dir("stores")
     if model not in EXTRACTORS and not model.startswith("hf-"):
         return UnknownNameError(
@@ -318,10 +318,7 @@ def _sampler_from(values: dict) -> SamplerConfig:
 
 def stored_layers(model: str, corpus: str, stores_root=None) -> list[int]:
     """The layers a multi-layer store holds side by side (``settings.layers``)."""
-    from sergen.store.layout import store_path
-    from sergen.store.reader import store_attrs
-
-    return [int(v) for v in store_attrs(store_path(model, corpus, stores_root)).get("settings", {}).get("layers") or []]
+    return [int(v) for v in store_ref(model, corpus, stores_root).attrs.get("settings", {}).get("layers") or []]
 
 
 def layer_specs(spec: ProbeSpec, stores_root=None) -> list[ProbeSpec]:
@@ -467,7 +464,7 @@ def utterance_vectors(model: str, corpus: str, split: str, root, layer: str, key
     """One split's utterance vectors (the store's per-utterance means, with their stds for mean+std pooling)
     and labels under the run's protocol, unnormalised: made once per process and shared by every run that
     validates or tests on them, while the store does not change (its version is part of the key)."""
-    return _utterance_vectors(model, corpus, split, root, layer, key, pool, store_version(model, corpus, root))
+    return _utterance_vectors(model, corpus, split, root, layer, key, pool, store_ref(model, corpus, root).version)
 
 
 @lru_cache(maxsize=64)
@@ -551,7 +548,7 @@ def evaluation_rows(spec: ProbeSpec, data, rows: np.ndarray, root, protocol=None
     """What a normalisation maps evaluation ``rows`` by (``sergen.train.norms``): their summaries, and a thunk of
     all the corpus's clean utterances (read only by strategies that fit a test corpus on them), each with a key
     that names it within the process (the store's version, the protocol, which rows)."""
-    version = store_version(spec.model, data.corpus, root)
+    version = store_ref(spec.model, data.corpus, root).version
 
     def utterances(which: np.ndarray, name: str) -> Utterances:
         return Utterances(data.corpus, data.speaker[which], data.pooled[which], utterance_std(data, which),
