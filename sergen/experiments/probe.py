@@ -15,10 +15,10 @@ import pandas as pd
 
 import sergen
 from sergen import LABELS, corpus_order
-from sergen.config import data_dir, describe_dir
+from sergen.config import data_dir, describe_dir, workspace_dirs
 from sergen.errors import SergenError, UnknownNameError
-from sergen.experiments.data import (load_corpus, relabelled, split_rows, store_bank, store_ref,
-                                     stores_root_key, training_bank, utterance_std)
+from sergen.experiments.data import (corpus_data, relabelled, split_rows, store_bank, store_ref, stores_root_key,
+                                     training_bank_of, utterance_std)
 from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
 from sergen.experiments.store_numerics import check_same_numerics
@@ -26,12 +26,13 @@ from sergen.experiments.weighted_layers import check_weighted, weighted_layers
 from sergen.protocols.protocol import (NAMED, Protocol, file_digest, named_protocol, parse_folds, parse_labels,
                                        parse_named, protocol_file, shown_option)
 from sergen.extractors import EXTRACTORS, canonical_model
-from sergen.results import ROW_COLUMNS, RunRecord, fingerprints, stores_of
+from sergen.results import ROW_COLUMNS, RunRecord, stores_of
 from sergen.results import load_results as load_results  # noqa: F401  (the old home of these names)
 from sergen.results import runs_dir as runs_dir  # noqa: F401
 from sergen.experiments.run_scores import UtteranceScores, write_scores
 from sergen.results import save_run as save_rows
 from sergen.store.reader import existing_stores
+from sergen.store.ref import StoreRef
 from sergen.threads import one_numeric_thread
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
@@ -383,18 +384,20 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
 
 
 def _probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
-    root = stores_root_key(stores_root or data_dir("stores"))
+    dirs = workspace_dirs()
+    root = stores_root_key(stores_root or dirs.stores)
     started = time.perf_counter()
+    store = {c: StoreRef.of(spec.model, c, dirs, root, spec.layer) for c in dict.fromkeys(spec.train + spec.test)}
     record = RunRecord(run_id=spec.run_id, spec=spec.as_dict(), stores_root=root,
-                       stores=fingerprints(spec.model, stores_of(spec.model, spec.train, spec.test,
-                                                                 spec.aug_share, root), root))
+                       stores=run_fingerprints([store[c] for c in spec.train], [store[c] for c in spec.test],
+                                               spec.aug_share))
     keys, classes, left_out = corpus_protocols(spec.model, spec.train, spec.test, root, spec.protocol_spec)
     record.classes, record.left_out = list(classes), left_out
     record.protocol = {c: assignment(k).fingerprint for c, k in keys.items()}
     record.protocol_files = {v: file_digest(v) for v in (spec.labels, spec.folds) if protocol_file(v)}
-    frame_rate = load_corpus(spec.model, spec.train[0], root, spec.layer).frame_rate
-    bank = training_bank(spec.model, spec.train, root, spec.layer, tuple(keys[c] for c in spec.train), spec.norm,
-                         spec.pool)
+    frame_rate = corpus_data(store[spec.train[0]]).frame_rate
+    bank = training_bank_of(tuple(store[c] for c in spec.train), tuple(keys[c] for c in spec.train), spec.norm,
+                            spec.pool)
     sequence = is_sequence(spec.head)
     perms = scramble_permutations(spec.train, len(classes)) if spec.scramble else {}
     if perms:
@@ -441,7 +444,7 @@ def _probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
         absent = absent_classes(y_true, classes)
         if absent:
             record.absent_classes[corpus] = absent
-        synthetic = load_corpus(spec.model, corpus, root, spec.layer).synthetic
+        synthetic = corpus_data(store[corpus]).synthetic
         for metric in METRICS:
             value, low, high = scores[metric]
             row = {**option_values(spec), "n_train_corpora": len(spec.train), "test": corpus, "metric": metric,
@@ -458,6 +461,13 @@ def _probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     table = pd.DataFrame(rows)
     table["corpus_id_acc"] = record.corpus_id_accuracy
     return ProbeRun(table, record, scores_by_corpus)
+
+
+def run_fingerprints(train: list[StoreRef], test: list[StoreRef], aug_share: float) -> dict[str, dict | None]:
+    """``model/name`` → fingerprint of every store a run reads (``sergen.results.stores_of``'s order): each
+    training corpus, its complete view stores when views are drawn, each test corpus; taken before reading."""
+    read = [*train, *(view for clean in train for view in clean.views())] if aug_share > 0 else list(train)
+    return {f"{s.model}/{s.name}": s.fingerprint for s in dict.fromkeys([*read, *test])}
 
 
 def utterance_vectors(model: str, corpus: str, split: str, root, layer: str, key, pool: str):

@@ -24,9 +24,7 @@ from sergen.audio_digest import require_same_audio
 from sergen.store.digests import digest_layout_problem, placement_problem, shape_problem
 from sergen.store.verify import require_chunks
 
-if TYPE_CHECKING:
-    from sergen.store.ref import StoreRef
-
+if TYPE_CHECKING:  # ``StoreRef`` in annotations is ``sergen.store.ref``'s, which imports this module, not back
     import dask.array as da
     import xarray as xr
 
