@@ -31,7 +31,6 @@ import sergen
 from sergen.config import data_dir
 from sergen.errors import SergenError
 from sergen.spec import OPTIONS, row_columns
-from sergen.store.ref import IDENTITY_ATTRS  # noqa: F401  (a store's identity is its handle's to say)
 
 RECORD_FORMAT = 2
 # the columns of saved rows, in the order files hold them (a file's header is checked against it): a run option

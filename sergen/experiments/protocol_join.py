@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sergen.corpora.manifest_table import manifest_table, uses_workspace_manifest
+from sergen.corpora.manifest_table import manifest_table
 from sergen.errors import SergenError
 from sergen.experiments.store_index import store_index, store_ref
 from sergen.protocols.protocol import (Protocol, ProtocolTable, class_labels, fold_splits, n_folds, run_classes,
@@ -43,16 +43,17 @@ class Assignment:
 
 
 def protocol_table(model: str, corpus: str, stores_root: str | None) -> ProtocolTable:
-    from sergen.corpora.manifest import manifest_path
-
-    file = manifest_path(corpus)
-    if uses_workspace_manifest(stores_root):
-        check_chosen_manifests_folder(missing_too=False)  # a missing one: the commands refuse it (see there)
-    if uses_workspace_manifest(stores_root) and file.exists():
-        return manifest_table(corpus, str(file), file.stat().st_mtime_ns)
-    if uses_workspace_manifest(stores_root) and any(file.parent.glob("*.csv")):
-        _say_store_copy(corpus, str(file))
+    """The corpus's labels and splits: its workspace manifest where the store's handle says the workspace's
+    manifests label it, else the copy the store took at extraction."""
     store = store_ref(model, corpus, stores_root)
+    if store.manifests is None:
+        return _store_table(store, store.version)
+    file = Path(store.manifests) / f"{corpus}.csv"
+    check_chosen_manifests_folder(missing_too=False)  # a missing one: the commands refuse it (see there)
+    if file.exists():
+        return manifest_table(corpus, str(file), file.stat().st_mtime_ns)
+    if any(file.parent.glob("*.csv")):
+        _say_store_copy(corpus, str(file))
     return _store_table(store, store.version)
 
 

@@ -36,8 +36,9 @@ def weighted_layers(model: str, train: tuple[str, ...], test: tuple[str, ...], s
     the stores hold different layers."""
     held = {}
     for name in run_stores(model, train, test, stores_root):
-        path = store_ref(model, name, stores_root).path
-        layers = [int(v) for v in (store_attrs(path).get("settings", {}).get("layers") or [])]
+        store = store_ref(model, name, stores_root)
+        path = store.path
+        layers = [int(v) for v in (store.attrs.get("settings", {}).get("layers") or [])]
         if len(layers) < 2:
             raise data.single_layer_error(model, name.split("@")[0], f"the {model}/{name} store", str(path))
         held[name] = layers
