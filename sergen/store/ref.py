@@ -31,6 +31,10 @@ class StoreRef:
     manifests: str | None = None
     origin: str = field(default="", compare=False)  # where ``root`` came from, for errors
 
+    def __getstate__(self) -> dict:
+        """Pickled without the attributes read: a handle sent to a worker process reads its store there."""
+        return {k: v for k, v in self.__dict__.items() if k != "attrs"}
+
     @classmethod
     def of(cls, model: str, name: str, dirs: Dirs, root=None, layer: str = "-") -> StoreRef:
         """The store in ``root`` (None: the workspace's stores folder), labelled by the workspace's manifests

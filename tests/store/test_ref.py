@@ -40,6 +40,17 @@ def test_handles_are_equal_by_identity_not_by_origin_and_derive_by_name_and_laye
     assert a.at_layer("6") == StoreRef("m", "emodb", "/s", "6") and a.at_layer("") == a
 
 
+def test_a_pickled_handle_reads_its_store_afresh(workspace):
+    import pickle
+
+    tiny_store(workspace / "stores" / "m" / "emodb.zarr", model="m", corpus="emodb", created="c1")
+    ref = StoreRef.of("m", "emodb", workspace_dirs())
+    assert ref.version[1] == "c1" and "attrs" in ref.__dict__
+    copy = pickle.loads(pickle.dumps(ref))
+    assert copy == ref and copy.origin == ref.origin and "attrs" not in copy.__dict__
+    assert copy.version == ref.version
+
+
 def test_workspace_dirs_reads_the_environment_once(workspace, monkeypatch):
     monkeypatch.setenv("SERGEN_STORES", "memory://bucket/stores")
     dirs = workspace_dirs()
