@@ -15,13 +15,18 @@ def corpus_order(names) -> list[str]:
     return [c for c in CORPORA if c in names] + sorted(set(names) - set(CORPORA))
 
 
-def open_store(model, corpus, root=None, **kwargs):
+def open_store(model, corpus=None, root=None, **kwargs):
     """Open ``stores/<model>/<corpus>.zarr`` lazily as an ``xarray.Dataset`` (see sergen.store.reader);
-    model aliases (``clap``, ``wavlm``, ``hf:<id>``) name the same store as the canonical name."""
+    model aliases (``clap``, ``wavlm``, ``hf:<id>``) name the same store as the canonical name. ``model`` may
+    also be a store handle (``sergen.store.ref.StoreRef``); ``root`` defaults to the workspace's stores folder."""
+    from sergen.config import workspace_dirs
     from sergen.extractors import canonical_model
     from sergen.store.reader import open_store as _open
+    from sergen.store.ref import StoreRef
 
-    return _open(canonical_model(model), corpus, root=root, **kwargs)
+    if isinstance(model, StoreRef):
+        return _open(model, **kwargs)
+    return _open(StoreRef.of(canonical_model(model), corpus, workspace_dirs(), root), **kwargs)
 
 
 __all__ = ["LABELS", "CORPORA", "corpus_order", "open_store", "__version__"]

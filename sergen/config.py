@@ -28,7 +28,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from sergen.errors import SergenError
-from sergen.paths import check_writable
+from sergen.paths import Dirs, check_writable
 
 CONFIG_NAME = "sergen.toml"
 DEFAULT_DIRS = {"manifests": "manifests", "stores": "stores", "results": "results", "reports": "reports"}
@@ -296,17 +296,32 @@ def configured_revision(model: str) -> str | None:
 
 def locate_dir(kind: str) -> tuple[Path | str, str]:
     """A workspace folder and where its location came from (``SERGEN_STORES``, ``[dirs]``, the workspace)."""
+    return _locate(kind, load_config(), _Lazy(find_workspace))
+
+
+class _Lazy:
+    """A value computed on first use: the workspace is looked for only when a folder falls back to it."""
+
+    def __init__(self, make):
+        self.make, self.value = make, None
+
+    def __call__(self):
+        if self.value is None:
+            self.value = self.make()
+        return self.value
+
+
+def _locate(kind: str, config: dict, workspace: _Lazy) -> tuple[Path | str, str]:
     variable = f"SERGEN_{kind.upper()}"
     if os.environ.get(variable):
         value, origin = os.environ[variable], f"set by {variable}"
-    elif load_config().get("dirs", {}).get(kind):
-        workspace, value = find_workspace(), load_config()["dirs"][kind]
+    elif config.get("dirs", {}).get(kind):
+        value = config["dirs"][kind]
         if "://" not in value:
-            value = str(workspace.root / Path(value).expanduser())
-        origin = f"[dirs] {kind} in {config_path()}; {workspace.describe()}"
+            value = str(workspace().root / Path(value).expanduser())
+        origin = f"[dirs] {kind} in {config_path()}; {workspace().describe()}"
     else:
-        workspace = find_workspace()
-        value, origin = str(workspace.root / DEFAULT_DIRS[kind]), workspace.describe()
+        value, origin = str(workspace().root / DEFAULT_DIRS[kind]), workspace().describe()
     if kind == "stores" and "://" in value and not value.startswith("file://"):
         return value, origin
     return Path(value).expanduser(), origin
@@ -316,6 +331,16 @@ def data_dir(kind: str):
     """The manifests/stores/results/reports folder: ``SERGEN_<KIND>`` env, config ``[dirs]``, or the
     workspace's. Stores may also be an fsspec URL (``s3://bucket/stores``), returned as a string."""
     return locate_dir(kind)[0]
+
+
+def workspace_dirs() -> Dirs:
+    """The workspace's folders, read from the environment and the configuration once, at the CLI's edge (or
+    an API call's), and passed down to the layers that must not read the configuration (``sergen.store``)."""
+    config, workspace = load_config(), _Lazy(find_workspace)
+    (stores, origin), *rest = (_locate(kind, config, workspace) for kind in ("stores", "manifests", "results",
+                                                                            "reports"))
+    manifests, results, reports = (str(folder) for folder, _ in rest)
+    return Dirs(stores=str(stores), manifests=manifests, results=results, reports=reports, stores_origin=origin)
 
 
 def describe_dir(kind: str) -> str:

@@ -40,6 +40,7 @@ from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
 from sergen.store.location import check_store_slot
 from sergen.store.lock import StoreLock
+from sergen.config import data_dir
 from sergen.store.reader import store_attrs
 from sergen.store.verify import chunk_damage
 from sergen.store.write_behind import WriteBehind
@@ -124,7 +125,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     if not scheduler:
         start_workers(extractor, workers, workers_mode)
     store_name = f"{corpus}@{augment.name}" if augment else corpus
-    path = store_path(extractor.name, store_name, stores_root)
+    path = store_path(extractor.name, store_name, stores_root or data_dir("stores"))
     plan = plan_frames(manifest, extractor, augment, view_seed)
     settings = dict(extractor.store_settings(), **({"view": augment.name, "view_seed": view_seed} if augment else {}))
     m_hash, a_hash = manifest_hash(manifest), audio_hash(manifest)

@@ -3,6 +3,7 @@ configuration and the manifests check folders too, before any store (``sergen.st
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -46,3 +47,20 @@ def stores_root_key(root) -> str | None:
     if not root:
         return None
     return str(root) if is_remote(root) else str(Path(root).resolve())
+
+
+@dataclass(frozen=True)
+class Dirs:
+    """A workspace's folders, resolved once from the environment and ``sergen.toml`` (``sergen.config.
+    workspace_dirs``) and passed down: the store layer is handed its folders, it never reads the configuration.
+    ``stores`` may be an fsspec URL; ``stores_origin`` says where its location came from (quoted in errors)."""
+
+    stores: str
+    manifests: str
+    results: str
+    reports: str
+    stores_origin: str = ""
+
+    def owns(self, stores_root) -> bool:
+        """Whether ``stores_root`` is this workspace's stores folder (its manifests then label the stores)."""
+        return stores_root is None or stores_root_key(stores_root) == stores_root_key(self.stores)

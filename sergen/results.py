@@ -49,9 +49,6 @@ def columns_of(options=None) -> tuple[str, ...]:
 
 
 ROW_COLUMNS = columns_of()
-# the store attributes that decide its content: a store differing in any of them gives other numbers
-IDENTITY_ATTRS = ("model", "corpus", "view", "weights", "manifest_sha256", "settings", "dim", "dtype", "n_utts",
-                  "n_frames", "created", "finished", "complete", "n_failed", "format", "sergen_version")
 
 
 def runs_dir(results_dir=None) -> Path:
@@ -89,29 +86,19 @@ def ensure_writable(results_dir=None) -> Path:
 def stores_of(model: str, train, test, aug_share: float, stores_root=None) -> list[str]:
     """Names of the stores a run reads: each training corpus (and, when views are drawn, its complete
     view stores) and each test corpus."""
-    from sergen.store.reader import view_stores
+    from sergen.experiments.store_index import views_of
 
     names = list(train)
     if aug_share > 0:
-        names += [v for corpus in train for v in view_stores(model, corpus, stores_root)]
+        names += [v for corpus in train for v in views_of(model, corpus, stores_root)]
     return list(dict.fromkeys(names + list(test)))
 
 
 def store_fingerprint(model: str, name: str, stores_root=None) -> dict | None:
-    """The content identity of one store (None when it does not exist): a hash of its identity
-    attributes, with the ones a person reads beside it."""
-    from sergen.store.layout import extract_command, store_path
-    from sergen.store.reader import store_attrs
+    """The content identity of one store (None when it does not exist): its handle's fingerprint."""
+    from sergen.experiments.store_index import store_ref
 
-    attrs = store_attrs(store_path(model, name, stores_root))
-    if not attrs:
-        return None
-    identity = {k: attrs.get(k) for k in IDENTITY_ATTRS}
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    weights = attrs.get("weights") or {}
-    return {"fingerprint": digest, "created": attrs.get("created"), "finished": attrs.get("finished"),
-            "manifest_sha256": attrs.get("manifest_sha256"),
-            "weights_sha256": weights.get("sha256") if isinstance(weights, dict) else None}
+    return store_ref(model, name, stores_root).fingerprint
 
 
 def fingerprints(model: str, names, stores_root=None) -> dict[str, dict | None]:
@@ -487,7 +474,8 @@ def store_problems(records: dict[str, RunRecord]) -> list[StoreProblem]:
     import zarr
 
     from sergen.corpora.manifest import load_manifest, manifest_hash, manifest_path
-    from sergen.store.layout import extract_command, store_path
+    from sergen.experiments.store_index import store_ref
+    from sergen.store.layout import extract_command
     from sergen.store.reader import store_attrs
     from sergen.store.verify import chunk_damage
 
@@ -509,7 +497,7 @@ def store_problems(records: dict[str, RunRecord]) -> list[StoreProblem]:
             name = key.split("/", 1)[1]
             where = (root, model, name)
             if where not in checked:
-                path = store_path(model, name, root)
+                path = store_ref(model, name, root).path
                 checked[where] = None
                 try:
                     damage = chunk_damage(zarr.open_group(str(path), mode="r"))

@@ -33,6 +33,8 @@ ALLOWED = {  # (importer, imported): why this import may run against the layerin
                                      "when called, so `import sergen` stays light",
     ("sergen", "sergen.store.reader"): "the public `sergen.open_store` (README) is the store reader's; imported "
                                        "when called",
+    ("sergen", "sergen.store.ref"): "the public `sergen.open_store` (README) makes or takes a store handle; "
+                                    "imported when called",
 }
 
 
@@ -128,3 +130,10 @@ def test_a_submodule_named_in_from_import_is_the_target(tmp_path):
 def test_a_module_outside_every_layer_is_named():
     with pytest.raises(KeyError, match="elsewhere.mod lies in no layer"):
         layer_of("elsewhere.mod", PLANTED_LAYERS)
+
+
+def test_the_store_layer_reads_no_configuration(edges):
+    """``sergen.store`` is handed its folders (a ``StoreRef``'s root, ``sergen.paths.Dirs``) by the layers above;
+    it never reads ``sergen.config`` itself, so a store can be opened in any workspace or none."""
+    assert sorted({(e.source, e.target) for e in edges
+                   if e.source.startswith("sergen.store") and e.target.startswith("sergen.config")}) == []

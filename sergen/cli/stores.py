@@ -156,11 +156,12 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
               as_json: bool = typer.Option(False, "--json", help="print JSON for scripts instead of a table")):
     """Every store: model, corpus, utterances, frames, size on disk, complete?"""
     from sergen.experiments.bank_cache import cache_dir, cached_banks
-    from sergen.store.layout import extract_command, rebuild_command, store_path
     from sergen.config import data_dir
+    from sergen.store.layout import extract_command, rebuild_command, store_path
     from sergen.store.location import leftover_problem, not_stores, size_bytes
     from sergen.store.reader import existing_stores, store_attrs
 
+    root = root or data_dir("stores")
     stores = []
     for model, corpus in existing_stores(root, include_views=True):
         path = store_path(model, corpus, root)
@@ -181,7 +182,7 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
                        "needs_rebuild": damaged and getattr(damage, "needs_rebuild", True),
                        "synthetic": bool(attrs.get("synthetic")),
                        "created": attrs.get("created"), "finished": attrs.get("finished")})
-    strays = not_stores(root or data_dir("stores"))  # files named like a store: no store, and they block extracting one there
+    strays = not_stores(root)  # files named like a store: no store, and they block extracting one there
     banks = cache_dir(root)
     files = cached_banks(banks)  # complete store banks (their meta files)
     bank_bytes = sum(f.stat().st_size for f in banks.iterdir() if f.is_file()) if files else 0
@@ -226,8 +227,10 @@ def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(No
     from sergen.store.location import exists
     from sergen.store.verify import verify_store
 
+    from sergen.config import data_dir
+
     model = canonical_model(model)
-    path = store_path(model, corpus, root)
+    path = store_path(model, corpus, root or data_dir("stores"))
     if not exists(path):
         raise SergenError(f"no store {model}/{corpus}", where=str(path))
     try:

@@ -1,18 +1,12 @@
-"""The workspace manifest of a corpus as a protocol table, and whether it applies to a stores folder: what
-``open_store`` and the probe's protocol join both take labels, splits and speakers from."""
+"""The workspace manifest of a corpus as a protocol table: what ``open_store`` and the probe's protocol join
+both take labels, splits and speakers from (where a store's handle, ``StoreRef.manifests``, says it applies)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from sergen.config import data_dir
 from sergen.corpora.manifest import load_manifest
-from sergen.paths import stores_root_key
 from sergen.protocols.protocol import ProtocolTable, table_from
-
-
-def uses_workspace_manifest(stores_root: str | None) -> bool:
-    return stores_root is None or stores_root_key(stores_root) == stores_root_key(data_dir("stores"))
 
 
 @lru_cache(maxsize=32)

@@ -15,10 +15,11 @@ from sergen.errors import SergenError
 from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, ensure_bank_file, open_bank,
                                            threshold_bytes)
 from sergen.store.digests import FrameCheck
-from sergen.store.layout import store_path
-from sergen.experiments.store_index import layer_columns, single_layer_error, store_index  # noqa: F401
+from sergen.experiments.store_index import (index_of, layer_columns, single_layer_error,  # noqa: F401
+                                            store_index, store_ref)
 from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
-from sergen.store.reader import open_store, require_same_summaries, store_attrs, store_version, view_stores
+from sergen.store.reader import open_store, require_same_summaries
+from sergen.store.ref import StoreRef
 from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
 from sergen.train.norms import norm_strategy
 from sergen.train.pooling import pooling, uses_squares
@@ -50,7 +51,12 @@ def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "
     """Cached per process, keyed by the store's creation and completion times, so a store rebuilt in
     the same process is read again. With ``protocol`` (a ``CorpusProtocol``) labels and splits are the
     run's protocol's, joined by utterance id; without, the four classes and split the store copied."""
-    data = _load_corpus(model, corpus, stores_root, layer, store_version(model, corpus, stores_root))
+    return corpus_data(store_ref(model, corpus, stores_root, layer), protocol)
+
+
+def corpus_data(store: StoreRef, protocol=None) -> CorpusData:
+    """``load_corpus`` of a store handle (its layer is the handle's)."""
+    data = _load_corpus(store, store.version)
     if protocol is None:
         return data
     from sergen.experiments.protocol_join import apply_assignment
@@ -59,15 +65,15 @@ def load_corpus(model: str, corpus: str, stores_root: str | None, layer: str = "
 
 
 @lru_cache(maxsize=32)
-def _load_corpus(model: str, corpus: str, stores_root: str | None, layer: str, version: tuple) -> CorpusData:
-    ds = open_store(model, corpus, root=stores_root, store_labels=True)  # refuses a store that lost chunks
-    path = str(store_path(model, corpus, stores_root))
+def _load_corpus(store: StoreRef, version: tuple) -> CorpusData:
+    ds = open_store(store, store_labels=True)  # refuses a store that lost chunks
+    path, model, corpus = str(store.path), store.model, store.name
     group = zarr.open_group(path, mode="r")
     means = np.asarray(group["mean"][:], np.float32)  # every row and column: the digests cover whole rows
     require_same_summaries(path, "mean", np.arange(len(means)), means)
     start = ds["start"].values.astype(np.int64)
     means = means[np.searchsorted(group["offsets"][:-1], start, side="right") - 1]  # the utterances ds keeps
-    columns = layer_columns(store_attrs(path), layer, f"the {model}/{corpus} store")
+    columns = layer_columns(store.attrs, store.layer, f"the {model}/{corpus} store")
     return CorpusData(
         corpus=corpus,
         path=path,
@@ -114,20 +120,20 @@ def training_set_bytes(model: str, train: tuple[str, ...], stores_root: str | No
     store's sums-of-squares file too, as many bytes again."""
     out = {}
     for corpus in train:
-        ids = None
-        for name in (corpus, *view_stores(model, corpus, stores_root)):
-            index = store_index(model, name, stores_root, layer)
+        ids, clean = None, store_ref(model, corpus, stores_root, layer)
+        for store in (clean, *clean.views()):
+            index = index_of(store)
             shapes, _ = bank_layout(index)
             if bank_bytes(shapes) < threshold_bytes():
                 continue
             if ids is None:
-                ids = np.unique(store_index(model, corpus, stores_root, layer).utt_id)
+                ids = np.unique(index_of(clean).utt_id)
             rows = np.isin(index.utt_id, ids) & (index.split == "train")
             width = shapes["prefix"][1]
             touched = int(units_of((index.stop - index.start)[rows]).sum() * 4 * width)
-            out[bank_file_name(model, name, stores_root, layer)[1]] = touched
+            out[bank_file_of(store)[1]] = touched
             if uses_squares(pool):
-                out[bank_file_name(model, name, stores_root, layer, squares=True)[1]] = touched
+                out[bank_file_of(store, squares=True)[1]] = touched
     return out
 
 
@@ -187,27 +193,42 @@ def store_bank(model: str, name: str, stores_root: str | None, layer: str = "-",
     """The bank of one store (a corpus or a view store): in RAM when small, else built once into the
     bank cache and memory-mapped; cached per process while the store does not change. With mean+std
     pooling the same bank with its sums-of-squares table beside it (built, or mapped, only then)."""
-    return _store_bank(model, name, stores_root, layer, store_version(model, name, stores_root), pool)
+    return bank_of(store_ref(model, name, stores_root, layer), pool)
+
+
+def bank_of(store: StoreRef, pool: str = "mean") -> StoreBank:
+    """``store_bank`` of a store handle, cached per handle and store version."""
+    return _store_bank(store, store.version, pool)
 
 
 def bank_file_name(model: str, name: str, stores_root: str | None, layer: str = "-",
                    squares: bool = False) -> tuple[str, str]:
-    return bank_name(model, name, layer, store_version(model, name, stores_root), squares)
+    return bank_file_of(store_ref(model, name, stores_root, layer), squares)
+
+
+def bank_file_of(store: StoreRef, squares: bool = False) -> tuple[str, str]:
+    """(stem, file stem) of the store's bank file: the name holds the store's version."""
+    return bank_name(store.model, store.name, store.layer, store.version, squares)
 
 
 def prepare_store_bank(model: str, name: str, stores_root: str | None, layer: str = "-", pool: str = "mean") -> int:
     """Make sure the bank file of a large store exists (built now if not) without mapping it, and its
     sums-of-squares file for mean+std pooling; returns their size in bytes (0 for a bank small enough to
     be built in RAM by each process)."""
-    data = store_index(model, name, stores_root, layer)
+    return prepare_bank(store_ref(model, name, stores_root, layer), pool)
+
+
+def prepare_bank(store: StoreRef, pool: str = "mean") -> int:
+    """``prepare_store_bank`` of a store handle."""
+    data = index_of(store)
     shapes, meta = bank_layout(data)
     size = bank_bytes(shapes)
     if size < threshold_bytes():
         return 0
     total = 0
     for squares in (False, True) if uses_squares(pool) else (False,):
-        stem, file = bank_file_name(model, name, stores_root, layer, squares)
-        if ensure_bank_file(cache_dir(stores_root), stem, file, shapes, meta,
+        stem, file = bank_file_of(store, squares)
+        if ensure_bank_file(cache_dir(store.root), stem, file, shapes, meta,
                             lambda w, sq=squares: _fill_bank(data, meta, w, sq)):
             total += size
     return total
@@ -218,23 +239,21 @@ def bank_bytes(shapes: dict) -> int:
 
 
 @lru_cache(maxsize=32)
-def _store_bank(model: str, name: str, stores_root: str | None, layer: str, version: tuple,
-                pool: str = "mean") -> StoreBank:
+def _store_bank(store: StoreRef, version: tuple, pool: str = "mean") -> StoreBank:
     if not uses_squares(pool):
-        return _bank_table(model, name, stores_root, layer, version)
-    sums = _store_bank(model, name, stores_root, layer, version, "mean")  # the very bank mean runs share
-    return replace(sums, squares=_bank_table(model, name, stores_root, layer, version, squares=True).prefix)
+        return _bank_table(store, version)
+    sums = _store_bank(store, version, "mean")  # the very bank mean runs share
+    return replace(sums, squares=_bank_table(store, version, squares=True).prefix)
 
 
-def _bank_table(model: str, name: str, stores_root: str | None, layer: str, version: tuple,
-                squares: bool = False) -> StoreBank:
+def _bank_table(store: StoreRef, version: tuple, squares: bool = False) -> StoreBank:
     """The sums bank, or (``squares``) a bank whose ``prefix`` holds the sums of squares."""
-    data = store_index(model, name, stores_root, layer)
+    data = index_of(store)
     shapes, meta = bank_layout(data)
     fill = lambda w: _fill_bank(data, meta, w, squares)  # noqa: E731
     if bank_bytes(shapes) >= threshold_bytes():
-        stem, file = bank_name(model, name, layer, version, squares)
-        folder = cache_dir(stores_root)
+        stem, file = bank_name(store.model, store.name, store.layer, version, squares)
+        folder = cache_dir(store.root)
         if ensure_bank_file(folder, stem, file, shapes, meta, fill):
             return open_bank(folder, file)
     return bank_in_ram(shapes, meta, fill)
@@ -247,46 +266,54 @@ def training_bank(model: str, train: tuple[str, ...], stores_root: str | None, l
     std in the stores (pooled, no pass over the frames). ``protocols``: one ``CorpusProtocol`` per
     training corpus (labels and splits of the run); None: the store's own four classes and split.
     ``pool="mean+std"``: with each store's sums of squares, and the std half's statistics (``sergen.train.pooling``)."""
-    stores = tuple((corpus, tuple(view_stores(model, corpus, stores_root))) for corpus in train)
-    versions = tuple(store_version(model, name, stores_root)
-                     for corpus, views in stores for name in (corpus, *views))
-    return _training_bank(model, stores, stores_root, layer, versions, protocols, norm, pool)
+    return training_bank_of(tuple(store_ref(model, corpus, stores_root, layer) for corpus in train), protocols,
+                            norm, pool)
 
 
-def training_rows(model: str, stores: tuple, stores_root: str | None, layer: str = "-", protocols: tuple | None = None):
-    """(store name, CorpusData, selected rows, corpus index, is clean) for every store of a training set:
-    the train split of each corpus and the same utterances in its view stores."""
+def training_bank_of(train: tuple[StoreRef, ...], protocols: tuple | None = None, norm: str = "global",
+                     pool: str = "mean") -> FrameBank:
+    """``training_bank`` of the training corpora's (clean) store handles; their view stores are listed once."""
+    stores = tuple((clean, tuple(clean.views())) for clean in train)
+    versions = tuple(s.version for clean, views in stores for s in (clean, *views))
+    return _training_bank(stores, versions, protocols, norm, pool)
+
+
+def training_rows(stores: tuple, protocols: tuple | None = None):
+    """(store handle, CorpusData, selected rows, corpus index, utterance ids, is clean) for every store of a
+    training set (``stores``: (clean handle, its view handles) per corpus): the train split of each corpus and
+    the same utterances in its view stores."""
     out = []
-    for k, (corpus, views) in enumerate(stores):
+    for k, (clean, views) in enumerate(stores):
         protocol = protocols[k] if protocols else None
-        data = load_corpus(model, corpus, stores_root, layer, protocol)
+        data = corpus_data(clean, protocol)
         ids = np.unique(data.utt_id)
         if not ((data.split == "train") & (data.label >= 0)).any():
-            raise SergenError(f"{corpus} has no training utterances in the {model} store under this run's protocol")
-        for name in (corpus, *views):
-            part = data if name == corpus else load_corpus(model, name, stores_root, layer, protocol)
+            raise SergenError(f"{clean.name} has no training utterances in the {clean.model} store under this run's "
+                              "protocol")
+        for store in (clean, *views):
+            part = data if store == clean else corpus_data(store, protocol)
             rows = np.flatnonzero(np.isin(part.utt_id, ids) & (part.split == "train") & (part.label >= 0))
-            out.append((name, part, rows, k, ids, name == corpus))
+            out.append((store, part, rows, k, ids, store == clean))
     return out
 
 
 @lru_cache(maxsize=8)
-def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: str, versions: tuple,
-                   protocols: tuple | None = None, norm: str = "global", pool: str = "mean") -> FrameBank:
-    """``stores``: (corpus, its view stores) per training corpus, listed once by ``training_bank``."""
+def _training_bank(stores: tuple, versions: tuple, protocols: tuple | None = None, norm: str = "global",
+                   pool: str = "mean") -> FrameBank:
+    """``stores``: (clean handle, its view handles) per training corpus, listed once by ``training_bank_of``."""
     banks, index, utts, labels, corpora, keys, clean = [], [], [], [], [], [], []
     stats, groups = [], []
     strategy = norm_strategy(norm)
-    for name, part, rows, k, ids, is_clean in training_rows(model, stores, stores_root, layer, protocols):
+    for store, part, rows, k, ids, is_clean in training_rows(stores, protocols):
         index.append(np.full(len(rows), len(banks)))
-        banks.append(store_bank(model, name, stores_root, layer, pool))
+        banks.append(bank_of(store, pool))
         utts.append(rows)
         labels.append(part.label[rows])
         corpora.append(np.full(len(rows), k))
         keys.append(np.searchsorted(ids, part.utt_id[rows]) + 10_000_000 * k)
         clean.append(np.full(len(rows), is_clean))
         if strategy.grouped:
-            groups.append(strategy.keys(stores[k][0], part.speaker[rows]))
+            groups.append(strategy.keys(stores[k][0].name, part.speaker[rows]))
         if is_clean:
             stats.append((part.pooled[rows], utterance_std(part, rows), part.stop[rows] - part.start[rows]))
     means, stds, lengths = (np.concatenate(s) for s in zip(*stats))

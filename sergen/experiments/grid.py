@@ -13,11 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from sergen import corpus_order
-from sergen.config import data_dir
+from sergen.config import data_dir, workspace_dirs
 from sergen.console import progress_bar
 from sergen.errors import SergenError
 from sergen.written_files import read_listing, still_as_written, write_listing
 from sergen.experiments.data import stores_root_key
+from sergen.store.ref import StoreRef
 from sergen.experiments.probe import ProbeSpec, fold_specs, layer_specs, probe_run, resolve_spec, save_run
 from sergen.train.heads import ADVERSARIAL, HEADS
 from sergen.train.norms import check_norm, norm_strategy
@@ -143,16 +144,15 @@ class GridPlan:
 def check_views(specs: list[ProbeSpec], stores_root=None) -> None:
     """Refuse, before anything runs, an augmentation share above 0 for a training set whose stores hold no
     augmented view (training would stop on it inside every worker)."""
-    from sergen.store.reader import view_stores
-
-    views: dict[tuple[str, str], list[str]] = {}
+    dirs = workspace_dirs()
+    views: dict[tuple[str, str], list[StoreRef]] = {}
     lacking: dict[tuple[str, tuple[str, ...]], set[float]] = {}
     for spec in specs:
         if spec.sampler.aug_share <= 0:
             continue
         for corpus in spec.train:
             if (spec.model, corpus) not in views:
-                views[spec.model, corpus] = view_stores(spec.model, corpus, stores_root)
+                views[spec.model, corpus] = StoreRef.of(spec.model, corpus, dirs, stores_root).views()
         if not any(views[spec.model, corpus] for corpus in spec.train):
             lacking.setdefault((spec.model, spec.train), set()).add(spec.sampler.aug_share)
     if not lacking:
@@ -163,15 +163,16 @@ def check_views(specs: list[ProbeSpec], stores_root=None) -> None:
     raise SergenError(
         f"--aug-share {','.join(f'{a:g}' for a in shares)} draws augmented views, but the training stores of "
         f"{', '.join(sets)} hold none (no complete <corpus>@<view> store beside them); nothing was run",
-        where=str(stores_root or data_dir("stores")),
+        where=str(stores_root or dirs.stores),
         fix=f"extract views first, e.g. `sergen extract --model {model} --corpus {','.join(train)} --view pink-noise` "
             "(`sergen views` lists them), or use --aug-share 0")
 
 
 def plan_grid(specs: list[ProbeSpec], results_dir=None, stores_root=None) -> GridPlan:
     check_views(specs, stores_root)
+    dirs = workspace_dirs()
     runs = load_runs(results_dir, [s.run_id for s in specs],
-                     stores_root=stores_root_key(stores_root or data_dir("stores")))
+                     stores_root=stores_root_key(stores_root or dirs.stores))
     todo = [s for s in specs if s.run_id not in runs.records]
     return GridPlan(todo, len(specs) - len(todo), runs.stale, list(runs.skipped), dict(runs.records))
 

@@ -25,7 +25,7 @@ from multiprocessing.connection import wait
 from sergen.errors import SergenError
 from sergen.experiments import data
 from sergen.experiments.memory_plan import MemoryPlan, plan_grid
-from sergen.store.reader import view_stores
+from sergen.experiments.store_index import views_of
 from sergen.train.pooling import uses_squares
 
 
@@ -138,9 +138,9 @@ def worker_data_mib(todo: list, stores_root) -> int:
     from sergen.experiments.bank_cache import threshold_bytes
 
     stores = {(s.model, name, s.layer) for s in todo for corpus in (*s.train, *s.test)
-              for name in (corpus, *(view_stores(s.model, corpus, stores_root) if corpus in s.train else ()))}
+              for name in (corpus, *(views_of(s.model, corpus, stores_root) if corpus in s.train else ()))}
     training = {(s.model, name, s.layer) for s in todo for corpus in s.train
-                for name in (corpus, *view_stores(s.model, corpus, stores_root))}
+                for name in (corpus, *views_of(s.model, corpus, stores_root))}
     total = 0
     for model, name, layer in stores:
         index = data.store_index(model, name, stores_root, layer)
@@ -223,7 +223,7 @@ def _run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar,
 
 
 def _stores_of(spec, root) -> list[str]:
-    return [name for corpus in spec.train for name in (corpus, *view_stores(spec.model, corpus, root))]
+    return [name for corpus in spec.train for name in (corpus, *views_of(spec.model, corpus, root))]
 
 
 def _pool(todo, jobs, needs, stores_root, results_dir, n_workers, budget, run_one, advance,

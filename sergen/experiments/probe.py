@@ -15,10 +15,10 @@ import pandas as pd
 
 import sergen
 from sergen import LABELS, corpus_order
-from sergen.config import data_dir, describe_dir
+from sergen.config import data_dir, describe_dir, workspace_dirs
 from sergen.errors import SergenError, UnknownNameError
-from sergen.experiments.data import (load_corpus, relabelled, split_rows, store_bank, store_version,
-                                     stores_root_key, training_bank, utterance_std)
+from sergen.experiments.data import (corpus_data, relabelled, split_rows, store_bank, store_ref, stores_root_key,
+                                     training_bank_of, utterance_std)
 from sergen.experiments.protocol_join import assignment, corpus_protocols
 from sergen.experiments.scramble import scramble_permutations
 from sergen.experiments.store_numerics import check_same_numerics
@@ -26,12 +26,13 @@ from sergen.experiments.weighted_layers import check_weighted, weighted_layers
 from sergen.protocols.protocol import (NAMED, Protocol, file_digest, named_protocol, parse_folds, parse_labels,
                                        parse_named, protocol_file, shown_option)
 from sergen.extractors import EXTRACTORS, canonical_model
-from sergen.results import ROW_COLUMNS, RunRecord, fingerprints, stores_of
+from sergen.results import ROW_COLUMNS, RunRecord, stores_of
 from sergen.results import load_results as load_results  # noqa: F401  (the old home of these names)
 from sergen.results import runs_dir as runs_dir  # noqa: F401
 from sergen.experiments.run_scores import UtteranceScores, write_scores
 from sergen.results import save_run as save_rows
 from sergen.store.reader import existing_stores
+from sergen.store.ref import StoreRef
 from sergen.threads import one_numeric_thread
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import METRICS, bootstrap_metrics, confusion_counts
@@ -111,7 +112,7 @@ class ProbeRun:
 
 
 def stores_for(model: str, stores_root=None) -> list[str]:
-    return [c for m, c in existing_stores(stores_root) if m == model]
+    return [c for m, c in existing_stores(stores_root or data_dir("stores")) if m == model]
 
 
 def refuse_files_named_like_stores(model: str, stores_root) -> None:
@@ -119,7 +120,7 @@ def refuse_files_named_like_stores(model: str, stores_root) -> None:
     from sergen.store.layout import store_path
     from sergen.store.location import check_store_slot, is_remote
 
-    path = store_path(model, "corpus", stores_root)
+    path = store_path(model, "corpus", stores_root or data_dir("stores"))
     if is_remote(path):
         return  # an fsspec URL: no local file can sit there
     folder = path.parent
@@ -132,7 +133,7 @@ def _no_stores_error(typed: str, model: str, stores_root) -> SergenError:
     """An unknown model gets the known names; a known one without stores gets a command that works."""
     from sergen.corpora.manifest import manifest_path
 
-    with_stores = sorted({m for m, _ in existing_stores(stores_root)})
+    with_stores = sorted({m for m, _ in existing_stores(stores_root or data_dir("stores"))})
     where = str(stores_root) if stores_root else describe_dir("stores")
     if model not in EXTRACTORS and not model.startswith("hf-"):
         return UnknownNameError(
@@ -318,10 +319,7 @@ def _sampler_from(values: dict) -> SamplerConfig:
 
 def stored_layers(model: str, corpus: str, stores_root=None) -> list[int]:
     """The layers a multi-layer store holds side by side (``settings.layers``)."""
-    from sergen.store.layout import store_path
-    from sergen.store.reader import store_attrs
-
-    return [int(v) for v in store_attrs(store_path(model, corpus, stores_root)).get("settings", {}).get("layers") or []]
+    return [int(v) for v in store_ref(model, corpus, stores_root).attrs.get("settings", {}).get("layers") or []]
 
 
 def layer_specs(spec: ProbeSpec, stores_root=None) -> list[ProbeSpec]:
@@ -386,18 +384,20 @@ def probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
 
 
 def _probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
-    root = stores_root_key(stores_root or data_dir("stores"))
+    dirs = workspace_dirs()
+    root = stores_root_key(stores_root or dirs.stores)
     started = time.perf_counter()
+    store = {c: StoreRef.of(spec.model, c, dirs, root, spec.layer) for c in dict.fromkeys(spec.train + spec.test)}
     record = RunRecord(run_id=spec.run_id, spec=spec.as_dict(), stores_root=root,
-                       stores=fingerprints(spec.model, stores_of(spec.model, spec.train, spec.test,
-                                                                 spec.aug_share, root), root))
+                       stores=run_fingerprints([store[c] for c in spec.train], [store[c] for c in spec.test],
+                                               spec.aug_share))
     keys, classes, left_out = corpus_protocols(spec.model, spec.train, spec.test, root, spec.protocol_spec)
     record.classes, record.left_out = list(classes), left_out
     record.protocol = {c: assignment(k).fingerprint for c, k in keys.items()}
     record.protocol_files = {v: file_digest(v) for v in (spec.labels, spec.folds) if protocol_file(v)}
-    frame_rate = load_corpus(spec.model, spec.train[0], root, spec.layer).frame_rate
-    bank = training_bank(spec.model, spec.train, root, spec.layer, tuple(keys[c] for c in spec.train), spec.norm,
-                         spec.pool)
+    frame_rate = corpus_data(store[spec.train[0]]).frame_rate
+    bank = training_bank_of(tuple(store[c] for c in spec.train), tuple(keys[c] for c in spec.train), spec.norm,
+                            spec.pool)
     sequence = is_sequence(spec.head)
     perms = scramble_permutations(spec.train, len(classes)) if spec.scramble else {}
     if perms:
@@ -444,7 +444,7 @@ def _probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
         absent = absent_classes(y_true, classes)
         if absent:
             record.absent_classes[corpus] = absent
-        synthetic = load_corpus(spec.model, corpus, root, spec.layer).synthetic
+        synthetic = corpus_data(store[corpus]).synthetic
         for metric in METRICS:
             value, low, high = scores[metric]
             row = {**option_values(spec), "n_train_corpora": len(spec.train), "test": corpus, "metric": metric,
@@ -463,11 +463,18 @@ def _probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     return ProbeRun(table, record, scores_by_corpus)
 
 
+def run_fingerprints(train: list[StoreRef], test: list[StoreRef], aug_share: float) -> dict[str, dict | None]:
+    """``model/name`` → fingerprint of every store a run reads (``sergen.results.stores_of``'s order): each
+    training corpus, its complete view stores when views are drawn, each test corpus; taken before reading."""
+    read = [*train, *(view for clean in train for view in clean.views())] if aug_share > 0 else list(train)
+    return {f"{s.model}/{s.name}": s.fingerprint for s in dict.fromkeys([*read, *test])}
+
+
 def utterance_vectors(model: str, corpus: str, split: str, root, layer: str, key, pool: str):
     """One split's utterance vectors (the store's per-utterance means, with their stds for mean+std pooling)
     and labels under the run's protocol, unnormalised: made once per process and shared by every run that
     validates or tests on them, while the store does not change (its version is part of the key)."""
-    return _utterance_vectors(model, corpus, split, root, layer, key, pool, store_version(model, corpus, root))
+    return _utterance_vectors(model, corpus, split, root, layer, key, pool, store_ref(model, corpus, root).version)
 
 
 @lru_cache(maxsize=64)
@@ -551,7 +558,7 @@ def evaluation_rows(spec: ProbeSpec, data, rows: np.ndarray, root, protocol=None
     """What a normalisation maps evaluation ``rows`` by (``sergen.train.norms``): their summaries, and a thunk of
     all the corpus's clean utterances (read only by strategies that fit a test corpus on them), each with a key
     that names it within the process (the store's version, the protocol, which rows)."""
-    version = store_version(spec.model, data.corpus, root)
+    version = store_ref(spec.model, data.corpus, root).version
 
     def utterances(which: np.ndarray, name: str) -> Utterances:
         return Utterances(data.corpus, data.speaker[which], data.pooled[which], utterance_std(data, which),

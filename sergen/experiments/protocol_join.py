@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sergen.corpora.manifest_table import manifest_table, uses_workspace_manifest
+from sergen.corpora.manifest_table import manifest_table
 from sergen.errors import SergenError
-from sergen.experiments.store_index import store_index
+from sergen.experiments.store_index import store_index, store_ref
 from sergen.protocols.protocol import (Protocol, ProtocolTable, class_labels, fold_splits, n_folds, run_classes,
                                        table_from)
-from sergen.store.reader import store_version
+from sergen.store.ref import StoreRef
 
 
 @dataclass(frozen=True)
@@ -43,16 +43,18 @@ class Assignment:
 
 
 def protocol_table(model: str, corpus: str, stores_root: str | None) -> ProtocolTable:
-    from sergen.corpora.manifest import manifest_path
-
-    file = manifest_path(corpus)
-    if uses_workspace_manifest(stores_root):
-        check_chosen_manifests_folder(missing_too=False)  # a missing one: the commands refuse it (see there)
-    if uses_workspace_manifest(stores_root) and file.exists():
+    """The corpus's labels and splits: its workspace manifest where the store's handle says the workspace's
+    manifests label it, else the copy the store took at extraction."""
+    store = store_ref(model, corpus, stores_root)
+    if store.manifests is None:
+        return _store_table(store, store.version)
+    file = Path(store.manifests) / f"{corpus}.csv"
+    check_chosen_manifests_folder(missing_too=False)  # a missing one: the commands refuse it (see there)
+    if file.exists():
         return manifest_table(corpus, str(file), file.stat().st_mtime_ns)
-    if uses_workspace_manifest(stores_root) and any(file.parent.glob("*.csv")):
+    if any(file.parent.glob("*.csv")):
         _say_store_copy(corpus, str(file))
-    return _store_table(model, corpus, stores_root, store_version(model, corpus, stores_root))
+    return _store_table(store, store.version)
 
 
 @lru_cache(maxsize=64)
@@ -86,14 +88,11 @@ def check_chosen_manifests_folder(missing_too: bool = True) -> None:
 
 
 @lru_cache(maxsize=32)
-def _store_table(model: str, corpus: str, stores_root: str | None, version: tuple) -> ProtocolTable:
-    from sergen.store.layout import store_path
-    from sergen.store.reader import open_store
-
-    ds = open_store(model, corpus, root=stores_root, store_labels=True)  # the copy; labels come from the protocol
+def _store_table(store: StoreRef, version: tuple) -> ProtocolTable:
+    ds = store.open(store_labels=True)  # the copy; labels come from the protocol
     df = pd.DataFrame({c: np.asarray(ds[c].values, dtype=str) for c in ("utt_id", "label", "native_label",
                                                                           "speaker", "split")})
-    return table_from(df, corpus, f"{store_path(model, corpus, stores_root)} (the manifest's columns it copied)")
+    return table_from(df, store.name, f"{store.path} (the manifest's columns it copied)")
 
 
 def labels_of(model: str, corpus: str, stores_root: str | None, labels: str) -> pd.Series:

@@ -10,8 +10,8 @@ from functools import lru_cache
 import numpy as np
 
 from sergen.errors import SergenError
-from sergen.store.layout import store_path
-from sergen.store.reader import open_store, store_attrs, store_version
+from sergen.store.reader import open_store
+from sergen.store.ref import StoreRef
 
 
 def layer_columns(attrs: dict, layer: str, where: str) -> slice:
@@ -74,15 +74,33 @@ class StoreIndex:
     n_store_frames: int
 
 
+def store_ref(model: str, name: str, stores_root, layer: str = "-") -> StoreRef:
+    """The handle of a store named by loose strings (``stores_root`` None: the workspace's stores folder):
+    where callers that still pass ``(model, name, stores_root, layer)`` meet the handle."""
+    from sergen.config import workspace_dirs
+
+    return StoreRef.of(model, name, workspace_dirs(), stores_root, layer)
+
+
+def views_of(model: str, corpus: str, stores_root) -> list[str]:
+    """Names of the complete view stores beside a corpus's clean store (``stores_root`` None: the workspace's)."""
+    return [view.name for view in store_ref(model, corpus, stores_root).views()]
+
+
 def store_index(model: str, name: str, stores_root: str | None, layer: str = "-") -> StoreIndex:
-    return _store_index(model, name, stores_root, layer, store_version(model, name, stores_root))
+    return index_of(store_ref(model, name, stores_root, layer))
+
+
+def index_of(store: StoreRef) -> StoreIndex:
+    """The store's index, read once per store version."""
+    return _store_index(store, store.version)
 
 
 @lru_cache(maxsize=64)
-def _store_index(model: str, name: str, stores_root: str | None, layer: str, version: tuple) -> StoreIndex:
-    ds = open_store(model, name, root=stores_root, store_labels=True)
-    path = store_path(model, name, stores_root)
-    return StoreIndex(str(path), layer_columns(store_attrs(path), layer, f"the {model}/{name} store"),
+def _store_index(store: StoreRef, version: tuple) -> StoreIndex:
+    ds = open_store(store, store_labels=True)
+    model, name = store.model, store.name
+    return StoreIndex(str(store.path), layer_columns(store.attrs, store.layer, f"the {model}/{name} store"),
                       ds["start"].values.astype(np.int64), ds["stop"].values.astype(np.int64),
                       np.asarray(ds["split"].values, dtype=str), np.asarray(ds["utt_id"].values, dtype=str),
                       int(ds.attrs.get("n_frames", ds["frames"].shape[0])))

@@ -20,15 +20,14 @@ from sergen.errors import SergenError
 from sergen.experiments import data
 from sergen.experiments.bank_cache import threshold_bytes
 from sergen.experiments.memory_plan import MIN_RESIDENT_MIB, PARENT_MIB
-from sergen.store.layout import store_path
-from sergen.store.reader import store_attrs, view_stores
+from sergen.experiments.store_index import store_ref, views_of
 from sergen.train.pooling import uses_squares
 
 
 def run_stores(model: str, train: tuple[str, ...], test: tuple[str, ...], stores_root) -> list[str]:
     """Every store a run reads: its training corpora, their view stores (the bank holds them) and its test
     corpora."""
-    names = [name for corpus in train for name in (corpus, *view_stores(model, corpus, stores_root))]
+    names = [name for corpus in train for name in (corpus, *views_of(model, corpus, stores_root))]
     return list(dict.fromkeys(names + list(test)))
 
 
@@ -37,8 +36,9 @@ def weighted_layers(model: str, train: tuple[str, ...], test: tuple[str, ...], s
     the stores hold different layers."""
     held = {}
     for name in run_stores(model, train, test, stores_root):
-        path = store_path(model, name, stores_root)
-        layers = [int(v) for v in (store_attrs(path).get("settings", {}).get("layers") or [])]
+        store = store_ref(model, name, stores_root)
+        path = store.path
+        layers = [int(v) for v in (store.attrs.get("settings", {}).get("layers") or [])]
         if len(layers) < 2:
             raise data.single_layer_error(model, name.split("@")[0], f"the {model}/{name} store", str(path))
         held[name] = layers
@@ -47,7 +47,7 @@ def weighted_layers(model: str, train: tuple[str, ...], test: tuple[str, ...], s
         if other != layers:
             raise SergenError(f"--layer weighted needs the same stored layers in every store of the run: "
                               f"{model}/{first} holds {_listed(layers)}, {model}/{name} holds {_listed(other)}",
-                              where=str(store_path(model, name, stores_root)),
+                              where=str(store_ref(model, name, stores_root).path),
                               fix=f"extract every corpus of the run with the same --layers, or pick a layer "
                                   f"they share with --layer N (`--layer all` runs each shared layer)")
     return layers
@@ -87,7 +87,7 @@ def memory_need(model: str, train: tuple[str, ...], test: tuple[str, ...], store
     (nothing is read or built); ``--pool mean+std`` doubles the vectors (a std half) and the banks (squares)."""
     times = times_of(pool)
     vectors = ram_banks = 0
-    training = {name for corpus in train for name in (corpus, *view_stores(model, corpus, stores_root))}
+    training = {name for corpus in train for name in (corpus, *views_of(model, corpus, stores_root))}
     for name in run_stores(model, train, test, stores_root):
         index = data.store_index(model, name, stores_root, layer)
         width = index.columns.stop - index.columns.start

@@ -16,18 +16,20 @@ from pathlib import Path
 
 import zarr
 
-from sergen.config import data_dir
-
 PENDING, WRITTEN, PADDED, FAILED = 0, 1, 2, 3
 META_COLUMNS = ("utt_id", "label", "native_label", "speaker", "gender", "split", "path", "view")
 NUMERIC_META = {"duration_s": "float32"}
 
 
-def store_path(model: str, corpus: str, root: str | Path | None = None):
-    """``<root>/<model>/<corpus>.zarr``: a Path for a local root, a URL for an fsspec one (``s3://…``)."""
+def store_path(model: str, corpus: str, root: str | Path):
+    """``<root>/<model>/<corpus>.zarr``: a Path for a local root, a URL for an fsspec one (``s3://…``). The
+    stores folder is the caller's to give (``sergen.config.workspace_dirs().stores``): the store layer never
+    reads the configuration."""
     from sergen.store.location import join
 
-    return join(root or data_dir("stores"), model, f"{corpus}.zarr")
+    if root is None:
+        raise TypeError("store_path needs the stores folder: pass sergen.config.workspace_dirs().stores")
+    return join(root, model, f"{corpus}.zarr")
 
 
 def extract_command(model: str, name: str, overwrite: bool = False, ticks: bool = True) -> str:

@@ -24,7 +24,7 @@ from sergen.audio_digest import require_same_audio
 from sergen.store.digests import digest_layout_problem, placement_problem, shape_problem
 from sergen.store.verify import require_chunks
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # ``StoreRef`` in annotations is ``sergen.store.ref``'s, which imports this module, not back
     import dask.array as da
     import xarray as xr
 
@@ -42,12 +42,11 @@ def store_attrs(path: Path) -> dict:
                               "it out of the stores folder") from None
 
 
-def existing_stores(root: str | Path | None = None, include_views: bool = False) -> list[tuple[str, str]]:
-    """(model, corpus) of every store; augmented-view stores (``corpus@view``) only when asked."""
-    from sergen.config import data_dir
-
-    check_readable_root(root or data_dir("stores"))
-    found = glob_names(root or data_dir("stores"), "*/*.zarr")
+def existing_stores(root: str | Path, include_views: bool = False) -> list[tuple[str, str]]:
+    """(model, corpus) of every store in the stores folder ``root``; augmented-view stores (``corpus@view``)
+    only when asked."""
+    check_readable_root(root)
+    found = glob_names(root, "*/*.zarr")
     return sorted((model, corpus) for model, corpus in found if include_views or "@" not in corpus)
 
 
@@ -67,39 +66,34 @@ def views_listed_once():
         _listed = outer
 
 
-def view_stores(model: str, corpus: str, root: str | Path | None = None) -> list[str]:
-    """Names of the augmented-view stores (``<corpus>@<view>``) beside a corpus's clean store."""
-    from sergen.config import data_dir
-
-    key = (model, corpus, str(root or data_dir("stores")))
+def view_stores(model: str, corpus: str, root: str | Path) -> list[str]:
+    """Names of the augmented-view stores (``<corpus>@<view>``) beside a corpus's clean store in ``root``."""
+    key = (model, corpus, str(root))
     if _listed is not None and key in _listed:
         return list(_listed[key])
-    found = glob_names(root or data_dir("stores"), f"{model}/{corpus}@*.zarr")
+    found = glob_names(root, f"{model}/{corpus}@*.zarr")
     names = sorted(name for _, name in found if store_attrs(store_path(model, name, root)).get("complete"))
     if _listed is not None:
         _listed[key] = names
     return list(names)
 
 
-def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: bool = False,
+def open_group_checked(store: StoreRef, allow_incomplete: bool = False,
                        check_chunks: bool = True) -> tuple[zarr.Group, dict]:
     """A store's group and attributes, refused when it is missing, incomplete or has lost chunk files
     (which Zarr would silently read as zeros)."""
-    from sergen.config import data_dir
-
-    check_readable_root(root or data_dir("stores"))
-    path = store_path(model, corpus, root)
+    model, corpus, root = store.model, store.name, store.root
+    check_readable_root(root)
+    path = store.path
     check_store_slot(path)
-    attrs = store_attrs(path)
+    attrs = store.attrs
     leftovers = leftover_problem(path) if not attrs else None
     if leftovers:
         raise SergenError(f"store {model}/{corpus} is not usable: {leftovers}", where=str(path),
                           fix=f"rerun {extract_command(model, corpus)}, which clears the folder and rebuilds it")
     if not attrs:
         have = ", ".join(f"{m}/{c}" for m, c in existing_stores(root)) or "none"
-        from sergen.config import locate_dir
-
-        where = str(path) if root is not None else f"{path} ({locate_dir('stores')[1]})"
+        where = f"{path} ({store.origin})" if store.origin else str(path)
         raise SergenError(f"no store for model {model!r} and corpus {corpus!r}", where=where,
                           fix=f"run {extract_command(model, corpus)} (stores present: {have})")
     if not attrs.get("complete") and not allow_incomplete:
@@ -148,10 +142,6 @@ def require_identity(group: zarr.Group, attrs: dict, model: str, corpus: str, pa
                           fix=f"rebuild it with {rebuild} (its files were edited or partly deleted)")
 
 
-def store_version(model: str, name: str, stores_root: str | None) -> tuple:
-    attrs = store_attrs(store_path(model, name, stores_root))
-    return name, attrs.get("created"), attrs.get("finished")
-
 
 
 def _frame_owner(offsets: np.ndarray, chunks: tuple[int, ...]) -> da.Array:
@@ -168,14 +158,14 @@ def _frame_owner(offsets: np.ndarray, chunks: tuple[int, ...]) -> da.Array:
     return da.map_blocks(block, chunks=(chunks,), dtype=np.int32)
 
 
-def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = False,
-               include_failed: bool = False, check_chunks: bool = True, store_labels: bool = False) -> xr.Dataset:
+def open_store(store: StoreRef, allow_incomplete: bool = False, include_failed: bool = False,
+               check_chunks: bool = True, store_labels: bool = False) -> xr.Dataset:
     """A store as an ``xarray.Dataset``: ``frames (frame, feature)`` with ``frame_utt`` (the utterance
     index of each frame), ``mean``/``std (utt, feature)``, and metadata coordinates on ``utt``.
 
     Example::
 
-        ds = sergen.open_store("melspec", "ravdess")
+        ds = sergen.open_store("melspec", "ravdess")       # or StoreRef(...).open()
         test = select(ds, split="test", label="ang")
         x = utterance_frames(ds, test.utt_id.values[0])   # numpy [T, D]
 
@@ -186,7 +176,8 @@ def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = Fals
     import dask.array as da
     import xarray as xr
 
-    group, attrs = open_group_checked(model, corpus, root, allow_incomplete, check_chunks)
+    model, corpus = store.model, store.name
+    group, attrs = open_group_checked(store, allow_incomplete, check_chunks)
 
     def read(name: str) -> np.ndarray:
         """A small array read whole; a corrupt chunk (bad bytes) is named, not raised from the codec."""
@@ -194,7 +185,7 @@ def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = Fals
             return group[name][:]
         except Exception as exc:  # noqa: BLE001 - whatever the codec raises, the store is damaged
             raise SergenError(f"store {model}/{corpus} is damaged: the store's {name} array cannot be read "
-                              f"({type(exc).__name__}: {str(exc)[:80]})", where=str(store_path(model, corpus, root)),
+                              f"({type(exc).__name__}: {str(exc)[:80]})", where=str(store.path),
                               fix=f"rebuild it: {rebuild_command(model, corpus)}") from None
 
     offsets = read("offsets")
@@ -221,7 +212,7 @@ def open_store(model: str, corpus: str, root=None, allow_incomplete: bool = Fals
         | {"corpus": corpus, "model": model},
     )
     if not store_labels:
-        ds = with_manifest_labels(ds, corpus, root)
+        ds = with_manifest_labels(ds, store)
     keep = np.ones(len(status), bool)
     if not include_failed:
         keep &= status != FAILED
@@ -257,17 +248,19 @@ def utterance_frames(ds: xr.Dataset, utt) -> np.ndarray:
 PROTOCOL_COLUMNS = ("label", "native_label", "speaker", "split")
 
 
-def with_manifest_labels(ds: xr.Dataset, corpus: str, root) -> xr.Dataset:
+def with_manifest_labels(ds: xr.Dataset, store: StoreRef) -> xr.Dataset:
     """``ds`` with the workspace manifest's labels, splits and speakers (joined by utterance id) where a
-    manifest applies to these stores, warning how many changed since extraction (a relabel, say)."""
+    manifest applies to the store (``store.manifests``), warning how many changed since extraction (a relabel,
+    say)."""
     import warnings
 
-    from sergen.corpora.manifest import manifest_path
-    from sergen.corpora.manifest_table import manifest_table, uses_workspace_manifest
+    from sergen.corpora.manifest_table import manifest_table
 
-    name = corpus.split("@")[0]
-    file = manifest_path(name)
-    if not uses_workspace_manifest(root) or not file.exists():
+    name = store.corpus
+    if store.manifests is None:
+        return ds
+    file = Path(store.manifests) / f"{name}.csv"
+    if not file.exists():
         return ds
     try:
         table = manifest_table(name, str(file), file.stat().st_mtime_ns).table

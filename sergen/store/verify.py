@@ -279,7 +279,8 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
     edited = stats_mismatches(group)
     if len(edited):
         flag("mean/std summaries differ from what was written (digest mismatch: the arrays were edited)", edited)
-    stale = audio_problem(group, attrs, model, name, path.parent.parent if isinstance(path, Path) else None)
+    stale = audio_problem(group, attrs, model, name, path.parent.parent if isinstance(path, Path)
+                          else str(path).rstrip("/").rsplit("/", 2)[0])
     if stale:
         report.problems.append(stale)
     gone = gone_audio(group, attrs, name)

@@ -189,7 +189,7 @@ def test_an_emobox_manifest_is_extracted_under_its_own_name(box, cli, workspace)
     assert cli("manifest", "emobox:toyravdess", "--root", box / "ravdess_audio", "--emobox", box / "EmoBox")[0] == 0
     code, out = cli("extract", "--model", "melspec", "--corpus", "emobox-toyravdess")
     assert code == 0, out
-    from sergen.store.reader import open_store
+    from sergen import open_store
 
     assert open_store("melspec", "emobox-toyravdess").sizes["utt"] == 20
     code, out = cli("extract", "--model", "melspec", "--corpus", "emobox-toyravdes")

@@ -62,7 +62,7 @@ def test_video_and_webm_containers_read_with_emobox_counts(tmp_path, dataset):
 def test_a_meld_video_is_extracted_at_its_recorded_length(tmp_path, workspace):
     """Extraction decodes the mp4 again and finds the length the manifest recorded (else the row fails)."""
     from sergen.extract import extract
-    from sergen.store.reader import open_store
+    from sergen import open_store
 
     checkout, audio = tmp_path / "EmoBox", tmp_path / "audio"
     records = [record("meld", f"meld-dia{i}_utt0-train", emo, f"train/train_splits/dia{i}_utt0.mp4")
@@ -199,7 +199,8 @@ def test_pavoque_segments_are_one_row_each(tmp_path):
 
 def test_segments_extracted_equal_the_same_audio_cut_into_files(tmp_path, workspace):
     from sergen.extract import extract
-    from sergen.store.reader import open_store, utterance_frames
+    from sergen import open_store
+    from sergen.store.reader import utterance_frames
 
     checkout, audio, name = pavoque(tmp_path)
     write_manifest(read_corpus("emobox", audio, dataset=name, emobox=checkout))

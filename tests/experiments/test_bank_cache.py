@@ -14,6 +14,7 @@ from sergen.experiments.probe import resolve_spec, run_probe
 from sergen.train.framebank import BANK_STEP, build_framebank
 from sergen.train.loop import TrainConfig
 from sergen.train.sampler import SamplerConfig, WindowSampler
+from sergen.config import data_dir
 
 
 def fresh_process():
@@ -38,7 +39,7 @@ def store_frames(model, corpus):
 
     from sergen.store.layout import store_path
 
-    return zarr.open_array(str(store_path(model, corpus, None)) + "/frames", mode="r")[:]
+    return zarr.open_array(str(store_path(model, corpus, data_dir("stores"))) + "/frames", mode="r")[:]
 
 
 def test_one_bank_per_store_shared_by_training_sets(cached):
@@ -80,7 +81,7 @@ def test_a_second_process_maps_the_bank_without_reading_the_store(cached, tmp_pa
     data.training_bank("melspec", ("emodb",), None)
     from sergen.store.layout import store_path
 
-    chunks = sorted(p for p in (store_path("melspec", "emodb", None) / "frames" / "c").rglob("*") if p.is_file())
+    chunks = sorted(p for p in (store_path("melspec", "emodb", data_dir("stores")) / "frames" / "c").rglob("*") if p.is_file())
     saved = {p: p.read_bytes() for p in chunks}
     for p in chunks:  # garbage after every frame chunk's header: a read would fail its checksum; only the bank
         p.write_bytes(saved[p][:16] + b"\0" * (len(saved[p]) - 16))  # holds the frames (a cut header is refused)
@@ -165,7 +166,7 @@ def test_interrupted_build_is_redone_and_old_versions_are_removed(cached, monkey
     bank = data.training_bank("melspec", ("emodb",), None)
     assert np.isfinite(bank.banks[0].prefix).all() and len(list(cached.glob("*.meta.npz"))) == 1
     # the store is rebuilt (new creation time): a new bank file replaces the old one
-    monkeypatch.setattr(data, "store_version", lambda model, name, root: (name, "rebuilt", "later"))
+    monkeypatch.setattr(data.StoreRef, "version", property(lambda store: (store.name, "rebuilt", "later")))
     fresh_process()
     data.training_bank("melspec", ("emodb",), None)
     metas = list(cached.glob("*.meta.npz"))

@@ -13,6 +13,7 @@ from safetensors.torch import load_file, save_file
 
 from sergen.errors import SergenError
 from sergen.extractors import get_extractor
+from sergen.config import data_dir
 
 SMALL = dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, conv_dim=(8,) * 7)
 LARGE_STYLE = dict(feat_extract_norm="layer", do_stable_layer_norm=True)  # the large / lv60 architectures
@@ -80,7 +81,8 @@ def test_layers_into_a_store_through_the_cli(saved, tmp_path):
     from sergen.cli.app import app
     from sergen.experiments.data import layer_columns
     from sergen.store.layout import store_path
-    from sergen.store.reader import open_store, store_attrs
+    from sergen import open_store
+    from sergen.store.reader import store_attrs
 
     folder, _ = saved["facebook/hubert-large-ll60k"]
     corpus = tmp_path / "audio"
@@ -96,7 +98,7 @@ def test_layers_into_a_store_through_the_cli(saved, tmp_path):
     assert result.exit_code == 0, result.output
     model = "hf-facebook--hubert-large-ll60k"
     ds = open_store(model, "folder")
-    attrs = store_attrs(store_path(model, "folder"))
+    attrs = store_attrs(store_path(model, "folder", data_dir("stores")))
     assert attrs["settings"] == {"layers": [1, 2], "normalise": True} and ds.sizes["feature"] == 32
     assert sorted((ds["stop"] - ds["start"]).values) == [(n - 400) // 320 + 1 for n in (4000, 5000, 6000, 7000)]
     assert [layer_columns(attrs, layer, "here") for layer in ("1", "2", "-")] == [

@@ -12,6 +12,7 @@ from sergen.extractors import get_extractor
 from sergen.extractors.whisper import PIECE_SAMPLES, trimmed_hidden_states
 
 from .test_whisper import TINY, save_whisper
+from sergen.config import data_dir
 
 
 def wave(n, seed=0):
@@ -121,13 +122,13 @@ def test_stores_record_precision_and_a_probe_refuses_to_mix_them(tiny_wavlm, dem
     opts = {"layers": "1,3"}
     assert extract("wavlm-large", "emodb", weights=tiny_wavlm, device="cpu", show_progress=False,
                    extractor_options=dict(opts, precision="bf16")).complete
-    assert store_attrs(store_path("wavlm-large", "emodb"))["settings"] == {
+    assert store_attrs(store_path("wavlm-large", "emodb", data_dir("stores")))["settings"] == {
         "layers": [1, 3], "normalise": "per-utterance", "precision": "bf16"}
     with pytest.raises(SergenError, match="made with other extractor settings"):  # fp32 is another store
         extract("wavlm-large", "emodb", weights=tiny_wavlm, device="cpu", show_progress=False, extractor_options=opts)
     assert extract("wavlm-large", "ravdess", weights=tiny_wavlm, device="cpu", show_progress=False,
                    extractor_options=opts).complete
-    assert "precision" not in store_attrs(store_path("wavlm-large", "ravdess"))["settings"]
+    assert "precision" not in store_attrs(store_path("wavlm-large", "ravdess", data_dir("stores")))["settings"]
     resolve_spec("wavlm-large", "emodb", "emodb")  # one kind: fine
     with pytest.raises(SergenError) as exc:
         resolve_spec("wavlm-large", "emodb", "ravdess")

@@ -7,6 +7,7 @@ import transformers
 
 from sergen.errors import SergenError
 from sergen.extractors import get_extractor
+from sergen.config import data_dir
 
 LENGTHS = [1, 100, 319, 320, 399, 400, 401, 511, 512, 513, 1000, 4000, 16000, 23456]
 
@@ -84,7 +85,7 @@ def test_wavlm_layers_into_a_store_and_the_probe_picks_one(tiny, demo_root):
     from sergen.corpora import read_corpus, write_manifest
     from sergen.experiments.probe import resolve_spec, run_probe
     from sergen.extract import extract
-    from sergen.store.reader import open_store
+    from sergen import open_store
     from sergen.train.loop import TrainConfig
 
     write_manifest(read_corpus("emodb", demo_root / "emodb"))
@@ -95,7 +96,7 @@ def test_wavlm_layers_into_a_store_and_the_probe_picks_one(tiny, demo_root):
     from sergen.store.layout import store_path
     from sergen.store.reader import store_attrs
 
-    attrs = store_attrs(store_path("wavlm-large", "emodb"))
+    attrs = store_attrs(store_path("wavlm-large", "emodb", data_dir("stores")))
     assert attrs["weights"]["id"] == "microsoft/wavlm-large" and attrs["settings"]["layers"] == [1, 3]
     fast = TrainConfig(max_steps=100, eval_every=50)
     for layer in ("1", "3", "-"):
@@ -166,7 +167,7 @@ def test_hf_generic_encoder(tmp_path, demo_root):
     from sergen.corpora import read_corpus, write_manifest
     from sergen.extract import extract
     from sergen.extractors import canonical_model
-    from sergen.store.reader import open_store
+    from sergen import open_store
 
     transformers.set_seed(0)
     model = transformers.HubertModel(transformers.HubertConfig(

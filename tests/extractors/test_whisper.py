@@ -16,6 +16,7 @@ from sergen.errors import SergenError
 from sergen.extractors import EXTRACTORS, get_extractor
 from sergen.extractors.base import sha256_of
 from sergen.extractors.whisper import default_layers
+from sergen.config import data_dir
 
 TINY = dict(d_model=16, encoder_layers=3, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
             encoder_ffn_dim=32, decoder_ffn_dim=32, vocab_size=64, max_target_positions=8, pad_token_id=0,
@@ -121,7 +122,8 @@ def test_a_store_through_the_cli_with_layers(tiny, tmp_path):
 
     from sergen.cli.app import app
     from sergen.store.layout import store_path
-    from sergen.store.reader import open_store, store_attrs
+    from sergen import open_store
+    from sergen.store.reader import store_attrs
 
     root, _ = tiny
     corpus = tmp_path / "audio"
@@ -143,7 +145,7 @@ def test_a_store_through_the_cli_with_layers(tiny, tmp_path):
                                  "--device", "cpu"])
     assert result.exit_code == 0, result.output
     ds = open_store("whisper-large-v3", "folder")
-    attrs = store_attrs(store_path("whisper-large-v3", "folder"))
+    attrs = store_attrs(store_path("whisper-large-v3", "folder", data_dir("stores")))
     assert attrs["settings"] == {"layers": [1, 3], "piece_seconds": 30} and ds.sizes["feature"] == 32
     frames = dict(zip(ds["utt_id"].values, (ds["stop"] - ds["start"]).values))
     assert sorted(frames.values()) == sorted(-(-int(s * 16000) // 320) for s in seconds.values())  # 1, 65, 100, 1550

@@ -9,6 +9,7 @@ from sergen.experiments.grid import grid_specs, run_grid
 from sergen.extract import extract
 from sergen.store.verify import verify_store
 from sergen.train.loop import TrainConfig
+from sergen.config import data_dir
 
 
 def test_extraction_on_a_local_cluster_equals_serial(demo_root, tmp_path):
@@ -46,7 +47,7 @@ def test_stores_at_an_fsspec_url(demo_root, monkeypatch):
     write_manifest(read_corpus("emodb", demo_root / "emodb"))
     report = extract("melspec", "emodb", window_utts=32)
     assert report.complete and str(report.path) == f"{root}/melspec/emodb.zarr"
-    assert existing_stores() == [("melspec", "emodb")]
+    assert existing_stores(data_dir("stores")) == [("melspec", "emodb")]
     ds = sergen.open_store("melspec", "emodb")
     assert ds.sizes["utt"] == 190 and ds["frames"].chunks is not None  # dask-backed, nothing read yet
     assert verify_store(report.path).ok

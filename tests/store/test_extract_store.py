@@ -22,6 +22,7 @@ from sergen.store.lock import StoreLock
 from sergen.store.reader import select, utterance_frames
 from sergen.store.verify import verify_store
 from tests.conftest import write_wav
+from sergen.config import data_dir
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def test_round_trip_and_metadata(emodb_copy):
 
 def test_open_is_lazy(emodb_copy):
     extract("melspec", "emodb")
-    path = store_path("melspec", "emodb")
+    path = store_path("melspec", "emodb", data_dir("stores"))
     for chunk in (path / "frames" / "c").rglob("*"):
         if chunk.is_file():
             chunk.unlink()  # no frame data left: opening must still work when asked, not read zeros by default
@@ -71,7 +72,7 @@ def test_open_is_lazy(emodb_copy):
 
 def test_verify_names_utterances_of_a_deleted_chunk(emodb_copy):
     extract("melspec", "emodb")
-    path = store_path("melspec", "emodb")
+    path = store_path("melspec", "emodb", data_dir("stores"))
     assert verify_store(path).ok
     (path / "frames/c/1/0").unlink()
     report = verify_store(path)
@@ -115,7 +116,7 @@ def test_relabelling_a_manifest_needs_no_new_extraction(emodb_copy):
 
 
 def test_second_writer_is_refused(emodb_copy):
-    with StoreLock(store_path("melspec", "emodb")):
+    with StoreLock(store_path("melspec", "emodb", data_dir("stores"))):
         with pytest.raises(SergenError, match=r"another sergen process \(pid \d+\) is writing this store"):
             extract("melspec", "emodb")
 
@@ -158,7 +159,7 @@ def test_kill9_then_rerun_equals_uninterrupted(emodb_copy, tmp_path):
     env = dict(os.environ)
     clean = extract("egemaps", "emodb", stores_root=tmp_path / "clean")
     assert clean.complete
-    path = store_path("egemaps", "emodb")
+    path = store_path("egemaps", "emodb", data_dir("stores"))
     rng = np.random.default_rng(0)
     interrupted = 0
     for delay in rng.uniform(2.0, 4.5, 3):
@@ -203,14 +204,14 @@ def test_full_disk_is_explained_and_a_rerun_completes(emodb_copy, tmp_path, monk
     monkeypatch.setattr(StoreWriter, "write_prepared", real)
     final = extract("melspec", "emodb", window_utts=20)
     assert final.complete and final.done_before == kept and final.written == 190 - kept
-    a = zarr.open_group(str(store_path("melspec", "emodb")))
+    a = zarr.open_group(str(store_path("melspec", "emodb", data_dir("stores"))))
     b = zarr.open_group(str(clean.path))
     np.testing.assert_array_equal(a["frames"][:], b["frames"][:])
 
 
 def test_nan_in_a_store_is_found_and_named(emodb_copy):
     extract("melspec", "emodb")
-    path = store_path("melspec", "emodb")
+    path = store_path("melspec", "emodb", data_dir("stores"))
     group = zarr.open_group(str(path), mode="r+")
     offsets = group["offsets"][:]
     group["frames"][offsets[5] + 2] = np.nan
@@ -237,7 +238,7 @@ def test_stereo_and_other_rates_are_mixed_down_and_resampled(tmp_path):
 
 def test_truncated_chunk_is_found_and_named(emodb_copy):
     extract("melspec", "emodb")
-    path = store_path("melspec", "emodb")
+    path = store_path("melspec", "emodb", data_dir("stores"))
     chunk = path / "frames/c/2/0"
     chunk.write_bytes(chunk.read_bytes()[:100])  # a torn file, as a crash of another tool might leave
     report = verify_store(path)
@@ -296,7 +297,7 @@ def test_removal_killed_halfway_never_leaves_a_complete_looking_store(emodb_copy
     from sergen.store.reader import store_attrs
 
     extract("melspec", "emodb", show_progress=False)
-    path = store_path("melspec", "emodb")
+    path = store_path("melspec", "emodb", data_dir("stores"))
     assert store_attrs(path).get("complete")
 
     def killed(tree, *args, **kwargs):  # the removal dies after the root metadata, with the arrays still there

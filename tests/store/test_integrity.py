@@ -15,6 +15,7 @@ from sergen.extract import extract
 from sergen.store.digests import DIGEST_ARRAY
 from sergen.store.layout import store_path
 from sergen.store.verify import verify_store
+from sergen.config import data_dir
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def store(clean, workspace):
         cached.cache_clear()
     for kind in ("manifests", "stores"):
         shutil.copytree(clean / kind, workspace / kind, dirs_exist_ok=True)  # the workspace fixture made manifests/
-    return store_path("melspec", "emodb")
+    return store_path("melspec", "emodb", data_dir("stores"))
 
 
 def frames_of(path) -> np.ndarray:
@@ -310,7 +311,7 @@ def test_audio_edited_at_the_same_length_makes_clean_and_view_stores_stale(own_e
 
     extract("melspec", "emodb", show_progress=False)
     extract("melspec", "emodb", view="pink-noise", show_progress=False)
-    clean, view = store_path("melspec", "emodb"), store_path("melspec", "emodb@pink-noise")
+    clean, view = store_path("melspec", "emodb", data_dir("stores")), store_path("melspec", "emodb@pink-noise", data_dir("stores"))
     sha = zarr.open_group(str(clean))["audio/sha256"][:].tolist()
     assert sha == zarr.open_group(str(view))["audio/sha256"][:].tolist() and all(len(s) == 64 for s in sha)
     manifest = load_manifest("emodb")[0]
@@ -333,10 +334,10 @@ def test_audio_edited_at_the_same_length_makes_clean_and_view_stores_stale(own_e
         sergen.open_store("melspec", "emodb@pink-noise")
     with pytest.raises(SergenError, match="this store was made from the old audio"):
         extract("melspec", "emodb", view="pink-noise", show_progress=False)
-    stale = verify_store(store_path("melspec", "emodb@pink-noise"))
+    stale = verify_store(store_path("melspec", "emodb@pink-noise", data_dir("stores")))
     assert len(stale.problems) == 1 and "store melspec/emodb@pink-noise is stale: the audio of 1 utterance(s)" \
         in stale.problems[0] and stale.problems[0].endswith("--view pink-noise --overwrite`")
-    assert verify_store(store_path("melspec", "emodb")).problems == []
+    assert verify_store(store_path("melspec", "emodb", data_dir("stores"))).problems == []
 
 
 def test_view_store_made_from_other_audio_than_its_clean_store_is_refused(own_emodb):
@@ -358,7 +359,7 @@ def test_every_fix_for_a_view_store_names_the_view_flag_never_corpus_at_view(own
     with pytest.raises(SergenError) as missing:
         sergen.open_store("melspec", "emodb@pink-noise")
     extract("melspec", "emodb", view="pink-noise", show_progress=False)
-    view = store_path("melspec", "emodb@pink-noise")
+    view = store_path("melspec", "emodb@pink-noise", data_dir("stores"))
     chunk = view / "frames/c/0/0"
     chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
     with pytest.raises(SergenError) as cut:
@@ -407,7 +408,7 @@ def test_model_folder_or_store_path_that_is_a_file_is_refused_by_name(workspace)
     assert exc.value.what == "the store's path is a file, not a store"
     from sergen.store.reader import existing_stores
 
-    assert existing_stores() == []  # a file named like a store is not listed as one
+    assert existing_stores(data_dir("stores")) == []  # a file named like a store is not listed as one
 
 
 # -- notebooks -----------------------------------------------------------------------------------------------

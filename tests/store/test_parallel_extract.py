@@ -21,6 +21,7 @@ from sergen.extractors.base import Extractor
 from sergen.store.layout import WRITTEN, store_path
 from sergen.store.verify import verify_store
 from tests.test_bad_input import cli  # noqa: F401 - the fixture that runs `sergen` in this process
+from sergen.config import data_dir
 
 
 @pytest.fixture
@@ -141,7 +142,7 @@ def _written(path) -> int:
 def test_kill9_during_parallel_extraction_then_rerun_equals_uninterrupted(emodb, tmp_path):
     clean = extract("egemaps", "emodb", stores_root=tmp_path / "clean", workers=1, workers_mode="threads",
                     show_progress=False)
-    path = store_path("egemaps", "emodb")
+    path = store_path("egemaps", "emodb", data_dir("stores"))
     rng = np.random.default_rng(1)
     landed = []
     for extra_s in rng.uniform(0.0, 0.4, 2):
@@ -168,7 +169,7 @@ def test_kill9_during_parallel_extraction_then_rerun_equals_uninterrupted(emodb,
 def test_the_cli_refuses_bad_worker_options(cli, emodb, args, message):
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", *args)
     assert code == 2 and message in text
-    assert not store_path("melspec", "emodb").exists()
+    assert not store_path("melspec", "emodb", data_dir("stores")).exists()
 
 
 def test_the_cli_extracts_with_worker_processes(cli, emodb, tmp_path):
@@ -176,4 +177,4 @@ def test_the_cli_extracts_with_worker_processes(cli, emodb, tmp_path):
                      "--workers-mode", "processes")
     assert code == 0 and "melspec/emodb: 190 written this run, 0 before, 0 padded, 0 failed" in text
     serial = extract("melspec", "emodb", stores_root=tmp_path / "serial", workers=1, show_progress=False)
-    assert_same_store(store_path("melspec", "emodb"), serial.path)
+    assert_same_store(store_path("melspec", "emodb", data_dir("stores")), serial.path)

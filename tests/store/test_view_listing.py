@@ -4,6 +4,7 @@ corpus's are listed once (the demo grid's planning opened view stores ~100,000 t
 from sergen.store import reader
 from sergen.store.reader import view_stores, views_listed_once
 from tests.fake_stores import tiny_store
+from sergen.config import data_dir
 
 
 def test_views_are_listed_once_inside_and_afresh_outside(workspace, monkeypatch):
@@ -14,11 +15,11 @@ def test_views_are_listed_once_inside_and_afresh_outside(workspace, monkeypatch)
     real = reader.glob_names
     monkeypatch.setattr(reader, "glob_names", lambda *a: calls.append(a) or real(*a))
     with views_listed_once():
-        assert [view_stores("m", "emodb") for _ in range(3)] == [["emodb@reverb"]] * 3
+        assert [view_stores("m", "emodb", data_dir("stores")) for _ in range(3)] == [["emodb@reverb"]] * 3
         with views_listed_once():  # nested: the same listing
-            assert view_stores("m", "emodb") == ["emodb@reverb"]
-        assert view_stores("m", "cremad") == []
+            assert view_stores("m", "emodb", data_dir("stores")) == ["emodb@reverb"]
+        assert view_stores("m", "cremad", data_dir("stores")) == []
     assert len(calls) == 2  # emodb once, cremad once
     tiny_store(stores / "m" / "emodb@eq.zarr", model="m", corpus="emodb", view="eq")
-    assert view_stores("m", "emodb") == ["emodb@eq", "emodb@reverb"]  # outside: listed afresh
+    assert view_stores("m", "emodb", data_dir("stores")) == ["emodb@eq", "emodb@reverb"]  # outside: listed afresh
     assert len(calls) == 3
