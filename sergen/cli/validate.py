@@ -147,8 +147,8 @@ def scheduler(value):
 def devices(value):
     """The form only of one device or a comma-separated list (cuda:0,cuda:1); whether this machine has them,
     and whether the list is usable, is checked before extraction."""
-    if value is None:
-        return value
+    if value is None or "," not in value:
+        return device(value)
     from sergen.errors import SergenError
     from sergen.preflight import DEVICES_FORMS, split_devices
 
