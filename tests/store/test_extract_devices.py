@@ -2,17 +2,25 @@
 The scheduling is tested on the CPU: the store equals a one-copy store value for value, every copy embeds
 windows, and bad device lists are refused before anything is written."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from sergen.errors import SergenError
 from sergen.extract import extract
 from sergen.preflight import device_slots
+from sergen.store.layout import store_path
 from sergen.extractors import EXTRACTORS
 from sergen.store.verify import verify_store
-from tests.store.test_parallel_extract import FrameEnergy, assert_same_store
+from tests.store.test_parallel_extract import FrameEnergy, _written, assert_same_store
 from tests.store.test_parallel_extract import emodb  # noqa: F401 - the fixture
 from tests.test_bad_input import cli  # noqa: F401 - the fixture that runs `sergen` in this process
 
@@ -113,3 +121,45 @@ def test_cli_refuses_a_malformed_list_and_a_zero_replica_count(emodb, cli):
     assert code == 2 and "'cuda:0,' is not a device or a list of devices" in out
     code, out = cli("extract", "--model", "melspec", "--corpus", "emodb", "--replicas", "0")
     assert code == 2 and "--replicas" in out
+
+
+class SlowEnergy(FrameEnergy):
+    """FrameEnergy at about 5 ms an utterance, so that a kill lands while windows are being written."""
+
+    name = "test-slow-energy"
+
+    def embed_one(self, waveform):
+        time.sleep(0.005)
+        return super().embed_one(waveform)
+
+
+def register(cls=SlowEnergy) -> None:
+    EXTRACTORS._items[cls.name], EXTRACTORS._aliases[cls.name] = cls, cls.name
+
+
+def test_kill9_during_extraction_on_several_copies_then_rerun_equals_uninterrupted(emodb, tmp_path, monkeypatch):
+    monkeypatch.setitem(EXTRACTORS._items, SlowEnergy.name, SlowEnergy)
+    monkeypatch.setitem(EXTRACTORS._aliases, SlowEnergy.name, SlowEnergy.name)
+    clean = extract(SlowEnergy.name, "emodb", stores_root=tmp_path / "clean", device="cpu", workers=1,
+                    show_progress=False)
+    path = store_path(SlowEnergy.name, "emodb")
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parents[2])!r}); "
+            "from tests.store.test_extract_devices import register, SlowEnergy; register(); "
+            "from sergen.extract import extract; "
+            "extract(SlowEnergy.name, 'emodb', device='cpu', replicas=3, window_utts=4, show_progress=False)")
+    landed = []
+    for extra_s in np.random.default_rng(2).uniform(0.0, 0.3, 2):
+        proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while _written(path) == 0 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(extra_s)  # a random moment once windows are being written
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        landed.append(_written(path))
+    assert any(0 < n < 190 for n in landed), landed  # a kill landed mid-extraction
+    final = extract(SlowEnergy.name, "emodb", device="cpu", replicas=2, show_progress=False)
+    assert final.complete and final.done_before >= landed[-1] and final.done_before + final.written == 190
+    assert_same_store(path, clean.path)
+    assert verify_store(path).ok
