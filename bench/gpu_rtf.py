@@ -7,6 +7,7 @@ cuDNN autotuning, allocator), then the timed corpus: decoding, resampling, batch
 and the Zarr writes are all in the figure, as in a user's run.
 
     python bench/gpu_rtf.py --out bench/gpu_rtf.md [--scale 3] [--models wavlm-large,phi4] [--device cuda]
+    python bench/gpu_rtf.py --models phi4,encodec --replicas 1,4      # model copies per device (issue 22)
 
 Writes a Markdown table: model, parameters, batch (audio seconds per batch, or one utterance at a time),
 audio seconds, wall seconds, real-time factor, peak GPU memory. Not a test: nothing depends on it.
@@ -108,7 +109,8 @@ def prepare_corpora(work: Path, scale: float) -> dict[str, Path]:
     return manifests
 
 
-def time_model(name: str, work: Path, manifests: dict[str, Path], device: str, batch_seconds: float) -> dict:
+def time_model(name: str, work: Path, manifests: dict[str, Path], device: str, batch_seconds: float,
+               replicas: int = 1) -> dict:
     import torch
 
     from sergen.extract import extract
@@ -119,7 +121,7 @@ def time_model(name: str, work: Path, manifests: dict[str, Path], device: str, b
         PARAMS[name] = save_full_size(name, weights)
     options = {"layers": "6,12,18,24"} if name == "wavlm-large" or name.startswith("hf:") else {}
     common = dict(stores_root=work / "stores", device=device, weights=weights, batch_seconds=batch_seconds,
-                  overwrite=True, show_progress=False, extractor_options=options)
+                  overwrite=True, show_progress=False, extractor_options=options, replicas=replicas)
     extract(name, WARMUP_CORPUS, manifest_file=manifests[WARMUP_CORPUS], **common)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -128,7 +130,7 @@ def time_model(name: str, work: Path, manifests: dict[str, Path], device: str, b
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else float("nan")
     batchable = get_extractor(name, weights=weights, **options).batchable
     return {"model": name, "params_m": PARAMS[name] / 1e6, "batch": f"{batch_seconds:g} s" if batchable else "1 utt",
-            "utts": report.n_utts, "audio_s": report.audio_s, "wall_s": report.wall_s,
+            "copies": replicas * len(device.split(",")), "utts": report.n_utts, "audio_s": report.audio_s, "wall_s": report.wall_s,
             "rtf": report.realtime_factor, "peak_gib": peak,
             "failures": len(report.failures)}
 
@@ -142,6 +144,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=2.0, help="demo corpus scale of the timed corpus")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--batch-seconds", default="60,600", help="for batchable models: one row per value")
+    parser.add_argument("--replicas", default="1", help="model copies per device (`extract --replicas`): one row "
+                        "per value, e.g. 1,4 for the models run one utterance at a time")
     args = parser.parse_args()
 
     import torch
@@ -154,19 +158,22 @@ def main() -> None:
         manifests = prepare_corpora(work, args.scale)
         for name in [m.strip() for m in args.models.split(",") if m.strip()]:
             for seconds in (float(s) for s in args.batch_seconds.split(",")):
-                try:
-                    row = time_model(name, work, manifests, args.device, seconds)
-                except Exception as exc:  # one model's failure must not lose the others' figures
-                    print(f"{name}: failed: {exc!r}", flush=True)
-                    failed.append(f"{name} (batch {seconds:g} s): {exc!r}")
-                    break
-                rows.append(row)
-                write_table(args, gpu, rows, failed)
-                print(f"{row['model']:12s} batch {row['batch']:>7s}: {row['audio_s']:.0f} s of audio in "
-                      f"{row['wall_s']:.1f} s = {row['rtf']:.0f}x real time, peak {row['peak_gib']:.2f} GiB",
-                      flush=True)
-                if row["batch"] == "1 utt":
-                    break  # one utterance at a time: the batch size has no effect
+                row = None
+                for copies in (int(r) for r in args.replicas.split(",")):
+                    try:
+                        row = time_model(name, work, manifests, args.device, seconds, copies)
+                    except Exception as exc:  # one model's failure must not lose the others' figures
+                        print(f"{name}: failed: {exc!r}", flush=True)
+                        failed.append(f"{name} (batch {seconds:g} s, {copies} per device): {exc!r}")
+                        row = None
+                        break
+                    rows.append(row)
+                    write_table(args, gpu, rows, failed)
+                    print(f"{row['model']:12s} batch {row['batch']:>7s} x{row['copies']}: {row['audio_s']:.0f} s of "
+                          f"audio in {row['wall_s']:.1f} s = {row['rtf']:.0f}x real time, peak "
+                          f"{row['peak_gib']:.2f} GiB", flush=True)
+                if row is None or row["batch"] == "1 utt":
+                    break  # a failure, or one utterance at a time: the batch size has no effect
     print(write_table(args, gpu, rows, failed))
 
 
@@ -181,11 +188,13 @@ def write_table(args, gpu: str, rows: list[dict], failed: list[str]) -> str:
         f"`--weights`; `sergen extract` on the demo `{TIMED_CORPUS}` corpus (scale {args.scale:g}) after a "
         f"warm-up on `{WARMUP_CORPUS}`; decoding, resampling and Zarr writes included; bf16 autocast.",
         "",
-        "| model | parameters | batch | utterances | audio | wall | real-time factor | peak GPU memory |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
+        "| model | parameters | batch | model copies | utterances | audio | wall | real-time factor | "
+        "peak GPU memory |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['params_m']:.0f} M | {r['batch']} | {r['utts']} | {r['audio_s']:.0f} s "
+        lines.append(f"| {r['model']} | {r['params_m']:.0f} M | {r['batch']} | {r['copies']} | {r['utts']} | "
+                     f"{r['audio_s']:.0f} s "
                      f"| {r['wall_s']:.1f} s | {r['rtf']:.0f}× | {r['peak_gib']:.2f} GiB |")
     lines += [f"\nFailed: {f}" for f in failed]
     args.out.parent.mkdir(parents=True, exist_ok=True)

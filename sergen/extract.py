@@ -34,7 +34,7 @@ from sergen.extractors import get_extractor
 from sergen.extractors import default_device
 from sergen.extractors.base import Extractor
 from sergen.extract_pool import embeds_in_workers, local_windows, resolve_workers, start_workers
-from sergen.preflight import preflight
+from sergen.preflight import device_slots, preflight
 from sergen.store.digests import drop_cut_chunks
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
@@ -107,20 +107,23 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             device: str | None = None, weights=None, batch_seconds: float = 60.0, window_utts: int = 256,
             workers: int | None = None, workers_mode: str = "auto", overwrite: bool = False,
             allow_failures: bool = False, show_progress: bool = True, extractor_options: dict | None = None,
-            view: str | None = None, view_seed: int = 0, scheduler: str | None = None) -> ExtractReport:
+            view: str | None = None, view_seed: int = 0, scheduler: str | None = None, replicas: int = 1) -> ExtractReport:
     """Extract one (model, corpus[, view]) store; see the module docstring. ``view`` names a waveform
     augmentation; its store is the sibling ``<corpus>@<view>.zarr``. ``workers`` (default: one per available
     core) and ``workers_mode`` (``auto``, ``processes``, ``threads``) size the CPU side (``sergen.extract_pool``).
     ``scheduler`` (``local[:N]`` or a Dask scheduler address) computes windows on Dask workers instead; this
-    process stays the only writer either way."""
+    process stays the only writer either way. ``device`` may list several GPUs (``cuda:0,cuda:1``) and
+    ``replicas`` sets the model copies per device (``sergen.extract_devices``)."""
     manifest, meta, root = preflight(model, corpus, stores_root=stores_root, manifest_file=manifest_file, corpus_root=corpus_root,
                                      device=device, weights=weights, batch_seconds=batch_seconds,
                                      window_utts=window_utts, workers=workers, workers_mode=workers_mode,
-                                     extractor_options=extractor_options, view=view, scheduler=scheduler)
+                                     extractor_options=extractor_options, view=view, scheduler=scheduler,
+                                     replicas=replicas)
     workers, workers_mode = resolve_workers(workers, workers_mode)
     corpus = meta.get("corpus", corpus)
-    extractor = get_extractor(model, device=device or default_device(model), weights=weights,
-                              **(extractor_options or {})).load()
+    slots = [d or default_device(model) for d in device_slots(device, replicas)]
+    device = slots[0] if device is not None else None  # the Dask path and worker processes take one device
+    extractor = get_extractor(model, device=slots[0], weights=weights, **(extractor_options or {})).load()
     augment = VIEWS.get(view)() if view else None
     if not scheduler:
         start_workers(extractor, workers, workers_mode)
@@ -188,8 +191,10 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                                    augment, view_seed, batch_seconds)
         else:
             spec = (model, device or default_device(model), weights, tuple(sorted((extractor_options or {}).items())))
+            copies = [extractor] + [get_extractor(model, device=d, weights=weights, **(extractor_options or {})).load()
+                                    for d in slots[1:]]
             results = local_windows(windows, plan, root, extractor, augment, view_seed, batch_seconds, workers,
-                                    workers_mode, spec)
+                                    workers_mode, spec, copies)
 
         bar = progress_bar(TextColumn("{task.fields[rate]}"), enabled=show_progress)
         with blas_threads(extractor), bar:  # decoding and embedding run inside: see sergen.threads

@@ -34,9 +34,10 @@ import pandas as pd
 
 from sergen.augment import View
 from sergen.errors import SergenError
+from sergen.extract_devices import DeviceCopies
 from sergen.extract_window import decode_row, embed_window
 from sergen.extractors.base import Extractor
-from sergen.threads import available_cores
+from sergen.threads import available_cores, pin_for_good, pinned_blas
 
 MODES = ("auto", "processes", "threads")
 
@@ -73,9 +74,7 @@ class _Rate:
 
 def _init_worker() -> None:
     # one core per worker: a BLAS or OpenMP pool in each would fight the others for the same cores
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1)
+    pin_for_good()
     parent = mp.parent_process()
     if parent is not None:  # a kill -9 of the extraction must not leave its workers running
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
@@ -209,10 +208,11 @@ def _submitter(pool: Executor, mode: str, plan: pd.DataFrame, root: Path, extrac
 
 def local_windows(windows: list[tuple[int, int]], plan: pd.DataFrame, root: Path, extractor: Extractor,
                   augment: View | None, view_seed: int, batch_seconds: float, workers: int, mode: str,
-                  model_spec: tuple) -> Iterator[tuple]:
+                  model_spec: tuple, copies: list[Extractor] | None = None) -> Iterator[tuple]:
     """``(first, last, frames, codes, errors)`` of each window, in order, with the next windows' work under
     way. ``model_spec`` (name, device, weights, options as sorted pairs) rebuilds the extractor in a
-    worker."""
+    worker. ``copies``: model copies (one per device and replica; ``sergen.extract_devices``) that embed
+    windows side by side, for a model that runs in this process."""
     rows = list(plan.itertuples(index=False))
     whole = embeds_in_workers(extractor)
     pinned = contextlib.ExitStack()
@@ -220,19 +220,21 @@ def local_windows(windows: list[tuple[int, int]], plan: pd.DataFrame, root: Path
         # BLAS's thread count is the process's: with it at 2, log-Mel frames computed on two worker threads
         # differed in the last bit from frames computed alone, one_blas_thread notwithstanding. One thread
         # for the whole extraction, as ``blas_threads`` sets it anyway for signal processing
-        from threadpoolctl import threadpool_limits
-
-        pinned.enter_context(threadpool_limits(limits=1))
+        pinned.enter_context(pinned_blas())
     pool: Executor = ThreadPoolExecutor(workers) if mode == "threads" else process_pool(workers)
     submit = _submitter(pool, mode, plan, root, extractor, augment, view_seed, batch_seconds, workers, model_spec)
-    ahead = 2 * workers if whole else 2  # whole windows: one per worker and as many queued
+    devices = DeviceCopies(copies) if not whole and copies and len(copies) > 1 else None
+    if devices is not None:  # each window decoded, then embedded on whichever copy is free
+        decode = submit
+        submit = lambda a, b: [devices.submit(rows[a:b], decode(a, b), batch_seconds)]  # noqa: E731
+    ahead = 2 * (workers if whole else devices.count if devices else 1)  # one per worker or copy, as many queued
     pending: list[list[Future]] = [submit(a, b) for a, b in windows[:ahead]]
     try:
         for w, (first, last) in enumerate(windows):
             futures = pending.pop(0)
             if w + ahead < len(windows):
                 pending.append(submit(*windows[w + ahead]))
-            if whole:
+            if whole or devices is not None:
                 yield (first, last, *futures[0].result())
             else:
                 decoded = [d for f in futures for d in f.result()]
@@ -240,6 +242,8 @@ def local_windows(windows: list[tuple[int, int]], plan: pd.DataFrame, root: Path
     finally:
         for f in (f for fs in pending for f in fs):
             f.cancel()
+        if devices is not None:
+            devices.close()
         if mode == "threads":
             pool.shutdown(wait=True, cancel_futures=True)
         pinned.close()

@@ -46,6 +46,60 @@ def check_device(device: str | None) -> None:
         raise SergenError("--device mps: Apple's MPS backend is not available here", fix="pass --device cpu")
 
 
+DEVICES_FORMS = "one device (cpu, cuda, cuda:N, mps) or several distinct GPUs, comma-separated: cuda:0,cuda:1"
+
+
+def split_devices(device: str | None) -> list[str | None]:
+    """The entries of ``--device`` (``None`` when left out), in order; the form of each is checked."""
+    if device is None:
+        return [None]
+    entries = [d.strip() for d in device.split(",")]
+    if any(not d for d in entries):
+        raise SergenError(f"--device {device!r} has an empty entry", fix=f"use {DEVICES_FORMS}")
+    for entry in entries:
+        parse_device(entry)
+    return entries
+
+
+def _same_device(entry: str) -> str:
+    return "cuda:0" if entry == "cuda" else entry  # torch's "cuda" is its current device, cuda:0 unless set
+
+
+def device_slots(device: str | None, replicas: int = 1, *, uses_torch: bool = True,
+                 scheduler: str | None = None) -> list[str | None]:
+    """One entry per model copy: each device of ``device`` ``replicas`` times. Refused before anything is
+    loaded or written: a device named twice, devices of different kinds, GPUs this machine lacks (via
+    ``check_device``), a copy count below 1, several copies of a model that does not use torch (its
+    ``--workers`` already compute features on every core) and several copies with ``--scheduler``."""
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
+        raise SergenError(f"--replicas must be a whole number of at least 1, got {replicas!r}",
+                          fix="leave it out for one model copy per device")
+    entries = split_devices(device)
+    if len(entries) > 1:
+        seen = [_same_device(e) for e in entries]
+        twice = sorted({e for e in seen if seen.count(e) > 1})
+        if twice:
+            raise SergenError(f"--device {device} names {', '.join(twice)} more than once",
+                              fix="name each device once; --replicas N runs N model copies on every device")
+        kinds = sorted({e.partition(":")[0] for e in entries})
+        if len(kinds) > 1:
+            raise SergenError(f"--device {device} mixes device kinds ({', '.join(kinds)})",
+                              fix="use devices of one kind: one store's frames must come from one kind of device, "
+                                  "as they differ in the last bits between them")
+    for entry in entries:
+        check_device(entry)
+    slots = [e for e in entries for _ in range(replicas)]
+    if len(slots) > 1 and not uses_torch:
+        raise SergenError(f"{len(slots)} model copies were asked for a model that does not use torch",
+                          fix="leave --device and --replicas out: --workers N already computes its features on "
+                              "N cores")
+    if len(slots) > 1 and scheduler:
+        raise SergenError("several devices or --replicas with --scheduler",
+                          fix="leave them out: with --scheduler each Dask worker loads one model on its own device; "
+                              "start one worker per GPU (dask-cuda's LocalCUDACluster does)")
+    return slots
+
+
 def check_model_options(model: str, weights, options: dict, device: str | None = None) -> None:
     """Options the model does not take, or values its options cannot take, are refused before anything is
     written (``--layers`` on melspec, ``--opt hop_seconds=9`` on CLAP): the extractor's typed ``Options``
@@ -101,7 +155,7 @@ def check_corpus_root(corpus: str, manifest: pd.DataFrame, root: Path, given: bo
 def preflight(model: str, corpus: str, *, stores_root=None, manifest_file=None, corpus_root=None, device: str | None = None,
               weights=None, batch_seconds: float = 60.0, window_utts: int = 256, workers: int | None = None,
               workers_mode: str = "auto", extractor_options: dict | None = None, view: str | None = None, scheduler: str | None = None,
-              reach_scheduler: bool = True) -> tuple[pd.DataFrame, dict, Path]:
+              reach_scheduler: bool = True, replicas: int = 1) -> tuple[pd.DataFrame, dict, Path]:
     """Every argument of an extraction checked before anything is deleted or written; the manifest, its
     sidecar and the corpus root on success. The CLI runs it for every corpus before extracting any."""
     for name, value in (("--batch-seconds", batch_seconds), ("window_utts", window_utts)):
@@ -110,8 +164,10 @@ def preflight(model: str, corpus: str, *, stores_root=None, manifest_file=None, 
     from sergen.extract_pool import resolve_workers
 
     resolve_workers(workers, workers_mode)
-    check_device(device)
-    check_model_options(model, weights, extractor_options or {}, device)
+    from sergen.extractors import model_uses_torch
+
+    slots = device_slots(device, replicas, uses_torch=model_uses_torch(model), scheduler=scheduler)
+    check_model_options(model, weights, extractor_options or {}, slots[0])
     check_writable(stores_root or data_dir("stores"), "stores folder")
     if view:
         VIEWS.get(view)

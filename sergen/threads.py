@@ -27,6 +27,30 @@ def available_cores() -> int:
 
 _ONE_THREAD = threading.Lock()
 _controller = None
+_pinned = 0  # blocks of ``pinned_blas`` open now: BLAS already runs one thread, process-wide
+
+
+@contextlib.contextmanager
+def pinned_blas() -> Iterator[None]:
+    """BLAS and OpenMP on one thread for the whole block, process-wide. Inside, ``one_blas_thread`` has
+    nothing left to do and returns at once: it no longer takes its lock per call, which made an extraction's
+    worker threads take turns at melspec's filterbank product (and cost a threadpoolctl call per utterance)."""
+    global _pinned
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        with _ONE_THREAD:
+            _pinned += 1
+        try:
+            yield
+        finally:
+            with _ONE_THREAD:
+                _pinned -= 1
+
+
+def pin_for_good() -> None:
+    """``pinned_blas`` for the rest of this process's life: a worker process made for extraction only."""
+    pinned_blas().__enter__()
 
 
 @contextlib.contextmanager
@@ -38,6 +62,9 @@ def one_blas_thread() -> Iterator[None]:
     global _controller
     from threadpoolctl import ThreadpoolController
 
+    if _pinned:  # read without the lock: only a pinned block's own thread turns it off, after its work
+        yield
+        return
     with _ONE_THREAD:
         if _controller is None:  # found once (a millisecond): numpy's BLAS is loaded with numpy
             _controller = ThreadpoolController().select(user_api="blas")
@@ -49,9 +76,7 @@ def one_blas_thread() -> Iterator[None]:
 def blas_threads(extractor) -> Iterator[None]:
     """Thread counts suited to ``extractor`` (class or instance) for the duration of the block."""
     if not getattr(extractor, "uses_torch", True):  # an extractor class or instance
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1):
+        with pinned_blas():
             yield
         return
     if str(getattr(extractor, "device", "cpu")).startswith("cuda"):

@@ -19,7 +19,7 @@ LAYERS = [  # top first; a module belongs to the layer of its longest listed pre
     ("demo", ("sergen.demo",)),
     ("experiments", ("sergen.experiments", "sergen.report")),
     ("records", ("sergen.results", "sergen.experiments.protocol_join", "sergen.experiments.store_index")),
-    ("extraction", ("sergen.extract", "sergen.extract_window", "sergen.extract_pool", "sergen.preflight", "sergen.scale",
+    ("extraction", ("sergen.extract", "sergen.extract_window", "sergen.extract_pool", "sergen.extract_devices", "sergen.preflight", "sergen.scale",
                     "sergen.batch_check")),
     ("data", ("sergen.store", "sergen.protocols", "sergen.corpora", "sergen.train", "sergen.extractors",
               "sergen.augment", "sergen.audio_digest")),

@@ -61,8 +61,11 @@ def extractor_options(opt: list[str], **flags) -> dict:
 def extract(
     model: str = typer.Option(..., help="extractor name, see `sergen models ls`"),
     corpus: str = typer.Option("all", help="corpus name(s), comma-separated, or all", callback=check.names),
-    device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present)",
-                                         callback=check.device),
+    device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present), or several "
+                                                    "GPUs: cuda:0,cuda:1 (a model copy on each)",
+                                         callback=check.devices),
+    replicas: int = typer.Option(1, help="model copies per device, each embedding its own windows",
+                                 callback=check.positive_int),
     weights: Optional[Path] = typer.Option(None, help="local checkpoint file or folder (default: `sergen config "
                                                       "set-weights`, then the hub cache)",
                                      callback=check.existing_path),
@@ -107,13 +110,14 @@ def extract(
     for name, one_view in jobs:  # every argument of every job checked before the first store is touched
         preflight(model, name, device=device, weights=weights, corpus_root=root, batch_seconds=batch_seconds,
                   view=one_view, scheduler=scheduler, extractor_options=options or None, workers=workers,
-                  workers_mode=workers_mode)
+                  workers_mode=workers_mode, replicas=replicas)
     failed = False
     for name, one_view in jobs:
         report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
                              batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
                              view=one_view, view_seed=view_seed, scheduler=scheduler,
-                             extractor_options=options or None, workers=workers, workers_mode=workers_mode)
+                             extractor_options=options or None, workers=workers, workers_mode=workers_mode,
+                             replicas=replicas)
         name = report.corpus
         if report.skipped:
             console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")

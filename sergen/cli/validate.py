@@ -154,6 +154,21 @@ def scheduler(value):
     return value
 
 
+def devices(value):
+    """The form only of one device or a comma-separated list (cuda:0,cuda:1); whether this machine has them,
+    and whether the list is usable, is checked before extraction."""
+    if value is None or "," not in value:
+        return device(value)
+    from sergen.errors import SergenError
+    from sergen.preflight import DEVICES_FORMS, split_devices
+
+    try:
+        split_devices(value)
+    except SergenError:
+        raise typer.BadParameter(f"{value!r} is not a device or a list of devices: use {DEVICES_FORMS}") from None
+    return value
+
+
 def device(value):
     """The form only (cpu, cuda, cuda:N, mps); whether this machine has it is checked before extraction."""
     if value is None:

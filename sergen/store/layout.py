@@ -57,6 +57,9 @@ def frame_chunk_rows(dim: int) -> int:
 
 
 def frame_codec():
-    """Blosc-zstd with bit-shuffle: float16 embeddings compress modestly, and zstd level 3 decodes at
-    several GB/s, so reads stay I/O-cheap for random windows."""
-    return zarr.codecs.BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle")
+    """Blosc-LZ4 with bit-shuffle. Float16 embeddings compress modestly whatever the codec (melspec's frames
+    to 0.73 of their size here, 0.69 with zstd level 3), and LZ4 compresses them 4.5× faster (1.7 GB/s
+    against 370 MB/s on one core), which halved the writer's CPU on melspec (issue 22). LZ4 also decodes
+    faster, so random windows stay cheap to read. Stores written with zstd before read as they are: the
+    codec is recorded in each array's metadata."""
+    return zarr.codecs.BloscCodec(cname="lz4", clevel=5, shuffle="bitshuffle")
