@@ -12,6 +12,7 @@ import zarr
 
 from sergen import LABELS
 from sergen.errors import SergenError
+from sergen.experiments import mapped_pages
 from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, ensure_bank_file, open_bank,
                                            threshold_bytes)
 from sergen.store.digests import FrameCheck
@@ -236,7 +237,9 @@ def _bank_table(model: str, name: str, stores_root: str | None, layer: str, vers
         stem, file = bank_name(model, name, layer, version, squares)
         folder = cache_dir(stores_root)
         if ensure_bank_file(folder, stem, file, shapes, meta, fill):
-            return open_bank(folder, file)
+            bank = open_bank(folder, file)
+            mapped_pages.register(file, bank.prefix)  # unmapped when a grid worker's run ends
+            return bank
     return bank_in_ram(shapes, meta, fill)
 
 
@@ -290,6 +293,7 @@ def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: st
         if is_clean:
             stats.append((part.pooled[rows], utterance_std(part, rows), part.stop[rows] - part.start[rows]))
     means, stds, lengths = (np.concatenate(s) for s in zip(*stats))
+    stats.clear()  # the per-store pieces: held beside their concatenation, they doubled its memory
     mean, std = pooled_stats(means, stds, lengths)
     cat = lambda parts, dtype: np.concatenate(parts).astype(dtype)  # noqa: E731
     grouping, utt_stds = {}, lambda: stds
