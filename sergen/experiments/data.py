@@ -20,7 +20,7 @@ from sergen.store.layout import store_path
 from sergen.experiments.store_index import layer_columns, single_layer_error, store_index  # noqa: F401
 from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
 from sergen.store.reader import open_store, require_same_summaries, store_attrs, store_version, view_stores
-from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
+from sergen.train.framebank import BANK_STEP, FrameBank, StatsSum, StoreBank, units_of
 from sergen.train.norms import norm_strategy
 from sergen.train.pooling import pooling, uses_squares
 
@@ -280,6 +280,7 @@ def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: st
     banks, index, utts, labels, corpora, keys, clean = [], [], [], [], [], [], []
     stats, groups = [], []
     strategy = norm_strategy(norm)
+    summed, keep_pieces = StatsSum(), strategy.grouped or uses_squares(pool)
     for name, part, rows, k, ids, is_clean in training_rows(model, stores, stores_root, layer, protocols):
         index.append(np.full(len(rows), len(banks)))
         banks.append(store_bank(model, name, stores_root, layer, pool))
@@ -290,11 +291,17 @@ def _training_bank(model: str, stores: tuple, stores_root: str | None, layer: st
         clean.append(np.full(len(rows), is_clean))
         if strategy.grouped:
             groups.append(strategy.keys(stores[k][0], part.speaker[rows]))
-        if is_clean:
-            stats.append((part.pooled[rows], utterance_std(part, rows), part.stop[rows] - part.start[rows]))
-    means, stds, lengths = (np.concatenate(s) for s in zip(*stats))
-    stats.clear()  # the per-store pieces: held beside their concatenation, they doubled its memory
-    mean, std = pooled_stats(means, stds, lengths)
+        if is_clean:  # summed store by store; kept whole only where a grouped norm or the std half reads them
+            piece = (part.pooled[rows], utterance_std(part, rows), part.stop[rows] - part.start[rows])
+            summed.add(*piece)
+            if keep_pieces:
+                stats.append(piece)
+            del piece
+    mean, std = summed.result()
+    means = stds = lengths = None
+    if keep_pieces:
+        means, stds, lengths = (np.concatenate(s) for s in zip(*stats))
+        stats.clear()  # the per-store pieces: held beside their concatenation, they doubled its memory
     cat = lambda parts, dtype: np.concatenate(parts).astype(dtype)  # noqa: E731
     grouping, utt_stds = {}, lambda: stds
     if strategy.grouped:  # each window by its group's map (``sergen.train.norms``), fitted on the clean rows

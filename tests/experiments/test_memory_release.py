@@ -137,3 +137,17 @@ def test_grid_on_mapped_banks_released_between_runs_equals_grid_on_banks_in_ram(
     records = [comparable_runs(tmp_path / name, specs) for name in ("ram", "serial", "pooled")]
     assert records[0].keys() == {s.run_id for s in specs}
     assert records[0] == records[1] == records[2]
+
+
+def test_statistics_added_store_by_store_are_the_bits_of_the_concatenation():
+    from sergen.train.framebank import StatsSum
+
+    rng = np.random.default_rng(9)
+    parts = [(rng.standard_normal((n, 32)).astype(np.float32), rng.random((n, 32)).astype(np.float32),
+              rng.integers(1, 200, n)) for n in (5000, 1, 4096, 300)]
+    summed = StatsSum()
+    for part in parts:
+        summed.add(*part)
+    got = summed.result()
+    want = one_sum_stats(*(np.concatenate(column) for column in zip(*parts)))
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
