@@ -387,48 +387,6 @@ REAL_SIZES = {"msp": ((50_494, 6_656, 10_779), 5.6), "iemocap": ((4_500, 500, 50
               "cremad": ((3_400, 750, 750), 2.5), "emodb": ((192, 75, 72), 2.4), "ravdess": ((576, 144, 144), 3.7)}
 
 
-class TreeMemory:
-    """Peak memory of a process and all its descendants together, from /proc: RSS every 0.2 s (shared pages
-    counted in every process) and PSS every 2 s (proportional set size: a page shared by n processes counts
-    1/n in each, so the sum is the memory the tree really holds, mapped bank pages included once). PSS makes
-    the kernel walk every mapped page: sampled every 0.2 s over multi-GiB mappings it took a whole core,
-    stealing it from the grid being timed."""
-
-    def __init__(self, pid: int):
-        import threading
-
-        self.pid, self.pss, self.rss, self._stop = pid, 0, 0, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _sample(self):
-        import psutil
-
-        tick = 0
-        while not self._stop.is_set():
-            try:
-                root = psutil.Process(self.pid)
-                procs = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                procs = []
-            pss = rss = 0
-            with_pss = tick % 10 == 0
-            for p in procs:
-                try:
-                    rss += p.memory_info().rss
-                    pss += p.memory_full_info().pss if with_pss else 0
-                except psutil.Error:
-                    pass
-            self.rss = max(self.rss, rss)
-            self.pss = max(self.pss, pss) if with_pss else self.pss
-            tick += 1
-            self._stop.wait(0.2)
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join()
-
-
 def write_real_stores(stores: Path, model: str, scale: float, frame_rate: float,
                       dim: int = 1024) -> tuple[dict[str, int], float]:
     """Five synthetic stores at the real sizes × ``scale``, written with sergen.store.writer. Frames carry
@@ -473,16 +431,19 @@ def write_real_stores(stores: Path, model: str, scale: float, frame_rate: float,
     return total_frames, time.perf_counter() - t
 
 
-def run_cli_grid(env: dict, model: str) -> tuple[float, float, float, str]:
-    """``sergen grid`` over the real-size stores as a user runs it: wall seconds, peak PSS and RSS (GiB) of
-    the whole process tree, and the memory plan it printed."""
+def run_cli_grid(env: dict, model: str) -> tuple[float, dict, str]:
+    """``sergen grid`` over the real-size stores as a user runs it: wall seconds, the process tree's peak
+    memory (``memory_trace.MemoryTrace.peak``: PSS split into anonymous and file-backed pages, GiB) and the
+    memory plan it printed."""
     import subprocess
+
+    from memory_trace import MemoryTrace
 
     cmd = [sys.executable, "-m", "sergen.cli", "grid", "--models", model, "--train", "each,iemocap+cremad,all",
            "--test", "all", "--heads", "linear,mlp", "--seeds", "0"]
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    memory = TreeMemory(proc.pid)
+    memory = MemoryTrace(proc.pid, every_s=1.0)  # smaps_rollup walks every mapped page: once a second
     out, _ = proc.communicate()
     memory.stop()
     wall = time.perf_counter() - t
@@ -497,7 +458,7 @@ def run_cli_grid(env: dict, model: str) -> tuple[float, float, float, str]:
             if plan.count("(") <= plan.count(")"):
                 break
             plan += " " + more.strip()
-    return wall, memory.pss / 2**30, memory.rss / 2**30, plan
+    return wall, memory.peak(), plan
 
 
 def bench_real_grid(work: Path, scale: float, scale_50hz: float) -> list[str]:
@@ -510,10 +471,14 @@ def bench_real_grid(work: Path, scale: float, scale_50hz: float) -> list[str]:
              "synthetic 1024-d float16 stores at the real 4-class sizes (MSP-Podcast 50,494/6,656/10,779 utterances "
              "of ~5.6 s, IEMOCAP ~5.5k of ~4.5 s, CREMA-D ~4.9k of ~2.5 s, EmoDB 339, RAVDESS 864), written with "
              "`sergen.store.writer`. *Cold*: no store bank yet (built from the stores first); *warm*: banks exist, "
-             "results deleted. Peak memory: all sergen processes together (PSS, each shared page once; RSS counts "
-             "a mapped page in every process that maps it).", "",
-             "| stores | frames (GiB float16) | budget | run | wall (s) | peak PSS (GiB) | peak RSS (GiB) | memory plan |",
-             "|---|---:|---|---|---:|---:|---:|---|"]
+             "results deleted. Peak memory: all sergen processes together, sampled once a second "
+             "(`bench/memory_trace.py`): PSS counts each shared page once, split at its peak into anonymous pages "
+             "(interpreters, torch, utterance vectors, heads: memory the processes own) and file-backed ones (the "
+             "mapped store-bank pages, which are page cache: clean, shared, reclaimable); the anonymous peak on its "
+             "own; RSS counts a mapped page in every process that maps it. Load: `uptime` before each run.", "",
+             "| stores | frames (GiB float16) | budget | run | wall (s) | peak PSS (GiB) | of it anon / file | "
+             "peak anon (GiB) | peak RSS (GiB) | load | memory plan |",
+             "|---|---:|---|---|---:|---:|---|---:|---:|---|---|"]
     runs = [("12.5 Hz (Phi-4)", 12.5, scale, None)] if scale else []
     if scale_50hz:
         # the 50 Hz stores at a fraction of the utterances, with the RAM budget scaled the same way (beyond
@@ -539,17 +504,20 @@ def bench_real_grid(work: Path, scale: float, scale_50hz: float) -> list[str]:
         budget_text = f"{budget:,} MiB" if budget else env.get("SERGEN_RAM_MIB", "default (half the RAM)")
         for run in ("cold", "warm"):
             shutil.rmtree(root / "results", ignore_errors=True)
-            wall, pss, rss, plan = run_cli_grid(env, model)
-            measured[(rate, run)] = (wall, pss, gib)
+            load = os.getloadavg()[0]
+            wall, peak, plan = run_cli_grid(env, model)
+            measured[(rate, run)] = (wall, peak["pss"], gib)
             lines.append(f"| {label}, {frac:g} × real size | {gib:.1f} | {budget_text} | {run} | {wall:.0f} | "
-                         f"{pss:.1f} | {rss:.1f} | {plan.replace('memory plan: ', '')} |")
+                         f"{peak['pss']:.1f} | {peak['anon']:.1f} / {peak['file']:.1f} | {peak['anon_peak']:.1f} | "
+                         f"{peak['rss']:.1f} | {load:.1f} on {os.cpu_count()} cores | "
+                         f"{plan.replace('memory plan: ', '')} |")
             print(lines[-1], flush=True)
         files = list((root / "banks").glob("*.npy"))  # banks under 256 MiB stay in each process's RAM
         on_disk = [c for c in frames_of if any(f.name.startswith(f"{model}-{c}-") for f in files)]
         banks = sum(f.stat().st_size for f in files)
-        bank_ratio = banks / (sum(frames_of[c] for c in on_disk) * 1024 * 2)
+        bank_ratio = banks / max(1, sum(frames_of[c] for c in on_disk) * 1024 * 2)  # 0: every bank in RAM
         lines.append(f"| (store-bank files: {banks / 2**30:.2f} GiB for the {', '.join(on_disk)} stores' "
-                     f"float16 frames: {bank_ratio:.3f}×; smaller banks stay in RAM) | | | | | | | |")
+                     f"float16 frames: {bank_ratio:.3f}×; smaller banks stay in RAM) | | | | | | | | | | |")
         shutil.rmtree(root)
     if scale_50hz and (50.0, "cold") in measured:
         cold, _, gib50 = measured[(50.0, "cold")]

@@ -12,6 +12,7 @@ import zarr
 
 from sergen import LABELS
 from sergen.errors import SergenError
+from sergen.experiments import mapped_pages
 from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, ensure_bank_file, open_bank,
                                            threshold_bytes)
 from sergen.store.digests import FrameCheck
@@ -20,7 +21,7 @@ from sergen.experiments.store_index import (index_of, layer_columns, single_laye
 from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
 from sergen.store.reader import open_store, require_same_summaries
 from sergen.store.ref import StoreRef
-from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, pooled_stats, units_of
+from sergen.train.framebank import BANK_STEP, FrameBank, StatsSum, StoreBank, units_of
 from sergen.train.norms import norm_strategy
 from sergen.train.pooling import pooling, uses_squares
 
@@ -255,7 +256,9 @@ def _bank_table(store: StoreRef, version: tuple, squares: bool = False) -> Store
         stem, file = bank_name(store.model, store.name, store.layer, version, squares)
         folder = cache_dir(store.root)
         if ensure_bank_file(folder, stem, file, shapes, meta, fill):
-            return open_bank(folder, file)
+            bank = open_bank(folder, file)
+            mapped_pages.register(file, bank.prefix)  # unmapped when a grid worker's run ends
+            return bank
     return bank_in_ram(shapes, meta, fill)
 
 
@@ -304,6 +307,7 @@ def _training_bank(stores: tuple, versions: tuple, protocols: tuple | None = Non
     banks, index, utts, labels, corpora, keys, clean = [], [], [], [], [], [], []
     stats, groups = [], []
     strategy = norm_strategy(norm)
+    summed, keep_pieces = StatsSum(), strategy.grouped or uses_squares(pool)
     for store, part, rows, k, ids, is_clean in training_rows(stores, protocols):
         index.append(np.full(len(rows), len(banks)))
         banks.append(bank_of(store, pool))
@@ -314,10 +318,17 @@ def _training_bank(stores: tuple, versions: tuple, protocols: tuple | None = Non
         clean.append(np.full(len(rows), is_clean))
         if strategy.grouped:
             groups.append(strategy.keys(stores[k][0].name, part.speaker[rows]))
-        if is_clean:
-            stats.append((part.pooled[rows], utterance_std(part, rows), part.stop[rows] - part.start[rows]))
-    means, stds, lengths = (np.concatenate(s) for s in zip(*stats))
-    mean, std = pooled_stats(means, stds, lengths)
+        if is_clean:  # summed store by store; kept whole only where a grouped norm or the std half reads them
+            piece = (part.pooled[rows], utterance_std(part, rows), part.stop[rows] - part.start[rows])
+            summed.add(*piece)
+            if keep_pieces:
+                stats.append(piece)
+            del piece
+    mean, std = summed.result()
+    means = stds = lengths = None
+    if keep_pieces:
+        means, stds, lengths = (np.concatenate(s) for s in zip(*stats))
+        stats.clear()  # the per-store pieces: held beside their concatenation, they doubled its memory
     cat = lambda parts, dtype: np.concatenate(parts).astype(dtype)  # noqa: E731
     grouping, utt_stds = {}, lambda: stds
     if strategy.grouped:  # each window by its group's map (``sergen.train.norms``), fitted on the clean rows

@@ -23,7 +23,7 @@ from collections import deque
 from multiprocessing.connection import wait
 
 from sergen.errors import SergenError
-from sergen.experiments import data
+from sergen.experiments import data, mapped_pages
 from sergen.experiments.memory_plan import MemoryPlan, plan_grid
 from sergen.experiments.store_index import views_of
 from sergen.train.pooling import uses_squares
@@ -98,6 +98,7 @@ def _worker(conn, budget_bytes: int | None, run_one) -> None:
                                             layer, pool)
                 else:
                     run_one(spec, stores_root, results_dir)
+                mapped_pages.release()  # a run's bank pages and freed heap, not kept for the runs that follow
                 conn.send((i, None))
             except SergenError as exc:
                 conn.send((i, ("sergen", exc.what, exc.where, exc.fix)))
@@ -217,6 +218,7 @@ def _run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar,
     try:
         for i in order:
             run_one(todo[i], stores_root, results_dir)
+            mapped_pages.release()
             bar.advance(task)
     finally:
         set_ram_budget(None)

@@ -10,7 +10,8 @@ the machine's memory) covers every process of the grid together, with two kinds 
   (float32 means of every utterance of the corpora its runs train and test on: ``worker_data_mib``);
 - *shared*: the pages of the memory-mapped store banks that the running training sets draw from. They are
   counted once however many workers map them, and runs that share banks are run side by side (the grid's
-  order), so the shared need is the union of the banks of the training sets that can run at once. A
+  order), so the shared need is the union of the banks of the training sets that can run at once (a worker
+  unmaps its banks' pages after each run, ``mapped_pages``, so none holds a finished set's pages). A
   ``--pool mean+std`` run touches each store's sums-of-squares file too (as many bytes again, its own name in
   ``training_set_bytes``), so its training set counts twice the bytes of the same set pooled by its mean.
 

@@ -275,16 +275,52 @@ class FrameBank:
         return self.window_sum(entry, start, stop) / (np.asarray(stop) - np.asarray(start))[:, None]
 
 
+STATS_ROWS = 4096  # utterances per block of ``pooled_stats``: float64 temporaries of 4096 × D, not N × D
+
+
 def pooled_stats(means: np.ndarray, stds: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and (population) std of all frames of several utterances from each one's mean, std and length:
     ``E[x] = Σ n_i m_i / N``, ``E[x²] = Σ n_i (s_i² + m_i²) / N``, ``var = E[x²] − E[x]²`` — no pass over
-    the frames."""
-    n = np.asarray(lengths, np.float64)[:, None]
-    m, s = np.asarray(means, np.float64), np.asarray(stds, np.float64)
-    total = max(n.sum(), 1.0)
-    mean = (n * m).sum(0) / total
-    var = (n * (s**2 + m**2)).sum(0) / total - mean**2
-    return mean.astype(np.float32), np.sqrt(np.maximum(var, 1e-12)).astype(np.float32)
+    the frames (``StatsSum`` sums them)."""
+    total = StatsSum()
+    total.add(means, stds, lengths)
+    return total.result()
+
+
+class StatsSum:
+    """``pooled_stats`` over utterances given part after part (a training set's stores one by one), the same
+    bits as over their concatenation.
+
+    Summed in blocks of ``STATS_ROWS`` utterances into a running float64 row (issue 26): the N × D float64
+    temporaries of a one-shot sum were ~2.5 GiB for the real-size ``all`` training set, in each worker at
+    once, and parts added as they come need no concatenated copy. Each block is reduced with the running row
+    on top, row after row, as numpy reduces axis 0 of a whole array; the lengths are whole numbers, whose
+    float64 sums are exact in any order."""
+
+    def __init__(self):
+        self.first = self.second = None
+        self.frames = 0.0
+
+    def add(self, means, stds, lengths) -> None:
+        n_all = np.asarray(lengths, np.float64)
+        self.frames += n_all.sum()
+        if self.first is None:
+            dim = np.shape(means)[1] if len(means) else np.shape(stds)[1]
+            self.first, self.second = np.zeros(dim), np.zeros(dim)
+        for lo in range(0, len(n_all), STATS_ROWS):
+            n = n_all[lo:lo + STATS_ROWS, None]
+            m = np.asarray(means[lo:lo + STATS_ROWS], np.float64)
+            s = np.asarray(stds[lo:lo + STATS_ROWS], np.float64)
+            self.first = np.add.reduce(np.concatenate([self.first[None], n * m]), axis=0)
+            np.square(s, out=s)
+            s += np.square(m, out=m)
+            self.second = np.add.reduce(np.concatenate([self.second[None], n * s]), axis=0)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        total = max(self.frames, 1.0)
+        mean = self.first / total
+        var = self.second / total - mean**2
+        return mean.astype(np.float32), np.sqrt(np.maximum(var, 1e-12)).astype(np.float32)
 
 
 def build_framebank(frames_list, labels, corpora, utt_keys, clean, lengths=None, allocate=None,
