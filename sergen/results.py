@@ -133,6 +133,8 @@ class RunRecord:
     discriminator_accuracy: float | None = None  # an adversarial head's own corpus classifier, held out
     silhouette_class: float | None = None  # held-out hidden features grouped by true class (None: linear head,
     silhouette_corpus: float | None = None  # one corpus, or a record of an older sergen); and by corpus
+    sampling: dict | None = None  # windows drawn from resident subsets (training rows over the RAM budget): how
+    # (``sergen.train.resident.sampling_record``); None: the training set was sampled whole, or an older sergen
     n_rows: int = 0  # rows of the CSV, so a truncated one is told from a whole one
     rows_sha256: str | None = None  # digest of the CSV's bytes: an edited value is told from the run's own (None: older)
     record_sha256: str | None = None  # digest of every other field here (``record_digest``): an edited record is told

@@ -16,6 +16,7 @@ import pandas as pd
 import sergen
 from sergen import LABELS, corpus_order
 from sergen.config import data_dir, describe_dir, workspace_dirs
+from sergen.console import err_console
 from sergen.errors import SergenError, UnknownNameError
 from sergen.experiments.data import (corpus_data, relabelled, split_rows, store_bank, store_ref, stores_root_key,
                                      training_bank_of, utterance_std)
@@ -41,7 +42,7 @@ from sergen.train.head_base import canonical_head_options
 from sergen.train.heads import ADVERSARIAL, HEADS, hidden_features, is_sequence, layer_weights
 from sergen.train.norms import Utterances, check_norm, norm_strategy
 from sergen.train.pooling import check_pool, pooling, uses_squares
-from sergen.train.resident import make_sampler
+from sergen.train.resident import make_sampler, planned_by_grid, sampling_record
 from sergen.train.sampler import SamplerConfig, WindowSampler
 from sergen.spec import OPTIONS, default, id_defaults
 
@@ -426,6 +427,14 @@ def _probe_run(spec: ProbeSpec, stores_root=None) -> ProbeRun:
     result = train_head(sampler, x_val, y_val, len(classes), spec.head, spec.training, seed=spec.seed,
                         n_layers=max(1, len(layers)), head_options=spec.head_opt)
     record.history = [list(map(float, entry)) for entry in result.history]
+    record.sampling = sampling_record(sampler)
+    if record.sampling and not planned_by_grid():  # a grid's memory plan says so once, not per run
+        s = record.sampling
+        err_console.print(f"[yellow]note: {spec.train_name}'s training rows ({s['training_rows_mib']:,.0f} MiB) exceed "
+                          f"this process's RAM budget ({s['budget_mib']:,.0f} MiB): windows were drawn from rotating "
+                          f"resident subsets ({s['share']:.0%} at a time, {s['rotations']} rotation(s)); the run "
+                          "records it, and its numbers may differ from a run sampled whole (more SERGEN_RAM_MIB)",
+                          highlight=False)
     if layers:
         record.layer_weights = {str(k): float(w) for k, w in zip(layers, layer_weights(result.model))}
 

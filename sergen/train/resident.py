@@ -35,6 +35,11 @@ def set_ram_budget(budget_bytes: int | None) -> None:
     _PROCESS_BUDGET[:] = [] if budget_bytes is None else [int(budget_bytes)]
 
 
+def planned_by_grid() -> bool:
+    """This process's budget came from a grid's memory plan (which already said it samples resident subsets)."""
+    return bool(_PROCESS_BUDGET)
+
+
 def ram_budget_bytes() -> int:
     return _PROCESS_BUDGET[0] if _PROCESS_BUDGET else ram_budget_mib() * 2**20
 
@@ -166,6 +171,19 @@ class ResidentSampler:
             self._rotate()
         self._batches += 1
         return self.inner.sample(batch_size)
+
+
+def sampling_record(sampler) -> dict | None:
+    """How a run drew its windows, for its record, when not from the whole training set: a resident subset's
+    share of the training rows depends on the machine's RAM budget, and so may the run's numbers (its run id
+    does not: the same spec on a larger machine samples whole). None for a sampler over the whole set."""
+    if not isinstance(sampler, ResidentSampler):
+        return None
+    total = int(entry_bytes(sampler.bank).sum())
+    return {"mode": "resident subsets", "budget_mib": round(sampler.budget / 2**20, 1),
+            "training_rows_mib": round(total / 2**20, 1), "share": round(min(1.0, sampler.budget / max(total, 1)), 4),
+            "rotate_every": sampler.rotate_every, "replace_share": sampler.replace_share,
+            "rotations": sampler.rotations}
 
 
 def make_sampler(bank: FrameBank, frame_rate: float, config: SamplerConfig = SamplerConfig(), seed: int = 0,

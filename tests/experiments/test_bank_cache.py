@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sergen.experiments import data
-from sergen.experiments.probe import resolve_spec, run_probe
+from sergen.experiments.probe import probe_run, resolve_spec, run_probe
 from sergen.train.framebank import BANK_STEP, build_framebank
 from sergen.train.loop import TrainConfig
 from sergen.train.sampler import SamplerConfig, WindowSampler
@@ -233,3 +233,24 @@ def test_read_only_cache_folder_uses_a_sound_bank_there_else_builds_in_memory(ca
     assert not in_ram.mapped and np.array_equal(in_ram.prefix, built.prefix)
     err = capsys.readouterr().err
     assert "cannot write the store-bank cache in" in err and "(Read-only file system): building it in memory" in err
+
+
+def test_a_run_records_when_it_sampled_resident_subsets(cached, monkeypatch, capsys):
+    """The RAM budget can change a run's numbers (resident subsets) without changing its id: the record says
+    how the windows were drawn, and a probe says so on the console."""
+    from sergen.train import resident
+
+    spec = resolve_spec("melspec", "emodb", "emodb", head="linear", training=TrainConfig(max_steps=250))
+    assert probe_run(spec).record.sampling is None
+    bank = data.training_bank("melspec", ("emodb",), None)
+    rows_bytes = int(resident.entry_bytes(bank).sum())
+    monkeypatch.setattr(resident, "ram_budget_mib", lambda: max(1, rows_bytes // 3 // 2**20))
+    monkeypatch.setattr(resident, "ram_budget_bytes", lambda: rows_bytes // 3)
+    fresh_process()
+    capsys.readouterr()
+    sampling = probe_run(spec).record.sampling
+    assert sampling["mode"] == "resident subsets"
+    assert sampling["training_rows_mib"] == round(rows_bytes / 2**20, 1)
+    assert sampling["share"] == round((rows_bytes // 3) / rows_bytes, 4)
+    assert sampling["rotations"] == 1 + 250 // resident.ROTATE_EVERY - (250 % resident.ROTATE_EVERY == 0)
+    assert "windows were drawn from rotating resident subsets (33% at a time" in capsys.readouterr().err
