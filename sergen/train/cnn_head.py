@@ -23,10 +23,12 @@ class CNNModel(nn.Module):
         self.standardise = Standardise(mean, std)
         blocks, width = [], 1
         for k, out in enumerate(channels):  # the first block strides: full-resolution convolutions cost 4×
-            blocks += [nn.Conv2d(width, out, 3, padding=1, stride=2 if k == 0 else 1), nn.ReLU(),
-                       nn.MaxPool2d(2, ceil_mode=True)]
+            # pooled before the ReLU: the same values (max and ReLU commute), the ReLU on a quarter of them
+            blocks += [nn.Conv2d(width, out, 3, padding=1, stride=2 if k == 0 else 1),
+                       nn.MaxPool2d(2, ceil_mode=True), nn.ReLU()]
             width = out
-        self.blocks = nn.Sequential(*blocks)
+        # channels-last: oneDNN's convolutions and pooling on one CPU thread took less than half the time
+        self.blocks = nn.Sequential(*blocks).to(memory_format=torch.channels_last)
         self.n_pools, self.freq_mask = len(channels) + 1, freq_mask  # halvings of time: the stride and each pool
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(width, n_classes)
@@ -44,7 +46,7 @@ class CNNModel(nn.Module):
         x = self.standardise(frames) * mask[..., None]  # masked and padded steps: the training mean
         if self.training and self.freq_mask > 0:
             x = self.mask_bands(x)
-        y = self.blocks(x.unsqueeze(1)).mean(3)  # [B, C, T'] after the mean over frequency
+        y = self.blocks(x.unsqueeze(1).contiguous(memory_format=torch.channels_last)).mean(3)  # [B, C, T'] after the mean over frequency
         keep = mask.float().unsqueeze(1)
         for _ in range(self.n_pools):  # where the pooled time steps saw any kept frame
             keep = nn.functional.max_pool1d(keep, 2, ceil_mode=True)
