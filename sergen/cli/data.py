@@ -117,8 +117,8 @@ def demo(
     seeds: str = typer.Option("0,1,2", help="training seeds of every grid cell (the report shows their spread)"),
     workers: int = typer.Option(2, callback=check.positive_int),
     sequence_heads: bool = typer.Option(True, help="also train the heads that see frames (attn, cnn) on melspec: "
-                                                   "each corpus alone and all five, true and scrambled labels, the "
-                                                   "first seed"),
+                                                   "each corpus alone, and cnn on all five with true and scrambled "
+                                                   "labels; the first seed"),
 ):
     """sergen's main job on the built-in demo, in its own workspace: synthesise, manifest, extract, grid,
     analyse, report."""
