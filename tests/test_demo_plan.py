@@ -52,3 +52,30 @@ def test_the_demo_runs_attn_and_cnn_on_melspec_beside_linear_and_mlp(melspec_dem
     assert {s.training for s in without} == {TrainConfig()}  # the mean heads' run ids are untouched
     assert {s.test for s in sequence} == {CORPORA}  # tested on every corpus
 
+
+
+def test_the_report_puts_the_sequence_heads_beside_the_mlp_and_scrambles_the_cnn(melspec_demo, tmp_path):
+    """The report's single-corpus tables, multi-corpus table and scramble table each get the CNN's section
+    beside the MLP's, its short schedule named (runs of other settings are never averaged with the defaults')."""
+    from sergen.config import use_workspace
+    from sergen.experiments.grid import grid_specs, run_grid
+    from sergen.report.markdown import build_report
+
+    fast = {"training": TrainConfig(max_steps=20, eval_every=10, min_steps=10), "n_boot": 10}
+    results = tmp_path / "results"
+    with use_workspace(melspec_demo):
+        specs = grid_specs(["melspec"], "emodb,ravdess", heads=("mlp", "attn", "cnn"), **fast)
+        specs += grid_specs(["melspec"], "emodb+ravdess", heads=("mlp", "cnn"), scrambles=(False, True), **fast)
+        run_grid(specs, results_dir=results, workers=1, show_progress=False)
+        report = build_report(results, tmp_path / "report").read_text()
+    named = "melspec [eval_every=10,max_steps=20,min_steps=10]"
+    cross = report[report.index("## Cross-corpus AUROC"):report.index("## Multi-corpora training")]
+    assert [line for line in cross.splitlines() if line.startswith("### ")] == [
+        f"### {named} · mlp", f"### {named} · attn", f"### {named} · cnn"]
+    multi = report[report.index("## Multi-corpora training"):report.index("## Augmentation share")]
+    assert [line for line in multi.splitlines() if line.startswith("### ")] == [
+        f"### {named} · cnn", f"### {named} · mlp"]
+    scramble = report[report.index("## Augmentation share"):report.index("## Confusion matrices")]
+    assert [line for line in scramble.splitlines() if line.startswith("### ")] == [
+        f"### {named} · {head} · trained on emodb+ravdess" for head in ("cnn", "mlp")]
+    assert scramble.count("(scrambled)") == 2 * 2  # each head's table: a scrambled column per training corpus
