@@ -95,6 +95,18 @@ def changed_audio(group: zarr.Group, root: Path, rows: np.ndarray | None = None)
     return changed
 
 
+def missing_audio(group: zarr.Group, root: Path) -> list[str]:
+    """Paths (relative to ``root``) of the audio files a store was made from that are gone, when ``root`` itself
+    is there (a corpus not mounted where a probe runs is not missing files: nothing is judged then)."""
+    if not root.is_dir():
+        return []
+    try:
+        paths = group["utt"]["path"][:].tolist()
+    except Exception:  # noqa: BLE001 - an array that does not decode is damage, named by the chunk checks
+        return []
+    return [p for p in dict.fromkeys(paths) if not (root / p).exists()]
+
+
 def audio_root(corpus: str, attrs: dict) -> Path | None:
     """Where a corpus's audio is now: the root recorded with its manifest, else the one extraction read."""
     from sergen.corpora.manifest import manifest_path

@@ -58,6 +58,37 @@ class ErrorConsole(Console):
         _to_devnull(sys.stderr)
 
 
+class ClosedStream:
+    """Stands in for a standard stream the shell closed (``sergen stores ls >&-``), where Python leaves
+    ``sys.stdout`` None and rich would drop every line without a word: a write to it is remembered, so the
+    command ends saying its output was lost, with a non-zero code, as a full disk does."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def write(self, text: str) -> int:
+        if text and self.name == "stdout":
+            OutputConsole.write_failed = "Bad file descriptor"
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError(f"{self.name} is closed")
+
+
+def stand_in_for_closed_streams() -> None:
+    """Give a closed stdout or stderr a ``ClosedStream`` (called first thing by the CLI's ``main``)."""
+    if sys.stdout is None:
+        sys.stdout = ClosedStream("stdout")
+    if sys.stderr is None:
+        sys.stderr = ClosedStream("stderr")
+
+
 console = OutputConsole(stderr=False, soft_wrap=True)
 err_console = ErrorConsole(stderr=True, soft_wrap=True)
 

@@ -36,6 +36,7 @@ from sergen.extractors.base import Extractor
 from sergen.extract_pool import embeds_in_workers, local_windows, resolve_workers, start_workers
 from sergen.preflight import preflight
 from sergen.store.digests import drop_cut_chunks
+from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
 from sergen.store.location import check_store_slot
 from sergen.store.lock import StoreLock
@@ -82,18 +83,6 @@ def plan_frames(manifest: pd.DataFrame, extractor: Extractor, view: View | None 
         plan["n_view"] = plan["n_model"]
     plan["n_frames"] = [extractor.num_frames(n) for n in plan["n_view"]]
     return plan
-
-
-def describe_manifest_change(group: zarr.Group, manifest: pd.DataFrame) -> str:
-    old = pd.DataFrame({c: group["utt"][c][:].tolist() for c in ("utt_id", "label", "split")})
-    new = manifest[["utt_id", "label", "split"]].astype(str)
-    added = len(set(new.utt_id) - set(old.utt_id))
-    removed = len(set(old.utt_id) - set(new.utt_id))
-    both = old.merge(new, on="utt_id", suffixes=("_old", "_new"))
-    relabelled = int((both.label_old != both.label_new).sum())
-    resplit = int((both.split_old != both.split_new).sum())
-    return (f"{added} utterance(s) added, {removed} removed, {relabelled} relabelled, {resplit} moved to another "
-            "split, or audio lengths changed")
 
 
 def _windows(todo: np.ndarray, max_utts: int) -> list[tuple[int, int]]:
@@ -149,7 +138,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             if (attrs.get("audio_sha256") != a_hash if "audio_sha256" in attrs  # older stores: the whole manifest
                     else attrs.get("manifest_sha256") != m_hash):
                 raise SergenError(
-                    f"the {corpus} manifest changed since this store was made: {describe_manifest_change(group, manifest)}",
+                    f"the {corpus} manifest changed since this store was made: {describe_audio_drift(group, manifest)}",
                     where=str(path), fix="rerun with --overwrite to rebuild the store from the current manifest",
                 )
             if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():

@@ -53,7 +53,9 @@ class RunOption:
     plural: str | None = None  # the grid's name for it where the grid takes several (``heads``)
     several: bool = False  # the grid takes several values (a comma list; a list in experiment files)
     grid_default: object = UNSET  # the grid's command-line default where it is not ``default``
-    grid_allowed: str | None = None  # the grid's ``allowed`` where it is not "``allowed``, or a list of them"
+    # the grid's ``allowed`` where it is not "``allowed``, or a list of them"; ``{names}`` in it: the registry's
+    # names, for an option whose values are a registry's (``sergen.cli.run_options.REGISTERED``)
+    grid_allowed: str | None = None
     grid_help: str | None = None  # the grid's help where it is not "``help``; several, comma-separated …"
     check: str | None = None  # the validator of one value in ``sergen.cli.validate`` (by name)
     grid_check: str | None = None  # the grid's validator of its comma list
@@ -141,9 +143,6 @@ class RunOption:
         return f"not {what}" + (f" of at most {high}" if high is not None else "")
 
 
-HEAD_CHOICES = ("linear, mlp, mlp-dann (several training corpora only), attn (attentive statistics pooling over "
-                "frames) or cnn (log-Mel stores only)")
-
 OPTIONS: tuple[RunOption, ...] = (
     RunOption("model", str, None, "extractor whose stores to use",
               'an extractor name, e.g. "melspec" (`sergen stores ls` lists the stores)', "cell",
@@ -154,12 +153,10 @@ OPTIONS: tuple[RunOption, ...] = (
               grid_help="training sets: each (every corpus alone), all, a+b …, comma-separated (one run each)"),
     RunOption("test", str, "all", "corpora to test on, comma-separated, or all", 'corpora, comma-separated, or "all"',
               "cell", check="names", grid_check="names"),
-    RunOption("head", str, "mlp", "linear, mlp (128x256), mlp-dann (the MLP against a corpus classifier by "
-              "gradient reversal; several training corpora only), attn (attentive statistics pooling over the "
-              "window's frames, then the MLP) or cnn (a small CNN from scratch on log-Mel frames; melspec stores "
-              "only)", HEAD_CHOICES, "cell",
+    RunOption("head", str, "mlp", "classifier head (a registered head of sergen.train.heads)",
+              '"mlp" or another registered head', "cell",
               plural="heads", several=True, grid_default="linear,mlp", check="head", grid_check="heads",
-              grid_allowed=f"a list of heads: {HEAD_CHOICES}", baseline="mlp", remedies=("mlp-dann",)),
+              grid_allowed="a list of heads: {names}", baseline="mlp", remedies=("mlp-dann",)),
     RunOption("head_opt", str, "", "the head's hyper-parameters as key=value pairs, comma-separated, e.g. "
               "hidden=64x128,dropout=0.3 (each head's own: `sergen.train.head_base`; a grid gives each head the "
               "pairs it takes); default: the head's defaults",

@@ -223,20 +223,45 @@ def test_the_head_template_builds_a_module_that_standardises_first(monkeypatch):
     import torch
 
     from sergen.registry import Registry
-    from sergen.train import heads
+    from sergen.train import head_base, head_modules
 
     registry = Registry("head")
-    monkeypatch.setattr(heads, "HEADS", registry)
+    monkeypatch.setattr(head_base, "HEADS", registry)  # the template registers here, not in sergen's own
     exec(compile(_template("A head"), "extending.md", "exec"), {})
-    assert registry.names() == ["mlp-wide"]
+    assert registry.names() == ["mlp-wide"] and registry.aliases("mlp-wide") == ["wide"]
 
     mean, std = np.full(8, 3.0), np.full(8, 2.0)
     model = registry.get("mlp-wide")().build(8, 4, mean, std).eval()
     assert registry.get("mlp-wide")(units=16).build(8, 4, mean, std)[1].out_features == 16  # a hyper-parameter
-    assert isinstance(model[0], heads.Standardise)
+    assert isinstance(model[0], head_modules.Standardise)
     assert [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)] == [512, 4]
     with torch.no_grad():
         assert model(torch.zeros(5, 8)).shape == (5, 4)
+    with pytest.raises(ValueError, match="units must be a whole number of 1 or more, got 0"):
+        registry.get("wide")(units=0)
+
+
+def test_the_metric_template_registers_a_metric_scored_everywhere(monkeypatch):
+    import numpy as np
+
+    from sergen.train import metrics
+    from sergen.train.metric_base import METRICS, Resamples
+
+    monkeypatch.setattr(METRICS, "_items", dict(METRICS._items))  # registered for this test only
+    monkeypatch.setattr(METRICS, "_aliases", dict(METRICS._aliases))
+    exec(compile(_template("A metric"), "extending.md", "exec"), {})
+    assert METRICS.names()[-1] == "ber" and not METRICS.get("ber").higher_is_better
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 90)
+    proba = rng.random((90, 4)) + 0.3 * np.eye(4)[y]
+    ber = METRICS.get("ber")
+    assert ber.value(y, proba) == ber.fast_value(y, proba) == 1.0 - metrics.point_metrics(y, proba)["uar"]
+    weights = rng.integers(0, 3, (20, 90)).astype(float)
+    resamples = Resamples(y, proba, weights)
+    np.testing.assert_allclose(ber.resampled(resamples), resamples.each(ber), rtol=0, atol=1e-15)
+    value, low, high = metrics.bootstrap_metrics(y, proba, n_boot=50)["ber"]
+    assert low < value < high and value == ber.value(y, proba)
 
 
 def test_the_run_option_template_declares_a_remedy():

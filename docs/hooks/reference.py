@@ -3,8 +3,8 @@ every build, as an mkdocs hook, so a stale page fails ``mkdocs build --strict`` 
 
 - ``reference/cli.md``: every command and option, from the typer app (``sergen.cli.reference``);
 - ``reference/run-options.md``: every run option, from the run-option schema (``sergen.spec.OPTIONS``);
-- ``reference/registries.md``: the names each registry knows (corpora, extractors, views); heads are the
-  ``head`` run option's values (importing them would import torch, and the build would take seconds more).
+- ``reference/registries.md``: the names each registry knows (corpora, extractors, views, heads, metrics); the
+  heads' declarations import no torch, so listing them costs the build nothing.
 
 Regenerate them with ``.venv/bin/python docs/hooks/reference.py``.
 """
@@ -84,7 +84,7 @@ def run_options() -> str:
 
 RESULT_COLUMNS = {
     "n_train_corpora": "how many corpora the training set joins",
-    "metric": "one of the metrics (`auroc`, `acc`, `f1`, `avprec`, `uar`, `emobox_f1`): one row per test corpus and metric",
+    "metric": None,  # the registered metrics, named in ``results_columns``
     "value": "the metric on the test corpus's test split",
     "ci_low": "the lower end of its seeded bootstrap 95 % interval (`n_boot` resamples)",
     "ci_high": "the upper end of that interval",
@@ -109,6 +109,7 @@ def results_columns() -> list[str]:
     so a new column fails the strict build until it is described here."""
     from sergen.results import ROW_COLUMNS
     from sergen.spec import OPTIONS
+    from sergen.train.metrics import METRICS
 
     options = {o.name for o in OPTIONS if o.row}
     lines = ["", "## Results columns", "",
@@ -118,6 +119,9 @@ def results_columns() -> list[str]:
     for column in ROW_COLUMNS:
         if column in options:
             text = "the run option of that name (table above)"
+        elif column == "metric":
+            text = (f"one of the metrics ({', '.join(f'`{m}`' for m in METRICS)}): one row per test corpus and "
+                    "metric ([Registries](registries.md#metrics))")
         elif column in RESULT_COLUMNS:
             text = RESULT_COLUMNS[column]
         else:
@@ -151,9 +155,42 @@ def registries() -> str:
             where = getattr(obj, "__module__", "") or ""
             lines.append(f"| `{name}` | {', '.join(f'`{a}`' for a in registry.aliases(name)) or '–'} | `{where}` |")
         lines.append("")
-    lines += ["Heads (`sergen/train/heads.py`, registry `head`) are the values of the `head` run option:",
-              "[Run options](run-options.md).", ""]
+    lines += heads()
+    lines += metrics()
     return "\n".join(lines) + "\n"
+
+
+def heads() -> list[str]:
+    from dataclasses import fields
+
+    from sergen.train.head_base import head_options_text
+    from sergen.train.heads import HEADS
+
+    lines = ["## Heads", "", "Registry `head`, declared in `sergen/train/heads.py` and the modules it imports; the "
+             "values of the `head` run option ([Run options](run-options.md)), their hyper-parameters set with "
+             "`--head-opt`.", "",
+             "| name | aliases | hyper-parameters (defaults) | what it is | defined in |", "|---|---|---|---|---|"]
+    for name in HEADS.names():
+        cls = HEADS.get(name)
+        defaults = head_options_text({f.name: getattr(cls(), f.name) for f in fields(cls)})
+        lines.append(f"| `{name}` | {', '.join(f'`{a}`' for a in HEADS.aliases(name)) or '–'} | "
+                     f"{f'`{defaults}`' if defaults else '–'} | {_cell(cls.__doc__)} | "
+                     f"`{cls.__module__}` |")
+    return lines + [""]
+
+
+def metrics() -> list[str]:
+    from sergen.train.metrics import METRICS
+
+    lines = ["## Metrics", "", "Registry `metric`, entries in `sergen/train/metrics.py` (`Metric`, "
+             "`sergen/train/metric_base.py`). Every run scores each on every test corpus with its bootstrap interval;",
+             "`sergen compare --metric` takes any of them.", "",
+             "| name | heading | better | reads | poster's four | what it is |", "|---|---|---|---|---|---|"]
+    for m in METRICS.all():
+        lines.append(f"| `{m.name}` | {_cell(m.title)} | {'higher' if m.higher_is_better else 'lower'} | "
+                     f"{'probabilities' if m.needs_proba else 'predicted class'} | {'yes' if m.poster else 'no'} | "
+                     f"{_cell(m.help)} |")
+    return lines + [""]
 
 
 if __name__ == "__main__":

@@ -191,6 +191,9 @@ def main():
     object on stdout) and exit code 2, never a traceback."""
     from typer import rich_utils
 
+    from sergen.console import stand_in_for_closed_streams
+
+    stand_in_for_closed_streams()
     as_json = json_requested()
     try:
         code = app(standalone_mode=False)

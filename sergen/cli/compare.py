@@ -11,13 +11,14 @@ from sergen.cli import validate as check
 from sergen.cli.app import app, fitted_table, print_json
 from sergen.console import console
 from sergen.errors import SergenError
+from sergen.train.metrics import metric_choices
 
 
 @app.command()
 def compare(
     run_a: str = typer.Argument(..., help="run id (file name in results/runs without .csv)"),
     run_b: str = typer.Argument(..., help="the run to compare it with, on the same test utterances"),
-    metric: str = typer.Option("uar", help="auroc, acc, f1, avprec, uar or emobox_f1"),
+    metric: str = typer.Option("uar", help=f"the metric compared — {metric_choices()}", callback=check.metric),
     resamples: int = typer.Option(2000, help="bootstrap and randomisation resamples (100 to 100000)"),
     seed: int = typer.Option(0, help="seed of the resampling"),
     results: Optional[Path] = typer.Option(None, help="results folder (default results/)", callback=check.existing_dir),

@@ -43,14 +43,15 @@ def results_table(results, title: str) -> Table:
 
     absent = results.absent_classes.fillna("").astype(str).str.replace(",", ", ")
     show_absent = bool(absent.str.len().any())
-    headers = ["test", "AUROC", "95% CI", *[m.upper() for m in METRICS[1:]], *(["absent from test"] * show_absent)]
+    others = [m for m in METRICS.all() if m.name != "auroc"]  # AUROC first, with its interval
+    headers = ["test", "AUROC", "95% CI", *[m.title for m in others], *(["absent from test"] * show_absent)]
     rows = []
     for test, part in results.groupby("test", sort=False):
         value = {m: part[part.metric == m].iloc[0] for m in METRICS}
         auroc = value["auroc"]
         missing = [absent[part.index[0]]] if show_absent else []
         rows.append([test + (" *" if part.in_training.iloc[0] else ""), f"{auroc.value:.2f}",
-                     f"{auroc.ci_low:.2f}–{auroc.ci_high:.2f}", *[f"{value[m].value:.2f}" for m in METRICS[1:]],
+                     f"{auroc.ci_low:.2f}–{auroc.ci_high:.2f}", *[f"{value[m.name].value:.2f}" for m in others],
                      *missing])
     table, _ = fitted_table(headers, rows, 1, ["absent from test"], console.width)
     for column in table.columns[1:]:
@@ -136,8 +137,8 @@ def fold_summary_table(results, n_folds: int) -> Table:
     if layered:
         table.add_column("layer")
     table.add_column("test")
-    for metric in METRICS:
-        table.add_column(metric.upper(), justify="right")
+    for metric in METRICS.all():
+        table.add_column(metric.title, justify="right")
     for (layer, test), part in summary.groupby(["layer", "test"], sort=False):
         cells = part.set_index("metric")
         table.add_row(*([str(layer)] if layered else []), test,  # mean and spread fold apart where narrow

@@ -30,9 +30,17 @@ def pool_choices() -> tuple[str, str]:
             names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}")
 
 
+def head_choices() -> tuple[str, str]:
+    """The registered heads: (each with its ``summary``, each with its ``note``); no torch is imported."""
+    from sergen.train.head_base import head_choices as listed
+    from sergen.train.heads import HEADS  # noqa: F401  (registers every head)
+
+    return listed()
+
+
 # options whose values are a registry's names: their help and allowed values are read from it, so a strategy
 # registered there is a choice here with no other edit
-REGISTERED = {"norm": norm_choices, "pool": pool_choices}
+REGISTERED = {"norm": norm_choices, "pool": pool_choices, "head": head_choices}
 
 
 def base_help(option: RunOption) -> str:
@@ -46,7 +54,9 @@ def allowed(option: RunOption, grid: bool) -> str:
     listed = REGISTERED.get(option.name)
     if listed:
         names = listed()[1]
-        return f"{names}, or a list of them" if grid and option.several else names
+        if grid and option.several:  # the option's own wording of a list, where it has one
+            return option.grid_allowed.format(names=names) if option.grid_allowed else f"{names}, or a list of them"
+        return names
     return option.grid_allowed_text() if grid else option.allowed
 
 

@@ -157,7 +157,8 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
     """Every store: model, corpus, utterances, frames, size on disk, complete?"""
     from sergen.experiments.bank_cache import cache_dir, cached_banks
     from sergen.store.layout import extract_command, rebuild_command, store_path
-    from sergen.store.location import size_bytes
+    from sergen.config import data_dir
+    from sergen.store.location import leftover_problem, not_stores, size_bytes
     from sergen.store.reader import existing_stores, store_attrs
 
     stores = []
@@ -165,6 +166,9 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
         path = store_path(model, corpus, root)
         try:
             attrs = store_attrs(path)
+            leftovers = leftover_problem(path)
+            if leftovers:
+                raise SergenError(leftovers)
             damage = store_damage(path, attrs)
             problems = damage.problems if damage else []
         except SergenError as exc:  # corrupt metadata: listed as damaged, the listing goes on
@@ -177,11 +181,13 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
                        "needs_rebuild": damaged and getattr(damage, "needs_rebuild", True),
                        "synthetic": bool(attrs.get("synthetic")),
                        "created": attrs.get("created"), "finished": attrs.get("finished")})
+    strays = not_stores(root or data_dir("stores"))  # files named like a store: no store, and they block extracting one there
     banks = cache_dir(root)
     files = cached_banks(banks)  # complete store banks (their meta files)
     bank_bytes = sum(f.stat().st_size for f in banks.iterdir() if f.is_file()) if files else 0
     if as_json:
-        print_json({"stores": stores, "bank_cache": {"path": str(banks), "banks": len(files), "size_bytes": bank_bytes}})
+        print_json({"stores": stores, "not_stores": [str(p) for p in strays],
+                    "bank_cache": {"path": str(banks), "banks": len(files), "size_bytes": bank_bytes}})
         return
     rows = [[s["model"], s["corpus"], str(s["utterances"] or "?"), str(s["frames"] or "?"), str(s["dim"] or "?"),
              f"{s['size_bytes'] / 2**20:.1f}",
@@ -202,6 +208,9 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
             err_console.print(f"[red]{s['model']}/{s['corpus']}: chunk files lost or damaged; `sergen stores verify "
                               f"{s['model']} {s['corpus']}` names the utterances, "
                               f"{extract_command(s['model'], s['corpus'])} rewrites them", soft_wrap=False)
+    for stray in strays:
+        err_console.print(f"[red]{stray}: a file, not a store (a store is a folder): it is not listed, and it blocks "
+                          f"extracting that store; move it away", highlight=False, soft_wrap=False)
     if files:
         console.print(f"store-bank cache: {len(files)} bank(s), {bank_bytes / 2**30:.1f} GiB in {banks} (safe to delete)",
                       soft_wrap=False)
@@ -222,11 +231,11 @@ def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(No
     if not exists(path):
         raise SergenError(f"no store {model}/{corpus}", where=str(path))
     try:
-        manifest = load_manifest(corpus)[0]
+        manifest = load_manifest(corpus.partition("@")[0])[0]
         current, audio = manifest_hash(manifest), audio_hash(manifest)
     except SergenError:
-        current = audio = None
-    report = verify_store(path, current, audio)
+        manifest = current = audio = None
+    report = verify_store(path, current, audio, manifest)
     for note in report.notes:
         err_console.print(f"[yellow]note: {note}")
     if report.ok:

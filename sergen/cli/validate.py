@@ -15,7 +15,7 @@ from typing import Callable
 import typer
 
 from sergen.bounds import MAX_SEED
-from sergen.spec import HEAD_CHOICES, OPTION
+from sergen.spec import OPTION
 
 
 def _number(value, kind: type, hint: str):
@@ -96,10 +96,20 @@ def head(value):
     """A head's name or alias (``sergen.train.heads.HEADS``)."""
     if value is None:
         return value
+    from sergen.train.head_base import head_choices
     from sergen.train.heads import HEADS
 
     if value.strip() not in HEADS:
-        raise typer.BadParameter(f"{value!r} is not a head: give {HEAD_CHOICES}")
+        raise typer.BadParameter(f"{value!r} is not a head: give {head_choices()[1]}")
+    return value
+
+
+def metric(value):
+    """A registered metric's name (``sergen.train.metrics.METRICS``)."""
+    from sergen.train.metrics import METRICS
+
+    if value is not None and value.strip() not in METRICS:
+        raise typer.BadParameter(f"{value!r} is not a metric: give {', '.join(METRICS.names())}")
     return value
 
 

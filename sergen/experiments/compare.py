@@ -23,7 +23,7 @@ import pandas as pd
 from sergen.errors import SergenError
 from sergen.experiments.run_scores import UtteranceScores, read_scores
 from sergen.results import RunRecord, UnreadableRun, read_run
-from sergen.train.metrics import METRICS, binary_auroc, fast_metrics
+from sergen.train.metrics import METRICS, check_metric
 
 N_RESAMPLES = 2000
 PROTOCOL_KEYS = ("labels", "folds", "protocol")
@@ -43,20 +43,14 @@ class PairedResult:
 
 
 def metric_of(metric: str, y: np.ndarray, proba: np.ndarray) -> float:
-    """One metric, as ``sergen.train.metrics`` computes it (accuracy and AUROC without the others)."""
-    if metric == "acc":
-        return float(np.mean(proba.argmax(1) == y))
-    if metric == "auroc":
-        present = np.unique(y)
-        return float(np.mean([binary_auroc(y == k, proba[:, k]) for k in present])) if len(present) > 1 else np.nan
-    return fast_metrics(y, proba)[metric]
+    """One metric alone, its exact fast value (``sergen.train.metrics``)."""
+    return METRICS.get(metric).fast_value(y, proba)
 
 
 def paired_test(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, metric: str = "uar",
                 n_resamples: int = N_RESAMPLES, seed: int = 0, level: float = 0.95) -> tuple[float, float, float, float]:
     """(difference, low, high, p) of ``metric(A) − metric(B)`` on the same utterances (see the module)."""
-    if metric not in METRICS:
-        raise SergenError(f"unknown metric {metric!r}", fix=f"use one of {', '.join(METRICS)}")
+    metric = check_metric(metric)
     y, proba_a, proba_b = np.asarray(y), np.asarray(proba_a), np.asarray(proba_b)
     diff = metric_of(metric, y, proba_a) - metric_of(metric, y, proba_b)
     rng = np.random.default_rng(seed)
@@ -159,8 +153,7 @@ def compare_runs(run_a: str, run_b: str, metric: str = "uar", results_dir=None, 
                  seed: int = 0) -> pd.DataFrame:
     """One row per test corpus both runs scored: n, both values, difference, interval, p and Holm's p
     across the rows."""
-    if metric not in METRICS:
-        raise SergenError(f"unknown metric {metric!r}", fix=f"use one of {', '.join(METRICS)}")
+    metric = check_metric(metric)
     (rec_a, sc_a), (rec_b, sc_b) = load_pair(run_a, run_b, results_dir)
     check_comparable(rec_a, rec_b)
     results = []

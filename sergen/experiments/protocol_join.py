@@ -274,10 +274,12 @@ def _check_same_audio(data, key: CorpusProtocol, pt: ProtocolTable) -> None:
     moved = _moved_audio(data.path, attrs.get("created"), attrs.get("finished"), pt)
     if moved:
         utt, now, then = moved
-        raise SergenError(f"the audio of {len(utt)} utterance(s) of {key.corpus} changed since the "
-                          f"{key.model}/{key.corpus} store was made (e.g. {utt[0]!r} now reads {now!r}, extracted "
-                          f"from {then!r})", where=data.path,
-                          fix=f"run `sergen extract --model {key.model} --corpus {key.corpus} --overwrite`, then rerun")
+        raise SergenError(f"{len(utt)} utterance id(s) of {key.corpus} name other audio files in its manifest than "
+                          f"the {key.model}/{key.corpus} store was made from (e.g. {utt[0]!r} now names {now!r}, "
+                          f"extracted from {then!r}): the manifest's ids were swapped, renamed or re-pointed, so "
+                          "its labels would land on other utterances' frames", where=data.path,
+                          fix=f"restore the manifest, or rebuild the store from it: `sergen extract --model "
+                              f"{key.model} --corpus {key.corpus} --overwrite`, then rerun")
 
 
 @lru_cache(maxsize=64)

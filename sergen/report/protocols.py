@@ -17,6 +17,7 @@ import pandas as pd
 
 from sergen import LABELS
 from sergen.spec import OPTIONS, cell_keys, group_keys, row_defaults
+from sergen.train.metrics import METRICS
 from sergen.train.norms import NORMS
 
 POSTER_CLASSES = ",".join(LABELS)
@@ -194,9 +195,12 @@ def spread_legend(group: dict) -> str:
 
 # ---------------------------------------------------------------- tables of a group
 
-# (column title, metric, percent) — the poster's metrics, and EmoBox's as EmoBox prints them
-POSTER_COLUMNS = (("AUROC", "auroc", False), ("ACC", "acc", False), ("F1", "f1", False),
-                  ("AvPrec", "avprec", False), ("UAR", "uar", False))
+# (column title, metric, percent) — the registered metrics (``sergen.train.metrics``) under the poster's
+# classes, and EmoBox's columns as EmoBox names and prints them (WA and micro-F1 are both sergen's ``acc``)
+def poster_columns() -> tuple[tuple[str, str, bool], ...]:
+    return tuple((m.title, m.name, False) for m in METRICS.all() if m.report)
+
+
 EMOBOX_COLUMNS = (("AUROC", "auroc", False), ("WA %", "acc", True), ("UA %", "uar", True),
                   ("micro-F1 %", "acc", True), ("macro-F1 %", "emobox_f1", True))
 
@@ -234,7 +238,7 @@ def _cell_label(cell: dict) -> dict:
 def group_table(rows: pd.DataFrame, group: dict) -> pd.DataFrame:
     """One row per cell (model, head, layer, train, test, class list; scrambled and augmented runs
     apart), the group's metrics as text with their spread."""
-    columns = EMOBOX_COLUMNS if emobox_style(group, rows) else POSTER_COLUMNS
+    columns = EMOBOX_COLUMNS if emobox_style(group, rows) else poster_columns()
     out = []
     for cell, part in _cells(rows):
         line = dict(_cell_label(cell), classes=len(str(cell["classes"]).split(",")))

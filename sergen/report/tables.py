@@ -13,9 +13,8 @@ import pandas as pd
 
 from sergen import LABELS, corpus_order
 from sergen.results import absent_by_test
-from sergen.train.metrics import row_normalised
+from sergen.train.metrics import METRICS, row_normalised
 
-INTRA_METRICS = ("auroc", "acc", "f1", "avprec")
 SPREAD_LEGEND = ("Each cell: mean over seeds, the bootstrap 95% interval over test utterances in brackets "
                  "(each seed's bounds averaged) and, where there are several seeds, ± their standard deviation "
                  "with the number of seeds.")
@@ -65,21 +64,27 @@ def cell_text(row, sep: str = " ") -> str:
     return text
 
 
+def intra_metrics() -> list[str]:
+    """The intra-corpus table's columns: the registered metrics marked as the poster's."""
+    return [m.name for m in METRICS.all() if m.poster]
+
+
 def intra_table(results: pd.DataFrame, corpus: str) -> pd.DataFrame:
     """Model × head rows for a corpus trained and tested on itself, poster's numbers beside."""
+    names = intra_metrics()
     part = baseline(results)
-    part = part[(part.train == corpus) & (part.test == corpus) & part.metric.isin(INTRA_METRICS)]
+    part = part[(part.train == corpus) & (part.test == corpus) & part.metric.isin(names)]
     if part.empty:
         return pd.DataFrame()
     stats = spread(part, ["model", "head", "metric"])
-    table = stats.apply(cell_text, axis=1).unstack("metric").reindex(columns=list(INTRA_METRICS))
+    table = stats.apply(cell_text, axis=1).unstack("metric").reindex(columns=names)
     poster = poster_numbers()
     poster = poster[(poster.table == "intra") & (poster.test == corpus)]
-    ref = poster.pivot_table(index=["model", "head"], columns="metric", values="value").reindex(columns=list(INTRA_METRICS))
+    ref = poster.pivot_table(index=["model", "head"], columns="metric", values="value").reindex(columns=names)
     ref.columns = [f"poster {c}" for c in ref.columns]
     table = table.join(ref, how="left")
     table.insert(0, "dim", [model_dim(m) for m, _ in table.index])
-    table.columns = [c.upper() if not c.startswith("poster") else c for c in table.columns]
+    table.columns = [METRICS.get(c).title if c in names else c for c in table.columns]
     return table.reset_index()
 
 

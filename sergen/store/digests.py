@@ -192,6 +192,25 @@ def _ledger(group: zarr.Group, name: str, n_chunks: int) -> np.ndarray | None:
     return sizes if sizes.shape == (n_chunks,) else None
 
 
+def ledger_problem(group: zarr.Group) -> str | None:
+    """Why a complete store's ledger of chunk-file sizes cannot be used, or None. A ledger that does not decode
+    (its chunk corrupted or replaced) or no longer fits its array would otherwise read as "no record", and a
+    swapped frames chunk behind it would pass unseen."""
+    for name in BLOSC_ARRAYS:
+        try:
+            n_chunks = group[name].cdata_shape[0]
+            sizes = group[LEDGER][name][:]
+        except KeyError:
+            continue  # an absent array: the layout check names it
+        except Exception as exc:  # noqa: BLE001 - whatever the codec raises on a damaged chunk
+            return (f"its record of chunk-file sizes ({LEDGER}/{name}) cannot be read "
+                    f"({type(exc).__name__}: {str(exc)[:60]})")
+        if sizes.shape != (n_chunks,):
+            return (f"its record of chunk-file sizes ({LEDGER}/{name}) holds {sizes.shape[0] if sizes.shape else 0} "
+                    f"entries for {n_chunks} chunks")
+    return None
+
+
 def cut_chunks(group: zarr.Group, present: set[str]) -> dict[str, list[tuple[int, str]]]:
     """Blosc chunk files (of ``frames``, ``mean``, ``std``) whose size is not the one their header records:
     {array: [(chunk row index, file key), …]}. Local stores only (a remote one is left to its codec)."""
@@ -290,6 +309,9 @@ def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
             missing = list(BLOSC_ARRAYS)
         if missing:
             return f"its record of chunk-file sizes ({LEDGER}/{missing[0]}) is missing"
+        unreadable = ledger_problem(group)
+        if unreadable:
+            return unreadable
     if "audio" in made_with:
         if not has_audio_digests(group):
             return f"its audio digests ({AUDIO}/) are missing"

@@ -94,3 +94,24 @@ def check_store_slot(path) -> None:
     if path.exists() and not path.is_dir():
         raise SergenError("the store's path is a file, not a store", where=str(path),
                           fix="move the file away: a store is a folder (`sergen extract` makes it)")
+
+
+def leftover_problem(path) -> str | None:
+    """Why a local store folder holds arrays but no root record (``zarr.json``), or None. ``remove`` deletes that
+    record first, so this is what a removal cut short leaves (or a hand-deleted ``zarr.json``): not a store,
+    whose model, counts and completeness are gone; the next extraction of it clears the folder and rebuilds."""
+    if is_remote(path):
+        return None
+    path = local_path(path)
+    if not path.is_dir() or (path / "zarr.json").exists():
+        return None
+    return ("its root record (zarr.json) is missing, so its model, counts and completeness are lost (what a store "
+            "removal cut short, or a deleted zarr.json, leaves)")
+
+
+def not_stores(root) -> list[Path]:
+    """Files in a local stores folder named like a store (``<model>/<corpus>.zarr``): ``glob_names`` leaves them
+    out (a file is no store), and ``stores ls`` names them rather than stay silent about what blocks a store."""
+    if is_remote(root):
+        return []
+    return sorted(p for p in local_path(root).glob("*/*.zarr") if not p.is_dir())

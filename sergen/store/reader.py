@@ -17,7 +17,7 @@ import numpy as np
 import zarr
 
 from sergen.errors import SergenError
-from sergen.store.location import check_readable_root, check_store_slot, glob_names
+from sergen.store.location import check_readable_root, check_store_slot, glob_names, leftover_problem
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command,
                                  store_path)
 from sergen.audio_digest import require_same_audio
@@ -91,6 +91,10 @@ def open_group_checked(model: str, corpus: str, root=None, allow_incomplete: boo
     path = store_path(model, corpus, root)
     check_store_slot(path)
     attrs = store_attrs(path)
+    leftovers = leftover_problem(path) if not attrs else None
+    if leftovers:
+        raise SergenError(f"store {model}/{corpus} is not usable: {leftovers}", where=str(path),
+                          fix=f"rerun {extract_command(model, corpus)}, which clears the folder and rebuilds it")
     if not attrs:
         have = ", ".join(f"{m}/{c}" for m, c in existing_stores(root)) or "none"
         from sergen.config import locate_dir

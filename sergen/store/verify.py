@@ -17,8 +17,9 @@ from zarr.core.sync import sync
 from sergen.errors import SergenError
 from sergen.store.digests import (DIGEST_ARRAY, chunk_file_problems, digest_layout_problem, digest_mismatches, has_digests,
                                   placement_problem, shape_problem, stats_mismatches)
+from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command
-from sergen.store.location import is_remote
+from sergen.store.location import is_remote, leftover_problem
 
 PER_UTTERANCE = ("mean", "std")
 """Arrays with one row per utterance: a lost chunk loses the statistics of the utterances it holds."""
@@ -208,14 +209,23 @@ def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
             f"(`sergen stores verify {model} {corpus}` lists every problem)")
 
 
-def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha256: str | None = None) -> VerifyReport:
+def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha256: str | None = None,
+                 manifest=None) -> VerifyReport:
+    """``manifest`` (the corpus's current manifest), when given, lets a changed one be described precisely."""
     path = path if is_remote(path) else Path(path)
     report = VerifyReport(path)
+    leftovers = leftover_problem(path)
+    if leftovers:
+        model, name = Path(path).parent.name, Path(path).name.removesuffix(".zarr")
+        report.problems.append(f"not a usable store: {leftovers}; rerun {extract_command(model, name)}, which clears "
+                               "the folder and rebuilds it")
+        return report
     try:
         group = zarr.open_group(str(path), mode="r")
         attrs = dict(group.attrs["sergen"])
-    except Exception as exc:
-        report.problems.append(f"not a sergen store: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a zarr.json that is not Zarr's, or not sergen's
+        report.problems.append(f"not a sergen store ({type(exc).__name__}: {str(exc)[:80]}): move it out of the "
+                               "stores folder, or rebuild it with `sergen extract --model M --corpus C --overwrite`")
         return report
     damage = chunk_damage(group)
     if damage.needs_rebuild:
@@ -246,8 +256,10 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
         flag("failed during extraction", np.flatnonzero(status == FAILED))
     if audio_sha256 and "audio_sha256" in attrs:  # labels and splits may change freely (probe-time protocol)
         if attrs["audio_sha256"] != audio_sha256:
-            report.problems.append("the manifest's utterances or audio changed since extraction; rerun extract "
-                                   "with --overwrite")
+            what = (describe_audio_drift(group, manifest) if manifest is not None
+                    else "its utterances, audio paths or lengths differ")
+            report.problems.append(f"the manifest no longer lists the audio this store was made from: {what}; "
+                                   "rebuild the store with `sergen extract ... --overwrite` (or restore the manifest)")
     elif manifest_sha256 and attrs.get("manifest_sha256") != manifest_sha256:
         report.problems.append("manifest changed since extraction (hash differs); rerun extract with --overwrite")
 
@@ -270,6 +282,9 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
     stale = audio_problem(group, attrs, model, name, path.parent.parent if isinstance(path, Path) else None)
     if stale:
         report.problems.append(stale)
+    gone = gone_audio(group, attrs, name)
+    if gone:
+        report.notes.append(gone)
     if not has_digests(group):
         report.notes.append("made before frame digests: swapped or replaced chunk files cannot be detected "
                             "(`sergen extract ... --overwrite` adds them)")
@@ -310,6 +325,21 @@ def audio_problem(group: zarr.Group, attrs: dict, model: str, name: str, stores_
     except SergenError as exc:
         return f"{exc.what}; {exc.fix}" if getattr(exc, "fix", None) else exc.what
     return None
+
+
+def gone_audio(group: zarr.Group, attrs: dict, name: str) -> str | None:
+    """A note when audio files the store was made from have left the corpus's folder: the store still serves
+    probes (they read stores only), but those utterances could not be extracted again."""
+    from sergen.audio_digest import audio_root, missing_audio
+
+    root = audio_root(name.partition("@")[0], attrs)
+    gone = missing_audio(group, root) if root is not None else []
+    if not gone:
+        return None
+    shown = ", ".join(gone[:3]) + (f" … ({len(gone)} in all)" if len(gone) > 3 else "")
+    return (f"{len(gone)} audio file(s) this store was made from are gone from {root}: {shown}; the store still "
+            "serves probes (they read stores only), but a rebuild (--overwrite) would fail those utterances: "
+            "restore the files, or rebuild the manifest without them")
 
 
 def utterance_blocks(offsets: np.ndarray, rows: int) -> list[tuple[int, int]]:

@@ -8,49 +8,10 @@ neither can be read from a window's mean."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import ClassVar
 
-import torch
-from torch import nn
-
-from sergen.train.head_base import HEADS, Head, Standardise, check_hidden, mlp_body
-
-
-class AttentivePooling(nn.Module):
-    """``[B, T, D]`` frames and a ``[B, T]`` mask → ``[B, 2D]``: the attention-weighted mean and std."""
-
-    def __init__(self, dim: int, attention: int):
-        super().__init__()
-        self.score = nn.Sequential(nn.Linear(dim, attention), nn.Tanh(), nn.Linear(attention, 1))
-
-    def weights(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Softmax of the frames' scores over the kept frames of each sequence (zero elsewhere)."""
-        scores = self.score(frames).squeeze(-1).masked_fill(~mask, float("-inf"))
-        return torch.softmax(scores, dim=1)
-
-    def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        w = self.weights(frames, mask).unsqueeze(-1)
-        mean = (w * frames).sum(1)
-        var = (w * frames * frames).sum(1) - mean * mean
-        return torch.cat([mean, torch.sqrt(var.clamp_min(1e-6))], dim=1)
-
-
-class AttentiveModel(nn.Module):
-    """Standardise each frame (the training frames' statistics), pool, then the MLP."""
-
-    def __init__(self, dim: int, n_classes: int, mean, std, hidden: tuple, dropout: float, attention: int):
-        super().__init__()
-        self.standardise = Standardise(mean, std)
-        self.pool = AttentivePooling(dim, attention)
-        self.body = mlp_body(2 * dim, hidden, dropout)
-        self.classifier = nn.Linear(hidden[-1], n_classes)
-
-    def features(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The last hidden layer's features (what the fragmentation measures read)."""
-        return self.body(self.pool(self.standardise(frames), mask))
-
-    def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(frames, mask))
+from sergen.train.head_base import HEADS, Head, check_hidden
 
 
 @HEADS.register("attn", "attentive", "asp")
@@ -72,7 +33,55 @@ class AttentiveHead(Head):
         if isinstance(self.attention, bool) or not isinstance(self.attention, int) or self.attention < 1:
             raise ValueError(f"attention must be a whole number of 1 or more units, got {self.attention!r}")
 
-    def build(self, dim, n_classes, mean, std, n_corpora=1, n_layers=1, layer_width=None) -> nn.Module:
+    def build(self, dim, n_classes, mean, std, n_corpora=1, n_layers=1, layer_width=None):
         if n_layers != 1:
             raise ValueError("the attn head takes one layer (--layer weighted is for the mean heads)")
-        return AttentiveModel(dim, n_classes, mean, std, self.hidden, self.dropout, self.attention)
+        return model_classes()["AttentiveModel"](dim, n_classes, mean, std, self.hidden, self.dropout, self.attention)
+
+
+@cache
+def model_classes() -> dict[str, type]:
+    """This head's torch modules (AttentivePooling, AttentiveModel), defined on first use: importing the module, as
+    listing the heads does, needs no torch."""
+    import torch
+    from torch import nn
+
+    from sergen.train.head_modules import Standardise, mlp_body
+
+    class AttentivePooling(nn.Module):
+        """``[B, T, D]`` frames and a ``[B, T]`` mask → ``[B, 2D]``: the attention-weighted mean and std."""
+
+        def __init__(self, dim: int, attention: int):
+            super().__init__()
+            self.score = nn.Sequential(nn.Linear(dim, attention), nn.Tanh(), nn.Linear(attention, 1))
+
+        def weights(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            """Softmax of the frames' scores over the kept frames of each sequence (zero elsewhere)."""
+            scores = self.score(frames).squeeze(-1).masked_fill(~mask, float("-inf"))
+            return torch.softmax(scores, dim=1)
+
+        def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            w = self.weights(frames, mask).unsqueeze(-1)
+            mean = (w * frames).sum(1)
+            var = (w * frames * frames).sum(1) - mean * mean
+            return torch.cat([mean, torch.sqrt(var.clamp_min(1e-6))], dim=1)
+
+
+    class AttentiveModel(nn.Module):
+        """Standardise each frame (the training frames' statistics), pool, then the MLP."""
+
+        def __init__(self, dim: int, n_classes: int, mean, std, hidden: tuple, dropout: float, attention: int):
+            super().__init__()
+            self.standardise = Standardise(mean, std)
+            self.pool = AttentivePooling(dim, attention)
+            self.body = mlp_body(2 * dim, hidden, dropout)
+            self.classifier = nn.Linear(hidden[-1], n_classes)
+
+        def features(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            """The last hidden layer's features (what the fragmentation measures read)."""
+            return self.body(self.pool(self.standardise(frames), mask))
+
+        def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            return self.classifier(self.features(frames, mask))
+
+    return {"AttentivePooling": AttentivePooling, "AttentiveModel": AttentiveModel}

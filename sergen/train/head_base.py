@@ -1,9 +1,11 @@
 """What every head shares: the registry of head classes, their keyword hyper-parameters and how those are
-written in a run (``--head-opt hidden=64x128,dropout=0.3``), and the input modules (standardisation, the
-learned weighted sum of layers).
+written in a run (``--head-opt hidden=64x128,dropout=0.3``). The input modules (standardisation, the learned
+weighted sum of layers) and the MLP body are torch code, in ``head_modules``.
 
 A head is a small frozen dataclass: its fields are its hyper-parameters, checked in the constructor, and
-``build`` makes the torch module for a given input. Why a class and not a factory function: the
+``build`` makes the torch module for a given input. This module and the heads' declarations import no torch
+(``build`` imports it, with the shared blocks of ``head_modules``), so the CLI reads the registry for its
+choices and help at start-up without it. Why a class and not a factory function: the
 hyper-parameters become data a run spec can hold, and a head's defaults are declared once (its fields), so a
 run at today's defaults writes no option and keeps today's run id."""
 
@@ -11,10 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from typing import ClassVar
-
-import numpy as np
-import torch
-from torch import nn
 
 from sergen.errors import SergenError
 from sergen.registry import Registry
@@ -43,7 +41,7 @@ class Head:
     summary: ClassVar[str] = ""  # what it is, in the CLI's help
 
     def build(self, dim: int, n_classes: int, mean, std, n_corpora: int = 1, n_layers: int = 1,
-              layer_width: int | None = None) -> nn.Module:
+              layer_width: int | None = None) -> "torch.nn.Module":
         raise NotImplementedError
 
     def changed(self) -> dict:
@@ -58,15 +56,6 @@ def check_hidden(hidden: tuple, dropout: float) -> None:
         raise ValueError(f"hidden must be one or more layer widths of 1 or more units, got {hidden!r}")
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout must lie from 0 up to (not including) 1, got {dropout}")
-
-
-def mlp_body(width: int, hidden: tuple, dropout: float) -> nn.Sequential:
-    """Linear → ReLU → dropout per hidden layer (the poster's MLP 128x256 at the defaults)."""
-    layers: list[nn.Module] = []
-    for units in hidden:
-        layers += [nn.Linear(width, units), nn.ReLU(), nn.Dropout(dropout)]
-        width = units
-    return nn.Sequential(*layers)
 
 
 # ------------------------------------------------------------------ hyper-parameters as run options
@@ -152,52 +141,3 @@ def options_for(name: str, options: str) -> str:
 def shown_head(name: str, options: str = "") -> str:
     """A head as tables name it: ``mlp``, or ``mlp[dropout=0.3]`` away from its defaults."""
     return f"{name}[{options}]" if options else name
-
-
-# ------------------------------------------------------------------ input modules
-class Standardise(nn.Module):
-    """``(x - mean) / std`` over the last axis: a vector ``[B, D]`` or frames ``[B, T, D]``."""
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray):
-        super().__init__()
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("std", torch.as_tensor(np.maximum(std, 1e-6), dtype=torch.float32))
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
-
-
-class WeightedLayerSum(nn.Module):
-    """SUPERB's featurizer: a ``softmax(logits)``-weighted sum over the L layers of ``layer_width`` features
-    stored side by side in the input, from equal weights. The input is S blocks of L × ``layer_width`` (S = 1
-    for window means; the blocks of a pooling with several statistics share the weights), the output S ×
-    ``layer_width``. The sum is linear, so the weighted sum of layer means is the mean of the weighted
-    frames: the banks and the utterance vectors need no special case."""
-
-    def __init__(self, n_layers: int, layer_width: int):
-        super().__init__()
-        if n_layers < 2 or layer_width < 1:
-            raise ValueError(f"a weighted layer sum needs 2 or more layers of 1 or more features, "
-                             f"got {n_layers} × {layer_width}")
-        self.n_layers, self.layer_width = n_layers, layer_width
-        self.logits = nn.Parameter(torch.zeros(n_layers))
-
-    @property
-    def weights(self) -> torch.Tensor:
-        return torch.softmax(self.logits, dim=0)
-
-    def forward(self, x):
-        blocks = x.reshape(len(x), -1, self.n_layers, self.layer_width)
-        return (blocks * self.weights[:, None]).sum(2).reshape(len(x), -1)
-
-
-def input_module(dim: int, mean, std, n_layers: int = 1, layer_width: int | None = None) -> tuple[nn.Module, int]:
-    """The head's first module (standardisation, then the weighted sum where the ``dim`` inputs hold
-    ``n_layers`` layers of ``layer_width`` features side by side, in one block or several) and the width it
-    hands on."""
-    if n_layers == 1:
-        return Standardise(mean, std), dim
-    layer_width = layer_width or dim // n_layers
-    if dim % (n_layers * layer_width):
-        raise ValueError(f"{dim} inputs do not split into blocks of {n_layers} layers of {layer_width}")
-    return nn.Sequential(Standardise(mean, std), WeightedLayerSum(n_layers, layer_width)), dim // n_layers

@@ -3,7 +3,11 @@ and 256 units, ReLU, dropout), as head classes with keyword hyper-parameters (``
 dropout=0.3)``, ``sergen.train.head_base``); the heads that see frames are ``attention_head`` and ``cnn_head``. Inputs are standardised with the training pool's statistics inside the head,
 so a saved head carries its own normalisation. With ``n_layers`` > 1 (``--layer weighted``) the input holds
 every stored layer side by side, and a learned softmax-weighted sum of the standardised layers (SUPERB's
-featurizer, :class:`WeightedLayerSum`) sits between the standardisation and the head, as part of its module."""
+featurizer, :class:`WeightedLayerSum`) sits between the standardisation and the head, as part of its module.
+
+Importing this module registers every head (the frame heads' modules are imported at the bottom) and imports
+no torch: the heads' ``build`` and the functions below import it when they run, so the CLI reads ``HEADS``
+for its choices and help. A new head is a module of its own and one import line at the bottom."""
 
 from __future__ import annotations
 
@@ -11,16 +15,25 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import torch
-from torch import nn
 
-from sergen.train.frame_stream import LazyFrames
-from sergen.train.head_base import (HEADS, Head, Standardise, WeightedLayerSum, check_hidden,  # noqa: F401
-                                    input_module, make_head_object, mlp_body)
+from sergen.train.head_base import HEADS, Head, check_hidden, make_head_object
+
+TORCH_BLOCKS = ("Standardise", "WeightedLayerSum", "input_module", "mlp_body", "AdversarialMLP", "GradientReversal")
 
 
-def layer_weights(model: nn.Module) -> np.ndarray | None:
+def __getattr__(name: str):
+    """The shared torch blocks (``head_modules``), importable from here as before, loaded on first use."""
+    if name in TORCH_BLOCKS:
+        from sergen.train import head_modules
+
+        return getattr(head_modules, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def layer_weights(model) -> np.ndarray | None:
     """The learned softmax weights of a head's layers (None for a head on one layer)."""
+    from sergen.train.head_modules import WeightedLayerSum
+
     for module in model.modules():
         if isinstance(module, WeightedLayerSum):
             return module.weights.detach().numpy().astype(float)
@@ -32,7 +45,11 @@ def layer_weights(model: nn.Module) -> np.ndarray | None:
 class LinearHead(Head):
     """The linear probe: standardised input, one linear layer."""
 
-    def build(self, dim, n_classes, mean, std, n_corpora=1, n_layers=1, layer_width=None) -> nn.Module:
+    def build(self, dim, n_classes, mean, std, n_corpora=1, n_layers=1, layer_width=None):
+        from torch import nn
+
+        from sergen.train.head_modules import input_module
+
         front, width = input_module(dim, mean, std, n_layers, layer_width)
         return nn.Sequential(front, nn.Linear(width, n_classes))
 
@@ -50,43 +67,13 @@ class MLPHead(Head):
     def __post_init__(self):
         check_hidden(self.hidden, self.dropout)
 
-    def build(self, dim, n_classes, mean, std, n_corpora=1, n_layers=1, layer_width=None) -> nn.Module:
+    def build(self, dim, n_classes, mean, std, n_corpora=1, n_layers=1, layer_width=None):
+        from torch import nn
+
+        from sergen.train.head_modules import input_module, mlp_body
+
         front, width = input_module(dim, mean, std, n_layers, layer_width)
         return nn.Sequential(front, *mlp_body(width, self.hidden, self.dropout), nn.Linear(self.hidden[-1], n_classes))
-
-
-class GradientReversal(torch.autograd.Function):
-    """Identity forward; the gradient times ``-weight`` backward (Ganin & Lempitsky, 2015): the features
-    are pushed to make the corpus classifier fail while the classifier itself learns to succeed."""
-
-    @staticmethod
-    def forward(ctx, x, weight: float):
-        ctx.weight = weight
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return -ctx.weight * grad, None
-
-
-class AdversarialMLP(nn.Module):
-    """``mlp-dann``: the poster's MLP whose last hidden features also feed a corpus classifier behind a
-    gradient reversal layer; ``reversal`` (the weight) is ramped up by the training loop."""
-
-    def __init__(self, dim: int, n_classes: int, mean, std, n_corpora: int, dropout: float = 0.2, n_layers: int = 1,
-                 layer_width: int | None = None, hidden: tuple[int, ...] = (128, 256)):
-        super().__init__()
-        front, width = input_module(dim, mean, std, n_layers, layer_width)
-        self.features = nn.Sequential(front, *mlp_body(width, hidden, dropout))
-        self.classifier = nn.Linear(hidden[-1], n_classes)
-        self.corpus_classifier = nn.Sequential(nn.Linear(hidden[-1], 128), nn.ReLU(), nn.Linear(128, n_corpora))
-        self.reversal = 0.0
-
-    def forward(self, x):
-        return self.classifier(self.features(x))
-
-    def corpus_logits(self, x):
-        return self.corpus_classifier(GradientReversal.apply(self.features(x), self.reversal))
 
 
 @HEADS.register("mlp-dann", "dann", "mlp-adversarial")
@@ -99,7 +86,9 @@ class AdversarialMLPHead(MLPHead):
 
     adversarial = True
 
-    def build(self, dim, n_classes, mean, std, n_corpora=2, n_layers=1, layer_width=None) -> nn.Module:
+    def build(self, dim, n_classes, mean, std, n_corpora=2, n_layers=1, layer_width=None):
+        from sergen.train.head_modules import AdversarialMLP
+
         return AdversarialMLP(dim, n_classes, mean, std, n_corpora, self.dropout, n_layers, layer_width, self.hidden)
 
 
@@ -108,9 +97,15 @@ def reversal_weight(progress: float) -> float:
     return float(2.0 / (1.0 + np.exp(-10.0 * progress)) - 1.0)
 
 
-def hidden_features(model: nn.Module, x) -> np.ndarray | None:
+def hidden_features(model, x) -> np.ndarray | None:
     """The 256-unit representation an MLP head classifies from (None for the linear head); of a sequence
     head (``x`` whole utterances, ``UtteranceFrames``), its pooled frames through the MLP."""
+    import torch
+    from torch import nn
+
+    from sergen.train.frame_stream import LazyFrames
+    from sergen.train.head_modules import AdversarialMLP
+
     if isinstance(x, LazyFrames):
         model.eval()
         with torch.inference_mode():
@@ -127,7 +122,7 @@ def hidden_features(model: nn.Module, x) -> np.ndarray | None:
 
 
 def make_head(name: str, dim: int, n_classes: int, mean, std, n_corpora: int = 1, n_layers: int = 1,
-              layer_width: int | None = None, options: str = "") -> nn.Module:
+              layer_width: int | None = None, options: str = ""):
     """The torch module of head ``name`` with the hyper-parameters ``options`` (``--head-opt``). ``dim``
     inputs; ``n_layers`` > 1: they are that many stored layers of ``layer_width`` features side by side
     (default ``dim / n_layers``; several blocks of them where a pooling gives several statistics per

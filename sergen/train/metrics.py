@@ -3,42 +3,148 @@
 predictions, see ``sergen.train.emobox_metrics``), each with a seeded bootstrap 95% interval. EmoBox's WA is
 ``acc`` and its micro-F1 equals ``acc`` for single-label classification.
 
+Each is one ``Metric`` registered below (``sergen.train.metric_base``): adding one is one more ``register``
+here, and every run, the bootstrap, ``sergen compare --metric`` and the report's tables take it up.
+
 Point values come from scikit-learn. The bootstrap recomputes them a few hundred times per test set and
 grid cell, where scikit-learn's per-call checks dominate, so it uses numpy versions below (rank-based
 AUROC, step-wise AP with ties grouped as scikit-learn does), scoring all resamples of a test set at once as
-weighted sums; tests hold them equal to scikit-learn and to scoring each resample on its own. Classes absent from a test set are left out of the macro averages (AUROC and AP are
-undefined for them), so a corpus without, say, sad test items is still scored on the other three.
+weighted sums; tests hold them equal to scikit-learn and to scoring each resample on its own. Classes absent
+from a test set are left out of the macro averages (AUROC and AP are undefined for them), so a corpus
+without, say, sad test items is still scored on the other three. scikit-learn and scipy are imported where
+a value is computed, so the CLI reads this registry without them.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
-from sklearn.metrics import (accuracy_score, average_precision_score, confusion_matrix, f1_score, recall_score,
-                             roc_auc_score)
 
-METRICS = ("auroc", "acc", "f1", "avprec", "uar", "emobox_f1")
+from sergen.train.metric_base import (METRICS, Metric, Resamples, TestSet, check_metric,  # noqa: F401
+                                      metric_choices, register)
 
 
+# ---------------------------------------------------------------- the metrics
+def _accuracy(t: TestSet) -> float:
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(t.y, t.pred))
+
+
+def _macro_f1(t: TestSet) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(t.y, t.pred, labels=t.present, average="macro", zero_division=0))
+
+
+def _average_precision(t: TestSet) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return t.per_class_mean(average_precision_score)
+
+
+def _uar(t: TestSet) -> float:
+    from sklearn.metrics import recall_score
+
+    return float(recall_score(t.y, t.pred, labels=t.present, average="macro", zero_division=0))
+
+
+def _emobox_f1(t: TestSet) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(t.y, t.pred, average="macro", zero_division=0))
+
+
+def _ranked_sums(r: Resamples) -> tuple[np.ndarray, np.ndarray]:
+    """Each resample's AUROC and average precision summed over the classes it holds (``_ranked_class``):
+    AUROC and AP share the sorting, so both are made at once (``Resamples.shared``)."""
+    truth = np.eye(r.proba.shape[1])[r.y]  # utterances × classes
+    auroc, avprec = np.zeros(len(r.weights)), np.zeros(len(r.weights))
+    for k in np.flatnonzero(truth.any(0)):
+        a, p = _ranked_class(r.weights, truth[:, k].astype(bool), r.proba[:, k])
+        auroc += np.where(r.present[:, k], a, 0.0)
+        avprec += np.where(r.present[:, k], p, 0.0)
+    return auroc, avprec
+
+
+register(Metric(
+    "auroc", "AUROC", "macro one-vs-rest AUROC over the classes present",
+    point=lambda t: macro_auroc(t.y, t.proba), fast=lambda t: t.per_class_mean(binary_auroc),
+    resampled=lambda r: r.shared(_ranked_sums)[0] / r.n_present, needs_proba=True, poster=True))
+register(Metric(
+    "acc", "ACC", "accuracy (EmoBox's WA and micro-F1)",
+    point=_accuracy, fast=lambda t: float(np.mean(t.pred == t.y)),
+    resampled=lambda r: r.tp.sum(1) / r.weights.sum(1), poster=True))
+register(Metric(
+    "f1", "F1", "macro F1 over the classes present",
+    point=_macro_f1, fast=lambda t: float(np.mean(t.f1s)),
+    resampled=lambda r: r.f1.sum(1) / r.n_present, poster=True))
+register(Metric(
+    "avprec", "AvPrec", "macro average precision over the classes present",
+    point=_average_precision, fast=lambda t: t.per_class_mean(binary_average_precision),
+    resampled=lambda r: r.shared(_ranked_sums)[1] / r.n_present, needs_proba=True, poster=True))
+register(Metric(
+    "uar", "UAR", "unweighted average recall over the classes present (EmoBox's UA)",
+    point=_uar, fast=lambda t: float(np.mean(t.recalls)),
+    resampled=lambda r: np.where(r.present, r.tp / r.n_true, 0.0).sum(1) / r.n_present))
+register(Metric(
+    "emobox_f1", "EmoBox F1", "EmoBox's macro F1, over the classes of the test set and of the predictions",
+    point=_emobox_f1,
+    fast=lambda t: float(np.sum(t.f1s) / (len(t.present) + len(np.setdiff1d(np.unique(t.pred), t.present)))),
+    resampled=lambda r: r.f1.sum(1) / (r.n_present + ((r.n_pred > 0) & ~r.present).sum(1)), report=False))
+
+
+# ---------------------------------------------------------------- every registered metric at once
 def point_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """scikit-learn's values."""
-    present = np.unique(y)
-    pred = proba.argmax(1)
-    if len(present) > 1:
-        auroc = macro_auroc(y, proba)
-        avprec = float(np.mean([average_precision_score(y == k, proba[:, k]) for k in present]))
-    else:
-        auroc = avprec = float("nan")
-    return {
-        "auroc": auroc,
-        "acc": float(accuracy_score(y, pred)),
-        "f1": float(f1_score(y, pred, labels=present, average="macro", zero_division=0)),
-        "avprec": avprec,
-        "uar": float(recall_score(y, pred, labels=present, average="macro", zero_division=0)),
-        "emobox_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
-    }
+    """Every metric's scikit-learn value on one test set."""
+    scored = TestSet(y, proba)
+    return {m.name: float(m.point(scored)) for m in METRICS.all()}
 
 
+def fast_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Same values as ``point_metrics``, without scikit-learn's per-call overhead."""
+    scored = TestSet(y, proba)
+    return {m.name: float((m.fast or m.point)(scored)) for m in METRICS.all()}
+
+
+def resampled_metrics(y: np.ndarray, proba: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
+    """``fast_metrics`` of many resamples at once, each given as how often it draws every utterance
+    (``weights``: resamples × utterances). NaN for a resample holding a single class (the caller skips it)."""
+    resamples = Resamples(y, proba, weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = {m.name: m.over_resamples(resamples) for m in METRICS.all()}
+    keep = resamples.n_present >= 2
+    return {m: np.where(keep, v, np.nan) for m, v in out.items()}
+
+
+BOOTSTRAP_CELLS = 1 << 22  # resamples × utterances scored at once (float64 weights: 32 MiB)
+
+
+def bootstrap_metrics(y: np.ndarray, proba: np.ndarray, n_boot: int = 200, seed: int = 0,
+                      level: float = 0.95) -> dict[str, tuple[float, float, float]]:
+    """``{metric: (value, low, high)}``; resamples holding a single class are skipped. The resamples are
+    drawn one by one from the seeded generator as they always were (same indices for the same seed), then
+    scored all at once: a resample is a vector of counts per utterance, and every metric is a weighted sum
+    over the test set (``resampled_metrics``), equal to scoring the resampled arrays (tests hold it so)."""
+    y, proba = np.asarray(y), np.asarray(proba)
+    point = point_metrics(y, proba)
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    counts = np.empty((n_boot, n), dtype=np.float64)
+    for b in range(n_boot):
+        counts[b] = np.bincount(rng.integers(n, size=n), minlength=n)
+    step = max(1, BOOTSTRAP_CELLS // max(n, 1))
+    parts = [resampled_metrics(y, proba, counts[first:first + step]) for first in range(0, n_boot, step)]
+    alpha = (1 - level) / 2
+    out = {}
+    for m in point:
+        vals = np.concatenate([part[m] for part in parts]) if parts else np.empty(0)
+        vals = vals[np.isfinite(vals)]
+        lo, hi = (np.quantile(vals, [alpha, 1 - alpha]) if len(vals) else (np.nan, np.nan))
+        out[m] = (point[m], float(lo), float(hi))
+    return out
+
+
+# ---------------------------------------------------------------- numeric kernels
 def macro_auroc(y: np.ndarray, proba: np.ndarray) -> float:
     """scikit-learn's one-vs-rest AUROC averaged over the classes present (NaN for fewer than two): the
     value ``point_metrics`` reports, alone, for validation every ``eval_every`` steps. Each class's value is
@@ -70,6 +176,8 @@ def sklearn_binary_auroc(positive: np.ndarray, score: np.ndarray) -> float:
 def confusion_counts(y: np.ndarray, proba: np.ndarray, n_classes: int) -> np.ndarray:
     """Counts ``[true class][predicted class]`` over all ``n_classes`` (absent classes give zero rows),
     scikit-learn's ``confusion_matrix``."""
+    from sklearn.metrics import confusion_matrix
+
     return confusion_matrix(y, np.asarray(proba).argmax(1), labels=np.arange(n_classes))
 
 
@@ -84,6 +192,8 @@ def row_normalised(counts: np.ndarray) -> np.ndarray:
 def binary_auroc(positive: np.ndarray, score: np.ndarray) -> float:
     n_pos = positive.sum()
     n_neg = len(positive) - n_pos
+    from scipy.stats import rankdata
+
     ranks = rankdata(score)
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
@@ -97,85 +207,6 @@ def binary_average_precision(positive: np.ndarray, score: np.ndarray) -> float:
     precision = tps / (tps + fps)
     recall = tps / tps[-1]
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-
-
-def fast_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Same values as ``point_metrics``, without scikit-learn's per-call overhead."""
-    present = np.unique(y)
-    pred = proba.argmax(1)
-    recalls, f1s = [], []
-    for k in present:
-        tp = np.sum((pred == k) & (y == k))
-        n_true, n_pred = np.sum(y == k), np.sum(pred == k)
-        recalls.append(tp / n_true)
-        f1s.append(2 * tp / (n_true + n_pred) if n_true + n_pred else 0.0)
-    predicted_only = np.setdiff1d(np.unique(pred), present)  # EmoBox's macro-F1 counts them with F1 = 0
-    multi = len(present) > 1
-    return {
-        "auroc": float(np.mean([binary_auroc(y == k, proba[:, k]) for k in present])) if multi else float("nan"),
-        "acc": float(np.mean(pred == y)),
-        "f1": float(np.mean(f1s)),
-        "avprec": float(np.mean([binary_average_precision(y == k, proba[:, k]) for k in present])) if multi else float("nan"),
-        "uar": float(np.mean(recalls)),
-        "emobox_f1": float(np.sum(f1s) / (len(present) + len(predicted_only))),
-    }
-
-
-BOOTSTRAP_CELLS = 1 << 22  # resamples × utterances scored at once (float64 weights: 32 MiB)
-
-
-def bootstrap_metrics(y: np.ndarray, proba: np.ndarray, n_boot: int = 200, seed: int = 0,
-                      level: float = 0.95) -> dict[str, tuple[float, float, float]]:
-    """``{metric: (value, low, high)}``; resamples holding a single class are skipped. The resamples are
-    drawn one by one from the seeded generator as they always were (same indices for the same seed), then
-    scored all at once: a resample is a vector of counts per utterance, and every metric is a weighted sum
-    over the test set (``resampled_metrics``), equal to scoring the resampled arrays (tests hold it so)."""
-    y, proba = np.asarray(y), np.asarray(proba)
-    point = point_metrics(y, proba)
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    counts = np.empty((n_boot, n), dtype=np.float64)
-    for b in range(n_boot):
-        counts[b] = np.bincount(rng.integers(n, size=n), minlength=n)
-    step = max(1, BOOTSTRAP_CELLS // max(n, 1))
-    parts = [resampled_metrics(y, proba, counts[first:first + step]) for first in range(0, n_boot, step)]
-    alpha = (1 - level) / 2
-    out = {}
-    for m in METRICS:
-        vals = np.concatenate([part[m] for part in parts]) if parts else np.empty(0)
-        vals = vals[np.isfinite(vals)]
-        lo, hi = (np.quantile(vals, [alpha, 1 - alpha]) if len(vals) else (np.nan, np.nan))
-        out[m] = (point[m], float(lo), float(hi))
-    return out
-
-
-def resampled_metrics(y: np.ndarray, proba: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
-    """``fast_metrics`` of many resamples at once, each given as how often it draws every utterance
-    (``weights``: resamples × utterances). NaN for a resample holding a single class (the caller skips it).
-    AUROC is the Mann-Whitney count (ties counted half) and AP the step-wise sum over tied-score groups,
-    both weighted; the rest comes from each resample's weighted confusion counts."""
-    n_classes = proba.shape[1]
-    pred = proba.argmax(1)
-    truth = np.eye(n_classes)[y]  # utterances × classes
-    confusion = (weights @ np.eye(n_classes * n_classes)[y * n_classes + pred]).reshape(-1, n_classes, n_classes)
-    n_true, n_pred = confusion.sum(2), confusion.sum(1)
-    tp = np.diagonal(confusion, axis1=1, axis2=2)
-    present = n_true > 0
-    n_present = present.sum(1)
-    keep = n_present >= 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        recall = np.where(present, tp / n_true, 0.0)
-        f1 = np.where(present, 2 * tp / (n_true + n_pred), 0.0)
-        predicted_only = ((n_pred > 0) & ~present).sum(1)
-        auroc, avprec = np.zeros(len(weights)), np.zeros(len(weights))
-        for k in np.flatnonzero(truth.any(0)):
-            a, p = _ranked_class(weights, truth[:, k].astype(bool), proba[:, k])
-            auroc += np.where(present[:, k], a, 0.0)
-            avprec += np.where(present[:, k], p, 0.0)
-        out = {"auroc": auroc / n_present, "acc": tp.sum(1) / weights.sum(1), "f1": f1.sum(1) / n_present,
-               "avprec": avprec / n_present, "uar": recall.sum(1) / n_present,
-               "emobox_f1": f1.sum(1) / (n_present + predicted_only)}
-    return {m: np.where(keep, v, np.nan) for m, v in out.items()}
 
 
 def _ranked_class(weights: np.ndarray, positive: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

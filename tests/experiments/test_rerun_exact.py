@@ -116,10 +116,10 @@ def test_report_says_stale_after_a_manifest_points_at_other_audio(cli, private_w
     df.loc[0, "path"], df.loc[1, "path"] = df.loc[1, "path"], df.loc[0, "path"]
     df.to_csv(path, index=False)
     code, text = cli(*PROBE)
-    assert code == 2 and "the audio of 2 utterance(s) of emodb changed since" in text  # probe refuses…
+    assert code == 2 and "2 utterance id(s) of emodb name other audio files" in text  # probe refuses…
     code, text = cli("report")
     assert code == 2  # …and the report no longer calls the run fresh
-    assert "1 run(s): the audio of 2 utterance(s) of emodb changed since the melspec/emodb store was made" in text
+    assert "1 run(s): 2 utterance id(s) of emodb name other audio files in its manifest than the melspec/emodb store was made from" in text
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -92,7 +92,8 @@ def test_changed_manifest_is_explained(emodb_copy):
     manifest.to_csv(emodb_copy.parent / "manifests/emodb.csv", index=False)
     with pytest.raises(SergenError) as exc:
         extract("melspec", "emodb")
-    assert "manifest changed since this store was made: 0 utterance(s) added, 2 removed, 1 relabelled" in exc.value.message
+    assert ("manifest changed since this store was made: 0 utterance(s) added, 2 removed (1 relabelled too: labels are "
+            "applied at probe time, and alone need no extraction)") in exc.value.message
     assert "--overwrite" in exc.value.message
     assert extract("melspec", "emodb", overwrite=True).written == 188
 

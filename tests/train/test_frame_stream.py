@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from sergen.train.attention_head import AttentivePooling
+from sergen.train.attention_head import model_classes
 from sergen.train.frame_stream import FrameSampler, UtteranceFrames, mask_runs
 from sergen.train.framebank import build_framebank
 from sergen.train.loop import TrainConfig, predict_proba, train_head
 from sergen.train.metrics import macro_auroc
 from sergen.train.sampler import SamplerConfig, WindowSampler
+
+AttentivePooling = model_classes()["AttentivePooling"]  # defined on first use (no torch at import)
 
 RATE = 20.0  # frames/s: windows of 1–3 s are 10–30 frames, 5–15 units
 
