@@ -116,6 +116,9 @@ def demo(
     views: str = typer.Option("pink-noise,reverb,eq,time-stretch", help="augmented views for the aug-share sweep"),
     seeds: str = typer.Option("0,1,2", help="training seeds of every grid cell (the report shows their spread)"),
     workers: int = typer.Option(2, callback=check.positive_int),
+    sequence_heads: bool = typer.Option(True, help="also train the heads that see frames (attn, cnn) on melspec: "
+                                                   "each corpus alone, and cnn on all five with true and scrambled "
+                                                   "labels; the first seed"),
 ):
     """sergen's main job on the built-in demo, in its own workspace: synthesise, manifest, extract, grid,
     analyse, report."""
@@ -127,7 +130,8 @@ def demo(
         raise SergenError(f"--seeds must be whole numbers separated by commas, not {seeds!r}",
                           fix="e.g. --seeds 0,1,2") from None
     report = run_demo(out, scale=scale, models=[m for m in models.split(",") if m],
-                      views=[v for v in views.split(",") if v], workers=workers, seeds=seed_list)
+                      views=[v for v in views.split(",") if v], workers=workers, seeds=seed_list,
+                      sequence_heads=sequence_heads)
     from sergen.report.remedy_sections import console_lines
     from sergen.results import load_runs
 

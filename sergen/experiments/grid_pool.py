@@ -48,7 +48,9 @@ def order_runs(todo: list, touched: list[dict]) -> list[int]:
     return [i for k in ordered for i in sorted(groups[k], key=lambda i: -run_cost(todo[i], touched[i]))]
 
 
-HEAD_STEP_COST = {"linear": 1.0}  # per optimiser step against the linear head; MLP heads ≈ 4× (bench/results.md)
+# per optimiser step against the linear head; MLP heads ≈ 4× (bench/results.md); the sequence heads' steps
+# are 40–170× an MLP's (bench/frame_stream.md), so their runs start first and never finish a grid alone
+HEAD_STEP_COST = {"linear": 1.0, "attn": 200.0, "cnn": 500.0}
 
 
 def run_cost(spec, touched: dict) -> float:

@@ -34,6 +34,7 @@ from sergen.train.framebank import BANK_STEP, FrameBank, StoreBank, units_of
 from sergen.train.sampler import WindowSampler
 
 MIN_UNITS = 4  # a sequence head needs windows of at least this many units (8 frames) to weigh frames at all
+LENGTH_BUCKETS = 4  # a training batch's forward pass in this many groups of similar length (``FrameBatch.buckets``)
 
 
 @dataclass
@@ -43,12 +44,27 @@ class FrameBatch:
 
     frames: np.ndarray  # [B, T, D] float32
     mask: np.ndarray  # [B, T] bool
+    lengths: np.ndarray | None = None  # [B] units of each sequence, masked runs included (None: T each)
 
     def __len__(self) -> int:
         return len(self.frames)
 
     def __getitem__(self, rows) -> "FrameBatch":
-        return FrameBatch(self.frames[rows], self.mask[rows])
+        lengths = None if self.lengths is None else self.lengths[rows]
+        return FrameBatch(self.frames[rows], self.mask[rows], lengths)
+
+    def buckets(self, n: int = LENGTH_BUCKETS) -> list[tuple[np.ndarray, "FrameBatch"]]:
+        """The rows in up to ``n`` groups of similar length (equal counts, shortest first), each cut to its own
+        longest sequence: (rows, batch) per group. Why: a batch is padded to its longest sequence, and with
+        windows of 1–3 s, a fifth of them joined to a partner's, that is ~2.5× the mean length — the sequence
+        heads' cost grows with the padded length, the padding being masked out, not skipped."""
+        lengths = self.lengths if self.lengths is not None else np.full(len(self), self.frames.shape[1])
+        order = np.argsort(lengths, kind="stable")
+        out = []
+        for rows in np.array_split(order, min(n, len(order))):
+            t = int(lengths[rows].max())
+            out.append((rows, FrameBatch(self.frames[rows, :t], self.mask[rows, :t], lengths[rows])))
+        return out
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.from_numpy(np.ascontiguousarray(self.frames)), torch.from_numpy(np.ascontiguousarray(self.mask))
@@ -124,7 +140,7 @@ def pad(values: np.ndarray, keep: np.ndarray, lengths: np.ndarray) -> FrameBatch
     pos = ranges(lengths)
     frames[row, pos] = values
     mask[row, pos] = keep
-    return FrameBatch(frames, mask)
+    return FrameBatch(frames, mask, np.asarray(lengths, np.int64))
 
 
 class FrameSampler(WindowSampler):
