@@ -20,12 +20,15 @@ class Recorder:
         self.threads: set[str] = set()
         self.release, self.entered = threading.Event(), threading.Event()
         self.fail_at = fail_at
+        self.held: list[int] = []  # windows written since the last flush
+        self.flushes: list[list[int]] = []
+        self.pending_failures = None
 
     def prepare(self, first, frames):
         n = len(frames)
         return Prepared(np.concatenate(frames), np.zeros((n, 3)), np.zeros((n, 3)), np.zeros(n), np.zeros((n, 2)))
 
-    def write_prepared(self, first, prepared, codes):
+    def write_frames(self, first, prepared, codes):
         self.threads.add(threading.current_thread().name)
         self.entered.set()
         if not self.writes and not self.release.is_set():
@@ -33,9 +36,15 @@ class Recorder:
         if self.fail_at is not None and first >= self.fail_at:
             raise OSError(errno.ENOSPC, "No space left on device")
         self.writes.append((first, len(prepared.mean), list(codes)))
+        self.held.append(first)
 
-    def set_failures(self, failures):
-        self.failures.append(failures)
+    def hold_failures(self, failures):
+        self.pending_failures = failures
+
+    def flush(self):
+        self.flushes.append(list(self.held))
+        self.held = []
+        self.failures.append(self.pending_failures)
 
 
 def frames(n: int) -> list[np.ndarray]:
@@ -51,7 +60,8 @@ def test_waiting_consecutive_windows_are_written_as_one_in_order():
             behind.put(first, frames(n), [1] * n, {"u": f"after {first}"})
         rec.release.set()
     assert rec.writes == [(0, 2, [1, 1]), (2, 4, [1, 1, 1, 1]), (9, 2, [1, 1])]
-    assert rec.failures == [{}, {"u": "after 5"}, {"u": "after 9"}]  # the last merged window's failures
+    assert rec.flushes == [[0, 2, 9]]  # status and failures once, at the end (within flush_s)
+    assert rec.failures == [{"u": "after 9"}]  # the last window's failures
     assert rec.threads == {"sergen-store-writer"}
 
 
@@ -64,6 +74,23 @@ def test_a_write_error_reaches_the_caller_and_nothing_is_written_after_it():
                 behind.put(first, frames(2), [1, 1], {})
     assert err.value.errno == errno.ENOSPC
     assert rec.writes == [(0, 2, [1, 1])]
+    assert rec.flushes == [[0]]  # the window written before the failure is marked, nothing after it
+
+
+def test_status_is_flushed_every_flush_s_and_at_the_end():
+    rec = Recorder()
+    rec.release.set()
+    with WriteBehind(rec, depth=1, merge_bytes=0, flush_s=0.0) as behind:  # flush after every write
+        for first in range(0, 6, 2):
+            behind.put(first, frames(2), [1, 1], {"n": str(first)})
+    assert rec.flushes == [[0], [2], [4], []]
+    assert rec.failures == [{"n": "0"}, {"n": "2"}, {"n": "4"}, {"n": "4"}]
+    rec = Recorder()
+    rec.release.set()
+    with WriteBehind(rec, depth=1, merge_bytes=0, flush_s=3600) as behind:
+        for first in range(0, 6, 2):
+            behind.put(first, frames(2), [1, 1], {})
+    assert rec.flushes == [[0, 2, 4]]
 
 
 def test_the_failures_handed_over_are_a_copy():
