@@ -6,7 +6,7 @@ The store's guarantees are those of ``StoreWriter``, unchanged: this thread is t
 (one writer), it writes windows in the order they were handed over, and each window's status is set
 after its frames. Consecutive windows waiting in the queue are written as one (the same values). The
 frames are written as they come; the small per-utterance arrays (digests, mean, std) and the status are
-written once every ``flush_s`` seconds and at the end (``StoreWriter.flush``): each is one chunk rewritten
+written after the first window, then once every ``flush_s`` seconds and at the end (``StoreWriter.flush``): each is one chunk rewritten
 whole, and written per window they cost as much CPU as the frames (issue 22). A kill at any moment leaves
 whole windows marked written and nothing else, as a serial run would; windows whose frames were written but
 not yet marked are computed again by the rerun. The queue is short (``depth`` windows), so
@@ -15,6 +15,7 @@ memory stays bounded and a slow disk slows the model down rather than filling th
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -38,7 +39,7 @@ class WriteBehind:
         self.writer = writer
         self.merge_bytes = merge_bytes
         self.flush_s = flush_s
-        self._flushed = time.monotonic()
+        self._flushed = -math.inf  # the first window is marked at once: a store shows its progress early
         self._prepare = ThreadPoolExecutor(max(1, prepare_threads), thread_name_prefix="sergen-store-prepare")
         self._queue: queue.Queue = queue.Queue(maxsize=depth + max(1, prepare_threads))
         self._error: BaseException | None = None

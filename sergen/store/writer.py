@@ -136,11 +136,17 @@ class StoreWriter:
         """What ``write_prepared`` writes, computed from the frames alone: it writes nothing, so any thread
         may compute it while the one writer writes another window."""
         last = first + len(frames)
-        block = np.concatenate(frames).astype(np.float32, copy=False)  # no second copy of float32 frames
         expected = self.offsets[last] - self.offsets[first]
-        if block.shape[0] != expected:
-            raise RuntimeError(f"window {first}:{last} has {block.shape[0]} frames, the store expects {expected}")
-        stored = block.astype(self.attrs["dtype"])
+        got = sum(len(f) for f in frames)
+        if got != expected:
+            raise RuntimeError(f"window {first}:{last} has {got} frames, the store expects {expected}")
+        # each utterance cast straight into the stored block: no float32 copy of the whole window (a large new
+        # block costs its page faults as much as the cast itself); through float32 as before, so values match
+        stored = np.empty((expected, frames[0].shape[1] if frames else self.attrs["dim"]), self.attrs["dtype"])
+        at = 0
+        for f in frames:
+            np.copyto(stored[at:at + len(f)], f.astype(np.float32, copy=False), casting="same_kind")
+            at += len(f)
         mean = np.stack([f.mean(0) for f in frames]).astype(np.float32)
         std = np.stack([f.std(0) for f in frames]).astype(np.float32)
         return Prepared(stored, mean, std, utterance_crcs(stored, self.offsets[first:last + 1] - self.offsets[first]),

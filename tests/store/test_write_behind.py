@@ -42,6 +42,8 @@ class Recorder:
         self.pending_failures = failures
 
     def flush(self):
+        if not self.held:
+            return
         self.flushes.append(list(self.held))
         self.held = []
         self.failures.append(self.pending_failures)
@@ -60,8 +62,8 @@ def test_waiting_consecutive_windows_are_written_as_one_in_order():
             behind.put(first, frames(n), [1] * n, {"u": f"after {first}"})
         rec.release.set()
     assert rec.writes == [(0, 2, [1, 1]), (2, 4, [1, 1, 1, 1]), (9, 2, [1, 1])]
-    assert rec.flushes == [[0, 2, 9]]  # status and failures once, at the end (within flush_s)
-    assert rec.failures == [{"u": "after 9"}]  # the last window's failures
+    assert rec.flushes == [[0], [2, 9]]  # status and failures after the first write, then at the end
+    assert rec.failures == [{}, {"u": "after 9"}]  # the last window's failures
     assert rec.threads == {"sergen-store-writer"}
 
 
@@ -77,20 +79,20 @@ def test_a_write_error_reaches_the_caller_and_nothing_is_written_after_it():
     assert rec.flushes == [[0]]  # the window written before the failure is marked, nothing after it
 
 
-def test_status_is_flushed_every_flush_s_and_at_the_end():
+def test_status_is_flushed_after_the_first_window_every_flush_s_and_at_the_end():
     rec = Recorder()
     rec.release.set()
     with WriteBehind(rec, depth=1, merge_bytes=0, flush_s=0.0) as behind:  # flush after every write
         for first in range(0, 6, 2):
             behind.put(first, frames(2), [1, 1], {"n": str(first)})
-    assert rec.flushes == [[0], [2], [4], []]
-    assert rec.failures == [{"n": "0"}, {"n": "2"}, {"n": "4"}, {"n": "4"}]
+    assert rec.flushes == [[0], [2], [4]]
+    assert rec.failures == [{"n": "0"}, {"n": "2"}, {"n": "4"}]
     rec = Recorder()
     rec.release.set()
     with WriteBehind(rec, depth=1, merge_bytes=0, flush_s=3600) as behind:
         for first in range(0, 6, 2):
             behind.put(first, frames(2), [1, 1], {})
-    assert rec.flushes == [[0, 2, 4]]
+    assert rec.flushes == [[0], [2, 4]]  # the first window at once, the rest at the end
 
 
 def test_the_failures_handed_over_are_a_copy():
