@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from sergen.config import data_dir
 from sergen.errors import SergenError
 from sergen.extract import extract
 from sergen.preflight import device_slots
@@ -142,7 +143,7 @@ def test_kill9_during_extraction_on_several_copies_then_rerun_equals_uninterrupt
     monkeypatch.setitem(EXTRACTORS._aliases, SlowEnergy.name, SlowEnergy.name)
     clean = extract(SlowEnergy.name, "emodb", stores_root=tmp_path / "clean", device="cpu", workers=1,
                     show_progress=False)
-    path = store_path(SlowEnergy.name, "emodb")
+    path = store_path(SlowEnergy.name, "emodb", data_dir("stores"))
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parents[2])!r}); "
             "from tests.store.test_extract_devices import register, SlowEnergy; register(); "
             "from sergen.extract import extract; "
