@@ -6,11 +6,11 @@ The store's guarantees are those of ``StoreWriter``, unchanged: this thread is t
 (one writer), it writes windows in the order they were handed over, and each window's status is set
 after its frames. Consecutive windows waiting in the queue are written as one (the same values). The
 frames are written as they come; the small per-utterance arrays (digests, mean, std) and the status are
-written after the first window, then once every ``flush_s`` seconds and at the end (``StoreWriter.flush``): each is one chunk rewritten
-whole, and written per window they cost as much CPU as the frames (issue 22). A kill at any moment leaves
-whole windows marked written and nothing else, as a serial run would; windows whose frames were written but
-not yet marked are computed again by the rerun. The queue is short (``depth`` windows), so
-memory stays bounded and a slow disk slows the model down rather than filling the memory.
+written after the first window, then once every ``flush_s`` seconds and at the end (``StoreWriter.flush``):
+each is one chunk rewritten whole, and written per window they cost as much CPU as the frames (issue 22). A
+kill at any moment leaves whole windows marked written and nothing else, as a serial run would; windows
+whose frames were written but not yet marked are computed again by the rerun. The queue is short (``depth``
+windows), so memory stays bounded and a slow disk slows the model down rather than filling the memory.
 """
 
 from __future__ import annotations

@@ -166,11 +166,6 @@ class StoreWriter:
         self._array("frames")[self.offsets[first]:self.offsets[first + len(prepared.mean)]] = prepared.stored
         self._held.append((first, prepared.mean, prepared.std, prepared.frame_crcs, prepared.stats_crcs, list(codes)))
 
-    @property
-    def held(self) -> int:
-        """Utterances whose frames are written and whose status is not yet."""
-        return sum(len(h[1]) for h in self._held)
-
     def flush(self) -> None:
         """The held windows' digests and summaries, then their status (each array written once), then the
         failures: after this, every utterance whose frames were written is marked."""

@@ -103,3 +103,37 @@ def test_the_failures_handed_over_are_a_copy():
         failures["b"] = "later"
         rec.release.set()
     assert rec.failures == [{"a": "unreadable"}]
+
+
+def _store(path, n_utts: int, dim: int = 4):
+    import pandas as pd
+
+    from sergen.store.writer import StoreWriter, create_store
+
+    plan = pd.DataFrame({"utt_id": [f"u{i}" for i in range(n_utts)], "label": "hap", "split": "train",
+                         "duration_s": 1.0, "n_frames": 3})
+    return StoreWriter(create_store(path, plan, {}, dim))
+
+
+def test_held_windows_have_frames_and_no_status_until_flushed_then_equal_an_immediate_write(tmp_path):
+    from sergen.store.digests import DIGEST_ARRAY, STATS_ARRAY
+
+    rng = np.random.default_rng(0)
+    frames = [rng.standard_normal((3, 4)).astype(np.float32) for _ in range(8)]
+    held = _store(tmp_path / "held.zarr", 8)
+    for first, n in ((0, 2), (2, 3), (6, 2)):  # 5 is not in this run: it stays pending
+        held.write_frames(first, held.prepare(first, frames[first:first + n]), [1] * (n - 1) + [3])
+    held.hold_failures({"u4": "unreadable"})
+    np.testing.assert_array_equal(held.group["frames"][:6], np.concatenate(frames[:2]).astype(np.float16))
+    assert held.status.tolist() == [0] * 8 and held.attrs["failures"] == {}  # frames written, nothing marked
+    held.flush()
+    assert held.status.tolist() == [1, 3, 1, 1, 3, 0, 1, 3]
+    assert held.group.attrs["sergen"]["failures"] == {"u4": "unreadable"}
+    now = _store(tmp_path / "now.zarr", 8)
+    for first, n in ((0, 2), (2, 3), (6, 2)):
+        now.write_window(first, frames[first:first + n], [1] * (n - 1) + [3])
+    for name in ("frames", "mean", "std", "status", DIGEST_ARRAY, STATS_ARRAY):
+        np.testing.assert_array_equal(held.group[name][:], now.group[name][:], err_msg=name)
+    assert held.group[DIGEST_ARRAY][5] == -1  # the pending utterance has no digest
+    held.flush()  # nothing held: nothing written
+    assert held.status.tolist() == [1, 3, 1, 1, 3, 0, 1, 3]
