@@ -4,16 +4,21 @@ before, on a small thread pool, so that the one writer only writes.
 
 The store's guarantees are those of ``StoreWriter``, unchanged: this thread is the only one that writes
 (one writer), it writes windows in the order they were handed over, and each window's status is set
-after its frames (``StoreWriter.write_window``). Consecutive windows waiting in the queue are written as
-one (the same values; fewer rewrites of the status and digest chunks). A kill at any moment leaves whole
-windows marked written and nothing else, as a serial run would. The queue is short (``depth`` windows), so
-memory stays bounded and a slow disk slows the model down rather than filling the memory.
+after its frames. Consecutive windows waiting in the queue are written as one (the same values). The
+frames are written as they come; the small per-utterance arrays (digests, mean, std) and the status are
+written after the first window, then once every ``flush_s`` seconds and at the end (``StoreWriter.flush``):
+each is one chunk rewritten whole, and written per window they cost as much CPU as the frames (issue 22). A
+kill at any moment leaves whole windows marked written and nothing else, as a serial run would; windows
+whose frames were written but not yet marked are computed again by the rerun. The queue is short (``depth``
+windows), so memory stays bounded and a slow disk slows the model down rather than filling the memory.
 """
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -29,9 +34,12 @@ class WriteBehind:
     writes the prepared windows in order. ``close`` waits for every window to be written. An error of either
     (a full disk) is raised in the caller's thread at its next ``put`` or ``close``."""
 
-    def __init__(self, writer: StoreWriter, depth: int = 3, merge_bytes: int = 256 << 20, prepare_threads: int = 1):
+    def __init__(self, writer: StoreWriter, depth: int = 3, merge_bytes: int = 256 << 20, prepare_threads: int = 1,
+                 flush_s: float = 5.0):
         self.writer = writer
         self.merge_bytes = merge_bytes
+        self.flush_s = flush_s
+        self._flushed = -math.inf  # the first window is marked at once: a store shows its progress early
         self._prepare = ThreadPoolExecutor(max(1, prepare_threads), thread_name_prefix="sergen-store-prepare")
         self._queue: queue.Queue = queue.Queue(maxsize=depth + max(1, prepare_threads))
         self._error: BaseException | None = None
@@ -43,6 +51,8 @@ class WriteBehind:
         while True:
             item, carry = (carry if carry is not None else self._queue.get()), None
             if item is _STOP:
+                if self._error is None:  # after a failure, the windows before it were marked then
+                    self._flush()
                 return
             if self._error is not None:  # after a failure, later windows are dropped: they stay pending
                 continue
@@ -61,10 +71,21 @@ class WriteBehind:
                 n_utts, size, codes, failures = n_utts + nxt[1], size + nxt[2], codes + nxt[4], nxt[5]
                 parts.append(nxt[3])
             try:
-                self.writer.write_prepared(first, Prepared.join([p.result() for p in parts]), codes)
-                self.writer.set_failures(failures)
+                self.writer.write_frames(first, Prepared.join([p.result() for p in parts]), codes)
+                self.writer.hold_failures(failures)
+                if time.monotonic() - self._flushed >= self.flush_s:
+                    self._flush()
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 self._error = exc
+                self._flush()  # the windows written before the failure are marked, if the store still takes it
+
+    def _flush(self) -> None:
+        """Mark the windows whose frames are written; an error is kept for the caller (the first one)."""
+        try:
+            self.writer.flush()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            self._error = self._error or exc
+        self._flushed = time.monotonic()
 
     def _raise(self) -> None:
         if self._error is not None:

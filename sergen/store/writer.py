@@ -19,7 +19,7 @@ import zarr
 
 from sergen.audio_digest import create_audio_arrays
 from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, create_digest_array,
-                                  create_stats_digest_array, put_rows, record_chunk_bytes, row_crcs, utterance_crcs)
+                                  create_stats_digest_array, record_chunk_bytes, row_crcs, utterance_crcs)
 from sergen.store.location import remove
 from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
@@ -83,6 +83,25 @@ class Prepared:
         return Prepared(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Prepared)))
 
 
+def put_at(array: zarr.Array, rows: np.ndarray, values: np.ndarray) -> None:
+    """``array[rows] = values`` for a one-chunk array: read once, changed, written back once."""
+    stored = array[:]
+    stored[rows] = values
+    array[:] = stored
+
+
+def _runs(held: list[tuple]) -> list[tuple]:
+    """Held windows joined where they are consecutive (one slice write each for mean and std)."""
+    runs: list[tuple] = []
+    for h in held:
+        if runs and runs[-1][0] + len(runs[-1][1]) == h[0]:
+            last = runs[-1]
+            runs[-1] = (last[0], *(np.concatenate([a, b]) for a, b in zip(last[1:5], h[1:5])), last[5] + h[5])
+        else:
+            runs.append(h)
+    return runs
+
+
 class StoreWriter:
     """Writes windows of consecutive utterances into an initialised store."""
 
@@ -91,6 +110,8 @@ class StoreWriter:
         self.offsets = group["offsets"][:]
         self.attrs = dict(group.attrs["sergen"])
         self._handles: dict[tuple[str, bool], zarr.Array | None] = {}
+        self._held: list[tuple] = []  # windows whose frames are written, their summaries and status not yet
+        self._failures: dict[str, str] | None = None
 
     @property
     def status(self) -> np.ndarray:
@@ -115,32 +136,59 @@ class StoreWriter:
         """What ``write_prepared`` writes, computed from the frames alone: it writes nothing, so any thread
         may compute it while the one writer writes another window."""
         last = first + len(frames)
-        block = np.concatenate(frames).astype(np.float32, copy=False)  # no second copy of float32 frames
         expected = self.offsets[last] - self.offsets[first]
-        if block.shape[0] != expected:
-            raise RuntimeError(f"window {first}:{last} has {block.shape[0]} frames, the store expects {expected}")
-        stored = block.astype(self.attrs["dtype"])
+        got = sum(len(f) for f in frames)
+        if got != expected:
+            raise RuntimeError(f"window {first}:{last} has {got} frames, the store expects {expected}")
+        # each utterance cast straight into the stored block: no float32 copy of the whole window (a large new
+        # block costs its page faults as much as the cast itself); through float32 as before, so values match
+        stored = np.empty((expected, frames[0].shape[1] if frames else self.attrs["dim"]), self.attrs["dtype"])
+        at = 0
+        for f in frames:
+            np.copyto(stored[at:at + len(f)], f.astype(np.float32, copy=False), casting="same_kind")
+            at += len(f)
         mean = np.stack([f.mean(0) for f in frames]).astype(np.float32)
         std = np.stack([f.std(0) for f in frames]).astype(np.float32)
         return Prepared(stored, mean, std, utterance_crcs(stored, self.offsets[first:last + 1] - self.offsets[first]),
                         np.stack([row_crcs(mean), row_crcs(std)], axis=1))
 
     def write_prepared(self, first: int, prepared: "Prepared", codes: list[int]) -> None:
-        """A prepared window's frames, digests and summaries, then its utterances' status."""
-        last = first + len(prepared.mean)
-        self._array("frames")[self.offsets[first]:self.offsets[last]] = prepared.stored
+        """A prepared window's frames, digests and summaries, then its utterances' status: all written now."""
+        self.write_frames(first, prepared, codes)
+        self.flush()
+
+    def write_frames(self, first: int, prepared: "Prepared", codes: list[int]) -> None:
+        """A prepared window's frames, written now; its digests, summaries and status are held until ``flush``.
+        Why: each of those small arrays is one chunk rewritten whole, and Zarr spends about as much CPU on a
+        small write as on a window's frames; written once per many windows, they cost little (issue 22). A
+        status written later than its frames is safe: a kill in between leaves the utterances pending, and
+        a rerun computes them again."""
+        self._array("frames")[self.offsets[first]:self.offsets[first + len(prepared.mean)]] = prepared.stored
+        self._held.append((first, prepared.mean, prepared.std, prepared.frame_crcs, prepared.stats_crcs, list(codes)))
+
+    def flush(self) -> None:
+        """The held windows' digests and summaries, then their status (each array written once), then the
+        failures: after this, every utterance whose frames were written is marked."""
+        if not self._held:
+            return
+        held, self._held = self._held, []
+        rows = np.concatenate([np.arange(h[0], h[0] + len(h[1])) for h in held])
         digests = self._array(DIGEST_ARRAY, every_chunk=False)
         if digests is not None:  # a store from before digests: resumed as it was made
-            put_rows(digests, first, prepared.frame_crcs)
-        self._array("mean")[first:last] = prepared.mean
-        self._array("std")[first:last] = prepared.std
+            put_at(digests, rows, np.concatenate([h[3] for h in held]))
+        for first, mean, std, _, _, _ in _runs(held):
+            self._array("mean")[first:first + len(mean)] = mean
+            self._array("std")[first:first + len(std)] = std
         stats_digests = self._array(STATS_ARRAY, every_chunk=False)
         if stats_digests is not None:
-            put_rows(stats_digests, first, prepared.stats_crcs)
-        status = self._array("status", every_chunk=False)
-        codes_now = status[:]
-        codes_now[first:last] = codes
-        status[:] = codes_now
+            put_at(stats_digests, rows, np.concatenate([h[4] for h in held]))
+        put_at(self._array("status", every_chunk=False), rows, np.concatenate([h[5] for h in held]).astype(np.uint8))
+        if self._failures is not None:
+            self.set_failures(self._failures)
+
+    def hold_failures(self, failures: dict[str, str]) -> None:
+        """``failures`` recorded at the next ``flush`` (with the status of the utterances they name)."""
+        self._failures = dict(failures)
 
     def mark_pending(self, utts: np.ndarray) -> None:
         """Utterances to write again (their chunk files were lost). The store is marked incomplete first,

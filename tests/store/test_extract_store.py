@@ -184,7 +184,7 @@ def test_full_disk_is_explained_and_a_rerun_completes(emodb_copy, tmp_path, monk
     from sergen.store.writer import StoreWriter
 
     clean = extract("melspec", "emodb", stores_root=tmp_path / "clean")
-    real = StoreWriter.write_prepared
+    real = StoreWriter.write_frames
     calls = {"n": 0, "utts": 0}
 
     def filling_disk(self, first, prepared, codes):
@@ -194,14 +194,14 @@ def test_full_disk_is_explained_and_a_rerun_completes(emodb_copy, tmp_path, monk
         calls["utts"] += len(prepared.mean)  # the background writer may write waiting windows as one
         return real(self, first, prepared, codes)
 
-    monkeypatch.setattr(StoreWriter, "write_prepared", filling_disk)
+    monkeypatch.setattr(StoreWriter, "write_frames", filling_disk)
     with pytest.raises(SergenError) as exc:
         extract("melspec", "emodb", window_utts=20)
     kept = calls["utts"]
-    assert kept >= 40 and kept % 20 == 0  # two writes of whole windows
+    assert kept >= 40 and kept % 20 == 0  # two writes of whole windows, marked when the third failed
     assert "disk full while writing the melspec store (No space left on device)" in exc.value.message
     assert f"the {kept} utterances already written are kept" in exc.value.message
-    monkeypatch.setattr(StoreWriter, "write_prepared", real)
+    monkeypatch.setattr(StoreWriter, "write_frames", real)
     final = extract("melspec", "emodb", window_utts=20)
     assert final.complete and final.done_before == kept and final.written == 190 - kept
     a = zarr.open_group(str(store_path("melspec", "emodb", data_dir("stores"))))
