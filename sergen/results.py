@@ -438,11 +438,35 @@ def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
             skipped.append(Skipped(folder / f"{orphan}.json", f"a run record without its rows ({orphan}.csv is "
                                    "missing: the run was killed while saving, or the file was removed)"))
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*ROW_COLUMNS, "settings"])
+    rows = once_per_training(rows, records)
     if "absent_classes" in rows:
         rows["absent_classes"] = rows["absent_classes"].map(lambda v: "" if pd.isna(v) else str(v))
     # runs saved before pooling was a choice pooled each window's mean
     rows["pool"] = rows["pool"].astype(object).fillna("mean").astype(str) if "pool" in rows else "mean"
     return Runs(rows, records, stale, skipped)
+
+
+def training_key(spec: dict) -> str:
+    """What a run trained, whatever it was tested on: its spec without ``test``. Two probes that differ only in
+    ``--test`` train the same head (the test sets play no part in training), so their shared test corpora
+    are one result, not two."""
+    return json.dumps({k: v for k, v in spec.items() if k != "test"}, sort_keys=True, default=str)
+
+
+def once_per_training(rows: pd.DataFrame, records: dict) -> pd.DataFrame:
+    """Rows of each (training, test corpus) from one run only, the first by run id: a test corpus scored by
+    two runs of the same training (``--test all`` and ``--test ravdess``, same seed) would otherwise count
+    twice in averages, seed counts and summed confusions."""
+    if rows.empty:
+        return rows
+    first: dict[tuple[str, str], str] = {}
+    for run_id in sorted(records):
+        key = training_key(records[run_id].spec)
+        for test in records[run_id].spec.get("test", []):
+            first.setdefault((key, str(test)), run_id)
+    keys = rows["run_id"].map(lambda r: training_key(records[r].spec) if r in records else r)
+    keep = [first.get((k, str(t)), r) == r for k, t, r in zip(keys, rows["test"], rows["run_id"])]
+    return rows[keep].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- stores that changed under fresh runs
