@@ -456,17 +456,16 @@ def training_key(spec: dict) -> str:
 def once_per_training(rows: pd.DataFrame, records: dict) -> pd.DataFrame:
     """Rows of each (training, test corpus) from one run only, the first by run id: a test corpus scored by
     two runs of the same training (``--test all`` and ``--test ravdess``, same seed) would otherwise count
-    twice in averages, seed counts and summed confusions."""
-    if rows.empty:
+    twice in averages, seed counts and summed confusions. A row is a repeat only when its run trained the
+    same spec (``training_key``) and every column but the run id and its seconds is equal."""
+    if rows.empty or "run_id" not in rows:
         return rows
-    first: dict[tuple[str, str], str] = {}
-    for run_id in sorted(records):
-        key = training_key(records[run_id].spec)
-        for test in records[run_id].spec.get("test", []):
-            first.setdefault((key, str(test)), run_id)
+    same = [c for c in rows.columns if c not in ("run_id", "seconds")]
     keys = rows["run_id"].map(lambda r: training_key(records[r].spec) if r in records else r)
-    keep = [first.get((k, str(t)), r) == r for k, t, r in zip(keys, rows["test"], rows["run_id"])]
-    return rows[keep].reset_index(drop=True)
+    key_frame = rows[same].astype(str).assign(_training=keys.to_numpy(), _run=rows["run_id"].to_numpy())
+    order = key_frame.sort_values("_run", kind="stable").index
+    repeat = key_frame.loc[order].duplicated(subset=[*same, "_training"], keep="first")
+    return rows.drop(index=repeat[repeat].index).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- stores that changed under fresh runs

@@ -90,8 +90,12 @@ def record(run_id: str, test: list[str], seed: int = 0) -> RunRecord:
 
 def test_two_probes_of_one_training_count_once_per_test_corpus():
     records = {"a": record("a", ["emodb", "ravdess"]), "b": record("b", ["ravdess"]),
-               "c": record("c", ["ravdess"], seed=1)}
-    rows = pd.DataFrame({"run_id": ["a", "a", "b", "c"], "test": ["emodb", "ravdess", "ravdess", "ravdess"],
-                         "value": [0.9, 0.7, 0.7, 0.6]})
+               "c": record("c", ["ravdess"], seed=1), "d": record("d", ["ravdess"])}
+    rows = pd.DataFrame({"run_id": ["a", "a", "b", "c", "d"], "test": ["emodb", "ravdess", "ravdess", "ravdess",
+                                                                       "ravdess"],
+                         "value": [0.9, 0.7, 0.7, 0.6, 0.5], "seconds": [3.0, 3.0, 2.0, 3.0, 2.0]})
     kept = once_per_training(rows, records)
-    assert kept[["run_id", "test"]].values.tolist() == [["a", "emodb"], ["a", "ravdess"], ["c", "ravdess"]]
+    # b repeats a's ravdess row (same training, same values); c is another seed; d's values differ, so it is
+    # not taken for a repeat (a spec that does not say everything a run depends on: kept, never merged)
+    assert kept[["run_id", "test"]].values.tolist() == [["a", "emodb"], ["a", "ravdess"], ["c", "ravdess"],
+                                                        ["d", "ravdess"]]

@@ -200,12 +200,9 @@ def existing_dir(value: Path | None):
 
 
 def new_or_dir(value: Path | None):
-    """An output folder: absent (it will be made) or a folder, never a file nor under one."""
+    """An output folder: absent (it will be made) or a folder, never a file."""
     if value is not None and Path(value).exists() and not Path(value).is_dir():
         raise typer.BadParameter(f"{value} is a file, not a folder")
-    blocker = file_above(Path(value)) if value is not None else None
-    if blocker is not None:
-        raise typer.BadParameter(f"{value} lies under {blocker}, which is a file, not a folder")
     return value
 
 
