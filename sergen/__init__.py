@@ -24,8 +24,20 @@ def open_store(model, corpus=None, root=None, **kwargs):
     from sergen.store.reader import open_store as _open
     from sergen.store.ref import StoreRef
 
+    from sergen.errors import SergenError
+
     if isinstance(model, StoreRef):
+        if corpus is not None or root is not None:
+            raise SergenError("open_store was given a store handle and a corpus or root too: the handle already "
+                              f"names its store ({model.model}/{model.name} in {model.root})",
+                              fix="pass the handle alone, or a model name with corpus= and root=")
         return _open(model, **kwargs)
+    for what, value in (("model", model), ("corpus", corpus)):
+        if not isinstance(value, str) or not value.strip() or "/" in value or "\\" in value or value.startswith("."):
+            shown = "missing" if value is None else repr(value)
+            raise SergenError(f"open_store needs a {what} name, got {shown}",
+                              fix='e.g. sergen.open_store("melspec", "emodb"); a stores folder elsewhere (a path or '
+                                  'URL) goes in root=, not in the names')
     return _open(StoreRef.of(canonical_model(model), corpus, workspace_dirs(), root), **kwargs)
 
 

@@ -50,6 +50,10 @@ def check_demo_workspace(out: Path) -> None:
     """The demo writes only into a folder that is new, empty, or a demo workspace (or holds only demo corpora
     that sergen made): never into a user's own workspace or any folder of theirs."""
     if not out.exists():
+        above = next((p for p in out.absolute().parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise SergenError(f"the demo's folder lies under a file ({above})", where=str(out),
+                              fix="choose another folder with --out")
         return
     if not out.is_dir():
         raise SergenError("the demo's folder is a file", where=str(out), fix="choose another folder with --out")

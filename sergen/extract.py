@@ -35,7 +35,7 @@ from sergen.extractors import default_device
 from sergen.extractors.base import Extractor
 from sergen.extract_pool import embeds_in_workers, local_windows, resolve_workers, start_workers
 from sergen.preflight import device_slots, preflight
-from sergen.store.digests import drop_cut_chunks
+from sergen.store.digests import digest_layout_problem, drop_cut_chunks
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
 from sergen.store.location import check_store_slot
@@ -148,6 +148,10 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():
                 raise SergenError("this store was made with other extractor settings or weights",
                                   where=str(path), fix="rerun with --overwrite to rebuild it")
+            damaged = digest_layout_problem(group, attrs)
+            if damaged:  # its digests or chunk-size record: what guards its frames can no longer be trusted
+                raise SergenError(f"this store is damaged: {damaged}", where=str(path),
+                                  fix="rerun with --overwrite to rebuild it")
             damage = chunk_damage(group)
             if damage.structural:
                 raise SergenError(f"this store lost chunks it cannot be repaired without: {', '.join(damage.structural)}",

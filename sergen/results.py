@@ -438,11 +438,34 @@ def load_runs(results_dir=None, run_ids=None, stores_root=None) -> Runs:
             skipped.append(Skipped(folder / f"{orphan}.json", f"a run record without its rows ({orphan}.csv is "
                                    "missing: the run was killed while saving, or the file was removed)"))
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*ROW_COLUMNS, "settings"])
+    rows = once_per_training(rows, records)
     if "absent_classes" in rows:
         rows["absent_classes"] = rows["absent_classes"].map(lambda v: "" if pd.isna(v) else str(v))
     # runs saved before pooling was a choice pooled each window's mean
     rows["pool"] = rows["pool"].astype(object).fillna("mean").astype(str) if "pool" in rows else "mean"
     return Runs(rows, records, stale, skipped)
+
+
+def training_key(spec: dict) -> str:
+    """What a run trained, whatever it was tested on: its spec without ``test``. Two probes that differ only in
+    ``--test`` train the same head (the test sets play no part in training), so their shared test corpora
+    are one result, not two."""
+    return json.dumps({k: v for k, v in spec.items() if k != "test"}, sort_keys=True, default=str)
+
+
+def once_per_training(rows: pd.DataFrame, records: dict) -> pd.DataFrame:
+    """Rows of each (training, test corpus) from one run only, the first by run id: a test corpus scored by
+    two runs of the same training (``--test all`` and ``--test ravdess``, same seed) would otherwise count
+    twice in averages, seed counts and summed confusions. A row is a repeat only when its run trained the
+    same spec (``training_key``) and every column but the run id and its seconds is equal."""
+    if rows.empty or "run_id" not in rows:
+        return rows
+    same = [c for c in rows.columns if c not in ("run_id", "seconds")]
+    keys = rows["run_id"].map(lambda r: training_key(records[r].spec) if r in records else r)
+    key_frame = rows[same].astype(str).assign(_training=keys.to_numpy(), _run=rows["run_id"].to_numpy())
+    order = key_frame.sort_values("_run", kind="stable").index
+    repeat = key_frame.loc[order].duplicated(subset=[*same, "_training"], keep="first")
+    return rows.drop(index=repeat[repeat].index).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- stores that changed under fresh runs

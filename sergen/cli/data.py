@@ -88,7 +88,8 @@ def manifest(
 
 @app.command("demo-data")
 def demo_data(
-    out: Path = typer.Option(Path("demo"), help="folder to write the five synthetic corpora into"),
+    out: Path = typer.Option(Path("demo"), help="folder to write the five synthetic corpora into",
+                             callback=check.not_under_a_file),
     seed: int = typer.Option(0, help="same seed, same corpora (0 … 2**32-1)", callback=check.non_negative_int),
     scale: float = typer.Option(1.0, help="utterances per speaker × scale (0.01 to 10)",
                                 callback=check.positive_float),
@@ -108,7 +109,8 @@ def demo_data(
 @app.command()
 def demo(
     out: Path = typer.Option(Path("demo"), help="the demo's own workspace: corpora, manifests, stores, results, "
-                                                  "reports and config all go here, nothing elsewhere"),
+                                                  "reports and config all go here, nothing elsewhere",
+                             callback=check.not_under_a_file),
     scale: float = typer.Option(1.0, help="utterances per speaker × scale (0.01 to 10)",
                                 callback=check.positive_float),
     models: str = typer.Option("melspec,egemaps", help="extractors to run (add cdpam-content if you have time)",

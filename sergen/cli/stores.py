@@ -148,9 +148,14 @@ def store_damage(path, attrs: dict):
         return None
     import zarr
 
+    from sergen.store.digests import digest_layout_problem
     from sergen.store.verify import chunk_damage
 
-    damage = chunk_damage(zarr.open_group(str(path), mode="r"))
+    group = zarr.open_group(str(path), mode="r")
+    damaged = digest_layout_problem(group, attrs)
+    if damaged:  # its digests or its record of chunk sizes: a rebuild, as readers and extract say
+        raise SergenError(damaged)
+    damage = chunk_damage(group)
     return damage or None
 
 
@@ -227,16 +232,17 @@ def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(No
     """Check offsets, counts, chunks, NaN/Inf and the manifest hash; name the utterances affected."""
     from sergen.corpora.manifest import audio_hash, load_manifest, manifest_hash
     from sergen.extractors import canonical_model
-    from sergen.store.layout import store_path
-    from sergen.store.location import exists
-    from sergen.store.verify import verify_store
-
     from sergen.config import data_dir
+    from sergen.store.layout import extract_command, store_path
+    from sergen.store.location import check_store_slot, exists
+    from sergen.store.verify import verify_store
 
     model = canonical_model(model)
     path = store_path(model, corpus, root or data_dir("stores"))
+    check_store_slot(path)  # a file named like the store is named as such
     if not exists(path):
-        raise SergenError(f"no store {model}/{corpus}", where=str(path))
+        raise SergenError(f"no store {model}/{corpus}", where=str(path),
+                          fix=f"run {extract_command(model, corpus)} (`sergen stores ls` lists the stores there are)")
     try:
         manifest = load_manifest(corpus.partition("@")[0])[0]
         current, audio = manifest_hash(manifest), audio_hash(manifest)

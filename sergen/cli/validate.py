@@ -206,6 +206,23 @@ def new_or_dir(value: Path | None):
     return value
 
 
+def not_under_a_file(value: Path | None):
+    """An output folder that can be made: none of its existing ancestors is a file (whether it may be written
+    into at all is the command's own check)."""
+    blocker = file_above(Path(value)) if value is not None else None
+    if blocker is not None:
+        raise typer.BadParameter(f"{value} lies under {blocker}, which is a file, not a folder")
+    return value
+
+
+def file_above(path: Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` when it is a file (no folder can be made below it), else None."""
+    for parent in Path(path).absolute().parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def non_empty(value: str | None):
     if value is not None and not str(value).strip():
         raise typer.BadParameter("give a non-empty value")

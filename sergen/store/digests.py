@@ -202,9 +202,9 @@ def ledger_problem(group: zarr.Group) -> str | None:
             sizes = group[LEDGER][name][:]
         except KeyError:
             continue  # an absent array: the layout check names it
-        except Exception as exc:  # noqa: BLE001 - whatever the codec raises on a damaged chunk
-            return (f"its record of chunk-file sizes ({LEDGER}/{name}) cannot be read "
-                    f"({type(exc).__name__}: {str(exc)[:60]})")
+        except Exception:  # noqa: BLE001 - whatever the codec raises on a damaged chunk (bytes, not words)
+            return (f"its record of chunk-file sizes ({LEDGER}/{name}) cannot be read: its file was corrupted, cut "
+                    "short or replaced since the store was completed")
         if sizes.shape != (n_chunks,):
             return (f"its record of chunk-file sizes ({LEDGER}/{name}) holds {sizes.shape[0] if sizes.shape else 0} "
                     f"entries for {n_chunks} chunks")

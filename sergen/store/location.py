@@ -19,7 +19,24 @@ def join(root, *parts: str):
 
 
 def _fs(root):
-    return fsspec.core.url_to_fs(str(root))
+    """fsspec's filesystem for a URL; a protocol whose backend is not installed is a SergenError that says
+    which package to install (fsspec's own ImportError reached users as a traceback)."""
+    try:
+        return fsspec.core.url_to_fs(str(root))
+    except ImportError as exc:
+        from sergen.errors import SergenError
+
+        scheme = str(root).split("://", 1)[0]
+        raise SergenError(f"reading stores over {scheme}:// needs a package that is not installed ({exc})",
+                          where=str(root),
+                          fix="install it into sergen's environment (e.g. `.venv/bin/pip install s3fs` for s3://, "
+                              "gcsfs for gs://, aiohttp and requests for https://), or copy the stores to a local "
+                              "folder") from None
+    except ValueError as exc:
+        from sergen.errors import SergenError
+
+        raise SergenError(f"not a stores location sergen can read: {exc}", where=str(root),
+                          fix="give a local folder or an fsspec URL such as s3://bucket/stores") from None
 
 
 def glob_names(root, pattern: str) -> list[tuple[str, str]]:
@@ -76,7 +93,10 @@ def check_readable_root(root) -> None:
     """A local stores folder given as a file is refused by name (globbing it would find nothing silently)."""
     from sergen.errors import SergenError
 
-    if not is_remote(root) and local_path(root).is_file():
+    if is_remote(root):
+        _fs(root)  # a protocol whose backend is missing is named here, before any read
+        return
+    if local_path(root).is_file():
         raise SergenError("the stores folder is a file, not a folder", where=str(root),
                           fix="point SERGEN_STORES (or --root, or [dirs] in sergen.toml) at a folder")
 

@@ -39,6 +39,11 @@ class StoreRef:
     def of(cls, model: str, name: str, dirs: Dirs, root=None, layer: str = "-") -> StoreRef:
         """The store in ``root`` (None: the workspace's stores folder), labelled by the workspace's manifests
         when the stores are the workspace's."""
+        if not isinstance(dirs, Dirs):
+            from sergen.errors import SergenError
+
+            raise SergenError(f"StoreRef.of needs the workspace's folders as its third argument, got {dirs!r}",
+                              fix="pass sergen.config.workspace_dirs() (and a stores folder elsewhere as root=)")
         return cls(model, name, str(root if root is not None else dirs.stores), layer or "-",
                    dirs.manifests if dirs.owns(root) else None,
                    dirs.stores_origin if root is None else "")

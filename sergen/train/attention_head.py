@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
-from sergen.train.head_base import HEADS, Head, check_hidden
+from sergen.train.head_base import HEADS, Head, check_hidden, check_width
 
 
 @HEADS.register("attn", "attentive", "asp")
@@ -30,8 +30,7 @@ class AttentiveHead(Head):
 
     def __post_init__(self):
         check_hidden(self.hidden, self.dropout)
-        if isinstance(self.attention, bool) or not isinstance(self.attention, int) or self.attention < 1:
-            raise ValueError(f"attention must be a whole number of 1 or more units, got {self.attention!r}")
+        check_width("attention", self.attention)
 
     def build(self, dim, n_classes, mean, std, n_corpora=1, n_layers=1, layer_width=None):
         if n_layers != 1:

@@ -33,6 +33,8 @@ class CNNHead(Head):
     def __post_init__(self):
         if not self.channels or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in self.channels):
             raise ValueError(f"channels must be one or more block widths of 1 or more, got {self.channels!r}")
+        if max(self.channels) > 1024:
+            raise ValueError(f"channels: at most 1,024 per block, got {'x'.join(map(str, self.channels))}")
         if len(self.channels) > 5:
             raise ValueError(f"channels: at most 5 blocks (each halves time and frequency), got {len(self.channels)}")
         if not 0 <= self.dropout < 1:

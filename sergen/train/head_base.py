@@ -50,10 +50,25 @@ class Head:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)}
 
 
+MAX_WIDTH = 16384
+"""Most units in one layer of a head: wider layers only exhaust memory (a width typed with extra digits, say,
+asked torch for 51 GB and ended in its traceback)."""
+MAX_LAYERS = 8
+
+
+def check_width(name: str, value, most: int = MAX_WIDTH) -> None:
+    """A whole number of units from 1 to ``most``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise ValueError(f"{name} must be a whole number of units from 1 to {most:,}, got {value!r}")
+
+
 def check_hidden(hidden: tuple, dropout: float) -> None:
     """Constructor checks shared by the heads with an MLP."""
     if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
         raise ValueError(f"hidden must be one or more layer widths of 1 or more units, got {hidden!r}")
+    if len(hidden) > MAX_LAYERS or max(hidden) > MAX_WIDTH:
+        raise ValueError(f"hidden: at most {MAX_LAYERS} layers of at most {MAX_WIDTH:,} units each, got "
+                         f"{'x'.join(map(str, hidden))}")
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout must lie from 0 up to (not including) 1, got {dropout}")
 

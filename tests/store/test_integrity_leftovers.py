@@ -28,11 +28,21 @@ def test_a_corrupted_ledger_is_damage_not_a_missing_record(cli, private_ws):
     ledger_chunk(store).write_bytes(b"garbage" * 3)
     code, text = cli("stores", "verify", "melspec", "emodb")
     assert code == 1
-    assert "the store is damaged: its record of chunk-file sizes (chunk_bytes/frames) cannot be read" in text
+    why = ("its record of chunk-file sizes (chunk_bytes/frames) cannot be read: its file was corrupted, cut short "
+           "or replaced since the store was completed")
+    assert f"the store is damaged: {why}" in text
     code, text = cli(*PROBE)
     assert code == 2
-    assert "store melspec/emodb is damaged: its record of chunk-file sizes (chunk_bytes/frames) cannot be read" in text
+    assert f"store melspec/emodb is damaged: {why}" in text
     assert "sergen extract --model melspec --corpus emodb --overwrite" in text
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")  # never "already complete" over it
+    assert code == 2 and f"this store is damaged: {why}" in text and "--overwrite" in text
+    code, text = cli("stores", "ls", "--json")
+    listed = {s["corpus"]: s for s in json.loads(text[text.index("{"):])["stores"]}
+    assert listed["emodb"]["damaged"] and not listed["emodb"]["complete"] and listed["emodb"]["problems"] == [why]
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--overwrite")
+    assert code == 0
+    assert cli("stores", "verify", "melspec", "emodb") == (0, "melspec/emodb: ok")
 
 
 def test_a_ledger_that_no_longer_fits_its_array_is_damage(cli, private_ws):
