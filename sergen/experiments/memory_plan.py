@@ -41,12 +41,15 @@ class MemoryPlan:
     workers: int
     shared_mib: int  # mapped bank pages the running training sets can touch at once
     resident_mib: int | None  # per-worker resident subset; None: banks are sampled whole
+    asked: int = 0  # workers the grid could use (asked for, and no more than its runs); 0: not known
 
     def describe(self) -> str:
         how = ("banks sampled whole, shared" if self.resident_mib is None
                else f"resident subsets of {self.resident_mib:,} MiB per worker")
+        fewer = (f"; {self.asked} asked for, {self.workers} fit the budget (raise SERGEN_RAM_MIB for more)"
+                 if self.workers < self.asked else "")
         return (f"memory plan: {self.workers} worker(s) within {self.budget_mib:,} MiB "
-                f"({how}; mapped banks {self.shared_mib:,} MiB)")
+                f"({how}; mapped banks {self.shared_mib:,} MiB{fewer})")
 
 
 def _mib(n_bytes: int) -> int:
@@ -82,10 +85,10 @@ def plan_grid(training_sets: list[dict[str, int]], requested_workers: int, n_run
     for workers in range(most, 0, -1):
         shared = shared_need_mib(training_sets, workers)
         if PARENT_MIB + workers * worker + shared <= budget:
-            return MemoryPlan(budget, workers, shared, None)
+            return MemoryPlan(budget, workers, shared, None, most)
     # resident subsets: as many workers as leave each a useful subset
     for workers in range(most, 0, -1):
         per_worker = (budget - PARENT_MIB - workers * worker) // workers
         if per_worker >= MIN_RESIDENT_MIB or workers == 1:
-            return MemoryPlan(budget, workers, 0, max(per_worker, 64))
+            return MemoryPlan(budget, workers, 0, max(per_worker, 64), most)
     raise AssertionError("unreachable")

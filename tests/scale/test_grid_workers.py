@@ -80,8 +80,11 @@ def test_memory_plan_counts_shared_banks_once_and_falls_back_to_resident_subsets
     assert plan.resident_mib is not None
     assert PARENT_MIB + plan.workers * (WORKER_MIB + plan.resident_mib) <= 6 * 1024
     # a tiny budget: one worker, a small subset, never more workers than runs
-    assert plan_grid(sets, 2, 14, budget_mib=1200).workers == 1
-    assert plan_grid([msp], 8, 1, budget_mib=64 * 1024).workers == 1
+    tiny = plan_grid(sets, 2, 14, budget_mib=1200)
+    assert tiny.workers == 1
+    assert tiny.describe().endswith("; 2 asked for, 1 fit the budget (raise SERGEN_RAM_MIB for more))")
+    single = plan_grid([msp], 8, 1, budget_mib=64 * 1024)
+    assert single.workers == 1 and "asked for" not in single.describe()  # one run needs one worker: nothing to say
 
 
 def test_runs_sharing_banks_go_side_by_side():
