@@ -7,7 +7,11 @@ For one metric and one test corpus, on the utterances both runs scored (matched 
 - a two-sided p-value by approximate randomisation (Noreen 1989): each utterance's pair of predictions is
   swapped between A and B with probability ½, and p = (1 + #{|d*| ≥ |d|}) / (1 + R). Under "A and B are
   exchangeable" this p is valid at any sample size (its false-positive rate at α is at most α; tests hold it
-  near 5 % on two seeds of one model);
+  near 5 % on two seeds of one model). For metrics that read each class's scores only through their order
+  (AUROC, AP: ``per_class_ranks``) each run's scores are first replaced by their ranks within each class
+  column: the metric's values are unchanged, and a swap no longer mixes two scales (a confident MLP's scores
+  among a linear head's would lower both runs' swapped AUROC, widen the null and inflate p: p = 0.58 beside
+  a bootstrap interval that excluded 0 on the demo);
 - Holm's step-down correction across the comparisons of one table (:func:`holm`).
 
 Two runs compare only under one protocol (same classes, labels, folds and protocol name) and on shared
@@ -52,6 +56,8 @@ def paired_test(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, metric:
     """(difference, low, high, p) of ``metric(A) − metric(B)`` on the same utterances (see the module)."""
     metric = check_metric(metric)
     y, proba_a, proba_b = np.asarray(y), np.asarray(proba_a), np.asarray(proba_b)
+    if METRICS.get(metric).per_class_ranks:  # same values, one scale for both runs (module docstring)
+        proba_a, proba_b = column_ranks(proba_a), column_ranks(proba_b)
     diff = metric_of(metric, y, proba_a) - metric_of(metric, y, proba_b)
     rng = np.random.default_rng(seed)
     n = len(y)
@@ -70,6 +76,14 @@ def paired_test(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, metric:
     low, high = np.quantile(boots, [alpha, 1 - alpha]) if len(boots) else (np.nan, np.nan)
     p = (1 + np.sum(flipped >= abs(diff) - 1e-12)) / (1 + n_resamples)
     return float(diff), float(low), float(high), float(p)
+
+
+def column_ranks(scores: np.ndarray) -> np.ndarray:
+    """Each class column's scores as their ranks (ties averaged) over the number of utterances: the order
+    within every column, and so AUROC and AP per class, exactly as before."""
+    from scipy.stats import rankdata
+
+    return rankdata(scores, axis=0) / max(len(scores), 1)
 
 
 def _vectorised(metric: str, y: np.ndarray, right_a: np.ndarray, right_b: np.ndarray, n_resamples: int, rng,

@@ -141,6 +141,10 @@ class Metric:
     resampled: Callable[[Resamples], np.ndarray] | None = None  # every resample at once (None: one by one)
     higher_is_better: bool = True
     needs_proba: bool = False  # reads the class probabilities, not only the predicted class
+    # reads each class's scores only through their order (AUROC, AP): unchanged when each class's column is
+    # replaced by its ranks, which ``sergen compare`` does before swapping scores between two runs, so runs
+    # whose scores have other scales (a linear and an MLP head) stay exchangeable under its null
+    per_class_ranks: bool = False
     poster: bool = False  # one of the poster's four: a column of the report's intra-corpus table
     report: bool = True  # a column of the report's tables under the poster's classes
 

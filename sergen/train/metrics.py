@@ -69,7 +69,8 @@ def _ranked_sums(r: Resamples) -> tuple[np.ndarray, np.ndarray]:
 register(Metric(
     "auroc", "AUROC", "macro one-vs-rest AUROC over the classes present",
     point=lambda t: macro_auroc(t.y, t.proba), fast=lambda t: t.per_class_mean(binary_auroc),
-    resampled=lambda r: r.shared(_ranked_sums)[0] / r.n_present, needs_proba=True, poster=True))
+    resampled=lambda r: r.shared(_ranked_sums)[0] / r.n_present, needs_proba=True, per_class_ranks=True,
+    poster=True))
 register(Metric(
     "acc", "ACC", "accuracy (EmoBox's WA and micro-F1)",
     point=_accuracy, fast=lambda t: float(np.mean(t.pred == t.y)),
@@ -81,7 +82,8 @@ register(Metric(
 register(Metric(
     "avprec", "AvPrec", "macro average precision over the classes present",
     point=_average_precision, fast=lambda t: t.per_class_mean(binary_average_precision),
-    resampled=lambda r: r.shared(_ranked_sums)[1] / r.n_present, needs_proba=True, poster=True))
+    resampled=lambda r: r.shared(_ranked_sums)[1] / r.n_present, needs_proba=True, per_class_ranks=True,
+    poster=True))
 register(Metric(
     "uar", "UAR", "unweighted average recall over the classes present (EmoBox's UA)",
     point=_uar, fast=lambda t: float(np.mean(t.recalls)),

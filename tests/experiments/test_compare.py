@@ -55,6 +55,33 @@ def test_false_positive_rate_near_five_percent_on_two_seeds_of_one_model(metric)
     assert 0.03 <= hits / n_sets <= 0.07, hits
 
 
+def test_auroc_swaps_ranks_not_scores_of_two_scales():
+    """A confident head and an unconfident one (softmax at temperatures 1/5 and 50) on the same utterances: A's
+    AUROC is higher, and the bootstrap interval excludes 0. Swapping raw probabilities mixed the two scales and
+    gave p ≈ 0.07; swapping each class's ranks keeps the values (AUROC reads only the order) and the test
+    agrees with the interval."""
+    from scipy.stats import rankdata
+
+    from sergen.experiments.compare import column_ranks
+    from sergen.train.metrics import macro_auroc
+
+    rng = np.random.default_rng(1)
+    n, k = 400, 4
+    y = rng.integers(k, size=n)
+
+    def softmax(logits):
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    a = softmax(5 * (np.eye(k)[y] * 1.6 + rng.normal(size=(n, k))))
+    b = softmax(0.02 * (np.eye(k)[y] * 1.2 + rng.normal(size=(n, k))))
+    assert np.array_equal(column_ranks(a), rankdata(a, axis=0) / n)
+    assert macro_auroc(y, column_ranks(a)) == macro_auroc(y, a)  # the metric is unchanged by the ranks
+    diff, low, high, p = paired_test(y, a, b, "auroc", n_resamples=400)
+    assert diff == pytest.approx(macro_auroc(y, a) - macro_auroc(y, b), abs=1e-12)
+    assert low > 0 and p < 0.05
+
+
 def test_holm_by_hand():
     """Sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04, made monotone: 0.06 for the last."""
     assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
