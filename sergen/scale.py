@@ -94,7 +94,21 @@ def connect(scheduler: str):
         yield client
 
 
-def _worker_device(device: str | None, model: str) -> str:
+def host_ranks(addresses) -> dict[str, int]:
+    """Each worker's rank among the workers of its host (by address): worker k of a host takes that host's
+    GPU k mod n, so two workers share a GPU only where a host runs more workers than it has GPUs (a hash of
+    the address, used before, could put two workers on one GPU and leave another idle)."""
+    by_host: dict[str, list[str]] = {}
+    for address in sorted(addresses):
+        by_host.setdefault(address.rsplit(":", 1)[0], []).append(address)
+    return {address: rank for peers in by_host.values() for rank, address in enumerate(peers)}
+
+
+def worker_gpu(rank: int, n_gpus: int) -> str:
+    return f"cuda:{rank % max(n_gpus, 1)}"
+
+
+def _worker_device(device: str | None, model: str, ranks: dict[str, int] | None = None) -> str:
     from sergen.extractors import model_uses_torch
 
     if device:
@@ -107,24 +121,25 @@ def _worker_device(device: str | None, model: str) -> str:
         return "cpu"
     from dask.distributed import get_worker
 
-    return f"cuda:{abs(hash(get_worker().address)) % torch.cuda.device_count()}"
+    return worker_gpu((ranks or {}).get(get_worker().address, 0), torch.cuda.device_count())
 
 
-def _worker_extractor(model: str, device, weights, options: dict | None):
+def _worker_extractor(model: str, device, weights, options: dict | None, ranks: dict[str, int] | None = None):
     from sergen.extractors import get_extractor
 
     key = (model, device, str(weights), json.dumps(options or {}, sort_keys=True, default=str))
     if key not in _WORKER_EXTRACTORS:  # the model is loaded once per worker process
-        _WORKER_EXTRACTORS[key] = get_extractor(model, device=_worker_device(device, model), weights=weights,
+        _WORKER_EXTRACTORS[key] = get_extractor(model, device=_worker_device(device, model, ranks), weights=weights,
                                                 **(options or {})).load()
     return _WORKER_EXTRACTORS[key]
 
 
-def _window_task(first, last, rows, root, model, device, weights, options, view, view_seed, batch_seconds):
+def _window_task(first, last, rows, root, model, device, weights, options, view, view_seed, batch_seconds,
+                 ranks=None):
     from sergen.augment import VIEWS
     from sergen.extract_window import decode_row, embed_window
 
-    extractor = _worker_extractor(model, device, weights, options)
+    extractor = _worker_extractor(model, device, weights, options, ranks)
     augment = VIEWS.get(view)() if view else None
     rows = list(rows.itertuples(index=False))
     decoded = [decode_row(root, row, extractor, augment, view_seed) for row in rows]
@@ -137,14 +152,16 @@ def dask_windows(scheduler: str, windows, plan, root, model, device, weights, op
     from dask.distributed import as_completed
 
     with connect(scheduler) as client:
-        n_workers = max(1, len(client.scheduler_info()["workers"]))
+        workers = client.scheduler_info()["workers"]
+        n_workers = max(1, len(workers))
+        ranks = host_ranks(workers)  # which of its host's GPUs each worker takes (``_worker_device``)
         todo = iter(windows)
         view = augment.name if augment else None
 
         def submit(window):
             first, last = window
             return client.submit(_window_task, first, last, plan.iloc[first:last], root, model, device, weights,
-                                 options, view, view_seed, batch_seconds, pure=False)
+                                 options, view, view_seed, batch_seconds, ranks, pure=False)
 
         queue = as_completed([submit(w) for w in itertools.islice(todo, 2 * n_workers)])
         for future in queue:

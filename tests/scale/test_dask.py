@@ -55,3 +55,18 @@ def test_stores_at_an_fsspec_url(demo_root, monkeypatch):
                                     training=TrainConfig(max_steps=100), n_boot=10))
     assert result.query("metric == 'auroc'").value.iloc[0] > 0.5
     fsspec.filesystem("memory").rm("/sergen-test", recursive=True)
+
+
+def test_workers_of_a_host_take_its_gpus_in_turn():
+    """Worker k of a host takes GPU k mod n: two workers of one host never share a GPU while it has enough
+    (the address hash used before could put both on one and leave the other idle)."""
+    from sergen.scale import host_ranks, worker_gpu
+
+    addresses = ["tcp://10.0.0.2:4100", "tcp://10.0.0.1:39001", "tcp://10.0.0.1:4100", "tcp://10.0.0.2:37000",
+                 "tcp://10.0.0.1:41000"]
+    ranks = host_ranks(addresses)
+    assert ranks == {"tcp://10.0.0.1:39001": 0, "tcp://10.0.0.1:4100": 1, "tcp://10.0.0.1:41000": 2,
+                     "tcp://10.0.0.2:37000": 0, "tcp://10.0.0.2:4100": 1}
+    on_first_host = [worker_gpu(ranks[a], 2) for a in sorted(addresses) if "10.0.0.1" in a]
+    assert on_first_host == ["cuda:0", "cuda:1", "cuda:0"]  # three workers, two GPUs: only then shared
+    assert {worker_gpu(ranks[a], 2) for a in addresses if "10.0.0.2" in a} == {"cuda:0", "cuda:1"}
