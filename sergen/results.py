@@ -461,7 +461,8 @@ def once_per_training(rows: pd.DataFrame, records: dict) -> pd.DataFrame:
     if rows.empty or "run_id" not in rows:
         return rows
     same = [c for c in rows.columns if c not in ("run_id", "seconds")]
-    keys = rows["run_id"].map(lambda r: training_key(records[r].spec) if r in records else r)
+    trained = {run_id: training_key(record.spec) for run_id, record in records.items()}  # once per run, not row
+    keys = rows["run_id"].map(lambda r: trained.get(r, r))
     key_frame = rows[same].astype(str).assign(_training=keys.to_numpy(), _run=rows["run_id"].to_numpy())
     order = key_frame.sort_values("_run", kind="stable").index
     repeat = key_frame.loc[order].duplicated(subset=[*same, "_training"], keep="first")

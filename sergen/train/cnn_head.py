@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
-from sergen.train.head_base import HEADS, Head
+from sergen.train.head_base import HEADS, Head, check_dropout
 
 
 @HEADS.register("cnn", "cnn-mel")
@@ -37,8 +37,7 @@ class CNNHead(Head):
             raise ValueError(f"channels: at most 1,024 per block, got {'x'.join(map(str, self.channels))}")
         if len(self.channels) > 5:
             raise ValueError(f"channels: at most 5 blocks (each halves time and frequency), got {len(self.channels)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must lie from 0 up to (not including) 1, got {self.dropout}")
+        check_dropout(self.dropout)
         if not 0 <= self.freq_mask < 1:
             raise ValueError(f"freq_mask must lie from 0 up to (not including) 1, got {self.freq_mask}")
 

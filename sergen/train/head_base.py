@@ -69,6 +69,10 @@ def check_hidden(hidden: tuple, dropout: float) -> None:
     if len(hidden) > MAX_LAYERS or max(hidden) > MAX_WIDTH:
         raise ValueError(f"hidden: at most {MAX_LAYERS} layers of at most {MAX_WIDTH:,} units each, got "
                          f"{'x'.join(map(str, hidden))}")
+    check_dropout(dropout)
+
+
+def check_dropout(dropout: float) -> None:
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout must lie from 0 up to (not including) 1, got {dropout}")
 
