@@ -87,12 +87,26 @@ def _value_text(value) -> str:
 
 
 def _parse_value(text: str, default):
-    if isinstance(default, tuple):
-        return tuple(int(part) for part in text.split("x"))
+    """The text of one ``--head-opt`` value, read as the type of its default; a ValueError says what was wanted
+    in words (not Python's ``int()`` wording)."""
     if isinstance(default, bool):
         if text.lower() not in ("true", "false", "yes", "no", "1", "0"):
             raise ValueError(f"{text!r} is not true or false")
         return text.lower() in ("true", "yes", "1")
+    if isinstance(default, tuple):
+        parts = text.split("x")
+        if not all(p.strip().isdigit() for p in parts):
+            raise ValueError(f"{text!r} is not whole numbers joined by x")
+        return tuple(int(p) for p in parts)
+    if isinstance(default, int):
+        if not text.strip().lstrip("+-").isdigit():
+            raise ValueError(f"{text!r} is not a whole number")
+        return int(text)
+    if isinstance(default, float):
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number") from None
     return type(default)(text)
 
 

@@ -47,7 +47,10 @@ def test_options_are_written_sorted_and_without_defaults():
                               "(defaults): none"),
     ("mlp", "width=3", "--head-opt width: head mlp has no such hyper-parameter; its hyper-parameters (defaults): "
                        "dropout=0.2,hidden=128x256"),
-    ("mlp", "hidden=64xx", "--head-opt hidden=64xx: not a value of hidden (invalid literal for int() with base 10: '')"),
+    ("mlp", "hidden=64xx", "--head-opt hidden=64xx: not a value of hidden ('64xx' is not whole numbers joined by x)"),
+    ("mlp", "hidden=abc", "--head-opt hidden=abc: not a value of hidden ('abc' is not whole numbers joined by x)"),
+    ("mlp", "dropout=abc", "--head-opt dropout=abc: not a value of dropout ('abc' is not a number)"),
+    ("attn", "attention=1.5", "--head-opt attention=1.5: not a value of attention ('1.5' is not a whole number)"),
     ("mlp", "dropout=1.5", "--head-opt 'dropout=1.5' for head mlp: dropout must lie from 0 up to (not including) 1, "
                            "got 1.5"),
     ("mlp", "hidden=0x4", "--head-opt 'hidden=0x4' for head mlp: hidden must be one or more layer widths of 1 or "
