@@ -16,7 +16,9 @@ in-RAM table is indexed as before. The values are the same bits either way (``te
 
 from __future__ import annotations
 
+import mmap
 import os
+import weakref
 
 import numpy as np
 
@@ -26,29 +28,45 @@ READ_BY_ROWS = True  # False: gather from the mapping (the behaviour before issu
 def reads_by_rows(table: np.ndarray) -> bool:
     """Whether rows of ``table`` are read from its file (a mapped bank) rather than indexed."""
     return (READ_BY_ROWS and isinstance(table, np.memmap) and bool(getattr(table, "filename", None))
-            and table.ndim == 2 and table.flags.c_contiguous)
+            and getattr(table, "_mmap", None) is not None and table.ndim == 2 and table.flags.c_contiguous)
 
 
 class _Files:
-    """One read-only descriptor per bank file and process (a forked worker opens its own)."""
+    """One read-only descriptor per mapped bank, opened at its first read and closed when the mapping goes.
+    Keyed by the mapping, not the path: a bank rebuilt in place (a damaged file) is a new mapping and gets a
+    descriptor of the new file. A forked worker reads through the descriptors it inherits (``pread`` keeps no
+    file position to share)."""
 
     def __init__(self):
-        self.pid, self.fds = os.getpid(), {}
+        self.fds: dict[int, int] = {}
 
-    def fd(self, path: str) -> int:
-        if self.pid != os.getpid():
-            self.pid, self.fds = os.getpid(), {}
-        if path not in self.fds:
-            self.fds[path] = os.open(path, os.O_RDONLY)
-        return self.fds[path]
+    def fd(self, table: np.memmap) -> int:
+        handle = table._mmap
+        key = id(handle)
+        if key not in self.fds:
+            self.fds[key] = os.open(table.filename, os.O_RDONLY)
+            weakref.finalize(handle, self.forget, key)
+        return self.fds[key]
 
-    def forget(self, path: str) -> None:
-        fd = self.fds.pop(path, None)
-        if fd is not None and self.pid == os.getpid():
-            os.close(fd)
+    def forget(self, key: int) -> None:
+        fd = self.fds.pop(key, None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 _FILES = _Files()
+
+
+def file_offset(table: np.memmap) -> int:
+    """Byte offset in its file of ``table``'s first row. ``np.memmap`` maps from ``offset`` rounded down to the
+    allocation granularity and keeps ``offset`` unchanged in its slices, so the row's place is taken from
+    where it lies in the mapping."""
+    mapped_from = table.offset - table.offset % mmap.ALLOCATIONGRANULARITY
+    start = np.frombuffer(table._mmap, np.uint8, count=1).ctypes.data
+    return mapped_from + table.ctypes.data - start
 
 
 def read_rows(table: np.ndarray, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -67,14 +85,13 @@ def read_rows(table: np.ndarray, rows: np.ndarray, out: np.ndarray | None = None
     starts = np.flatnonzero(np.diff(rows, prepend=rows[0] - 2) != 1)
     ends = np.append(starts[1:], len(rows))
     view = memoryview(out.view(np.uint8).reshape(-1)).cast("B")
-    fd = _FILES.fd(str(table.filename))
-    first = table.offset
+    fd = _FILES.fd(table)
+    first = file_offset(table)
     for lo, hi, row in zip(starts.tolist(), ends.tolist(), rows[starts].tolist()):
         target, at = view[lo * row_bytes:hi * row_bytes], first + row * row_bytes
         while len(target):  # one read returns at most ~2 GiB on Linux
             n = os.preadv(fd, [target], at)
             if n <= 0:
-                _FILES.forget(str(table.filename))
                 raise OSError(f"short read from {table.filename} at byte {at}")
             target, at = target[n:], at + n
     return out

@@ -68,6 +68,15 @@ def test_read_rows_equals_indexing_for_runs_single_rows_and_the_last_row(tmp_pat
         assert got.dtype == np.float32 and np.array_equal(got, table[rows])
 
 
+def test_read_rows_of_a_slice_of_a_mapped_table_read_that_slice(tmp_path):
+    table = np.arange(3000 * 5, dtype=np.float32).reshape(3000, 5)  # past one allocation granule (4 KiB)
+    np.save(tmp_path / "t.npy", table)
+    mapped = np.load(tmp_path / "t.npy", mmap_mode="r")
+    for lo in (1, 999, 2500):
+        part = mapped[lo:]
+        assert np.array_equal(read_rows(part, np.array([0, 1, 5, 6, 7, 400])), table[lo:][[0, 1, 5, 6, 7, 400]])
+
+
 def test_read_rows_refuses_rows_past_the_table(tmp_path):
     np.save(tmp_path / "t.npy", np.zeros((5, 3), np.float32))
     with pytest.raises(IndexError, match="outside a table of 5 rows"):
