@@ -177,3 +177,11 @@ def test_grid_reading_bank_rows_equals_grid_through_the_mapping(in_demo_workspac
     records = [comparable_runs(tmp_path / name, specs) for name in ("rows", "mapped")]
     assert records[0].keys() == {s.run_id for s in specs}
     assert records[0] == records[1]
+
+
+def test_the_plan_line_says_bank_pages_are_cached_not_mapped():
+    from sergen.experiments.memory_plan import plan_grid
+
+    whole = plan_grid([{"msp": 3 * 2**30}], requested_workers=2, n_runs=2, budget_mib=12_000)
+    assert whole.describe() == ("memory plan: 2 worker(s) within 12,000 MiB (banks sampled whole, rows read from the "
+                                "shared page cache; bank pages cached 3,072 MiB)")
