@@ -474,7 +474,8 @@ def bench_real_grid(work: Path, scale: float, scale_50hz: float) -> list[str]:
              "results deleted. Peak memory: all sergen processes together, sampled once a second "
              "(`bench/memory_trace.py`): PSS counts each shared page once, split at its peak into anonymous pages "
              "(interpreters, torch, utterance vectors, heads: memory the processes own) and file-backed ones (the "
-             "mapped store-bank pages, which are page cache: clean, shared, reclaimable); the anonymous peak on its "
+             "mapped files: libraries, and before issue 26's memory target the store-bank pages, which are page cache: "
+             "clean, shared, reclaimable; bank rows are now read from the files, not mapped); the anonymous peak on its "
              "own; RSS counts a mapped page in every process that maps it. Load: `uptime` before each run.", "",
              "| stores | frames (GiB float16) | budget | run | wall (s) | peak PSS (GiB) | of it anon / file | "
              "peak anon (GiB) | peak RSS (GiB) | load | memory plan |",

@@ -2,7 +2,9 @@
 
 Why: a bank belongs to one (model, corpus-or-view store, layer), not to a training set, so MSP-Podcast's
 frames are held once whether a run trains on ``msp`` or on ``all``; every grid worker and every later
-`sergen probe` maps the same file through the page cache instead of holding a private copy. A bank covers
+`sergen probe` reads the same file through the page cache instead of holding a private copy (the file is
+mapped, but the sampler reads its rows with positioned reads, ``sergen.train.bank_rows``, so no page of it
+counts in a process's memory). A bank covers
 every utterance of its store, whatever its split: the protocol picks rows at run time, so a new split or
 label map never rebuilds a bank. Files are keyed by the store's creation and completion times, so a
 rebuilt store gets a new bank and the older files of that store are removed. The files are written with

@@ -8,6 +8,10 @@ banks of the training sets running at once) under-counted it. ``MADV_DONTNEED`` 
 mapping only unmaps: the pages stay in the page cache, and a later run that needs them maps them again
 without reading the disk. And glibc keeps the blocks of freed arrays below its (rising) mmap threshold in
 the heap; ``malloc_trim`` returns them, so one run's transient arrays do not stay for the rest of the grid.
+
+The sampler no longer maps bank pages at all (it reads rows from the files, ``sergen.train.bank_rows``:
+a fault maps a whole 2 MiB folio, so one draw mapped most of a bank); the unmapping here covers whatever
+still reads a bank through its mapping (``bank_rows.READ_BY_ROWS`` off, a notebook indexing ``prefix``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """One memory budget for a whole grid: how many workers run, and whether training sets are sampled from
-their mapped banks whole or from resident subsets.
+their bank files whole or from resident subsets.
 
 Why one budget: each worker used to take half the machine as its own, so two workers planned for the
 whole machine and the kernel's OOM killer ended the grid. Here the budget (``SERGEN_RAM_MIB``, else half
@@ -8,10 +8,12 @@ the machine's memory) covers every process of the grid together, with two kinds 
 - *per process*: the interpreter, torch, numpy/pandas/zarr and a head (``WORKER_MIB`` per worker,
   ``PARENT_MIB`` for the process that runs the grid), plus, in each worker, the utterance vectors it loads
   (float32 means of every utterance of the corpora its runs train and test on: ``worker_data_mib``);
-- *shared*: the pages of the memory-mapped store banks that the running training sets draw from. They are
-  counted once however many workers map them, and runs that share banks are run side by side (the grid's
-  order), so the shared need is the union of the banks of the training sets that can run at once (a worker
-  unmaps its banks' pages after each run, ``mapped_pages``, so none holds a finished set's pages). A
+- *shared*: the page-cache pages of the store-bank files that the running training sets draw from. Workers
+  read the rows they need from the files (``sergen.train.bank_rows``: none of these pages is mapped into a
+  worker, so none counts in its memory), but sampling runs at memory speed only while the page cache holds
+  them, so they are budgeted. They are counted once however many workers read them, and runs that share
+  banks are run side by side (the grid's order), so the shared need is the union of the banks of the
+  training sets that can run at once. A
   ``--pool mean+std`` run touches each store's sums-of-squares file too (as many bytes again, its own name in
   ``training_set_bytes``), so its training set counts twice the bytes of the same set pooled by its mean.
 
@@ -39,17 +41,17 @@ MIN_RESIDENT_MIB = 256  # a resident subset smaller than this holds too few utte
 class MemoryPlan:
     budget_mib: int
     workers: int
-    shared_mib: int  # mapped bank pages the running training sets can touch at once
+    shared_mib: int  # bank-file pages the running training sets can read at once (page cache, not mapped)
     resident_mib: int | None  # per-worker resident subset; None: banks are sampled whole
     asked: int = 0  # workers the grid could use (asked for, and no more than its runs); 0: not known
 
     def describe(self) -> str:
-        how = ("banks sampled whole, shared" if self.resident_mib is None
+        how = ("banks sampled whole, rows read from the shared page cache" if self.resident_mib is None
                else f"resident subsets of {self.resident_mib:,} MiB per worker")
         fewer = (f"; {self.asked} asked for, {self.workers} fit the budget (raise SERGEN_RAM_MIB for more)"
                  if self.workers < self.asked else "")
         return (f"memory plan: {self.workers} worker(s) within {self.budget_mib:,} MiB "
-                f"({how}; mapped banks {self.shared_mib:,} MiB{fewer})")
+                f"({how}; bank pages cached {self.shared_mib:,} MiB{fewer})")
 
 
 def _mib(n_bytes: int) -> int:

@@ -91,7 +91,7 @@ def store_units(store: StoreBank, utt: np.ndarray, k: np.ndarray) -> np.ndarray:
     hi = store.base[utt] + k + 1
     lo = np.where(k == 0, 0, store.base[utt] + k)  # unit 0 starts at the zero row
     count = np.minimum((k + 1) * BANK_STEP, store.length[utt]) - k * BANK_STEP
-    out = np.asarray(store.prefix[hi], np.float32) - np.asarray(store.prefix[lo], np.float32)
+    out = store.rows(hi) - store.rows(lo)  # from the bank file where it is mapped (``bank_rows``)
     out /= count[:, None].astype(np.float32)
     return out
 

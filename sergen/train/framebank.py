@@ -42,6 +42,7 @@ import warnings
 
 import numpy as np
 
+from sergen.train.bank_rows import gather
 from sergen.train.pooling import input_dim, pooling, uses_squares
 
 BANK_STEP = 2  # frames per prefix row
@@ -91,16 +92,28 @@ class StoreBank:
         """``out[out_row[i]] += sign[i] * sum(frames of utt[i] in units [k0[i], k1[i]))`` for every query:
         one gather of two prefix rows per query and one sparse ±1 product (a masked window is a window and
         its removed runs: one call, not three)."""
-        return self._bag(self.tensor, *self._bag_inputs(utt, k0, k1, sign, out_row, n_out))
+        rows, offsets, weights = self._bag_inputs(utt, k0, k1, sign, out_row, n_out)
+        table, rows = gather(self.prefix, rows)
+        return self._bag(self._table_tensor(table), rows, offsets, weights)
 
     def unit_moments(self, utt, k0, k1, sign, out_row, n_out: int) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`unit_sum` of the frames and of their squares (the same rows and weights from both tables)."""
         if self.squares is None:
             raise ValueError("this store bank holds no sums of squares (built for mean pooling only)")
-        inputs = self._bag_inputs(utt, k0, k1, sign, out_row, n_out)
-        return self._bag(self.tensor, *inputs), self._bag(self.squares_tensor, *inputs)
+        rows, offsets, weights = self._bag_inputs(utt, k0, k1, sign, out_row, n_out)
+        sums, local = gather(self.prefix, rows)
+        squares = gather(self.squares, rows)[0]  # the same distinct rows, in the same order
+        return (self._bag(self._table_tensor(sums), local, offsets, weights),
+                self._bag(self._table_tensor(squares), local, offsets, weights))
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """``prefix[rows]`` as float32, read from the bank file where it is mapped (``bank_rows``)."""
+        table, local = gather(self.prefix, rows)
+        return np.asarray(table[local], np.float32)
 
     def _bag_inputs(self, utt, k0, k1, sign, out_row, n_out: int):
+        """(bank rows, bag offsets, weights): the rows as numpy (``bank_rows.gather`` reads them), the rest as
+        tensors."""
         utt, k0, k1 = (np.asarray(a, np.int64) for a in (utt, k0, k1))
         sign, out_row = np.asarray(sign, np.float32), np.asarray(out_row, np.int64)
         rows = np.concatenate([np.where(k1 == 0, 0, self.base[utt] + k1), np.where(k0 == 0, 0, self.base[utt] + k0)])
@@ -110,14 +123,23 @@ class StoreBank:
         offsets = np.concatenate([[0], np.cumsum(np.bincount(targets, minlength=n_out))[:-1]])
         import torch  # here, not at the top: the CLI lists the normalisations without starting torch
 
-        return torch.from_numpy(rows[order]), torch.from_numpy(offsets), torch.from_numpy(weights[order])
+        return rows[order], torch.from_numpy(offsets), torch.from_numpy(weights[order])
 
     @staticmethod
-    def _bag(table: torch.Tensor, rows, offsets, weights) -> np.ndarray:
+    def _bag(table: torch.Tensor, rows: np.ndarray, offsets, weights) -> np.ndarray:
         # gather and weighted sum in one pass (2.7× faster than a gather and a sparse product)
         import torch
 
-        return torch.nn.functional.embedding_bag(rows, table, offsets, mode="sum", per_sample_weights=weights).numpy()
+        return torch.nn.functional.embedding_bag(torch.from_numpy(rows), table, offsets, mode="sum",
+                                                 per_sample_weights=weights).numpy()
+
+    def _table_tensor(self, table: np.ndarray) -> torch.Tensor:
+        """A whole table's tensor is made once (``tensor``, ``squares_tensor``); rows read for one call are not kept."""
+        if table is self.prefix:
+            return self.tensor
+        if self.squares is not None and table is self.squares:
+            return self.squares_tensor
+        return _shared_tensor(table)
 
     @property
     def tensor(self) -> torch.Tensor:

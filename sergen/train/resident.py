@@ -16,11 +16,11 @@ else the whole ``SERGEN_RAM_MIB`` budget); a training set within it is sampled w
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
 from sergen.config import ram_budget_mib
+from sergen.train.bank_rows import read_rows
 from sergen.train.framebank import FrameBank, StoreBank, units_of
 from sergen.train.pooling import uses_squares
 from sergen.train.sampler import SamplerConfig, WindowSampler
@@ -74,30 +74,6 @@ def choose_resident(bank: FrameBank, budget_bytes: int, rng: np.random.Generator
     views = np.flatnonzero(~bank.is_clean)
     with_views = views[np.isin(bank.utt_key[views], bank.utt_key[chosen])]
     return np.sort(np.concatenate([chosen, with_views]))
-
-
-def read_rows(array: np.ndarray, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``array[rows]`` (``rows`` sorted) into ``out`` (a new array if None): from a memory-mapped file by
-    positioned reads of each run of consecutive rows, so the file's pages never enter this process's
-    mapping; else by indexing."""
-    if out is None:
-        out = np.empty((len(rows), array.shape[1]), array.dtype)
-    if not isinstance(array, np.memmap) or not len(rows):
-        out[:] = array[rows]
-        return out
-    row_bytes = array.shape[1] * array.dtype.itemsize
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    firsts, lasts = np.split(rows, breaks), np.concatenate([[0], breaks, [len(rows)]])
-    view = out.view(np.uint8).reshape(len(rows), row_bytes)
-    with open(array.filename, "rb") as fh:
-        for run, lo, hi in zip(firsts, lasts[:-1], lasts[1:]):
-            target, at = memoryview(view[lo:hi]).cast("B"), array.offset + int(run[0]) * row_bytes
-            while len(target):  # one read returns at most ~2 GiB on Linux
-                n = os.preadv(fh.fileno(), [target], at)
-                if n <= 0:
-                    raise OSError(f"short read from {array.filename}")
-                target, at = target[n:], at + n
-    return out
 
 
 def subset_bank(bank: FrameBank, entries: np.ndarray) -> FrameBank:
