@@ -20,6 +20,7 @@ import zarr
 from sergen.audio_digest import create_audio_arrays
 from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, create_digest_array,
                                   create_stats_digest_array, record_chunk_bytes, row_crcs, utterance_crcs)
+from sergen.store.frame_chunks import FrameChunks
 from sergen.store.location import remove
 from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
@@ -103,10 +104,16 @@ def _runs(held: list[tuple]) -> list[tuple]:
 
 
 class StoreWriter:
-    """Writes windows of consecutive utterances into an initialised store."""
+    """Writes windows of consecutive utterances into an initialised store. ``chunk_threads`` (default: one per
+    available core) compress the frames' whole chunks side by side (``FrameChunks``); the bytes stored do not
+    depend on it."""
 
-    def __init__(self, group: zarr.Group):
+    def __init__(self, group: zarr.Group, chunk_threads: int | None = None):
+        from sergen.threads import available_cores
+
         self.group = group
+        self.chunk_threads = chunk_threads or available_cores()
+        self._frames: FrameChunks | None = None
         self.offsets = group["offsets"][:]
         self.attrs = dict(group.attrs["sergen"])
         self._handles: dict[tuple[str, bool], zarr.Array | None] = {}
@@ -163,7 +170,9 @@ class StoreWriter:
         small write as on a window's frames; written once per many windows, they cost little (issue 22). A
         status written later than its frames is safe: a kill in between leaves the utterances pending, and
         a rerun computes them again."""
-        self._array("frames")[self.offsets[first]:self.offsets[first + len(prepared.mean)]] = prepared.stored
+        if self._frames is None:
+            self._frames = FrameChunks(self._array("frames"), self.chunk_threads)
+        self._frames.write(int(self.offsets[first]), prepared.stored)
         self._held.append((first, prepared.mean, prepared.std, prepared.frame_crcs, prepared.stats_crcs, list(codes)))
 
     def flush(self) -> None:
