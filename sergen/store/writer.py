@@ -78,10 +78,13 @@ class Prepared:
     stats_crcs: np.ndarray
 
     @staticmethod
-    def join(parts: list["Prepared"]) -> "Prepared":
-        if len(parts) == 1:
+    def join(parts: list["Prepared"], stored: np.ndarray | None = None) -> "Prepared":
+        """``stored``: the block the parts' frames were cast into (``StoreWriter.prepare``'s ``out``), taken
+        as it is rather than copied."""
+        if len(parts) == 1 and stored is None:
             return parts[0]
-        return Prepared(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Prepared)))
+        return Prepared(*(stored if f.name == "stored" and stored is not None
+                          else np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Prepared)))
 
 
 def put_at(array: zarr.Array, rows: np.ndarray, values: np.ndarray) -> None:
@@ -139,9 +142,10 @@ class StoreWriter:
         """Frames (float32 ``[T_i, D]``) of utterances ``first … first+len(frames)-1``, then their status."""
         self.write_prepared(first, self.prepare(first, frames), codes)
 
-    def prepare(self, first: int, frames: list[np.ndarray]) -> "Prepared":
+    def prepare(self, first: int, frames: list[np.ndarray], out: np.ndarray | None = None) -> "Prepared":
         """What ``write_prepared`` writes, computed from the frames alone: it writes nothing, so any thread
-        may compute it while the one writer writes another window."""
+        may compute it while the one writer writes another window. ``out``: the rows of a larger block to cast
+        the frames into (a window prepared in parts on several threads, ``WriteBehind``)."""
         last = first + len(frames)
         expected = self.offsets[last] - self.offsets[first]
         got = sum(len(f) for f in frames)
@@ -149,7 +153,8 @@ class StoreWriter:
             raise RuntimeError(f"window {first}:{last} has {got} frames, the store expects {expected}")
         # each utterance cast straight into the stored block: no float32 copy of the whole window (a large new
         # block costs its page faults as much as the cast itself); through float32 as before, so values match
-        stored = np.empty((expected, frames[0].shape[1] if frames else self.attrs["dim"]), self.attrs["dtype"])
+        stored = (np.empty((expected, frames[0].shape[1] if frames else self.attrs["dim"]), self.attrs["dtype"])
+                  if out is None else out)
         at = 0
         for f in frames:
             np.copyto(stored[at:at + len(f)], f.astype(np.float32, copy=False), casting="same_kind")
