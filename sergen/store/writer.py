@@ -87,6 +87,16 @@ class Prepared:
                           else np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Prepared)))
 
 
+def mean_std(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``frames.mean(0), frames.std(0)``, the same values, with the mean computed once (numpy ≥ 2 takes it as
+    ``std``'s ``mean``): one pass over an utterance's frames fewer (issue 22)."""
+    mean = frames.mean(0, keepdims=True)
+    try:
+        return mean[0], frames.std(0, mean=mean)
+    except TypeError:  # numpy < 2
+        return mean[0], frames.std(0)
+
+
 def put_at(array: zarr.Array, rows: np.ndarray, values: np.ndarray) -> None:
     """``array[rows] = values`` for a one-chunk array: read once, changed, written back once."""
     stored = array[:]
@@ -159,8 +169,9 @@ class StoreWriter:
         for f in frames:
             np.copyto(stored[at:at + len(f)], f.astype(np.float32, copy=False), casting="same_kind")
             at += len(f)
-        mean = np.stack([f.mean(0) for f in frames]).astype(np.float32)
-        std = np.stack([f.std(0) for f in frames]).astype(np.float32)
+        stats = [mean_std(f) for f in frames]
+        mean = np.stack([m for m, _ in stats]).astype(np.float32)
+        std = np.stack([s for _, s in stats]).astype(np.float32)
         return Prepared(stored, mean, std, utterance_crcs(stored, self.offsets[first:last + 1] - self.offsets[first]),
                         np.stack([row_crcs(mean), row_crcs(std)], axis=1))
 

@@ -101,3 +101,14 @@ def test_whole_chunks_go_to_the_pool_and_partial_ones_through_zarr(tmp_path, mon
     assert sorted(pooled) == [1, 2]
     np.testing.assert_array_equal(writer.group["frames"][100:1800], rows.astype(np.float16))
     assert not writer.group["frames"][:100].any() and not writer.group["frames"][1800:].any()
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 300, 1501])
+def test_mean_std_equal_numpys_mean_and_std_value_for_value(n):
+    from sergen.store.writer import mean_std
+
+    frames = (np.random.default_rng(n).standard_normal((n, DIM)) * 3 + 1).astype(np.float32)
+    mean, std = mean_std(frames)
+    np.testing.assert_array_equal(mean, frames.mean(0))
+    np.testing.assert_array_equal(std, frames.std(0))
+    assert mean.shape == std.shape == (DIM,)
