@@ -22,7 +22,7 @@ ROLES = (  # (role, thread-name pattern), first match wins
     ("whole chunks: compress + store", r"^sergen-store-chunks"),
     ("store writer (one thread)", r"^sergen-store-writer"),
     ("Zarr event loop (one thread)", r"^zarr_io$"),
-    ("Zarr codec threads (partial chunks, small arrays)", r"^asyncio_"),
+    ("Zarr's threads: file writes, partial chunks, small arrays", r"^asyncio_"),
 )
 SERIAL = ("model and batching (main thread)", "store writer (one thread)", "Zarr event loop (one thread)")
 
