@@ -15,7 +15,6 @@ windows), so memory stays bounded and a slow disk slows the model down rather th
 
 from __future__ import annotations
 
-import contextlib
 import math
 import queue
 import threading
@@ -24,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from sergen.store.heap import reuse_freed_memory
+from sergen.store.heap import keep_freed_memory
 from sergen.store.writer import Prepared, StoreWriter
 
 _STOP = object()
@@ -71,8 +70,7 @@ class WriteBehind:
         self._queue: queue.Queue = queue.Queue(maxsize=depth + max(1, prepare_threads))
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sergen-store-writer", daemon=True)
-        self._heap = contextlib.ExitStack()
-        self._heap.enter_context(reuse_freed_memory())  # windows reuse freed blocks' pages: sergen.store.heap
+        keep_freed_memory()  # windows reuse freed blocks' pages, not fresh ones: sergen.store.heap
         self._thread.start()
 
     def _run(self) -> None:
@@ -148,7 +146,6 @@ class WriteBehind:
             self._queue.put(_STOP)
             self._thread.join()
         self._prepare.shutdown(wait=True, cancel_futures=True)
-        self._heap.close()
 
     def close(self) -> None:
         """Every queued window written (or the writer's error raised)."""
