@@ -11,7 +11,10 @@ Writes ``bench/feed_ceiling.md``:
 2. threads against processes for decode + resample + log-Mel on 1 and 2 workers (``bench/decode_modes.py``);
 3. the feed ceiling: ``extract`` of the demo corpora with the stand-in, in a fresh interpreter pinned to
    each of ``--cores`` (default 1, then 2; ``os.sched_setaffinity``; sergen sizes its workers to that mask),
-   best of ``--repeats``: audio seconds per wall second, in all and per core.
+   best of ``--repeats``: audio seconds per wall second, in all and per core; CPU seconds and page faults;
+   each thread's CPU by role (``bench/thread_cpu.py``); then this machine's disk write rate (3b);
+4. a projection to 16 cores: the lowest of the CPU-cost, busiest-serial-thread and disk bounds, with what it
+   assumes (``projection_lines``).
 
 The load average (``uptime``) is written beside the figures: the machine may be shared.
 """
@@ -190,6 +193,8 @@ def projection_lines(best: dict[int, dict], disk_mb_s: float | None = None, core
 # -- 3. feed ceiling ----------------------------------------------------------------------------------
 def child(ws: Path, cores: int, stores: Path, corpora: list[str]) -> dict:
     """In a fresh interpreter: pinned to ``cores`` cores, extract ``corpora`` with the stand-in."""
+    import resource
+
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))
     from sergen.config import use_workspace
     from sergen.extract import extract
@@ -199,16 +204,19 @@ def child(ws: Path, cores: int, stores: Path, corpora: list[str]) -> dict:
     with registered(), use_workspace(ws):
         extract(STAND_IN, corpora[-1], stores_root=stores / "warmup", show_progress=False)  # starts the pool
         start, cpu0, audio_s = time.perf_counter(), cpu_seconds(), 0.0
+        faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         with ThreadCPU() as threads:
             for corpus in corpora:
                 report = extract(STAND_IN, corpus, stores_root=stores / "timed", show_progress=False)
                 assert report.complete, report.failures
                 audio_s += report.audio_s
         wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu0 - threads.own_cpu_s
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0
     from sergen.threads import available_cores
 
     stored = sum(p.stat().st_size for p in (stores / "timed").rglob("*") if p.is_file())
     return {"cores": available_cores(), "audio_s": audio_s, "wall_s": wall, "cpu_s": cpu, "store_bytes": stored,
+            "page_faults": faults,
             "roles": threads.by_role(), "busiest": threads.busiest()}
 
 
@@ -319,13 +327,14 @@ def main() -> int:
                   "machine the wall figures follow the load; audio seconds per CPU second (the pipeline's cost) "
                   "and the cores' use (CPU ÷ wall ÷ cores) follow it less.", "",
                   "| cores | audio (s) | wall (s) | audio s per s | per core | scaling | CPU (s) | audio s per CPU s "
-                  "| cores' use |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| cores' use | page faults |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         one = best[1]["audio_s"] / best[1]["wall_s"]
         for cores, got in sorted(best.items()):
             rate = got["audio_s"] / got["wall_s"]
             lines.append(f"| {got['cores']} | {got['audio_s']:,.0f} | {got['wall_s']:.2f} | {rate:,.0f} | "
                          f"{rate / got['cores']:,.0f} | {rate / one:.2f}× | {got['cpu_s']:.2f} | "
-                         f"{got['audio_s'] / got['cpu_s']:,.0f} | {got['cpu_s'] / got['wall_s'] / got['cores']:.0%} |")
+                         f"{got['audio_s'] / got['cpu_s']:,.0f} | {got['cpu_s'] / got['wall_s'] / got['cores']:.0%} | "
+                         f"{got.get('page_faults', 0):,} |")
         lines += ["", "### Where each run's CPU went, by thread (best run of each core count)", "",
                   "CPU: each thread's own seconds on a core (`/proc/self/task/*/schedstat`, sampled every 0.1 s: "
                   "`bench/thread_cpu.py`); waiting: its seconds runnable but waiting for a core (the machine's "

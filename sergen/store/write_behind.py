@@ -1,6 +1,8 @@
-"""Compression and Zarr writes on one background thread, so the model computes the next window while the
-last one is written (issue 22). The float16 conversion, summaries and digests of each window are computed
-before, on a small thread pool, so that the one writer only writes.
+"""Compression and Zarr writes behind the model, so the model computes the next window while the last one is
+written (issue 22). The float16 conversion, summaries and digests of each window are computed before, in
+parts on ``prepare_threads`` threads (one per core in ``extract``), so that the one writer only writes; the
+writer hands each window's whole chunks to a pool that compresses and stores them side by side
+(``sergen.store.frame_chunks``) and returns once all are stored.
 
 The store's guarantees are those of ``StoreWriter``, unchanged: this thread is the only one that writes
 (one writer), it writes windows in the order they were handed over, and each window's status is set
