@@ -22,6 +22,12 @@ import numpy as np
 import zarr
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
+from zarr.storage import LocalStore
+
+try:  # Zarr's own atomic chunk write for a local store (private: without it, chunks go through Zarr's loop)
+    from zarr.storage._local import _put as _local_put
+except ImportError:  # pragma: no cover - another Zarr version
+    _local_put = None
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -62,7 +68,13 @@ class FrameChunks:
     def _store(self, chunk: int, block: np.ndarray) -> None:
         path = self.array.store_path
         key = self.array.metadata.encode_chunk_key((chunk, 0))
-        sync(path.store.set(f"{path.path}/{key}" if path.path else key, self.encode(block)))
+        key = f"{path.path}/{key}" if path.path else key
+        if _local_put is not None and isinstance(path.store, LocalStore):
+            # what LocalStore.set runs (a temporary file, then an atomic rename), here rather than through
+            # Zarr's one event-loop thread: per chunk, that loop's work capped the feed (bench/feed_ceiling.md)
+            _local_put(path.store.root / key, self.encode(block))
+        else:  # any other store (fsspec URLs): through Zarr
+            sync(path.store.set(key, self.encode(block)))
 
     def write(self, start: int, rows: np.ndarray) -> None:
         """``array[start:start + len(rows)] = rows``: the chunks covered whole on the pool, the rest through Zarr."""

@@ -112,3 +112,24 @@ def test_mean_std_equal_numpys_mean_and_std_value_for_value(n):
     np.testing.assert_array_equal(mean, frames.mean(0))
     np.testing.assert_array_equal(std, frames.std(0))
     assert mean.shape == std.shape == (DIM,)
+
+
+def test_a_store_that_is_not_on_a_local_disk_takes_its_chunks_through_zarr_with_the_same_bytes():
+    import zarr
+    from zarr.storage import MemoryStore
+
+    from sergen.store.layout import frame_codec
+    from sergen.store.digests import checked_codecs
+
+    rows = (np.arange(1300 * DIM, dtype=np.float32).reshape(1300, DIM) % 977).astype(np.float16)
+    stores = []
+    for threads in (1, 3):
+        store = MemoryStore()
+        array = zarr.create_array(store, shape=(1400, DIM), chunks=(512, DIM), dtype="float16", fill_value=0,
+                                  compressors=checked_codecs(frame_codec())).with_config({"write_empty_chunks": True})
+        FrameChunks(array, threads=threads).write(50, rows)  # chunk 1 whole, 0 and 2 in part
+        np.testing.assert_array_equal(array[50:1350], rows)
+        stores.append(store)
+    assert sorted(stores[0]._store_dict) == sorted(stores[1]._store_dict)
+    for key, value in stores[0]._store_dict.items():
+        assert bytes(value.as_numpy_array()) == bytes(stores[1]._store_dict[key].as_numpy_array()), key
