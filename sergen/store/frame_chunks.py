@@ -50,9 +50,15 @@ class FrameChunks:
             raise ValueError(f"FrameChunks writes arrays chunked by rows only, not chunks {array.chunks}")
         self.array = array
         self.rows = array.chunks[0]
-        self._pipeline = array._async_array.codec_pipeline
-        self._spec = array.metadata.get_chunk_spec((0, 0), array._async_array.config, default_buffer_prototype())
         self._pool = chunk_pool(threads) if threads > 1 else None  # one thread: Zarr's own path, as before
+        try:  # Zarr's codecs for this array, as its own writes use them (Zarr 3's internals)
+            self._pipeline = array._async_array.codec_pipeline
+            self._spec = array.metadata.get_chunk_spec((0, 0), array._async_array.config, default_buffer_prototype())
+            codecs = [*self._pipeline.array_array_codecs, self._pipeline.array_bytes_codec, *self._pipeline.bytes_bytes_codecs]
+            if not all(hasattr(c, "_encode_sync") for c in codecs):
+                raise AttributeError("a codec without _encode_sync")
+        except AttributeError:  # pragma: no cover - another Zarr version: every chunk through Zarr, as before
+            self._pool = None
 
     def encode(self, block: np.ndarray) -> bytes:
         """One whole chunk's bytes as Zarr stores them (the array's codecs, in order)."""
