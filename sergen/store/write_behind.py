@@ -1,6 +1,8 @@
-"""Compression and Zarr writes on one background thread, so the model computes the next window while the
-last one is written (issue 22). The float16 conversion, summaries and digests of each window are computed
-before, on a small thread pool, so that the one writer only writes.
+"""Compression and Zarr writes behind the model, so the model computes the next window while the last one is
+written (issue 22). The float16 conversion, summaries and digests of each window are computed before, in
+parts on ``prepare_threads`` threads (one per core in ``extract``), so that the one writer only writes; the
+writer hands each window's whole chunks to a pool that compresses and stores them side by side
+(``sergen.store.frame_chunks``) and returns once all are stored.
 
 The store's guarantees are those of ``StoreWriter``, unchanged: this thread is the only one that writes
 (one writer), it writes windows in the order they were handed over, and each window's status is set
@@ -19,13 +21,38 @@ import math
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
+from sergen.store.heap import keep_freed_memory
 from sergen.store.writer import Prepared, StoreWriter
 
 _STOP = object()
+
+
+def _parts(frames: list[np.ndarray], count: int) -> list[tuple[int, int]]:
+    """Utterance ranges ``(a, b)`` of the window, at most ``count``, of about equal frames each."""
+    if count <= 1 or len(frames) <= 1:
+        return [(0, len(frames))]
+    ends = np.cumsum([len(f) for f in frames])
+    cuts = np.searchsorted(ends, ends[-1] * np.arange(1, count) / count, side="left") + 1
+    bounds = sorted({0, *(int(c) for c in cuts if 0 < c < len(frames)), len(frames)})
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+class _Joined:
+    """The prepared parts of one window, joined when the writer asks (``result``, as a ``Future``'s)."""
+
+    def __init__(self, futures: list[Future], block: np.ndarray):
+        self.futures, self.block = futures, block
+
+    def result(self) -> Prepared:
+        return Prepared.join([f.result() for f in self.futures], stored=self.block)
+
+    def cancel(self) -> None:
+        for f in self.futures:
+            f.cancel()
 
 
 class WriteBehind:
@@ -40,10 +67,12 @@ class WriteBehind:
         self.merge_bytes = merge_bytes
         self.flush_s = flush_s
         self._flushed = -math.inf  # the first window is marked at once: a store shows its progress early
-        self._prepare = ThreadPoolExecutor(max(1, prepare_threads), thread_name_prefix="sergen-store-prepare")
+        self._threads = max(1, prepare_threads)
+        self._prepare = ThreadPoolExecutor(self._threads, thread_name_prefix="sergen-store-prepare")
         self._queue: queue.Queue = queue.Queue(maxsize=depth + max(1, prepare_threads))
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sergen-store-writer", daemon=True)
+        keep_freed_memory()  # windows reuse freed blocks' pages, not fresh ones: sergen.store.heap
         self._thread.start()
 
     def _run(self) -> None:
@@ -96,8 +125,23 @@ class WriteBehind:
     def put(self, first: int, frames: list[np.ndarray], codes: list[int], failures: dict[str, str]) -> None:
         """Queue one window (blocks while the queue is full); ``failures`` is copied as it is now."""
         self._raise()
-        prepared = self._prepare.submit(self.writer.prepare, first, list(frames))
-        self._queue.put((first, len(frames), sum(f.nbytes for f in frames), prepared, list(codes), dict(failures)))
+        self._queue.put((first, len(frames), sum(f.nbytes for f in frames), self._prepared(first, list(frames)),
+                         list(codes), dict(failures)))
+
+    def _prepared(self, first: int, frames: list[np.ndarray]) -> "Future | _Joined":
+        """The window prepared in parts of about equal frames, one per prepare thread, cast into one block: a
+        window is often a whole small corpus, and prepared on one thread it left the other cores idle while
+        the model waited for it (issue 22). Each utterance is prepared alone either way: the same values."""
+        parts = _parts(frames, self._threads)
+        if len(parts) == 1:
+            return self._prepare.submit(self.writer.prepare, first, frames)
+        block = np.empty((sum(len(f) for f in frames), frames[0].shape[1]), self.writer.attrs["dtype"])
+        futures, row = [], 0
+        for a, b in parts:
+            rows = sum(len(f) for f in frames[a:b])
+            futures.append(self._prepare.submit(self.writer.prepare, first + a, frames[a:b], block[row:row + rows]))
+            row += rows
+        return _Joined(futures, block)
 
     def _stop(self) -> None:
         if self._thread.is_alive():

@@ -20,6 +20,7 @@ import zarr
 from sergen.audio_digest import create_audio_arrays
 from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, create_digest_array,
                                   create_stats_digest_array, record_chunk_bytes, row_crcs, utterance_crcs)
+from sergen.store.frame_chunks import FrameChunks
 from sergen.store.location import remove
 from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
@@ -77,10 +78,23 @@ class Prepared:
     stats_crcs: np.ndarray
 
     @staticmethod
-    def join(parts: list["Prepared"]) -> "Prepared":
-        if len(parts) == 1:
+    def join(parts: list["Prepared"], stored: np.ndarray | None = None) -> "Prepared":
+        """``stored``: the block the parts' frames were cast into (``StoreWriter.prepare``'s ``out``), taken
+        as it is rather than copied."""
+        if len(parts) == 1 and stored is None:
             return parts[0]
-        return Prepared(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Prepared)))
+        return Prepared(*(stored if f.name == "stored" and stored is not None
+                          else np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Prepared)))
+
+
+def mean_std(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``frames.mean(0), frames.std(0)``, the same values, with the mean computed once (numpy ≥ 2 takes it as
+    ``std``'s ``mean``): one pass over an utterance's frames fewer (issue 22)."""
+    mean = frames.mean(0, keepdims=True)
+    try:
+        return mean[0], frames.std(0, mean=mean)
+    except TypeError:  # numpy < 2
+        return mean[0], frames.std(0)
 
 
 def put_at(array: zarr.Array, rows: np.ndarray, values: np.ndarray) -> None:
@@ -103,10 +117,16 @@ def _runs(held: list[tuple]) -> list[tuple]:
 
 
 class StoreWriter:
-    """Writes windows of consecutive utterances into an initialised store."""
+    """Writes windows of consecutive utterances into an initialised store. ``chunk_threads`` (default: one per
+    available core) compress the frames' whole chunks side by side (``FrameChunks``); the bytes stored do not
+    depend on it."""
 
-    def __init__(self, group: zarr.Group):
+    def __init__(self, group: zarr.Group, chunk_threads: int | None = None):
+        from sergen.threads import available_cores
+
         self.group = group
+        self.chunk_threads = chunk_threads or available_cores()
+        self._frames: FrameChunks | None = None
         self.offsets = group["offsets"][:]
         self.attrs = dict(group.attrs["sergen"])
         self._handles: dict[tuple[str, bool], zarr.Array | None] = {}
@@ -132,9 +152,10 @@ class StoreWriter:
         """Frames (float32 ``[T_i, D]``) of utterances ``first … first+len(frames)-1``, then their status."""
         self.write_prepared(first, self.prepare(first, frames), codes)
 
-    def prepare(self, first: int, frames: list[np.ndarray]) -> "Prepared":
+    def prepare(self, first: int, frames: list[np.ndarray], out: np.ndarray | None = None) -> "Prepared":
         """What ``write_prepared`` writes, computed from the frames alone: it writes nothing, so any thread
-        may compute it while the one writer writes another window."""
+        may compute it while the one writer writes another window. ``out``: the rows of a larger block to cast
+        the frames into (a window prepared in parts on several threads, ``WriteBehind``)."""
         last = first + len(frames)
         expected = self.offsets[last] - self.offsets[first]
         got = sum(len(f) for f in frames)
@@ -142,13 +163,15 @@ class StoreWriter:
             raise RuntimeError(f"window {first}:{last} has {got} frames, the store expects {expected}")
         # each utterance cast straight into the stored block: no float32 copy of the whole window (a large new
         # block costs its page faults as much as the cast itself); through float32 as before, so values match
-        stored = np.empty((expected, frames[0].shape[1] if frames else self.attrs["dim"]), self.attrs["dtype"])
+        stored = (np.empty((expected, frames[0].shape[1] if frames else self.attrs["dim"]), self.attrs["dtype"])
+                  if out is None else out)
         at = 0
         for f in frames:
             np.copyto(stored[at:at + len(f)], f.astype(np.float32, copy=False), casting="same_kind")
             at += len(f)
-        mean = np.stack([f.mean(0) for f in frames]).astype(np.float32)
-        std = np.stack([f.std(0) for f in frames]).astype(np.float32)
+        stats = [mean_std(f) for f in frames]
+        mean = np.stack([m for m, _ in stats]).astype(np.float32)
+        std = np.stack([s for _, s in stats]).astype(np.float32)
         return Prepared(stored, mean, std, utterance_crcs(stored, self.offsets[first:last + 1] - self.offsets[first]),
                         np.stack([row_crcs(mean), row_crcs(std)], axis=1))
 
@@ -163,7 +186,9 @@ class StoreWriter:
         small write as on a window's frames; written once per many windows, they cost little (issue 22). A
         status written later than its frames is safe: a kill in between leaves the utterances pending, and
         a rerun computes them again."""
-        self._array("frames")[self.offsets[first]:self.offsets[first + len(prepared.mean)]] = prepared.stored
+        if self._frames is None:
+            self._frames = FrameChunks(self._array("frames"), self.chunk_threads)
+        self._frames.write(int(self.offsets[first]), prepared.stored)
         self._held.append((first, prepared.mean, prepared.std, prepared.frame_crcs, prepared.stats_crcs, list(codes)))
 
     def flush(self) -> None:

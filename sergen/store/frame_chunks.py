@@ -1,0 +1,105 @@
+"""Frame rows written to a store with their chunks compressed on a pool of threads (issue 22).
+
+Why: Zarr encodes a write's chunks from one asyncio event-loop thread, and on the WavLM-Large-shaped
+feed that loop, its per-chunk copies (a chunk buffer filled then copied into, the checksum appended to a
+copy) and the one window at a time left a second core idle (``bench/feed_ceiling.md``). Here each chunk a
+write covers whole is encoded by Zarr's own codecs for that array (so its bytes are exactly those Zarr
+would write: Blosc, then the CRC-32C codec) and stored through the array's own store (atomic file
+replacement on a local disk), each on a pool thread: Blosc and CRC-32C release the GIL, so chunks compress
+side by side. Rows of a chunk the write covers only in part (a window's first and last chunk) go through
+Zarr as before, which merges them with what the chunk already holds.
+
+A ``write`` returns once every chunk it covers is stored, so the writer's order (frames, then status) and
+with it every crash-safety guarantee of ``StoreWriter`` is unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import zarr
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
+from zarr.storage import LocalStore
+
+try:  # Zarr's own atomic chunk write for a local store (private: without it, chunks go through Zarr's loop)
+    from zarr.storage._local import _put as _local_put
+except ImportError:  # pragma: no cover - another Zarr version
+    _local_put = None
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def chunk_pool(threads: int) -> ThreadPoolExecutor:
+    """One pool per size for the process's life, shared by every store written (as Zarr shares its own)."""
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="sergen-store-chunks")
+        return _POOLS[threads]
+
+
+class FrameChunks:
+    """Row ranges of a 2-D array chunked by rows only (whole feature rows per chunk, as ``frames`` is)."""
+
+    def __init__(self, array: zarr.Array, threads: int):
+        if len(array.shape) != 2 or array.chunks[1] != array.shape[1]:
+            raise ValueError(f"FrameChunks writes arrays chunked by rows only, not chunks {array.chunks}")
+        self.array = array
+        self.rows = array.chunks[0]
+        self._pool = chunk_pool(threads) if threads > 1 else None  # one thread: Zarr's own path, as before
+        try:  # Zarr's codecs for this array, as its own writes use them (Zarr 3's internals)
+            self._pipeline = array._async_array.codec_pipeline
+            self._spec = array.metadata.get_chunk_spec((0, 0), array._async_array.config, default_buffer_prototype())
+            codecs = [*self._pipeline.array_array_codecs, self._pipeline.array_bytes_codec, *self._pipeline.bytes_bytes_codecs]
+            if not all(hasattr(c, "_encode_sync") for c in codecs):
+                raise AttributeError("a codec without _encode_sync")
+        except AttributeError:  # pragma: no cover - another Zarr version: every chunk through Zarr, as before
+            self._pool = None
+
+    def encode(self, block: np.ndarray) -> bytes:
+        """One whole chunk's bytes as Zarr stores them (the array's codecs, in order)."""
+        spec, pipeline = self._spec, self._pipeline
+        data = spec.prototype.nd_buffer.from_numpy_array(np.ascontiguousarray(block, dtype=self.array.dtype))
+        for codec in pipeline.array_array_codecs:
+            data = codec._encode_sync(data, spec)
+        data = pipeline.array_bytes_codec._encode_sync(data, spec)
+        for codec in pipeline.bytes_bytes_codecs:
+            data = codec._encode_sync(data, spec)
+        return data
+
+    def _store(self, chunk: int, block: np.ndarray) -> None:
+        path = self.array.store_path
+        key = self.array.metadata.encode_chunk_key((chunk, 0))
+        key = f"{path.path}/{key}" if path.path else key
+        if _local_put is not None and isinstance(path.store, LocalStore):
+            # what LocalStore.set runs (a temporary file, then an atomic rename), here rather than through
+            # Zarr's one event-loop thread: per chunk, that loop's work capped the feed (bench/feed_ceiling.md)
+            _local_put(path.store.root / key, self.encode(block))
+        else:  # any other store (fsspec URLs): through Zarr
+            sync(path.store.set(key, self.encode(block)))
+
+    def write(self, start: int, rows: np.ndarray) -> None:
+        """``array[start:start + len(rows)] = rows``: the chunks covered whole on the pool, the rest through Zarr."""
+        stop = start + len(rows)
+        first = -(-start // self.rows)  # the first chunk that starts inside the range
+        last = stop // self.rows  # chunks first … last-1 lie whole inside it
+        if self._pool is None or last <= first:
+            self.array[start:stop] = rows
+            return
+        lo, hi = first * self.rows - start, last * self.rows - start
+        futures = [self._pool.submit(self._store, c, rows[lo + (c - first) * self.rows: lo + (c - first + 1) * self.rows])
+                   for c in range(first, last)]
+        try:
+            if lo:
+                self.array[start:start + lo] = rows[:lo]
+            if hi < len(rows):
+                self.array[start + hi:stop] = rows[hi:]
+        finally:
+            errors = [f.exception() for f in futures]  # every chunk finished before this write returns
+        for error in errors:
+            if error is not None:
+                raise error
