@@ -163,7 +163,8 @@ def cold_runs(ws: Path, work: Path, model: str, files_json: Path, before: Path |
     sergen = [sys.executable, "-m", "sergen.cli", "extract", "--model", model, "--corpus", "all"]
     loop = [sys.executable, str(Path(__file__).resolve()), "--loop", model, "--files", str(files_json),
             "--out", str(work / "cold-npy" / model)]
-    commands = {"loop": (loop, clean_env(ws)), "sergen": (sergen, clean_env(ws))}
+    # this checkout's sergen on PYTHONPATH: an installed (editable) sergen may be another checkout's
+    commands = {"loop": (loop, clean_env(ws)), "sergen": (sergen, clean_env(ws, HERE.parent))}
     if before:
         commands["before"] = (sergen, clean_env(ws, before))
     runs: dict[str, list[tuple[float, float]]] = {side: [] for side in commands}
