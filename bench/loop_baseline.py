@@ -9,8 +9,9 @@ Both are timed twice, on the same demo corpora in the same run:
   store writes, digests, checks) against the loop's bare work; each side's best of ``--repeats``,
   alternating; sergen also with ``workers_mode="processes"`` (its pool started before the timings);
 * cold, as typed: a fresh interpreter each (``sergen extract --model M --corpus all`` against a script
-  running the loop), imports included; with ``--before DIR`` also the ``sergen extract`` of another checkout
-  (e.g. a worktree of an older commit) on the same files.
+  running the loop), imports included, best of ``--repeats`` alternating, with each command's CPU seconds
+  (user + system, its process and children); with ``--before DIR`` also the ``sergen extract`` of another
+  checkout (e.g. a worktree of an older commit) on the same files.
 
 "speed vs loop" is the loop's time ÷ sergen's (1.00: as fast as the loop; the issue measured 0.66). The CPU
 seconds of each side (this process, all threads; best of the repeats) say what each costs whatever the load. Writes
@@ -132,13 +133,19 @@ def sergen_in_process(ws: Path, model: str, stores: Path, workers_mode: str = "a
         return time.perf_counter() - start
 
 
-def timed(cmd: list[str], env: dict, cwd: Path) -> float:
+def timed(cmd: list[str], env: dict, cwd: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one command run to its end: CPU says what it cost whatever the load."""
+    import resource
+
     shutil.rmtree(Path(env["SERGEN_HOME"]) / "stores", ignore_errors=True)  # a fresh store, not an --overwrite
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def clean_env(ws: Path, pythonpath: Path | None = None) -> dict:
@@ -149,15 +156,25 @@ def clean_env(ws: Path, pythonpath: Path | None = None) -> dict:
     return env
 
 
-def cold_runs(ws: Path, work: Path, model: str, files_json: Path, before: Path | None) -> dict[str, float]:
-    """Fresh interpreters: the loop script, this checkout's ``sergen extract``, and ``--before``'s."""
+def cold_runs(ws: Path, work: Path, model: str, files_json: Path, before: Path | None,
+              repeats: int = 1) -> dict[str, tuple[float, float]]:
+    """Fresh interpreters, alternating ``repeats`` times: the loop script, this checkout's ``sergen extract``, and
+    ``--before``'s. Each side's best wall time, with the CPU seconds of that run."""
     sergen = [sys.executable, "-m", "sergen.cli", "extract", "--model", model, "--corpus", "all"]
-    times = {"loop": timed([sys.executable, str(Path(__file__).resolve()), "--loop", model, "--files",
-                            str(files_json), "--out", str(work / "cold-npy" / model)], clean_env(ws), work),
-             "sergen": timed(sergen, clean_env(ws), work)}
+    loop = [sys.executable, str(Path(__file__).resolve()), "--loop", model, "--files", str(files_json),
+            "--out", str(work / "cold-npy" / model)]
+    # this checkout's sergen on PYTHONPATH: an installed (editable) sergen may be another checkout's
+    commands = {"loop": (loop, clean_env(ws)), "sergen": (sergen, clean_env(ws, HERE.parent))}
     if before:
-        times["before"] = timed(sergen, clean_env(ws, before), work)
-    return times
+        commands["before"] = (sergen, clean_env(ws, before))
+    runs: dict[str, list[tuple[float, float]]] = {side: [] for side in commands}
+    for i in range(repeats):
+        for side, (cmd, env) in commands.items():
+            runs[side].append(timed(cmd, env, work))
+            shutil.rmtree(work / "cold-npy" / model, ignore_errors=True)
+        print(f"{model} cold run {i + 1}: " + ", ".join(f"{side} {w:.2f} s ({c:.2f} CPU s)" for side, (w, c)
+                                                      in ((k, v[-1]) for k, v in runs.items())), flush=True)
+    return {side: min(times) for side, times in runs.items()}
 
 
 def main() -> None:
@@ -192,9 +209,10 @@ def main() -> None:
                 "| model | plain loop (s) | sergen extract (s) | speed vs loop | sergen, worker processes (s) | "
                 "speed vs loop | loop CPU (s) | sergen CPU (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
         cold = ["## Cold, as typed (a fresh interpreter each, imports included)", "",
-                "| model | loop script (s) | `sergen extract --corpus all` (s) | speed vs loop |"
-                + (" `--before` (s) | its speed vs loop |" if args.before else ""),
-                "|---|---:|---:|---:|" + ("---:|---:|" if args.before else "")]
+                f"Best of {args.repeats}, alternating; CPU seconds of that run (user + system).", "",
+                "| model | loop script (s) | `sergen extract --corpus all` (s) | speed vs loop | loop CPU (s) | "
+                "sergen CPU (s) |" + (" `--before` (s) | its speed vs loop | its CPU (s) |" if args.before else ""),
+                "|---|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if args.before else "")]
         for model in models:
             plain_loop(model, files[:3], work / "warmup")  # first calls: numba's caches, opensmile's start
             loop_s, ours_s, procs_s, cpu = [], [], [], {"loop": [], "sergen": []}
@@ -215,9 +233,11 @@ def main() -> None:
                         f"{min(procs_s):.2f} | {min(loop_s) / min(procs_s):.2f} | {min(cpu['loop']):.2f} | "
                         f"{min(cpu['sergen']):.2f} |")
             print(warm[-1], flush=True)
-            t = cold_runs(ws, work, model, files_json, args.before)
-            cold.append(f"| {model} | {t['loop']:.2f} | {t['sergen']:.2f} | {t['loop'] / t['sergen']:.2f} |"
-                        + (f" {t['before']:.2f} | {t['loop'] / t['before']:.2f} |" if args.before else ""))
+            t = cold_runs(ws, work, model, files_json, args.before, args.repeats)
+            (loop_w, loop_c), (ours_w, ours_c) = t["loop"], t["sergen"]
+            cold.append(f"| {model} | {loop_w:.2f} | {ours_w:.2f} | {loop_w / ours_w:.2f} | {loop_c:.2f} | {ours_c:.2f} |"
+                        + (f" {t['before'][0]:.2f} | {loop_w / t['before'][0]:.2f} | {t['before'][1]:.2f} |"
+                           if args.before else ""))
             print(cold[-1], flush=True)
     lines += warm + [""] + cold + ["", f"After: `{uptime()}`.", ""]
     args.out.write_text("\n".join(lines))

@@ -7,6 +7,7 @@ and extraction, decoding again, checks its length against it (``decode_row``).""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,8 @@ class ContainerError(Exception):
 
 
 def is_container(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in CONTAINER_SUFFIXES
+    # os.path, not pathlib: called once per decoded file, where building a Path cost more than the check
+    return os.path.splitext(os.fspath(path))[1].lower() in CONTAINER_SUFFIXES
 
 
 def decode_container(path: str | Path) -> tuple[np.ndarray, int]:

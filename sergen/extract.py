@@ -24,7 +24,7 @@ import zarr
 from rich.progress import TextColumn
 
 import sergen
-from sergen.audio_digest import changed_audio, describe as describe_audio, record_audio
+from sergen.audio_digest import BackgroundDigests, changed_audio, describe as describe_audio, record_audio
 from sergen.audio import resampled_length
 from sergen.augment import VIEWS, View, view_rng
 from sergen.console import progress_bar
@@ -137,6 +137,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
 
     with StoreLock(path):
         attrs = store_attrs(path)
+        digests = None
         if attrs.get("initialised") and not overwrite:
             group = zarr.open_group(str(path), mode="r+")
             if (attrs.get("audio_sha256") != a_hash if "audio_sha256" in attrs  # older stores: the whole manifest
@@ -166,7 +167,8 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             elif attrs.get("complete"):
                 return ExtractReport(extractor.name, store_name, path, len(plan), len(plan), complete=True,
                                      skipped=True, failures=dict(attrs.get("failures", {})))
-        else:
+        else:  # a new store: every file is digested while its layout is written (see record_audio below)
+            digests = BackgroundDigests(root, plan["path"].tolist(), np.arange(len(plan)), workers)
             group = create_store(path, plan, {
                 "model": extractor.name, "corpus": corpus, "weights": extractor.weights_info(),
                 "sample_rate": extractor.sample_rate, "frame_rate": extractor.frame_rate,
@@ -183,7 +185,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             report.repaired = len(damage.utts)
         failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
-        record_audio(group, root, plan["path"].tolist(), todo, workers)  # what the frames will stand for
+        record_audio(group, root, plan["path"].tolist(), todo, workers, digests)  # what the frames stand for
         if workers > 1 and embeds_in_workers(extractor):
             # features computed in the workers: windows small enough to keep every worker busy on a small corpus
             window_utts = max(1, min(window_utts, math.ceil(len(todo) / (4 * workers))))

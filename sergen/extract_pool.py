@@ -171,17 +171,16 @@ def _split(first: int, last: int, parts: int) -> list[tuple[int, int]]:
     return [(a, min(a + size, last)) for a in range(first, last, size)]
 
 
-def _thread_embed_job(spec, plan: pd.DataFrame, root: Path, augment: View | None, view_seed: int,
-                      batch_seconds: float):
+def _thread_embed_job(spec, rows: list, root: Path, augment: View | None, view_seed: int, batch_seconds: float):
     """A whole window on a worker thread, with that thread's own extractor (an opensmile ``Smile`` is not
-    safe to share between threads)."""
+    safe to share between threads). ``rows``: the window's plan rows, made once by the caller (a thread
+    needs no pickled ``DataFrame`` to rebuild them from)."""
     cache = _THREAD.__dict__.setdefault("extractors", {})
     if spec not in cache:
         from sergen.extractors import get_extractor
 
         model, device, weights, options = spec
         cache[spec] = get_extractor(model, device=device, weights=weights, **dict(options)).load()
-    rows = list(plan.itertuples(index=False))
     decoded = [decode_row(root, row, cache[spec], augment, view_seed) for row in rows]
     return embed_window(cache[spec], rows, decoded, batch_seconds)
 
@@ -190,13 +189,12 @@ _THREAD = threading.local()
 
 
 def _submitter(pool: Executor, mode: str, plan: pd.DataFrame, root: Path, extractor: Extractor,
-               augment: View | None, view_seed: int, batch_seconds: float, workers: int, spec: tuple):
+               augment: View | None, view_seed: int, batch_seconds: float, workers: int, spec: tuple, rows: list):
     """A function (first, last) → futures of that window's work, by mode and by what the workers compute."""
     view = augment.name if augment else None
     whole = embeds_in_workers(extractor)
     if mode == "threads" and whole:
-        return lambda a, b: [pool.submit(_thread_embed_job, spec, plan.iloc[a:b], root, augment, view_seed,
-                                         batch_seconds)]
+        return lambda a, b: [pool.submit(_thread_embed_job, spec, rows[a:b], root, augment, view_seed, batch_seconds)]
     if mode == "threads":
         return lambda a, b: [pool.submit(_decode_job, extractor.sample_rate, plan.iloc[s:e], root, view, view_seed)
                              for s, e in _split(a, b, workers)]
@@ -222,7 +220,8 @@ def local_windows(windows: list[tuple[int, int]], plan: pd.DataFrame, root: Path
         # for the whole extraction, as ``blas_threads`` sets it anyway for signal processing
         pinned.enter_context(pinned_blas())
     pool: Executor = ThreadPoolExecutor(workers) if mode == "threads" else process_pool(workers)
-    submit = _submitter(pool, mode, plan, root, extractor, augment, view_seed, batch_seconds, workers, model_spec)
+    submit = _submitter(pool, mode, plan, root, extractor, augment, view_seed, batch_seconds, workers, model_spec,
+                        rows)
     devices = DeviceCopies(copies) if not whole and copies and len(copies) > 1 else None
     if devices is not None:  # each window decoded, then embedded on whichever copy is free
         decode = submit

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 
 from sergen.extractors.base import EXTRACTORS, Extractor
+from sergen.extractors.log_mel import LogMel
 from sergen.threads import one_blas_thread
 
 
@@ -30,11 +30,9 @@ class MelSpec(Extractor):
 
     def __init__(self, device: str = "cpu", weights=None, **options):
         super().__init__(device, weights, **options)
-        # built once: librosa.feature.melspectrogram rebuilds it per call (40% of its time here)
-        self._filterbank = librosa.filters.mel(sr=self.sample_rate, n_fft=self.n_fft, n_mels=self.n_mels)
+        # window and filterbank built once; librosa's values without importing librosa (sergen.extractors.log_mel)
+        self._log_mel = LogMel(self.sample_rate, self.n_fft, self.hop, self.n_mels, floor=1e-10)
 
     def embed_one(self, waveform: np.ndarray) -> np.ndarray:
-        power = np.abs(librosa.stft(waveform, n_fft=self.n_fft, hop_length=self.hop, center=True)) ** 2
         with one_blas_thread():  # the same frames on any machine, pinned by extraction or not
-            mel = self._filterbank @ power
-        return np.log(np.maximum(mel, 1e-10)).T.astype(np.float32)
+            return self._log_mel(np.asarray(waveform, dtype=np.float32))
