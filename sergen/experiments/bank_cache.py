@@ -28,6 +28,7 @@ from typing import Callable
 
 import numpy as np
 
+from sergen.errors import SergenError
 from sergen.experiments import bank_digest
 from sergen.store.location import is_remote
 from sergen.train.framebank import BANK_FORMAT, StoreBank
@@ -146,6 +147,11 @@ def ensure_bank_file(folder: Path, stem: str, name: str, shapes: dict[str, tuple
             if damaged:  # never used: removed and built again, said in one line
                 from sergen.console import err_console
 
+                strangers = [p for p in files.values() if (p.exists() or p.is_symlink()) and not p.is_file()]
+                if strangers:  # never deleted: sergen writes files here, not folders or links to nowhere
+                    raise SergenError(f"the store-bank cache holds {strangers[0]}, which is not a file sergen wrote "
+                                      "(a folder or a broken link where a bank file belongs)",
+                                      fix=f"move it away, then rerun; or point SERGEN_CACHE at another folder")
                 err_console.print(f"[yellow]store-bank file {files['prefix'].name} is damaged ({damaged}): rebuilding it")
                 for path in files.values():
                     path.unlink(missing_ok=True)

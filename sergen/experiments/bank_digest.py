@@ -70,13 +70,18 @@ def problem(prefix: Path, meta_file: Path) -> str | None:
         return "its meta file's contents changed since it was built (digest mismatch)"
     try:
         now = file_stat(prefix)
-        np.load(prefix, mmap_mode="r")  # the header's shape fits the file's size
     except FileNotFoundError:
         return "its prefix file is missing"
-    except (ValueError, OSError) as exc:
-        return f"its prefix file is cut short or unreadable ({str(exc)[:60]})"
-    if now[0] != recorded["digest_size"]:
+    except OSError as exc:
+        return f"its prefix file cannot be read ({exc.strerror or type(exc).__name__})"
+    if not prefix.is_file():
+        return "its prefix path is not a file"
+    if now[0] != recorded["digest_size"]:  # before reading the header: a cut or emptied file says so in bytes
         return f"its prefix file has {now[0]} bytes, {recorded['digest_size']} were written"
+    try:
+        np.load(prefix, mmap_mode="r")  # the header's shape fits the file's size
+    except Exception as exc:  # noqa: BLE001 - EOFError, pickle or format errors: all a damaged file
+        return f"its prefix file's header cannot be read ({type(exc).__name__})"
     if now == (recorded["digest_size"], recorded["digest_mtime_ns"], recorded["digest_inode"]):
         return None
     if file_crc32c(prefix) != recorded["digest_crc32c"]:

@@ -241,7 +241,7 @@ def _bank(monkeypatch, workspace):
     return bank, next((workspace / "banks").glob("*.prefix.npy"))
 
 
-@pytest.mark.parametrize("damage", ["zeroed", "cut", "meta"])
+@pytest.mark.parametrize("damage", ["zeroed", "cut", "emptied", "meta"])
 def test_damaged_bank_file_is_rebuilt_with_one_line_never_used(store, workspace, monkeypatch, capfd, damage):
     bank, prefix = _bank(monkeypatch, workspace)
     good, lengths = np.array(bank.prefix), np.array(bank.length)
@@ -258,20 +258,34 @@ def test_damaged_bank_file_is_rebuilt_with_one_line_never_used(store, workspace,
             if damage == "zeroed":
                 fh.seek(size // 2)
                 fh.write(bytes(size - size // 2))
-            else:
-                fh.truncate(size // 2)
+            else:  # cut to half, or emptied (numpy's EOFError once stopped every run with a bare "Aborted!")
+                fh.truncate(size // 2 if damage == "cut" else 0)
     capfd.readouterr()
     again, _ = _bank(monkeypatch, workspace)
     np.testing.assert_array_equal(np.asarray(again.prefix), good)  # rebuilt: the numbers of the sound bank
     np.testing.assert_array_equal(np.asarray(again.length), lengths)
     err = capfd.readouterr().err
     why = {"zeroed": "its prefix file's contents changed since it was built (digest mismatch)",
-           "cut": "its prefix file is cut short or unreadable",
+           "cut": f"its prefix file has {size // 2} bytes, {size} were written",
+           "emptied": f"its prefix file has 0 bytes, {size} were written",
            "meta": "its meta file's contents changed since it was built (digest mismatch)"}[damage]
     assert err.count("is damaged") == 1 and f"is damaged ({why}" in err and "rebuilding it" in err
     capfd.readouterr()
     _bank(monkeypatch, workspace)
     assert "damaged" not in capfd.readouterr().err  # a sound bank is used as is
+
+
+def test_a_folder_where_a_bank_file_belongs_is_named_and_left_alone(store, workspace, monkeypatch):
+    bank, prefix = _bank(monkeypatch, workspace)
+    del bank
+    prefix.unlink()
+    prefix.mkdir()
+    (prefix / "mine.txt").write_text("not sergen's")
+    with pytest.raises(SergenError) as caught:
+        _bank(monkeypatch, workspace)
+    assert caught.value.what == (f"the store-bank cache holds {prefix}, which is not a file sergen wrote (a folder "
+                                 "or a broken link where a bank file belongs)")
+    assert (prefix / "mine.txt").read_text() == "not sergen's"
 
 
 def test_bank_touched_but_unchanged_is_hashed_and_used(store, workspace, monkeypatch, capfd):
