@@ -38,13 +38,7 @@ def open_store(model, corpus=None, root=None, **kwargs):
             raise SergenError(f"open_store needs a {what} name, got {shown}",
                               fix='e.g. sergen.open_store("melspec", "emodb"); a stores folder elsewhere (a path or '
                                   'URL) goes in root=, not in the names')
-    from sergen.corpora import CORPUS_READERS
-
-    # a corpus name as the CLI reads it: case and aliases resolved (``EmoDB`` is ``emodb``, also before a view's
-    # ``@``); other names (folder corpora, other tools' stores) as given
-    base, at, view = corpus.strip().partition("@")
-    name = CORPUS_READERS.resolve(base) + at + view
-    return _open(StoreRef.of(canonical_model(model), name, workspace_dirs(), root), **kwargs)
-
+    # StoreRef.of reads the names as the CLI does: aliases and case resolved (``EmoDB@Time-Stretch``)
+    return _open(StoreRef.of(canonical_model(model), corpus, workspace_dirs(), root), **kwargs)
 
 __all__ = ["LABELS", "CORPORA", "corpus_order", "open_store", "__version__"]

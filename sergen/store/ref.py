@@ -44,7 +44,7 @@ class StoreRef:
 
             raise SergenError(f"StoreRef.of needs the workspace's folders as its third argument, got {dirs!r}",
                               fix="pass sergen.config.workspace_dirs() (and a stores folder elsewhere as root=)")
-        return cls(model, name, str(root if root is not None else dirs.stores), layer or "-",
+        return cls(_model_name(model), _store_name(name), str(root if root is not None else dirs.stores), layer or "-",
                    dirs.manifests if dirs.owns(root) else None,
                    dirs.stores_origin if root is None else "")
 
@@ -103,3 +103,22 @@ class StoreRef:
         from sergen.store.reader import open_store
 
         return open_store(self, **options)
+
+
+def _model_name(model: str) -> str:
+    """A model as its stores are named: aliases and case resolved (``MelSpec`` is ``melspec``)."""
+    from sergen.extractors import canonical_model
+
+    return canonical_model(model.strip()) if isinstance(model, str) else model
+
+
+def _store_name(name: str) -> str:
+    """A store's name as the CLI reads a corpus: case and aliases resolved before a view's ``@``, the view in
+    lower case (``EmoDB@Time-Stretch`` is ``emodb@time-stretch``); other corpora's names (folder corpora,
+    other tools' stores) as given."""
+    if not isinstance(name, str):
+        return name
+    from sergen.corpora import CORPUS_READERS
+
+    base, at, view = name.strip().partition("@")
+    return CORPUS_READERS.resolve(base) + at + view.lower()
