@@ -126,6 +126,17 @@ def changed_audio(group: zarr.Group, root: Path, rows: np.ndarray | None = None)
     return changed
 
 
+def with_frames(group: zarr.Group) -> np.ndarray | None:
+    """Store indices of the utterances that have frames (written or padded): a failed one's file may change, fixed,
+    without making the store stale. None (all) where the status does not read: the chunk checks name that."""
+    from sergen.store.layout import PADDED, WRITTEN
+
+    try:
+        return np.flatnonzero(np.isin(group["status"][:], (WRITTEN, PADDED)))
+    except Exception:  # noqa: BLE001 - damage, named elsewhere
+        return None
+
+
 def missing_audio(group: zarr.Group, root: Path) -> list[str]:
     """Paths (relative to ``root``) of the audio files a store was made from that are gone, when ``root`` itself
     is there (a corpus not mounted where a probe runs is not missing files: nothing is judged then)."""
@@ -170,7 +181,7 @@ def require_same_audio(group: zarr.Group, attrs: dict, model: str, name: str, st
     rebuild = rebuild_command(model, name)
     path = store_path(model, name, stores_root)
     root = audio_root(corpus, attrs)
-    changed = changed_audio(group, root) if root is not None else []
+    changed = changed_audio(group, root, with_frames(group)) if root is not None else []
     if changed:
         raise SergenError(f"store {model}/{name} is stale: {describe(changed)}", where=str(path),
                           fix=f"rebuild it from the current audio: {rebuild}")

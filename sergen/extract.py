@@ -24,7 +24,7 @@ import zarr
 from rich.progress import TextColumn
 
 import sergen
-from sergen.audio_digest import BackgroundDigests, changed_audio, describe as describe_audio, record_audio
+from sergen.audio_digest import BackgroundDigests, changed_audio, describe as describe_audio, record_audio, with_frames
 from sergen.audio import resampled_length
 from sergen.augment import VIEWS, View, view_rng
 from sergen.console import progress_bar
@@ -157,7 +157,8 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             if damage.structural:
                 raise SergenError(f"this store lost chunks it cannot be repaired without: {', '.join(damage.structural)}",
                                   where=str(path), fix="rerun with --overwrite to rebuild it")
-            changed = changed_audio(group, root, np.flatnonzero(group["status"][:] != PENDING))
+            # only utterances with frames: a file that failed and was fixed since is what a rerun redoes
+            changed = changed_audio(group, root, with_frames(group))
             if changed:  # even at the same length: the store's frames stand for audio that is gone
                 raise SergenError(f"{describe_audio(changed)}; this store was made from the old audio", where=str(path),
                                   fix="rerun with --overwrite to rebuild it from the current files")

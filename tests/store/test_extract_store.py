@@ -311,3 +311,21 @@ def test_removal_killed_halfway_never_leaves_a_complete_looking_store(emodb_copy
     report = extract("melspec", "emodb", show_progress=False)
     assert report.complete and not report.skipped and report.written == report.n_utts
     assert verify_store(path).ok
+
+
+def test_a_failed_file_fixed_is_redone_by_a_rerun_never_called_changed_audio(emodb_copy, tmp_path):
+    """The failure message says "fix the files and rerun (only they are redone)": the fixed file's new bytes
+    are what it asked for, not audio that changed under the store's frames (hostile pass 5)."""
+    manifest, _ = load_manifest("emodb")
+    victim = emodb_copy / manifest.path[3]
+    good = victim.read_bytes()
+    victim.write_bytes(good[:30])
+    assert list(extract("melspec", "emodb").failures) == [manifest.utt_id[3]]
+    victim.write_bytes(good)
+    report = extract("melspec", "emodb")
+    assert report.complete and not report.failures and report.done_before == 189
+    reference = extract("melspec", "emodb", stores_root=tmp_path / "reference")
+    fixed, ref = sergen.open_store("melspec", "emodb"), sergen.open_store("melspec", "emodb", root=tmp_path / "reference")
+    np.testing.assert_array_equal(fixed.frames.values, ref.frames.values)
+    np.testing.assert_array_equal(fixed.n_frames.values, ref.n_frames.values)
+    assert reference.complete
