@@ -44,14 +44,23 @@ class MemoryPlan:
     shared_mib: int  # bank-file pages the running training sets can read at once (page cache, not mapped)
     resident_mib: int | None  # per-worker resident subset; None: banks are sampled whole
     asked: int = 0  # workers the grid could use (asked for, and no more than its runs); 0: not known
+    need_mib: int = 0  # what the plan takes at the least (processes, subsets, bank pages); over the budget: said
 
     def describe(self) -> str:
-        how = ("banks sampled whole, rows read from the shared page cache" if self.resident_mib is None
-               else f"resident subsets of {self.resident_mib:,} MiB per worker")
+        if self.resident_mib is not None:
+            how = f"resident subsets of {self.resident_mib:,} MiB per worker"
+        elif self.shared_mib:
+            how = (f"banks sampled whole, their rows read from bank files the page cache should hold: "
+                   f"~{self.shared_mib:,} MiB of them at once")
+        else:  # every bank under the cache threshold: built in each worker's memory, no bank file read
+            how = "banks sampled whole, held in the workers' memory"
         fewer = (f"; {self.asked} asked for, {self.workers} fit the budget (raise SERGEN_RAM_MIB for more)"
                  if self.workers < self.asked else "")
-        return (f"memory plan: {self.workers} worker(s) within {self.budget_mib:,} MiB "
-                f"({how}; bank pages cached {self.shared_mib:,} MiB{fewer})")
+        if self.need_mib > self.budget_mib:
+            asked = f"; {self.asked} asked for" if fewer else ""
+            return (f"memory plan: {self.workers} worker(s), estimated at ~{self.need_mib:,} MiB at the least, over "
+                    f"the budget of {self.budget_mib:,} MiB ({how}{asked}; raise SERGEN_RAM_MIB)")
+        return f"memory plan: {self.workers} worker(s) within {self.budget_mib:,} MiB ({how}{fewer})"
 
 
 def _mib(n_bytes: int) -> int:
@@ -87,10 +96,11 @@ def plan_grid(training_sets: list[dict[str, int]], requested_workers: int, n_run
     for workers in range(most, 0, -1):
         shared = shared_need_mib(training_sets, workers)
         if PARENT_MIB + workers * worker + shared <= budget:
-            return MemoryPlan(budget, workers, shared, None, most)
+            return MemoryPlan(budget, workers, shared, None, most, PARENT_MIB + workers * worker + shared)
     # resident subsets: as many workers as leave each a useful subset
     for workers in range(most, 0, -1):
         per_worker = (budget - PARENT_MIB - workers * worker) // workers
         if per_worker >= MIN_RESIDENT_MIB or workers == 1:
-            return MemoryPlan(budget, workers, 0, max(per_worker, 64), most)
+            subset = max(per_worker, 64)
+            return MemoryPlan(budget, workers, 0, subset, most, PARENT_MIB + workers * (worker + subset))
     raise AssertionError("unreachable")

@@ -82,7 +82,8 @@ def test_memory_plan_counts_shared_banks_once_and_falls_back_to_resident_subsets
     # a tiny budget: one worker, a small subset, never more workers than runs
     tiny = plan_grid(sets, 2, 14, budget_mib=1200)
     assert tiny.workers == 1
-    assert tiny.describe().endswith("; 2 asked for, 1 fit the budget (raise SERGEN_RAM_MIB for more))")
+    assert tiny.describe().endswith("over the budget of 1,200 MiB (resident subsets of 64 MiB per worker; 2 asked for; "
+                                    "raise SERGEN_RAM_MIB)")
     single = plan_grid([msp], 8, 1, budget_mib=64 * 1024)
     assert single.workers == 1 and "asked for" not in single.describe()  # one run needs one worker: nothing to say
 
@@ -137,7 +138,7 @@ def test_grid_under_a_small_ram_budget_stays_within_it(in_demo_workspace, tmp_pa
     out, _ = proc.communicate(timeout=600)
     sampler.join()
     assert proc.returncode == 0, out
-    assert "memory plan: 1 worker(s) within 1,400 MiB" in out
+    assert "memory plan: 1 worker(s), estimated at" in out and "over the budget of 1,400 MiB" in " ".join(out.split())
     assert len(list((tmp_path / "results" / "runs").glob("*.csv"))) == 3
     assert 100 < peak[0] <= budget
 

@@ -183,5 +183,11 @@ def test_the_plan_line_says_bank_pages_are_cached_not_mapped():
     from sergen.experiments.memory_plan import plan_grid
 
     whole = plan_grid([{"msp": 3 * 2**30}], requested_workers=2, n_runs=2, budget_mib=12_000)
-    assert whole.describe() == ("memory plan: 2 worker(s) within 12,000 MiB (banks sampled whole, rows read from the "
-                                "shared page cache; bank pages cached 3,072 MiB)")
+    assert whole.describe() == ("memory plan: 2 worker(s) within 12,000 MiB (banks sampled whole, their rows read from "
+                                "bank files the page cache should hold: ~3,072 MiB of them at once)")
+    in_ram = plan_grid([{}], requested_workers=2, n_runs=2, budget_mib=12_000)
+    assert in_ram.describe() == ("memory plan: 2 worker(s) within 12,000 MiB (banks sampled whole, held in the "
+                                 "workers' memory)")
+    tiny = plan_grid([{"msp": 3 * 2**30}], requested_workers=2, n_runs=2, budget_mib=64)
+    assert tiny.describe() == ("memory plan: 1 worker(s), estimated at ~1,714 MiB at the least, over the budget of 64 "
+                               "MiB (resident subsets of 64 MiB per worker; 2 asked for; raise SERGEN_RAM_MIB)")
