@@ -192,8 +192,10 @@ def audio_seconds(corpora) -> dict[str, float]:
 
 def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "egemaps"),
              views=("pink-noise", "reverb", "eq", "time-stretch"), workers: int = 2, seeds=DEMO_SEEDS,
-             sequence_heads: bool = True) -> Path:
-    """``sequence_heads``: also run ``attn`` and ``cnn`` (``demo_specs``) when the models include melspec."""
+             sequence_heads: bool = True, with_runs: bool = False):
+    """The report's path (``with_runs``: and the results folder's runs, ``sergen.results.Runs``, loaded once
+    for the matrices and the report). ``sequence_heads``: also run ``attn`` and ``cnn`` (``demo_specs``) when
+    the models include melspec."""
     models, views, seeds = list(models), list(views), list(seeds)
     _check_arguments(scale, models, views, workers, seeds)
     out = Path(out).absolute()
@@ -208,7 +210,8 @@ def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "e
     if not (out / CONFIG_NAME).exists():
         init_workspace(out)
     with use_workspace(out):
-        return _run_in_workspace(out, scale, models, views, workers, seeds, sequence_heads)
+        report, runs = _run_in_workspace(out, scale, models, views, workers, seeds, sequence_heads)
+    return (report, runs) if with_runs else report
 
 
 def demo_specs(models, views, seeds, sequence_heads: bool = True) -> list:
@@ -237,6 +240,7 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_
     from sergen.experiments.fragmentation import analyse_stores, save_fragmentation
     from sergen.experiments.grid import auroc_matrices, run_grid
     from sergen.report.markdown import build_report
+    from sergen.results import load_runs
     from sergen.train.heads import is_sequence
 
     started = time.perf_counter()
@@ -271,8 +275,10 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_
     step(f"grid: {len(specs)} probe runs ({len(seeds)} seeds"
          + (f"; {n_sequence} of them {' and '.join(SEQUENCE_HEADS)} on {SEQUENCE_MODEL}, seed {seeds[0]}" if n_sequence
             else "") + f") on {workers} worker(s)")
-    run_grid(specs, workers=workers)  # one pool: the long sequence runs start first, beside the short ones
-    auroc_matrices()  # rebuilt from every run in the demo workspace's results folder
+    run_grid(specs, workers=workers, load_results=False)  # one pool: the long sequence runs first, beside the short
+    # the folder's runs loaded once (their freshness checked once) for the matrices, the report and the console
+    runs = load_runs(results_dir)
+    auroc_matrices(results_dir, runs=runs)  # rebuilt from every run in the demo workspace's results folder
     step("grid done")
 
     for model in models:
@@ -280,6 +286,7 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_
         save_fragmentation(frag, results_dir / "fragmentation" / model, f"{model} · synthetic demo")
     step("fragmentation analysis done")
 
-    report = build_report(results_dir, data_dir("reports") / "latest", title="sergen demo report (synthetic data)")
+    report = build_report(results_dir, data_dir("reports") / "latest", title="sergen demo report (synthetic data)",
+                          runs=runs)
     step(f"report written: {report}")
-    return report
+    return report, runs
