@@ -178,7 +178,8 @@ def plan_grid(specs: list[ProbeSpec], results_dir=None, stores_root=None) -> Gri
 
 
 def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers: int | None = None,
-             show_progress: bool = True, scheduler: str | None = None, load_results: bool = True) -> pd.DataFrame | None:
+             show_progress: bool = True, scheduler: str | None = None,
+             load_results: bool = True) -> pd.DataFrame | None:
     """Run what is not done yet; return the results of every spec (old and new) as one tidy table
     (``load_results=False``: None, for a caller that loads the folder's runs itself, once).
     ``scheduler`` (``local[:N]`` or a Dask address) runs the combinations as Dask tasks instead of local
