@@ -38,6 +38,7 @@ STAGES = {  # (module, attribute) → stage; a stage inside another is charged t
     ("sergen.demo", "extract_stores"): "extraction",
     ("sergen.experiments.grid", "run_grid"): "grid",
     ("sergen.experiments.grid", "auroc_matrices"): "AUROC matrices",
+    ("sergen.results", "load_runs"): "AUROC matrices",  # the demo loads the runs once, for the matrices and the report
     ("sergen.experiments.fragmentation", "analyse_stores"): "fragmentation",
     ("sergen.experiments.fragmentation", "save_fragmentation"): "fragmentation",
     ("sergen.report.markdown", "build_report"): "report",

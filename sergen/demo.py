@@ -192,8 +192,10 @@ def audio_seconds(corpora) -> dict[str, float]:
 
 def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "egemaps"),
              views=("pink-noise", "reverb", "eq", "time-stretch"), workers: int = 2, seeds=DEMO_SEEDS,
-             sequence_heads: bool = True) -> Path:
-    """``sequence_heads``: also run ``attn`` and ``cnn`` (``demo_specs``) when the models include melspec."""
+             sequence_heads: bool = True, with_runs: bool = False):
+    """The report's path (``with_runs``: and the results folder's runs, ``sergen.results.Runs``, loaded once
+    for the matrices and the report). ``sequence_heads``: also run ``attn`` and ``cnn`` (``demo_specs``) when
+    the models include melspec."""
     models, views, seeds = list(models), list(views), list(seeds)
     _check_arguments(scale, models, views, workers, seeds)
     out = Path(out).absolute()
@@ -208,7 +210,8 @@ def run_demo(out: str | Path = "demo", scale: float = 1.0, models=("melspec", "e
     if not (out / CONFIG_NAME).exists():
         init_workspace(out)
     with use_workspace(out):
-        return _run_in_workspace(out, scale, models, views, workers, seeds, sequence_heads)
+        report, runs = _run_in_workspace(out, scale, models, views, workers, seeds, sequence_heads)
+    return (report, runs) if with_runs else report
 
 
 def demo_specs(models, views, seeds, sequence_heads: bool = True) -> list:
@@ -233,10 +236,20 @@ def demo_specs(models, views, seeds, sequence_heads: bool = True) -> list:
     return specs
 
 
-def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_heads: bool = True) -> Path:
+def fragmentation_of(models: list[str], results_dir: Path) -> None:
+    """Each model's fragmentation analysis over the five corpora, saved under ``results/fragmentation/``."""
     from sergen.experiments.fragmentation import analyse_stores, save_fragmentation
+
+    for model in models:
+        frag = analyse_stores(model, list(CORPORA))
+        save_fragmentation(frag, results_dir / "fragmentation" / model, f"{model} · synthetic demo")
+
+
+def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_heads: bool = True) -> Path:
+    from sergen.demo_background import Background
     from sergen.experiments.grid import auroc_matrices, run_grid
     from sergen.report.markdown import build_report
+    from sergen.results import load_runs
     from sergen.train.heads import is_sequence
 
     started = time.perf_counter()
@@ -271,15 +284,22 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_
     step(f"grid: {len(specs)} probe runs ({len(seeds)} seeds"
          + (f"; {n_sequence} of them {' and '.join(SEQUENCE_HEADS)} on {SEQUENCE_MODEL}, seed {seeds[0]}" if n_sequence
             else "") + f") on {workers} worker(s)")
-    run_grid(specs, workers=workers)  # one pool: the long sequence runs start first, beside the short ones
-    auroc_matrices()  # rebuilt from every run in the demo workspace's results folder
+    # the fragmentation analysis reads only the stores: it runs beside the grid, niced, on the CPU the grid leaves idle
+    fragmentation = Background(fragmentation_of, list(models), results_dir)
+    try:
+        run_grid(specs, workers=workers, load_results=False)  # one pool: the long sequence runs first
+    except BaseException:
+        fragmentation.cancel()
+        raise
+    # the folder's runs loaded once (their freshness checked once) for the matrices, the report and the console
+    runs = load_runs(results_dir)
+    auroc_matrices(results_dir, runs=runs)  # rebuilt from every run in the demo workspace's results folder
     step("grid done")
 
-    for model in models:
-        frag = analyse_stores(model, list(CORPORA))
-        save_fragmentation(frag, results_dir / "fragmentation" / model, f"{model} · synthetic demo")
+    fragmentation.result()
     step("fragmentation analysis done")
 
-    report = build_report(results_dir, data_dir("reports") / "latest", title="sergen demo report (synthetic data)")
+    report = build_report(results_dir, data_dir("reports") / "latest", title="sergen demo report (synthetic data)",
+                          runs=runs)
     step(f"report written: {report}")
-    return report
+    return report, runs

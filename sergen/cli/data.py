@@ -131,13 +131,12 @@ def demo(
     except ValueError:
         raise SergenError(f"--seeds must be whole numbers separated by commas, not {seeds!r}",
                           fix="e.g. --seeds 0,1,2") from None
-    report = run_demo(out, scale=scale, models=[m for m in models.split(",") if m],
-                      views=[v for v in views.split(",") if v], workers=workers, seeds=seed_list,
-                      sequence_heads=sequence_heads)
+    report, runs = run_demo(out, scale=scale, models=[m for m in models.split(",") if m],
+                            views=[v for v in views.split(",") if v], workers=workers, seeds=seed_list,
+                            sequence_heads=sequence_heads, with_runs=True)
     from sergen.report.remedy_sections import console_lines
-    from sergen.results import load_runs
 
-    runs = load_runs(out / "results")  # the remedy the demo runs (--norm corpus) against its baseline, at a glance
+    # the remedy the demo runs (--norm corpus) against its baseline, at a glance (the runs the report read)
     for line in console_lines(runs.rows, runs.records):
         console.print(line, highlight=False, markup=False)
     console.print(f"[bold green]report: {report}")

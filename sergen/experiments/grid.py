@@ -23,7 +23,7 @@ from sergen.experiments.probe import ProbeSpec, fold_specs, layer_specs, probe_r
 from sergen.train.heads import ADVERSARIAL, HEADS
 from sergen.train.norms import check_norm, norm_strategy
 from sergen.train.pooling import check_pool
-from sergen.results import load_runs, matrices_dir
+from sergen.results import Runs, load_runs, matrices_dir
 from sergen.report.protocols import with_protocol_columns
 
 
@@ -178,8 +178,10 @@ def plan_grid(specs: list[ProbeSpec], results_dir=None, stores_root=None) -> Gri
 
 
 def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers: int | None = None,
-             show_progress: bool = True, scheduler: str | None = None) -> pd.DataFrame:
-    """Run what is not done yet; return the results of every spec (old and new) as one tidy table.
+             show_progress: bool = True, scheduler: str | None = None,
+             load_results: bool = True) -> pd.DataFrame | None:
+    """Run what is not done yet; return the results of every spec (old and new) as one tidy table
+    (``load_results=False``: None, for a caller that loads the folder's runs itself, once).
     ``scheduler`` (``local[:N]`` or a Dask address) runs the combinations as Dask tasks instead of local
     worker processes; results are written by the tasks into the shared results folder. Locally, each
     store's bank is built once before the runs, runs that share banks go side by side, and one memory plan
@@ -205,17 +207,18 @@ def run_grid(specs: list[ProbeSpec], stores_root=None, results_dir=None, workers
     if not specs:
         raise SergenError("the grid is empty: no combination to run", fix="give at least one model, training set, "
                           "head, seed, scramble and augmentation share")
-    return load_runs(results_dir, [s.run_id for s in specs]).rows
+    return load_runs(results_dir, [s.run_id for s in specs]).rows if load_results else None
 
 
-def auroc_matrices(results_dir=None) -> dict[str, Path]:
+def auroc_matrices(results_dir=None, runs: Runs | None = None) -> dict[str, Path]:
     """train × test mean AUROC (over seeds) for each model, head, scramble and augmentation share,
     rebuilt from every fresh run in the results folder (not only the last grid's), so a grid on one
     training corpus keeps the rows an earlier grid wrote; matrices no fresh run supports any more are
-    removed."""
+    removed. ``runs``: that folder's runs already loaded (``load_runs(results_dir)``: checking 228 runs'
+    freshness costs seconds, and the demo's report reads the same)."""
     if isinstance(results_dir, pd.DataFrame):  # callers that passed their grid's rows: the folder decides
         results_dir = None
-    runs = load_runs(results_dir)
+    runs = runs or load_runs(results_dir)
     results = runs.rows
     out_dir = matrices_dir(results_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,19 @@
 
 Frame count, measured on opensmile 2.6: inputs shorter than 960 samples (60 ms, the pitch window) give
 one frame; from 960 on, ``(n − 960) // 160 + 2``. Shorter inputs are padded to 960 samples.
+
+One openSMILE engine per extractor, reset between utterances (``SmileEngine``): ``Smile.process_signal``
+builds, configures and frees an engine for every call and wraps the frames in a pandas frame, ~8 ms a call
+against ~10 ms per second of audio; on the demo's audio (calls of ~1.4 s) the engine cut
+eGeMAPS's CPU seconds by 22 %. Reset gives the frames ``process_signal`` gives, value for value (``tests/test_egemaps_engine.py``).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -33,6 +40,10 @@ class EGeMAPS(Extractor):
         self._smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
                                       feature_level=opensmile.FeatureLevel.LowLevelDescriptors)
         self.feature_names = list(self._smile.feature_names)
+        self._engine: SmileEngine | None | bool = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_engine": None}  # an engine is a C object: each process builds its own
 
     def num_frames(self, n_samples: int) -> int:
         return (self.padded_length(n_samples) - 960) // 160 + 2
@@ -49,7 +60,55 @@ class EGeMAPS(Extractor):
 
     def embed_one(self, waveform: np.ndarray) -> np.ndarray:
         with deferred_sigint():  # opensmile runs Python callbacks from C, where a Ctrl-C would be swallowed
-            return self._smile.process_signal(waveform, self.sample_rate).to_numpy(dtype=np.float32)
+            if self._engine is None:  # False: this opensmile offers none
+                self._engine = SmileEngine.for_smile(self._smile, self.sample_rate) or False
+            try:
+                frames = self._engine.frames(waveform) if self._engine else None
+            except BaseException:
+                self._engine = None  # an engine stopped mid-run is not reused: the next call builds a new one
+                raise
+            if frames is None:  # no engine on this opensmile, or no frame: process_signal's own answer
+                return self._smile.process_signal(waveform, self.sample_rate).to_numpy(dtype=np.float32)
+            return frames
+
+
+class SmileEngine:
+    """One openSMILE engine run on utterance after utterance: ``process_signal``'s steps (the signal as
+    16-bit integers, fed to the external audio source, frames collected from the external sink) without
+    building the engine again each time — it is reset after each run, which openSMILE's API allows."""
+
+    def __init__(self, engine, source: str, sink: str):
+        self._engine, self._source, self._sink = engine, source, sink
+        self._finalizer = weakref.finalize(self, engine.free)
+
+    @classmethod
+    def for_smile(cls, smile, sample_rate: int) -> "SmileEngine | None":
+        """An engine configured as ``smile`` configures its own per call; None where this opensmile lacks the
+        pieces (then ``process_signal`` does the work)."""
+        try:
+            from opensmile.core.config import config
+
+            options = smile._options()
+            options.update(source=os.path.join(smile.default_config_root, config.EXTERNAL_INPUT_CONFIG),
+                           sampleRate=sample_rate, nBits=16)
+            engine = smile._smile(options=options)
+            return cls(engine, config.EXTERNAL_SOURCE_COMPONENT, config.EXTERNAL_OUTPUT_COMPONENT)
+        except (AttributeError, ImportError, TypeError):
+            return None
+
+    def frames(self, waveform: np.ndarray) -> np.ndarray | None:
+        """``[T, 25]`` float32 frames of one utterance, or None when openSMILE gave no frame."""
+        signal = np.array(waveform, copy=True)  # process_signal's conversion, in the input's own dtype
+        signal *= 32768
+        rows: list[np.ndarray] = []
+        engine = self._engine
+        engine.external_sink_set_callback_ex(self._sink, lambda data, meta: rows.append(data.copy()))
+        engine.external_audio_source_write_data(self._source, bytes(signal.astype(np.int16)))
+        engine.external_audio_source_set_eoi(self._source)
+        engine.run()
+        engine.reset()  # ready for the next utterance; its callback is registered anew
+        getattr(engine, "_callbacks", []).clear()  # the old callbacks, no longer called: not kept for every call
+        return np.vstack(rows).astype(np.float32) if rows else None
 
 
 @contextmanager
