@@ -5,6 +5,7 @@ and test splits. Loaded once per process and reused across a grid's runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from functools import lru_cache
 
 import numpy as np
@@ -16,6 +17,7 @@ from sergen.experiments import mapped_pages
 from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, ensure_bank_file, open_bank,
                                            threshold_bytes)
 from sergen.store.digests import FrameCheck
+from sergen.store.layout import rebuild_command
 from sergen.experiments.store_index import (index_of, layer_columns, single_layer_error,  # noqa: F401
                                             store_index, store_ref)
 from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
@@ -105,10 +107,11 @@ def _stream_blocks(data, block_frames: int = 1 << 13):
         try:
             rows = frames[lo:hi]
         except (RuntimeError, ValueError, OSError) as exc:  # a chunk file whose bytes do not decode
+            model, name = Path(data.path).parent.name, Path(data.path).name.removesuffix(".zarr")
             raise SergenError(f"frames {lo}–{hi} of {data.path} cannot be read ({type(exc).__name__}: {exc}); "
                               "a frame chunk file is corrupt", where=data.path,
-                              fix="`sergen stores verify MODEL CORPUS` names the utterances it holds; rebuild "
-                                  "the store with `sergen extract --model MODEL --corpus CORPUS --overwrite`") from exc
+                              fix=f"`sergen stores verify {model} {name}` names the utterances it holds; rebuild "
+                                  f"the store with {rebuild_command(model, name)}") from exc
         check(int(lo), rows)
         yield i, j, lo, rows[:, data.columns], check
         i = j

@@ -145,6 +145,19 @@ def test_changed_bytes_in_a_chunk_fail_its_checksum_not_the_decompressor(store):
     assert set(owners(store, slice(4096, 8192))) & report.affected
 
 
+def test_a_corrupt_chunk_met_by_a_bank_build_names_the_store_in_its_fix(store, workspace, monkeypatch):
+    """The fix once said `sergen stores verify MODEL CORPUS`, placeholders and all (hostile pass 5)."""
+    chunk = store / "frames/c/1/0"
+    data = bytearray(chunk.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    chunk.write_bytes(bytes(data))
+    with pytest.raises(SergenError) as caught:
+        _bank(monkeypatch, workspace)
+    assert "a frame chunk file is corrupt" in caught.value.what
+    assert caught.value.fix.startswith("`sergen stores verify melspec emodb` names the utterances it holds; rebuild "
+                                       "the store with `sergen extract --model melspec --corpus emodb --overwrite`")
+
+
 def test_store_copied_from_another_folder_is_refused_by_name(store, workspace):
     shutil.copytree(store, workspace / "stores" / "egemaps" / "emodb.zarr")
     with pytest.raises(SergenError) as exc:
