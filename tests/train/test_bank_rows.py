@@ -2,7 +2,6 @@
 mapped gather in every path that reads a bank (window sums, sums of squares, frame units, a whole grid's
 records and rows), with none of the file's pages mapped into the process."""
 
-import json
 import platform
 
 import numpy as np
@@ -12,7 +11,6 @@ import pytest
 import sergen.train.bank_rows as bank_rows
 from sergen.experiments import data, mapped_pages
 from sergen.experiments.grid import grid_specs, run_grid
-from sergen.results import load_runs
 from sergen.train.bank_rows import gather, read_rows, reads_by_rows
 from sergen.train.frame_stream import store_units
 from sergen.train.framebank import build_store_bank
@@ -141,22 +139,7 @@ def test_reading_by_rows_maps_no_page_of_the_bank(tmp_path, monkeypatch):
     assert mapping_rss_kib(path) > 0
 
 
-@pytest.fixture
-def fresh_bank_caches():
-    data._store_bank.cache_clear(), data._training_bank.cache_clear()
-    yield
-    data._store_bank.cache_clear(), data._training_bank.cache_clear()
-
-
-def comparable_runs(results, specs) -> dict:
-    records = load_runs(results, [s.run_id for s in specs]).records
-    out = {}
-    for run_id, record in records.items():
-        record = json.loads(record.to_json())
-        for timed in ("finished", "rows_sha256", "record_sha256"):  # digests of files holding the times
-            record.pop(timed)
-        out[run_id] = record
-    return out
+from tests.experiments.test_memory_release import comparable_runs, fresh_bank_caches  # noqa: E402,F401
 
 
 def test_grid_reading_bank_rows_equals_grid_through_the_mapping(in_demo_workspace, tmp_path, monkeypatch,
