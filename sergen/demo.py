@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import re
+import zipfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
@@ -67,7 +68,9 @@ def check_demo_workspace(out: Path) -> None:
                           where=str(out), fix="choose a new or empty folder with --out (default: demo)")
 
 
-RUN_FILE = re.compile(r"(?P<id>[0-9a-f]{16})\.(csv|json)|\.[0-9a-f]{16}\.(csv|json)\.partial|\.write-check-\w+")
+RUN_FILE = re.compile(r"(?P<id>[0-9a-f]{16})\.(csv|json|scores\.npz)|\.[0-9a-f]{16}\.(csv|json|scores\.npz)\.partial"
+                      r"|\.write-check-\w+")
+SCORES_MEMBER = re.compile(r"c\d+_(corpus|utt_id|label|proba)\.npy")  # sergen.experiments.run_scores's arrays
 FRAGMENTATION_FILES = ("fragmentation.csv", "centroid_similarity.csv", "projection.png", "centroid_similarity.png")
 
 
@@ -85,12 +88,16 @@ def _sergen_wrote(results_dir: Path, path: Path) -> bool:
         if not match or not match.group("id"):
             return bool(match)  # a partial save or a write check, by sergen's own names
         try:
+            if path.name.endswith(".scores.npz"):  # a run's per-utterance scores: a zip of sergen's own arrays
+                with zipfile.ZipFile(path) as archive:
+                    names = archive.namelist()
+                return bool(names) and all(SCORES_MEMBER.fullmatch(n) for n in names)
             if path.suffix == ".csv":
                 with path.open(encoding="utf-8") as fh:
                     return fh.readline().rstrip("\r\n") == ",".join(ROW_COLUMNS)
             record = json.loads(path.read_text(encoding="utf-8"))
             return isinstance(record, dict) and record.get("run_id") == match.group("id")
-        except (OSError, UnicodeDecodeError, ValueError):
+        except (OSError, UnicodeDecodeError, ValueError, zipfile.BadZipFile):
             return False
     if len(parts) == 2 and parts[0] == "matrices":
         if parts[1] == ".written.json":

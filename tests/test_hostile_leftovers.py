@@ -486,3 +486,27 @@ def test_a_deleted_manifest_is_said_when_the_store_copy_stands_in(cli, private_w
     assert code == 0
     assert (f"warning: no manifest for emodb ({private_ws / 'manifests' / 'emodb.csv'}): its labels and splits are "
             "the copy its store made at extraction") in text
+
+
+def test_a_runs_scores_file_is_the_demos_own_and_a_foreign_npz_is_not(tmp_path):
+    """A rerun of `make demo` into its workspace was refused: the runs' ``.scores.npz`` files (added after the
+    demo's list of its own files) counted as the user's (hostile pass 5)."""
+    import numpy as np
+
+    from sergen.demo import demo_results_files
+    from sergen.experiments.run_scores import UtteranceScores, write_scores
+    from sergen.errors import SergenError
+
+    results = tmp_path / "results"
+    _demo_results(results)
+    write_scores("0123456789abcdef", {"emodb": UtteranceScores(np.array(["a", "b"]), np.array([0, 1]),
+                                                                np.full((2, 4), 0.25, np.float32))}, results)
+    (results / "runs/.fedcba9876543210.scores.npz.partial").write_bytes(b"half")
+    assert len(demo_results_files(results)) == 8
+    with open(results / "runs/fedcba9876543210.scores.npz", "wb") as fh:
+        np.savez(fh, my_array=np.zeros(3))  # named like a run's scores, holding the user's own arrays
+    with pytest.raises(SergenError, match="fedcba9876543210.scores.npz"):
+        demo_results_files(results)
+    (results / "runs/fedcba9876543210.scores.npz").write_bytes(b"not a zip")
+    with pytest.raises(SergenError, match="fedcba9876543210.scores.npz"):
+        demo_results_files(results)
