@@ -33,6 +33,10 @@ def test_demo_data_manifest_extract_and_stores(tmp_path, monkeypatch):
     assert "ravdess" in result.output and "yes" in result.output
     result = runner.invoke(app, ["stores", "verify", "melspec", "ravdess"])
     assert result.exit_code == 0 and "ok" in result.output
+    result = runner.invoke(app, ["stores", "verify", "MELSPEC", "RAVDESS"])  # names read as extract reads them
+    assert result.exit_code == 0 and "melspec/ravdess: ok" in result.output
+    result = runner.invoke(app, ["stores", "verify", "melspec", "ravdess@"])
+    assert result.exit_code != 0 and "'ravdess@' is not a store name" in str(result.exception)
 
 
 def test_unknown_names_exit_2_with_the_known_ones(tmp_path):

@@ -235,9 +235,10 @@ def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(No
     from sergen.config import data_dir
     from sergen.store.layout import extract_command, store_path
     from sergen.store.location import check_store_slot, exists
+    from sergen.store.ref import store_name_of
     from sergen.store.verify import verify_store
 
-    model = canonical_model(model)
+    model, corpus = canonical_model(model), store_name_of(corpus)  # names read as extract and probe read them
     path = store_path(model, corpus, root or data_dir("stores"))
     check_store_slot(path)  # a file named like the store is named as such
     if not exists(path):

@@ -44,7 +44,7 @@ class StoreRef:
 
             raise SergenError(f"StoreRef.of needs the workspace's folders as its third argument, got {dirs!r}",
                               fix="pass sergen.config.workspace_dirs() (and a stores folder elsewhere as root=)")
-        return cls(_model_name(model), _store_name(name), str(root if root is not None else dirs.stores), layer or "-",
+        return cls(_model_name(model), store_name_of(name), str(root if root is not None else dirs.stores), layer or "-",
                    dirs.manifests if dirs.owns(root) else None,
                    dirs.stores_origin if root is None else "")
 
@@ -112,13 +112,18 @@ def _model_name(model: str) -> str:
     return canonical_model(model.strip()) if isinstance(model, str) else model
 
 
-def _store_name(name: str) -> str:
+def store_name_of(name: str) -> str:
     """A store's name as the CLI reads a corpus: case and aliases resolved before a view's ``@``, the view in
     lower case (``EmoDB@Time-Stretch`` is ``emodb@time-stretch``); other corpora's names (folder corpora,
-    other tools' stores) as given."""
+    other tools' stores) as given. ``ravdess@`` or ``@eq`` (a corpus or view left out) is refused."""
     if not isinstance(name, str):
         return name
     from sergen.corpora import CORPUS_READERS
 
     base, at, view = name.strip().partition("@")
+    if not base or (at and not view):
+        from sergen.errors import SergenError
+
+        raise SergenError(f"{name!r} is not a store name: a corpus, or a corpus and a view as corpus@view",
+                          fix="e.g. ravdess or ravdess@eq (`sergen stores ls` lists the stores there are)")
     return CORPUS_READERS.resolve(base) + at + view.lower()
