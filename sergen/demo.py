@@ -244,12 +244,17 @@ def demo_specs(models, views, seeds, sequence_heads: bool = True) -> list:
 
 
 def fragmentation_of(models: list[str], results_dir: Path) -> None:
-    """Each model's fragmentation analysis over the five corpora, saved under ``results/fragmentation/``."""
+    """Each model's fragmentation analysis over the five corpora, saved under ``results/fragmentation/``.
+    BLAS on one thread: its probes' last digits then do not depend on the cores of the process that runs it (the
+    demo's own, or its background process), and it runs beside the grid, which has the cores."""
+    from threadpoolctl import threadpool_limits
+
     from sergen.experiments.fragmentation import analyse_stores, save_fragmentation
 
-    for model in models:
-        frag = analyse_stores(model, list(CORPORA))
-        save_fragmentation(frag, results_dir / "fragmentation" / model, f"{model} · synthetic demo")
+    with threadpool_limits(limits=1):
+        for model in models:
+            frag = analyse_stores(model, list(CORPORA))
+            save_fragmentation(frag, results_dir / "fragmentation" / model, f"{model} · synthetic demo")
 
 
 def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_heads: bool = True) -> Path:

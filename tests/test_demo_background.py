@@ -54,3 +54,28 @@ def test_fragmentation_beside_the_grid_equals_fragmentation_in_line(in_demo_work
     for name in ("fragmentation.csv", "centroid_similarity.csv"):
         inline = (tmp_path / "inline" / "fragmentation" / "melspec" / name).read_bytes()
         assert (tmp_path / "beside" / "fragmentation" / "melspec" / name).read_bytes() == inline
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self"), reason="Linux's parent-death signal")
+def test_the_background_process_dies_with_a_killed_demo(tmp_path):
+    """A ``kill -9`` of the demo left its background process writing figures for ~40 s (hostile pass 5)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time\nfrom sergen.demo_background import Background\n"
+            "b = Background(time.sleep, 120)\nprint(b._proc.pid, flush=True)\ntime.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    time.sleep(1.0)  # the child is past its start
+    assert os.path.exists(f"/proc/{child}")
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):
+        if not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the background process outlived the killed demo")
