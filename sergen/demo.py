@@ -39,10 +39,11 @@ DEMO_SEEDS = (0, 1, 2)
 # scratch fragment the classes by corpus as the probes on features do?). 12 runs (their cost: docs/frames.md)
 SEQUENCE_HEADS = ("attn", "cnn")
 SEQUENCE_MODEL = "melspec"
-# a short schedule: 200 steps at most, kept from step 100 on (the defaults' 500-step warm-up and 300-step
-# patience cost a CNN 800 steps or more, ~2 min a run on the shared machine). The cost is the steps: 300
-# steps (cross-corpus AUROC of cnn 0.751, attn 0.767) projected the demo past 5 minutes (docs/frames.md)
-SEQUENCE_TRAINING = {"max_steps": 200, "min_steps": 100}
+# a short schedule: 120 steps at most, kept from step 60 on (the defaults' 500-step warm-up and 300-step
+# patience cost a CNN 800 steps or more, ~2 min a run on the shared machine). The cost is the steps: at 200
+# steps the 12 runs took 102 of the demo grid's 339 run-seconds and `make demo` 5 min 19 s on a quiet machine;
+# cross-corpus AUROC at 300 / 200 / 120 steps: docs/frames.md
+SEQUENCE_TRAINING = {"max_steps": 120, "min_steps": 60}
 # the file that marks a folder as a demo workspace sergen made, so a rerun may replace what is in it
 WORKSPACE_MARKER = "SERGEN_DEMO_WORKSPACE.json"
 

@@ -47,8 +47,8 @@ def test_the_demo_runs_attn_and_cnn_on_melspec_beside_linear_and_mlp(melspec_dem
     assert plan(sequence) == (
         [("melspec", c, h, 0, False, 0.0, "global") for c in CORPORA for h in ("attn", "cnn")]
         + [("melspec", ALL, "cnn", 0, scramble, 0.0, "global") for scramble in (False, True)])
-    assert {s.training for s in sequence} == {TrainConfig(max_steps=200, min_steps=100)}
-    assert SEQUENCE_TRAINING == {"max_steps": 200, "min_steps": 100}
+    assert {s.training for s in sequence} == {TrainConfig(max_steps=120, min_steps=60)}
+    assert SEQUENCE_TRAINING == {"max_steps": 120, "min_steps": 60}
     assert {s.training for s in without} == {TrainConfig()}  # the mean heads' run ids are untouched
     assert {s.test for s in sequence} == {CORPORA}  # tested on every corpus
 
