@@ -16,20 +16,9 @@ from sergen.train.frame_stream import store_units
 from sergen.train.framebank import build_store_bank
 from sergen.train.loop import TrainConfig
 
+from tests.experiments.test_memory_release import mapping_rss_kib
+
 linux_only = pytest.mark.skipif(platform.system() != "Linux", reason="reads /proc/self/smaps")
-
-
-def mapping_rss_kib(path) -> int:
-    """Resident KiB of this process's mappings of ``path`` (/proc/self/smaps)."""
-    total, inside = 0, False
-    with open("/proc/self/smaps") as fh:
-        for line in fh:
-            head = line.split()
-            if head and "-" in head[0] and not head[0].endswith(":"):
-                inside = line.rstrip().endswith(str(path))
-            elif inside and line.startswith("Rss:"):
-                total += int(head[1])
-    return total
 
 
 def file_bank(tmp_path, squares=False, n_utts=40, dim=32, seed=0):
