@@ -97,11 +97,13 @@ def read_rows(table: np.ndarray, rows: np.ndarray, out: np.ndarray | None = None
     return out
 
 
-def gather(table: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def gather(table: np.ndarray, rows: np.ndarray, *same_layout: np.ndarray) -> tuple[np.ndarray, ...]:
     """(compact table, indices into it) with ``compact[indices] == table[rows]``: the distinct rows read
-    once, in order. For an in-RAM table (or with ``READ_BY_ROWS`` off): the table itself and ``rows``."""
+    once, in order. For an in-RAM table (or with ``READ_BY_ROWS`` off): the table itself and ``rows``.
+    Tables of ``table``'s layout in ``same_layout`` (a bank's sums of squares) get the same rows read and
+    follow, compact or whole, after the indices: the distinct rows are found once for all of them."""
     rows = np.asarray(rows, np.int64)
     if not reads_by_rows(table):
-        return table, rows
+        return (table, rows, *same_layout)
     distinct, indices = np.unique(rows, return_inverse=True)
-    return read_rows(table, distinct), indices.reshape(-1)
+    return (read_rows(table, distinct), indices.reshape(-1), *(read_rows(t, distinct) for t in same_layout))

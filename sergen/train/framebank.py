@@ -101,8 +101,7 @@ class StoreBank:
         if self.squares is None:
             raise ValueError("this store bank holds no sums of squares (built for mean pooling only)")
         rows, offsets, weights = self._bag_inputs(utt, k0, k1, sign, out_row, n_out)
-        sums, local = gather(self.prefix, rows)
-        squares = gather(self.squares, rows)[0]  # the same distinct rows, in the same order
+        sums, local, squares = gather(self.prefix, rows, self.squares)  # the same distinct rows from both
         return (self._bag(self._table_tensor(sums), local, offsets, weights),
                 self._bag(self._table_tensor(squares), local, offsets, weights))
 
