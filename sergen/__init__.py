@@ -20,11 +20,9 @@ def open_store(model, corpus=None, root=None, **kwargs):
     model aliases (``clap``, ``wavlm``, ``hf:<id>``) name the same store as the canonical name. ``model`` may
     also be a store handle (``sergen.store.ref.StoreRef``); ``root`` defaults to the workspace's stores folder."""
     from sergen.config import workspace_dirs
-    from sergen.extractors import canonical_model
+    from sergen.errors import SergenError
     from sergen.store.reader import open_store as _open
     from sergen.store.ref import StoreRef
-
-    from sergen.errors import SergenError
 
     if isinstance(model, StoreRef):
         if corpus is not None or root is not None:
@@ -38,7 +36,8 @@ def open_store(model, corpus=None, root=None, **kwargs):
             raise SergenError(f"open_store needs a {what} name, got {shown}",
                               fix='e.g. sergen.open_store("melspec", "emodb"); a stores folder elsewhere (a path or '
                                   'URL) goes in root=, not in the names')
-    # StoreRef.of reads the names as the CLI does: aliases and case resolved (``EmoDB@Time-Stretch``)
-    return _open(StoreRef.of(canonical_model(model), corpus, workspace_dirs(), root), **kwargs)
+    # StoreRef.of reads the names as the CLI does: model and corpus aliases and case resolved (``EmoDB@Time-Stretch``)
+    return _open(StoreRef.of(model, corpus, workspace_dirs(), root), **kwargs)
+
 
 __all__ = ["LABELS", "CORPORA", "corpus_order", "open_store", "__version__"]

@@ -29,8 +29,6 @@ LAYERS = [  # top first; a module belongs to the layer of its longest listed pre
 ]
 
 ALLOWED = {  # (importer, imported): why this import may run against the layering
-    ("sergen", "sergen.extractors"): "the public `sergen.open_store` (README) resolves model aliases; imported "
-                                     "when called, so `import sergen` stays light",
     ("sergen", "sergen.store.reader"): "the public `sergen.open_store` (README) is the store reader's; imported "
                                        "when called",
     ("sergen", "sergen.store.ref"): "the public `sergen.open_store` (README) makes or takes a store handle; "
