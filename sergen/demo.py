@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import re
-import zipfile
 import time
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -258,7 +258,7 @@ def fragmentation_of(models: list[str], results_dir: Path) -> None:
             save_fragmentation(frag, results_dir / "fragmentation" / model, f"{model} · synthetic demo")
 
 
-def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_heads: bool = True) -> Path:
+def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_heads: bool = True) -> tuple:
     from sergen.demo_background import Background
     from sergen.experiments.grid import auroc_matrices, run_grid
     from sergen.report.markdown import build_report
