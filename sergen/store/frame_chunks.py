@@ -11,6 +11,14 @@ Zarr as before, which merges them with what the chunk already holds.
 
 A ``write`` returns once every chunk it covers is stored, so the writer's order (frames, then status) and
 with it every crash-safety guarantee of ``StoreWriter`` is unchanged.
+
+With ``carry_tail`` (``StoreWriter``'s frames), a write's last rows that do not fill their chunk are held in
+memory instead (the tail), and the next write that starts where they end takes them as the head of its first
+chunk, which is then whole and goes to the pool. Why: windows end inside chunks, so each window cost two
+partial chunks through Zarr (read the chunk back, decode, merge, encode, write), which was most of Zarr's
+threads' CPU on melspec (issue 22). ``settle`` writes a held tail through Zarr (once per ``StoreWriter.flush``,
+before any status is marked), and keeps it in memory, so the chunk is still completed from memory by the next
+write. The chunk files' bytes are the same either way: a whole chunk encoded once is what Zarr's merges leave.
 """
 
 from __future__ import annotations
@@ -45,12 +53,15 @@ def chunk_pool(threads: int) -> ThreadPoolExecutor:
 class FrameChunks:
     """Row ranges of a 2-D array chunked by rows only (whole feature rows per chunk, as ``frames`` is)."""
 
-    def __init__(self, array: zarr.Array, threads: int):
+    def __init__(self, array: zarr.Array, threads: int, carry_tail: bool = False):
         if len(array.shape) != 2 or array.chunks[1] != array.shape[1]:
             raise ValueError(f"FrameChunks writes arrays chunked by rows only, not chunks {array.chunks}")
         self.array = array
         self.rows = array.chunks[0]
         self._pool = chunk_pool(threads) if threads > 1 else None  # one thread: Zarr's own path, as before
+        self.carry_tail = carry_tail
+        # the held tail: (row where its chunk starts, the rows from there, whether they are on disk yet)
+        self._tail: tuple[int, np.ndarray, bool] | None = None
         try:  # Zarr's codecs for this array, as its own writes use them (Zarr 3's internals)
             self._pipeline = array._async_array.codec_pipeline
             self._spec = array.metadata.get_chunk_spec((0, 0), array._async_array.config, default_buffer_prototype())
@@ -83,12 +94,55 @@ class FrameChunks:
             sync(path.store.set(key, self.encode(block)))
 
     def write(self, start: int, rows: np.ndarray) -> None:
-        """``array[start:start + len(rows)] = rows``: the chunks covered whole on the pool, the rest through Zarr."""
+        """``array[start:start + len(rows)] = rows``: the chunks covered whole on the pool, the rest through Zarr
+        (or, with ``carry_tail``, the last rows held for the next write: see the module docstring)."""
+        if self._pool is None:
+            self.array[start:start + len(rows)] = rows
+            return
+        head = self._take_tail(start)
+        try:
+            if head is not None:  # the held tail completes this write's first chunk: written whole on the pool
+                need = min(self.rows - len(head[1]), len(rows))
+                self._write_rows(head[0], np.concatenate([head[1], rows[:need]]))
+                start, rows = start + need, rows[need:]
+            if len(rows):
+                self._write_rows(start, rows)
+        except BaseException:
+            if head is not None:  # its rows are earlier windows': ``settle`` tries them again before any status
+                self._tail = (*head, False)
+            raise
+
+    def _take_tail(self, start: int) -> tuple[int, np.ndarray] | None:
+        """The held tail if ``start`` continues it; any other held tail is written first (``settle``)."""
+        if self._tail is None:
+            return None
+        if self._tail[0] + len(self._tail[1]) == start:
+            tail, self._tail = self._tail, None
+            return tail[0], tail[1]
+        self.settle()
+        self._tail = None
+        return None
+
+    def settle(self) -> None:
+        """A held tail written through Zarr now (merged with what its chunk holds); still held for the next
+        write, which then completes its chunk from memory."""
+        if self._tail is not None and not self._tail[2]:
+            at, rows, _ = self._tail
+            self.array[at:at + len(rows)] = rows
+            self._tail = (at, rows, True)
+
+    def _write_rows(self, start: int, rows: np.ndarray) -> None:
         stop = start + len(rows)
         first = -(-start // self.rows)  # the first chunk that starts inside the range
         last = stop // self.rows  # chunks first … last-1 lie whole inside it
-        if self._pool is None or last <= first:
-            self.array[start:stop] = rows
+        # a tail to hold: rows from a chunk's start that do not reach its end (nor the array's)
+        hold = self.carry_tail and stop % self.rows and stop < self.array.shape[0] and stop // self.rows * self.rows >= start
+        end = stop // self.rows * self.rows if hold else stop
+        if hold:
+            self._tail = (end, rows[end - start:].copy(), False)
+        if last <= first:
+            if end > start:
+                self.array[start:end] = rows[:end - start]
             return
         lo, hi = first * self.rows - start, last * self.rows - start
         futures = [self._pool.submit(self._store, c, rows[lo + (c - first) * self.rows: lo + (c - first + 1) * self.rows])
@@ -96,8 +150,8 @@ class FrameChunks:
         try:
             if lo:
                 self.array[start:start + lo] = rows[:lo]
-            if hi < len(rows):
-                self.array[start + hi:stop] = rows[hi:]
+            if hi < end - start:
+                self.array[start + hi:end] = rows[hi:end - start]
         finally:
             errors = [f.exception() for f in futures]  # every chunk finished before this write returns
         for error in errors:

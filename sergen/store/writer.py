@@ -187,13 +187,16 @@ class StoreWriter:
         status written later than its frames is safe: a kill in between leaves the utterances pending, and
         a rerun computes them again."""
         if self._frames is None:
-            self._frames = FrameChunks(self._array("frames"), self.chunk_threads)
+            self._frames = FrameChunks(self._array("frames"), self.chunk_threads, carry_tail=True)
         self._frames.write(int(self.offsets[first]), prepared.stored)
         self._held.append((first, prepared.mean, prepared.std, prepared.frame_crcs, prepared.stats_crcs, list(codes)))
 
     def flush(self) -> None:
         """The held windows' digests and summaries, then their status (each array written once), then the
-        failures: after this, every utterance whose frames were written is marked."""
+        failures: after this, every utterance whose frames were written is marked. A last chunk held in memory
+        (``FrameChunks``' tail) is written first."""
+        if self._frames is not None:
+            self._frames.settle()
         if not self._held:
             return
         held, self._held = self._held, []
@@ -231,6 +234,7 @@ class StoreWriter:
     def mark_complete(self) -> None:
         """Mark the store complete, after its last write: the sizes of its chunk files are recorded first
         (``record_chunk_bytes``), so a file swapped or replaced later is seen."""
+        self.flush()  # nothing written and not yet marked (a no-op after WriteBehind's close)
         status = self.status
         if record_chunk_bytes(self.group) and LEDGER not in self.attrs.get("digests", []):
             self.attrs["digests"] = [*self.attrs.get("digests", []), LEDGER]
