@@ -9,6 +9,7 @@ uninterrupted run. The store is marked complete last.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import zarr
+from zarr.core.sync import sync
 
 from sergen.audio_digest import create_audio_arrays
 from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, create_digest_array,
@@ -50,20 +52,32 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
     create_stats_digest_array(group, n_utt)
     create_audio_arrays(group, n_utt)
     meta = group.create_group("utt")
+    columns = {}
     for col in META_COLUMNS:
         # fillna: a missing value ("" label of a class outside the four, read back as NaN) is "", never "nan"
-        values = (plan[col].fillna("").astype(str).to_numpy() if col in plan
-                  else np.full(n_utt, "clean" if col == "view" else ""))
-        # variable-length UTF-8 strings: the string type that has a Zarr v3 specification
-        meta.create_array(col, shape=(n_utt,), dtype=str, chunks=(n_utt,), dimension_names=("utt",))[:] = values
+        columns[col] = (plan[col].fillna("").astype(str).to_numpy() if col in plan
+                        else np.full(n_utt, "clean" if col == "view" else ""))
     for col, dt in NUMERIC_META.items():
-        meta.create_array(col, data=plan[col].to_numpy(dt), chunks=(n_utt,), dimension_names=("utt",))
+        columns[col] = plan[col].to_numpy(dt)
+    sync(_create_columns(meta._async_group, columns, n_utt))
     group.attrs["sergen"] = dict(
         attrs, format=FORMAT_VERSION, dim=dim, dtype=dtype, n_utts=n_utt, n_frames=int(offsets[-1]),
         chunk_frames=chunk, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         complete=False, failures={}, initialised=True, digests=["frames", "stats", "audio"],
     )
     return group
+
+
+async def _create_columns(meta, columns: dict[str, np.ndarray], n_utt: int) -> None:
+    """The per-utterance columns created and written side by side, in one call to Zarr's event loop: one
+    call per array and per write cost a store's creation about as much as a small corpus's frames (issue 22).
+    The same arrays and bytes as ``meta.create_array(...)[:] = values`` one by one."""
+    async def column(name: str, values: np.ndarray) -> None:
+        # variable-length UTF-8 strings: the string type that has a Zarr v3 specification
+        dtype = str if values.dtype.kind in "OUS" else values.dtype
+        array = await meta.create_array(name, shape=(n_utt,), dtype=dtype, chunks=(n_utt,), dimension_names=("utt",))
+        await array.setitem(slice(None), values)
+    await asyncio.gather(*(column(name, values) for name, values in columns.items()))
 
 
 @dataclass
@@ -130,6 +144,7 @@ class StoreWriter:
         self.offsets = group["offsets"][:]
         self.attrs = dict(group.attrs["sergen"])
         self._handles: dict[tuple[str, bool], zarr.Array | None] = {}
+        self._members: dict[str, zarr.Array] | None = None  # the group's arrays, opened at the first lookup
         self._held: list[tuple] = []  # windows whose frames are written, their summaries and status not yet
         self._failures: dict[str, str] | None = None
 
@@ -144,7 +159,9 @@ class StoreWriter:
         which readers detect (``store.verify.chunk_damage``)."""
         key = (name, every_chunk)
         if key not in self._handles:
-            array = self.group[name] if name in self.group.array_keys() else None
+            if self._members is None:  # opened all at once: a listing reads every member's metadata anyway (issue 22)
+                self._members = dict(self.group.arrays())
+            array = self._members.get(name)
             self._handles[key] = array.with_config({"write_empty_chunks": True}) if array and every_chunk else array
         return self._handles[key]
 
