@@ -136,8 +136,9 @@ class FrameChunks:
         first = -(-start // self.rows)  # the first chunk that starts inside the range
         last = stop // self.rows  # chunks first … last-1 lie whole inside it
         # a tail to hold: rows from a chunk's start that do not reach its end (nor the array's)
-        hold = self.carry_tail and stop % self.rows and stop < self.array.shape[0] and stop // self.rows * self.rows >= start
-        end = stop // self.rows * self.rows if hold else stop
+        chunk_start = stop // self.rows * self.rows  # where the chunk holding the range's end starts
+        hold = self.carry_tail and chunk_start >= start and stop % self.rows and stop < self.array.shape[0]
+        end = chunk_start if hold else stop
         if hold:
             self._tail = (end, rows[end - start:].copy(), False)
         if last <= first:

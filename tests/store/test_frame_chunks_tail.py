@@ -122,7 +122,8 @@ def test_melspec_store_with_held_tails_equals_one_written_without(demo_root, tmp
     write_manifest(read_corpus("emodb", demo_root / "emodb"))
     new = extract("melspec", "emodb", stores_root=tmp_path / "new", show_progress=False, window_utts=7)
     init = FrameChunks.__init__
-    monkeypatch.setattr(FrameChunks, "__init__", lambda self, array, threads, carry_tail=False: init(self, array, threads))
+    monkeypatch.setattr(FrameChunks, "__init__",
+                        lambda self, array, threads, carry_tail=False: init(self, array, threads))
     old = extract("melspec", "emodb", stores_root=tmp_path / "old", show_progress=False, window_utts=7)
     assert new.complete and old.complete and new.written == old.written > 0
     assert_same_store(new.path, old.path)
