@@ -32,8 +32,10 @@ def _write(path: Path, n_frames: list[int], windows: list[tuple[int, int]], chun
 
 
 def _chunk_files(path: Path) -> dict[str, bytes]:
+    """The store's chunk files by path; a `.partial` file is Zarr's atomic-write temporary a kill -9 can leave."""
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
-            if p.is_file() and "/c/" in f"/{p.relative_to(path)}" and not p.name.startswith(".")}
+            if p.is_file() and "/c/" in f"/{p.relative_to(path)}" and not p.name.startswith(".")
+            and not p.name.endswith(".partial")}
 
 
 # windows that start and end inside chunks, cover several chunks whole, and one that lies inside one chunk
