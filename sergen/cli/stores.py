@@ -228,8 +228,11 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
 
 @stores_app.command("verify")
 def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(None, help="stores folder or URL",
-                                                                               callback=check.stores_root)):
-    """Check offsets, counts, chunks, NaN/Inf and the manifest hash; name the utterances affected."""
+                                                                               callback=check.stores_root),
+                  repair: bool = typer.Option(False, help="drop the chunk files found damaged and mark the "
+                                                          "utterances they held to be rewritten by `sergen extract`")):
+    """Check offsets, counts, chunks (every byte, against its checksum), NaN/Inf and the manifest hash; name the
+    utterances affected. With --repair, prepare exactly those for `sergen extract` to rewrite."""
     from sergen.corpora.manifest import audio_hash, load_manifest, manifest_hash
     from sergen.extractors import canonical_model
     from sergen.config import data_dir
@@ -257,7 +260,41 @@ def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(No
         return
     for problem in report.problems:
         err_console.print(f"[red]- {problem}")
+    if repair:
+        repair_store(path, model, corpus, report)
+        return
+    if report.needs_repair:
+        err_console.print(f"repair: `sergen stores verify {model} {corpus} --repair`, then "
+                          f"{extract_command(model, corpus)} rewrites exactly the utterances named", highlight=False)
+    elif report.repairable:
+        err_console.print(f"repair: {extract_command(model, corpus)} rewrites exactly the utterances named",
+                          highlight=False)
     raise typer.Exit(1)
+
+
+def repair_store(path, model: str, corpus: str, report) -> None:
+    """Drop the damaged chunk files and mark their utterances pending (``sergen.store.repair``), under the
+    store's lock; refused, with nothing changed, where the store needs more than a rewrite of utterances."""
+    import zarr
+
+    from sergen.store.layout import extract_command, rebuild_command
+    from sergen.store.location import is_remote
+    from sergen.store.lock import StoreLock
+    from sergen.store.repair import apply_repair
+
+    if not report.plan or report.blocking:
+        raise SergenError(f"store {model}/{corpus} cannot be repaired by rewriting utterances: "
+                          f"{(report.blocking or report.problems)[0]}", where=str(path),
+                          fix=f"rebuild it with {rebuild_command(model, corpus)}" if report.blocking
+                          else f"run {extract_command(model, corpus)} to finish it")
+    if is_remote(path):
+        raise SergenError(f"--repair works on stores on a local disk, not {path}", where=str(path),
+                          fix=f"rebuild it with {rebuild_command(model, corpus)}")
+    with StoreLock(path):
+        apply_repair(zarr.open_group(str(path), mode="r+"), report.plan, str(path))
+    console.print(f"{model}/{corpus}: {len(report.plan.drop)} damaged chunk file(s) dropped, "
+                  f"{len(report.plan.utts)} utterance(s) marked to rewrite; now run {extract_command(model, corpus)}",
+                  highlight=False)
 
 
 @app.command()
