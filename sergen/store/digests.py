@@ -367,11 +367,11 @@ class FrameCheck:
         return f"{len(names)} utterance(s) (" + ", ".join(names[:5]) + (" …" if len(names) > 5 else "") + ")"
 
     def _fix(self) -> str:
-        from sergen.store.layout import rebuild_command
+        from sergen.store.layout import rebuild_command, repair_command
 
         model, name = self._store().split("/", 1)
-        return (f"`sergen stores verify {model} {name}` lists every problem; rebuild the store with "
-                f"{rebuild_command(model, name)}")
+        return (f"repair it: {repair_command(model, name)} rewrites exactly those utterances (or rebuild the store "
+                f"with {rebuild_command(model, name)})")
 
 
 def drop_cut_chunks(group: zarr.Group, keys: list[str]) -> None:
