@@ -28,7 +28,9 @@ def manifest_corpora() -> list[str]:
 def resolve_corpora(spec: str) -> list[str]:
     """``all`` (every corpus with a manifest) or a comma list of names/aliases."""
     from sergen.corpora import CORPUS_READERS
+    from sergen.corpora.keywords import keywords_lowered
 
+    spec = keywords_lowered(spec)
     if spec == "all":
         names = manifest_corpora()
         if not names:
@@ -227,22 +229,44 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
 
 
 @stores_app.command("verify")
-def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(None, help="stores folder or URL",
-                                                                               callback=check.stores_root),
+def stores_verify(model: str, corpus: str = typer.Argument(..., help="a corpus (or corpus@view), or all: every "
+                                                                     "store of the model"),
+                  root: Optional[str] = typer.Option(None, help="stores folder or URL", callback=check.stores_root),
                   repair: bool = typer.Option(False, help="drop the chunk files found damaged and mark the "
                                                           "utterances they held to be rewritten by `sergen extract`")):
     """Check offsets, counts, chunks (every byte, against its checksum), NaN/Inf and the manifest hash; name the
     utterances affected. With --repair, prepare exactly those for `sergen extract` to rewrite."""
-    from sergen.corpora.manifest import audio_hash, load_manifest, manifest_hash
-    from sergen.extractors import canonical_model
     from sergen.config import data_dir
+    from sergen.corpora.keywords import corpus_keyword
+    from sergen.extractors import canonical_model
+    from sergen.store.layout import extract_command
+    from sergen.store.reader import existing_stores
+    from sergen.store.ref import store_name_of
+
+    model, root = canonical_model(model), root or data_dir("stores")
+    if corpus_keyword(corpus) == "all":
+        names = [c for m, c in existing_stores(root, include_views=True) if m == model]
+        if not names:
+            raise SergenError(f"no {model} stores in {root}", where=str(root),
+                              fix=f"run {extract_command(model, 'CORPUS')} (`sergen stores ls` lists the stores)")
+    elif corpus_keyword(corpus):
+        raise SergenError(f"{corpus!r} is a keyword of --train, not a store", fix="give a corpus, or all")
+    else:
+        names = [store_name_of(corpus)]  # names read as extract and probe read them
+    failed = [name for name in names if not verify_one(model, name, root, repair, named=len(names) > 1)]
+    if failed:
+        raise typer.Exit(1)
+
+
+def verify_one(model: str, corpus: str, root, repair: bool, named: bool = False) -> bool:
+    """``stores verify`` of one store: its problems (under its name, where several stores are verified) and the
+    way out printed; True where it is sound (or was prepared for repair)."""
+    from sergen.corpora.manifest import audio_hash, load_manifest, manifest_hash
     from sergen.store.layout import extract_command, store_path
     from sergen.store.location import check_store_slot, exists
-    from sergen.store.ref import store_name_of
     from sergen.store.verify import verify_store
 
-    model, corpus = canonical_model(model), store_name_of(corpus)  # names read as extract and probe read them
-    path = store_path(model, corpus, root or data_dir("stores"))
+    path = store_path(model, corpus, root)
     check_store_slot(path)  # a file named like the store is named as such
     if not exists(path):
         raise SergenError(f"no store {model}/{corpus}", where=str(path),
@@ -257,19 +281,21 @@ def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(No
         err_console.print(f"[yellow]note: {note}")
     if report.ok:
         console.print(f"[green]{model}/{corpus}: ok")
-        return
+        return True
+    if named:
+        err_console.print(f"[red]{model}/{corpus}:", highlight=False)
     for problem in report.problems:
         err_console.print(f"[red]- {problem}")
     if repair:
         repair_store(path, model, corpus, report)
-        return
+        return True
     if report.needs_repair:
         err_console.print(f"repair: `sergen stores verify {model} {corpus} --repair`, then "
                           f"{extract_command(model, corpus)} rewrites exactly the utterances named", highlight=False)
     elif report.repairable:
         err_console.print(f"repair: {extract_command(model, corpus)} rewrites exactly the utterances named",
                           highlight=False)
-    raise typer.Exit(1)
+    return False
 
 
 def repair_store(path, model: str, corpus: str, report) -> None:

@@ -278,13 +278,14 @@ def corpus_name(value: str | None):
     if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", value):
         raise typer.BadParameter(f"{value!r} cannot name a corpus: use letters, digits, '-' and '_' "
                                  "('@' is reserved for augmented views)")
-    if value is not None and value.lower() in RESERVED_CORPUS_NAMES:
+    from sergen.corpora.keywords import CORPUS_KEYWORDS, corpus_keyword
+
+    if value is not None and corpus_keyword(value):
         raise typer.BadParameter(f"{value!r} cannot name a corpus: --train and --test read {value!r} as every corpus "
-                                 f"with a store ({', '.join(RESERVED_CORPUS_NAMES)} are reserved)")
+                                 f"with a store ({', '.join(CORPUS_KEYWORDS)} are reserved, in any case)")
     return value
 
 
-RESERVED_CORPUS_NAMES = ("all", "each")  # --train/--test words, never a corpus
 
 
 def _protocol_option(parse: Callable) -> Callable:
