@@ -215,6 +215,14 @@ def not_under_a_file(value: Path | None):
     return value
 
 
+def given_path(value) -> Path:
+    """A path option's value as typed, read before it becomes a ``Path``: ``Path('')`` is the current folder,
+    so ``--out ''`` (an unset shell variable, ``--out "$DIR"``) would write there; an empty value is refused."""
+    if not str(value).strip():
+        raise typer.BadParameter("is empty: give a folder (`.` for the current one)")
+    return Path(value)
+
+
 def file_above(path: Path) -> Path | None:
     """The nearest existing ancestor of ``path`` when it is a file (no folder can be made below it), else None."""
     for parent in Path(path).absolute().parents:
