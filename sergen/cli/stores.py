@@ -101,9 +101,11 @@ def extract(
 ):
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
     goes to the sibling store <corpus>@<view>.zarr."""
+    from sergen.audio import MISSING
     from sergen.augment import VIEWS
     from sergen.extract import extract as run_extract
     from sergen.preflight import preflight
+    from sergen.store.layout import extract_command, rebuild_command
 
     views = [None] + [VIEWS.canonical(v) for v in view]
     options = extractor_options(opt, layers=layers, hop_seconds=hop_seconds, revision=revision, precision=precision,
@@ -139,6 +141,14 @@ def extract(
             if not report.complete:
                 err_console.print("[red]store left incomplete: fix the files and rerun (only they are redone), "
                                   "or pass --allow-failures")
+            gone = [utt for utt, why in report.failures.items() if why.startswith(MISSING)]
+            if gone:
+                base = name.partition("@")[0]
+                err_console.print(f"[red]{len(gone)} audio file(s) listed in manifests/{base}.csv are missing (not "
+                                  f"undecodable): restore them and rerun {extract_command(report.model, name)} "
+                                  f"(only they are written), or rerun `sergen manifest {base}` to list the corpus "
+                                  f"as it is now, then rebuild with {rebuild_command(report.model, name)}",
+                                  highlight=False)
     if failed:
         raise typer.Exit(1)
 
