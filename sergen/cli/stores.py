@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Optional
 
@@ -117,11 +118,12 @@ def extract(
                   workers_mode=workers_mode, replicas=replicas)
     failed = False
     for name, one_view in jobs:
-        report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
-                             batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
-                             view=one_view, view_seed=view_seed, scheduler=scheduler,
-                             extractor_options=options or None, workers=workers, workers_mode=workers_mode,
-                             replicas=replicas)
+        with disk_full_said(model, name, one_view, overwrite):
+            report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
+                                 batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
+                                 view=one_view, view_seed=view_seed, scheduler=scheduler,
+                                 extractor_options=options or None, workers=workers, workers_mode=workers_mode,
+                                 replicas=replicas)
         name = report.corpus
         if report.skipped:
             console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")
@@ -151,6 +153,32 @@ def extract(
                                   highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def disk_full_said(model: str, corpus: str, view: str | None, overwrite: bool):
+    """A full disk (or quota) met anywhere in an extract (making the store's layout, recording its audio, marking
+    it complete), said as such: every file is written whole or not at all (Zarr writes a temporary file, then
+    renames it), and an utterance counts as written only with its chunks, so the rerun resumes; never a
+    traceback. (The frames' own loop says it with the count kept: ``sergen.extract._disk_error``.)"""
+    import errno
+
+    from sergen.config import data_dir
+    from sergen.extractors import canonical_model
+    from sergen.store.layout import extract_command, store_path
+
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        model, name = canonical_model(model), corpus + (f"@{view}" if view else "")
+        where = store_path(model, name, data_dir("stores"))
+        raise SergenError(f"the disk is full ({exc.strerror}) while writing the {model}/{name} store",
+                          where=str(where),
+                          fix=f"nothing written was lost: free space on the disk of {where.parent}, then rerun "
+                              f"{extract_command(model, name, overwrite=overwrite)}, which goes on where this "
+                              "run stopped") from None
 
 
 def store_damage(path, attrs: dict):

@@ -185,7 +185,7 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
                        (REPLACED, rows_of(replaced, "frames"))):
         for c, start, stop in found:
             owners = _owners(offsets, start, stop)
-            owners = owners[status[owners] != FAILED]
+            owners = owners[written(status[owners])]
             if len(owners):
                 damage.lost.append((f"frame chunk {c} (frames {start}–{stop}) {how}", owners))
     for name in PER_UTTERANCE:
@@ -193,10 +193,16 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
                            (REPLACED, rows_of(replaced, name))):
             for c, start, stop in found:
                 owners = np.arange(start, stop)
-                owners = owners[(status[owners] != FAILED) & ((counts[owners] > 1) if name == "std" else True)]
+                owners = owners[written(status[owners]) & ((counts[owners] > 1) if name == "std" else True)]
                 if len(owners):
                     damage.lost.append((f"{name} chunk {c} (utterances {start}–{stop}) {how}", owners))
     return damage
+
+
+def written(status: np.ndarray) -> np.ndarray:
+    """Which utterances a chunk file is expected to hold: not failed (stored as nothing), and not pending (not
+    yet written: an extract stopped by a full disk or a kill left their chunks unwritten, not lost)."""
+    return (status != FAILED) & (status != PENDING)
 
 
 CUT = "is cut short (its size differs from the one its header records)"
