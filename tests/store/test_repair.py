@@ -81,7 +81,7 @@ def test_a_frame_chunk_changed_at_the_same_size_is_repaired_value_for_value(cli,
             "`sergen extract --model melspec --corpus emodb`") in text
     assert not (store / "frames/c/1/0").exists() and (store / "frames/c/0/0").exists()
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
-    assert code == 0 and f"{len(held)} utterance(s) whose chunk files were lost or damaged, rewritten" in text
+    assert code == 0 and "lost or damaged" not in text  # marked pending by the repair: simply not yet written
     assert f"{len(held)} written this run, {190 - len(held)} before" in text
     after = arrays(store)
     for name in ARRAYS:
