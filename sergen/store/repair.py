@@ -39,7 +39,8 @@ def _chunk_key(array: zarr.Array, chunk: int) -> str:
     return f"{prefix}/{key}".lstrip("/")
 
 
-def checksum_failures(group: zarr.Group, present: set[str], skip: set[str] = frozenset()) -> dict[str, list[tuple[int, str]]]:
+def checksum_failures(group: zarr.Group, present: set[str],
+                      skip: set[str] = frozenset()) -> dict[str, list[tuple[int, str]]]:
     """{array: [(chunk row index, key), …]} of the stored ``frames``/``mean``/``std`` chunk files whose bytes
     fail the CRC-32C stored at their end: bytes changed since sergen wrote them, at any size. Read raw (no
     decompression: a damaged Blosc stream is never handed to c-blosc). ``skip``: keys already named (cut)."""
