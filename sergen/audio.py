@@ -52,11 +52,26 @@ def resampled_length(num_samples: int, rate_in: int, rate_out: int) -> int:
     return (2 * num_samples * rate_out + rate_in) // (2 * rate_in)
 
 
+MISSING = "audio file missing"  # the start of the reason of a file gone since its manifest (``sergen.cli.stores``)
+
+
+def file_problem(path: str | Path) -> str | None:
+    """Why a file that failed to decode cannot even be opened (gone, or not readable), asked only after a
+    failure: a decoder's own message for these ("System error.") names neither."""
+    import os
+
+    if not os.path.lexists(path) or not os.path.exists(path):
+        return f"{MISSING}: {path} (deleted or moved since its manifest was written)"
+    if os.path.isfile(path) and not os.access(path, os.R_OK):
+        return f"audio file not readable: {path} (permission denied)"
+    return None
+
+
 def _decode_container(path: str | Path) -> tuple[np.ndarray, int]:
     try:
         data, rate = decode_container(path)
     except ContainerError as exc:
-        raise AudioError(str(exc)) from None
+        raise AudioError(file_problem(path) or str(exc)) from None
     if data.shape[0] == 0:
         raise AudioError("the container's audio stream decodes to zero samples")
     return data, rate
@@ -87,7 +102,7 @@ def load_audio(path: str | Path, target_rate: int, offset: int = 0, frames: int 
         except AudioError:
             raise
         except Exception as exc:
-            raise AudioError(f"cannot decode audio ({exc.__class__.__name__}: {exc})") from None
+            raise AudioError(file_problem(path) or f"cannot decode audio ({exc.__class__.__name__}: {exc})") from None
     if data.shape[0] == 0:
         raise AudioError("audio file holds no samples")
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]

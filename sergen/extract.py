@@ -241,10 +241,11 @@ def _disk_error(exc: OSError, path: Path, plan: pd.DataFrame, extractor: Extract
     """A full disk (or any write failure) as a message that says what survives and how to go on."""
     if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
         return exc
-    need = int(plan["n_frames"].sum()) * extractor.dim * 2 / 2**30
+    need = int(plan["n_frames"].sum()) * extractor.dim * 2
+    size = f"{need / 2**30:.1f} GiB" if need >= 2**30 else f"{need / 2**20:.1f} MiB"
     return SergenError(
         f"disk full while writing the {extractor.name} store ({exc.strerror})", where=str(path),
-        fix=f"free space (the whole store needs about {need:.1f} GiB before compression) and rerun the same "
-            f"command: the {kept} utterances already written are kept and only the rest is extracted")
+        fix=f"nothing written was lost: the {kept} utterances already written are kept; free space (the whole "
+            f"store needs about {size} before compression) and rerun the same command: only the rest is extracted")
 
 

@@ -228,6 +228,11 @@ def with_experiment(ctx: typer.Context, config, sets, keys: tuple[str, ...]):
             except typer.BadParameter as exc:
                 raise SergenError(f"{key} = {toml_value(value)}: {exc.message}", where=experiment.where(None, key),
                                   fix=f"give {key} as {(GRID_ALLOWED if grid else ALLOWED)[key]}") from None
+    from sergen.corpora.keywords import keywords_lowered
+
+    for key in ("train", "test"):  # ``--test ALL`` is ``all`` everywhere after this (the grid's ``each`` too)
+        if key in params:
+            params[key] = keywords_lowered(params[key])
     return params, experiment
 
 

@@ -14,7 +14,9 @@ from sergen import CORPORA
 
 def test_scope_note(test: str, model: str, tested, protocol: str = "") -> str | None:
     """A note when ``--test all`` is not the poster's five corpora."""
-    if str(test).strip() != "all":
+    from sergen.corpora.keywords import keywords_lowered
+
+    if keywords_lowered(str(test)) != "all":
         return None
     tested = list(tested)
     if protocol:

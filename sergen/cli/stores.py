@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Optional
 
@@ -28,7 +29,9 @@ def manifest_corpora() -> list[str]:
 def resolve_corpora(spec: str) -> list[str]:
     """``all`` (every corpus with a manifest) or a comma list of names/aliases."""
     from sergen.corpora import CORPUS_READERS
+    from sergen.corpora.keywords import keywords_lowered
 
+    spec = keywords_lowered(spec)
     if spec == "all":
         names = manifest_corpora()
         if not names:
@@ -99,9 +102,11 @@ def extract(
 ):
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
     goes to the sibling store <corpus>@<view>.zarr."""
+    from sergen.audio import MISSING
     from sergen.augment import VIEWS
     from sergen.extract import extract as run_extract
     from sergen.preflight import preflight
+    from sergen.store.layout import extract_command, rebuild_command
 
     views = [None] + [VIEWS.canonical(v) for v in view]
     options = extractor_options(opt, layers=layers, hop_seconds=hop_seconds, revision=revision, precision=precision,
@@ -113,11 +118,12 @@ def extract(
                   workers_mode=workers_mode, replicas=replicas)
     failed = False
     for name, one_view in jobs:
-        report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
-                             batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
-                             view=one_view, view_seed=view_seed, scheduler=scheduler,
-                             extractor_options=options or None, workers=workers, workers_mode=workers_mode,
-                             replicas=replicas)
+        with disk_full_said(model, name, one_view, overwrite):
+            report = run_extract(model, name, device=device, weights=weights, corpus_root=root,
+                                 batch_seconds=batch_seconds, overwrite=overwrite, allow_failures=allow_failures,
+                                 view=one_view, view_seed=view_seed, scheduler=scheduler,
+                                 extractor_options=options or None, workers=workers, workers_mode=workers_mode,
+                                 replicas=replicas)
         name = report.corpus
         if report.skipped:
             console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")
@@ -137,8 +143,42 @@ def extract(
             if not report.complete:
                 err_console.print("[red]store left incomplete: fix the files and rerun (only they are redone), "
                                   "or pass --allow-failures")
+            gone = [utt for utt, why in report.failures.items() if why.startswith(MISSING)]
+            if gone:
+                base = name.partition("@")[0]
+                err_console.print(f"[red]{len(gone)} audio file(s) listed in manifests/{base}.csv are missing (not "
+                                  f"undecodable): restore them and rerun {extract_command(report.model, name)} "
+                                  f"(only they are written), or rerun `sergen manifest {base}` to list the corpus "
+                                  f"as it is now, then rebuild with {rebuild_command(report.model, name)}",
+                                  highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def disk_full_said(model: str, corpus: str, view: str | None, overwrite: bool):
+    """A full disk (or quota) met anywhere in an extract (making the store's layout, recording its audio, marking
+    it complete), said as such: every file is written whole or not at all (Zarr writes a temporary file, then
+    renames it), and an utterance counts as written only with its chunks, so the rerun resumes; never a
+    traceback. (The frames' own loop says it with the count kept: ``sergen.extract._disk_error``.)"""
+    import errno
+
+    from sergen.config import data_dir
+    from sergen.extractors import canonical_model
+    from sergen.store.layout import extract_command, store_path
+
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        model, name = canonical_model(model), corpus + (f"@{view}" if view else "")
+        where = store_path(model, name, data_dir("stores"))
+        raise SergenError(f"the disk is full ({exc.strerror}) while writing the {model}/{name} store",
+                          where=str(where),
+                          fix=f"nothing written was lost: free space on the disk of {where.parent}, then rerun "
+                              f"{extract_command(model, name, overwrite=overwrite)}, which goes on where this "
+                              "run stopped") from None
 
 
 def store_damage(path, attrs: dict):
@@ -227,19 +267,44 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
 
 
 @stores_app.command("verify")
-def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(None, help="stores folder or URL",
-                                                                               callback=check.stores_root)):
-    """Check offsets, counts, chunks, NaN/Inf and the manifest hash; name the utterances affected."""
-    from sergen.corpora.manifest import audio_hash, load_manifest, manifest_hash
-    from sergen.extractors import canonical_model
+def stores_verify(model: str, corpus: str = typer.Argument(..., help="a corpus (or corpus@view), or all: every "
+                                                                     "store of the model"),
+                  root: Optional[str] = typer.Option(None, help="stores folder or URL", callback=check.stores_root),
+                  repair: bool = typer.Option(False, help="drop the chunk files found damaged and mark the "
+                                                          "utterances they held to be rewritten by `sergen extract`")):
+    """Check offsets, counts, chunks (every byte, against its checksum), NaN/Inf and the manifest hash; name the
+    utterances affected. With --repair, prepare exactly those for `sergen extract` to rewrite."""
     from sergen.config import data_dir
+    from sergen.corpora.keywords import corpus_keyword
+    from sergen.extractors import canonical_model
+    from sergen.store.layout import extract_command
+    from sergen.store.reader import existing_stores
+    from sergen.store.ref import store_name_of
+
+    model, root = canonical_model(model), root or data_dir("stores")
+    if corpus_keyword(corpus) == "all":
+        names = [c for m, c in existing_stores(root, include_views=True) if m == model]
+        if not names:
+            raise SergenError(f"no {model} stores in {root}", where=str(root),
+                              fix=f"run {extract_command(model, 'CORPUS')} (`sergen stores ls` lists the stores)")
+    elif corpus_keyword(corpus):
+        raise SergenError(f"{corpus!r} is a keyword of --train, not a store", fix="give a corpus, or all")
+    else:
+        names = [store_name_of(corpus)]  # names read as extract and probe read them
+    failed = [name for name in names if not verify_one(model, name, root, repair, named=len(names) > 1)]
+    if failed:
+        raise typer.Exit(1)
+
+
+def verify_one(model: str, corpus: str, root, repair: bool, named: bool = False) -> bool:
+    """``stores verify`` of one store: its problems (under its name, where several stores are verified) and the
+    way out printed; True where it is sound (or was prepared for repair)."""
+    from sergen.corpora.manifest import audio_hash, load_manifest, manifest_hash
     from sergen.store.layout import extract_command, store_path
     from sergen.store.location import check_store_slot, exists
-    from sergen.store.ref import store_name_of
     from sergen.store.verify import verify_store
 
-    model, corpus = canonical_model(model), store_name_of(corpus)  # names read as extract and probe read them
-    path = store_path(model, corpus, root or data_dir("stores"))
+    path = store_path(model, corpus, root)
     check_store_slot(path)  # a file named like the store is named as such
     if not exists(path):
         raise SergenError(f"no store {model}/{corpus}", where=str(path),
@@ -254,10 +319,46 @@ def stores_verify(model: str, corpus: str, root: Optional[str] = typer.Option(No
         err_console.print(f"[yellow]note: {note}")
     if report.ok:
         console.print(f"[green]{model}/{corpus}: ok")
-        return
+        return True
+    if named:
+        err_console.print(f"[red]{model}/{corpus}:", highlight=False)
     for problem in report.problems:
         err_console.print(f"[red]- {problem}")
-    raise typer.Exit(1)
+    if repair:
+        repair_store(path, model, corpus, report)
+        return True
+    if report.needs_repair:
+        err_console.print(f"repair: `sergen stores verify {model} {corpus} --repair`, then "
+                          f"{extract_command(model, corpus)} rewrites exactly the utterances named", highlight=False)
+    elif report.repairable:
+        err_console.print(f"repair: {extract_command(model, corpus)} rewrites exactly the utterances named",
+                          highlight=False)
+    return False
+
+
+def repair_store(path, model: str, corpus: str, report) -> None:
+    """Drop the damaged chunk files and mark their utterances pending (``sergen.store.repair``), under the
+    store's lock; refused, with nothing changed, where the store needs more than a rewrite of utterances."""
+    import zarr
+
+    from sergen.store.layout import extract_command, rebuild_command
+    from sergen.store.location import is_remote
+    from sergen.store.lock import StoreLock
+    from sergen.store.repair import apply_repair
+
+    if not report.plan or report.blocking:
+        raise SergenError(f"store {model}/{corpus} cannot be repaired by rewriting utterances: "
+                          f"{(report.blocking or report.problems)[0]}", where=str(path),
+                          fix=f"rebuild it with {rebuild_command(model, corpus)}" if report.blocking
+                          else f"run {extract_command(model, corpus)} to finish it")
+    if is_remote(path):
+        raise SergenError(f"--repair works on stores on a local disk, not {path}", where=str(path),
+                          fix=f"rebuild it with {rebuild_command(model, corpus)}")
+    with StoreLock(path):
+        apply_repair(zarr.open_group(str(path), mode="r+"), report.plan, str(path))
+    console.print(f"{model}/{corpus}: {len(report.plan.drop)} damaged chunk file(s) dropped, "
+                  f"{len(report.plan.utts)} utterance(s) marked to rewrite; now run {extract_command(model, corpus)}",
+                  highlight=False)
 
 
 @app.command()

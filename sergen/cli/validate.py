@@ -215,6 +215,14 @@ def not_under_a_file(value: Path | None):
     return value
 
 
+def given_path(value) -> Path:
+    """A path option's value as typed, read before it becomes a ``Path``: ``Path('')`` is the current folder,
+    so ``--out ''`` (an unset shell variable, ``--out "$DIR"``) would write there; an empty value is refused."""
+    if not str(value).strip():
+        raise typer.BadParameter("is empty: give a folder (`.` for the current one)")
+    return Path(value)
+
+
 def file_above(path: Path) -> Path | None:
     """The nearest existing ancestor of ``path`` when it is a file (no folder can be made below it), else None."""
     for parent in Path(path).absolute().parents:
@@ -278,13 +286,14 @@ def corpus_name(value: str | None):
     if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", value):
         raise typer.BadParameter(f"{value!r} cannot name a corpus: use letters, digits, '-' and '_' "
                                  "('@' is reserved for augmented views)")
-    if value is not None and value.lower() in RESERVED_CORPUS_NAMES:
+    from sergen.corpora.keywords import CORPUS_KEYWORDS, corpus_keyword
+
+    if value is not None and corpus_keyword(value):
         raise typer.BadParameter(f"{value!r} cannot name a corpus: --train and --test read {value!r} as every corpus "
-                                 f"with a store ({', '.join(RESERVED_CORPUS_NAMES)} are reserved)")
+                                 f"with a store ({', '.join(CORPUS_KEYWORDS)} are reserved, in any case)")
     return value
 
 
-RESERVED_CORPUS_NAMES = ("all", "each")  # --train/--test words, never a corpus
 
 
 def _protocol_option(parse: Callable) -> Callable:

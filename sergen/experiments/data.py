@@ -17,11 +17,11 @@ from sergen.experiments import mapped_pages
 from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, ensure_bank_file, open_bank,
                                            threshold_bytes)
 from sergen.store.digests import FrameCheck
-from sergen.store.layout import rebuild_command
+from sergen.store.layout import rebuild_command, repair_command
 from sergen.experiments.store_index import (index_of, layer_columns, single_layer_error,  # noqa: F401
                                             store_index, store_ref)
 from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
-from sergen.store.reader import open_store, require_same_summaries
+from sergen.store.reader import checked_summaries, open_store
 from sergen.store.ref import StoreRef
 from sergen.train.framebank import BANK_STEP, FrameBank, StatsSum, StoreBank, units_of
 from sergen.train.norms import norm_strategy
@@ -72,8 +72,7 @@ def _load_corpus(store: StoreRef, version: tuple) -> CorpusData:
     ds = open_store(store, store_labels=True)  # refuses a store that lost chunks
     path, model, corpus = str(store.path), store.model, store.name
     group = zarr.open_group(path, mode="r")
-    means = np.asarray(group["mean"][:], np.float32)  # every row and column: the digests cover whole rows
-    require_same_summaries(path, "mean", np.arange(len(means)), means)
+    means = checked_summaries(path, "mean")  # every row and column: the digests cover whole rows
     start = ds["start"].values.astype(np.int64)
     means = means[np.searchsorted(group["offsets"][:-1], start, side="right") - 1]  # the utterances ds keeps
     columns = layer_columns(store.attrs, store.layer, f"the {model}/{corpus} store")
@@ -110,8 +109,8 @@ def _stream_blocks(data, block_frames: int = 1 << 13):
             model, name = Path(data.path).parent.name, Path(data.path).name.removesuffix(".zarr")
             raise SergenError(f"frames {lo}–{hi} of {data.path} cannot be read ({type(exc).__name__}: {exc}); "
                               "a frame chunk file is corrupt", where=data.path,
-                              fix=f"`sergen stores verify {model} {name}` names the utterances it holds; rebuild "
-                                  f"the store with {rebuild_command(model, name)}") from exc
+                              fix=f"repair it: {repair_command(model, name)} rewrites exactly the utterances it "
+                                  f"holds (or rebuild the store with {rebuild_command(model, name)})") from exc
         check(int(lo), rows)
         yield i, j, lo, rows[:, data.columns], check
         i = j
@@ -187,9 +186,7 @@ def utterance_std(data: CorpusData, rows: np.ndarray) -> np.ndarray:
     """The store's per-utterance std of the given rows (read for them only; a corpus's vectors keep means)."""
     offsets = zarr.open_array(data.path + "/offsets", mode="r")[:]
     in_store = np.searchsorted(offsets[:-1], data.start[rows], side="right") - 1  # the utterance's store row
-    std = zarr.open_array(data.path + "/std", mode="r")
-    full = np.asarray(std.get_orthogonal_selection((in_store, slice(None))), np.float32)  # whole rows: their digests
-    require_same_summaries(data.path, "std", in_store, full)
+    full = checked_summaries(data.path, "std", in_store)  # whole rows: their digests
     return np.ascontiguousarray(full[:, data.columns])
 
 

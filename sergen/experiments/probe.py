@@ -154,7 +154,9 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
     """Names and aliases → a checked spec; ``all`` means every corpus with a store for this model.
     ``aug_share`` goes into the sampler config, the one place training reads it from."""
     from sergen.corpora import CORPUS_READERS
+    from sergen.corpora.keywords import keywords_lowered
 
+    train, test = keywords_lowered(train), keywords_lowered(test)  # ``ALL`` is ``all``, as ``EmoDB`` is emodb
     typed, model = model, canonical_model(model)
     refuse_files_named_like_stores(model, stores_root)
     have = stores_for(model, stores_root)

@@ -344,7 +344,7 @@ class FrameCheck:
         if len(bad):
             utts = np.unique(np.searchsorted(self.offsets, bad + lo, side="right") - 1)
             raise SergenError(f"{self._named(utts)} of {self._store()} hold NaN or Inf frames", where=self.path,
-                              fix=self._fix())
+                              fix=self._fix(repairable=False))
 
     def __call__(self, lo: int, rows: np.ndarray) -> None:
         """Refuse rows ``lo …`` (whole utterances, every column) whose digests differ from those written."""
@@ -366,12 +366,17 @@ class FrameCheck:
         names = [ids[i] for i in utts]
         return f"{len(names)} utterance(s) (" + ", ".join(names[:5]) + (" …" if len(names) > 5 else "") + ")"
 
-    def _fix(self) -> str:
-        from sergen.store.layout import rebuild_command
+    def _fix(self, repairable: bool = True) -> str:
+        """Digest mismatches: bytes changed since written, which a rewrite restores. NaN the digests agree with:
+        the model wrote them, and a rewrite would write them again."""
+        from sergen.store.layout import rebuild_command, repair_command
 
         model, name = self._store().split("/", 1)
-        return (f"`sergen stores verify {model} {name}` lists every problem; rebuild the store with "
-                f"{rebuild_command(model, name)}")
+        if not repairable:
+            return (f"`sergen stores verify {model} {name}` lists every problem; rebuild the store with "
+                    f"{rebuild_command(model, name)}")
+        return (f"repair it: {repair_command(model, name)} rewrites exactly those utterances (or rebuild the store "
+                f"with {rebuild_command(model, name)})")
 
 
 def drop_cut_chunks(group: zarr.Group, keys: list[str]) -> None:

@@ -47,6 +47,12 @@ def rebuild_command(model: str, name: str) -> str:
     return extract_command(model, name, overwrite=True)
 
 
+def repair_command(model: str, name: str) -> str:
+    """The two commands (in backticks) that rewrite exactly the utterances of damaged chunk files of store ``name``:
+    ``stores verify --repair`` drops the chunks whose bytes fail their checksum or digests, ``extract`` rewrites."""
+    return f"`sergen stores verify {model} {name} --repair`, then {extract_command(model, name)}"
+
+
 def frame_chunk_rows(dim: int) -> int:
     """Frames per chunk: about 1 MiB of float16 per chunk, whole feature rows.
 

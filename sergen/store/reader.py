@@ -19,7 +19,7 @@ import zarr
 from sergen.errors import SergenError
 from sergen.store.location import check_readable_root, check_store_slot, glob_names, leftover_problem
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command,
-                                 store_path)
+                                 repair_command, store_path)
 from sergen.audio_digest import require_same_audio
 from sergen.store.digests import digest_layout_problem, placement_problem, shape_problem
 from sergen.store.verify import require_chunks
@@ -108,6 +108,23 @@ def open_group_checked(store: StoreRef, allow_incomplete: bool = False,
     return group, attrs
 
 
+def checked_summaries(path: str, which: str, rows: np.ndarray | None = None) -> np.ndarray:
+    """Rows ``rows`` (default: all) of the store's ``mean`` or ``std``, whole rows as float32, checked against
+    their digests; a chunk whose bytes fail its checksum is named with the repair, never raised from the codec."""
+    array = zarr.open_array(str(path).rstrip("/") + f"/{which}", mode="r")
+    try:
+        values = array[:] if rows is None else array.get_orthogonal_selection((rows, slice(None)))
+    except (RuntimeError, ValueError, OSError) as exc:  # a chunk file whose bytes do not decode
+        model, name = str(path).rstrip("/").removesuffix(".zarr").split("/")[-2:]
+        raise SergenError(f"the {which} summaries of store {model}/{name} cannot be read ({type(exc).__name__}: "
+                          f"{str(exc)[:60]}): a {which} chunk file is damaged", where=str(path),
+                          fix=f"repair it: {repair_command(model, name)} rewrites exactly the utterances it holds "
+                              f"(or rebuild it with {rebuild_command(model, name)})") from None
+    values = np.asarray(values, np.float32)
+    require_same_summaries(path, which, np.arange(len(values)) if rows is None else np.asarray(rows), values)
+    return values
+
+
 def require_same_summaries(path: str, which: str, rows: np.ndarray, values: np.ndarray) -> None:
     """Refuse rows of the store at ``path`` whose per-utterance ``mean``/``std`` (``values``, full rows as just
     read) differ from those written: the pooled vectors and the heads' standardisation come from them."""
@@ -121,7 +138,8 @@ def require_same_summaries(path: str, which: str, rows: np.ndarray, values: np.n
         shown = ", ".join(ids[i] for i in wrong[:5]) + (f" … ({len(wrong)} in all)" if len(wrong) > 5 else "")
         raise SergenError(f"the {which} summaries of {len(wrong)} utterance(s) of store {model}/{name} "
                           f"differ from what was written (digest mismatch: the array was edited): {shown}",
-                          where=str(path), fix=f"rebuild it with {rebuild_command(model, name)}")
+                          where=str(path), fix=f"repair it: {repair_command(model, name)} rewrites exactly those "
+                                               f"utterances (or rebuild it with {rebuild_command(model, name)})")
 
 
 def require_identity(group: zarr.Group, attrs: dict, model: str, corpus: str, path) -> None:

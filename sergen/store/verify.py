@@ -20,6 +20,7 @@ from sergen.store.digests import (DIGEST_ARRAY, chunk_file_problems, digest_layo
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command
 from sergen.store.location import is_remote, leftover_problem
+from sergen.store.repair import RepairPlan, checksum_failures, chunk_owners
 
 PER_UTTERANCE = ("mean", "std")
 """Arrays with one row per utterance: a lost chunk loses the statistics of the utterances it holds."""
@@ -36,10 +37,27 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     affected: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # not problems: what could not be checked, and why
+    plan: RepairPlan = field(default_factory=RepairPlan)  # what `stores verify --repair` drops and rewrites
+    blocking: list[str] = field(default_factory=list)  # problems a repair cannot fix (a rebuild, or restore)
+    beyond_extract: bool = False  # damage that `extract` alone does not see (changed bytes, digest mismatches)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def repairable(self) -> bool:
+        """Damage that ``--repair`` then ``extract`` rewrites exactly, and nothing that needs more."""
+        return bool(self.plan) and not self.blocking
+
+    @property
+    def needs_repair(self) -> bool:
+        """Repairable damage that only ``--repair`` prepares (lost or cut chunk files ``extract`` finds itself)."""
+        return self.repairable and self.beyond_extract
+
+    def block(self, problem: str) -> None:
+        self.problems.append(problem)
+        self.blocking.append(problem)
 
 
 def _owners(offsets: np.ndarray, start: int, stop: int) -> np.ndarray:
@@ -167,7 +185,7 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
                        (REPLACED, rows_of(replaced, "frames"))):
         for c, start, stop in found:
             owners = _owners(offsets, start, stop)
-            owners = owners[status[owners] != FAILED]
+            owners = owners[written(status[owners])]
             if len(owners):
                 damage.lost.append((f"frame chunk {c} (frames {start}–{stop}) {how}", owners))
     for name in PER_UTTERANCE:
@@ -175,10 +193,16 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
                            (REPLACED, rows_of(replaced, name))):
             for c, start, stop in found:
                 owners = np.arange(start, stop)
-                owners = owners[(status[owners] != FAILED) & ((counts[owners] > 1) if name == "std" else True)]
+                owners = owners[written(status[owners]) & ((counts[owners] > 1) if name == "std" else True)]
                 if len(owners):
                     damage.lost.append((f"{name} chunk {c} (utterances {start}–{stop}) {how}", owners))
     return damage
+
+
+def written(status: np.ndarray) -> np.ndarray:
+    """Which utterances a chunk file is expected to hold: not failed (stored as nothing), and not pending (not
+    yet written: an extract stopped by a full disk or a kill left their chunks unwritten, not lost)."""
+    return (status != FAILED) & (status != PENDING)
 
 
 CUT = "is cut short (its size differs from the one its header records)"
@@ -217,72 +241,96 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
     leftovers = leftover_problem(path)
     if leftovers:
         model, name = Path(path).parent.name, Path(path).name.removesuffix(".zarr")
-        report.problems.append(f"not a usable store: {leftovers}; rerun {extract_command(model, name)}, which clears "
-                               "the folder and rebuilds it")
+        report.block(f"not a usable store: {leftovers}; rerun {extract_command(model, name)}, which clears "
+                     "the folder and rebuilds it")
         return report
     try:
         group = zarr.open_group(str(path), mode="r")
         attrs = dict(group.attrs["sergen"])
     except Exception as exc:  # noqa: BLE001 - a zarr.json that is not Zarr's, or not sergen's
-        report.problems.append(f"not a sergen store ({type(exc).__name__}: {str(exc)[:80]}): move it out of the "
-                               "stores folder, or rebuild it with `sergen extract --model M --corpus C --overwrite`")
+        report.block(f"not a sergen store ({type(exc).__name__}: {str(exc)[:80]}): move it out of the "
+                     "stores folder, or rebuild it with `sergen extract --model M --corpus C --overwrite`")
         return report
-    damage = chunk_damage(group)
+    present = stored_keys(group)
+    damage = chunk_damage(group, present)
     if damage.needs_rebuild:
         rebuild = rebuild_command(attrs.get("model"), str(attrs.get("corpus"))
                                   + (f"@{attrs['view']}" if attrs.get("view") not in (None, "clean") else ""))
-        report.problems += [f"{problem}: rebuild the store with {rebuild}" for problem in damage.problems]
+        for problem in damage.problems:
+            report.block(f"{problem}: rebuild the store with {rebuild}")
         return report
     offsets = group["offsets"][:]
     ids = np.asarray(group["utt"]["utt_id"][:].tolist(), dtype=object)
     frames = group["frames"]
     status = group["status"][:]
 
-    def flag(what: str, utts) -> None:
+    def flag(what: str, utts, repairable: bool = False) -> None:
         names = [ids[i] for i in utts]
         report.affected.update(names)
         shown = ", ".join(names[:5]) + (f" … ({len(names)} in all)" if len(names) > 5 else "")
-        report.problems.append(f"{what}: {shown}" if names else what)
+        problem = f"{what}: {shown}" if names else what
+        if repairable:
+            report.problems.append(problem)
+            report.plan.add_utts(utts)
+        else:
+            report.block(problem)
 
     if offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] != frames.shape[0]:
-        report.problems.append(f"offsets are inconsistent with {frames.shape[0]} stored frames")
+        report.block(f"offsets are inconsistent with {frames.shape[0]} stored frames")
     if len(offsets) - 1 != attrs.get("n_utts") or len(ids) != attrs.get("n_utts"):
-        report.problems.append(f"{attrs.get('n_utts')} utterances recorded, {len(ids)} present")
-    if not attrs.get("complete"):
+        report.block(f"{attrs.get('n_utts')} utterances recorded, {len(ids)} present")
+    if not attrs.get("complete"):  # extract finishes it: no obstacle to a repair
         report.problems.append("store is not marked complete")
     if (status == PENDING).any():
-        flag("not yet written", np.flatnonzero(status == PENDING))
+        flag("not yet written", np.flatnonzero(status == PENDING), repairable=True)
     if (status == FAILED).any():
-        flag("failed during extraction", np.flatnonzero(status == FAILED))
+        flag("failed during extraction", np.flatnonzero(status == FAILED), repairable=True)
     if audio_sha256 and "audio_sha256" in attrs:  # labels and splits may change freely (probe-time protocol)
         if attrs["audio_sha256"] != audio_sha256:
             what = (describe_audio_drift(group, manifest) if manifest is not None
                     else "its utterances, audio paths or lengths differ")
-            report.problems.append(f"the manifest no longer lists the audio this store was made from: {what}; "
+            report.block(f"the manifest no longer lists the audio this store was made from: {what}; "
                                    "rebuild the store with `sergen extract ... --overwrite` (or restore the manifest)")
     elif manifest_sha256 and attrs.get("manifest_sha256") != manifest_sha256:
-        report.problems.append("manifest changed since extraction (hash differs); rerun extract with --overwrite")
+        report.block("manifest changed since extraction (hash differs); rerun extract with --overwrite")
 
     for what, owners in damage.lost:
-        flag(what, owners)
+        flag(what, owners, repairable=True)
+    for key in damage.cut:  # cut short or replaced since completion: sergen's files, dropped and rewritten
+        name, chunk = key.split("/")[-4], int(key.split("/")[-2])
+        report.plan.add_chunk(name, chunk, key, chunk_owners(group, name, chunk, offsets, status))
+    corrupt = checksum_failures(group, present, skip=set(damage.cut))
+    report.beyond_extract = bool(corrupt)
+    for name, found in corrupt.items():
+        for chunk, key in found:
+            owners = chunk_owners(group, name, chunk, offsets, status)
+            report.plan.add_chunk(name, chunk, key, owners)
+            rows = group[name].chunks[0]
+            span = (f"frames {chunk * rows}–{min((chunk + 1) * rows, frames.shape[0])}" if name == "frames"
+                    else f"utterances {chunk * rows}–{min((chunk + 1) * rows, len(ids))}")
+            flag(f"{'frame' if name == 'frames' else name} chunk {chunk} ({span}) fails its checksum (its bytes "
+                 "changed since sergen wrote it)", owners, repairable=True)
     model, name = str(path).rstrip("/").split("/")[-2], str(path).rstrip("/").split("/")[-1].removesuffix(".zarr")
     rebuild = rebuild_command(model, name)
     moved = placement_problem(attrs, model, name)
     if moved:
-        report.problems.append(f"the store does not belong here: {moved}; move it back, or rebuild this one with "
+        report.block(f"the store does not belong here: {moved}; move it back, or rebuild this one with "
                                f"{rebuild}")
         return report
     damaged = shape_problem(attrs, frames.shape, len(offsets)) or digest_layout_problem(group, attrs)
     if damaged:
-        report.problems.append(f"the store is damaged: {damaged}; rebuild it with {rebuild}")
+        report.block(f"the store is damaged: {damaged}; rebuild it with {rebuild}")
         return report
-    edited = stats_mismatches(group)
+    # a summary chunk that fails its checksum is named above and rewritten whole: not decoded here
+    edited = stats_mismatches(group) if not (corrupt.get("mean") or corrupt.get("std")) else []
     if len(edited):
-        flag("mean/std summaries differ from what was written (digest mismatch: the arrays were edited)", edited)
+        report.beyond_extract = True
+        flag("mean/std summaries differ from what was written (digest mismatch: the arrays were edited)", edited,
+             repairable=True)
     stale = audio_problem(group, attrs, model, name, path.parent.parent if isinstance(path, Path)
                           else str(path).rstrip("/").rsplit("/", 2)[0])
     if stale:
-        report.problems.append(stale)
+        report.block(stale)
     gone = gone_audio(group, attrs, name)
     if gone:
         report.notes.append(gone)
@@ -291,6 +339,7 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
                             "(`sergen extract ... --overwrite` adds them)")
     digests = group[DIGEST_ARRAY][:] if has_digests(group) else None
     skip = {int(key.rsplit("/", 2)[-2]) for key in damage.cut if "/frames/c/" in f"/{key}"}
+    skip |= {chunk for chunk, _ in corrupt.get("frames", [])}  # named above; never handed to the decompressor
     for first, last in utterance_blocks(offsets, frames.chunks[0]):
         start, stop = int(offsets[first]), int(offsets[last])
         chunks = range(start // frames.chunks[0], (stop - 1) // frames.chunks[0] + 1) if stop > start else range(0)
@@ -300,7 +349,7 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
             block = frames[start:stop]
         except Exception as exc:  # noqa: BLE001 - whatever the codec raises (a checksum that does not match, …)
             flag(f"frames {start}–{stop} are unreadable ({exc.__class__.__name__}: {str(exc)[:60]})",
-                 np.arange(first, last))
+                 np.arange(first, last))  # not a chunk sergen can name: a rebuild
             continue
         bad_rows = np.flatnonzero(~np.isfinite(block).all(axis=1))
         utts = np.unique(np.searchsorted(offsets, bad_rows + start, side="right") - 1)
@@ -310,8 +359,9 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
             wrong = digest_mismatches(group, offsets, start, block, digests)
             wrong = wrong[(status[wrong] != PENDING) & ~np.isin(wrong, utts)]  # NaN ones are named above
             if len(wrong):
+                report.beyond_extract = True
                 flag(f"frames {start}–{stop} differ from what was written (digest mismatch: a chunk file swapped, "
-                     "replaced or edited)", wrong)
+                     "replaced or edited)", wrong, repairable=True)
     return report
 
 
