@@ -278,7 +278,7 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_
     corpora_dir = out / "corpora"
     step(f"synthesising the five demo corpora into {corpora_dir}/ (scale {scale})")
     with err_console.status("synthesising …") as status:
-        roots = make_demo(corpora_dir, scale=scale,
+        roots = make_demo(corpora_dir, scale=scale, workers=workers,
                           progress=lambda c, n: status.update(f"synthesised {c} ({n} files) …"))
     for corpus in CORPORA:
         write_manifest(read_corpus(corpus, roots[corpus]))

@@ -31,7 +31,11 @@ from sergen.train.pooling import uses_squares
 
 def order_runs(todo: list, touched: list[dict]) -> list[int]:
     """Indices of ``todo`` grouped by training set (the runs of one set share its banks), sets touching
-    the most bank bytes first, and sets that share banks next to each other (largest shared bytes)."""
+    the most bank bytes first, and sets that share banks next to each other (largest shared bytes); where
+    none shares bank files (banks built in RAM, as in the demo), the sets of the same model and layer next
+    to each other: a worker keeps the stores it read for the runs that follow (``sergen.experiments.data``'s
+    caches, 32 stores), and the demo's 50 stores, model after model, are read and banked once per worker
+    instead of about twice."""
     groups: dict[tuple, list[int]] = {}
     for i, spec in enumerate(todo):
         groups.setdefault((spec.model, spec.layer, spec.train), []).append(i)
@@ -41,8 +45,10 @@ def order_runs(todo: list, touched: list[dict]) -> list[int]:
         if not ordered:
             nxt = left[0]
         else:
-            last = set(touched[groups[ordered[-1]][0]])
-            nxt = max(left, key=lambda k: sum(v for b, v in touched[groups[k][0]].items() if b in last))
+            last_key = ordered[-1]
+            last = set(touched[groups[last_key][0]])
+            nxt = max(left, key=lambda k: (sum(v for b, v in touched[groups[k][0]].items() if b in last),
+                                           k[:2] == last_key[:2]))
         ordered.append(nxt)
         left.remove(nxt)
     return [i for k in ordered for i in sorted(groups[k], key=lambda i: -run_cost(todo[i], touched[i]))]
@@ -90,6 +96,9 @@ def _worker(conn, budget_bytes: int | None, run_one) -> None:
             job = conn.recv()
             if job is None:
                 return
+            if job[0] == "budget":  # a worker started before the memory plan: its share, before any job
+                set_ram_budget(job[1])
+                continue
             i, spec, stores_root, results_dir = job
             try:
                 if i == "bank":  # spec: (model, store, layer, pool) of a store bank to build before runs need it
@@ -117,6 +126,12 @@ class _Worker:
         self.proc.start()
         child.close()
         self.job: int | None = None
+
+    def set_budget(self, budget_bytes: int | None) -> None:
+        try:
+            self.conn.send(("budget", budget_bytes))
+        except (BrokenPipeError, OSError):
+            pass  # died while the plan was made: the pool replaces it before its first job
 
     def stop(self) -> None:
         try:
@@ -182,12 +197,29 @@ def run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, 
 
 
 def _run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar, task) -> None:
-    from sergen.console import err_console
-
     from sergen.config import data_dir
-    from sergen.train.resident import set_ram_budget
 
     root = data.stores_root_key(stores_root or data_dir("stores"))
+    # the workers spawn and import torch while this process plans (~5 CPU-s for the demo's 50 stores)
+    early = _start_workers(min(workers, len(todo)), run_one) if workers > 1 and len(todo) > 1 else []
+    try:
+        _plan_and_run(todo, root, stores_root, results_dir, workers, run_one, bar, task, early)
+    finally:
+        for w in early:  # those the plan did not use (fewer workers, or none)
+            w.stop()
+
+
+def _start_workers(n: int, run_one) -> list:
+    """``n`` grid workers, started before the memory plan gives them their budget (``_Worker.set_budget``)."""
+    ctx = mp.get_context("spawn")
+    return [_Worker(ctx, None, run_one) for _ in range(n)]
+
+
+def _plan_and_run(todo, root, stores_root, results_dir, workers, run_one, bar, task, early: list) -> None:
+    from sergen.console import err_console
+
+    from sergen.train.resident import set_ram_budget
+
     # each store's bank once, before the runs that need it, in the order the runs need them
     plan, touched = plan_for(todo, root, workers)
     order = order_runs(todo, touched)
@@ -208,11 +240,16 @@ def _run_local(todo: list, stores_root, results_dir, workers: int, run_one, bar,
         needs = {i: {b for b in banks if (b[0], b[2]) == (todo[i].model, todo[i].layer)
                      and b[1] in trained_on[i]} for i in order}
         jobs = [("bank", b) for b in sorted(banks, key=lambda b: -sizes[b])] + [("run", i) for i in order]
+        started = [early.pop(0) for _ in range(min(plan.workers, len(early)))]
+        for w in started:
+            w.set_budget(budget)
         failures = _pool(todo, jobs, needs, stores_root, results_dir, plan.workers, budget, run_one,
-                         lambda: bar.advance(task), lambda: bar.advance(bank_task))
+                         lambda: bar.advance(task), lambda: bar.advance(bank_task), started)
         if failures:
             _raise(todo, failures)
         return
+    while early:  # the plan leaves them nothing to do
+        early.pop().stop()
     for bank in banks:  # one worker or one run: banks, then the runs, in this process as a plain loop
         data.prepare_store_bank(bank[0], bank[1], root, bank[2], bank[3])
         bar.advance(bank_task)
@@ -231,14 +268,16 @@ def _stores_of(spec, root) -> list[str]:
 
 
 def _pool(todo, jobs, needs, stores_root, results_dir, n_workers, budget, run_one, advance,
-          bank_built) -> dict[int, tuple]:
-    """Run ``jobs`` (``("bank", store)`` and ``("run", i)``, in order) on ``n_workers`` processes; a run is
-    handed out once every bank in ``needs[i]`` is built. A bank job that fails counts as done: the runs
-    that need it build it themselves and report their own error."""
+          bank_built, started: list = ()) -> dict[int, tuple]:
+    """Run ``jobs`` (``("bank", store)`` and ``("run", i)``, in order) on ``n_workers`` processes (``started``:
+    workers already running, with their budget); a run is handed out once every bank in ``needs[i]`` is
+    built. A bank job that fails counts as done: the runs that need it build it themselves and report their
+    own error."""
     ctx = mp.get_context("spawn")
     queue = list(jobs)
     ready: set = set()
-    pool = [_Worker(ctx, budget, run_one) for _ in range(min(n_workers, len(jobs)))]
+    n = min(n_workers, len(jobs))
+    pool = list(started)[:n] + [_Worker(ctx, budget, run_one) for _ in range(n - len(started))]
     failures: dict[int, tuple] = {}
 
     def next_job():
