@@ -18,10 +18,10 @@ from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, en
                                            threshold_bytes)
 from sergen.store.digests import FrameCheck
 from sergen.store.layout import rebuild_command, repair_command
-from sergen.experiments.store_index import (index_of, layer_columns, single_layer_error,  # noqa: F401
+from sergen.experiments.store_index import (index_of, layer_columns, opened, single_layer_error,  # noqa: F401
                                             store_index, store_ref)
 from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
-from sergen.store.reader import checked_summaries, open_store
+from sergen.store.reader import checked_summaries
 from sergen.store.ref import StoreRef
 from sergen.train.framebank import BANK_STEP, FrameBank, StatsSum, StoreBank, units_of
 from sergen.train.norms import norm_strategy
@@ -69,7 +69,7 @@ def corpus_data(store: StoreRef, protocol=None) -> CorpusData:
 
 @lru_cache(maxsize=32)
 def _load_corpus(store: StoreRef, version: tuple) -> CorpusData:
-    ds = open_store(store, store_labels=True)  # refuses a store that lost chunks
+    ds = opened(store)  # refuses a store that lost chunks; the dataset the store's index read
     path, model, corpus = str(store.path), store.model, store.name
     group = zarr.open_group(path, mode="r")
     means = checked_summaries(path, "mean")  # every row and column: the digests cover whole rows

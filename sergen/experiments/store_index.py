@@ -96,9 +96,20 @@ def index_of(store: StoreRef) -> StoreIndex:
     return _store_index(store, store.version)
 
 
+def opened(store: StoreRef):
+    """``open_store(store, store_labels=True)``, opened once per store version: a store's index and its
+    corpus data read the same dataset (a grid worker opened each store twice, ~60 ms of CPU each)."""
+    return _opened(store, store.version)
+
+
+@lru_cache(maxsize=64)
+def _opened(store: StoreRef, version: tuple):
+    return open_store(store, store_labels=True)
+
+
 @lru_cache(maxsize=64)
 def _store_index(store: StoreRef, version: tuple) -> StoreIndex:
-    ds = open_store(store, store_labels=True)
+    ds = opened(store)
     model, name = store.model, store.name
     return StoreIndex(str(store.path), layer_columns(store.attrs, store.layer, f"the {model}/{name} store"),
                       ds["start"].values.astype(np.int64), ds["stop"].values.astype(np.int64),
