@@ -3,14 +3,10 @@ each model's training sets side by side, so a worker reads and banks each store 
 its cache (32 stores) let it go; the order changes no number: the two-model grid run in the new order and in
 the order of its specs gives identical rows and records."""
 
-import json
-
-import pandas as pd
-
 import sergen.experiments.grid_pool as grid_pool
-from sergen.experiments.grid import grid_specs, run_grid
-from sergen.results import load_runs
+from sergen.experiments.grid import grid_specs
 from sergen.train.loop import TrainConfig
+from tests.experiments.test_grid_order import assert_orders_give_identical_runs
 
 
 def two_model_specs():
@@ -55,27 +51,6 @@ def test_shared_bank_bytes_still_decide_before_the_model():
 
 def test_model_by_model_order_gives_the_runs_of_the_spec_order(in_demo_workspace, tmp_path, monkeypatch):
     specs = two_model_specs()
-    order_runs, orders = grid_pool.order_runs, []
-
-    def recorded(as_specs):
-        def order(todo, touched):
-            ids = list(range(len(todo))) if as_specs else order_runs(todo, touched)
-            orders.append([todo[i].run_id for i in ids])
-            return ids
-        return order
-
-    tables = []
-    for name, as_specs in (("by_model", False), ("as_specs", True)):
-        monkeypatch.setattr(grid_pool, "order_runs", recorded(as_specs))
-        rows = run_grid(specs, results_dir=tmp_path / name, workers=1, show_progress=False)
-        tables.append(rows.drop(columns="seconds").sort_values(["run_id", "test", "metric"]).reset_index(drop=True))
+    orders = assert_orders_give_identical_runs(specs, tmp_path, monkeypatch, {
+        "by_model": lambda todo, ids: ids, "as_specs": lambda todo, ids: list(range(len(todo)))})
     assert len(specs) == 8 and sorted(orders[0]) == sorted(orders[1]) and orders[0] != orders[1]
-    assert len(tables[0]) == 8 * 5 * 6
-    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
-    records = [load_runs(tmp_path / name, [s.run_id for s in specs]).records for name in ("by_model", "as_specs")]
-    assert set(records[0]) == set(records[1]) == {s.run_id for s in specs}
-    for run_id in records[0]:
-        a, b = (json.loads(r[run_id].to_json()) for r in records)
-        for timed in ("finished", "rows_sha256", "record_sha256"):  # digests of files holding the times
-            a.pop(timed), b.pop(timed)
-        assert a == b

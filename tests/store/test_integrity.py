@@ -34,7 +34,7 @@ def store(clean, workspace):
     keyed by the store's creation time, which every copy shares: cleared, so no test reads another's copy."""
     from sergen.experiments import data, store_index
 
-    for cached in (store_index._store_index, data._store_bank, data._load_corpus):
+    for cached in (store_index._opened, store_index._store_index, data._store_bank, data._load_corpus):
         cached.cache_clear()
     for kind in ("manifests", "stores"):
         shutil.copytree(clean / kind, workspace / kind, dirs_exist_ok=True)  # the workspace fixture made manifests/

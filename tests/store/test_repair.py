@@ -5,36 +5,12 @@ to the very same numbers; nothing but sergen's own chunk files is ever deleted."
 import shutil
 
 import numpy as np
-import pytest
 import zarr
 
-from sergen.config import data_dir
-from sergen.corpora import read_corpus, write_manifest
-from sergen.extract import extract
-from sergen.store.layout import store_path
+from tests.store.test_integrity import clean, store  # noqa: F401 - the clean store and its per-test copy
 from tests.test_bad_input import cli  # noqa: F401 - the in-process CLI fixture
 
 ARRAYS = ("frames", "mean", "std", "status", "offsets", "frame_crc32c", "stats_crc32c")
-
-
-@pytest.fixture(scope="module")
-def clean(demo_root, tmp_path_factory):
-    ws = tmp_path_factory.mktemp("repair")
-    write_manifest(read_corpus("emodb", demo_root / "emodb"), ws / "manifests" / "emodb.csv")
-    extract("melspec", "emodb", stores_root=ws / "stores", manifest_file=ws / "manifests" / "emodb.csv",
-            show_progress=False)
-    return ws
-
-
-@pytest.fixture
-def store(clean, workspace):
-    from sergen.experiments import data, store_index
-
-    for cached in (store_index._store_index, data._store_bank, data._load_corpus):
-        cached.cache_clear()
-    for kind in ("manifests", "stores"):
-        shutil.copytree(clean / kind, workspace / kind, dirs_exist_ok=True)
-    return store_path("melspec", "emodb", data_dir("stores"))
 
 
 def arrays(path) -> dict[str, np.ndarray]:
