@@ -42,7 +42,7 @@ from sergen.store.location import check_store_slot
 from sergen.store.lock import StoreLock
 from sergen.config import data_dir
 from sergen.store.reader import store_attrs
-from sergen.store.verify import chunk_damage
+from sergen.store.verify import STORE_READ_ERRORS, chunk_damage, drop_write_temporaries, unreadable_store
 from sergen.store.write_behind import WriteBehind
 from sergen.store.writer import StoreWriter, create_store
 from sergen.threads import blas_threads
@@ -139,35 +139,43 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         attrs = store_attrs(path)
         digests = None
         if attrs.get("initialised") and not overwrite:
-            group = zarr.open_group(str(path), mode="r+")
-            if (attrs.get("audio_sha256") != a_hash if "audio_sha256" in attrs  # older stores: the whole manifest
-                    else attrs.get("manifest_sha256") != m_hash):
-                raise SergenError(
-                    f"the {corpus} manifest changed since this store was made: {describe_audio_drift(group, manifest)}",
-                    where=str(path), fix="rerun with --overwrite to rebuild the store from the current manifest",
-                )
-            if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():
-                raise SergenError("this store was made with other extractor settings or weights",
-                                  where=str(path), fix="rerun with --overwrite to rebuild it")
-            damaged = digest_layout_problem(group, attrs)
-            if damaged:  # its digests or chunk-size record: what guards its frames can no longer be trusted
-                raise SergenError(f"this store is damaged: {damaged}", where=str(path),
-                                  fix="rerun with --overwrite to rebuild it")
-            damage = chunk_damage(group)
-            if damage.structural:
-                raise SergenError(f"this store lost chunks it cannot be repaired without: {', '.join(damage.structural)}",
-                                  where=str(path), fix="rerun with --overwrite to rebuild it")
-            # only utterances with frames: a file that failed and was fixed since is what a rerun redoes
-            changed = changed_audio(group, root, with_frames(group))
-            if changed:  # even at the same length: the store's frames stand for audio that is gone
-                raise SergenError(f"{describe_audio(changed)}; this store was made from the old audio", where=str(path),
-                                  fix="rerun with --overwrite to rebuild it from the current files")
-            if len(damage.utts):  # lost or cut chunk files: rewrite the utterances they held, not "already complete"
-                drop_cut_chunks(group, damage.cut)
-                StoreWriter(group).mark_pending(damage.utts)
-            elif attrs.get("complete"):
-                return ExtractReport(extractor.name, store_name, path, len(plan), len(plan), complete=True,
-                                     skipped=True, failures=dict(attrs.get("failures", {})))
+            try:
+                group = zarr.open_group(str(path), mode="r+")
+                if (attrs.get("audio_sha256") != a_hash if "audio_sha256" in attrs  # older stores: the whole manifest
+                        else attrs.get("manifest_sha256") != m_hash):
+                    raise SergenError(
+                        f"the {corpus} manifest changed since this store was made: "
+                        f"{describe_audio_drift(group, manifest)}",
+                        where=str(path), fix="rerun with --overwrite to rebuild the store from the current manifest",
+                    )
+                if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():
+                    raise SergenError("this store was made with other extractor settings or weights",
+                                      where=str(path), fix="rerun with --overwrite to rebuild it")
+                damaged = digest_layout_problem(group, attrs)
+                if damaged:  # its digests or chunk-size record: what guards its frames can no longer be trusted
+                    raise SergenError(f"this store is damaged: {damaged}", where=str(path),
+                                      fix="rerun with --overwrite to rebuild it")
+                drop_write_temporaries(group)  # a kill -9 inside one of Zarr's atomic writes leaves its temporary
+                damage = chunk_damage(group)
+                if damage.structural:
+                    raise SergenError("this store lost chunks it cannot be repaired without: "
+                                      f"{', '.join(damage.structural)}", where=str(path),
+                                      fix="rerun with --overwrite to rebuild it")
+                # only utterances with frames: a file that failed and was fixed since is what a rerun redoes
+                changed = changed_audio(group, root, with_frames(group))
+                if changed:  # even at the same length: the store's frames stand for audio that is gone
+                    raise SergenError(f"{describe_audio(changed)}; this store was made from the old audio",
+                                      where=str(path), fix="rerun with --overwrite to rebuild it from the current files")
+                if len(damage.utts):  # lost or cut chunk files: rewrite the utterances they held, not "complete"
+                    drop_cut_chunks(group, damage.cut)
+                    StoreWriter(group).mark_pending(damage.utts)
+                elif attrs.get("complete"):
+                    return ExtractReport(extractor.name, store_name, path, len(plan), len(plan), complete=True,
+                                         skipped=True, failures=dict(attrs.get("failures", {})))
+            except SergenError:
+                raise
+            except STORE_READ_ERRORS as exc:  # a metadata or small-array file corrupted or cut short
+                raise unreadable_store(path, exc) from None
         else:  # a new store: every file is digested while its layout is written (see record_audio below)
             digests = BackgroundDigests(root, plan["path"].tolist(), np.arange(len(plan)), workers)
             group = create_store(path, plan, {

@@ -11,7 +11,7 @@ import pandas as pd
 
 from sergen.augment import VIEWS
 from sergen.config import data_dir
-from sergen.corpora.manifest import load_manifest
+from sergen.corpora.manifest import load_manifest, manifest_command
 from sergen.errors import SergenError
 from sergen.paths import check_writable
 
@@ -139,7 +139,7 @@ def check_corpus_root(corpus: str, manifest: pd.DataFrame, root: Path, given: bo
         raise SergenError(f"{source} does not exist", where=str(root),
                           fix=f"pass --root DIR where the {corpus} corpus now lives" if given else
                           f"pass --root DIR where the {corpus} corpus now lives, or remake the manifest with "
-                          f"`sergen manifest {corpus} --root DIR`")
+                          f"{manifest_command(corpus)}")
     if not root.is_dir():
         raise SergenError(f"{source} is not a folder", where=str(root), fix=f"pass the {corpus} corpus's folder")
     paths = manifest["path"].astype(str)

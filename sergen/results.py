@@ -33,6 +33,7 @@ from sergen.errors import SergenError
 from sergen.spec import OPTIONS, row_columns
 
 RECORD_FORMAT = 2
+SCORES_SUFFIX = ".scores.npz"  # a run's per-utterance scores beside its rows (``sergen.experiments.run_scores``)
 # the columns of saved rows, in the order files hold them (a file's header is checked against it): a run option
 # added to ``sergen.spec`` since comes last, so files written before keep their header
 SAVED_COLUMNS = ("model", "layer", "head", "train", "n_train_corpora", "test", "metric", "value", "ci_low",
@@ -136,6 +137,7 @@ class RunRecord:
     sampling: dict | None = None  # windows drawn from resident subsets (training rows over the RAM budget): how
     # (``sergen.train.resident.sampling_record``); None: the training set was sampled whole, or an older sergen
     n_rows: int = 0  # rows of the CSV, so a truncated one is told from a whole one
+    scores_sha256: str | None = None  # digest of <run_id>.scores.npz's bytes (None: no scores kept, or older)
     rows_sha256: str | None = None  # digest of the CSV's bytes: an edited value is told from the run's own (None: older)
     record_sha256: str | None = None  # digest of every other field here (``record_digest``): an edited record is told
     format: int = RECORD_FORMAT
@@ -359,6 +361,16 @@ def read_run(run_id: str, results_dir=None) -> tuple[pd.DataFrame, RunRecord]:
     if record.rows_sha256 and rows_digest(data) != record.rows_sha256:
         raise UnreadableRun(csv, "edited after the run saved it (its bytes no longer match the digest in its "
                                  "record): its values are not the run's, so it is left out; a grid reruns it")
+    if record.scores_sha256:  # the paired tests and calibration read them: never scores that are not the run's
+        scores = folder / f"{run_id}{SCORES_SUFFIX}"
+        try:
+            same = rows_digest(scores.read_bytes()) == record.scores_sha256
+        except OSError:
+            raise UnreadableRun(scores, "missing or unreadable (the run's per-utterance scores, saved with its "
+                                        "rows): the run is left out; a grid reruns it") from None
+        if not same:
+            raise UnreadableRun(scores, "changed after the run saved it (its bytes no longer match the digest in "
+                                        "its record): the run is left out; a grid reruns it")
     return rows, record
 
 

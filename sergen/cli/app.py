@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 
@@ -186,6 +187,18 @@ def error_object(exc: Exception) -> dict:
     return {"error": message, "where": where, "fix": f"see `{command} --help`"}
 
 
+PATH_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EROFS}
+
+
+def path_error(exc: OSError) -> SergenError:
+    """A path the user named that cannot be made, read or written (``--out /sys/x``, a read-only folder) as a
+    message; any other OSError is a fault sergen does not expect and keeps its traceback."""
+    if exc.errno not in PATH_ERRNOS or not exc.filename:
+        raise exc
+    return SergenError(f"{exc.filename}: {exc.strerror or type(exc).__name__}",
+                       fix="name a folder you can write to (its parent must exist and be writable)")
+
+
 def main():
     """Run the app; a SergenError or a usage error ends with its message (and, under ``--json``, a JSON error
     object on stdout) and exit code 2, never a traceback."""
@@ -208,7 +221,8 @@ def main():
     except typer.Abort:
         err_console.print("Aborted!")
         sys.exit(1)
-    except SergenError as exc:
+    except (SergenError, OSError) as exc:
+        exc = exc if isinstance(exc, SergenError) else path_error(exc)
         if as_json:
             print_json(error_object(exc))
         err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)  # "[roots]" is text

@@ -106,6 +106,7 @@ def extract(
     from sergen.augment import VIEWS
     from sergen.extract import extract as run_extract
     from sergen.preflight import preflight
+    from sergen.corpora.manifest import manifest_command
     from sergen.store.layout import extract_command, rebuild_command
 
     views = [None] + [VIEWS.canonical(v) for v in view]
@@ -148,7 +149,7 @@ def extract(
                 base = name.partition("@")[0]
                 err_console.print(f"[red]{len(gone)} audio file(s) listed in manifests/{base}.csv are missing (not "
                                   f"undecodable): restore them and rerun {extract_command(report.model, name)} "
-                                  f"(only they are written), or rerun `sergen manifest {base}` to list the corpus "
+                                  f"(only they are written), or rerun {manifest_command(base)} to list the corpus "
                                   f"as it is now, then rebuild with {rebuild_command(report.model, name)}",
                                   highlight=False)
     if failed:

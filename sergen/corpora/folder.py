@@ -39,11 +39,10 @@ class FolderReader(CorpusReader):
         # the absolute path goes into the manifest's sidecar
         self.csv_given = Path(csv).expanduser() if csv else None
         self.csv = self.csv_given.absolute() if csv else self.root.absolute() / "labels.csv"
-        known = [c for c in CORPUS_READERS.names() if c != "folder"]
-        if name in known or name in {a for c in known for a in CORPUS_READERS.aliases(c)}:
+        if name in CORPUS_READERS and CORPUS_READERS.canonical(name) != "folder":  # in any case, aliases too
             raise SergenError(f"--name {name!r} is a corpus sergen reads itself: its manifest, stores and results "
                               "would be replaced by this folder's", fix="give the folder corpus a name of its own, "
-                              f"e.g. --name my-{name}")
+                              f"e.g. --name my-{name.lower()}")
         self.name = name
 
     def options(self) -> dict:

@@ -103,6 +103,17 @@ def write_manifest(result: ManifestResult, out: str | Path | None = None) -> Pat
     return out
 
 
+def manifest_command(corpus: str) -> str:
+    """The command that writes ``corpus``'s manifest, as a user types it: a corpus sergen reads by its name;
+    an EmoBox dataset (``emobox-<dataset>``) by ``emobox:<dataset>``; any other name is a folder corpus."""
+    base = str(corpus).partition("@")[0]
+    if base in CORPUS_READERS:
+        return f"`sergen manifest {CORPUS_READERS.canonical(base)} --root DIR`"
+    if base.startswith("emobox-"):
+        return f"`sergen manifest emobox:{base.removeprefix('emobox-')} --root DIR --emobox EMOBOX_DIR`"
+    return f"`sergen manifest folder --name {base} --csv LABELS.csv --root DIR`"
+
+
 def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
     """A manifest and its sidecar; a missing one names the command that makes it."""
     given = path is not None
@@ -114,8 +125,8 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
     if not path.exists():
         raise SergenError(f"no manifest for {name}",
                           where=str(path) if given else f"{path} ({locate_dir('manifests')[1]})",
-                          fix=f"run `sergen manifest {name} --root DIR` (or `sergen demo-data` first for the demo)")
-    df = read_table(path, f"the {name} manifest", f"rebuild it with `sergen manifest {name} --root DIR`",
+                          fix=f"run {manifest_command(name)} (or `sergen demo-data` first for the demo)")
+    df = read_table(path, f"the {name} manifest", f"rebuild it with {manifest_command(name)}",
                     dtype={"utt_id": str, "speaker": str, "label": str, "native_label": str})
     missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
     if missing:

@@ -27,7 +27,7 @@ from sergen.experiments.weighted_layers import check_weighted, weighted_layers
 from sergen.protocols.protocol import (NAMED, Protocol, file_digest, named_protocol, parse_folds, parse_labels,
                                        parse_named, protocol_file, shown_option)
 from sergen.extractors import EXTRACTORS, canonical_model
-from sergen.results import ROW_COLUMNS, RunRecord, stores_of
+from sergen.results import ROW_COLUMNS, RunRecord, rows_digest, stores_of
 from sergen.results import load_results as load_results  # noqa: F401  (the old home of these names)
 from sergen.results import runs_dir as runs_dir  # noqa: F401
 from sergen.experiments.run_scores import UtteranceScores, write_scores
@@ -155,6 +155,7 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
     ``aug_share`` goes into the sampler config, the one place training reads it from."""
     from sergen.corpora import CORPUS_READERS
     from sergen.corpora.keywords import keywords_lowered
+    from sergen.corpora.manifest import manifest_command
 
     train, test = keywords_lowered(train), keywords_lowered(test)  # ``ALL`` is ``all``, as ``EmoDB`` is emodb
     typed, model = model, canonical_model(model)
@@ -172,10 +173,14 @@ def resolve_spec(model: str, train: str, test: str, stores_root=None, aug_share:
                 raise SergenError(f"{spec!r} has an empty corpus name (a '+' or ',' with nothing beside it)",
                                   fix=f"name a corpus on each side, e.g. {'+'.join(have[:2]) or 'emodb+ravdess'}")
             canon = CORPUS_READERS.resolve(part.strip())
+            if canon == "each":
+                raise SergenError("`each` (one run per corpus) is for `sergen grid`: a probe trains one head",
+                                  fix="name the training corpora (e.g. emodb+ravdess), or `all`; or run "
+                                      "`sergen grid --train each …`")
             if canon not in have:
                 raise SergenError(f"no {model} store for corpus {part!r}; stores exist for: {', '.join(have)}",
                                   fix=f"pick one of them, or run `sergen extract --model {model} --corpus {canon}` "
-                                      f"when `sergen manifest {canon}` has made its manifest")
+                                      f"when {manifest_command(canon)} has made its manifest")
             out.append(canon)
         return tuple(out)
 
@@ -616,6 +621,7 @@ def run_probe(spec: ProbeSpec, stores_root=None) -> pd.DataFrame:
 def save_run(run: ProbeRun, results_dir=None) -> Path:
     """``results/runs/<run_id>.csv``, its record (see ``sergen.results``) and its per-utterance scores
     (``<run_id>.scores.npz``, written first: the CSV marks the run finished)."""
-    if run.scores:
-        write_scores(run.record.run_id, run.scores, results_dir)
+    if run.scores:  # its digest in the record: a scores file changed since is told (``read_run``)
+        path = write_scores(run.record.run_id, run.scores, results_dir)
+        run.record.scores_sha256 = rows_digest(path.read_bytes())
     return save_rows(run.rows, run.record, results_dir)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sergen.results import not_saved, runs_dir
+from sergen.results import SCORES_SUFFIX, not_saved, runs_dir
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class UtteranceScores:
 
 
 def scores_path(run_id: str, results_dir=None) -> Path:
-    return runs_dir(results_dir) / f"{run_id}.scores.npz"
+    return runs_dir(results_dir) / f"{run_id}{SCORES_SUFFIX}"
 
 
 def write_scores(run_id: str, scores: dict[str, UtteranceScores], results_dir=None) -> Path:

@@ -234,9 +234,10 @@ def chunk_file_problems(group: zarr.Group, present: set[str]) -> tuple[dict, dic
             continue
         tail = 4 if any(type(c).__name__ == "Crc32cCodec" for c in array.metadata.codecs) else 0
         ledger = _ledger(group, name, array.cdata_shape[0])
-        prefix = f"{root}/{name}/c/".lstrip("/")
-        for key in present:
-            if not key.startswith(prefix):
+        prefix = f"{root}/{name}".lstrip("/")
+        for chunk in range(array.cdata_shape[0]):  # exactly the chunks' own keys: a foreign file is not a chunk
+            key = f"{prefix}/{array.metadata.encode_chunk_key((chunk,) + (0,) * (array.ndim - 1))}"
+            if key not in present:
                 continue
             path = Path(base) / key
             try:
@@ -246,7 +247,6 @@ def chunk_file_problems(group: zarr.Group, present: set[str]) -> tuple[dict, dic
             except OSError:
                 continue
             recorded = int.from_bytes(header[12:16], "little") if len(header) == BLOSC_HEADER else -1
-            chunk = int(key[len(prefix):].split("/")[0])
             if recorded + tail != size:
                 cut.setdefault(name, []).append((chunk, key))
             elif ledger is not None and chunk < len(ledger) and ledger[chunk] != size:
@@ -322,6 +322,14 @@ def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
     for name, array in arrays:
         if n_utts is not None and tuple(array.shape) != (n_utts,):
             return f"its {name} holds {array.shape[0] if array.shape else 0} entries for {n_utts} utterances"
+    if "stats" in made_with:
+        arrays.append((STATS_ARRAY, group[STATS_ARRAY]))
+    for name, array in arrays:  # small (one entry per utterance): read whole, so a flipped byte is seen here
+        try:
+            array[:]
+        except Exception as exc:  # noqa: BLE001 - whatever the codec raises (a checksum that does not match, …)
+            return (f"its {name} cannot be read ({type(exc).__name__}: {str(exc)[:60]}): its file was corrupted "
+                    "or cut short since sergen wrote it")
     return None
 
 
@@ -381,11 +389,30 @@ class FrameCheck:
 
 def drop_cut_chunks(group: zarr.Group, keys: list[str]) -> None:
     """Remove chunk files found cut short (sergen wrote them) before their utterances are rewritten: Zarr
-    would otherwise decode them to merge the new rows in."""
+    would otherwise decode them to merge the new rows in. Every file is checked first to be a plain file
+    inside the store: a link put in a chunk's place is refused, and nothing is removed."""
+    from sergen.errors import SergenError
+
     base = getattr(group.store_path.store, "root", None)
-    for key in keys:
-        if base is not None:
-            (Path(str(base)) / key).unlink(missing_ok=True)
+    if base is None:
+        return
+    store_dir = (Path(str(base)) / group.store_path.path.strip("/")).resolve()
+    paths = [Path(str(base)) / key for key in keys]
+    for path in paths:
+        if path.is_symlink() or (path.exists() and not path.is_file()) or not _inside(path, store_dir):
+            raise SergenError(f"{path} stands where a chunk file belongs but is not one sergen wrote (a link, a "
+                              "folder, or outside the store): nothing was changed", where=str(store_dir),
+                              fix="move it out of the store, then rerun the same command")
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder)
+        return True
+    except ValueError:
+        return False
 
 
 def non_finite_rows(rows: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ the fill value for a chunk file that is gone, so every reader that trains or ana
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,6 +117,35 @@ def stored_keys(group: zarr.Group) -> set[str]:
     """Every key under the group, in one listing (a directory walk locally, one LIST on object stores)."""
     root = group.store_path.path.strip("/")
     return sync(_keys(group.store_path.store, f"{root}/" if root else ""))
+
+
+OWN_KEY = re.compile(r"(^|/)(zarr\.json|c(/\d+)+)$")
+"""What sergen's Zarr stores hold: a node's metadata and its chunks (``<array>/c/<row chunk>/…``)."""
+WRITE_TEMPORARY = re.compile(r"\.[0-9a-f]{32}\.partial$")
+"""Zarr's atomic write (``<key>.<uuid4 hex>.partial``, renamed when whole): a kill -9 mid-write leaves one."""
+
+
+def foreign_keys(present: set[str]) -> tuple[list[str], list[str]]:
+    """(Zarr's write temporaries that an interrupted write left, other files that are not the store's own).
+    Neither is read as a chunk; the first are removed by ``extract`` (sergen's own writes), the second never."""
+    other = sorted(key for key in present if not OWN_KEY.search(key))
+    temporaries = [key for key in other if WRITE_TEMPORARY.search(key)]
+    return temporaries, [key for key in other if not WRITE_TEMPORARY.search(key)]
+
+
+def drop_write_temporaries(group: zarr.Group, present: set[str] | None = None) -> int:
+    """Remove the plain files Zarr's interrupted atomic writes left in a local store; how many."""
+    base = getattr(group.store_path.store, "root", None)
+    if base is None:
+        return 0
+    temporaries, _ = foreign_keys(stored_keys(group) if present is None else present)
+    removed = 0
+    for key in temporaries:
+        path = Path(str(base)) / key
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _missing_rows(array: zarr.Array, present: set[str]) -> list[tuple[int, int, int]]:
@@ -233,9 +263,36 @@ def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
             f"(`sergen stores verify {model} {corpus}` lists every problem)")
 
 
+STORE_READ_ERRORS = (ValueError, KeyError, RuntimeError)
+"""What Zarr and its codecs raise on a metadata file (``zarr.json``) or a small array's chunk that was cut
+short or corrupted (``JSONDecodeError`` is a ``ValueError``; a checksum that does not match, too)."""
+
+
+def unreadable_store(path, exc: Exception) -> SergenError:
+    """The error for a store whose metadata or small arrays no longer decode: only a rebuild restores it."""
+    model, name = str(path).rstrip("/").split("/")[-2], str(path).rstrip("/").split("/")[-1].removesuffix(".zarr")
+    return SergenError(f"store {model}/{name} is damaged: one of its files cannot be read ({type(exc).__name__}: "
+                       f"{str(exc)[:100]}): a metadata or small-array file was corrupted or cut short since sergen "
+                       "wrote it", where=str(path), fix=f"rebuild it: {rebuild_command(model, name)}")
+
+
 def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha256: str | None = None,
                  manifest=None) -> VerifyReport:
-    """``manifest`` (the corpus's current manifest), when given, lets a changed one be described precisely."""
+    """``manifest`` (the corpus's current manifest), when given, lets a changed one be described precisely.
+    A file that no longer decodes (metadata, digests) is a problem reported, never a traceback."""
+    try:
+        return _verify_store(path, manifest_sha256, audio_sha256, manifest)
+    except SergenError:
+        raise
+    except STORE_READ_ERRORS as exc:
+        report = VerifyReport(path if is_remote(path) else Path(path))
+        error = unreadable_store(path, exc)
+        report.block(f"{error.what}; {error.fix}")
+        return report
+
+
+def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: str | None,
+                  manifest) -> VerifyReport:
     path = path if is_remote(path) else Path(path)
     report = VerifyReport(path)
     leftovers = leftover_problem(path)
@@ -334,6 +391,13 @@ def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha
     gone = gone_audio(group, attrs, name)
     if gone:
         report.notes.append(gone)
+    temporaries, foreign = foreign_keys(present)
+    if temporaries:
+        report.notes.append(f"{len(temporaries)} temporary file(s) of a write that was interrupted (e.g. "
+                            f"{temporaries[0]}): not part of the store; `sergen extract` removes them")
+    if foreign:
+        report.notes.append(f"{len(foreign)} file(s) in the store that sergen did not write (e.g. {foreign[0]}): "
+                            "not read, never deleted; move them out of the store")
     if not has_digests(group):
         report.notes.append("made before frame digests: swapped or replaced chunk files cannot be detected "
                             "(`sergen extract ... --overwrite` adds them)")
