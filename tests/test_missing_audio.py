@@ -20,7 +20,7 @@ def test_a_wav_deleted_after_its_manifest_is_named_missing_and_restoring_it_fini
     assert "cannot decode" not in text
     assert ("1 audio file(s) listed in manifests/emodb.csv are missing (not undecodable): restore them and rerun "
             "`sergen extract --model melspec --corpus emodb` (only they are written), or rerun `sergen manifest "
-            "emodb` to list the corpus as it is now, then rebuild with `sergen extract --model melspec --corpus "
+            "emodb --root DIR` to list the corpus as it is now, then rebuild with `sergen extract --model melspec --corpus "
             "emodb --overwrite`") in text
 
     shutil.move(kept, gone)
