@@ -43,7 +43,7 @@ def test_a_runs_scores_changed_after_saving_leave_the_run_out_so_a_grid_reruns_i
 def test_an_out_folder_that_cannot_be_made_is_a_message(cli, workspace, args):
     code, text = cli(*args)
     assert code == 2 and "error: /proc/sergen-x" in text and "Traceback" not in text, text
-    assert "name a folder you can write to" in text
+    assert "a folder sergen makes needs a parent that exists and is writable" in text
 
 
 @pytest.mark.parametrize("name", ["Emodb", "crema-D", "RAVDESS"])

@@ -196,7 +196,8 @@ def path_error(exc: OSError) -> SergenError:
     if exc.errno not in PATH_ERRNOS or not exc.filename:
         raise exc
     return SergenError(f"{exc.filename}: {exc.strerror or type(exc).__name__}",
-                       fix="name a folder you can write to (its parent must exist and be writable)")
+                       fix="name a path you can use: a folder sergen makes needs a parent that exists and is "
+                           "writable (not /proc, /sys or a read-only folder); a file it reads must exist")
 
 
 def main():
