@@ -35,7 +35,7 @@ from sergen.extractors import default_device
 from sergen.extractors.base import Extractor
 from sergen.extract_pool import embeds_in_workers, local_windows, resolve_workers, start_workers
 from sergen.preflight import device_slots, preflight
-from sergen.store.digests import digest_layout_problem, drop_cut_chunks
+from sergen.store.digests import digest_layout_problem, drop_cut_chunks, refuse_foreign_chunk_slots
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import FAILED, PADDED, PENDING, WRITTEN, store_path
 from sergen.store.location import check_store_slot
@@ -156,6 +156,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                     raise SergenError(f"this store is damaged: {damaged}", where=str(path),
                                       fix="rerun with --overwrite to rebuild it")
                 drop_write_temporaries(group)  # a kill -9 inside one of Zarr's atomic writes leaves its temporary
+                refuse_foreign_chunk_slots(group, str(path))  # a folder where a chunk belongs: never written over
                 damage = chunk_damage(group)
                 if damage.structural:
                     raise SergenError("this store lost chunks it cannot be repaired without: "

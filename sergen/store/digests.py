@@ -407,6 +407,37 @@ def drop_cut_chunks(group: zarr.Group, keys: list[str]) -> None:
         path.unlink(missing_ok=True)
 
 
+def foreign_chunk_slots(group: zarr.Group) -> list[str]:
+    """Chunk paths of ``frames``/``mean``/``std`` taken by something sergen cannot write over: a folder, or a
+    link to nothing (a link to a file is refused where a chunk would be dropped: ``drop_cut_chunks``)."""
+    base = _local_base(group)
+    if base is None:
+        return []
+    root, taken = group.store_path.path.strip("/"), []
+    for name in BLOSC_ARRAYS:
+        try:
+            array = group[name]
+        except KeyError:
+            continue
+        for chunk in range(array.cdata_shape[0]):
+            key = f"{root}/{name}/{array.metadata.encode_chunk_key((chunk,) + (0,) * (array.ndim - 1))}".lstrip("/")
+            path = Path(base) / key
+            if path.is_dir() or (path.is_symlink() and not path.exists()):
+                taken.append(key)
+    return taken
+
+
+def refuse_foreign_chunk_slots(group: zarr.Group, where: str) -> None:
+    """Stop before anything is written where a chunk file belongs to something else (see above)."""
+    from sergen.errors import SergenError
+
+    taken = foreign_chunk_slots(group)
+    if taken:
+        raise SergenError(f"{taken[0]} stands where a chunk file belongs but is not one sergen wrote (a folder or "
+                          f"a broken link{f'; {len(taken)} such paths' if len(taken) > 1 else ''}): nothing was "
+                          "changed", where=where, fix="move it out of the store, then rerun the same command")
+
+
 def _inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder)

@@ -22,7 +22,7 @@ from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PENDING, ex
                                  repair_command, store_path)
 from sergen.audio_digest import require_same_audio
 from sergen.store.digests import digest_layout_problem, placement_problem, shape_problem
-from sergen.store.verify import require_chunks
+from sergen.store.verify import STORE_READ_ERRORS, require_chunks, unreadable_store
 
 if TYPE_CHECKING:  # ``StoreRef`` in annotations is ``sergen.store.ref``'s, which imports this module, not back
     import dask.array as da
@@ -191,6 +191,16 @@ def open_store(store: StoreRef, allow_incomplete: bool = False, include_failed: 
     Labels, splits and speakers are the current manifest's (as ``probe`` uses them), with a warning when they
     differ from the copy the store took at extraction (``store_labels=True``: that copy).
     """
+    try:
+        return _open_store(store, allow_incomplete, include_failed, check_chunks, store_labels)
+    except SergenError:
+        raise
+    except STORE_READ_ERRORS as exc:  # a zarr.json or small array cut short or corrupted: never a traceback
+        raise unreadable_store(store.path, exc) from None
+
+
+def _open_store(store: StoreRef, allow_incomplete: bool, include_failed: bool, check_chunks: bool,
+                store_labels: bool) -> xr.Dataset:
     import dask.array as da
     import xarray as xr
 

@@ -16,7 +16,8 @@ import zarr
 from zarr.core.sync import sync
 
 from sergen.errors import SergenError
-from sergen.store.digests import (DIGEST_ARRAY, chunk_file_problems, digest_layout_problem, digest_mismatches, has_digests,
+from sergen.store.digests import (DIGEST_ARRAY, chunk_file_problems, digest_layout_problem, digest_mismatches,
+                                  foreign_chunk_slots, has_digests,
                                   placement_problem, shape_problem, stats_mismatches)
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command
@@ -263,6 +264,25 @@ def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
             f"(`sergen stores verify {model} {corpus}` lists every problem)")
 
 
+def unreadable_arrays(group: zarr.Group) -> list[str]:
+    """Every array a reader opens whose metadata or (per-utterance columns, read whole) values no longer
+    decode: what ``probe`` would refuse, named by ``verify`` too."""
+    found = []
+    for name in REQUIRED:
+        try:
+            array = group[name]
+            if name.startswith("utt/"):
+                array[:]
+        except Exception as exc:  # noqa: BLE001 - whatever Zarr or the codec raises: the file is damaged
+            found.append(f"its {name} array cannot be read ({type(exc).__name__}: {str(exc)[:60]!r})")
+    return found
+
+
+def _model_and_name(path) -> tuple[str, str]:
+    parts = str(path).rstrip("/").split("/")
+    return parts[-2], parts[-1].removesuffix(".zarr")
+
+
 STORE_READ_ERRORS = (ValueError, KeyError, RuntimeError)
 """What Zarr and its codecs raise on a metadata file (``zarr.json``) or a small array's chunk that was cut
 short or corrupted (``JSONDecodeError`` is a ``ValueError``; a checksum that does not match, too)."""
@@ -315,6 +335,14 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
                                   + (f"@{attrs['view']}" if attrs.get("view") not in (None, "clean") else ""))
         for problem in damage.problems:
             report.block(f"{problem}: rebuild the store with {rebuild}")
+        return report
+    for key in foreign_chunk_slots(group):  # a rewrite could not write there: refused before a repair
+        report.block(f"{key} stands where a chunk file belongs but is not one sergen wrote (a folder or a broken "
+                     "link): move it out of the store, then rerun")
+    unreadable = unreadable_arrays(group)
+    if unreadable:
+        for problem in unreadable:
+            report.block(f"{problem}: rebuild the store with {rebuild_command(*_model_and_name(path))}")
         return report
     offsets = group["offsets"][:]
     ids = np.asarray(group["utt"]["utt_id"][:].tolist(), dtype=object)
@@ -394,7 +422,8 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
     temporaries, foreign = foreign_keys(present)
     if temporaries:
         report.notes.append(f"{len(temporaries)} temporary file(s) of a write that was interrupted (e.g. "
-                            f"{temporaries[0]}): not part of the store; `sergen extract` removes them")
+                            f"{temporaries[0]}): not part of the store; `sergen extract` removes those that are "
+                            "plain files (never a link)")
     if foreign:
         report.notes.append(f"{len(foreign)} file(s) in the store that sergen did not write (e.g. {foreign[0]}): "
                             "not read, never deleted; move them out of the store")

@@ -69,3 +69,41 @@ def test_a_metadata_file_cut_short_is_named_with_the_rebuild(cli, store):
         code, text = cli(*args)
         assert code in (1, 2) and "store melspec/emodb is damaged: one of its files cannot be read" in text, text
         assert "JSONDecodeError" in text and rebuild in text and "Traceback" not in text
+
+
+def test_a_folder_in_a_chunks_place_is_refused_by_repair_and_extract_and_left_alone(cli, store):
+    chunk = store / "frames/c/2/0"
+    chunk.unlink()
+    chunk.mkdir()
+    (chunk / "mine.txt").write_text("keep")
+    for args in (("stores", "verify", "melspec", "emodb", "--repair"),
+                 ("extract", "--model", "melspec", "--corpus", "emodb")):
+        code, text = cli(*args)
+        assert code in (1, 2) and "frames/c/2/0 stands where a chunk file belongs but is not one sergen wrote" in text
+        assert "dropped" not in text and "Traceback" not in text, text
+    assert (chunk / "mine.txt").read_text() == "keep"
+
+
+def test_a_metadata_file_cut_short_is_a_message_from_every_reader(cli, store):
+    """Every array a reader opens: probe and open_store say the store is damaged, and verify no longer says ok
+    where only a per-utterance column's metadata was cut."""
+    import pytest
+
+    import sergen
+    from sergen.errors import SergenError
+
+    for name in ("frames", "utt/duration_s"):
+        meta = store / name / "zarr.json"
+        whole = meta.read_bytes()
+        meta.write_bytes(whole[: len(whole) // 2])
+        code, text = cli("stores", "verify", "melspec", "emodb")
+        assert code == 1 and "ok" not in text.split("\n")[-1] and "Traceback" not in text, text
+        code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")
+        assert code == 2 and "store melspec/emodb is damaged" in text and "Traceback" not in text, text
+        with pytest.raises(SergenError, match="store melspec/emodb is damaged"):
+            from sergen.experiments import data, store_index
+
+            for cached in (store_index._opened, store_index._store_index, data._load_corpus):
+                cached.cache_clear()
+            sergen.open_store("melspec", "emodb")
+        meta.write_bytes(whole)
