@@ -21,8 +21,9 @@ def interactive_sigint():
 
 def test_ctrl_c_inside_opensmile_is_raised_after_it_not_swallowed(interactive_sigint):
     ex = get_extractor("egemaps").load()
-    wav = np.random.default_rng(0).normal(0, 0.1, 16000 * 60).astype(np.float32)  # a few seconds of work
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    # ~2 s of openSMILE's work on the LLD-only config (60 s of audio was done before the Ctrl-C came)
+    wav = np.random.default_rng(0).normal(0, 0.1, 16000 * 300).astype(np.float32)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
