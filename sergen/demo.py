@@ -79,7 +79,7 @@ def _sergen_wrote(results_dir: Path, path: Path) -> bool:
     """Whether a file in the results folder is one sergen writes there: a run's rows (its header is
     ``ROW_COLUMNS``) or record (a JSON object naming its run), a partial file of a save, a matrix that
     ``matrices/.written.json`` lists, or a fragmentation output."""
-    from sergen.results import ROW_COLUMNS
+    from sergen.results import ROW_COLUMNS, SCORES_SUFFIX
 
     parts = path.relative_to(results_dir).parts
     if path.is_symlink():
@@ -89,7 +89,7 @@ def _sergen_wrote(results_dir: Path, path: Path) -> bool:
         if not match or not match.group("id"):
             return bool(match)  # a partial save or a write check, by sergen's own names
         try:
-            if path.name.endswith(".scores.npz"):  # a run's per-utterance scores: a zip of sergen's own arrays
+            if path.name.endswith(SCORES_SUFFIX):  # a run's per-utterance scores: a zip of sergen's own arrays
                 with zipfile.ZipFile(path) as archive:
                     names = archive.namelist()
                 return bool(names) and all(SCORES_MEMBER.fullmatch(n) for n in names)

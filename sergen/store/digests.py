@@ -155,9 +155,25 @@ def _local_base(group: zarr.Group) -> str | None:
     return None if base is None or is_remote(base) else base
 
 
-def _chunk_path(base: str, array: zarr.Array, chunk: int) -> Path:
+def chunk_key(array: zarr.Array, chunk: int) -> str:
+    """The store key of row chunk ``chunk`` of ``array`` (arrays are chunked along rows only)."""
     key = array.metadata.encode_chunk_key((chunk,) + (0,) * (array.ndim - 1))
-    return Path(base) / array.store_path.path.strip("/") / key
+    return f"{array.store_path.path.strip('/')}/{key}".lstrip("/")
+
+
+def _chunk_path(base: str, array: zarr.Array, chunk: int) -> Path:
+    return Path(base) / chunk_key(array, chunk)
+
+
+def plain_file_inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is a plain file (not a link, not a folder) inside ``folder``: one sergen may delete."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
 
 
 def record_chunk_bytes(group: zarr.Group) -> bool:
@@ -234,9 +250,8 @@ def chunk_file_problems(group: zarr.Group, present: set[str]) -> tuple[dict, dic
             continue
         tail = 4 if any(type(c).__name__ == "Crc32cCodec" for c in array.metadata.codecs) else 0
         ledger = _ledger(group, name, array.cdata_shape[0])
-        prefix = f"{root}/{name}".lstrip("/")
         for chunk in range(array.cdata_shape[0]):  # exactly the chunks' own keys: a foreign file is not a chunk
-            key = f"{prefix}/{array.metadata.encode_chunk_key((chunk,) + (0,) * (array.ndim - 1))}"
+            key = chunk_key(array, chunk)
             if key not in present:
                 continue
             path = Path(base) / key
@@ -396,10 +411,10 @@ def drop_cut_chunks(group: zarr.Group, keys: list[str]) -> None:
     base = getattr(group.store_path.store, "root", None)
     if base is None:
         return
-    store_dir = (Path(str(base)) / group.store_path.path.strip("/")).resolve()
+    store_dir = Path(str(base)) / group.store_path.path.strip("/")
     paths = [Path(str(base)) / key for key in keys]
     for path in paths:
-        if path.is_symlink() or (path.exists() and not path.is_file()) or not _inside(path, store_dir):
+        if (path.exists() or path.is_symlink()) and not plain_file_inside(path, store_dir):
             raise SergenError(f"{path} stands where a chunk file belongs but is not one sergen wrote (a link, a "
                               "folder, or outside the store): nothing was changed", where=str(store_dir),
                               fix="move it out of the store, then rerun the same command")
@@ -413,14 +428,14 @@ def foreign_chunk_slots(group: zarr.Group) -> list[str]:
     base = _local_base(group)
     if base is None:
         return []
-    root, taken = group.store_path.path.strip("/"), []
+    taken = []
     for name in BLOSC_ARRAYS:
         try:
             array = group[name]
         except KeyError:
             continue
         for chunk in range(array.cdata_shape[0]):
-            key = f"{root}/{name}/{array.metadata.encode_chunk_key((chunk,) + (0,) * (array.ndim - 1))}".lstrip("/")
+            key = chunk_key(array, chunk)
             path = Path(base) / key
             if path.is_dir() or (path.is_symlink() and not path.exists()):
                 taken.append(key)
@@ -436,14 +451,6 @@ def refuse_foreign_chunk_slots(group: zarr.Group, where: str) -> None:
         raise SergenError(f"{taken[0]} stands where a chunk file belongs but is not one sergen wrote (a folder or "
                           f"a broken link{f'; {len(taken)} such paths' if len(taken) > 1 else ''}): nothing was "
                           "changed", where=where, fix="move it out of the store, then rerun the same command")
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder)
-        return True
-    except ValueError:
-        return False
 
 
 def non_finite_rows(rows: np.ndarray) -> np.ndarray:

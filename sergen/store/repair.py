@@ -23,7 +23,7 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
 from sergen.errors import SergenError
-from sergen.store.digests import BLOSC_ARRAYS, crc32c
+from sergen.store.digests import BLOSC_ARRAYS, chunk_key, crc32c, plain_file_inside
 from sergen.store.layout import FAILED
 
 CHECKSUM_BYTES = 4  # Zarr's crc32c codec appends the CRC-32C of the chunk's bytes as a little-endian uint32
@@ -31,12 +31,6 @@ CHECKSUM_BYTES = 4  # Zarr's crc32c codec appends the CRC-32C of the chunk's byt
 
 def _has_checksum(array: zarr.Array) -> bool:
     return any(type(c).__name__ == "Crc32cCodec" for c in array.metadata.codecs)
-
-
-def _chunk_key(array: zarr.Array, chunk: int) -> str:
-    prefix = array.store_path.path.strip("/")
-    key = array.metadata.encode_chunk_key((chunk,) + (0,) * (array.ndim - 1))
-    return f"{prefix}/{key}".lstrip("/")
 
 
 def checksum_failures(group: zarr.Group, present: set[str],
@@ -53,7 +47,7 @@ def checksum_failures(group: zarr.Group, present: set[str],
         if not _has_checksum(array) or array.size == 0:
             continue
         for chunk in range(array.cdata_shape[0]):
-            key = _chunk_key(array, chunk)
+            key = chunk_key(array, chunk)
             if key not in present or key in skip:
                 continue
             buffer = sync(store.get(key, prototype=default_buffer_prototype()))
@@ -103,17 +97,10 @@ def own_chunk_file(group: zarr.Group, name: str, chunk: int, key: str) -> Path |
     not exactly that chunk's key, or the file is a link, not a plain file, or lies outside the store folder:
     a repair deletes only files sergen wrote, never one a link or an odd key would point it to."""
     base = getattr(group.store_path.store, "root", None)
-    if base is None or name not in BLOSC_ARRAYS or key != _chunk_key(group[name], chunk):
+    if base is None or name not in BLOSC_ARRAYS or key != chunk_key(group[name], chunk):
         return None
-    store_dir = Path(str(base)) / group.store_path.path.strip("/")
     path = Path(str(base)) / key
-    if path.is_symlink() or not path.is_file():
-        return None
-    try:
-        path.resolve().relative_to(store_dir.resolve())
-    except ValueError:
-        return None
-    return path
+    return path if plain_file_inside(path, Path(str(base)) / group.store_path.path.strip("/")) else None
 
 
 def apply_repair(group: zarr.Group, plan: RepairPlan, where: str) -> None:

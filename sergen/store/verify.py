@@ -16,9 +16,9 @@ import zarr
 from zarr.core.sync import sync
 
 from sergen.errors import SergenError
-from sergen.store.digests import (DIGEST_ARRAY, chunk_file_problems, digest_layout_problem, digest_mismatches,
-                                  foreign_chunk_slots, has_digests,
-                                  placement_problem, shape_problem, stats_mismatches)
+from sergen.store.digests import (DIGEST_ARRAY, chunk_file_problems, chunk_key, digest_layout_problem,
+                                  digest_mismatches, foreign_chunk_slots, has_digests, placement_problem,
+                                  shape_problem, stats_mismatches)
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command
 from sergen.store.location import is_remote, leftover_problem
@@ -153,12 +153,10 @@ def _missing_rows(array: zarr.Array, present: set[str]) -> list[tuple[int, int, 
     """(chunk, first row, last row + 1) of every chunk of ``array`` (chunked along rows only) not stored."""
     if array.size == 0:
         return []
-    prefix = array.store_path.path.strip("/")
     rows = array.chunks[0]
     lost = []
     for c in range(array.cdata_shape[0]):
-        key = array.metadata.encode_chunk_key((c,) + (0,) * (array.ndim - 1))
-        if f"{prefix}/{key}".lstrip("/") not in present:
+        if chunk_key(array, c) not in present:
             lost.append((c, c * rows, min((c + 1) * rows, array.shape[0])))
     return lost
 
@@ -290,7 +288,7 @@ short or corrupted (``JSONDecodeError`` is a ``ValueError``; a checksum that doe
 
 def unreadable_store(path, exc: Exception) -> SergenError:
     """The error for a store whose metadata or small arrays no longer decode: only a rebuild restores it."""
-    model, name = str(path).rstrip("/").split("/")[-2], str(path).rstrip("/").split("/")[-1].removesuffix(".zarr")
+    model, name = _model_and_name(path)
     return SergenError(f"store {model}/{name} is damaged: one of its files cannot be read ({type(exc).__name__}: "
                        f"{str(exc)[:100]}): a metadata or small-array file was corrupted or cut short since sergen "
                        "wrote it", where=str(path), fix=f"rebuild it: {rebuild_command(model, name)}")
@@ -395,7 +393,7 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
                     else f"utterances {chunk * rows}–{min((chunk + 1) * rows, len(ids))}")
             flag(f"{'frame' if name == 'frames' else name} chunk {chunk} ({span}) fails its checksum (its bytes "
                  "changed since sergen wrote it)", owners, repairable=True)
-    model, name = str(path).rstrip("/").split("/")[-2], str(path).rstrip("/").split("/")[-1].removesuffix(".zarr")
+    model, name = _model_and_name(path)
     rebuild = rebuild_command(model, name)
     moved = placement_problem(attrs, model, name)
     if moved:
