@@ -13,11 +13,11 @@ def test_an_empty_out_is_refused_and_nothing_is_written(cli, out, tmp_path, monk
     monkeypatch.chdir(here)
     code, text = cli("demo", "--out", out, "--scale", "0.01")
     assert code == 2
-    assert "Invalid value for '--out': is empty: give a folder (`.` for the current one)" in text
+    assert "Invalid value for '--out': is empty: give a path (`.` for the current folder)" in text
     assert list(here.iterdir()) == []
 
 
-def test_the_default_and_a_dot_are_still_folders(monkeypatch):
-    from sergen.cli.validate import given_path
-
-    assert str(given_path(".")) == "." and str(given_path("demo")) == "demo"
+def test_a_dot_is_still_the_current_folder(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, text = cli("demo", "--out", ".", "--scale", "0")
+    assert code == 2 and "Invalid value for '--scale'" in text and "'--out'" not in text

@@ -8,6 +8,7 @@ import json
 import sys
 
 import typer
+from typer.core import TyperGroup
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -16,7 +17,20 @@ from sergen import LABELS
 from sergen.console import OutputConsole, err_console
 from sergen.errors import SergenError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+
+class SergenGroup(TyperGroup):
+    """The root command: once the whole command tree is built, every path parameter refuses ''
+    (``validate.refuse_empty_paths``), whichever module declares it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from sergen.cli.validate import refuse_empty_paths
+
+        refuse_empty_paths(self)
+
+
+app = typer.Typer(cls=SergenGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Cross-corpus speech emotion recognition: manifests → stores → probes → reports.")
 config_app = typer.Typer(no_args_is_help=True, help="Corpus roots and folders, set once.")
 app.add_typer(config_app, name="config")

@@ -110,7 +110,7 @@ def demo_data(
 def demo(
     out: Path = typer.Option(Path("demo"), help="the demo's own workspace: corpora, manifests, stores, results, "
                                                   "reports and config all go here, nothing elsewhere",
-                             parser=check.given_path, callback=check.not_under_a_file),
+                             callback=check.not_under_a_file),
     scale: float = typer.Option(1.0, help="utterances per speaker × scale (0.01 to 10)",
                                 callback=check.positive_float),
     models: str = typer.Option("melspec,egemaps", help="extractors to run (add cdpam-content if you have time)",

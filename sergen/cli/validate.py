@@ -215,12 +215,38 @@ def not_under_a_file(value: Path | None):
     return value
 
 
-def given_path(value) -> Path:
-    """A path option's value as typed, read before it becomes a ``Path``: ``Path('')`` is the current folder,
-    so ``--out ''`` (an unset shell variable, ``--out "$DIR"``) would write there; an empty value is refused."""
-    if not str(value).strip():
-        raise typer.BadParameter("is empty: give a folder (`.` for the current one)")
-    return Path(value)
+EMPTY_PATH = "is empty: give a path (`.` for the current folder)"
+
+
+def names_a_path(param) -> bool:
+    """A parameter that names a file or folder: annotated ``Path`` (alone, optional or in a list), or a string
+    (a folder or URL) whose validator is marked ``takes_path``."""
+    annotation = param.type_descriptor.annotation
+    return (Path in (annotation, *getattr(annotation, "__args__", ())) or
+            getattr(param.callback, "takes_path", False))
+
+
+def refuse_empty_paths(command) -> None:
+    """Make every path parameter of ``command`` and of its subcommands refuse an empty value as typed, before
+    it becomes a ``Path``: ``Path('')`` is the current folder, so ``--out ''`` (an unset shell variable,
+    ``--out "$DIR"``) would read or write there. Done once for the whole app, so a new option is covered."""
+    for sub in getattr(command, "commands", {}).values():
+        refuse_empty_paths(sub)
+    for param in command.params:
+        if names_a_path(param) and not getattr(param, "refuses_empty", False):
+            param.process_value = _refusing_empty(param.process_value)
+            param.refuses_empty = True
+
+
+def _refusing_empty(process_value: Callable) -> Callable:
+    def process(ctx, value):
+        typed = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, str) and not v.strip() for v in typed):
+            raise typer.BadParameter(EMPTY_PATH, ctx=ctx, param=process.param)
+        return process_value(ctx, value)
+
+    process.param = process_value.__self__
+    return process
 
 
 def file_above(path: Path) -> Path | None:
@@ -242,6 +268,9 @@ def stores_root(value: str | None):
     if value is not None and "://" not in str(value):
         new_or_dir(Path(value))
     return value
+
+
+stores_root.takes_path = True
 
 
 def output_file(value: Path | None):
