@@ -228,11 +228,19 @@ def with_experiment(ctx: typer.Context, config, sets, keys: tuple[str, ...]):
             except typer.BadParameter as exc:
                 raise SergenError(f"{key} = {toml_value(value)}: {exc.message}", where=experiment.where(None, key),
                                   fix=f"give {key} as {(GRID_ALLOWED if grid else ALLOWED)[key]}") from None
-    from sergen.corpora.keywords import keywords_lowered
+    from sergen.corpora.keywords import (CORPUS_LIST, KEYWORD_FORMS, TRAINING_SET, TRAINING_SETS, keyword_misuse,
+                                         keywords_lowered)
 
     for key in ("train", "test"):  # ``--test ALL`` is ``all`` everywhere after this (the grid's ``each`` too)
         if key in params:
             params[key] = keywords_lowered(params[key])
+            takes = CORPUS_LIST if key == "test" else TRAINING_SETS if keys is GRID_KEYS else TRAINING_SET
+            problem = keyword_misuse(params[key], takes)
+            if problem:
+                from_file = at_default(ctx, key) and key in experiment.run
+                raise SergenError(f"{f'{key} =' if from_file else f'--{key}'} {params[key]!r}: {problem}",
+                                  where=experiment.where(None, key) if from_file else None,
+                                  fix=f"give {KEYWORD_FORMS[takes]}")
     return params, experiment
 
 
@@ -492,7 +500,7 @@ app.add_typer(analyze_app, name="analyze")
 @analyze_app.command("fragmentation")
 def analyze_fragmentation(
     model: str = typer.Option(...),
-    corpora: str = typer.Option("all", help="comma-separated corpora, or all", callback=check.names),
+    corpora: str = typer.Option("all", help="comma-separated corpora, or all", callback=check.corpus_list),
     method: str = typer.Option("pca", help="pca or umap (needs umap-learn)", callback=check.projection_method),
     seed: int = typer.Option(0, callback=check.seed),
     labels: str = typer.Option("4", help="label set: 4 (hap/sad/neu/ang), native (each corpus's own classes), "

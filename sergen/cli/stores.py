@@ -63,7 +63,7 @@ def extractor_options(opt: list[str], **flags) -> dict:
 @app.command()
 def extract(
     model: str = typer.Option(..., help="extractor name, see `sergen models ls`"),
-    corpus: str = typer.Option("all", help="corpus name(s), comma-separated, or all", callback=check.names),
+    corpus: str = typer.Option("all", help="corpus name(s), comma-separated, or all", callback=check.corpus_list),
     device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present), or several "
                                                     "GPUs: cuda:0,cuda:1 (a model copy on each)",
                                          callback=check.devices),

@@ -77,6 +77,24 @@ layers = comma_list(non_negative_int, "layer numbers, e.g. 6,12,18,24")
 names = comma_list(None, "names")
 
 
+def _corpora(takes: str) -> Callable:
+    """A corpus option: names (comma list), with ``all``/``each`` only where they can stand
+    (``sergen.corpora.keywords.keyword_misuse``)."""
+    def check(value):
+        names(value)
+        from sergen.corpora.keywords import KEYWORD_FORMS, keyword_misuse
+
+        problem = keyword_misuse(value, takes)
+        if problem:
+            raise typer.BadParameter(f"{value!r}: {problem}; give {KEYWORD_FORMS[takes]}")
+        return value
+
+    return check
+
+
+corpus_list = _corpora("corpora")  # extract --corpus, analyze --corpora: all, or names
+
+
 LAYER_CHOICES = ("- (the last stored), all (one run per stored layer), weighted (a learned mix of the stored "
                  "layers) or a layer number, e.g. 12")
 
