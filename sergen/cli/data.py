@@ -117,7 +117,7 @@ def demo(
                                callback=check.names),
     views: str = typer.Option("pink-noise,reverb,eq,time-stretch", help="augmented views for the aug-share sweep"),
     seeds: str = typer.Option("0,1,2", help="training seeds of every grid cell (the report shows their spread)"),
-    workers: int = typer.Option(2, callback=check.positive_int),
+    workers: int = typer.Option(2, callback=check.worker_count),
     sequence_heads: bool = typer.Option(True, help="also train the heads that see frames (attn, cnn) on melspec: "
                                                    "each corpus alone, and cnn on all five with true and scrambled "
                                                    "labels; the first seed"),

@@ -393,7 +393,7 @@ def probe(
 @with_run_options(grid=True)
 def grid(
     ctx: typer.Context,
-    workers: int = typer.Option(2, help="worker processes", callback=check.positive_int),
+    workers: int = typer.Option(2, help="worker processes", callback=check.worker_count),
     scheduler: Optional[str] = typer.Option(None, help="run on Dask instead: local, local:N, or tcp://HOST:PORT",
                                             callback=check.scheduler),
     config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),

@@ -68,7 +68,7 @@ def extract(
                                                     "GPUs: cuda:0,cuda:1 (a model copy on each)",
                                          callback=check.devices),
     replicas: int = typer.Option(1, help="model copies per device, each embedding its own windows",
-                                 callback=check.positive_int),
+                                 callback=check.replicas),
     weights: Optional[Path] = typer.Option(None, help="local checkpoint file or folder (default: `sergen config "
                                                       "set-weights`, then the hub cache)",
                                      callback=check.existing_path),
@@ -91,7 +91,7 @@ def extract(
                                             callback=check.scheduler),
     workers: Optional[int] = typer.Option(None, help="decoding (and signal-processing features) beside the model "
                                                      "(default: one per core this process may use)",
-                                          callback=check.positive_int),
+                                          callback=check.worker_count),
     workers_mode: str = typer.Option("auto", help="threads (auto) or processes, for a stage that holds the GIL",
                                      callback=check.choice("auto", "threads", "processes")),
     precision: Optional[str] = typer.Option(None, help="fp32 (default), bf16 (CUDA; CPU for measuring) or fp16 "
@@ -439,7 +439,7 @@ def models_check(
     root: Optional[Path] = typer.Option(None, help="corpus root, when it moved since the manifest was made",
                                         callback=check.existing_dir),
     utterances: int = typer.Option(6, help="how many utterances, spread over the corpus's lengths",
-                                   callback=check.positive_int),
+                                   callback=check.check_utterances),
     batch_seconds: float = typer.Option(60.0, help="audio seconds per batch, as for `sergen extract`",
                                         callback=check.positive_float),
     layers: Optional[str] = typer.Option(None, help="as for `sergen extract`", callback=check.layers),

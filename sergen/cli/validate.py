@@ -46,6 +46,42 @@ probability = _bounded(0.0, 1.0, float, "give a probability from 0 to 1")
 positive_float = _bounded(0.0, None, float, "give a number greater than 0", low_open=True)
 positive_int = _bounded(1, None, int, "give a whole number of at least 1")
 non_negative_int = _bounded(0, None, int, "give a whole number of 0 or more")
+
+WORKERS_PER_CORE = 4
+"""Workers (threads or processes) per core this process may use: beyond it they only queue for the same cores,
+and each holds its own memory, so ``--workers 99999`` is a typo, not a setting."""
+MAX_REPLICAS = 16  # model copies per device: more only queue for the same device, each holding the weights
+MAX_CHECK_UTTERANCES = 1000  # a batch-invariance check embeds each one twice: a check, not an extraction
+
+
+def max_workers() -> int:
+    from sergen.threads import available_cores
+
+    return WORKERS_PER_CORE * available_cores()
+
+
+def _workers_hint() -> str:
+    from sergen.threads import available_cores
+
+    return (f"give a whole number from 1 to {max_workers()} ({WORKERS_PER_CORE} × the {available_cores()} cores "
+            "this process may use)")
+
+
+def _count(high: Callable[[], int], hint: Callable[[], str]) -> Callable:
+    """A count of at least 1 (refused as ``positive_int`` refuses it) and at most ``high()``, with the range."""
+    def check(value):
+        if value is None:
+            return value
+        positive_int(value)
+        return _bounded(1, high(), int, hint())(value)
+
+    return check
+
+
+worker_count = _count(max_workers, _workers_hint)  # --workers of extract, grid and demo
+replicas = _count(lambda: MAX_REPLICAS, lambda: f"give a whole number from 1 to {MAX_REPLICAS} (model copies per "
+                                                 "device; more only queue for the same device)")
+check_utterances = _count(lambda: MAX_CHECK_UTTERANCES, lambda: f"give a whole number from 1 to {MAX_CHECK_UTTERANCES}")
 seed = _bounded(*OPTION["seed"].bounds, int, f"give a whole number from 0 to {MAX_SEED} (2**32 - 1)")
 
 
@@ -165,10 +201,13 @@ def scheduler(value):
     from sergen.scale import local_workers, scheduler_address
 
     try:
-        if local_workers(value) is None:
+        count = local_workers(value)
+        if count is None:
             scheduler_address(value)
     except SergenError as exc:
         raise typer.BadParameter(f"{exc.what}; {exc.fix}") from None
+    if count is not None and value != "local" and count > max_workers():
+        raise typer.BadParameter(f"{value!r}: {count} local workers is out of range: {_workers_hint()}")
     return value
 
 
