@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import re
 import time
 import zipfile
@@ -126,9 +127,14 @@ def demo_results_files(results_dir: Path) -> list[Path]:
     return files
 
 
-def _remove_results(results_dir: Path, files: list[Path]) -> None:
-    """Delete exactly ``files`` (checked by ``demo_results_files``), then the folders they leave empty."""
+def _remove_results(results_dir: Path, files: list[Path], keep_runs=()) -> None:
+    """Delete exactly ``files`` (checked by ``demo_results_files``) but the saved runs of ``keep_runs`` (run
+    ids: this demo's own, which the grid then skips while they are fresh), then the folders left empty."""
+    keep = set(keep_runs)
     for path in files:
+        match = RUN_FILE.fullmatch(path.name) if path.parent == results_dir / "runs" else None
+        if match and match.group("id") in keep:
+            continue
         path.unlink(missing_ok=True)
     for folder in sorted((p for p in results_dir.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
         if not any(folder.iterdir()):
@@ -159,12 +165,34 @@ EXTRACT_COST = {"egemaps": 15.0}
 
 
 def _extract_one(job: tuple) -> tuple[dict, float]:
-    """One store (model, corpus, view) in a worker: its failures and its wall seconds."""
+    """One store (model, corpus, view) in a worker: its failures and its wall seconds. A store an earlier run
+    finished (or began) from these very manifests and settings is resumed: extract checks its hashes and
+    every chunk, and writes only what is missing. One it refuses to resume (another --scale, older settings,
+    damage) is the demo's own to replace, so it is rebuilt."""
     from sergen.extract import extract
 
     model, corpus, view = job
-    report = extract(model, corpus, view=view, overwrite=True, show_progress=False)
+    try:
+        report = extract(model, corpus, view=view, show_progress=False)
+    except SergenError:
+        report = extract(model, corpus, view=view, overwrite=True, show_progress=False)
     return report.failures, report.wall_s
+
+
+def synthesised_before(root: Path, scale: float, seed: int = 0) -> bool:
+    """A corpus an earlier run of the demo finished at this scale and seed: its marker says complete, and every
+    file it lists as written is there, with nothing else. Kept, so a rerun after a kill resumes."""
+    from sergen.corpora.base import DEMO_MARKER
+    from sergen.corpora.demo.marker import foreign_files, written_files
+
+    try:
+        marker = json.loads((root / DEMO_MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    written = written_files(root)
+    return (isinstance(marker, dict) and marker.get("complete") is True and marker.get("seed") == seed
+            and marker.get("scale") == scale and written is not None and foreign_files(root) == []
+            and all((root / name).is_file() for name in written))
 
 
 def extraction_jobs(models, corpora, views, audio_seconds: dict[str, float]) -> list[tuple]:
@@ -179,7 +207,11 @@ def extract_stores(jobs: list[tuple], workers: int) -> dict[tuple, float]:
     store ever has two writers. Returns each job's wall seconds."""
     seconds = {}
     # spawned workers inherit the demo workspace through the environment
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
+    from sergen.demo_background import die_with_parent
+
+    # a worker ends with the demo (a kill -9 of it would leave the worker writing, and holding its store's lock)
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn"),
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         for job, (failures, wall_s) in zip(jobs, pool.map(_extract_one, jobs, chunksize=1)):
             if failures:
                 raise RuntimeError(f"demo extraction failed: {failures}")
@@ -277,9 +309,14 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_
     step(f"demo workspace {out} (nothing outside it is read or written)")
     corpora_dir = out / "corpora"
     step(f"synthesising the five demo corpora into {corpora_dir}/ (scale {scale})")
-    with err_console.status("synthesising …") as status:
-        roots = make_demo(corpora_dir, scale=scale, workers=workers,
-                          progress=lambda c, n: status.update(f"synthesised {c} ({n} files) …"))
+    roots = {corpus: corpora_dir / corpus for corpus in CORPORA}
+    todo = [corpus for corpus in CORPORA if not synthesised_before(roots[corpus], scale)]
+    if todo:
+        with err_console.status("synthesising …") as status:
+            make_demo(corpora_dir, scale=scale, workers=workers, corpora=todo,
+                      progress=lambda c, n: status.update(f"synthesised {c} ({n} files) …"))
+    if len(todo) < len(CORPORA):
+        step(f"kept {', '.join(c for c in CORPORA if c not in todo)}: synthesised at this scale by an earlier run")
     for corpus in CORPORA:
         write_manifest(read_corpus(corpus, roots[corpus]))
         set_root(corpus, roots[corpus])  # the demo's own config: `cd demo && sergen manifest emodb` works
@@ -291,8 +328,10 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_
          f"{data_dir('stores')}/")
 
     results_dir = data_dir("results")
-    _remove_results(results_dir, old_results)  # the demo's own earlier results: its report shows this run only
     specs = demo_specs(models, views, seeds, sequence_heads)
+    # the demo's own earlier results go, but the runs of this grid: its report shows this run's grid only, and a
+    # rerun after a kill resumes the grid (a kept run whose stores changed since is stale, and run again)
+    _remove_results(results_dir, old_results, keep_runs=[s.run_id for s in specs])
     n_sequence = sum(is_sequence(s.head) for s in specs)
     step(f"grid: {len(specs)} probe runs ({len(seeds)} seeds"
          + (f"; {n_sequence} of them {' and '.join(SEQUENCE_HEADS)} on {SEQUENCE_MODEL}, seed {seeds[0]}" if n_sequence
