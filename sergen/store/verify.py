@@ -16,11 +16,12 @@ import zarr
 from zarr.core.sync import sync
 
 from sergen.errors import SergenError
-from sergen.store.digests import (DIGEST_ARRAY, chunk_file_problems, chunk_key, digest_layout_problem,
+from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, chunk_file_problems, chunk_key, digest_layout_problem,
                                   digest_mismatches, foreign_chunk_slots, has_digests, placement_problem,
                                   shape_problem, stats_mismatches)
 from sergen.store.drift import describe_audio_drift
-from sergen.store.layout import FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command
+from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PADDED, PENDING, WRITTEN, extract_command,
+                                 rebuild_command)
 from sergen.store.location import is_remote, leftover_problem
 from sergen.store.repair import RepairPlan, checksum_failures, chunk_owners
 
@@ -92,7 +93,7 @@ class ChunkDamage:
 
     def cannot_read(self, name: str, exc: Exception) -> None:
         self.structural.append(name)
-        self.unreadable[name] = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0][:100]
+        self.unreadable[name] = read_failure(exc)
 
     @property
     def needs_rebuild(self) -> bool:
@@ -262,6 +263,15 @@ def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
             f"(`sergen stores verify {model} {corpus}` lists every problem)")
 
 
+def read_failure(exc: Exception) -> str:
+    """Why an array's file did not decode, in words: Zarr's checksum message quotes raw bytes, which say
+    nothing to a reader; its meaning does."""
+    text = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
+    if "checksum" in text.lower():
+        return "its chunk file fails its checksum: its bytes changed since sergen wrote it"
+    return text[:100]
+
+
 def unreadable_arrays(group: zarr.Group) -> list[str]:
     """Every array a reader opens whose metadata or (per-utterance columns, read whole) values no longer
     decode: what ``probe`` would refuse, named by ``verify`` too."""
@@ -272,7 +282,7 @@ def unreadable_arrays(group: zarr.Group) -> list[str]:
             if name.startswith("utt/"):
                 array[:]
         except Exception as exc:  # noqa: BLE001 - whatever Zarr or the codec raises: the file is damaged
-            found.append(f"its {name} array cannot be read ({type(exc).__name__}: {str(exc)[:60]!r})")
+            found.append(f"its {name} array cannot be read ({read_failure(exc)})")
     return found
 
 
@@ -280,6 +290,8 @@ def _model_and_name(path) -> tuple[str, str]:
     parts = str(path).rstrip("/").split("/")
     return parts[-2], parts[-1].removesuffix(".zarr")
 
+
+STATUS_CODES = (PENDING, WRITTEN, PADDED, FAILED)
 
 STORE_READ_ERRORS = (ValueError, KeyError, RuntimeError)
 """What Zarr and its codecs raise on a metadata file (``zarr.json``) or a small array's chunk that was cut
@@ -358,12 +370,24 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         else:
             report.block(problem)
 
-    if offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] != frames.shape[0]:
-        report.block(f"offsets are inconsistent with {frames.shape[0]} stored frames")
+    rebuild = rebuild_command(*_model_and_name(path))
+    total = attrs.get("n_frames", frames.shape[0])  # a frames shape edited in its metadata: shape_problem below
+    if offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] != total:
+        steps = np.flatnonzero(np.diff(offsets) <= 0)
+        at = f", first at {ids[steps[0]]}" if len(steps) and steps[0] < len(ids) else ""
+        report.block(f"the offsets array is damaged: it does not rise from 0 to the {total} frames written{at} "
+                     f"(edited since sergen wrote it); a repair rewrites utterances, not offsets: rebuild the store "
+                     f"with {rebuild}")
+        return report
     if len(offsets) - 1 != attrs.get("n_utts") or len(ids) != attrs.get("n_utts"):
         report.block(f"{attrs.get('n_utts')} utterances recorded, {len(ids)} present")
     if not attrs.get("complete"):  # extract finishes it: no obstacle to a repair
         report.problems.append("store is not marked complete")
+    unknown = np.flatnonzero(~np.isin(status, STATUS_CODES))
+    if len(unknown):  # an edited status array: what was written there is unknown, so those are written again
+        flag(f"the status array holds codes sergen never writes ({', '.join(map(str, np.unique(status[unknown])))}; "
+             f"it writes {', '.join(map(str, STATUS_CODES))})", unknown, repairable=True)
+        report.beyond_extract = True
     if (status == PENDING).any():
         flag("not yet written", np.flatnonzero(status == PENDING), repairable=True)
     if (status == FAILED).any():
@@ -431,6 +455,7 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
     digests = group[DIGEST_ARRAY][:] if has_digests(group) else None
     skip = {int(key.rsplit("/", 2)[-2]) for key in damage.cut if "/frames/c/" in f"/{key}"}
     skip |= {chunk for chunk, _ in corrupt.get("frames", [])}  # named above; never handed to the decompressor
+    mismatched = []  # (first frame, last frame, utterances) whose digests fail
     for first, last in utterance_blocks(offsets, frames.chunks[0]):
         start, stop = int(offsets[first]), int(offsets[last])
         chunks = range(start // frames.chunks[0], (stop - 1) // frames.chunks[0] + 1) if stop > start else range(0)
@@ -450,10 +475,59 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
             wrong = digest_mismatches(group, offsets, start, block, digests)
             wrong = wrong[(status[wrong] != PENDING) & ~np.isin(wrong, utts)]  # NaN ones are named above
             if len(wrong):
-                report.beyond_extract = True
-                flag(f"frames {start}–{stop} differ from what was written (digest mismatch: a chunk file swapped, "
-                     "replaced or edited)", wrong, repairable=True)
+                mismatched.append((start, stop, wrong))
+    moved = moved_boundaries(frames, offsets, digests, np.concatenate([w for *_, w in mismatched])) \
+        if mismatched else []
+    if moved:  # the frames are as written, the offsets that cut them are not: rewriting frames cannot fix that
+        shown = ", ".join(f"{ids[u]} (written at frames {a}–{b}, now {offsets[u]}–{offsets[u + 1]})"
+                          for u, a, b in moved[:3]) + (f" … ({len(moved)} in all)" if len(moved) > 3 else "")
+        report.block(f"the offsets array was edited: the frames are as written, but {len(moved)} utterance(s) "
+                     f"no longer start or end where they were written: {shown}; a repair rewrites utterances, not "
+                     f"offsets: rebuild the store with {rebuild}")
+        return report
+    for start, stop, wrong in mismatched:
+        report.beyond_extract = True
+        flag(f"frames {start}–{stop} differ from what was written (digest mismatch: a chunk file swapped, "
+             "replaced or edited)", wrong, repairable=True)
     return report
+
+
+MAX_BOUNDARY_SEARCH_ROWS = 1 << 16  # frames read again to look for moved boundaries; beyond: judged as frames
+
+
+def moved_boundaries(frames, offsets: np.ndarray, digests: np.ndarray, wrong: np.ndarray) -> list:
+    """``[(utterance, written start, written end)]`` when the utterances whose digests fail hold exactly the
+    frames written, cut at other places (an edited offsets array); [] when the frames themselves changed.
+
+    Each run of consecutive failing utterances lies between utterances whose digests hold, so its outer edges
+    are right; inside it, each utterance's written end is the first row where the CRC-32C of its rows so far
+    equals its digest (CRC-32C extended row by row: one pass over the run)."""
+    from google_crc32c import extend
+
+    wrong = np.unique(wrong)
+    runs = np.split(wrong, np.flatnonzero(np.diff(wrong) != 1) + 1)
+    moved = []
+    for run in runs:
+        lo, hi = int(offsets[run[0]]), int(offsets[run[-1] + 1])
+        if hi - lo > MAX_BOUNDARY_SEARCH_ROWS or (digests[run] == NO_DIGEST).any():
+            return []
+        rows = np.ascontiguousarray(frames[lo:hi])
+        start = 0
+        for u in run:
+            crc, end = 0, None
+            for k in range(start, len(rows)):
+                crc = extend(crc, rows[k].tobytes())
+                if crc == digests[u]:
+                    end = k + 1
+                    break
+            if end is None:
+                return []
+            if (lo + start, lo + end) != (int(offsets[u]), int(offsets[u + 1])):
+                moved.append((int(u), lo + start, lo + end))
+            start = end
+        if start != len(rows):
+            return []
+    return moved
 
 
 def audio_problem(group: zarr.Group, attrs: dict, model: str, name: str, stores_root) -> str | None:
