@@ -42,6 +42,7 @@ def test_keywords_among_names_are_refused_with_the_reason(spec, takes, message):
     (("probe", "--model", "melspec", "--train", "all+emodb"), f"error: --train 'all+emodb': {COMBINED}"),
     (("probe", "--model", "melspec", "--train", "each"), f"error: --train 'each': {EACH}"),
     (("probe", "--model", "melspec", "--train", "emodb", "--test", "All,emodb"), f"error: --test 'all,emodb': {COMBINED}"),
+    (("stores", "verify", "melspec", "all,emodb"), f"error: 'all,emodb': {COMBINED}"),
     (("grid", "--models", "melspec", "--train", "each,all+emodb"), "error: --train 'each,all+emodb': `all` cannot be "
                                                                    "joined with corpora in a union (all+emodb)"),
 ])

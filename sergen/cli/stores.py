@@ -276,7 +276,7 @@ def stores_verify(model: str, corpus: str = typer.Argument(..., help="a corpus (
     """Check offsets, counts, chunks (every byte, against its checksum), NaN/Inf and the manifest hash; name the
     utterances affected. With --repair, prepare exactly those for `sergen extract` to rewrite."""
     from sergen.config import data_dir
-    from sergen.corpora.keywords import corpus_keyword
+    from sergen.corpora.keywords import corpus_keyword, keyword_misuse
     from sergen.extractors import canonical_model
     from sergen.store.layout import extract_command
     from sergen.store.reader import existing_stores
@@ -290,6 +290,8 @@ def stores_verify(model: str, corpus: str = typer.Argument(..., help="a corpus (
                               fix=f"run {extract_command(model, 'CORPUS')} (`sergen stores ls` lists the stores)")
     elif corpus_keyword(corpus):
         raise SergenError(f"{corpus!r} is a keyword of --train, not a store", fix="give a corpus, or all")
+    elif keyword_misuse(corpus):  # ``all,emodb``: never read as a store named so
+        raise SergenError(f"{corpus!r}: {keyword_misuse(corpus)}", fix="give one corpus, or all")
     else:
         names = [store_name_of(corpus)]  # names read as extract and probe read them
     failed = [name for name in names if not verify_one(model, name, root, repair, named=len(names) > 1)]
