@@ -308,15 +308,16 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_
     old_results = demo_results_files(data_dir("results"))  # before anything is written: a foreign file stops it
     step(f"demo workspace {out} (nothing outside it is read or written)")
     corpora_dir = out / "corpora"
-    step(f"synthesising the five demo corpora into {corpora_dir}/ (scale {scale})")
     roots = {corpus: corpora_dir / corpus for corpus in CORPORA}
     todo = [corpus for corpus in CORPORA if not synthesised_before(roots[corpus], scale)]
+    if len(todo) < len(CORPORA):
+        step(f"kept {', '.join(c for c in CORPORA if c not in todo)}: synthesised at this scale by an earlier run")
     if todo:
+        step(f"synthesising {'the five demo corpora' if len(todo) == len(CORPORA) else ', '.join(todo)} into "
+             f"{corpora_dir}/ (scale {scale})")
         with err_console.status("synthesising …") as status:
             make_demo(corpora_dir, scale=scale, workers=workers, corpora=todo,
                       progress=lambda c, n: status.update(f"synthesised {c} ({n} files) …"))
-    if len(todo) < len(CORPORA):
-        step(f"kept {', '.join(c for c in CORPORA if c not in todo)}: synthesised at this scale by an earlier run")
     for corpus in CORPORA:
         write_manifest(read_corpus(corpus, roots[corpus]))
         set_root(corpus, roots[corpus])  # the demo's own config: `cd demo && sergen manifest emodb` works
