@@ -205,11 +205,11 @@ def extraction_jobs(models, corpora, views, audio_seconds: dict[str, float]) -> 
 def extract_stores(jobs: list[tuple], workers: int) -> dict[tuple, float]:
     """Extract ``jobs`` in ``workers`` processes, in the order given; each job writes its own store, so no
     store ever has two writers. Returns each job's wall seconds."""
-    seconds = {}
-    # spawned workers inherit the demo workspace through the environment
     from sergen.demo_background import die_with_parent
 
-    # a worker ends with the demo (a kill -9 of it would leave the worker writing, and holding its store's lock)
+    seconds = {}
+    # spawned workers inherit the demo workspace through the environment; each ends with the demo (a kill -9 of
+    # the demo would otherwise leave it writing, and holding its store's lock against the rerun)
     with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         for job, (failures, wall_s) in zip(jobs, pool.map(_extract_one, jobs, chunksize=1)):

@@ -8,15 +8,14 @@ import json
 import sys
 
 import typer
-from typer.core import TyperGroup
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
 from sergen import LABELS
 from sergen.console import OutputConsole, err_console
 from sergen.errors import SergenError
-
 
 
 class SergenGroup(TyperGroup):
