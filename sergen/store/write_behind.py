@@ -25,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
+from sergen.store.half_cast import one_torch_thread_here
 from sergen.store.heap import keep_freed_memory
 from sergen.store.writer import Prepared, StoreWriter
 
@@ -68,7 +69,9 @@ class WriteBehind:
         self.flush_s = flush_s
         self._flushed = -math.inf  # the first window is marked at once: a store shows its progress early
         self._threads = max(1, prepare_threads)
-        self._prepare = ThreadPoolExecutor(self._threads, thread_name_prefix="sergen-store-prepare")
+        # torch kernels (the float16 cast, sergen.store.half_cast) on each prepare thread alone: one part per core
+        self._prepare = ThreadPoolExecutor(self._threads, thread_name_prefix="sergen-store-prepare",
+                                           initializer=one_torch_thread_here)
         self._queue: queue.Queue = queue.Queue(maxsize=depth + max(1, prepare_threads))
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sergen-store-writer", daemon=True)
