@@ -4,6 +4,9 @@ The model is a free stand-in of WavLM-Large's output (``StandIn``: 4 layers × 1
 count, a few memory operations per frame), so every second measured is the pipeline's own: decoding,
 resampling, batching, handing frames over, float16 conversion, compression, digests and store writes. It is
 benchmark code only: registered in the measuring process for the time of the measurement, never for users.
+It stands for a torch model, so its process imports torch, as a GPU model's does (the store then casts to
+float16 with torch's kernel: ``sergen.store.half_cast``); ``--no-torch`` measures without it (numpy's cast, as
+for melspec, whose process never imports torch).
 
 Writes ``bench/feed_ceiling.md``:
 
@@ -194,11 +197,14 @@ def projection_lines(best: dict[int, dict], disk_mb_s: float | None = None, core
 
 
 # -- 3. feed ceiling ----------------------------------------------------------------------------------
-def child(ws: Path, cores: int, stores: Path, corpora: list[str]) -> dict:
-    """In a fresh interpreter: pinned to ``cores`` cores, extract ``corpora`` with the stand-in."""
+def child(ws: Path, cores: int, stores: Path, corpora: list[str], with_torch: bool = True) -> dict:
+    """In a fresh interpreter: pinned to ``cores`` cores, extract ``corpora`` with the stand-in (with torch
+    imported, as a GPU model's process has it, unless ``with_torch`` is false)."""
     import resource
 
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))
+    if with_torch:
+        import torch  # noqa: F401 - the stand-in's process is a torch model's (see the module docstring)
     from sergen.config import use_workspace
     from sergen.extract import extract
 
@@ -249,10 +255,10 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def feed(ws: Path, work: Path, cores: int, corpora: list[str], run: int) -> dict:
+def feed(ws: Path, work: Path, cores: int, corpora: list[str], run: int, with_torch: bool = True) -> dict:
     stores = work / f"feed-{cores}-{run}"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(cores), "--ws", str(ws),
-           "--stores", str(stores), "--corpora", ",".join(corpora)]
+           "--stores", str(stores), "--corpora", ",".join(corpora)] + ([] if with_torch else ["--no-torch"])
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"feed-ceiling child failed:\n{done.stderr[-3000:]}")
@@ -269,13 +275,15 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "feed_ceiling.md")
     parser.add_argument("--cores", default="1,2", help="core counts of the feed ceiling, e.g. 1,2,4,8,16")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="the extracting process does not import torch (numpy's float16 cast, as for melspec)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ws", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--stores", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--corpora", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.ws, args.child, args.stores, args.corpora.split(","))))
+        print(json.dumps(child(args.ws, args.child, args.stores, args.corpora.split(","), not args.no_torch)))
         return 0
     from decode_modes import measure
     from loop_baseline import demo_files
@@ -319,7 +327,7 @@ def main() -> int:
         best: dict[int, dict] = {}
         for run in range(args.repeats):  # alternating 1 and 2 cores
             for cores in [int(c) for c in args.cores.split(",")]:
-                got = feed(ws, work, cores, corpora, run)
+                got = feed(ws, work, cores, corpora, run, not args.no_torch)
                 if cores not in best or got["wall_s"] < best[cores]["wall_s"]:
                     best[cores] = got
                 print(f"feed ceiling, {cores} core(s), run {run + 1}: {got}", flush=True)
