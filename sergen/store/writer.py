@@ -140,7 +140,7 @@ class StoreWriter:
         from sergen.threads import available_cores
 
         self.group = group
-        self.chunk_threads = chunk_threads or available_cores()
+        self.chunk_threads = available_cores() if chunk_threads is None else chunk_threads
         self._frames: FrameChunks | None = None
         self.offsets = group["offsets"][:]
         self.attrs = dict(group.attrs["sergen"])
