@@ -84,7 +84,7 @@ async def _create_columns(meta, columns: dict[str, np.ndarray], n_utt: int) -> N
 @dataclass
 class Prepared:
     """One window as it will be stored: frames in the store's dtype, per-utterance mean and std, and their
-    digests. Consecutive windows concatenate into one (``Prepared.join``)."""
+    digests. The parts of a window prepared on several threads join into one (``Prepared.join``)."""
 
     stored: np.ndarray
     mean: np.ndarray

@@ -147,7 +147,7 @@ cast = []
 real = torch.from_numpy
 torch.from_numpy = lambda a: cast.append(threading.current_thread().name) or real(a)
 writer = StoreWriter(create_store({str(tmp_path / "behind.zarr")!r}, _plan([len(f) for f in frames]), {{}}, 64))
-with np.errstate(over="ignore", invalid="ignore"), WriteBehind(writer, prepare_threads=2, merge_bytes=0) as behind:
+with np.errstate(over="ignore", invalid="ignore"), WriteBehind(writer, prepare_threads=2) as behind:
     behind.put(0, frames[:3], [1] * 3, {{}})
     behind.put(3, frames[3:], [1] * 3, {{}})
 writer.mark_complete()
