@@ -240,7 +240,8 @@ def child(ws: Path, cores: int, stores: Path, corpora: list[str], with_torch: bo
     stored = sum(p.stat().st_size for p in (stores / "timed").rglob("*") if p.is_file())
     return {"cores": available_cores(), "audio_s": audio_s, "wall_s": wall, "cpu_s": cpu, "store_bytes": stored,
             "page_faults": faults,
-            "roles": threads.by_role(), "busiest": threads.busiest()}
+            "roles": threads.by_role(), "busiest": threads.busiest(), "runnable": threads.runnable_shares(),
+            "alone": threads.alone_shares()}
 
 
 def disk_write_rate(folder: Path, mib: int = 1024, block_mib: int = 8) -> tuple[float, float]:
@@ -362,7 +363,7 @@ def main() -> int:
                          f"{got['audio_s'] / got['cpu_s']:,.0f} | {got['cpu_s'] / got['wall_s'] / got['cores']:.0%} | "
                          f"{got.get('page_faults', 0):,} |")
         lines += ["", "### Where each run's CPU went, by thread (best run of each core count)", "",
-                  "CPU: each thread's own seconds on a core (`/proc/self/task/*/schedstat`, sampled every 0.1 s: "
+                  "CPU: each thread's own seconds on a core (`/proc/self/task/*/schedstat`, sampled every 0.02 s: "
                   "`bench/thread_cpu.py`); waiting: its seconds runnable but waiting for a core (the machine's "
                   "other load shows here, not in CPU).", "",
                   "| cores | threads' role | threads | CPU (s) | waiting for a core (s) | audio s per CPU s |",
@@ -371,6 +372,17 @@ def main() -> int:
             for name, (cpu, wait, n) in got.get("roles", {}).items():
                 if cpu >= 0.005:
                     lines.append(f"| {got['cores']} | {name} | {n} | {cpu:.2f} | {wait:.2f} | {got['audio_s'] / cpu:,.0f} |")
+        lines += ["", "### How many of its threads were ready to run (best run of each core count)", "",
+                  "Share of samples (every 20 ms) with 0, 1, 2, 3 or more of the process's threads runnable: on a core "
+                  "or ready and waiting for one (`bench/thread_cpu.py`). A thread counts as ready whatever the "
+                  "machine's other load, so this shows the parallel work the pipeline offers; time with one "
+                  "runnable thread is serial on any number of cores, time with none is waiting (disk, start-up).", "",
+                  "| cores | none | 1 | 2 | 3 or more | the one runnable thread, by role (share of all samples) |",
+                  "|---:|---:|---:|---:|---:|---|"]
+        for cores, got in sorted(best.items()):
+            if got.get("runnable"):
+                alone = ", ".join(f"{r} {v:.0%}" for r, v in got.get("alone", {}).items() if v >= 0.01)
+                lines.append(f"| {got['cores']} | " + " | ".join(f"{v:.0%}" for v in got["runnable"]) + f" | {alone} |")
         cached, synced = disk_write_rate(work)
         lines += ["", "## 3b. This machine's disk", "",
                   f"1 GiB of incompressible bytes written where the stores were: {cached:,.0f} MB/s into the page "
