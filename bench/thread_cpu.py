@@ -29,6 +29,7 @@ ROLES = (  # (role, thread-name pattern), first match wins
     ("store writer (one thread)", r"^sergen-store-writer"),
     ("Zarr event loop (one thread)", r"^zarr_io$"),
     ("Zarr's threads: file writes, partial chunks, small arrays", r"^asyncio_"),
+    ("audio digests (SHA-256 of each file)", r"^sergen-audio-digest"),
 )
 SERIAL = ("model and batching (main thread)", "store writer (one thread)", "Zarr event loop (one thread)")
 
