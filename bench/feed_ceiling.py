@@ -218,10 +218,11 @@ def projection_lines(best: dict[int, dict], disk_mb_s: float | None = None, core
               "them; the model's host-side cost is that of the stand-in (one new float32 block per batch, as a "
               "device-to-host copy makes); the work splits over cores as it does here on two (prepare and chunk "
               "threads sized to the cores, `sergen.store`); the GIL is not the limit (the one-thread bound counts "
-              "each serial thread's CPU, not their sum under the GIL); the one-thread bound includes each store's fixed "
-              "costs (creating it, its small arrays, its ledger, the pipeline's filling and draining: five stores "
+              "each serial thread's CPU, not their sum under the GIL); the one-thread bound includes each store's "
+              "fixed costs (creating it, its small arrays, its ledger, the pipeline's filling and draining: five stores "
               "for under two hours of audio), so it is low for hours-long corpora, and so is the scaling bound; "
-              f"the disk bound is this machine's shared disk (its rate varies from run to run), and 1 GB/s of float16 frames (WavLM-Large at {target:,.0f}×) needs a disk that takes it."]
+              "the disk bound is this machine's shared disk (its rate varies from run to run), and 1 GB/s of "
+              f"float16 frames (WavLM-Large at {target:,.0f}×) needs a disk that takes it."]
     return lines
 
 

@@ -8,8 +8,9 @@ would write: Blosc, then the CRC-32C codec) and stored through the array's own s
 replacement on a local disk), each on a pool thread: Blosc and CRC-32C release the GIL, so chunks compress
 side by side. On one core (``threads=1``) the writing thread encodes and stores them itself: Zarr's loop and
 file threads cost more CPU there than the compression (1.0–1.5 of 2.8–3.4 CPU s on the WavLM-Large-shaped
-feed, ``bench/feed_ceiling.md``). ``threads=0`` leaves every row to Zarr (the reference tests compare with). Rows of a chunk the write covers only in part (a window's first and last chunk) go through
-Zarr as before, which merges them with what the chunk already holds.
+feed, ``bench/feed_ceiling.md``). ``threads=0`` leaves every row to Zarr (the reference tests compare with).
+Rows of a chunk the write covers only in part (a window's first and last chunk) go through Zarr as before,
+which merges them with what the chunk already holds.
 
 A ``write`` returns once every chunk it covers is stored, so the writer's order (frames, then status) and
 with it every crash-safety guarantee of ``StoreWriter`` is unchanged.
