@@ -6,8 +6,11 @@ copy) and the one window at a time left a second core idle (``bench/feed_ceiling
 write covers whole is encoded by Zarr's own codecs for that array (so its bytes are exactly those Zarr
 would write: Blosc, then the CRC-32C codec) and stored through the array's own store (atomic file
 replacement on a local disk), each on a pool thread: Blosc and CRC-32C release the GIL, so chunks compress
-side by side. Rows of a chunk the write covers only in part (a window's first and last chunk) go through
-Zarr as before, which merges them with what the chunk already holds.
+side by side. On one core (``threads=1``) the writing thread encodes and stores them itself: Zarr's loop and
+file threads cost more CPU there than the compression (1.0–1.5 of 2.8–3.4 CPU s on the WavLM-Large-shaped
+feed, ``bench/feed_ceiling.md``). ``threads=0`` leaves every row to Zarr (the reference tests compare with).
+Rows of a chunk the write covers only in part (a window's first and last chunk) go through Zarr as before,
+which merges them with what the chunk already holds.
 
 A ``write`` returns once every chunk it covers is stored, so the writer's order (frames, then status) and
 with it every crash-safety guarantee of ``StoreWriter`` is unchanged.
@@ -24,7 +27,7 @@ write. The chunk files' bytes are the same either way: a whole chunk encoded onc
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import zarr
@@ -50,6 +53,18 @@ def chunk_pool(threads: int) -> ThreadPoolExecutor:
         return _POOLS[threads]
 
 
+class InThisThread:
+    """An executor that runs each task at once in the thread that submits it (a pool of one thread)."""
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - raised where the pool's would be: FrameChunks._write_rows
+            future.set_exception(exc)
+        return future
+
+
 class FrameChunks:
     """Row ranges of a 2-D array chunked by rows only (whole feature rows per chunk, as ``frames`` is)."""
 
@@ -58,7 +73,9 @@ class FrameChunks:
             raise ValueError(f"FrameChunks writes arrays chunked by rows only, not chunks {array.chunks}")
         self.array = array
         self.rows = array.chunks[0]
-        self._pool = chunk_pool(threads) if threads > 1 else None  # one thread: Zarr's own path, as before
+        # one thread: each chunk encoded and stored in the writing thread, still not through Zarr's event loop
+        # and its file threads (on one core those cost more CPU than the chunks' compression); 0: Zarr's path
+        self._pool = chunk_pool(threads) if threads > 1 else InThisThread() if threads == 1 else None
         self.carry_tail = carry_tail
         # the held tail: (row where its chunk starts, the rows from there, whether they are on disk yet)
         self._tail: tuple[int, np.ndarray, bool] | None = None

@@ -6,13 +6,15 @@ writer hands each window's whole chunks to a pool that compresses and stores the
 
 The store's guarantees are those of ``StoreWriter``, unchanged: this thread is the only one that writes
 (one writer), it writes windows in the order they were handed over, and each window's status is set
-after its frames. Consecutive windows waiting in the queue are written as one (the same values). The
-frames are written as they come; the small per-utterance arrays (digests, mean, std) and the status are
-written after the first window, then once every ``flush_s`` seconds and at the end (``StoreWriter.flush``):
-each is one chunk rewritten whole, and written per window they cost as much CPU as the frames (issue 22). A
-kill at any moment leaves whole windows marked written and nothing else, as a serial run would; windows
-whose frames were written but not yet marked are computed again by the rerun. The queue is short (``depth``
-windows), so memory stays bounded and a slow disk slows the model down rather than filling the memory.
+after its frames. Each window's frames are written as they come, from the block they were prepared in:
+windows waiting in the queue were once joined into one block, which cost the one writer a copy of every
+frame they held (a serial pass that capped the feed on more cores, issue 22). The small per-utterance
+arrays (digests, mean, std) and the status are written after the first window, then once every ``flush_s``
+seconds and at the end (``StoreWriter.flush``): each is one chunk rewritten whole, and written per window
+they cost as much CPU as the frames (issue 22). A kill at any moment leaves whole windows marked written
+and nothing else, as a serial run would; windows whose frames were written but not yet marked are computed
+again by the rerun. The queue is short (``depth`` windows), so memory stays bounded and a slow disk slows the
+model down rather than filling the memory.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
+from sergen.store.half_cast import one_torch_thread_here
 from sergen.store.heap import keep_freed_memory
 from sergen.store.writer import Prepared, StoreWriter
 
@@ -61,14 +64,14 @@ class WriteBehind:
     writes the prepared windows in order. ``close`` waits for every window to be written. An error of either
     (a full disk) is raised in the caller's thread at its next ``put`` or ``close``."""
 
-    def __init__(self, writer: StoreWriter, depth: int = 3, merge_bytes: int = 256 << 20, prepare_threads: int = 1,
-                 flush_s: float = 5.0):
+    def __init__(self, writer: StoreWriter, depth: int = 3, prepare_threads: int = 1, flush_s: float = 5.0):
         self.writer = writer
-        self.merge_bytes = merge_bytes
         self.flush_s = flush_s
         self._flushed = -math.inf  # the first window is marked at once: a store shows its progress early
         self._threads = max(1, prepare_threads)
-        self._prepare = ThreadPoolExecutor(self._threads, thread_name_prefix="sergen-store-prepare")
+        # torch kernels (the float16 cast, sergen.store.half_cast) on each prepare thread alone: one part per core
+        self._prepare = ThreadPoolExecutor(self._threads, thread_name_prefix="sergen-store-prepare",
+                                           initializer=one_torch_thread_here)
         self._queue: queue.Queue = queue.Queue(maxsize=depth + max(1, prepare_threads))
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sergen-store-writer", daemon=True)
@@ -76,31 +79,17 @@ class WriteBehind:
         self._thread.start()
 
     def _run(self) -> None:
-        carry = None
         while True:
-            item, carry = (carry if carry is not None else self._queue.get()), None
+            item = self._queue.get()
             if item is _STOP:
                 if self._error is None:  # after a failure, the windows before it were marked then
                     self._flush()
                 return
             if self._error is not None:  # after a failure, later windows are dropped: they stay pending
                 continue
-            first, n_utts, size, prepared, codes, failures = item
-            parts = [prepared]
-            # windows waiting right behind this one are written with it: a write costs about the same for
-            # ten utterances as for a thousand (the status, digest and summary chunks are rewritten whole)
-            while size < self.merge_bytes:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP or nxt[0] != first + n_utts:
-                    carry = nxt
-                    break
-                n_utts, size, codes, failures = n_utts + nxt[1], size + nxt[2], codes + nxt[4], nxt[5]
-                parts.append(nxt[3])
+            first, prepared, codes, failures = item
             try:
-                self.writer.write_frames(first, Prepared.join([p.result() for p in parts]), codes)
+                self.writer.write_frames(first, prepared.result(), codes)
                 self.writer.hold_failures(failures)
                 if time.monotonic() - self._flushed >= self.flush_s:
                     self._flush()
@@ -125,8 +114,7 @@ class WriteBehind:
     def put(self, first: int, frames: list[np.ndarray], codes: list[int], failures: dict[str, str]) -> None:
         """Queue one window (blocks while the queue is full); ``failures`` is copied as it is now."""
         self._raise()
-        self._queue.put((first, len(frames), sum(f.nbytes for f in frames), self._prepared(first, list(frames)),
-                         list(codes), dict(failures)))
+        self._queue.put((first, self._prepared(first, list(frames)), list(codes), dict(failures)))
 
     def _prepared(self, first: int, frames: list[np.ndarray]) -> "Future | _Joined":
         """The window prepared in parts of about equal frames, one per prepare thread, cast into one block: a

@@ -23,6 +23,7 @@ from sergen.audio_digest import create_audio_arrays
 from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, create_digest_array,
                                   create_stats_digest_array, record_chunk_bytes, row_crcs, utterance_crcs)
 from sergen.store.frame_chunks import FrameChunks
+from sergen.store.half_cast import cast_into
 from sergen.store.location import remove
 from sergen.store.layout import FAILED, PENDING, META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
 
@@ -83,7 +84,7 @@ async def _create_columns(meta, columns: dict[str, np.ndarray], n_utt: int) -> N
 @dataclass
 class Prepared:
     """One window as it will be stored: frames in the store's dtype, per-utterance mean and std, and their
-    digests. Consecutive windows concatenate into one (``Prepared.join``)."""
+    digests. The parts of a window prepared on several threads join into one (``Prepared.join``)."""
 
     stored: np.ndarray
     mean: np.ndarray
@@ -139,7 +140,7 @@ class StoreWriter:
         from sergen.threads import available_cores
 
         self.group = group
-        self.chunk_threads = chunk_threads or available_cores()
+        self.chunk_threads = available_cores() if chunk_threads is None else chunk_threads
         self._frames: FrameChunks | None = None
         self.offsets = group["offsets"][:]
         self.attrs = dict(group.attrs["sergen"])
@@ -179,16 +180,19 @@ class StoreWriter:
         if got != expected:
             raise RuntimeError(f"window {first}:{last} has {got} frames, the store expects {expected}")
         # each utterance cast straight into the stored block: no float32 copy of the whole window (a large new
-        # block costs its page faults as much as the cast itself); through float32 as before, so values match
+        # block costs its page faults as much as the cast itself); through float32 as before, so values match;
+        # by torch's kernel where torch is loaded, numpy's bits either way (sergen.store.half_cast)
         stored = (np.empty((expected, frames[0].shape[1] if frames else self.attrs["dim"]), self.attrs["dtype"])
                   if out is None else out)
-        at = 0
-        for f in frames:
-            np.copyto(stored[at:at + len(f)], f.astype(np.float32, copy=False), casting="same_kind")
-            at += len(f)
+        starts = np.concatenate([[0], np.cumsum([len(f) for f in frames], dtype=np.int64)])
+        for f, at in zip(frames, starts):
+            cast_into(stored[at:at + len(f)], f.astype(np.float32, copy=False))
         stats = [mean_std(f) for f in frames]
         mean = np.stack([m for m, _ in stats]).astype(np.float32)
         std = np.stack([s for _, s in stats]).astype(np.float32)
+        for i in np.flatnonzero(np.isnan(mean).any(axis=1)):
+            # a NaN among its frames (a NaN anywhere makes its column's mean NaN): numpy's cast, numpy's NaN bits
+            cast_into(stored[starts[i]:starts[i + 1]], frames[i].astype(np.float32, copy=False), exact=True)
         return Prepared(stored, mean, std, utterance_crcs(stored, self.offsets[first:last + 1] - self.offsets[first]),
                         np.stack([row_crcs(mean), row_crcs(std)], axis=1))
 

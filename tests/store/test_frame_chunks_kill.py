@@ -38,7 +38,7 @@ for i in (int(i) for i in np.flatnonzero(writer.status == 0)):
         runs[-1][1] = i + 1
     else:
         runs.append([i, i + 1])
-with WriteBehind(writer, prepare_threads=3, merge_bytes=0, flush_s=0.0) as behind:
+with WriteBehind(writer, prepare_threads=3, flush_s=0.0) as behind:
     for a, b in runs:
         behind.put(a, frames[a:b], [1] * (b - a), {})
 writer.mark_complete()

@@ -1,5 +1,5 @@
-"""The background writer (issue 22): windows written in order by one thread, waiting consecutive windows
-written as one, and a write error raised in the caller's thread with nothing written after it."""
+"""The background writer (issue 22): windows written in order by one thread, each from its own block, and
+a write error raised in the caller's thread with nothing written after it."""
 
 import errno
 import threading
@@ -53,7 +53,7 @@ def frames(n: int) -> list[np.ndarray]:
     return [np.zeros((2, 3), np.float32) for _ in range(n)]
 
 
-def test_waiting_consecutive_windows_are_written_as_one_in_order():
+def test_waiting_windows_are_written_one_by_one_in_order_and_marked_together():
     rec = Recorder()
     with WriteBehind(rec, depth=4) as behind:
         behind.put(0, frames(2), [1, 1], {})
@@ -61,8 +61,9 @@ def test_waiting_consecutive_windows_are_written_as_one_in_order():
         for first, n in ((2, 3), (5, 1), (9, 2)):  # queued while the first write waits; 6-8 are not in this run
             behind.put(first, frames(n), [1] * n, {"u": f"after {first}"})
         rec.release.set()
-    assert rec.writes == [(0, 2, [1, 1]), (2, 4, [1, 1, 1, 1]), (9, 2, [1, 1])]
-    assert rec.flushes == [[0], [2, 9]]  # status and failures after the first write, then at the end
+    # each window from its own block: never joined into one (a copy of every frame on the one writer)
+    assert rec.writes == [(0, 2, [1, 1]), (2, 3, [1, 1, 1]), (5, 1, [1]), (9, 2, [1, 1])]
+    assert rec.flushes == [[0], [2, 5, 9]]  # status and failures after the first write, then at the end
     assert rec.failures == [{}, {"u": "after 9"}]  # the last window's failures
     assert rec.threads == {"sergen-store-writer"}
 
@@ -71,7 +72,7 @@ def test_a_write_error_reaches_the_caller_and_nothing_is_written_after_it():
     rec = Recorder(fail_at=2)
     rec.release.set()
     with pytest.raises(OSError) as err:
-        with WriteBehind(rec, depth=1, merge_bytes=0) as behind:  # one write per window
+        with WriteBehind(rec, depth=1) as behind:
             for first in range(0, 12, 2):
                 behind.put(first, frames(2), [1, 1], {})
     assert err.value.errno == errno.ENOSPC
@@ -82,14 +83,14 @@ def test_a_write_error_reaches_the_caller_and_nothing_is_written_after_it():
 def test_status_is_flushed_after_the_first_window_every_flush_s_and_at_the_end():
     rec = Recorder()
     rec.release.set()
-    with WriteBehind(rec, depth=1, merge_bytes=0, flush_s=0.0) as behind:  # flush after every write
+    with WriteBehind(rec, depth=1, flush_s=0.0) as behind:  # flush after every write
         for first in range(0, 6, 2):
             behind.put(first, frames(2), [1, 1], {"n": str(first)})
     assert rec.flushes == [[0], [2], [4]]
     assert rec.failures == [{"n": "0"}, {"n": "2"}, {"n": "4"}]
     rec = Recorder()
     rec.release.set()
-    with WriteBehind(rec, depth=1, merge_bytes=0, flush_s=3600) as behind:
+    with WriteBehind(rec, depth=1, flush_s=3600) as behind:
         for first in range(0, 6, 2):
             behind.put(first, frames(2), [1, 1], {})
     assert rec.flushes == [[0], [2, 4]]  # the first window at once, the rest at the end

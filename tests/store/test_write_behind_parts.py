@@ -25,7 +25,7 @@ def test_a_store_written_behind_in_parts_equals_a_serial_one(tmp_path):
     rng = np.random.default_rng(7)
     frames = [rng.standard_normal((n, DIM)).astype(np.float32) for n in N_FRAMES]
     writer = StoreWriter(create_store(tmp_path / "behind.zarr", _plan(N_FRAMES), {}, DIM), chunk_threads=3)
-    with WriteBehind(writer, prepare_threads=3, merge_bytes=0) as behind:  # one write per window
+    with WriteBehind(writer, prepare_threads=3) as behind:
         for first, last in WINDOWS:
             behind.put(first, frames[first:last], [1] * (last - first), {})
     writer.mark_complete()
