@@ -135,9 +135,27 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     started = time.perf_counter()
     check_store_slot(path)
 
-    with StoreLock(path):
+    def start_windows(todo: np.ndarray):
+        """The windows of utterances ``todo``, their work started (``local_windows``) or sent to Dask."""
+        size = window_utts
+        if workers > 1 and embeds_in_workers(extractor):
+            # features computed in the workers: windows small enough to keep every worker busy on a small corpus
+            size = max(1, min(window_utts, math.ceil(len(todo) / (4 * workers))))
+        windows = _windows(todo, size)
+        if scheduler:
+            from sergen.scale import dask_windows
+
+            return dask_windows(scheduler, windows, plan, root, model, device, weights, extractor_options,
+                                augment, view_seed, batch_seconds)
+        spec = (model, device or default_device(model), weights, tuple(sorted((extractor_options or {}).items())))
+        copies = [extractor] + [get_extractor(model, device=d, weights=weights, **(extractor_options or {})).load()
+                                for d in slots[1:]]
+        return local_windows(windows, plan, root, extractor, augment, view_seed, batch_seconds, workers,
+                             workers_mode, spec, copies)
+
+    with StoreLock(path), contextlib.ExitStack() as running:
         attrs = store_attrs(path)
-        digests = None
+        digests = early = None
         if attrs.get("initialised") and not overwrite:
             try:
                 group = zarr.open_group(str(path), mode="r+")
@@ -179,6 +197,8 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                 raise unreadable_store(path, exc) from None
         else:  # a new store: every file is digested while its layout is written (see record_audio below)
             digests = BackgroundDigests(root, plan["path"].tolist(), np.arange(len(plan)), workers)
+            if not scheduler:  # every utterance is to do: its frames are computed while the layout is written
+                early = running.enter_context(contextlib.closing(start_windows(np.arange(len(plan)))))
             group = create_store(path, plan, {
                 "model": extractor.name, "corpus": corpus, "weights": extractor.weights_info(),
                 "sample_rate": extractor.sample_rate, "frame_rate": extractor.frame_rate,
@@ -196,21 +216,10 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
         record_audio(group, root, plan["path"].tolist(), todo, workers, digests)  # what the frames stand for
-        if workers > 1 and embeds_in_workers(extractor):
-            # features computed in the workers: windows small enough to keep every worker busy on a small corpus
-            window_utts = max(1, min(window_utts, math.ceil(len(todo) / (4 * workers))))
-        windows = _windows(todo, window_utts)
-        if scheduler:
-            from sergen.scale import dask_windows
-
-            results = dask_windows(scheduler, windows, plan, root, model, device, weights, extractor_options,
-                                   augment, view_seed, batch_seconds)
-        else:
-            spec = (model, device or default_device(model), weights, tuple(sorted((extractor_options or {}).items())))
-            copies = [extractor] + [get_extractor(model, device=d, weights=weights, **(extractor_options or {})).load()
-                                    for d in slots[1:]]
-            results = local_windows(windows, plan, root, extractor, augment, view_seed, batch_seconds, workers,
-                                    workers_mode, spec, copies)
+        # nothing is written before the digests are: the frames computed early wait for them in memory
+        results = early if early is not None and len(todo) == len(plan) else start_windows(todo)
+        if results is not early and early is not None:
+            early.close()
 
         bar = progress_bar(TextColumn("{task.fields[rate]}"), enabled=show_progress)
         with blas_threads(extractor), bar:  # decoding and embedding run inside: see sergen.threads
