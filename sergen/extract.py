@@ -154,6 +154,9 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                              workers_mode, spec, copies)
 
     with StoreLock(path), contextlib.ExitStack() as running:
+        # decoding and embedding run inside (see sergen.threads), from the first early window on; entered before
+        # any window starts, so that the thread counts are restored in the order they were set
+        running.enter_context(blas_threads(extractor))
         attrs = store_attrs(path)
         digests = early = None
         if attrs.get("initialised") and not overwrite:
@@ -222,7 +225,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             early.close()
 
         bar = progress_bar(TextColumn("{task.fields[rate]}"), enabled=show_progress)
-        with blas_threads(extractor), bar:  # decoding and embedding run inside: see sergen.threads
+        with bar:
             task = bar.add_task(f"{extractor.name} {corpus}", total=len(plan), completed=report.done_before, rate="")
             t0 = time.perf_counter()
             try:
