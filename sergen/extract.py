@@ -154,11 +154,11 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                              workers_mode, spec, copies)
 
     with StoreLock(path), contextlib.ExitStack() as running:
-        # decoding and embedding run inside (see sergen.threads), from the first early window on; entered before
-        # any window starts, so that the thread counts are restored in the order they were set
+        # decoding and embedding run inside (see sergen.threads); entered before any window starts, so that the
+        # thread counts are restored in the order they were set
         running.enter_context(blas_threads(extractor))
         attrs = store_attrs(path)
-        digests = early = None
+        digests = None
         if attrs.get("initialised") and not overwrite:
             try:
                 group = zarr.open_group(str(path), mode="r+")
@@ -200,8 +200,6 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                 raise unreadable_store(path, exc) from None
         else:  # a new store: every file is digested while its layout is written (see record_audio below)
             digests = BackgroundDigests(root, plan["path"].tolist(), np.arange(len(plan)), workers)
-            if not scheduler:  # every utterance is to do: its frames are computed while the layout is written
-                early = running.enter_context(contextlib.closing(start_windows(np.arange(len(plan)))))
             group = create_store(path, plan, {
                 "model": extractor.name, "corpus": corpus, "weights": extractor.weights_info(),
                 "sample_rate": extractor.sample_rate, "frame_rate": extractor.frame_rate,
@@ -219,10 +217,9 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
         record_audio(group, root, plan["path"].tolist(), todo, workers, digests)  # what the frames stand for
-        # nothing is written before the digests are: the frames computed early wait for them in memory
-        results = early if early is not None and len(todo) == len(plan) else start_windows(todo)
-        if results is not early and early is not None:
-            early.close()
+        # windows not started before the store's layout and digests: measured, that overlap (workers beside
+        # create_store and the digest threads) cost wall time on 2 cores (bench/extract_profile.md)
+        results = start_windows(todo)
 
         bar = progress_bar(TextColumn("{task.fields[rate]}"), enabled=show_progress)
         with bar:

@@ -1,6 +1,5 @@
 """The store contract: round trips, laziness, resumability after kill -9, one writer, verify, manifest changes."""
 
-import functools
 import os
 import shutil
 import signal
@@ -22,7 +21,6 @@ from sergen.store.layout import FAILED, PADDED, WRITTEN, store_path
 from sergen.store.lock import StoreLock
 from sergen.store.reader import select, utterance_frames
 from sergen.store.verify import verify_store
-from sergen.store.write_behind import WriteBehind
 from tests.conftest import write_wav
 from sergen.config import data_dir
 
@@ -208,9 +206,6 @@ def test_full_disk_is_explained_and_a_rerun_completes(emodb_copy, tmp_path, monk
         return real(self, first, prepared, codes)
 
     monkeypatch.setattr(StoreWriter, "write_frames", filling_disk)
-    # one write a window: windows computed ahead (a new store's start while its layout is written) may all wait
-    # in the queue at once, and merged into two writes they would leave no third write for the full disk
-    monkeypatch.setattr(sergen.extract, "WriteBehind", functools.partial(WriteBehind, merge_bytes=1))
     with pytest.raises(SergenError) as exc:
         extract("melspec", "emodb", window_utts=20)
     kept = calls["utts"]
