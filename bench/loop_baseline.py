@@ -9,7 +9,8 @@ Both are timed twice, on the same demo corpora in the same run:
   store writes, digests, checks) against the loop's bare work; each side's best of ``--repeats``,
   alternating; sergen also with ``workers_mode="processes"`` (its pool started before the timings);
 * cold, as typed: a fresh interpreter each (``sergen extract --model M --corpus all`` against a script
-  running the loop), imports included, best of ``--repeats`` alternating, with each command's CPU seconds
+  running the loop), imports included (sergen's bytecode compiled first, as an installed sergen has it), best
+  of ``--repeats`` alternating, with each command's CPU seconds
   (user + system, its process and children); with ``--before DIR`` also the ``sergen extract`` of another
   checkout (e.g. a worktree of an older commit) on the same files.
 
@@ -156,6 +157,15 @@ def clean_env(ws: Path, pythonpath: Path | None = None) -> dict:
     return env
 
 
+def compiled_sergen(checkout: Path) -> None:
+    """sergen's bytecode written beside its sources, as ``pip install`` writes it: the loop's libraries have theirs,
+    and with ``PYTHONDONTWRITEBYTECODE`` set (as on this project's machines) every cold run would compile sergen's
+    ~90 modules again (~0.1 s), a cost no installed sergen pays."""
+    import compileall
+
+    compileall.compile_dir(str(checkout / "sergen"), quiet=1)
+
+
 def cold_runs(ws: Path, work: Path, model: str, files_json: Path, before: Path | None,
               repeats: int = 1) -> dict[str, tuple[float, float]]:
     """Fresh interpreters, alternating ``repeats`` times: the loop script, this checkout's ``sergen extract``, and
@@ -167,6 +177,8 @@ def cold_runs(ws: Path, work: Path, model: str, files_json: Path, before: Path |
     commands = {"loop": (loop, clean_env(ws)), "sergen": (sergen, clean_env(ws, HERE.parent))}
     if before:
         commands["before"] = (sergen, clean_env(ws, before))
+    for checkout in {HERE.parent, *([before] if before else [])}:
+        compiled_sergen(checkout)
     runs: dict[str, list[tuple[float, float]]] = {side: [] for side in commands}
     for i in range(repeats):
         for side, (cmd, env) in commands.items():

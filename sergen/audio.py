@@ -14,6 +14,7 @@ import soundfile as sf
 import soxr
 
 from sergen.audio_containers import ContainerError, decode_container, is_container
+from sergen.audio_wav import read_pcm16
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ def load_audio(path: str | Path, target_rate: int, offset: int = 0, frames: int 
         if frames is not None:
             check_segment(int(offset), int(frames), data.shape[0])
             data = data[int(offset):int(offset) + int(frames)]
+    elif frames is None and (plain := _plain_wav(path)) is not None:  # most corpora: numpy, the same values
+        data, rate = plain
     else:
         try:
             if frames is not None:  # read only the segment: a long recording holds many
@@ -109,6 +112,15 @@ def load_audio(path: str | Path, target_rate: int, offset: int = 0, frames: int 
     if rate != target_rate:
         mono = soxr.resample(mono, rate, target_rate, quality="HQ")
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def _plain_wav(path: str | Path) -> tuple[np.ndarray, int] | None:
+    """A plain 16-bit PCM WAV file decoded without soundfile (``sergen.audio_wav``), or None: any other file, or
+    one that cannot be read, goes through soundfile, whose messages name what is wrong."""
+    try:
+        return read_pcm16(str(path))
+    except OSError:
+        return None
 
 
 def segment_of(row) -> dict:

@@ -91,9 +91,11 @@ def record_audio(group: zarr.Group, root: Path, paths: list[str], rows: np.ndarr
         found = digest_files(root, paths, rows, threads)
     audio = group[GROUP]
     for name, k in (("sha256", 0), ("size", 1), ("mtime_ns", 2)):
-        values = audio[name][:]
+        array = audio[name]  # opened once: each lookup reads its metadata again
+        # every row at once (a new store): nothing of the array's old values is kept, so none is read
+        values = np.empty(array.shape, array.dtype) if len(rows) == array.shape[0] else array[:]
         values[rows] = [f[k] for f in found]
-        audio[name][:] = np.asarray(values, dtype=object).astype(str) if name == "sha256" else values
+        array[:] = np.asarray(values, dtype=object).astype(str) if name == "sha256" else values
 
 
 def changed_audio(group: zarr.Group, root: Path, rows: np.ndarray | None = None) -> list[tuple[str, str]]:

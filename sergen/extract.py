@@ -135,7 +135,28 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     started = time.perf_counter()
     check_store_slot(path)
 
-    with StoreLock(path):
+    def start_windows(todo: np.ndarray):
+        """The windows of utterances ``todo``, their work started (``local_windows``) or sent to Dask."""
+        size = window_utts
+        if workers > 1 and embeds_in_workers(extractor):
+            # features computed in the workers: windows small enough to keep every worker busy on a small corpus
+            size = max(1, min(window_utts, math.ceil(len(todo) / (4 * workers))))
+        windows = _windows(todo, size)
+        if scheduler:
+            from sergen.scale import dask_windows
+
+            return dask_windows(scheduler, windows, plan, root, model, device, weights, extractor_options,
+                                augment, view_seed, batch_seconds)
+        spec = (model, device or default_device(model), weights, tuple(sorted((extractor_options or {}).items())))
+        copies = [extractor] + [get_extractor(model, device=d, weights=weights, **(extractor_options or {})).load()
+                                for d in slots[1:]]
+        return local_windows(windows, plan, root, extractor, augment, view_seed, batch_seconds, workers,
+                             workers_mode, spec, copies)
+
+    with StoreLock(path), contextlib.ExitStack() as running:
+        # decoding and embedding run inside (see sergen.threads); entered before any window starts, so that the
+        # thread counts are restored in the order they were set
+        running.enter_context(blas_threads(extractor))
         attrs = store_attrs(path)
         digests = None
         if attrs.get("initialised") and not overwrite:
@@ -196,24 +217,12 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         failures = dict(writer.attrs.get("failures", {}))
         rows = list(plan.itertuples(index=False))
         record_audio(group, root, plan["path"].tolist(), todo, workers, digests)  # what the frames stand for
-        if workers > 1 and embeds_in_workers(extractor):
-            # features computed in the workers: windows small enough to keep every worker busy on a small corpus
-            window_utts = max(1, min(window_utts, math.ceil(len(todo) / (4 * workers))))
-        windows = _windows(todo, window_utts)
-        if scheduler:
-            from sergen.scale import dask_windows
-
-            results = dask_windows(scheduler, windows, plan, root, model, device, weights, extractor_options,
-                                   augment, view_seed, batch_seconds)
-        else:
-            spec = (model, device or default_device(model), weights, tuple(sorted((extractor_options or {}).items())))
-            copies = [extractor] + [get_extractor(model, device=d, weights=weights, **(extractor_options or {})).load()
-                                    for d in slots[1:]]
-            results = local_windows(windows, plan, root, extractor, augment, view_seed, batch_seconds, workers,
-                                    workers_mode, spec, copies)
+        # windows not started before the store's layout and digests: measured, that overlap (workers beside
+        # create_store and the digest threads) cost wall time on 2 cores (bench/extract_profile.md)
+        results = start_windows(todo)
 
         bar = progress_bar(TextColumn("{task.fields[rate]}"), enabled=show_progress)
-        with blas_threads(extractor), bar:  # decoding and embedding run inside: see sergen.threads
+        with bar:
             task = bar.add_task(f"{extractor.name} {corpus}", total=len(plan), completed=report.done_before, rate="")
             t0 = time.perf_counter()
             try:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from sergen.cli import validate as check
-from sergen.cli.app import app, fitted_table, keep_keys_whole, print_json, registry_table
+from sergen.cli.app import app, fitted_table, heavy_imports, keep_keys_whole, print_json, registry_table
 from sergen.console import console, err_console
 from sergen.errors import SergenError
 
@@ -102,12 +102,13 @@ def extract(
 ):
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
     goes to the sibling store <corpus>@<view>.zarr."""
-    from sergen.audio import MISSING
-    from sergen.augment import VIEWS
-    from sergen.extract import extract as run_extract
-    from sergen.preflight import preflight
-    from sergen.corpora.manifest import manifest_command
-    from sergen.store.layout import extract_command, rebuild_command
+    with heavy_imports():
+        from sergen.audio import MISSING
+        from sergen.augment import VIEWS
+        from sergen.extract import extract as run_extract
+        from sergen.preflight import preflight
+        from sergen.corpora.manifest import manifest_command
+        from sergen.store.layout import extract_command, rebuild_command
 
     views = [None] + [VIEWS.canonical(v) for v in view]
     options = extractor_options(opt, layers=layers, hop_seconds=hop_seconds, revision=revision, precision=precision,
