@@ -40,7 +40,7 @@ def read_info(path: str | Path) -> AudioInfo:
     try:
         info = sf.info(str(path))
     except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, ...
-        raise AudioError(f"unreadable audio header ({exc.__class__.__name__}: {exc})") from None
+        raise AudioError(file_problem(path) or f"unreadable audio header ({exc.__class__.__name__}: {exc})") from None
     if info.frames <= 0:
         raise AudioError("audio file holds no samples")
     return AudioInfo(int(info.frames), int(info.samplerate), int(info.channels))
@@ -63,6 +63,9 @@ def file_problem(path: str | Path) -> str | None:
 
     if not os.path.lexists(path) or not os.path.exists(path):
         return f"{MISSING}: {path} (deleted or moved since its manifest was written)"
+    if os.path.isdir(path):
+        return (f"a folder where an audio file belongs: {path} (move the folder away and put the audio file back, "
+                "or rerun `sergen manifest` to list the corpus as it is now)")
     if os.path.isfile(path) and not os.access(path, os.R_OK):
         return f"audio file not readable: {path} (permission denied)"
     return None

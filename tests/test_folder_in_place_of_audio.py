@@ -1,18 +1,11 @@
 """A folder where a corpus's audio file belongs (``mkdir`` in its place) is named as a folder, with its path
-and what to do, not "cannot decode audio (Format not recognised)": at manifest time and at extraction.
-
-Needs the two-line change to ``sergen/audio.py`` named in the small32 report (``file_problem`` names a folder,
-``read_info`` asks it): strict xfail until then, so the marker is dropped when the change lands."""
+and what to do, not "cannot decode audio (Format not recognised)": at manifest time and at extraction."""
 
 from __future__ import annotations
 
 import shutil
 
-import pytest
-
 from tests.test_bad_input import _tiny_emodb, cli  # noqa: F401 - the in-process CLI fixture
-
-pytestmark = pytest.mark.xfail(strict=True, reason="needs the sergen/audio.py change of the small32 report")
 
 
 def test_a_folder_in_place_of_a_wav_is_named_as_a_folder(cli, tmp_path):
