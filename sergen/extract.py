@@ -86,21 +86,48 @@ def plan_frames(manifest: pd.DataFrame, extractor: Extractor, view: View | None 
     return plan
 
 
+RAMP_FIRST_UTTS = 16  # a store's first and last windows: 16, 32, 64, ... utterances up to ``window_utts``
+
+
 def _windows(todo: np.ndarray, max_utts: int) -> list[tuple[int, int]]:
-    """Runs of consecutive pending utterances, cut to at most ``max_utts`` each."""
+    """Runs of consecutive pending utterances, cut into windows of at most ``max_utts`` each; each run's first and
+    last windows ramp up from and down to ``RAMP_FIRST_UTTS`` utterances. Why: the writer starts on a store's
+    first window only when the model has finished it, and the model waits at its end while the last windows are
+    written; with whole windows of 256 utterances (hundreds of MB of a large model's frames) those two waits
+    were a store's serial share, most of it for a corpus of a few windows (EmoDB: 2). Windows only group the
+    work: each utterance's frames are the same in any window (``tests/store/test_window_ramp.py``)."""
     runs, start = [], None
     for i, idx in enumerate(todo):
         if start is None:
-            start, prev = idx, idx
-        elif idx != prev + 1 or idx - start >= max_utts:
+            start = idx
+        elif idx != prev + 1:
             runs.append((start, prev + 1))
             start = idx
         prev = idx
     if start is not None:
         runs.append((start, prev + 1))
-    return runs
+    return [window for run in runs for window in _ramped(*run, max_utts)]
 
 
+def _ramped(start: int, end: int, max_utts: int) -> list[tuple[int, int]]:
+    """``start:end`` in windows of 16, 32, ... up to ``max_utts`` utterances, then down again at the end."""
+    ramp, size = [], RAMP_FIRST_UTTS
+    while size < max_utts:
+        ramp.append(size)
+        size *= 2
+    head, tail, left = [], [], end - start
+    for size in ramp:  # a window at each end while the run still holds both
+        if left < 2 * size:
+            break
+        head.append(size)
+        tail.append(size)
+        left -= 2 * size
+    middle = [max_utts] * (left // max_utts) + ([left % max_utts] if left % max_utts else [])
+    windows, at = [], start
+    for size in head + middle + tail[::-1]:
+        windows.append((at, at + size))
+        at += size
+    return windows
 
 
 def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, corpus_root=None,
