@@ -199,7 +199,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                 if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():
                     raise SergenError("this store was made with other extractor settings or weights",
                                       where=str(path), fix="rerun with --overwrite to rebuild it")
-                damaged = digest_layout_problem(group, attrs)
+                damaged = digest_layout_problem(group, attrs) or offsets_problem(group, plan)
                 if damaged:  # its digests or chunk-size record: what guards its frames can no longer be trusted
                     raise SergenError(f"this store is damaged: {damaged}", where=str(path),
                                       fix="rerun with --overwrite to rebuild it")
@@ -280,6 +280,19 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
             writer.mark_complete()
             report.complete = True
     return report
+
+
+def offsets_problem(group, plan: pd.DataFrame) -> str | None:
+    """Why the store's ``offsets`` are not those its manifest gives (an edited or damaged array), or None: a
+    window written at wrong offsets would land in other utterances' rows."""
+    want = np.concatenate([[0], np.cumsum(plan["n_frames"].to_numpy(np.int64))])
+    got = group["offsets"][:]
+    if got.shape != want.shape or not np.array_equal(got, want):
+        bad = int(np.flatnonzero(got != want)[0]) if got.shape == want.shape else None
+        where = f" (first at utterance edge {bad}: {int(got[bad])}, the manifest gives {int(want[bad])})" \
+            if bad is not None else f" ({got.shape[0]} edges, the manifest gives {want.shape[0]})"
+        return f"its offsets array is not the one its manifest gives{where}"
+    return None
 
 
 def _disk_error(exc: OSError, path: Path, plan: pd.DataFrame, extractor: Extractor, kept: int) -> Exception:

@@ -193,11 +193,16 @@ def store_damage(path, attrs: dict):
     from sergen.store.digests import digest_layout_problem
     from sergen.store.verify import chunk_damage
 
-    group = zarr.open_group(str(path), mode="r")
-    damaged = digest_layout_problem(group, attrs)
-    if damaged:  # its digests or its record of chunk sizes: a rebuild, as readers and extract say
-        raise SergenError(damaged)
-    damage = chunk_damage(group)
+    from sergen.store.verify import STORE_READ_ERRORS, unreadable_store
+
+    try:
+        group = zarr.open_group(str(path), mode="r")
+        damaged = digest_layout_problem(group, attrs)
+        if damaged:  # its digests or its record of chunk sizes: a rebuild, as readers and extract say
+            raise SergenError(damaged)
+        damage = chunk_damage(group)
+    except STORE_READ_ERRORS as exc:  # an array's metadata corrupted or cut short: listed as damaged
+        raise unreadable_store(path, exc) from None
     return damage or None
 
 

@@ -74,3 +74,21 @@ def test_offsets_moved_inside_intact_frames_are_named_not_repaired(cli, private_
     assert sorted(p.relative_to(store).as_posix() for p in store.rglob("*")) == before  # nothing dropped or marked
     assert (zarr.open_group(str(store), mode="r")["status"][:] != 0).all()
 
+
+
+def test_extract_over_an_incomplete_store_with_edited_offsets_refuses_with_the_rebuild(cli, private_ws):
+    """Resuming a store whose offsets no longer match its manifest would write windows into other utterances'
+    rows (it reached the writer's traceback): refused before anything is written."""
+    store = emodb_store(private_ws)
+    _edit(store, "status", lambda s: s.__setitem__(slice(5, 9), 0))  # pending: the rerun would write them
+    group = zarr.open_group(str(store), mode="r+")
+    group.attrs["complete"] = False
+    offsets = group["offsets"][:]
+    _edit(store, "offsets", lambda o: o.__setitem__(5, o[5] + 1))
+    before = {p.relative_to(store).as_posix(): p.read_bytes() for p in store.rglob("*") if p.is_file()}
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
+    assert code == 2, text
+    assert (f"this store is damaged: its offsets array is not the one its manifest gives (first at utterance edge 5: "
+            f"{offsets[5] + 1}, the manifest gives {offsets[5]})") in text, text
+    assert "--overwrite" in text and "Traceback" not in text
+    assert {p.relative_to(store).as_posix(): p.read_bytes() for p in store.rglob("*") if p.is_file()} == before
