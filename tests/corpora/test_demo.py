@@ -155,11 +155,12 @@ def test_an_interrupted_demo_corpus_is_still_recognised_as_sergens(tmp_path, mon
     monkeypatch.setitem(layouts.WRITERS, "emodb", crash)
     with pytest.raises(KeyboardInterrupt):
         make_demo(tmp_path, corpora=["emodb"], scale=0.05)
-    marker = json.loads((tmp_path / "emodb" / DEMO_MARKER).read_text())
+    assert not (tmp_path / "emodb").exists()  # never renamed into place: the corpus stays partial
+    marker = json.loads((tmp_path / "emodb.sergen-partial" / DEMO_MARKER).read_text())
     assert marker["complete"] is False and marker["written"] == ["wav/half.wav"]
     monkeypatch.undo()
     make_demo(tmp_path, corpora=["emodb"], scale=0.05)  # replaced, not refused
-    assert not (tmp_path / "emodb/wav/half.wav").exists()
+    assert not (tmp_path / "emodb/wav/half.wav").exists() and not (tmp_path / "emodb.sergen-partial").exists()
 
 
 def test_demo_data_refuses_a_file_where_a_corpus_folder_goes(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -36,6 +37,7 @@ def check_demo_folders(out: Path, corpora) -> None:
                           fix="choose another folder with --out")
     for corpus in corpora:
         root = out / corpus
+        _check_partial(_partial(root))
         if not root.exists():
             continue
         if root.is_dir() and is_demo_corpus(root):
@@ -50,6 +52,18 @@ def check_demo_folders(out: Path, corpora) -> None:
                               where=str(root),
                               fix="choose another folder with --out (e.g. --out demo-corpora), "
                                   "or move that folder away yourself")
+
+
+def _check_partial(partial: Path) -> None:
+    """What a killed run left beside a corpus (``<corpus>.sergen-partial``) is removed only if sergen made it:
+    a folder with sergen's marker, or an empty one."""
+    if not os.path.lexists(partial):
+        return
+    if partial.is_dir() and not partial.is_symlink() and (is_demo_corpus(partial) or not any(partial.iterdir())):
+        return
+    raise SergenError(f"{partial} is not a partial demo corpus sergen left (no {DEMO_MARKER} in it); sergen "
+                      "writes each corpus there before renaming it, and replaces only its own, so nothing was "
+                      "written", where=str(partial), fix="move it away yourself, or choose another folder with --out")
 
 
 def _check_only_sergens_files(root: Path) -> None:
@@ -135,20 +149,37 @@ def _write_share(corpora: list[str], roots: dict[str, Path], seed: int, scale: f
     return [(c, _write_corpus(c, roots[c], seed, scale)) for c in corpora]
 
 
+PARTIAL_SUFFIX = ".sergen-partial"  # a corpus being written: renamed into place once whole
+
+
 def _write_corpus(corpus: str, root: Path, seed: int, scale: float) -> int:
-    """One corpus's folder, emptied and written, with its marker (listing what was written, even when the
-    writer fails part way: the folder was empty when it began, so what is in it is sergen's)."""
+    """One corpus written into ``<root>.sergen-partial`` with its marker, then renamed to ``root`` (an older
+    corpus there replaced): a run killed while writing leaves only the partial folder, which the next run
+    removes, never a half-written corpus that no marker can vouch for."""
+    partial = _partial(root)
+    _drop_partial(partial)
+    partial.mkdir(parents=True)
+    write_marker(partial, corpus, seed, scale, None)  # sergen's from the start: a kill leaves it removable
+    try:
+        n = WRITERS[corpus](partial, seed, scale)
+    except BaseException:
+        write_marker(partial, corpus, seed, scale, None, written=_written(partial))
+        raise
+    write_marker(partial, corpus, seed, scale, n, written=_written(partial))
     if root.exists():
         shutil.rmtree(root)  # only empty folders, or demo corpora holding only files sergen wrote, get here
-    root.mkdir(parents=True)
-    write_marker(root, corpus, seed, scale, None)  # no list yet: if killed, "cannot tell"
-    try:
-        n = WRITERS[corpus](root, seed, scale)
-    except BaseException:
-        write_marker(root, corpus, seed, scale, None, written=_written(root))
-        raise
-    write_marker(root, corpus, seed, scale, n, written=_written(root))
+    partial.rename(root)
     return n
+
+
+def _partial(root: Path) -> Path:
+    return root.with_name(root.name + PARTIAL_SUFFIX)
+
+
+def _drop_partial(partial: Path) -> None:
+    """A partial corpus of an earlier, killed run removed (checked as sergen's in ``check_demo_folders``)."""
+    if partial.is_dir() and not partial.is_symlink():
+        shutil.rmtree(partial)
 
 
 def _written(root: Path) -> list[str]:
