@@ -16,3 +16,34 @@ def test_stores_ls_lists_a_store_whose_array_metadata_is_garbage_as_damaged(cli,
     flat = " ".join(text.split())
     assert "damaged" in flat and "melspec/emodb" in flat, text
     assert "rebuild it" in flat or "--overwrite" in flat, text
+
+
+@pytest.mark.parametrize("code", [7, 3])  # a code sergen never writes; "failed" in a store marked complete
+def test_verify_names_the_repair_first_where_extract_alone_would_say_complete(cli, private_ws, code):
+    import zarr
+
+    store = emodb_store(private_ws)
+    status = zarr.open_group(str(store), mode="r+")["status"]
+    values = status[:]
+    values[2] = code
+    status[:] = values
+    code_, text = cli("stores", "verify", "melspec", "emodb")
+    flat = " ".join(text.split())
+    assert code_ == 1 and ("repair: `sergen stores verify melspec emodb --repair`, then `sergen extract --model "
+                           "melspec --corpus emodb` rewrites exactly the utterances named") in flat, text
+    assert cli("stores", "verify", "melspec", "emodb", "--repair")[0] == 0
+    code_, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
+    assert code_ == 0 and "1 written this run" in text, text
+    assert cli("stores", "verify", "melspec", "emodb") == (0, "melspec/emodb: ok")
+
+
+def test_verify_of_an_unknown_model_or_corpus_names_the_name_not_a_refused_extract(cli, private_ws):
+    emodb_store(private_ws)
+    code, text = cli("stores", "verify", "nosuch", "emodb")
+    flat = " ".join(text.split())
+    assert code == 2 and "no store nosuch/emodb" in flat and "no model 'nosuch' is known (`sergen models ls` lists" in flat
+    assert "sergen extract" not in flat, text
+    code, text = cli("stores", "verify", "melspec", "nosuch")
+    flat = " ".join(text.split())
+    assert code == 2 and "no store melspec/nosuch" in flat and "unknown corpus 'nosuch'" in flat, text
+    assert "sergen extract" not in flat, text

@@ -305,6 +305,23 @@ def stores_verify(model: str, corpus: str = typer.Argument(..., help="a corpus (
         raise typer.Exit(1)
 
 
+def _no_store_fix(model: str, corpus: str) -> str:
+    """The way to a store that is not there: the extract that makes it, where that extract would run; else what
+    is wrong with the names (an extract command that is itself refused helps nobody)."""
+    from sergen.corpora.manifest import load_manifest
+    from sergen.extractors import EXTRACTORS
+    from sergen.store.layout import extract_command
+
+    listing = "`sergen stores ls` lists the stores there are"
+    if model not in EXTRACTORS:
+        return f"no model {model!r} is known (`sergen models ls` lists them); {listing}"
+    try:
+        load_manifest(corpus.partition("@")[0])
+    except SergenError as exc:
+        return f"{exc.what}; {listing}"
+    return f"run {extract_command(model, corpus)} ({listing})"
+
+
 def verify_one(model: str, corpus: str, root, repair: bool, named: bool = False) -> bool:
     """``stores verify`` of one store: its problems (under its name, where several stores are verified) and the
     way out printed; True where it is sound (or was prepared for repair)."""
@@ -316,8 +333,7 @@ def verify_one(model: str, corpus: str, root, repair: bool, named: bool = False)
     path = store_path(model, corpus, root)
     check_store_slot(path)  # a file named like the store is named as such
     if not exists(path):
-        raise SergenError(f"no store {model}/{corpus}", where=str(path),
-                          fix=f"run {extract_command(model, corpus)} (`sergen stores ls` lists the stores there are)")
+        raise SergenError(f"no store {model}/{corpus}", where=str(path), fix=_no_store_fix(model, corpus))
     try:
         manifest = load_manifest(corpus.partition("@")[0])[0]
         current, audio = manifest_hash(manifest), audio_hash(manifest)

@@ -392,6 +392,8 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         flag("not yet written", np.flatnonzero(status == PENDING), repairable=True)
     if (status == FAILED).any():
         flag("failed during extraction", np.flatnonzero(status == FAILED), repairable=True)
+        if attrs.get("complete"):  # extract calls a complete store done: --repair marks them to rewrite first
+            report.beyond_extract = True
     if audio_sha256 and "audio_sha256" in attrs:  # labels and splits may change freely (probe-time protocol)
         if attrs["audio_sha256"] != audio_sha256:
             what = (describe_audio_drift(group, manifest) if manifest is not None
@@ -407,7 +409,7 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         name, chunk = key.split("/")[-4], int(key.split("/")[-2])
         report.plan.add_chunk(name, chunk, key, chunk_owners(group, name, chunk, offsets, status))
     corrupt = checksum_failures(group, present, skip=set(damage.cut))
-    report.beyond_extract = bool(corrupt)
+    report.beyond_extract = report.beyond_extract or bool(corrupt)  # an edited status code set it above
     for name, found in corrupt.items():
         for chunk, key in found:
             owners = chunk_owners(group, name, chunk, offsets, status)
