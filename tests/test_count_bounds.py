@@ -24,6 +24,8 @@ def two_cores(monkeypatch):
     (("demo", "--workers", "9"), f"Invalid value for '--workers': 9 is out of range: {EIGHT}"),
     (("extract", "--model", "melspec", "--scheduler", "local:9"),
      f"Invalid value for '--scheduler': 'local:9': 9 local workers is out of range: {EIGHT}"),
+    (("grid", "--models", "melspec", "--scheduler", "LOCAL:9"),  # any case: not the address tcp://LOCAL:9
+     f"Invalid value for '--scheduler': 'local:9': 9 local workers is out of range: {EIGHT}"),
     (("extract", "--model", "melspec", "--replicas", "17"),
      "Invalid value for '--replicas': 17 is out of range: give a whole number from 1 to 16 (model copies per device"),
     (("models", "check", "melspec", "--utterances", "1001"),

@@ -200,6 +200,8 @@ def scheduler(value):
     from sergen.errors import SergenError
     from sergen.scale import local_workers, scheduler_address
 
+    if value.strip().lower() == "local" or value.strip().lower().startswith("local:"):
+        value = value.strip().lower()  # LOCAL:9 is local:9 (else read as the address tcp://LOCAL:9)
     try:
         count = local_workers(value)
         if count is None:
