@@ -14,7 +14,7 @@ import soundfile as sf
 import soxr
 
 from sergen.audio_containers import ContainerError, decode_container, is_container
-from sergen.audio_wav import read_pcm16
+from sergen.audio_wav import cut_short, read_pcm16
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,18 @@ def read_info(path: str | Path) -> AudioInfo:
         info = sf.info(str(path))
     except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, ...
         raise AudioError(file_problem(path) or f"unreadable audio header ({exc.__class__.__name__}: {exc})") from None
+    _refuse_cut_short(path)
     if info.frames <= 0:
         raise AudioError("audio file holds no samples")
     return AudioInfo(int(info.frames), int(info.samplerate), int(info.channels))
+
+
+def _refuse_cut_short(path: str | Path) -> None:
+    cut = cut_short(str(path))
+    if cut:
+        raise AudioError(f"audio file cut short: its header declares {cut[0]:,} samples, the file holds {cut[1]:,} "
+                         f"(truncated, or still being copied): {path}; restore the whole file from the corpus's "
+                         "source, or rerun `sergen manifest` to list the corpus without it")
 
 
 def resampled_length(num_samples: int, rate_in: int, rate_out: int) -> int:
@@ -109,6 +118,7 @@ def load_audio(path: str | Path, target_rate: int, offset: int = 0, frames: int 
             raise
         except Exception as exc:
             raise AudioError(file_problem(path) or f"cannot decode audio ({exc.__class__.__name__}: {exc})") from None
+        _refuse_cut_short(path)  # soundfile reads what is there without a word
     if data.shape[0] == 0:
         raise AudioError("audio file holds no samples")
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]

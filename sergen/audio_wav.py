@@ -64,3 +64,34 @@ def _pcm16_layout(raw: bytes) -> tuple[int, int, int, int] | None:
             return body, size // (2 * fmt[0]), fmt[0], fmt[1]
         at = body + size + (size & 1)  # chunks are padded to an even length
     return None
+
+
+_UNKNOWN_LENGTHS = (0, 0xFFFFFFFF)  # what streaming writers put in a data chunk's size before they know it
+
+
+def cut_short(path: str) -> tuple[int, int] | None:
+    """(frames the header declares, whole frames the file holds) of a WAV file whose data chunk is shorter than
+    its header says, else None (not a WAV file, whole, or of unknown length). Why: libsndfile reads such a file
+    without a word, as the frames that are there, so a truncated copy became a short (padded) utterance."""
+    import os
+
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            head = fh.read(1 << 16)
+            file_size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        return None
+    if not _is_wave(head):
+        return None
+    at, align = 12, None
+    while at + 8 <= len(head):
+        chunk, size = head[at:at + 4], struct.unpack_from("<I", head, at + 4)[0]
+        body = at + 8
+        if chunk == b"fmt " and body + 14 <= len(head):
+            align = struct.unpack_from("<H", head, body + 12)[0]
+        elif chunk == b"data":
+            if not align or size in _UNKNOWN_LENGTHS or body + size <= file_size:
+                return None
+            return size // align, max(0, file_size - body) // align
+        at = body + size + (size & 1)
+    return None

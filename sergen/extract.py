@@ -199,7 +199,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                 if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():
                     raise SergenError("this store was made with other extractor settings or weights",
                                       where=str(path), fix="rerun with --overwrite to rebuild it")
-                damaged = digest_layout_problem(group, attrs) or offsets_problem(group, plan)
+                damaged = digest_layout_problem(group, attrs)
                 if damaged:  # its digests or chunk-size record: what guards its frames can no longer be trusted
                     raise SergenError(f"this store is damaged: {damaged}", where=str(path),
                                       fix="rerun with --overwrite to rebuild it")
@@ -209,6 +209,10 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                 if damage.structural:
                     raise SergenError("this store lost chunks it cannot be repaired without: "
                                       f"{', '.join(damage.structural)}", where=str(path),
+                                      fix="rerun with --overwrite to rebuild it")
+                edited = offsets_problem(group, plan)
+                if edited:  # windows written at other offsets would land in other utterances' rows
+                    raise SergenError(f"this store is damaged: {edited}", where=str(path),
                                       fix="rerun with --overwrite to rebuild it")
                 # only utterances with frames: a file that failed and was fixed since is what a rerun redoes
                 changed = changed_audio(group, root, with_frames(group))

@@ -47,3 +47,18 @@ def test_verify_of_an_unknown_model_or_corpus_names_the_name_not_a_refused_extra
     flat = " ".join(text.split())
     assert code == 2 and "no store melspec/nosuch" in flat and "unknown corpus 'nosuch'" in flat, text
     assert "sergen extract" not in flat, text
+
+
+def test_a_truncated_wav_is_named_at_manifest_time_not_listed_as_a_short_utterance(cli, tmp_path):
+    """``truncate -s 100`` on a corpus wav: the manifest listed it as 28 samples, and extract padded it."""
+    import os
+
+    from tests.test_bad_input import _tiny_emodb
+
+    root = _tiny_emodb(tmp_path / "emodb")
+    wav = root / "wav/03a01Fa.wav"
+    os.truncate(wav, 100)
+    code, text = cli("manifest", "emodb", "--root", root)
+    flat = " ".join(text.split())
+    assert "wav/03a01Fa.wav: unreadable audio: audio file cut short: its header declares" in flat, text
+    assert "the file holds 28 (truncated, or still being copied)" in flat, text
