@@ -47,10 +47,8 @@ def _pcm16_layout(raw: bytes) -> tuple[int, int, int, int] | None:
     """(data offset, frames, channels, rate) of a plain 16-bit PCM WAV file's bytes, or None."""
     if not _is_wave(raw):
         return None
-    at, fmt = 12, None
-    while at + 8 <= len(raw):
-        chunk, size = raw[at:at + 4], struct.unpack_from("<I", raw, at + 4)[0]
-        body = at + 8
+    fmt = None
+    for chunk, size, body in _chunks(raw):
         if chunk == b"fmt ":
             if size < 16 or body + 16 > len(raw):
                 return None
@@ -62,8 +60,16 @@ def _pcm16_layout(raw: bytes) -> tuple[int, int, int, int] | None:
             if fmt is None or size == 0 or body + size > len(raw) or size % (2 * fmt[0]):
                 return None  # before its format, of unknown length (streamed), cut short, or a partial frame
             return body, size // (2 * fmt[0]), fmt[0], fmt[1]
-        at = body + size + (size & 1)  # chunks are padded to an even length
     return None
+
+
+def _chunks(raw: bytes):
+    """(id, declared size, offset of its body) of each RIFF chunk whose header lies in ``raw``, in order."""
+    at = 12
+    while at + 8 <= len(raw):
+        size = struct.unpack_from("<I", raw, at + 4)[0]
+        yield raw[at:at + 4], size, at + 8
+        at += 8 + size + (size & 1)  # chunks are padded to an even length
 
 
 _UNKNOWN_LENGTHS = (0, 0xFFFFFFFF)  # what streaming writers put in a data chunk's size before they know it
@@ -83,15 +89,12 @@ def cut_short(path: str) -> tuple[int, int] | None:
         return None
     if not _is_wave(head):
         return None
-    at, align = 12, None
-    while at + 8 <= len(head):
-        chunk, size = head[at:at + 4], struct.unpack_from("<I", head, at + 4)[0]
-        body = at + 8
+    align = None
+    for chunk, size, body in _chunks(head):
         if chunk == b"fmt " and body + 14 <= len(head):
             align = struct.unpack_from("<H", head, body + 12)[0]
         elif chunk == b"data":
             if not align or size in _UNKNOWN_LENGTHS or body + size <= file_size:
                 return None
             return size // align, max(0, file_size - body) // align
-        at = body + size + (size & 1)
     return None
