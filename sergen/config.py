@@ -269,8 +269,16 @@ def _env_key(name: str) -> str:
 
 
 def _configured_path(env_prefix: str, table: str, name: str) -> Path | None:
-    """``SERGEN_<PREFIX>_<NAME>`` first, then the config file's ``[table]``."""
-    value = os.environ.get(f"SERGEN_{env_prefix}_{_env_key(name)}") or load_config().get(table, {}).get(name)
+    """``SERGEN_<PREFIX>_<NAME>`` first, then the config file's ``[table]``. A variable set to blanks is refused
+    by name: read as a path, it was reported as a folder that does not exist, with no word of where it came from."""
+    variable = f"SERGEN_{env_prefix}_{_env_key(name)}"
+    given = os.environ.get(variable)
+    if given is not None and given and not given.strip():
+        from sergen.errors import SergenError
+
+        raise SergenError(f"{variable} is set to blanks ({given!r}), not a path",
+                          fix=f"unset it (`unset {variable}`) or set it to the folder")
+    value = given or load_config().get(table, {}).get(name)
     return Path(value).expanduser() if value else None
 
 

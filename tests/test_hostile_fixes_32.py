@@ -62,3 +62,11 @@ def test_a_truncated_wav_is_named_at_manifest_time_not_listed_as_a_short_utteran
     flat = " ".join(text.split())
     assert "wav/03a01Fa.wav: unreadable audio: audio file cut short: its header declares" in flat, text
     assert "the file holds 28 (truncated, or still being copied)" in flat, text
+
+
+def test_a_blank_root_variable_is_named(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("SERGEN_ROOT_EMODB", " ")
+    code, text = cli("manifest", "emodb")
+    flat = " ".join(text.split())
+    assert code == 2 and "SERGEN_ROOT_EMODB is set to blanks (' '), not a path" in flat, text
+    assert "unset SERGEN_ROOT_EMODB" in flat
