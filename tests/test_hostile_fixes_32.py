@@ -70,3 +70,18 @@ def test_a_blank_root_variable_is_named(cli, tmp_path, monkeypatch):
     flat = " ".join(text.split())
     assert code == 2 and "SERGEN_ROOT_EMODB is set to blanks (' '), not a path" in flat, text
     assert "unset SERGEN_ROOT_EMODB" in flat
+
+
+@pytest.mark.parametrize("where", ["status/zarr.json", "frames/zarr.json", "zarr.json"])
+def test_a_zarr_json_holding_null_is_damage_not_a_traceback(cli, private_ws, where):
+    store = emodb_store(private_ws)
+    (store / where).write_text("null")
+    for args in (("stores", "ls"), ("extract", "--model", "melspec", "--corpus", "emodb"),
+                 ("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")):
+        code, text = cli(*args)
+        assert "Traceback" not in text, (args, text)
+        assert code in (0, 2), (args, code, text)
+        if args[0] == "stores":
+            assert "damaged" in " ".join(text.split()), text
+        else:
+            assert code == 2, (args, text)

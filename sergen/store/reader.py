@@ -35,7 +35,7 @@ def store_attrs(path: Path) -> dict:
         return dict(group.attrs.get("sergen", {}))
     except (FileNotFoundError, zarr.errors.GroupNotFoundError):
         return {}
-    except (ValueError, TypeError, KeyError) as exc:  # a zarr.json that is not JSON, or not Zarr's
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a zarr.json not JSON, or not Zarr's (null)
         raise SergenError(f"the store's metadata cannot be read ({type(exc).__name__}: {str(exc)[:80]})",
                           where=str(Path(str(path)) / "zarr.json") if "://" not in str(path) else str(path),
                           fix="rebuild the store with `sergen extract --model M --corpus C --overwrite`, or move "

@@ -293,9 +293,10 @@ def _model_and_name(path) -> tuple[str, str]:
 
 STATUS_CODES = (PENDING, WRITTEN, PADDED, FAILED)
 
-STORE_READ_ERRORS = (ValueError, KeyError, RuntimeError)
+STORE_READ_ERRORS = (ValueError, KeyError, RuntimeError, TypeError, AttributeError)
 """What Zarr and its codecs raise on a metadata file (``zarr.json``) or a small array's chunk that was cut
-short or corrupted (``JSONDecodeError`` is a ``ValueError``; a checksum that does not match, too)."""
+short or corrupted (``JSONDecodeError`` is a ``ValueError``; a checksum that does not match, too; a
+``zarr.json`` holding valid JSON of another shape, e.g. ``null``, a ``TypeError`` or ``AttributeError``)."""
 
 
 def unreadable_store(path, exc: Exception) -> SergenError:

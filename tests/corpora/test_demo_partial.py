@@ -60,3 +60,19 @@ def test_a_partial_folder_that_is_not_sergens_is_refused_before_writing(tmp_path
         make_demo(tmp_path / "out", seed=0, scale=0.05, corpora=["emodb"])
     assert [p.name for p in (tmp_path / "out").iterdir()] == [partial.name]
     assert (partial / "notes.txt").read_text() == "mine"
+
+
+def test_a_users_file_inside_a_killed_runs_partial_folder_is_kept(tmp_path, capsys):
+    clean = make_demo(tmp_path / "clean", seed=3, scale=0.05, corpora=["emodb"])["emodb"]
+    partial = tmp_path / "out" / f"emodb{PARTIAL_SUFFIX}"
+    partial.mkdir(parents=True)
+    write_marker(partial, "emodb", 3, 0.05, None)
+    (partial / "wav").mkdir()
+    (partial / "wav" / "03a01Fa.wav").write_bytes(b"RIFF half")  # sergen's name: removed
+    (partial / "mynotes.txt").write_text("mine")
+    root = make_demo(tmp_path / "out", seed=3, scale=0.05, corpora=["emodb"])["emodb"]
+    assert _digests(root) == _digests(clean)
+    kept = [p for p in (tmp_path / "out").iterdir() if p.name.startswith(f"emodb{PARTIAL_SUFFIX}-")]
+    assert len(kept) == 1 and (kept[0] / "mynotes.txt").read_text() == "mine"
+    assert sorted(p.relative_to(kept[0]).as_posix() for p in kept[0].rglob("*") if p.is_file()) == ["mynotes.txt"]
+    assert "holds files sergen did not write (mynotes.txt); they are kept there" in " ".join(capsys.readouterr().err.split())

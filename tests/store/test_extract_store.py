@@ -127,7 +127,8 @@ def test_failures_are_listed_and_block_completion(emodb_copy):
     victim.write_bytes(victim.read_bytes()[:44] + b"\x00" * 10)  # header intact, audio truncated
     report = extract("melspec", "emodb")
     assert not report.complete and list(report.failures) == [manifest.utt_id[3]]
-    assert "differs from the header" in report.failures[manifest.utt_id[3]]
+    assert "audio file cut short: its header declares 31,592 samples, the file holds 5 (truncated" \
+        in report.failures[manifest.utt_id[3]]  # was "decoded length 5 differs from the header's 31592"
     with pytest.raises(SergenError, match="is incomplete"):
         sergen.open_store("melspec", "emodb")
     ds = sergen.open_store("melspec", "emodb", allow_incomplete=True, include_failed=True)

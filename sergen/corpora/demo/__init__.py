@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -157,7 +158,7 @@ def _write_corpus(corpus: str, root: Path, seed: int, scale: float) -> int:
     corpus there replaced): a run killed while writing leaves only the partial folder, which the next run
     removes, never a half-written corpus that no marker can vouch for."""
     partial = _partial(root)
-    _drop_partial(partial)
+    leftover = _set_aside(partial)
     partial.mkdir(parents=True)
     write_marker(partial, corpus, seed, scale, None)  # sergen's from the start: a kill leaves it removable
     try:
@@ -169,6 +170,8 @@ def _write_corpus(corpus: str, root: Path, seed: int, scale: float) -> int:
     if root.exists():
         shutil.rmtree(root)  # only empty folders, or demo corpora holding only files sergen wrote, get here
     partial.rename(root)
+    if leftover is not None:
+        _drop_leftover(leftover, set(_written(root)))
     return n
 
 
@@ -176,10 +179,31 @@ def _partial(root: Path) -> Path:
     return root.with_name(root.name + PARTIAL_SUFFIX)
 
 
-def _drop_partial(partial: Path) -> None:
-    """A partial corpus of an earlier, killed run removed (checked as sergen's in ``check_demo_folders``)."""
-    if partial.is_dir() and not partial.is_symlink():
-        shutil.rmtree(partial)
+def _set_aside(partial: Path) -> Path | None:
+    """A killed run's partial corpus (checked as sergen's in ``check_demo_folders``) renamed aside, nothing
+    deleted yet: ``_drop_leftover`` removes what in it this synthesis wrote again."""
+    if not partial.is_dir() or partial.is_symlink():
+        return None
+    aside = partial.with_name(f"{partial.name}-{os.getpid()}-{time.monotonic_ns()}")
+    partial.rename(aside)
+    return aside
+
+
+def _drop_leftover(leftover: Path, written: set[str]) -> None:
+    """A killed run's partial corpus removed where every file in it is one the finished synthesis writes (or its
+    marker); a file a user put there is kept, with the folder, and named."""
+    foreign = [p for p in files_under(leftover) if p != DEMO_MARKER and p not in written]
+    if not foreign:
+        shutil.rmtree(leftover)
+        return
+    for path in files_under(leftover):
+        if path == DEMO_MARKER or path in written:
+            (leftover / path).unlink()
+    from sergen.console import err_console
+
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    err_console.print(f"note: {leftover} (what a killed run left) holds files sergen did not write ({shown}); "
+                      "they are kept there, sergen's own files removed", highlight=False)
 
 
 def _written(root: Path) -> list[str]:
