@@ -51,8 +51,7 @@ def _refuse_cut_short(path: str | Path) -> None:
     cut = cut_short(str(path))
     if cut:
         raise AudioError(f"audio file cut short: its header declares {cut[0]:,} samples, the file holds {cut[1]:,} "
-                         f"(truncated, or still being copied): {path}; restore the whole file from the corpus's "
-                         "source, or rerun `sergen manifest` to list the corpus without it")
+                         f"(truncated, or still being copied): {path}; restore the whole file from the corpus's source")
 
 
 def resampled_length(num_samples: int, rate_in: int, rate_out: int) -> int:
