@@ -85,3 +85,10 @@ def test_a_zarr_json_holding_null_is_damage_not_a_traceback(cli, private_ws, whe
             assert "damaged" in " ".join(text.split()), text
         else:
             assert code == 2, (args, text)
+
+
+def test_verify_of_a_missing_hf_store_names_the_extract_not_an_unknown_model(cli, private_ws):
+    emodb_store(private_ws)
+    code, text = cli("stores", "verify", "hf:foo/bar", "emodb")
+    flat = " ".join(text.split())
+    assert code == 2 and "is known" not in flat and "sergen extract --model" in flat, text

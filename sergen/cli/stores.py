@@ -310,10 +310,11 @@ def _no_store_fix(model: str, corpus: str) -> str:
     is wrong with the names (an extract command that is itself refused helps nobody)."""
     from sergen.corpora.manifest import load_manifest
     from sergen.extractors import EXTRACTORS
+    from sergen.extractors.hf_generic import PREFIX, store_name
     from sergen.store.layout import extract_command
 
     listing = "`sergen stores ls` lists the stores there are"
-    if model not in EXTRACTORS:
+    if model not in EXTRACTORS and not model.startswith((PREFIX, store_name(""))):  # hf:<id> in either form
         return f"no model {model!r} is known (`sergen models ls` lists them); {listing}"
     try:
         load_manifest(corpus.partition("@")[0])
