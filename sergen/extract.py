@@ -94,7 +94,7 @@ def _windows(todo: np.ndarray, max_utts: int) -> list[tuple[int, int]]:
     last windows ramp up from and down to ``RAMP_FIRST_UTTS`` utterances. Why: the writer starts on a store's
     first window only when the model has finished it, and the model waits at its end while the last windows are
     written; with whole windows of 256 utterances (hundreds of MB of a large model's frames) those two waits
-    were a store's serial share, most of it for a corpus of a few windows (EmoDB: 2). Windows only group the
+    were a store's serial share, most of it for a corpus of a few windows (EmoDB: 3). Windows only group the
     work: each utterance's frames are the same in any window (``tests/store/test_window_ramp.py``)."""
     runs, start = [], None
     for i, idx in enumerate(todo):
