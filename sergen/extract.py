@@ -163,7 +163,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
     check_store_slot(path)
 
     def start_windows(todo: np.ndarray):
-        """The windows of utterances ``todo``, their work started (``local_windows``) or sent to Dask."""
+        """The windows of utterances ``todo``: computed here as they are asked for (``local_windows``), or on Dask."""
         size = window_utts
         if workers > 1 and embeds_in_workers(extractor):
             # features computed in the workers: windows small enough to keep every worker busy on a small corpus

@@ -206,71 +206,43 @@ def _submitter(pool: Executor, mode: str, plan: pd.DataFrame, root: Path, extrac
 
 def local_windows(windows: list[tuple[int, int]], plan: pd.DataFrame, root: Path, extractor: Extractor,
                   augment: View | None, view_seed: int, batch_seconds: float, workers: int, mode: str,
-                  model_spec: tuple, copies: list[Extractor] | None = None) -> "LocalWindows":
+                  model_spec: tuple, copies: list[Extractor] | None = None) -> Iterator[tuple]:
     """``(first, last, frames, codes, errors)`` of each window, in order, with the next windows' work under
     way. ``model_spec`` (name, device, weights, options as sorted pairs) rebuilds the extractor in a
     worker. ``copies``: model copies (one per device and replica; ``sergen.extract_devices``) that embed
-    windows side by side, for a model that runs in this process. The first windows' work starts at once, before
-    the first is asked for: ``extract`` calls this before it writes a new store's layout (issue 22)."""
-    return LocalWindows(windows, plan, root, extractor, augment, view_seed, batch_seconds, workers, mode, model_spec,
-                        copies)
-
-
-class LocalWindows:
-    """The iterator ``local_windows`` returns; ``close`` (idempotent) cancels the work not started and stops the
-    pool's threads, whether or not a window was asked for."""
-
-    def __init__(self, windows, plan, root, extractor, augment, view_seed, batch_seconds, workers, mode, model_spec,
-                 copies):
-        self.windows, self.extractor, self.batch_seconds, self.mode = windows, extractor, batch_seconds, mode
-        self.rows = list(plan.itertuples(index=False))
-        self.whole = embeds_in_workers(extractor)
-        self._pinned = contextlib.ExitStack()
-        if mode == "threads" and self.whole:
-            # BLAS's thread count is the process's: with it at 2, log-Mel frames computed on two worker threads
-            # differed in the last bit from frames computed alone, one_blas_thread notwithstanding. One thread
-            # for the whole extraction, as ``blas_threads`` sets it anyway for signal processing
-            self._pinned.enter_context(pinned_blas())
-        self._pool: Executor = ThreadPoolExecutor(workers) if mode == "threads" else process_pool(workers)
-        submit = _submitter(self._pool, mode, plan, root, extractor, augment, view_seed, batch_seconds, workers,
-                            model_spec, self.rows)
-        self._devices = DeviceCopies(copies) if not self.whole and copies and len(copies) > 1 else None
-        if self._devices is not None:  # each window decoded, then embedded on whichever copy is free
-            decode, rows = submit, self.rows
-            submit = lambda a, b: [self._devices.submit(rows[a:b], decode(a, b), batch_seconds)]  # noqa: E731
-        self._submit = submit
-        # one window per worker or copy under way, as many queued
-        ahead = 2 * (workers if self.whole else self._devices.count if self._devices else 1)
-        self._pending: list[list[Future]] = [submit(a, b) for a, b in windows[:ahead]]
-        self._next = len(self._pending)  # the next window to submit
-        self._done = 0  # windows handed out
-        self._closed = False
-
-    def __iter__(self) -> "LocalWindows":
-        return self
-
-    def __next__(self) -> tuple:
-        if self._closed or self._done == len(self.windows):
-            raise StopIteration
-        first, last = self.windows[self._done]
-        futures = self._pending.pop(0)
-        self._done += 1
-        if self._next < len(self.windows):
-            self._pending.append(self._submit(*self.windows[self._next]))
-            self._next += 1
-        if self.whole or self._devices is not None:
-            return (first, last, *futures[0].result())
-        decoded = [d for f in futures for d in f.result()]
-        return (first, last, *embed_window(self.extractor, self.rows[first:last], decoded, self.batch_seconds))
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        for f in (f for fs in self._pending for f in fs):
+    windows side by side, for a model that runs in this process."""
+    rows = list(plan.itertuples(index=False))
+    whole = embeds_in_workers(extractor)
+    pinned = contextlib.ExitStack()
+    if mode == "threads" and whole:
+        # BLAS's thread count is the process's: with it at 2, log-Mel frames computed on two worker threads
+        # differed in the last bit from frames computed alone, one_blas_thread notwithstanding. One thread
+        # for the whole extraction, as ``blas_threads`` sets it anyway for signal processing
+        pinned.enter_context(pinned_blas())
+    pool: Executor = ThreadPoolExecutor(workers) if mode == "threads" else process_pool(workers)
+    submit = _submitter(pool, mode, plan, root, extractor, augment, view_seed, batch_seconds, workers, model_spec,
+                        rows)
+    devices = DeviceCopies(copies) if not whole and copies and len(copies) > 1 else None
+    if devices is not None:  # each window decoded, then embedded on whichever copy is free
+        decode = submit
+        submit = lambda a, b: [devices.submit(rows[a:b], decode(a, b), batch_seconds)]  # noqa: E731
+    ahead = 2 * (workers if whole else devices.count if devices else 1)  # one per worker or copy, as many queued
+    pending: list[list[Future]] = [submit(a, b) for a, b in windows[:ahead]]
+    try:
+        for w, (first, last) in enumerate(windows):
+            futures = pending.pop(0)
+            if w + ahead < len(windows):
+                pending.append(submit(*windows[w + ahead]))
+            if whole or devices is not None:
+                yield (first, last, *futures[0].result())
+            else:
+                decoded = [d for f in futures for d in f.result()]
+                yield (first, last, *embed_window(extractor, rows[first:last], decoded, batch_seconds))
+    finally:
+        for f in (f for fs in pending for f in fs):
             f.cancel()
-        if self._devices is not None:
-            self._devices.close()
-        if self.mode == "threads":
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pinned.close()
+        if devices is not None:
+            devices.close()
+        if mode == "threads":
+            pool.shutdown(wait=True, cancel_futures=True)
+        pinned.close()
