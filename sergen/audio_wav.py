@@ -83,11 +83,12 @@ def cut_short(path: str) -> tuple[int, int] | None:
 
     try:
         with open(path, "rb", buffering=0) as fh:
-            head = fh.read(1 << 16)
+            head = fh.read(12)
+            if not _is_wave(head):  # FLAC, MP3, ...: nothing more read
+                return None
+            head += fh.read((1 << 16) - 12)
             file_size = os.fstat(fh.fileno()).st_size
     except OSError:
-        return None
-    if not _is_wave(head):
         return None
     align = None
     for chunk, size, body in _chunks(head):

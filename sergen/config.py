@@ -273,7 +273,7 @@ def _configured_path(env_prefix: str, table: str, name: str) -> Path | None:
     by name: read as a path, it was reported as a folder that does not exist, with no word of where it came from."""
     variable = f"SERGEN_{env_prefix}_{_env_key(name)}"
     given = os.environ.get(variable)
-    if given is not None and given and not given.strip():
+    if given and not given.strip():
         from sergen.errors import SergenError
 
         raise SergenError(f"{variable} is set to blanks ({given!r}), not a path",

@@ -56,8 +56,8 @@ def check_demo_folders(out: Path, corpora) -> None:
 
 
 def _check_partial(partial: Path) -> None:
-    """What a killed run left beside a corpus (``<corpus>.sergen-partial``) is removed only if sergen made it:
-    a folder with sergen's marker, or an empty one."""
+    """What a killed run left beside a corpus (``<corpus>.sergen-partial``) is taken up only if sergen made it:
+    a folder with sergen's marker, or an empty one (``_set_aside``, ``_drop_leftover``)."""
     if not os.path.lexists(partial):
         return
     if partial.is_dir() and not partial.is_symlink() and (is_demo_corpus(partial) or not any(partial.iterdir())):
@@ -192,12 +192,14 @@ def _set_aside(partial: Path) -> Path | None:
 def _drop_leftover(leftover: Path, written: set[str]) -> None:
     """A killed run's partial corpus removed where every file in it is one the finished synthesis writes (or its
     marker); a file a user put there is kept, with the folder, and named."""
-    foreign = [p for p in files_under(leftover) if p != DEMO_MARKER and p not in written]
+    sergens = written | {DEMO_MARKER}
+    found = files_under(leftover)
+    foreign = [p for p in found if p not in sergens]
     if not foreign:
         shutil.rmtree(leftover)
         return
-    for path in files_under(leftover):
-        if path == DEMO_MARKER or path in written:
+    for path in found:
+        if path in sergens:
             (leftover / path).unlink()
     from sergen.console import err_console
 
