@@ -191,9 +191,7 @@ def store_damage(path, attrs: dict):
     import zarr
 
     from sergen.store.digests import digest_layout_problem
-    from sergen.store.verify import chunk_damage
-
-    from sergen.store.verify import STORE_READ_ERRORS, unreadable_store
+    from sergen.store.verify import STORE_READ_ERRORS, chunk_damage, unreadable_store
 
     try:
         group = zarr.open_group(str(path), mode="r")
@@ -296,8 +294,8 @@ def stores_verify(model: str, corpus: str = typer.Argument(..., help="a corpus (
                               fix=f"run {extract_command(model, 'CORPUS')} (`sergen stores ls` lists the stores)")
     elif corpus_keyword(corpus):
         raise SergenError(f"{corpus!r} is a keyword of --train, not a store", fix="give a corpus, or all")
-    elif keyword_misuse(corpus):  # ``all,emodb``: never read as a store named so
-        raise SergenError(f"{corpus!r}: {keyword_misuse(corpus)}", fix="give one corpus, or all")
+    elif misuse := keyword_misuse(corpus):  # ``all,emodb``: never read as a store named so
+        raise SergenError(f"{corpus!r}: {misuse}", fix="give one corpus, or all")
     else:
         names = [store_name_of(corpus)]  # names read as extract and probe read them
     failed = [name for name in names if not verify_one(model, name, root, repair, named=len(names) > 1)]
