@@ -377,9 +377,32 @@ class FrameCheck:
             wrong = digest_mismatches(self.group, self.offsets, lo, rows, self.digests)
             if len(wrong):
                 self.non_finite(lo, rows)  # NaN written into frames: named as such, the more useful answer
+                moved = self._edited_offsets(wrong)
+                if moved:  # the frames are as written, cut at other places: a repair would be refused
+                    from sergen.store.layout import rebuild_command
+
+                    raise SergenError(f"the offsets array of {self._store()} was edited since sergen wrote it: "
+                                      f"{moved}", where=self.path,
+                                      fix=f"rebuild the store with {rebuild_command(*self._store().split('/', 1))}")
                 raise SergenError(f"the frames of {self._named(wrong)} of {self._store()} differ from what was "
                                   "written (digest mismatch: a chunk file was swapped, replaced or edited)",
                                   where=self.path, fix=self._fix())
+
+    def _edited_offsets(self, wrong: np.ndarray) -> str | None:
+        """Why the utterances ``wrong`` fail their digests when it is the offsets, not the frames, that changed
+        (as ``stores verify`` tells them apart), else None: only then is rewriting those utterances the mend."""
+        from sergen.store.verify import moved_boundaries
+
+        offsets, frames = self.offsets, self.group["frames"]
+        if offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] != frames.shape[0]:
+            return f"it does not rise from 0 to the {frames.shape[0]} frames written"
+        moved = moved_boundaries(frames, offsets, self.digests, wrong)
+        if not moved:
+            return None
+        ids = self.group["utt"]["utt_id"][:].tolist()
+        u, a, b = moved[0]
+        return (f"{len(moved)} utterance(s) no longer start or end where they were written (e.g. {ids[u]}: "
+                f"written at frames {a}–{b}, now {int(offsets[u])}–{int(offsets[u + 1])})")
 
     def _store(self) -> str:
         return "/".join(self.path.rstrip("/").split("/")[-2:]).removesuffix(".zarr")
