@@ -14,7 +14,7 @@ import soundfile as sf
 import soxr
 
 from sergen.audio_containers import ContainerError, decode_container, is_container
-from sergen.audio_wav import cut_short, read_pcm16
+from sergen.audio_wav import cut_in_header, cut_short, read_pcm16
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def read_info(path: str | Path) -> AudioInfo:
         raise AudioError(file_problem(path) or f"unreadable audio header ({exc.__class__.__name__}: {exc})") from None
     _refuse_cut_short(path)
     if info.frames <= 0:
-        raise AudioError("audio file holds no samples")
+        raise AudioError(file_problem(path) or "audio file holds no samples")
     return AudioInfo(int(info.frames), int(info.samplerate), int(info.channels))
 
 
@@ -76,6 +76,12 @@ def file_problem(path: str | Path) -> str | None:
                 "or rerun `sergen manifest` to list the corpus as it is now)")
     if os.path.isfile(path) and not os.access(path, os.R_OK):
         return f"audio file not readable: {path} (permission denied)"
+    held = cut_in_header(str(path))
+    if held == 0:
+        return f"audio file is empty (0 bytes): {path}; restore the whole file from the corpus's source"
+    if held is not None:
+        return (f"audio file cut short inside its WAV header: it ends after {held} bytes, before its data chunk "
+                f"(truncated, or still being copied): {path}; restore the whole file from the corpus's source")
     return None
 
 

@@ -99,3 +99,25 @@ def cut_short(path: str) -> tuple[int, int] | None:
                 return None
             return size // align, max(0, file_size - body) // align
     return None
+
+
+def cut_in_header(path: str) -> int | None:
+    """The size in bytes of a WAV file that ends before its ``data`` chunk begins (cut short inside its header,
+    an empty file included), else None. Asked only after a decoder failed: libsndfile's own words for this
+    ("No 'data' chunk marker.") do not say that the file is cut short."""
+    import os
+
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            head = fh.read(1 << 16)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        return None
+    if size == 0:
+        return 0
+    if not (b"RIFF".startswith(head[:4]) and (len(head) < 12 or head[8:12] == b"WAVE")):
+        return None  # not the start of a WAV file
+    if any(chunk == b"data" for chunk, _, _ in _chunks(head)):
+        return None  # its header is whole: whatever failed, it was not a cut inside the header
+    declared = struct.unpack_from("<I", head, 4)[0] + 8 if len(head) >= 8 else None
+    return size if declared is None or declared > size else None
