@@ -4,6 +4,7 @@ file-system operations sergen needs beside Zarr (list, remove, size) for either 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import fsspec
@@ -117,16 +118,29 @@ def check_store_slot(path) -> None:
 
 
 def leftover_problem(path) -> str | None:
-    """Why a local store folder holds arrays but no root record (``zarr.json``), or None. ``remove`` deletes that
-    record first, so this is what a removal cut short leaves (or a hand-deleted ``zarr.json``): not a store,
-    whose model, counts and completeness are gone; the next extraction of it clears the folder and rebuilds."""
+    """Why a local store folder has no root record sergen can read its store from (``zarr.json`` missing, or
+    holding no ``sergen`` record), or None. ``remove`` deletes that record first, so a missing one is what a
+    removal cut short leaves (or a hand-deleted ``zarr.json``); one without a ``sergen`` record is a creation
+    cut short (``create_store`` writes it last) or a ``zarr.json`` overwritten. Either way not a store, whose
+    model, counts and completeness are gone; the next extraction of it clears the folder and rebuilds."""
     if is_remote(path):
         return None
     path = local_path(path)
-    if not path.is_dir() or (path / "zarr.json").exists():
+    if not path.is_dir():
         return None
-    return ("its root record (zarr.json) is missing, so its model, counts and completeness are lost (what a store "
-            "removal cut short, or a deleted zarr.json, leaves)")
+    if not (path / "zarr.json").exists():
+        return ("its root record (zarr.json) is missing, so its model, counts and completeness are lost (what a "
+                "store removal cut short, or a deleted zarr.json, leaves)")
+    try:
+        doc = json.loads((path / "zarr.json").read_bytes())
+    except (OSError, ValueError):
+        return None  # not JSON: the readers name it as unreadable metadata
+    if isinstance(doc, dict) and isinstance(doc.get("attributes"), dict) and "sergen" in doc["attributes"]:
+        return None
+    if isinstance(doc, dict) and not doc.get("attributes") and doc.get("node_type", "group") == "group":
+        return ("its root record (zarr.json) holds no sergen record, so its model, counts and completeness are lost "
+                "(a store whose creation was cut short or is still under way, or a zarr.json overwritten since)")
+    return None  # another shape (null, a list, other attributes): the readers name it as unreadable metadata
 
 
 def not_stores(root) -> list[Path]:

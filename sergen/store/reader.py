@@ -36,10 +36,11 @@ def store_attrs(path: Path) -> dict:
     except (FileNotFoundError, zarr.errors.GroupNotFoundError):
         return {}
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a zarr.json not JSON, or not Zarr's (null)
+        model, name = Path(str(path)).parent.name, Path(str(path)).name.removesuffix(".zarr")
         raise SergenError(f"the store's metadata cannot be read ({type(exc).__name__}: {str(exc)[:80]})",
                           where=str(Path(str(path)) / "zarr.json") if "://" not in str(path) else str(path),
-                          fix="rebuild the store with `sergen extract --model M --corpus C --overwrite`, or move "
-                              "it out of the stores folder") from None
+                          fix=f"rebuild the store with {rebuild_command(model, name)}, or move it out of the stores "
+                              "folder") from None
 
 
 def existing_stores(root: str | Path, include_views: bool = False) -> list[tuple[str, str]]:

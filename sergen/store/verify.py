@@ -336,8 +336,9 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         group = zarr.open_group(str(path), mode="r")
         attrs = dict(group.attrs["sergen"])
     except Exception as exc:  # noqa: BLE001 - a zarr.json that is not Zarr's, or not sergen's
+        model, name = Path(str(path)).parent.name, Path(str(path)).name.removesuffix(".zarr")
         report.block(f"not a sergen store ({type(exc).__name__}: {str(exc)[:80]}): move it out of the "
-                     "stores folder, or rebuild it with `sergen extract --model M --corpus C --overwrite`")
+                     f"stores folder, or rebuild it with {rebuild_command(model, name)}")
         return report
     present = stored_keys(group)
     damage = chunk_damage(group, present)

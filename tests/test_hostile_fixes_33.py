@@ -1,0 +1,44 @@
+"""Findings left from the stop-32 hostile passes, each as the user met it (stop 33)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.test_bad_input import cli, emodb_store, private_ws  # noqa: F401 - fixtures
+
+NO_RECORD = "its root record (zarr.json) holds no sergen record, so its model, counts and completeness are lost"
+
+
+@pytest.mark.parametrize("root_json", ["{}", '{"zarr_format": 3, "node_type": "group", "attributes": {}}'])
+def test_a_root_record_without_sergens_record_is_named_by_every_command(cli, private_ws, root_json):
+    """``{}`` in the root zarr.json: ``stores ls`` showed a row of ``?`` marked "no", ``verify`` "not a sergen
+    store (KeyError: 'sergen')" with ``--model M --corpus C``, and ``probe`` "no store" beside "stores present:
+    melspec/emodb"."""
+    store = emodb_store(private_ws)
+    (store / "zarr.json").write_text(root_json)
+    code, text = cli("stores", "ls", "--json")
+    row = json.loads(text)["stores"][0]
+    assert code == 0 and row["damaged"] and not row["complete"] and row["problems"][0].startswith(NO_RECORD)
+    code, text = cli("stores", "verify", "melspec", "emodb")
+    flat = " ".join(text.split())
+    assert code == 1 and NO_RECORD in flat and "--model M" not in flat, text
+    assert "rerun `sergen extract --model melspec --corpus emodb`, which clears the folder and rebuilds it" in flat
+    code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")
+    flat = " ".join(text.split())
+    assert code == 2 and f"store melspec/emodb is not usable: {NO_RECORD}" in flat and "no store for" not in flat, text
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")  # what the hints say: rebuilt
+    assert code == 0 and "written this run, 0 before" in text, text
+    assert cli("stores", "verify", "melspec", "emodb") == (0, "melspec/emodb: ok")
+
+
+def test_metadata_of_another_shape_names_the_store_in_its_fix_not_placeholders(cli, private_ws):
+    store = emodb_store(private_ws)
+    (store / "zarr.json").write_text("[1]")
+    for args in (("stores", "verify", "melspec", "emodb"),
+                 ("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")):
+        code, text = cli(*args)
+        flat = " ".join(text.split())
+        assert code in (1, 2) and "--model M" not in flat, (args, text)
+        assert "sergen extract --model melspec --corpus emodb --overwrite" in flat, (args, text)
