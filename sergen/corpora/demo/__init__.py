@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Callable
 
 from sergen.corpora.base import DEMO_MARKER
-from sergen.corpora.demo.layouts import WRITERS
+from sergen.corpora.demo.layouts import SMALLEST_SET_BELOW, WRITERS
 from sergen.corpora.demo.marker import files_under, foreign_files, is_demo_corpus, write_marker
 from sergen.errors import SergenError
 
 # scale 1 makes 1,384 files (~80 MB; 1,312 utterances in the manifests); 10 makes ~13,000, more than a demo needs
 MAX_SCALE = 10.0
-MIN_SCALE = 0.01  # below ~0.17 every count is at its floor of one: a smaller value is a typo, never a smaller set
+MIN_SCALE = 0.01  # every count is at its floor long before (SMALLEST_SET_BELOW): a smaller value is a typo
 MAX_SEED = 2**32 - 1
 
 
@@ -25,8 +25,8 @@ def check_demo_options(seed, scale) -> None:
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) \
             or not MIN_SCALE <= scale <= MAX_SCALE:
         raise SergenError(f"--scale must be a number from {MIN_SCALE:g} to {MAX_SCALE:g}, not {scale}",
-                          fix="1 (the default) makes 1,384 files; 0.3 a quick small set; every scale up to about "
-                              "0.17 makes the smallest set (one utterance per class and speaker)")
+                          fix=f"1 (the default) makes 1,384 files; every scale below {SMALLEST_SET_BELOW:g} makes the "
+                              "same, smallest set (810 files: one utterance per class and speaker)")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise SergenError(f"--seed must be a whole number from 0 to {MAX_SEED}, not {seed}")
 

@@ -54,6 +54,11 @@ def _reps(scale: float, base: int) -> int:
     return max(1, int(round(base * scale)))
 
 
+# Below this scale every count above is at its floor (one per class, speaker and set; MSP-Podcast's four per
+# speaker): every such scale writes the same, smallest corpora. The first count to rise is _reps(scale, 4) = 2.
+SMALLEST_SET_BELOW = 0.375
+
+
 def write_iemocap(root: Path, seed: int, scale: float) -> int:
     r, extra = Renderer("iemocap", seed), Renderer("iemocap", seed, EXTRA_STREAM)
     plan = ["neu"] * 4 + ["hap"] * 2 + ["exc"] * 2 + ["sad"] * 3 + ["ang"] * 3 + ["fru", "xxx"]
