@@ -5,7 +5,7 @@ Why each check exists (every one guards a silent-wrong or a crash found by hosti
 
 - *Frame digests* (``frame_crc32c``, one CRC-32C per utterance of its float16 frames as written): Zarr's own
   ``crc32c`` codec catches a chunk whose bytes changed, not a whole chunk file swapped for another valid one
-  (``frames/c/0/0`` ↔ ``frames/c/1/0``) — that decodes fine and trains on the wrong utterances' frames. The
+  (``frames/c.0.0`` ↔ ``frames/c.1.0``) — that decodes fine and trains on the wrong utterances' frames. The
   digests are checked wherever frames are read in bulk (bank builds, ``stores verify``): CRC-32C runs at
   several GB/s, well above the Blosc decode it follows.
 - *Chunk headers*: a Blosc chunk cut short makes c-blosc read past its buffer (a segfault in some runs). Every
