@@ -93,11 +93,25 @@ async def _lay_out(path: str, nodes: dict[str, dict[str, tuple[dict, np.ndarray 
 
     async def node(name: str, arrays: dict) -> None:
         parent = await root.create_group(name) if name else root
-        await asyncio.gather(*(array(parent, key, spec, values) for key, (spec, values) in arrays.items()))
+        await _all(array(parent, key, spec, values) for key, (spec, values) in arrays.items())
 
-    await asyncio.gather(*(node(name, arrays) for name, arrays in nodes.items()))
+    await _all(node(name, arrays) for name, arrays in nodes.items())
     await root.update_attributes({"sergen": record})
     return root
+
+
+async def _all(coroutines) -> None:
+    """``asyncio.gather``, except that where one fails (a full disk) the others are stopped and waited for
+    before its error is raised: nothing writes into the store after ``create_store`` has failed. The error
+    itself, not an ``ExceptionGroup``: ``extract`` tells a full disk by its ``OSError``."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 @dataclass

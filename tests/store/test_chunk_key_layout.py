@@ -3,11 +3,14 @@ their metadata and values are otherwise those the previous ``create_store`` made
 
 from __future__ import annotations
 
+import contextlib
+import errno
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import zarr
 
 from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, STATS_ARRAY, checked_codecs, chunk_key,
@@ -125,3 +128,29 @@ def test_the_digest_arrays_are_the_ones_the_writer_declares(tmp_path):
     group = create_store(tmp_path / "s.zarr", plan_of(4), {}, 128)
     assert set(digest_array_specs(4)) == {DIGEST_ARRAY, STATS_ARRAY}
     assert group[STATS_ARRAY].shape == (4, 2) and (group[DIGEST_ARRAY][:] == NO_DIGEST).all()
+
+
+@pytest.mark.parametrize("failing", ["utt/label/c.", "offsets/c.", "audio/zarr.json", "mean/zarr.json"])
+def test_a_creation_that_fails_midway_is_never_initialised_and_is_made_again(tmp_path, monkeypatch, failing):
+    """The ``initialised`` flag is written after every array: a store whose creation stopped (a full disk, a
+    kill) lacks it, so ``extract`` makes it again."""
+    from zarr.storage import _local as local
+
+    real, writes = local._atomic_write, []
+
+    @contextlib.contextmanager
+    def write(path, mode, exclusive=False):
+        writes.append(str(path))
+        if failing in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        with real(path, mode, exclusive) as f:
+            yield f
+
+    monkeypatch.setattr(local, "_atomic_write", write)
+    with pytest.raises(OSError, match="No space left"):
+        create_store(tmp_path / "s.zarr", plan_of(8), {}, 128)
+    assert "sergen" not in zarr.open_group(str(tmp_path / "s.zarr"), mode="r").attrs
+    assert any(failing in w for w in writes)
+    monkeypatch.setattr(local, "_atomic_write", real)
+    again = create_store(tmp_path / "s.zarr", plan_of(8), {}, 128)
+    assert again.attrs["sergen"]["initialised"] and again["utt/label"][:].tolist() == ["neu", "hap", "", "ang"] * 2
