@@ -66,7 +66,7 @@ def extraction(root: Path, repeats: int) -> None:
               f"{100 * (w / wo - 1):+.1f} %")
         share(lambda: extract("melspec", "emodb", stores_root=Path(tmp) / "profiled", manifest_file=manifest,
                               show_progress=False), "extract",
-              ("record_audio", "utterance_crcs", "put_at", "create_audio_arrays", "create_digest_array",
+              ("record_audio", "utterance_crcs", "put_at", "audio_array_specs", "digest_array_specs",
                "changed_audio"))
 
 

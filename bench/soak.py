@@ -47,6 +47,7 @@ def kill_all(proc: subprocess.Popen) -> None:
 def chunk_loss_trials(work: Path, clean_path: Path, reference, trials: int, rng) -> int:
     """Delete random chunk files of a finished store, rerun extract, compare with the clean store."""
     from sergen.extract import extract
+    from sergen.store.digests import chunk_key
     from sergen.store.verify import verify_store
 
     survived = 0
@@ -55,8 +56,9 @@ def chunk_loss_trials(work: Path, clean_path: Path, reference, trials: int, rng)
         if store.exists():
             shutil.rmtree(store)
         shutil.copytree(clean_path, store)
-        chunks = sorted(str(p) for a in ("frames", "mean", "std", "status") for p in (store / a / "c").rglob("*")
-                        if p.is_file())
+        group = zarr.open_group(str(store), mode="r")  # chunk files named by each array's key encoding
+        chunks = sorted(str(store / chunk_key(group[a], c)) for a in ("frames", "mean", "std", "status")
+                        for c in range(group[a].cdata_shape[0]) if (store / chunk_key(group[a], c)).is_file())
         for victim in rng.choice(chunks, size=int(rng.integers(1, 4)), replace=False):
             Path(victim).unlink()
         report = extract("egemaps", "emodb", show_progress=False)

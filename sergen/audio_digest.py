@@ -67,13 +67,27 @@ class BackgroundDigests:
         return found if np.array_equal(np.asarray(rows), self.rows) else None
 
 
-def create_audio_arrays(group: zarr.Group, n_utt: int) -> None:
-    audio = group.create_group(GROUP)
+def audio_array_specs(n_utt: int) -> dict[str, tuple[dict, np.ndarray | None]]:
+    """The arrays of group ``audio`` in a new store: {name: (``create_array`` keywords, values to write or
+    None)}, created beside the store's other arrays in one call to Zarr's event loop (``create_store``)."""
     chunks = (max(n_utt, 1),)
-    audio.create_array("sha256", shape=(n_utt,), dtype=str, chunks=chunks, dimension_names=("utt",))[:] = \
-        np.full(n_utt, UNKNOWN)
+    specs = {"sha256": (dict(shape=(n_utt,), dtype=str, chunks=chunks, dimension_names=("utt",)),
+                        np.full(n_utt, UNKNOWN))}
     for name in ("size", "mtime_ns"):
-        audio.create_array(name, shape=(n_utt,), dtype="int64", chunks=chunks, fill_value=-1, dimension_names=("utt",))
+        specs[name] = (dict(shape=(n_utt,), dtype="int64", chunks=chunks, fill_value=-1, dimension_names=("utt",)),
+                       None)
+    return specs
+
+
+def create_audio_arrays(group: zarr.Group, n_utt: int) -> None:
+    """The ``audio`` group of ``audio_array_specs`` added to an existing group, one array at a time."""
+    from sergen.store.layout import CHUNK_KEYS
+
+    audio = group.create_group(GROUP)
+    for name, (spec, values) in audio_array_specs(n_utt).items():
+        array = audio.create_array(name, chunk_key_encoding=CHUNK_KEYS, **spec)
+        if values is not None:
+            array[:] = values
 
 
 def has_audio_digests(group: zarr.Group) -> bool:

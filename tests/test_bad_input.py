@@ -19,6 +19,7 @@ import zarr
 
 from sergen.cli import main
 from tests.conftest import write_wav
+from tests.chunk_files import chunk_file
 
 BOX = str.maketrans({c: " " for c in "│╭╮╰╯─"})
 
@@ -303,7 +304,7 @@ def test_lost_frame_chunk_is_refused_listed_and_repaired(cli, private_ws):
     store = emodb_store(private_ws)
     original = zarr.open_group(str(store), mode="r")["frames"][:]
     owners = _chunk_owners(store, 4096, 8192)
-    (store / "frames/c/1/0").unlink()
+    chunk_file(store, "frames", 1).unlink()
 
     code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")
     assert code == 2
@@ -337,7 +338,7 @@ def test_lost_statistics_chunk_is_refused_and_repaired(cli, private_ws):
     store = emodb_store(private_ws)
     group = zarr.open_group(str(store), mode="r")
     mean, std = group["mean"][:], group["std"][:]
-    (store / "std/c/0/0").unlink()
+    chunk_file(store, "std").unlink()
     code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")
     assert code == 2 and "std chunk 0 (utterances 0–190) is missing" in text and "190 utterance(s)" in text
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
@@ -349,7 +350,7 @@ def test_lost_statistics_chunk_is_refused_and_repaired(cli, private_ws):
 
 def test_lost_offsets_need_a_rebuild_and_extract_keeps_the_store(cli, private_ws):
     store = emodb_store(private_ws)
-    (store / "offsets/c/0").unlink()
+    chunk_file(store, "offsets").unlink()
     before = tree_hash(store)
     code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")
     assert code == 2 and "store melspec/emodb is damaged: the store's offsets array lost a chunk" in text
@@ -361,7 +362,7 @@ def test_lost_offsets_need_a_rebuild_and_extract_keeps_the_store(cli, private_ws
 
 def test_lost_status_chunk_of_a_complete_store_is_not_read_as_pending(cli, private_ws):
     store = emodb_store(private_ws)
-    (store / "status/c/0").unlink()
+    chunk_file(store, "status").unlink()
     code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")
     assert code == 2 and "the status chunk is missing" in text and "190 utterance(s)" in text
 

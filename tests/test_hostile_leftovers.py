@@ -19,6 +19,7 @@ from tests.fake_stores import tiny_store
 from tests.report.test_report import fixture_results
 from tests.test_bad_input import cli, emodb_store, normalised, private_ws, tree_hash  # noqa: F401 (fixtures)
 from tests.test_cli_output import sergen
+from tests.chunk_files import chunk_file, chunk_files
 
 
 @pytest.fixture
@@ -132,7 +133,7 @@ def test_store_whose_metadata_is_not_json(cli, private_ws):
 
 
 def test_corrupt_offsets_chunk_is_reported_not_raised(cli, private_ws):
-    (emodb_store(private_ws) / "offsets/c/0").write_bytes(b"xx")
+    chunk_file(emodb_store(private_ws), "offsets").write_bytes(b"xx")
     code, text = cli(*PROBE)
     # new stores checksum their chunks (crc32c): the checksum, not the decompressor, finds the bad bytes
     assert code == 2 and "the store's offsets array cannot be read (its chunk file fails its checksum: its bytes changed " \
@@ -144,7 +145,7 @@ def test_corrupt_offsets_chunk_is_reported_not_raised(cli, private_ws):
 
 def test_corrupt_utterance_id_chunk_is_damage_not_already_complete(cli, private_ws):
     store = emodb_store(private_ws)
-    (store / "utt/utt_id/c/0").write_bytes(b"xx")
+    chunk_file(store, "utt/utt_id").write_bytes(b"xx")
     before = tree_hash(store)
     code, text = cli("stores", "verify", "melspec", "emodb")
     assert code == 1 and "the store's utt/utt_id array cannot be read (RuntimeError" in text
@@ -154,7 +155,7 @@ def test_corrupt_utterance_id_chunk_is_damage_not_already_complete(cli, private_
 
 
 def test_corrupt_metadata_chunk_is_named_by_open_store(cli, private_ws):
-    (emodb_store(private_ws) / "utt/speaker/c/0").write_bytes(b"xx")
+    chunk_file(emodb_store(private_ws), "utt/speaker").write_bytes(b"xx")
     code, text = cli(*PROBE)
     assert code == 2 and "store melspec/emodb is damaged: the store's utt/speaker array cannot be read" in text
     assert "fix: rebuild it: `sergen extract --model melspec --corpus emodb --overwrite`" in text
@@ -162,7 +163,7 @@ def test_corrupt_metadata_chunk_is_named_by_open_store(cli, private_ws):
 
 def test_corrupt_frame_chunk_stops_the_probe_with_the_fix(cli, private_ws):
     store = emodb_store(private_ws)
-    chunk = sorted(p for p in (store / "frames" / "c").rglob("*") if p.is_file())[0]
+    chunk = chunk_files(store, "frames")[0]
     chunk.write_bytes(b"xx")
     before = tree_hash(store)
     code, text = cli(*PROBE)
@@ -390,7 +391,7 @@ def test_demo_rerun_refuses_a_foreign_file_in_its_results(tmp_path, monkeypatch,
 
 def test_report_and_grid_name_fresh_runs_over_a_damaged_store(cli, private_ws):
     assert cli(*GRID)[0] == 0
-    (emodb_store(private_ws) / "frames/c/0/0").unlink()
+    chunk_file(emodb_store(private_ws), "frames").unlink()
     code, text = cli("report")
     assert code == 0
     assert "warning: 1 run(s) in this report read 1 store(s) that changed without being rebuilt" in text

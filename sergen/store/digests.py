@@ -5,7 +5,7 @@ Why each check exists (every one guards a silent-wrong or a crash found by hosti
 
 - *Frame digests* (``frame_crc32c``, one CRC-32C per utterance of its float16 frames as written): Zarr's own
   ``crc32c`` codec catches a chunk whose bytes changed, not a whole chunk file swapped for another valid one
-  (``frames/c/0/0`` ↔ ``frames/c/1/0``) — that decodes fine and trains on the wrong utterances' frames. The
+  (``frames/c.0.0`` ↔ ``frames/c.1.0``) — that decodes fine and trains on the wrong utterances' frames. The
   digests are checked wherever frames are read in bulk (bank builds, ``stores verify``): CRC-32C runs at
   several GB/s, well above the Blosc decode it follows.
 - *Chunk headers*: a Blosc chunk cut short makes c-blosc read past its buffer (a segfault in some runs). Every
@@ -23,6 +23,8 @@ from pathlib import Path
 import google_crc32c
 import numpy as np
 import zarr
+
+from sergen.store import layout
 
 DIGEST_ARRAY = "frame_crc32c"
 NO_DIGEST = -1  # fill value: an utterance not written yet (or a store from before digests)
@@ -43,9 +45,15 @@ def utterance_crcs(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.array([crc32c(rows[a:b]) for a, b in zip(bounds[:-1], bounds[1:])], np.int64)
 
 
-def create_digest_array(group: zarr.Group, n_utt: int) -> None:
-    group.create_array(DIGEST_ARRAY, shape=(n_utt,), chunks=(max(n_utt, 1),), dtype="int64", fill_value=NO_DIGEST,
-                       compressors=checked_codecs(zarr.codecs.ZstdCodec()), dimension_names=("utt",))
+def digest_array_specs(n_utt: int) -> dict[str, dict]:
+    """The frame and summary digest arrays of a new store: {name: ``create_array`` keywords}, so that the
+    writer creates them beside the others in one call to Zarr's event loop (``store.writer.create_store``)."""
+    rows = max(n_utt, 1)
+    zstd = checked_codecs(zarr.codecs.ZstdCodec())
+    return {DIGEST_ARRAY: dict(shape=(n_utt,), chunks=(rows,), dtype="int64", fill_value=NO_DIGEST, compressors=zstd,
+                               dimension_names=("utt",)),
+            STATS_ARRAY: dict(shape=(n_utt, 2), chunks=(rows, 2), dtype="int64", fill_value=NO_DIGEST,
+                              compressors=zstd, dimension_names=("utt", "summary"))}
 
 
 def checked_codecs(codec) -> tuple:
@@ -55,11 +63,6 @@ def checked_codecs(codec) -> tuple:
 
 
 STATS_ARRAY = "stats_crc32c"  # per utterance: CRC-32C of its mean row, and of its std row (float32, as stored)
-
-
-def create_stats_digest_array(group: zarr.Group, n_utt: int) -> None:
-    group.create_array(STATS_ARRAY, shape=(n_utt, 2), chunks=(max(n_utt, 1), 2), dtype="int64", fill_value=NO_DIGEST,
-                       compressors=checked_codecs(zarr.codecs.ZstdCodec()), dimension_names=("utt", "summary"))
 
 
 def row_crcs(rows: np.ndarray) -> np.ndarray:
@@ -192,7 +195,8 @@ def record_chunk_bytes(group: zarr.Group) -> bool:
             except OSError:
                 pass
         ledger.create_array(name, shape=sizes.shape, chunks=(max(len(sizes), 1),), dtype="int64", fill_value=-1,
-                            compressors=checked_codecs(zarr.codecs.ZstdCodec()), overwrite=True)[:] = sizes
+                            compressors=checked_codecs(zarr.codecs.ZstdCodec()), overwrite=True,
+                            chunk_key_encoding=layout.CHUNK_KEYS)[:] = sizes
     return True
 
 

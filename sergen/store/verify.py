@@ -79,6 +79,7 @@ class ChunkDamage:
     missing: list[str] = field(default_factory=list)  # those of them gone entirely (their folder deleted)
     unreadable: dict[str, str] = field(default_factory=dict)  # those that are there but cannot be read, and why
     cut: list[str] = field(default_factory=list)  # keys of Blosc chunk files cut short (removed before a rewrite)
+    cut_chunks: list[tuple[str, int, str]] = field(default_factory=list)  # the same as (array, chunk index, key)
 
     @property
     def problems(self) -> list[str]:
@@ -121,8 +122,9 @@ def stored_keys(group: zarr.Group) -> set[str]:
     return sync(_keys(group.store_path.store, f"{root}/" if root else ""))
 
 
-OWN_KEY = re.compile(r"(^|/)(zarr\.json|c(/\d+)+)$")
-"""What sergen's Zarr stores hold: a node's metadata and its chunks (``<array>/c/<row chunk>/…``)."""
+OWN_KEY = re.compile(r"(^|/)(zarr\.json|c(/\d+)+|c(\.\d+)+)$")
+"""What sergen's Zarr stores hold: a node's metadata and its chunks, ``<array>/c.<row chunk>.…`` (``c/<row
+chunk>/…`` in stores made before issue 22; ``layout.CHUNK_KEYS``)."""
 WRITE_TEMPORARY = re.compile(r"\.[0-9a-f]{32}\.partial$")
 """Zarr's atomic write (``<key>.<uuid4 hex>.partial``, renamed when whole): a kill -9 mid-write leaves one."""
 
@@ -205,7 +207,10 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
     counts = np.diff(offsets)
     # read before any chunk is decoded: a cut Blosc chunk can crash c-blosc
     cut, replaced = chunk_file_problems(group, present)
-    damage.cut = [key for found in (cut, replaced) for keys in found.values() for _, key in keys]
+    # which chunk a key is comes from the finding, never from the key's spelling ("c/3/0" or "c.3.0")
+    damage.cut_chunks = [(name, chunk, key) for found in (cut, replaced) for name, keys in found.items()
+                         for chunk, key in keys]
+    damage.cut = [key for _, _, key in damage.cut_chunks]
 
     def rows_of(found: dict, name: str) -> list[tuple[int, int, int]]:
         rows, length = group[name].chunks[0], group[name].shape[0]
@@ -407,8 +412,7 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
 
     for what, owners in damage.lost:
         flag(what, owners, repairable=True)
-    for key in damage.cut:  # cut short or replaced since completion: sergen's files, dropped and rewritten
-        name, chunk = key.split("/")[-4], int(key.split("/")[-2])
+    for name, chunk, key in damage.cut_chunks:  # cut short or replaced since completion: dropped and rewritten
         report.plan.add_chunk(name, chunk, key, chunk_owners(group, name, chunk, offsets, status))
     corrupt = checksum_failures(group, present, skip=set(damage.cut))
     report.beyond_extract = report.beyond_extract or bool(corrupt)  # an edited status code set it above
@@ -457,7 +461,7 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         report.notes.append("made before frame digests: swapped or replaced chunk files cannot be detected "
                             "(`sergen extract ... --overwrite` adds them)")
     digests = group[DIGEST_ARRAY][:] if has_digests(group) else None
-    skip = {int(key.rsplit("/", 2)[-2]) for key in damage.cut if "/frames/c/" in f"/{key}"}
+    skip = {chunk for name, chunk, _ in damage.cut_chunks if name == "frames"}
     skip |= {chunk for chunk, _ in corrupt.get("frames", [])}  # named above; never handed to the decompressor
     mismatched = []  # (first frame, last frame, utterances) whose digests fail
     for first, last in utterance_blocks(offsets, frames.chunks[0]):

@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import zarr
+import zarr.api.asynchronous
 from zarr.core.sync import sync
 
-from sergen.audio_digest import create_audio_arrays
-from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, create_digest_array,
-                                  create_stats_digest_array, record_chunk_bytes, row_crcs, utterance_crcs)
+from sergen.audio_digest import GROUP as AUDIO_GROUP, audio_array_specs
+from sergen.store import layout
+from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, digest_array_specs,
+                                  record_chunk_bytes, row_crcs, utterance_crcs)
 from sergen.store.frame_chunks import FrameChunks
 from sergen.store.half_cast import cast_into
 from sergen.store.location import remove
@@ -38,47 +40,78 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
     n_utt = len(plan)
     offsets = np.concatenate([[0], np.cumsum(plan["n_frames"].to_numpy(np.int64))])
     chunk = frame_chunk_rows(dim)
-    group = zarr.open_group(str(path), mode="w", zarr_format=3)
-    group.create_array("frames", shape=(int(offsets[-1]), dim), chunks=(chunk, dim), dtype=dtype,
-                       compressors=checked_codecs(frame_codec()), fill_value=0, dimension_names=("frame", "feature"))
-    group.create_array("offsets", data=offsets, chunks=(len(offsets),), dimension_names=("utt_edge",),
-                       compressors=checked_codecs(zarr.codecs.ZstdCodec()))
-    stat_rows = min(n_utt, 1024)
-    for name in ("mean", "std"):
-        group.create_array(name, shape=(n_utt, dim), chunks=(stat_rows, dim), dtype="float32",
-                           compressors=checked_codecs(frame_codec()), fill_value=0, dimension_names=("utt", "feature"))
-    group.create_array("status", shape=(n_utt,), chunks=(n_utt,), dtype="uint8", fill_value=0,
-                       dimension_names=("utt",), compressors=checked_codecs(zarr.codecs.ZstdCodec()))
-    create_digest_array(group, n_utt)
-    create_stats_digest_array(group, n_utt)
-    create_audio_arrays(group, n_utt)
-    meta = group.create_group("utt")
-    columns = {}
+    record = dict(attrs, format=FORMAT_VERSION, dim=dim, dtype=dtype, n_utts=n_utt, n_frames=int(offsets[-1]),
+                  chunk_frames=chunk, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  complete=False, failures={}, initialised=True, digests=["frames", "stats", "audio"])
+    nodes = {"": store_arrays(offsets, dim, dtype, chunk), "utt": column_arrays(plan),
+             AUDIO_GROUP: audio_array_specs(n_utt)}
+    return zarr.Group(sync(_lay_out(str(path), nodes, record)))
+
+
+def store_arrays(offsets: np.ndarray, dim: int, dtype: str, chunk: int) -> dict[str, tuple[dict, np.ndarray | None]]:
+    """The top-level arrays of a new store: {name: (``create_array`` keywords, values to write or None)}."""
+    n_utt = len(offsets) - 1
+    zstd, blosc = checked_codecs(zarr.codecs.ZstdCodec()), checked_codecs(frame_codec())
+    stats = dict(shape=(n_utt, dim), chunks=(min(n_utt, 1024), dim), dtype="float32", compressors=blosc,
+                 fill_value=0, dimension_names=("utt", "feature"))
+    arrays = {"frames": (dict(shape=(int(offsets[-1]), dim), chunks=(chunk, dim), dtype=dtype, compressors=blosc,
+                              fill_value=0, dimension_names=("frame", "feature")), None),
+              "offsets": (dict(data=offsets, chunks=(len(offsets),), dimension_names=("utt_edge",),
+                               compressors=zstd), None),
+              "mean": (stats, None), "std": (stats, None),
+              "status": (dict(shape=(n_utt,), chunks=(n_utt,), dtype="uint8", fill_value=0, dimension_names=("utt",),
+                              compressors=zstd), None)}
+    arrays.update({name: (spec, None) for name, spec in digest_array_specs(n_utt).items()})
+    return arrays
+
+
+def column_arrays(plan: pd.DataFrame) -> dict[str, tuple[dict, np.ndarray]]:
+    """The per-utterance columns of group ``utt``, copied from the plan (its manifest rows)."""
+    n_utt, columns = len(plan), {}
     for col in META_COLUMNS:
         # fillna: a missing value ("" label of a class outside the four, read back as NaN) is "", never "nan"
         columns[col] = (plan[col].fillna("").astype(str).to_numpy() if col in plan
                         else np.full(n_utt, "clean" if col == "view" else ""))
     for col, dt in NUMERIC_META.items():
         columns[col] = plan[col].to_numpy(dt)
-    sync(_create_columns(meta._async_group, columns, n_utt))
-    group.attrs["sergen"] = dict(
-        attrs, format=FORMAT_VERSION, dim=dim, dtype=dtype, n_utts=n_utt, n_frames=int(offsets[-1]),
-        chunk_frames=chunk, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        complete=False, failures={}, initialised=True, digests=["frames", "stats", "audio"],
-    )
-    return group
+    # variable-length UTF-8 strings: the string type that has a Zarr v3 specification
+    return {name: (dict(shape=(n_utt,), dtype=str if values.dtype.kind in "OUS" else values.dtype, chunks=(n_utt,),
+                        dimension_names=("utt",)), values) for name, values in columns.items()}
 
 
-async def _create_columns(meta, columns: dict[str, np.ndarray], n_utt: int) -> None:
-    """The per-utterance columns created and written side by side, in one call to Zarr's event loop: one
-    call per array and per write cost a store's creation about as much as a small corpus's frames (issue 22).
-    The same arrays and bytes as ``meta.create_array(...)[:] = values`` one by one."""
-    async def column(name: str, values: np.ndarray) -> None:
-        # variable-length UTF-8 strings: the string type that has a Zarr v3 specification
-        dtype = str if values.dtype.kind in "OUS" else values.dtype
-        array = await meta.create_array(name, shape=(n_utt,), dtype=dtype, chunks=(n_utt,), dimension_names=("utt",))
-        await array.setitem(slice(None), values)
-    await asyncio.gather(*(column(name, values) for name, values in columns.items()))
+async def _lay_out(path: str, nodes: dict[str, dict[str, tuple[dict, np.ndarray | None]]], record: dict):
+    """Every group and array of a new store created, and the values it starts with written, side by side in one
+    call to Zarr's event loop: one call per array cost a store's creation about as much as a small corpus's
+    frames (issue 22). The ``sergen`` attributes (``initialised``) are written last, once everything else is:
+    a store killed before that is made again."""
+    root = await zarr.api.asynchronous.open_group(store=path, mode="w", zarr_format=3)
+
+    async def array(parent, name: str, spec: dict, values: np.ndarray | None) -> None:
+        made = await parent.create_array(name, chunk_key_encoding=layout.CHUNK_KEYS, **spec)
+        if values is not None:
+            await made.setitem(slice(None), values)
+
+    async def node(name: str, arrays: dict) -> None:
+        parent = await root.create_group(name) if name else root
+        await _all(array(parent, key, spec, values) for key, (spec, values) in arrays.items())
+
+    await _all(node(name, arrays) for name, arrays in nodes.items())
+    await root.update_attributes({"sergen": record})
+    return root
+
+
+async def _all(coroutines) -> None:
+    """``asyncio.gather``, except that where one fails (a full disk) the others are stopped and waited for
+    before its error is raised: nothing writes into the store after ``create_store`` has failed. The error
+    itself, not an ``ExceptionGroup``: ``extract`` tells a full disk by its ``OSError``."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 @dataclass

@@ -15,6 +15,7 @@ from sergen.train.framebank import BANK_STEP, build_framebank
 from sergen.train.loop import TrainConfig
 from sergen.train.sampler import SamplerConfig, WindowSampler
 from sergen.config import data_dir
+from tests.chunk_files import chunk_files
 
 
 def fresh_process():
@@ -81,7 +82,7 @@ def test_a_second_process_maps_the_bank_without_reading_the_store(cached, tmp_pa
     data.training_bank("melspec", ("emodb",), None)
     from sergen.store.layout import store_path
 
-    chunks = sorted(p for p in (store_path("melspec", "emodb", data_dir("stores")) / "frames" / "c").rglob("*") if p.is_file())
+    chunks = chunk_files(store_path("melspec", "emodb", data_dir("stores")), "frames")
     saved = {p: p.read_bytes() for p in chunks}
     for p in chunks:  # garbage after every frame chunk's header: a read would fail its checksum; only the bank
         p.write_bytes(saved[p][:16] + b"\0" * (len(saved[p]) - 16))  # holds the frames (a cut header is refused)

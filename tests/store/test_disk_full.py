@@ -49,9 +49,9 @@ def fill_the_disk_at(monkeypatch, part: str) -> dict:
 
 PHASES = {  # where the disk fills up: the first file of that phase whose path holds this
     "making the layout": "emodb.zarr/zarr.json",
-    "writing the metadata": "utt/utt_id/c/",
-    "recording the audio": "audio/sha256/c/",
-    "writing frames": "frames/c/1/",
+    "writing the metadata": "utt/utt_id/c.",
+    "recording the audio": "audio/sha256/c.",
+    "writing frames": "frames/c.1.",
     "marking it complete": "chunk_bytes/",
 }
 
@@ -93,7 +93,7 @@ def test_the_message_of_a_full_disk_before_any_frame(cli, demo_root, tmp_path, m
     root = tmp_path / "emodb"
     shutil.copytree(demo_root / "emodb", root)
     assert cli("manifest", "emodb", "--root", root)[0] == 0
-    fill_the_disk_at(monkeypatch, "utt/utt_id/c/")
+    fill_the_disk_at(monkeypatch, "utt/utt_id/c.")
     code, text = cli("extract", "--model", "MelSpec", "--corpus", "EmoDB")
     store = data_dir("stores") / "melspec" / "emodb.zarr"
     assert code == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 import zarr
 
 from tests.test_bad_input import cli, emodb_store, private_ws  # noqa: F401 - fixtures
+from tests.chunk_files import chunk_file
 
 REBUILD = "rebuild the store with `sergen extract --model melspec --corpus emodb --overwrite`"
 
@@ -28,13 +29,13 @@ def _flip(path) -> None:
 def test_flipped_bytes_of_status_or_offsets_name_the_array_and_the_rebuild(cli, private_ws):
     store = emodb_store(private_ws)
     for name in ("status", "offsets"):
-        saved = (store / name / "c/0").read_bytes()
-        _flip(store / name / "c/0")
+        saved = chunk_file(store, name).read_bytes()
+        _flip(chunk_file(store, name))
         code, text = cli("stores", "verify", "melspec", "emodb", "--repair")
         assert code == 2, text
         assert (f"the store's {name} array cannot be read (its chunk file fails its checksum: its bytes changed "
                 f"since sergen wrote it): {REBUILD}") in text
-        (store / name / "c/0").write_bytes(saved)
+        chunk_file(store, name).write_bytes(saved)
     assert cli("stores", "verify", "melspec", "emodb")[0] == 0
 
 

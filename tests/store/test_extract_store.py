@@ -23,6 +23,7 @@ from sergen.store.reader import select, utterance_frames
 from sergen.store.verify import verify_store
 from tests.conftest import write_wav
 from sergen.config import data_dir
+from tests.chunk_files import chunk_file, chunk_files
 
 
 @pytest.fixture
@@ -59,9 +60,8 @@ def test_round_trip_and_metadata(emodb_copy):
 def test_open_is_lazy(emodb_copy):
     extract("melspec", "emodb")
     path = store_path("melspec", "emodb", data_dir("stores"))
-    for chunk in (path / "frames" / "c").rglob("*"):
-        if chunk.is_file():
-            chunk.unlink()  # no frame data left: opening must still work when asked, not read zeros by default
+    for chunk in chunk_files(path, "frames"):
+        chunk.unlink()  # no frame data left: opening must still work when asked, not read zeros by default
     with pytest.raises(SergenError, match="lost chunk files.*190 utterance"):
         sergen.open_store("melspec", "emodb")
     ds = sergen.open_store("melspec", "emodb", check_chunks=False)
@@ -74,7 +74,7 @@ def test_verify_names_utterances_of_a_deleted_chunk(emodb_copy):
     extract("melspec", "emodb")
     path = store_path("melspec", "emodb", data_dir("stores"))
     assert verify_store(path).ok
-    (path / "frames/c/1/0").unlink()
+    chunk_file(path, "frames", 1).unlink()
     report = verify_store(path)
     offsets = zarr.open_group(str(path))["offsets"][:]
     rows = 4096  # 1 MiB chunks of 128-d float16
@@ -254,7 +254,7 @@ def test_stereo_and_other_rates_are_mixed_down_and_resampled(tmp_path):
 def test_truncated_chunk_is_found_and_named(emodb_copy):
     extract("melspec", "emodb")
     path = store_path("melspec", "emodb", data_dir("stores"))
-    chunk = path / "frames/c/2/0"
+    chunk = chunk_file(path, "frames", 2)
     chunk.write_bytes(chunk.read_bytes()[:100])  # a torn file, as a crash of another tool might leave
     report = verify_store(path)
     assert report.problems[0].startswith("frame chunk 2 (frames 8192–") and "is cut short" in report.problems[0]
@@ -283,9 +283,9 @@ def test_every_chunk_is_stored_so_an_absent_one_is_a_loss(tmp_path):
 
     group = _tiny_store(tmp_path / "s.zarr", [1, 2, 3])
     keys = stored_keys(group)
-    assert {"frames/c/0/0", "mean/c/0/0", "std/c/0/0", "status/c/0", "offsets/c/0"} <= keys  # std chunk all zeros, kept
+    assert {"frames/c.0.0", "mean/c.0.0", "std/c.0.0", "status/c.0", "offsets/c.0"} <= keys  # std chunk all zeros, kept
     assert not chunk_damage(group)
-    (tmp_path / "s.zarr/std/c/0/0").unlink()
+    chunk_file(tmp_path / "s.zarr", "std").unlink()
     damage = chunk_damage(group)
     assert list(damage.utts) == [1, 2]  # the one-frame utterance's std is 0 whether or not the chunk is there
     assert damage.problems == ["std chunk 0 (utterances 0–3) is missing"]
@@ -295,12 +295,12 @@ def test_absent_chunks_of_failed_or_one_frame_utterances_are_not_losses(tmp_path
     from sergen.store.verify import chunk_damage
 
     group = _tiny_store(tmp_path / "s.zarr", [1, 1])
-    (tmp_path / "s.zarr/std/c/0/0").unlink()  # as an older writer that skipped all-zero chunks left it
+    chunk_file(tmp_path / "s.zarr", "std").unlink()  # as an older writer that skipped all-zero chunks left it
     assert not chunk_damage(group)
     group["status"][:] = np.array([FAILED, FAILED], np.uint8)
-    (tmp_path / "s.zarr/frames/c/0/0").unlink()
+    chunk_file(tmp_path / "s.zarr", "frames").unlink()
     assert not chunk_damage(group)
-    (tmp_path / "s.zarr/offsets/c/0").unlink()
+    chunk_file(tmp_path / "s.zarr", "offsets").unlink()
     assert chunk_damage(group).structural == ["offsets"]
 
 

@@ -9,17 +9,18 @@ import numpy as np
 from tests.store.test_integrity import clean, store  # noqa: F401 - the clean store and its per-test copy
 from tests.store.test_repair import ARRAYS, arrays, flip_a_byte
 from tests.test_bad_input import cli  # noqa: F401 - the in-process CLI fixture
+from tests.chunk_files import chunk_file
 
-TEMPORARY = "0.0123456789abcdef0123456789abcdef.partial"  # Zarr's <key>.<uuid4 hex>.partial
+TEMPORARY = ".0123456789abcdef0123456789abcdef.partial"  # Zarr's <key>.<uuid4 hex>.partial, as ``with_suffix`` puts it
 
 
 def test_a_foreign_file_in_a_chunk_folder_is_noted_never_taken_for_a_chunk_nor_deleted(cli, store):
     before = arrays(store)
-    note = store / "frames/c/1/notes.txt"
+    note = store / "frames/notes.txt"
     note.write_text("mine")
     code, text = cli("stores", "verify", "melspec", "emodb")
     assert code == 0 and "melspec/emodb: ok" in text, text
-    assert "1 file(s) in the store that sergen did not write (e.g. frames/c/1/notes.txt)" in text
+    assert "1 file(s) in the store that sergen did not write (e.g. frames/notes.txt)" in text
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
     assert code == 0 and "already complete" in text and "rewritten" not in text, text
     assert note.read_text() == "mine"
@@ -29,7 +30,7 @@ def test_a_foreign_file_in_a_chunk_folder_is_noted_never_taken_for_a_chunk_nor_d
 
 
 def test_zarrs_temporary_left_by_a_kill_is_removed_by_extract_and_nothing_rewritten(cli, store):
-    temporary = store / "frames/c/0" / TEMPORARY
+    temporary = chunk_file(store, "frames").with_suffix(TEMPORARY)
     temporary.write_bytes(b"half a chunk")
     code, text = cli("stores", "verify", "melspec", "emodb")
     assert code == 0 and "1 temporary file(s) of a write that was interrupted" in text, text
@@ -42,7 +43,7 @@ def test_zarrs_temporary_left_by_a_kill_is_removed_by_extract_and_nothing_rewrit
 def test_a_link_in_a_chunks_place_is_refused_by_extract_and_left_alone(cli, store, tmp_path):
     target = tmp_path / "precious.txt"
     target.write_text("keep me")
-    chunk = store / "frames/c/2/0"
+    chunk = chunk_file(store, "frames", 2)
     chunk.unlink()
     os.symlink(target, chunk)
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
@@ -52,7 +53,7 @@ def test_a_link_in_a_chunks_place_is_refused_by_extract_and_left_alone(cli, stor
 
 
 def test_a_digest_array_that_no_longer_decodes_is_a_rebuild_never_a_traceback(cli, store):
-    flip_a_byte(store / "frame_crc32c/c/0")
+    flip_a_byte(chunk_file(store, "frame_crc32c"))
     code, text = cli("stores", "verify", "melspec", "emodb")
     assert code == 1 and "its frame_crc32c cannot be read" in text and "Traceback" not in text, text
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
@@ -72,14 +73,14 @@ def test_a_metadata_file_cut_short_is_named_with_the_rebuild(cli, store):
 
 
 def test_a_folder_in_a_chunks_place_is_refused_by_repair_and_extract_and_left_alone(cli, store):
-    chunk = store / "frames/c/2/0"
+    chunk = chunk_file(store, "frames", 2)
     chunk.unlink()
     chunk.mkdir()
     (chunk / "mine.txt").write_text("keep")
     for args in (("stores", "verify", "melspec", "emodb", "--repair"),
                  ("extract", "--model", "melspec", "--corpus", "emodb")):
         code, text = cli(*args)
-        assert code in (1, 2) and "frames/c/2/0 stands where a chunk file belongs but is not one sergen wrote" in text
+        assert code in (1, 2) and f"{chunk.relative_to(store)} stands where a chunk file belongs but is not one sergen wrote" in text
         assert "dropped" not in text and "Traceback" not in text, text
     assert (chunk / "mine.txt").read_text() == "keep"
 

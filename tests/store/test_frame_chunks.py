@@ -2,6 +2,7 @@
 value for value and byte for byte in every chunk file (the integrity ledger records chunk sizes, the frame
 digests the stored values), whatever the windows' alignment to chunks."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from sergen.store.digests import DIGEST_ARRAY, LEDGER, STATS_ARRAY
 from sergen.store.frame_chunks import FrameChunks
 from sergen.store.writer import StoreWriter, create_store
+from tests.chunk_files import chunk_file
 
 DIM = 1024  # 512 frames per chunk (sergen.store.layout.frame_chunk_rows)
 
@@ -31,10 +33,13 @@ def _write(path: Path, n_frames: list[int], windows: list[tuple[int, int]], chun
     return writer
 
 
+CHUNK_FILE = re.compile(r"(^|/)c([./]\d+)+$")  # c.1.0, or c/1/0 in a store of the older layout
+
+
 def _chunk_files(path: Path) -> dict[str, bytes]:
     """The store's chunk files by path; a `.partial` file is Zarr's atomic-write temporary a kill -9 can leave."""
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
-            if p.is_file() and "/c/" in f"/{p.relative_to(path)}" and not p.name.startswith(".")
+            if p.is_file() and CHUNK_FILE.search(str(p.relative_to(path))) and not p.name.startswith(".")
             and not p.name.endswith(".partial")}
 
 
@@ -80,7 +85,7 @@ def test_encode_gives_the_bytes_zarr_stores_for_a_whole_chunk(tmp_path):
     writer = _write(tmp_path / "s.zarr", [512, 512], [(0, 2)], chunk_threads=1)
     chunks = FrameChunks(writer.group["frames"], threads=2)
     block = writer.group["frames"][512:1024]
-    stored = (tmp_path / "s.zarr" / "frames" / "c" / "1" / "0").read_bytes()
+    stored = chunk_file(tmp_path / "s.zarr", "frames", 1).read_bytes()
     assert bytes(chunks.encode(block).as_numpy_array()) == stored
 
 

@@ -16,6 +16,7 @@ from sergen.store.digests import DIGEST_ARRAY
 from sergen.store.layout import store_path
 from sergen.store.verify import verify_store
 from sergen.config import data_dir
+from tests.chunk_files import chunk_file, chunk_files
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_new_stores_checksum_every_numeric_chunk_and_digest_every_utterance(stor
 
 def test_chunk_cut_short_is_named_never_decoded_and_extract_rewrites_it(store):
     before = frames_of(store)
-    chunk = store / "frames/c/0/0"
+    chunk = chunk_file(store, "frames")
     chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])  # the issue's segfault (3 of 5 probes)
     with pytest.raises(SergenError) as exc:
         sergen.open_store("melspec", "emodb")
@@ -88,7 +89,7 @@ def _swap_ledger_entries(store, name: str, i: int, j: int) -> None:
 def test_swapped_chunk_files_of_the_same_size_are_caught_by_digests(store, monkeypatch):
     from sergen.experiments.data import store_bank
 
-    a, b = store / "frames/c/0/0", store / "frames/c/1/0"
+    a, b = chunk_file(store, "frames"), chunk_file(store, "frames", 1)
     first, second = a.read_bytes(), b.read_bytes()
     a.write_bytes(second)
     b.write_bytes(first)
@@ -108,7 +109,7 @@ def test_swapped_chunk_files_are_named_by_their_recorded_sizes_and_extract_rewri
     the sizes recorded at completion (``chunk_bytes``) show it without reading the frames."""
     before = frames_of(store)
     recorded = zarr.open_group(str(store), mode="r")["chunk_bytes"]["frames"][:]
-    files = sorted((store / "frames/c").glob("*/0"), key=lambda p: int(p.parent.name))
+    files = chunk_files(store, "frames")
     assert recorded.tolist() == [f.stat().st_size for f in files] and len(set(recorded.tolist())) == len(files)
     a, b = files[1], files[2]
     first, second = a.read_bytes(), b.read_bytes()
@@ -136,7 +137,7 @@ def test_the_record_of_chunk_sizes_deleted_is_damage(store):
 
 
 def test_changed_bytes_in_a_chunk_fail_its_checksum_not_the_decompressor(store):
-    chunk = store / "frames/c/1/0"
+    chunk = chunk_file(store, "frames", 1)
     data = bytearray(chunk.read_bytes())
     data[len(data) // 2] ^= 0xFF
     chunk.write_bytes(bytes(data))
@@ -148,7 +149,7 @@ def test_changed_bytes_in_a_chunk_fail_its_checksum_not_the_decompressor(store):
 
 def test_a_corrupt_chunk_met_by_a_bank_build_names_the_store_in_its_fix(store, workspace, monkeypatch):
     """The fix once said `sergen stores verify MODEL CORPUS`, placeholders and all (hostile pass 5)."""
-    chunk = store / "frames/c/1/0"
+    chunk = chunk_file(store, "frames", 1)
     data = bytearray(chunk.read_bytes())
     data[len(data) // 2] ^= 0xFF
     chunk.write_bytes(bytes(data))
@@ -391,7 +392,7 @@ def test_every_fix_for_a_view_store_names_the_view_flag_never_corpus_at_view(own
         sergen.open_store("melspec", "emodb@pink-noise")
     extract("melspec", "emodb", view="pink-noise", show_progress=False)
     view = store_path("melspec", "emodb@pink-noise", data_dir("stores"))
-    chunk = view / "frames/c/0/0"
+    chunk = chunk_file(view, "frames")
     chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
     with pytest.raises(SergenError) as cut:
         sergen.open_store("melspec", "emodb@pink-noise")

@@ -15,12 +15,13 @@ import pandas as pd
 import zarr
 
 from tests.test_bad_input import cli, emodb_store, private_ws  # noqa: F401 (fixtures)
+from tests.chunk_files import chunk_file
 
 PROBE = ["probe", "--model", "melspec", "--train", "emodb", "--test", "emodb", "--head", "linear"]
 
 
 def ledger_chunk(store):
-    return store / "chunk_bytes/frames/c/0"
+    return chunk_file(store, "chunk_bytes/frames")
 
 
 def test_a_corrupted_ledger_is_damage_not_a_missing_record(cli, private_ws):

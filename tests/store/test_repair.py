@@ -9,6 +9,7 @@ import zarr
 
 from tests.store.test_integrity import clean, store  # noqa: F401 - the clean store and its per-test copy
 from tests.test_bad_input import cli  # noqa: F401 - the in-process CLI fixture
+from tests.chunk_files import chunk_file
 
 ARRAYS = ("frames", "mean", "std", "status", "offsets", "frame_crc32c", "stats_crc32c")
 
@@ -39,7 +40,7 @@ REPAIR = "`sergen stores verify melspec emodb --repair`, then `sergen extract --
 def test_a_frame_chunk_changed_at_the_same_size_is_repaired_value_for_value(cli, store):
     before = arrays(store)
     held = owners(store, 4096, 8192)
-    flip_a_byte(store / "frames/c/1/0")
+    flip_a_byte(chunk_file(store, "frames", 1))
 
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")  # sizes only: it cannot see it
     assert code == 0 and "already complete" in text
@@ -55,7 +56,7 @@ def test_a_frame_chunk_changed_at_the_same_size_is_repaired_value_for_value(cli,
     assert code == 0, text
     assert (f"melspec/emodb: 1 damaged chunk file(s) dropped, {len(held)} utterance(s) marked to rewrite; now run "
             "`sergen extract --model melspec --corpus emodb`") in text
-    assert not (store / "frames/c/1/0").exists() and (store / "frames/c/0/0").exists()
+    assert not chunk_file(store, "frames", 1).exists() and chunk_file(store, "frames").exists()
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
     assert code == 0 and "lost or damaged" not in text  # marked pending by the repair: simply not yet written
     assert f"{len(held)} written this run, {190 - len(held)} before" in text
@@ -68,7 +69,7 @@ def test_a_frame_chunk_changed_at_the_same_size_is_repaired_value_for_value(cli,
 
 def test_a_summary_chunk_changed_at_the_same_size_is_named_and_repaired(cli, store):
     before = arrays(store)
-    flip_a_byte(store / "std/c/0/0")
+    flip_a_byte(chunk_file(store, "std"))
     code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb", "--pool", "mean+std")
     assert code == 2 and "a std chunk file is damaged" in text and REPAIR in text
     code, text = cli("stores", "verify", "melspec", "emodb")
@@ -85,7 +86,7 @@ def test_a_summary_chunk_changed_at_the_same_size_is_named_and_repaired(cli, sto
 def test_swapped_chunks_of_the_same_size_are_repaired_by_their_digests(cli, store):
     """A same-size swap decodes fine and its recorded size agrees: only the frame digests see it."""
     before = arrays(store)
-    a, b = store / "frames/c/0/0", store / "frames/c/1/0"
+    a, b = chunk_file(store, "frames"), chunk_file(store, "frames", 1)
     first, second = a.read_bytes(), b.read_bytes()
     a.write_bytes(second)
     b.write_bytes(first)
@@ -106,22 +107,22 @@ def test_swapped_chunks_of_the_same_size_are_repaired_by_their_digests(cli, stor
 def test_the_repair_never_deletes_a_file_sergen_did_not_write(cli, store, tmp_path):
     """A chunk path that is a link to a file elsewhere: the link's target is never deleted, nor anything else."""
     target = tmp_path / "elsewhere.bin"
-    shutil.copy(store / "frames/c/1/0", target)
+    shutil.copy(chunk_file(store, "frames", 1), target)
     flip_a_byte(target)
-    (store / "frames/c/1/0").unlink()
-    (store / "frames/c/1/0").symlink_to(target)
+    chunk_file(store, "frames", 1).unlink()
+    chunk_file(store, "frames", 1).symlink_to(target)
     kept = target.read_bytes()
     code, text = cli("stores", "verify", "melspec", "emodb", "--repair")
     assert code == 2
-    assert "frames/c/1/0 is not a chunk file sergen wrote (a link, a folder, or outside the store)" in text
+    assert f"{chunk_file(store, 'frames', 1).relative_to(store)} is not a chunk file sergen wrote (a link, a folder, or outside the store)" in text
     assert "changes nothing" in text
-    assert target.read_bytes() == kept and (store / "frames/c/1/0").is_symlink()
+    assert target.read_bytes() == kept and chunk_file(store, "frames", 1).is_symlink()
     assert zarr.open_group(str(store), mode="r").attrs["sergen"]["complete"]  # nothing marked either
 
 
 def test_damage_a_rewrite_cannot_fix_is_refused_by_the_repair(cli, store):
-    flip_a_byte(store / "frames/c/1/0")
-    (store / "offsets/c/0").unlink()
+    flip_a_byte(chunk_file(store, "frames", 1))
+    chunk_file(store, "offsets").unlink()
     before = {p: p.read_bytes() for p in store.rglob("*") if p.is_file()}
     code, text = cli("stores", "verify", "melspec", "emodb", "--repair")
     assert code == 2 and "store melspec/emodb cannot be repaired by rewriting utterances" in text
