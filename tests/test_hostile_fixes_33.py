@@ -42,3 +42,28 @@ def test_metadata_of_another_shape_names_the_store_in_its_fix_not_placeholders(c
         flat = " ".join(text.split())
         assert code in (1, 2) and "--model M" not in flat, (args, text)
         assert "sergen extract --model melspec --corpus emodb --overwrite" in flat, (args, text)
+
+
+@pytest.mark.parametrize("root_json", [None, "{}"])  # a healthy store rebuilt with --overwrite; one whose record is gone
+def test_a_rebuild_never_deletes_files_sergen_did_not_write_in_the_store(cli, private_ws, root_json):
+    """``extract --overwrite`` (and the rebuild of a store whose root record was lost) removed the whole folder,
+    a user's notes and a file inside a chunk folder with it (stop-33 hostile pass)."""
+    store = emodb_store(private_ws)
+    (store / "NOTES.txt").write_text("mine")
+    (store / "frames" / "mine").mkdir()
+    (store / "frames" / "mine" / "x.txt").write_text("mine too")
+    if root_json:
+        (store / "zarr.json").write_text(root_json)
+    args = ("extract", "--model", "melspec", "--corpus", "emodb") + (() if root_json else ("--overwrite",))
+    before = sorted(p.relative_to(store).as_posix() for p in store.rglob("*"))
+    code, text = cli(*args)
+    flat = " ".join(text.split())
+    assert code == 2 and ("the store folder holds 2 file(s) sergen did not write (NOTES.txt, frames/mine/x.txt); "
+                          "rebuilding the store removes the folder, so nothing was deleted") in flat, text
+    assert "move those files out of the store folder, then rerun the same command" in flat
+    assert sorted(p.relative_to(store).as_posix() for p in store.rglob("*")) == before  # nothing touched
+    (store / "NOTES.txt").unlink()
+    (store / "frames" / "mine" / "x.txt").unlink()
+    (store / "frames" / "mine").rmdir()
+    code, text = cli(*args)
+    assert code == 0 and "written this run, 0 before" in text, text

@@ -67,6 +67,7 @@ def remove(path) -> None:
         return
     if not exists(path):
         return
+    refuse_foreign_files(path)
     root_meta = join(path, "zarr.json")
     if exists(root_meta):
         if is_remote(path):
@@ -81,6 +82,28 @@ def remove(path) -> None:
         return
     fs, p = _fs(path)
     fs.rm(p, recursive=True)
+
+
+def refuse_foreign_files(path) -> None:
+    """Refuse, naming them, to remove a local store folder that holds files sergen did not write there (notes, a
+    copy, a link): a rebuild (``extract --overwrite``, or a store whose root record is gone) removes the whole
+    folder, and only sergen's own files may go with it. Nothing is deleted then."""
+    from sergen.errors import SergenError
+    from sergen.store.verify import OWN_KEY, WRITE_TEMPORARY
+
+    if is_remote(path):
+        return
+    root = local_path(path)
+    foreign = []
+    for entry in sorted(root.rglob("*")):
+        key = entry.relative_to(root).as_posix()
+        if entry.is_symlink() or (not entry.is_dir() and not (OWN_KEY.search(key) or WRITE_TEMPORARY.search(key))):
+            foreign.append(key)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" … ({len(foreign)} in all)" if len(foreign) > 5 else "")
+        raise SergenError(f"the store folder holds {len(foreign)} file(s) sergen did not write ({shown}); rebuilding "
+                          "the store removes the folder, so nothing was deleted", where=str(root),
+                          fix="move those files out of the store folder, then rerun the same command")
 
 
 def size_bytes(path) -> int:
