@@ -361,6 +361,9 @@ class FrameCheck:
         self.group = zarr.open_group(path, mode="r")
         self.offsets = self.group["offsets"][:]
         self.digests = self.group[DIGEST_ARRAY][:] if has_digests(self.group) else None
+        broken = self._offsets_out_of_shape()
+        if broken:  # reading by them would cut frames past the array's end or across utterances
+            self._refuse_offsets(broken)
 
     def non_finite(self, lo: int, rows: np.ndarray) -> None:
         """Refuse rows ``lo …`` holding NaN or Inf (a bank build calls it only when its float64 running sums,
@@ -383,11 +386,7 @@ class FrameCheck:
                 self.non_finite(lo, rows)  # NaN written into frames: named as such, the more useful answer
                 moved = self._edited_offsets(wrong)
                 if moved:  # the frames are as written, cut at other places: a repair would be refused
-                    from sergen.store.layout import rebuild_command
-
-                    raise SergenError(f"the offsets array of {self._store()} was edited since sergen wrote it: "
-                                      f"{moved}", where=self.path,
-                                      fix=f"rebuild the store with {rebuild_command(*self._store().split('/', 1))}")
+                    self._refuse_offsets(moved)
                 raise SergenError(f"the frames of {self._named(wrong)} of {self._store()} differ from what was "
                                   "written (digest mismatch: a chunk file was swapped, replaced or edited)",
                                   where=self.path, fix=self._fix())
@@ -398,8 +397,9 @@ class FrameCheck:
         from sergen.store.verify import moved_boundaries
 
         offsets, frames = self.offsets, self.group["frames"]
-        if offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] != frames.shape[0]:
-            return f"it does not rise from 0 to the {frames.shape[0]} frames written"
+        broken = self._offsets_out_of_shape()
+        if broken:
+            return broken
         moved = moved_boundaries(frames, offsets, self.digests, wrong)
         if not moved:
             return None
@@ -407,6 +407,20 @@ class FrameCheck:
         u, a, b = moved[0]
         return (f"{len(moved)} utterance(s) no longer start or end where they were written (e.g. {ids[u]}: "
                 f"written at frames {a}–{b}, now {int(offsets[u])}–{int(offsets[u + 1])})")
+
+    def _offsets_out_of_shape(self) -> str | None:
+        """Why the offsets cannot cut the frames into utterances at all (not rising from 0 to the frames' end)."""
+        offsets, total = self.offsets, self.group["frames"].shape[0]
+        if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] != total:
+            return f"it does not rise from 0 to the {total} frames written"
+        return None
+
+    def _refuse_offsets(self, why: str) -> None:
+        from sergen.errors import SergenError
+        from sergen.store.layout import rebuild_command
+
+        raise SergenError(f"the offsets array of {self._store()} was edited since sergen wrote it: {why}",
+                          where=self.path, fix=f"rebuild the store with {rebuild_command(*self._store().split('/', 1))}")
 
     def _store(self) -> str:
         return "/".join(self.path.rstrip("/").split("/")[-2:]).removesuffix(".zarr")

@@ -46,6 +46,8 @@ def _edit_offsets(store, change) -> np.ndarray:
 @pytest.mark.parametrize("edit, why", [
     (lambda o: o.__setitem__(2, o[2] + 5), "2 utterance(s) no longer start or end where they were written (e.g. "),
     (lambda o: o.__setitem__([1, 2], o[[2, 1]]), "it does not rise from 0 to the "),
+    (lambda o: o.__setitem__(-1, o[-1] + 5), "it does not rise from 0 to the "),  # past the frames: was an IndexError
+    (lambda o: o.__setitem__(-1, o[-1] - 3), "it does not rise from 0 to the "),
 ])
 def test_edited_offsets_met_by_a_bank_build_name_the_rebuild_not_a_repair(store, monkeypatch, edit, why):
     from sergen.experiments.data import store_bank
