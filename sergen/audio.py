@@ -124,8 +124,8 @@ def load_audio(path: str | Path, target_rate: int, offset: int = 0, frames: int 
         except Exception as exc:
             raise AudioError(file_problem(path) or f"cannot decode audio ({exc.__class__.__name__}: {exc})") from None
         _refuse_cut_short(path)  # soundfile reads what is there without a word
-    if data.shape[0] == 0:
-        raise AudioError("audio file holds no samples")
+    if data.shape[0] == 0:  # a file cut inside its header reads as empty: named as cut, as read_info names it
+        raise AudioError(file_problem(path) or "audio file holds no samples")
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != target_rate:
         mono = soxr.resample(mono, rate, target_rate, quality="HQ")

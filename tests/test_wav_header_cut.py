@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sergen.audio import AudioError, read_info
+from sergen.audio import AudioError, load_audio, read_info
 
 
 @pytest.fixture
@@ -15,12 +15,13 @@ def whole(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("keep", [5, 12, 30, 43])
-def test_wav_cut_inside_its_header_is_named_with_its_size(whole, tmp_path, keep):
+@pytest.mark.parametrize("read", [read_info, lambda p: load_audio(p, 16000)], ids=["manifest", "extract"])
+@pytest.mark.parametrize("keep", [5, 12, 30, 36, 40, 41, 42, 43])
+def test_wav_cut_inside_its_header_is_named_with_its_size(whole, tmp_path, keep, read):
     cut = tmp_path / "cut.wav"
     cut.write_bytes(whole.read_bytes()[:keep])
     with pytest.raises(AudioError) as exc:
-        read_info(cut)
+        read(cut)
     assert str(exc.value) == (f"audio file cut short inside its WAV header: it ends after {keep} bytes, before its "
                               f"data chunk (truncated, or still being copied): {cut}; restore the whole file from "
                               "the corpus's source")
