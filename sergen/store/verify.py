@@ -397,6 +397,8 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         report.beyond_extract = True
     if (status == PENDING).any():
         flag("not yet written", np.flatnonzero(status == PENDING), repairable=True)
+        if attrs.get("complete"):  # a complete store never holds them (an edited status): extract calls it done
+            report.beyond_extract = True
     if (status == FAILED).any():
         flag("failed during extraction", np.flatnonzero(status == FAILED), repairable=True)
         if attrs.get("complete"):  # extract calls a complete store done: --repair marks them to rewrite first
