@@ -67,3 +67,27 @@ def test_a_rebuild_never_deletes_files_sergen_did_not_write_in_the_store(cli, pr
     (store / "frames" / "mine").rmdir()
     code, text = cli(*args)
     assert code == 0 and "written this run, 0 before" in text, text
+
+
+def test_a_status_edited_to_pending_in_a_complete_store_is_named_and_its_hint_works(cli, private_ws):
+    """Status 1 → 0 in a complete store: verify said `extract` rewrites it (extract: "already complete"), and the
+    probe blamed a manifest that gained utterances."""
+    import zarr
+
+    store = emodb_store(private_ws)
+    status = zarr.open_group(str(store), mode="r+")["status"]
+    values = status[:]
+    values[4] = 0
+    status[:] = values
+    ids = zarr.open_group(str(store), mode="r")["utt"]["utt_id"][:].tolist()
+    code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb")
+    flat = " ".join(text.split())
+    assert code == 2 and f"(e.g. {ids[4]!r}): the store lists them, but its status marks them not written" in flat, text
+    assert "gained them" not in flat and "`sergen stores verify melspec emodb` names them" in flat
+    code, text = cli("stores", "verify", "melspec", "emodb")
+    flat = " ".join(text.split())
+    assert code == 1 and f"not yet written: {ids[4]}" in flat and "`sergen stores verify melspec emodb --repair`" in flat
+    assert cli("stores", "verify", "melspec", "emodb", "--repair")[0] == 0
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
+    assert code == 0 and "1 written this run" in text, text
+    assert cli("stores", "verify", "melspec", "emodb") == (0, "melspec/emodb: ok")

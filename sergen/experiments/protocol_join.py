@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import zarr
 
 from sergen.corpora.manifest_table import manifest_table
 from sergen.errors import SergenError
@@ -217,6 +218,15 @@ def apply_assignment(data, key: CorpusProtocol):
     return replace(data, label=label, split=split)
 
 
+def _listed_in_store(path: str, utts: pd.Index) -> bool:
+    """Whether the store's own utterance list holds ``utts``' first (asked only on the way to an error)."""
+    try:
+        listed = zarr.open_group(path, mode="r")["utt"]["utt_id"][:].tolist()
+    except Exception:  # noqa: BLE001 - damage is named by the store's own checks
+        return False
+    return utts[0] in set(listed)
+
+
 def check_store_covers(data, key: CorpusProtocol) -> None:
     """``data``: anything with ``path`` and ``utt_id`` of a store (``CorpusData``, ``StoreIndex``)."""
     found = assignment(key)
@@ -227,6 +237,12 @@ def check_store_covers(data, key: CorpusProtocol) -> None:
         note_failed(key.model, data.path, len(missing.intersection(failed)), len(failed))
         missing = missing.difference(failed)
     if len(missing):
+        if _listed_in_store(data.path, missing):  # the store has their rows, its status says none were written
+            raise SergenError(
+                f"{len(missing)} utterance(s) this run uses have no frames in the {key.model}/{key.corpus} store "
+                f"(e.g. {missing[0]!r}): the store lists them, but its status marks them not written (the status "
+                "array was edited, or the store was changed since it was completed)", where=data.path,
+                fix=f"`sergen stores verify {key.model} {key.corpus}` names them and the way to rewrite them")
         raise SergenError(
             f"{len(missing)} utterance(s) this run uses have no frames in the {key.model}/{key.corpus} store "
             f"(e.g. {missing[0]!r}): the manifest gained them after extraction", where=data.path,
