@@ -9,9 +9,16 @@ freed), nor one that no longer fits a fragmented heap. A block taken from here w
 pages are in memory.
 
 Bounded: at most ``keep`` blocks are held, lent and free together (``WriteBehind`` keeps as many as windows
-can be in flight), so memory stays what the windows in flight took before. A block is handed out again only
-after ``give_back``: the caller gives back a block only when nothing reads it any more (its window written),
-and never one whose write failed. Nothing computed changes: only where the frames are cast into.
+can be in flight), and a new block is made only when no free one holds the window, so the pool holds about
+as many blocks as were ever in flight at once. A block is handed out again only after ``give_back``: the
+caller gives back a block only when nothing reads it any more (its window written), and drops one whose
+write failed. Nothing computed changes: only where the frames are cast into.
+
+One pool per dtype for the process (``shared_blocks``), not per store, as ``sergen.store.heap`` keeps freed
+memory: a store's first windows grow (``sergen.extract._windows``: 16, 32, 64, ... utterances), so a pool per
+store made new blocks for most windows (45 of 62 on the five demo corpora at scale 4 after EmoDB);
+shared, 11-12 of 62, most in the first store. ``sergen.store.heap.give_back_freed_memory`` frees the free
+blocks with the heap's.
 """
 
 from __future__ import annotations
@@ -63,14 +70,35 @@ class WindowBlocks:
         with self._lock:
             self._lent.pop(id(view.base), None)
 
-    def clear(self) -> None:
-        """Every block forgotten: the free ones are freed, the lent ones when their last view goes."""
+    def clear_free(self) -> None:
+        """The free blocks freed; the lent ones stay lent until given back or dropped."""
         with self._lock:
             self._free.clear()
-            self._lent.clear()
 
     @property
     def held(self) -> int:
         """Blocks held, free and lent."""
         with self._lock:
             return len(self._free) + len(self._lent)
+
+
+_SHARED: dict[np.dtype, WindowBlocks] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_blocks(dtype: str | np.dtype, keep: int) -> WindowBlocks:
+    """The process's pool of ``dtype`` blocks, for every store written (see the module docstring); its
+    ``keep`` is the largest asked for."""
+    dtype = np.dtype(dtype)
+    with _SHARED_LOCK:
+        blocks = _SHARED.setdefault(dtype, WindowBlocks(dtype, keep))
+        blocks.keep = max(blocks.keep, keep)
+        return blocks
+
+
+def clear_shared_blocks() -> None:
+    """Every shared pool's free blocks freed (``sergen.store.heap.give_back_freed_memory``)."""
+    with _SHARED_LOCK:
+        pools = list(_SHARED.values())
+    for blocks in pools:
+        blocks.clear_free()

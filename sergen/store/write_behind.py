@@ -35,7 +35,7 @@ import numpy as np
 
 from sergen.store.half_cast import one_torch_thread_here
 from sergen.store.heap import keep_freed_memory
-from sergen.store.window_blocks import WindowBlocks
+from sergen.store.window_blocks import shared_blocks
 from sergen.store.writer import Prepared, StoreWriter
 
 _STOP = object()
@@ -81,7 +81,7 @@ class WriteBehind:
                                            initializer=one_torch_thread_here)
         self._queue: queue.Queue = queue.Queue(maxsize=depth + max(1, prepare_threads))
         # as many blocks as windows can be in flight: those queued, the one being written, the one handed over
-        self._blocks = WindowBlocks(writer.attrs["dtype"], keep=self._queue.maxsize + 2)
+        self._blocks = shared_blocks(writer.attrs["dtype"], keep=self._queue.maxsize + 2)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sergen-store-writer", daemon=True)
         keep_freed_memory()  # windows reuse freed blocks' pages, not fresh ones: sergen.store.heap
@@ -94,9 +94,11 @@ class WriteBehind:
                 if self._error is None:  # after a failure, the windows before it were marked then
                     self._flush()
                 return
-            if self._error is not None:  # after a failure, later windows are dropped: they stay pending
-                continue
             first, prepared, codes, failures = item
+            if self._error is not None:  # after a failure, later windows are dropped: they stay pending
+                if prepared.block is not None:  # its parts may still be cast: never lent again
+                    self._blocks.drop(prepared.block)
+                continue
             try:
                 self.writer.write_frames(first, prepared.result(), codes)
                 if prepared.block is not None:  # written: nothing reads it any more (see the module docstring)
@@ -150,7 +152,6 @@ class WriteBehind:
             self._queue.put(_STOP)
             self._thread.join()
         self._prepare.shutdown(wait=True, cancel_futures=True)
-        self._blocks.clear()
 
     def close(self) -> None:
         """Every queued window written (or the writer's error raised)."""

@@ -89,15 +89,18 @@ class Watched(StoreWriter):
         self.written.append(first)
 
 
-def taken_blocks(behind: WriteBehind) -> list[np.ndarray]:
-    """The flat blocks ``behind`` casts its windows into, in the order it takes them (one per ``put``)."""
-    taken, take = [], behind._blocks.take
-    behind._blocks.take = lambda rows, dim: taken.append(take(rows, dim)) or taken[-1]
+def taken_blocks(behind: WriteBehind, monkeypatch) -> list[np.ndarray]:
+    """The views ``behind`` casts its windows into, in the order it takes them (one per ``put``), from a pool
+    of its own (the process's pool holds blocks of the tests before)."""
+    blocks = WindowBlocks(behind._blocks.dtype, behind._blocks.keep)
+    taken, take = [], blocks.take
+    monkeypatch.setattr(blocks, "take", lambda rows, dim: taken.append(take(rows, dim)) or taken[-1])
+    monkeypatch.setattr(behind, "_blocks", blocks)
     return taken
 
 
 @pytest.mark.parametrize("prepare_threads", [1, 2])
-def test_a_store_written_with_pooled_blocks_equals_one_written_into_new_blocks(tmp_path, prepare_threads):
+def test_a_store_written_with_pooled_blocks_equals_one_written_into_new_blocks(tmp_path, prepare_threads, monkeypatch):
     frames = _frames()
     fresh = StoreWriter(create_store(tmp_path / "fresh.zarr", _plan(N_FRAMES), {}, DIM), chunk_threads=1)
     for first, last in WINDOWS:  # each window prepared into a new block (StoreWriter.prepare's own)
@@ -106,7 +109,7 @@ def test_a_store_written_with_pooled_blocks_equals_one_written_into_new_blocks(t
     pooled = Watched(create_store(tmp_path / "pooled.zarr", _plan(N_FRAMES), {}, DIM), frames, chunk_threads=2)
     pooled.release.set()
     with WriteBehind(pooled, depth=1, prepare_threads=prepare_threads) as behind:
-        taken = taken_blocks(behind)
+        taken = taken_blocks(behind, monkeypatch)
         for first, last in WINDOWS:
             behind.put(first, frames[first:last], [1] * (last - first), {})
     pooled.mark_complete()
@@ -118,11 +121,11 @@ def test_a_store_written_with_pooled_blocks_equals_one_written_into_new_blocks(t
 
 
 @pytest.mark.parametrize("prepare_threads", [1, 2])
-def test_a_block_is_not_handed_out_again_while_its_window_is_unwritten(tmp_path, prepare_threads):
+def test_a_block_is_not_handed_out_again_while_its_window_is_unwritten(tmp_path, prepare_threads, monkeypatch):
     frames = _frames()
     writer = Watched(create_store(tmp_path / "s.zarr", _plan(N_FRAMES), {}, DIM), frames, chunk_threads=1)
     behind = WriteBehind(writer, depth=2, prepare_threads=prepare_threads)
-    taken = taken_blocks(behind)
+    taken = taken_blocks(behind, monkeypatch)
     in_flight = WINDOWS[:2 + prepare_threads + 1]  # the queue's windows and the one held in its write: no put waits
     for first, last in in_flight:
         behind.put(first, frames[first:last], [1] * (last - first), {})
@@ -146,11 +149,33 @@ def test_a_block_whose_write_failed_is_dropped_not_given_back(tmp_path, monkeypa
     frames = _frames()
     writer = StoreWriter(create_store(tmp_path / "s.zarr", _plan(N_FRAMES), {}, DIM), chunk_threads=1)
     dropped, given_back = [], []
-    monkeypatch.setattr(WindowBlocks, "drop", lambda self, view: dropped.append(view.base))
-    monkeypatch.setattr(WindowBlocks, "give_back", lambda self, view: given_back.append(view.base))
+    drop, give_back = WindowBlocks.drop, WindowBlocks.give_back
+    monkeypatch.setattr(WindowBlocks, "drop", lambda self, view: (dropped.append(view.base), drop(self, view)))
+    monkeypatch.setattr(WindowBlocks, "give_back", lambda self, view: (given_back.append(view.base),
+                                                                       give_back(self, view)))
     monkeypatch.setattr(StoreWriter, "write_frames", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.raises(OSError, match="disk full"):
         with WriteBehind(writer, depth=1) as behind:
-            taken = taken_blocks(behind)
+            taken = taken_blocks(behind, monkeypatch)
             behind.put(0, frames[:2], [1, 1], {})
     assert given_back == [] and len(dropped) == 1 and dropped[0] is taken[0].base
+
+
+def test_the_next_store_takes_the_blocks_the_last_one_gave_back_until_they_are_handed_back_to_the_system(tmp_path):
+    from sergen.store.heap import give_back_freed_memory
+    from sergen.store.window_blocks import shared_blocks
+
+    frames = _frames()
+    stores = [StoreWriter(create_store(tmp_path / f"{i}.zarr", _plan(N_FRAMES), {}, DIM), chunk_threads=1)
+              for i in range(2)]
+    with WriteBehind(stores[0], depth=1) as behind:
+        behind.put(0, frames[:2], [1, 1], {})
+    blocks = behind._blocks
+    assert blocks is shared_blocks("float16", 1)  # one pool per dtype for the process
+    free = list(blocks._free)
+    assert free and blocks.take(1, DIM).base is free[0]  # the first store's block, free for the next
+    blocks.give_back(free[0][:DIM].reshape(1, DIM))
+    give_back_freed_memory()
+    again = blocks.take(1, DIM)
+    assert blocks._free == [] and again.base is not free[0]
+    blocks.give_back(again)
