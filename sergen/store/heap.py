@@ -11,8 +11,7 @@ from.
 For the rest of the process, not per store: restored and trimmed after each store (``--corpus all`` writes
 one store after another), the next store faulted its pages in again (≈ 176,000-237,000 faults, no gain). A
 process that extracts and then goes on (a notebook) can hand the kept memory back with
-``give_back_freed_memory`` (with the window blocks that ``sergen.store.window_blocks`` keeps for the same
-reason). A no-op where the C library is not glibc.
+``give_back_freed_memory``. A no-op where the C library is not glibc.
 """
 
 from __future__ import annotations
@@ -50,11 +49,7 @@ def keep_freed_memory() -> None:
 
 
 def give_back_freed_memory() -> None:
-    """The free memory the heap kept, and the window blocks kept free for the next store
-    (``sergen.store.window_blocks``), handed back to the system now (``malloc_trim``)."""
-    from sergen.store.window_blocks import clear_shared_blocks
-
-    clear_shared_blocks()
+    """The free memory the heap kept, handed back to the system now (``malloc_trim``)."""
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)

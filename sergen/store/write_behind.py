@@ -15,12 +15,6 @@ they cost as much CPU as the frames (issue 22). A kill at any moment leaves whol
 and nothing else, as a serial run would; windows whose frames were written but not yet marked are computed
 again by the rerun. The queue is short (``depth`` windows), so memory stays bounded and a slow disk slows the
 model down rather than filling the memory.
-
-Each window is cast into a block from a bounded pool (``sergen.store.window_blocks``: as many blocks as
-windows can be in flight), given back once its frames are written and dropped if their write failed: a new
-block per window landed on fresh pages, which the kernel zeroed each time (issue 22). ``write_frames`` keeps
-no view of the block once it returns: ``FrameChunks`` copies the rows it holds for the next window and waits
-for every chunk it stores.
 """
 
 from __future__ import annotations
@@ -35,7 +29,6 @@ import numpy as np
 
 from sergen.store.half_cast import one_torch_thread_here
 from sergen.store.heap import keep_freed_memory
-from sergen.store.window_blocks import shared_blocks
 from sergen.store.writer import Prepared, StoreWriter
 
 _STOP = object()
@@ -54,7 +47,7 @@ def _parts(frames: list[np.ndarray], count: int) -> list[tuple[int, int]]:
 class _Joined:
     """The prepared parts of one window, joined when the writer asks (``result``, as a ``Future``'s)."""
 
-    def __init__(self, futures: list[Future], block: np.ndarray | None):
+    def __init__(self, futures: list[Future], block: np.ndarray):
         self.futures, self.block = futures, block
 
     def result(self) -> Prepared:
@@ -80,8 +73,6 @@ class WriteBehind:
         self._prepare = ThreadPoolExecutor(self._threads, thread_name_prefix="sergen-store-prepare",
                                            initializer=one_torch_thread_here)
         self._queue: queue.Queue = queue.Queue(maxsize=depth + max(1, prepare_threads))
-        # as many blocks as windows can be in flight: those queued, the one being written, the one handed over
-        self._blocks = shared_blocks(writer.attrs["dtype"], keep=self._queue.maxsize + 2)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sergen-store-writer", daemon=True)
         keep_freed_memory()  # windows reuse freed blocks' pages, not fresh ones: sergen.store.heap
@@ -94,21 +85,15 @@ class WriteBehind:
                 if self._error is None:  # after a failure, the windows before it were marked then
                     self._flush()
                 return
-            first, prepared, codes, failures = item
             if self._error is not None:  # after a failure, later windows are dropped: they stay pending
-                if prepared.block is not None:  # its parts may still be cast: never lent again
-                    self._blocks.drop(prepared.block)
                 continue
+            first, prepared, codes, failures = item
             try:
                 self.writer.write_frames(first, prepared.result(), codes)
-                if prepared.block is not None:  # written: nothing reads it any more (see the module docstring)
-                    self._blocks.give_back(prepared.block)
                 self.writer.hold_failures(failures)
                 if time.monotonic() - self._flushed >= self.flush_s:
                     self._flush()
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-                if prepared.block is not None:  # a chunk may still be read, or a part still cast: never lent again
-                    self._blocks.drop(prepared.block)
                 self._error = exc
                 self._flush()  # the windows written before the failure are marked, if the store still takes it
 
@@ -131,16 +116,15 @@ class WriteBehind:
         self._raise()
         self._queue.put((first, self._prepared(first, list(frames)), list(codes), dict(failures)))
 
-    def _prepared(self, first: int, frames: list[np.ndarray]) -> _Joined:
-        """The window prepared in parts of about equal frames, one per prepare thread, cast into one block from
-        the pool: a window is often a whole small corpus, and prepared on one thread it left the other cores
-        idle while the model waited for it (issue 22). Each utterance is prepared alone either way: the same
-        values."""
-        if not frames:  # nothing to cast: no block
-            return _Joined([self._prepare.submit(self.writer.prepare, first, frames)], None)
-        block = self._blocks.take(sum(len(f) for f in frames), frames[0].shape[1])
-        futures, row = [], 0
+    def _prepared(self, first: int, frames: list[np.ndarray]) -> "Future | _Joined":
+        """The window prepared in parts of about equal frames, one per prepare thread, cast into one block: a
+        window is often a whole small corpus, and prepared on one thread it left the other cores idle while
+        the model waited for it (issue 22). Each utterance is prepared alone either way: the same values."""
         parts = _parts(frames, self._threads)
+        if len(parts) == 1:
+            return self._prepare.submit(self.writer.prepare, first, frames)
+        block = np.empty((sum(len(f) for f in frames), frames[0].shape[1]), self.writer.attrs["dtype"])
+        futures, row = [], 0
         for a, b in parts:
             rows = sum(len(f) for f in frames[a:b])
             futures.append(self._prepare.submit(self.writer.prepare, first + a, frames[a:b], block[row:row + rows]))

@@ -15,7 +15,6 @@ class Recorder:
     """A ``StoreWriter`` stand-in: records each write; the first one waits until released."""
 
     def __init__(self, fail_at: int | None = None):
-        self.attrs = {"dtype": "float32"}  # the store's, as StoreWriter's: WriteBehind's blocks are of it
         self.writes: list[tuple[int, int, list[int]]] = []
         self.failures: list[dict] = []
         self.threads: set[str] = set()
@@ -25,9 +24,9 @@ class Recorder:
         self.flushes: list[list[int]] = []
         self.pending_failures = None
 
-    def prepare(self, first, frames, out=None):
+    def prepare(self, first, frames):
         n = len(frames)
-        return Prepared(np.concatenate(frames, out=out), np.zeros((n, 3)), np.zeros((n, 3)), np.zeros(n), np.zeros((n, 2)))
+        return Prepared(np.concatenate(frames), np.zeros((n, 3)), np.zeros((n, 3)), np.zeros(n), np.zeros((n, 2)))
 
     def write_frames(self, first, prepared, codes):
         self.threads.add(threading.current_thread().name)
