@@ -7,8 +7,9 @@ write covers whole is encoded by Zarr's own codecs for that array (so its bytes 
 would write: Blosc, then the CRC-32C codec) and stored through the array's own store (atomic file
 replacement on a local disk), each on a pool thread: Blosc and CRC-32C release the GIL, so chunks compress
 side by side. Each pool thread gets one task per write, a contiguous run of whole chunks: a task per chunk
-woke a pool thread, and the writer waiting on it, for every MiB stored (about 65,000 voluntary context
-switches on 2 cores on the WavLM-Large-shaped feed, issue 22). On one core (``threads=1``) the writing
+(about 2,600 on the WavLM-Large-shaped feed) woke a pool thread, and the writer waiting on it, for every MiB
+stored; measured on 2 cores (load 3), the writer thread's voluntary context switches fell from 2,900 to 530
+(issue 22). On one core (``threads=1``) the writing
 thread encodes and stores them itself: Zarr's loop and file threads cost more CPU there than the
 compression (1.0–1.5 of 2.8–3.4 CPU s on the WavLM-Large-shaped feed, ``bench/feed_ceiling.md``).
 ``threads=0`` leaves every row to Zarr (the reference tests compare with). Rows of a chunk the write covers only in part (a window's first and last chunk) go through Zarr as before,
