@@ -9,11 +9,12 @@ replacement on a local disk), each on a pool thread: Blosc and CRC-32C release t
 side by side. Each pool thread gets one task per write, a contiguous run of whole chunks: a task per chunk
 (about 2,600 on the WavLM-Large-shaped feed) woke a pool thread, and the writer waiting on it, for every MiB
 stored; measured on 2 cores (load 3), the writer thread's voluntary context switches fell from 2,900 to 530
-(issue 22). On one core (``threads=1``) the writing
-thread encodes and stores them itself: Zarr's loop and file threads cost more CPU there than the
-compression (1.0–1.5 of 2.8–3.4 CPU s on the WavLM-Large-shaped feed, ``bench/feed_ceiling.md``).
-``threads=0`` leaves every row to Zarr (the reference tests compare with). Rows of a chunk the write covers only in part (a window's first and last chunk) go through Zarr as before,
-which merges them with what the chunk already holds.
+(issue 22). On one core (``threads=1``) the writing thread encodes and stores them itself: Zarr's loop and
+file threads cost more CPU there than the compression (1.0–1.5 of 2.8–3.4 CPU s on the WavLM-Large-shaped
+feed, ``bench/feed_ceiling.md``).
+``threads=0`` leaves every row to Zarr (the reference tests compare with). Rows of a chunk the write covers
+only in part (a window's first and last chunk) go through Zarr as before, which merges them with what the
+chunk already holds.
 
 A ``write`` returns once every chunk it covers is stored, so the writer's order (frames, then status) and
 with it every crash-safety guarantee of ``StoreWriter`` is unchanged.
@@ -179,8 +180,10 @@ class FrameChunks:
                 self.array[start:end] = rows[:end - start]
             return
         lo, hi = first * self.rows - start, last * self.rows - start
-        futures = [self._pool.submit(self._store_run, a, rows[lo + (a - first) * self.rows: lo + (b - first) * self.rows])
-                   for a, b in chunk_runs(first, last, self._tasks)]
+        futures = []
+        for a, b in chunk_runs(first, last, self._tasks):  # one run of whole chunks per pool thread
+            run = rows[lo + (a - first) * self.rows:lo + (b - first) * self.rows]
+            futures.append(self._pool.submit(self._store_run, a, run))
         try:
             if lo:
                 self.array[start:start + lo] = rows[:lo]
