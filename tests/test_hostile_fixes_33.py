@@ -91,3 +91,13 @@ def test_a_status_edited_to_pending_in_a_complete_store_is_named_and_its_hint_wo
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
     assert code == 0 and "1 written this run" in text, text
     assert cli("stores", "verify", "melspec", "emodb") == (0, "melspec/emodb: ok")
+
+
+def test_a_users_file_in_a_store_is_named_once_by_sergen_not_by_zarrs_raw_warning(private_ws, recwarn):
+    from sergen.store.verify import verify_store
+
+    store = emodb_store(private_ws)
+    (store / "NOTES.txt").write_text("mine")
+    report = verify_store(store)
+    assert report.ok and any("NOTES.txt" in note and "never deleted" in note for note in report.notes), report.notes
+    assert not [w for w in recwarn if "not recognized as a component" in str(w.message)]

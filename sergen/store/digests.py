@@ -300,7 +300,8 @@ def shape_problem(attrs: dict, frames_shape: tuple, n_offsets: int) -> str | Non
     if n_frames is not None and frames_shape[0] != n_frames:
         return f"its frames array has {frames_shape[0]} rows, but the store records {n_frames} frames"
     if n_utts is not None and n_offsets != n_utts + 1:
-        return f"its offsets array has {n_offsets} entries, but the store records {n_utts} utterances"
+        return (f"its offsets array has {n_offsets} entries, but the store records {n_utts} utterances (which "
+                f"take {n_utts + 1}: each utterance's first frame, and the end)")
     return None
 
 
