@@ -353,6 +353,44 @@ def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
     return None
 
 
+MAX_BOUNDARY_SEARCH_ROWS = 1 << 16  # frames read again to look for moved boundaries; beyond: judged as frames
+
+
+def moved_boundaries(frames, offsets: np.ndarray, digests: np.ndarray, wrong: np.ndarray) -> list:
+    """``[(utterance, written start, written end)]`` when the utterances whose digests fail hold exactly the
+    frames written, cut at other places (an edited offsets array); [] when the frames themselves changed.
+
+    Each run of consecutive failing utterances lies between utterances whose digests hold, so its outer edges
+    are right; inside it, each utterance's written end is the first row where the CRC-32C of its rows so far
+    equals its digest (CRC-32C extended row by row: one pass over the run)."""
+    from google_crc32c import extend
+
+    wrong = np.unique(wrong)
+    runs = np.split(wrong, np.flatnonzero(np.diff(wrong) != 1) + 1)
+    moved = []
+    for run in runs:
+        lo, hi = int(offsets[run[0]]), int(offsets[run[-1] + 1])
+        if hi - lo > MAX_BOUNDARY_SEARCH_ROWS or (digests[run] == NO_DIGEST).any():
+            return []
+        rows = np.ascontiguousarray(frames[lo:hi])
+        start = 0
+        for u in run:
+            crc, end = 0, None
+            for k in range(start, len(rows)):
+                crc = extend(crc, rows[k].tobytes())
+                if crc == digests[u]:
+                    end = k + 1
+                    break
+            if end is None:
+                return []
+            if (lo + start, lo + end) != (int(offsets[u]), int(offsets[u + 1])):
+                moved.append((int(u), lo + start, lo + end))
+            start = end
+        if start != len(rows):
+            return []
+    return moved
+
+
 class FrameCheck:
     """Checks blocks of a store's frames as a bulk reader (a bank build) reads them: their digests and that
     they are finite, naming the utterances and the way out when not (never a model trained on them)."""
@@ -395,8 +433,6 @@ class FrameCheck:
     def _edited_offsets(self, wrong: np.ndarray) -> str | None:
         """Why the utterances ``wrong`` fail their digests when it is the offsets, not the frames, that changed
         (as ``stores verify`` tells them apart), else None: only then is rewriting those utterances the mend."""
-        from sergen.store.verify import moved_boundaries
-
         offsets, frames = self.offsets, self.group["frames"]
         broken = self._offsets_out_of_shape()
         if broken:

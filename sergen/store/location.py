@@ -5,6 +5,7 @@ file-system operations sergen needs beside Zarr (list, remove, size) for either 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import fsspec
@@ -84,12 +85,18 @@ def remove(path) -> None:
     fs.rm(p, recursive=True)
 
 
+OWN_KEY = re.compile(r"(^|/)(zarr\.json|c(/\d+)+|c(\.\d+)+)$")
+"""What sergen's Zarr stores hold: a node's metadata and its chunks, ``<array>/c.<row chunk>.…`` (``c/<row
+chunk>/…`` in stores made before issue 22; ``layout.CHUNK_KEYS``)."""
+WRITE_TEMPORARY = re.compile(r"\.[0-9a-f]{32}\.partial$")
+"""Zarr's atomic write (``<key>.<uuid4 hex>.partial``, renamed when whole): a kill -9 mid-write leaves one."""
+
+
 def refuse_foreign_files(path) -> None:
     """Refuse, naming them, to remove a local store folder that holds files sergen did not write there (notes, a
     copy, a link): a rebuild (``extract --overwrite``, or a store whose root record is gone) removes the whole
     folder, and only sergen's own files may go with it. Nothing is deleted then."""
     from sergen.errors import SergenError
-    from sergen.store.verify import OWN_KEY, WRITE_TEMPORARY
 
     if is_remote(path):
         return

@@ -18,11 +18,11 @@ from zarr.core.sync import sync
 from sergen.errors import SergenError
 from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, chunk_file_problems, chunk_key, digest_layout_problem,
                                   digest_mismatches, foreign_chunk_slots, has_digests, placement_problem,
-                                  shape_problem, stats_mismatches)
+                                  moved_boundaries, shape_problem, stats_mismatches)
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PADDED, PENDING, WRITTEN, extract_command,
                                  rebuild_command)
-from sergen.store.location import is_remote, leftover_problem
+from sergen.store.location import OWN_KEY, WRITE_TEMPORARY, is_remote, leftover_problem
 from sergen.store.repair import RepairPlan, checksum_failures, chunk_owners
 
 PER_UTTERANCE = ("mean", "std")
@@ -120,13 +120,6 @@ def stored_keys(group: zarr.Group) -> set[str]:
     """Every key under the group, in one listing (a directory walk locally, one LIST on object stores)."""
     root = group.store_path.path.strip("/")
     return sync(_keys(group.store_path.store, f"{root}/" if root else ""))
-
-
-OWN_KEY = re.compile(r"(^|/)(zarr\.json|c(/\d+)+|c(\.\d+)+)$")
-"""What sergen's Zarr stores hold: a node's metadata and its chunks, ``<array>/c.<row chunk>.…`` (``c/<row
-chunk>/…`` in stores made before issue 22; ``layout.CHUNK_KEYS``)."""
-WRITE_TEMPORARY = re.compile(r"\.[0-9a-f]{32}\.partial$")
-"""Zarr's atomic write (``<key>.<uuid4 hex>.partial``, renamed when whole): a kill -9 mid-write leaves one."""
 
 
 def foreign_keys(present: set[str]) -> tuple[list[str], list[str]]:
@@ -500,44 +493,6 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         flag(f"frames {start}–{stop} differ from what was written (digest mismatch: a chunk file swapped, "
              "replaced or edited)", wrong, repairable=True)
     return report
-
-
-MAX_BOUNDARY_SEARCH_ROWS = 1 << 16  # frames read again to look for moved boundaries; beyond: judged as frames
-
-
-def moved_boundaries(frames, offsets: np.ndarray, digests: np.ndarray, wrong: np.ndarray) -> list:
-    """``[(utterance, written start, written end)]`` when the utterances whose digests fail hold exactly the
-    frames written, cut at other places (an edited offsets array); [] when the frames themselves changed.
-
-    Each run of consecutive failing utterances lies between utterances whose digests hold, so its outer edges
-    are right; inside it, each utterance's written end is the first row where the CRC-32C of its rows so far
-    equals its digest (CRC-32C extended row by row: one pass over the run)."""
-    from google_crc32c import extend
-
-    wrong = np.unique(wrong)
-    runs = np.split(wrong, np.flatnonzero(np.diff(wrong) != 1) + 1)
-    moved = []
-    for run in runs:
-        lo, hi = int(offsets[run[0]]), int(offsets[run[-1] + 1])
-        if hi - lo > MAX_BOUNDARY_SEARCH_ROWS or (digests[run] == NO_DIGEST).any():
-            return []
-        rows = np.ascontiguousarray(frames[lo:hi])
-        start = 0
-        for u in run:
-            crc, end = 0, None
-            for k in range(start, len(rows)):
-                crc = extend(crc, rows[k].tobytes())
-                if crc == digests[u]:
-                    end = k + 1
-                    break
-            if end is None:
-                return []
-            if (lo + start, lo + end) != (int(offsets[u]), int(offsets[u + 1])):
-                moved.append((int(u), lo + start, lo + end))
-            start = end
-        if start != len(rows):
-            return []
-    return moved
 
 
 def audio_problem(group: zarr.Group, attrs: dict, model: str, name: str, stores_root) -> str | None:

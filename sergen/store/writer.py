@@ -101,17 +101,15 @@ async def _lay_out(path: str, nodes: dict[str, dict[str, tuple[dict, np.ndarray 
 
 
 async def _all(coroutines) -> None:
-    """``asyncio.gather``, except that where one fails (a full disk) the others are stopped and waited for
-    before its error is raised: nothing writes into the store after ``create_store`` has failed. The error
-    itself, not an ``ExceptionGroup``: ``extract`` tells a full disk by its ``OSError``."""
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    """``asyncio.gather``, except that where one fails (a full disk) every other is waited for to its end before
+    the first error is raised: nothing writes into the store after ``create_store`` has failed. Not cancelled:
+    a cancelled task returns at once while its file write goes on in Zarr's thread (a rerun's removal of the
+    folder then raced it). The error itself, not an ``ExceptionGroup``: ``extract`` tells a full disk by its
+    ``OSError``."""
+    results = await asyncio.gather(*coroutines, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 @dataclass

@@ -1,38 +1,13 @@
 """A bank build over a store whose offsets array was edited names the offsets and the rebuild, as ``stores verify``
 does, never the repair that verify then refuses (a hostile pass at stop 32 found the probe suggesting it)."""
 
-import shutil
-
 import numpy as np
 import pytest
 import zarr
 
-from sergen.config import data_dir
-from sergen.corpora import read_corpus, write_manifest
 from sergen.errors import SergenError
-from sergen.extract import extract
-from sergen.store.layout import store_path
 from sergen.store.verify import verify_store
-
-
-@pytest.fixture(scope="module")
-def clean(demo_root, tmp_path_factory):
-    ws = tmp_path_factory.mktemp("offsets-hint")
-    write_manifest(read_corpus("emodb", demo_root / "emodb"), ws / "manifests" / "emodb.csv")
-    extract("melspec", "emodb", stores_root=ws / "stores", manifest_file=ws / "manifests" / "emodb.csv",
-            show_progress=False)
-    return ws
-
-
-@pytest.fixture
-def store(clean, workspace):
-    from sergen.experiments import data, store_index
-
-    for cached in (store_index._opened, store_index._store_index, data._store_bank, data._load_corpus):
-        cached.cache_clear()
-    for kind in ("manifests", "stores"):
-        shutil.copytree(clean / kind, workspace / kind, dirs_exist_ok=True)
-    return store_path("melspec", "emodb", data_dir("stores"))
+from tests.store.test_integrity import clean, store  # noqa: F401 - fixtures: a melspec EmoDB store, a copy per test
 
 
 def _edit_offsets(store, change) -> np.ndarray:
