@@ -92,7 +92,7 @@ def demo_data(
                              callback=check.not_under_a_file),
     seed: int = typer.Option(0, help="same seed, same corpora (0 … 2**32-1)", callback=check.non_negative_int),
     scale: float = typer.Option(1.0, help="utterances per speaker × scale (0.01 to 10)",
-                                callback=check.positive_float),
+                                callback=check.demo_scale),
 ):
     """Synthesise the five demo corpora in their native layouts (speech-like audio, emotion by prosody).
     Replaces only demo corpora sergen made before (they carry SERGEN_DEMO.json) holding only files it wrote;
@@ -116,7 +116,7 @@ def demo(
                                                   "reports and config all go here, nothing elsewhere",
                              callback=check.not_under_a_file),
     scale: float = typer.Option(1.0, help="utterances per speaker × scale (0.01 to 10)",
-                                callback=check.positive_float),
+                                callback=check.demo_scale),
     models: str = typer.Option("melspec,egemaps", help="extractors to run (add cdpam-content if you have time)",
                                callback=check.names),
     views: str = typer.Option("pink-noise,reverb,eq,time-stretch", help="augmented views for the aug-share sweep"),

@@ -45,6 +45,9 @@ def _bounded(low: float | None, high: float | None, kind: type, hint: str, low_o
 probability = _bounded(0.0, 1.0, float, "give a probability from 0 to 1")
 positive_float = _bounded(0.0, None, float, "give a number greater than 0", low_open=True)
 positive_int = _bounded(1, None, int, "give a whole number of at least 1")
+# the demo's --scale: its own bounds, named (``sergen.corpora.demo`` checks them again for the Python API)
+demo_scale = _bounded(0.01, 10.0, float, "give a scale from 0.01 to 10 (every scale below 0.375 makes the same, "
+                                         "smallest corpora)")
 non_negative_int = _bounded(0, None, int, "give a whole number of 0 or more")
 
 WORKERS_PER_CORE = 4

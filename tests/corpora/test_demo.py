@@ -128,7 +128,7 @@ def test_demo_data_checks_scale_and_seed_before_writing(tmp_path, args, message)
 def test_demo_data_bad_scale_on_the_command_line(tmp_path):
     proc = sergen_cli("demo-data", "--out", "new", "--scale", "0", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "Invalid value for '--scale': 0.0 is out of range: give a number greater than" in " ".join(
+    assert "Invalid value for '--scale': 0.0 is out of range: give a scale from 0.01 to 10" in " ".join(
         proc.stderr.replace("│", " ").split())
     assert not (tmp_path / "new").exists()
 
