@@ -16,7 +16,7 @@ from sergen.errors import SergenError
 from sergen.experiments import mapped_pages
 from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, ensure_bank_file, open_bank,
                                            threshold_bytes)
-from sergen.store.digests import FrameCheck
+from sergen.store.digests import FrameCheck, require_offsets_in_shape
 from sergen.store.layout import rebuild_command, repair_command
 from sergen.experiments.store_index import (index_of, layer_columns, opened, single_layer_error,  # noqa: F401
                                             store_index, store_ref)
@@ -142,6 +142,7 @@ def training_set_bytes(model: str, train: tuple[str, ...], stores_root: str | No
 
 def bank_layout(data) -> tuple[dict, dict]:
     """Array shapes and index arrays of the bank of a store (every utterance open_store lists)."""
+    require_offsets_in_shape(data.path)  # the bank's size comes from them: never from edited ones
     if len(data.start) > 1 and np.any(data.start[1:] < data.stop[:-1]):
         raise SergenError(f"the utterances of {data.path} overlap in its frames array",
                           fix="rebuild the store (`sergen extract ... --overwrite`)")

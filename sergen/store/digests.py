@@ -391,6 +391,31 @@ def moved_boundaries(frames, offsets: np.ndarray, digests: np.ndarray, wrong: np
     return moved
 
 
+def offsets_out_of_shape(offsets: np.ndarray, total: int) -> str | None:
+    """Why ``offsets`` cannot cut ``total`` frames into utterances at all (not rising from 0 to the frames' end)."""
+    if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] != total:
+        return f"it does not rise from 0 to the {total} frames written"
+    return None
+
+
+def refuse_edited_offsets(path: str, why: str) -> None:
+    from sergen.errors import SergenError
+    from sergen.store.layout import rebuild_command
+
+    model, name = Path(str(path)).parent.name, Path(str(path)).name.removesuffix(".zarr")
+    raise SergenError(f"the offsets array of {model}/{name} was edited since sergen wrote it: {why}",
+                      where=str(path), fix=f"rebuild the store with {rebuild_command(model, name)}")
+
+
+def require_offsets_in_shape(path: str) -> None:
+    """Refuse a store whose offsets cannot cut its frames (read: the offsets, and the frames' shape only), before
+    anything is sized from them: a last edge raised by 10**9 sized a bank file of hundreds of GB."""
+    group = zarr.open_group(str(path), mode="r")
+    why = offsets_out_of_shape(group["offsets"][:], group["frames"].shape[0])
+    if why:
+        refuse_edited_offsets(path, why)
+
+
 class FrameCheck:
     """Checks blocks of a store's frames as a bulk reader (a bank build) reads them: their digests and that
     they are finite, naming the utterances and the way out when not (never a model trained on them)."""
@@ -446,18 +471,10 @@ class FrameCheck:
                 f"written at frames {a}–{b}, now {int(offsets[u])}–{int(offsets[u + 1])})")
 
     def _offsets_out_of_shape(self) -> str | None:
-        """Why the offsets cannot cut the frames into utterances at all (not rising from 0 to the frames' end)."""
-        offsets, total = self.offsets, self.group["frames"].shape[0]
-        if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] != total:
-            return f"it does not rise from 0 to the {total} frames written"
-        return None
+        return offsets_out_of_shape(self.offsets, self.group["frames"].shape[0])
 
     def _refuse_offsets(self, why: str) -> None:
-        from sergen.errors import SergenError
-        from sergen.store.layout import rebuild_command
-
-        raise SergenError(f"the offsets array of {self._store()} was edited since sergen wrote it: {why}",
-                          where=self.path, fix=f"rebuild the store with {rebuild_command(*self._store().split('/', 1))}")
+        refuse_edited_offsets(self.path, why)
 
     def _store(self) -> str:
         return "/".join(self.path.rstrip("/").split("/")[-2:]).removesuffix(".zarr")

@@ -23,6 +23,7 @@ def _edit_offsets(store, change) -> np.ndarray:
     (lambda o: o.__setitem__([1, 2], o[[2, 1]]), "it does not rise from 0 to the "),
     (lambda o: o.__setitem__(-1, o[-1] + 5), "it does not rise from 0 to the "),  # past the frames: was an IndexError
     (lambda o: o.__setitem__(-1, o[-1] - 3), "it does not rise from 0 to the "),
+    (lambda o: o.__setitem__(-1, o[-1] + 10**9), "it does not rise from 0 to the "),  # sized a 238 GiB bank first
 ])
 def test_edited_offsets_met_by_a_bank_build_name_the_rebuild_not_a_repair(store, monkeypatch, edit, why):
     from sergen.experiments.data import store_bank
@@ -37,5 +38,8 @@ def test_edited_offsets_met_by_a_bank_build_name_the_rebuild_not_a_repair(store,
         assert f"written at frames {original[1]}–{original[2]}, now {offsets[1]}–{offsets[2]})" in exc.value.what
     assert exc.value.fix == "rebuild the store with `sergen extract --model melspec --corpus emodb --overwrite`"
     assert "--repair" not in exc.value.fix
+    if "rise" in why:  # refused before a bank is sized from them: no bank file begun
+        banks = store.parent.parent / ".banks"
+        assert not banks.exists() or not list(banks.iterdir())
     report = verify_store(store)  # verify agrees: a repair is refused, the rebuild named
     assert not report.ok and "offsets array" in " ".join(report.blocking) and "--overwrite" in " ".join(report.blocking)
