@@ -107,3 +107,18 @@ def test_a_users_file_in_a_store_is_named_once_by_sergen_not_by_zarrs_raw_warnin
     both = " ".join((done.stdout + done.stderr).split())
     assert "1 file(s) in the store that sergen did not write (e.g. NOTES.txt): not read, never deleted" in both
     assert "ZarrUserWarning" not in both and "not recognized as a component" not in both, both
+
+
+def test_a_multi_store_overwrite_refuses_before_rebuilding_any_store(cli, private_ws):
+    """``extract --corpus all --overwrite`` rebuilt nine stores, then refused the tenth (a user's file inside):
+    its fix, "rerun the same command", rebuilt the nine again."""
+    store = emodb_store(private_ws)
+    before = (store / "frames" / "zarr.json").stat().st_mtime_ns
+    cli("extract", "--model", "melspec", "--corpus", "emodb", "--view", "eq")
+    view = store.parent / "emodb@eq.zarr"
+    (view / "notes.txt").write_text("mine")
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--view", "eq", "--overwrite")
+    flat = " ".join(text.split())
+    assert code == 2 and "the store folder holds 1 file(s) sergen did not write (notes.txt)" in flat, text
+    assert "written this run" not in flat  # the clean store, first in the list, was not rebuilt
+    assert (store / "frames" / "zarr.json").stat().st_mtime_ns == before and (view / "notes.txt").exists()

@@ -118,6 +118,8 @@ def extract(
         preflight(model, name, device=device, weights=weights, corpus_root=root, batch_seconds=batch_seconds,
                   view=one_view, scheduler=scheduler, extractor_options=options or None, workers=workers,
                   workers_mode=workers_mode, replicas=replicas)
+    for name, one_view in jobs:  # a store any job would rebuild: its folder must hold sergen's files only
+        refuse_rebuilding_foreign(model, name, one_view, overwrite)
     failed = False
     for name, one_view in jobs:
         with disk_full_said(model, name, one_view, overwrite):
@@ -155,6 +157,22 @@ def extract(
                                   highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+def refuse_rebuilding_foreign(model: str, corpus: str, view: str | None, overwrite: bool) -> None:
+    """Refuse, before any job of the command runs, a store that its job would rebuild (``--overwrite``, or a
+    folder without sergen's root record) while it holds files sergen did not write: ``extract`` refuses them
+    too, but only when it reaches that store, after the stores before it were rebuilt."""
+    from sergen.augment import VIEWS
+    from sergen.config import data_dir
+    from sergen.extractors import canonical_model
+    from sergen.store.layout import store_path
+    from sergen.store.location import leftover_problem, refuse_foreign_files
+
+    name = corpus + (f"@{VIEWS.canonical(view)}" if view else "")  # corpus: resolved by resolve_corpora
+    path = store_path(canonical_model(model), name, data_dir("stores"))
+    if path.is_dir() and not path.is_symlink() and (overwrite or leftover_problem(path)):
+        refuse_foreign_files(path)
 
 
 @contextlib.contextmanager
