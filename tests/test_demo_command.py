@@ -86,7 +86,6 @@ def test_demo_runs_the_whole_pipeline_in_its_own_workspace(tmp_path, monkeypatch
     (["--out", "."], "is not a demo workspace sergen made (no SERGEN_DEMO_WORKSPACE.json) and holds corpora, home, "
                      "manifests, reports, results …; the demo writes only into its own folder, so nothing was written"),
     (["--out", "sergen.toml"], "the demo's folder is a file"),
-    (["--scale", "20"], "--scale must be a number from 0.01 to 10, not 20.0"),
     (["--seeds", "0,x"], "--seeds must be whole numbers separated by commas, not '0,x'"),
     (["--seeds", "-1"], "--seeds must be whole numbers ≥ 0, not [-1]"),
     (["--models", "nosuchmodel"], "unknown model 'nosuchmodel'"),
@@ -98,6 +97,15 @@ def test_bad_demo_arguments_are_refused_before_anything_is_written(tmp_path, mon
     result = CliRunner().invoke(app, ["demo", *args])
     assert isinstance(result.exception, SergenError), result.output
     assert what in result.exception.what
+    assert digest(tmp_path) == before
+
+
+def test_a_demo_scale_out_of_range_is_a_usage_error_naming_the_bound(tmp_path, monkeypatch):
+    before = sentinel_workspace(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["demo", "--scale", "20"])
+    assert result.exit_code == 2
+    assert "20.0 is out of range: give a scale from 0.01 to 10" in " ".join(result.output.replace("│", " ").split())
     assert digest(tmp_path) == before
 
 
