@@ -17,7 +17,7 @@ from sergen.experiments import mapped_pages
 from sergen.experiments.bank_cache import (bank_in_ram, bank_name, cache_dir, ensure_bank_file, open_bank,
                                            threshold_bytes)
 from sergen.store.digests import FrameCheck, require_offsets_in_shape
-from sergen.store.layout import rebuild_command, repair_command
+from sergen.store.layout import rebuild_command, repair_command, store_names
 from sergen.experiments.store_index import (index_of, layer_columns, opened, single_layer_error,  # noqa: F401
                                             store_index, store_ref)
 from sergen.paths import stores_root_key  # noqa: F401  (where experiments and tests have imported it from)
@@ -106,7 +106,7 @@ def _stream_blocks(data, block_frames: int = 1 << 13):
         try:
             rows = frames[lo:hi]
         except (RuntimeError, ValueError, OSError) as exc:  # a chunk file whose bytes do not decode
-            model, name = Path(data.path).parent.name, Path(data.path).name.removesuffix(".zarr")
+            model, name = store_names(data.path)
             raise SergenError(f"frames {lo}–{hi} of {data.path} cannot be read ({type(exc).__name__}: {exc}); "
                               "a frame chunk file is corrupt", where=data.path,
                               fix=f"repair it: {repair_command(model, name)} rewrites exactly the utterances it "

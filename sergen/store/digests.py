@@ -400,11 +400,10 @@ def offsets_out_of_shape(offsets: np.ndarray, total: int) -> str | None:
 
 def refuse_edited_offsets(path: str, why: str) -> None:
     from sergen.errors import SergenError
-    from sergen.store.layout import rebuild_command
 
-    model, name = Path(str(path)).parent.name, Path(str(path)).name.removesuffix(".zarr")
+    model, name = layout.store_names(path)
     raise SergenError(f"the offsets array of {model}/{name} was edited since sergen wrote it: {why}",
-                      where=str(path), fix=f"rebuild the store with {rebuild_command(model, name)}")
+                      where=str(path), fix=f"rebuild the store with {layout.rebuild_command(model, name)}")
 
 
 def require_offsets_in_shape(path: str) -> None:
@@ -425,9 +424,9 @@ class FrameCheck:
         self.group = zarr.open_group(path, mode="r")
         self.offsets = self.group["offsets"][:]
         self.digests = self.group[DIGEST_ARRAY][:] if has_digests(self.group) else None
-        broken = self._offsets_out_of_shape()
+        broken = offsets_out_of_shape(self.offsets, self.group["frames"].shape[0])
         if broken:  # reading by them would cut frames past the array's end or across utterances
-            self._refuse_offsets(broken)
+            refuse_edited_offsets(path, broken)
 
     def non_finite(self, lo: int, rows: np.ndarray) -> None:
         """Refuse rows ``lo …`` holding NaN or Inf (a bank build calls it only when its float64 running sums,
@@ -448,33 +447,25 @@ class FrameCheck:
             wrong = digest_mismatches(self.group, self.offsets, lo, rows, self.digests)
             if len(wrong):
                 self.non_finite(lo, rows)  # NaN written into frames: named as such, the more useful answer
-                moved = self._edited_offsets(wrong)
+                moved = self._moved_edges(wrong)
                 if moved:  # the frames are as written, cut at other places: a repair would be refused
-                    self._refuse_offsets(moved)
+                    refuse_edited_offsets(self.path, moved)
                 raise SergenError(f"the frames of {self._named(wrong)} of {self._store()} differ from what was "
                                   "written (digest mismatch: a chunk file was swapped, replaced or edited)",
                                   where=self.path, fix=self._fix())
 
-    def _edited_offsets(self, wrong: np.ndarray) -> str | None:
+    def _moved_edges(self, wrong: np.ndarray) -> str | None:
         """Why the utterances ``wrong`` fail their digests when it is the offsets, not the frames, that changed
-        (as ``stores verify`` tells them apart), else None: only then is rewriting those utterances the mend."""
-        offsets, frames = self.offsets, self.group["frames"]
-        broken = self._offsets_out_of_shape()
-        if broken:
-            return broken
-        moved = moved_boundaries(frames, offsets, self.digests, wrong)
+        (as ``stores verify`` tells them apart), else None: only then is rewriting those utterances the mend.
+        Offsets out of shape were refused when the check was made."""
+        offsets = self.offsets
+        moved = moved_boundaries(self.group["frames"], offsets, self.digests, wrong)
         if not moved:
             return None
         ids = self.group["utt"]["utt_id"][:].tolist()
         u, a, b = moved[0]
         return (f"{len(moved)} utterance(s) no longer start or end where they were written (e.g. {ids[u]}: "
                 f"written at frames {a}–{b}, now {int(offsets[u])}–{int(offsets[u + 1])})")
-
-    def _offsets_out_of_shape(self) -> str | None:
-        return offsets_out_of_shape(self.offsets, self.group["frames"].shape[0])
-
-    def _refuse_offsets(self, why: str) -> None:
-        refuse_edited_offsets(self.path, why)
 
     def _store(self) -> str:
         return "/".join(self.path.rstrip("/").split("/")[-2:]).removesuffix(".zarr")

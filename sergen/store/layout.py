@@ -45,6 +45,12 @@ def store_path(model: str, corpus: str, root: str | Path):
     return join(root, model, f"{corpus}.zarr")
 
 
+def store_names(path) -> tuple[str, str]:
+    """(model, store name) of a store path: ``store_path``'s inverse (``<root>/<model>/<name>.zarr``)."""
+    parts = str(path).rstrip("/").split("/")
+    return parts[-2], parts[-1].removesuffix(".zarr")
+
+
 def extract_command(model: str, name: str, overwrite: bool = False, ticks: bool = True) -> str:
     """The command that writes store ``name`` (``corpus`` or ``corpus@view``) of ``model``: a view is its own
     ``--view`` flag, never ``--corpus corpus@view`` (which extract refuses). In backticks unless ``ticks`` is

@@ -19,7 +19,7 @@ import zarr
 from sergen.errors import SergenError
 from sergen.store.location import check_readable_root, check_store_slot, glob_names, leftover_problem
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command,
-                                 repair_command, store_path)
+                                 repair_command, store_names, store_path)
 from sergen.audio_digest import require_same_audio
 from sergen.store.digests import digest_layout_problem, placement_problem, shape_problem
 from sergen.store.verify import STORE_READ_ERRORS, require_chunks, unreadable_store
@@ -36,7 +36,7 @@ def store_attrs(path: Path) -> dict:
     except (FileNotFoundError, zarr.errors.GroupNotFoundError):
         return {}
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a zarr.json not JSON, or not Zarr's (null)
-        model, name = Path(str(path)).parent.name, Path(str(path)).name.removesuffix(".zarr")
+        model, name = store_names(path)
         raise SergenError(f"the store's metadata cannot be read ({type(exc).__name__}: {str(exc)[:80]})",
                           where=str(Path(str(path)) / "zarr.json") if "://" not in str(path) else str(path),
                           fix=f"rebuild the store with {rebuild_command(model, name)}, or move it out of the stores "

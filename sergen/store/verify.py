@@ -18,10 +18,10 @@ from zarr.core.sync import sync
 from sergen.errors import SergenError
 from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, chunk_file_problems, chunk_key, digest_layout_problem,
                                   digest_mismatches, foreign_chunk_slots, has_digests, placement_problem,
-                                  moved_boundaries, shape_problem, stats_mismatches)
+                                  moved_boundaries, offsets_out_of_shape, shape_problem, stats_mismatches)
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PADDED, PENDING, WRITTEN, extract_command,
-                                 rebuild_command)
+                                 rebuild_command, store_names)
 from sergen.store.location import OWN_KEY, WRITE_TEMPORARY, is_remote, leftover_problem
 from sergen.store.repair import RepairPlan, checksum_failures, chunk_owners
 
@@ -284,11 +284,6 @@ def unreadable_arrays(group: zarr.Group) -> list[str]:
     return found
 
 
-def _model_and_name(path) -> tuple[str, str]:
-    parts = str(path).rstrip("/").split("/")
-    return parts[-2], parts[-1].removesuffix(".zarr")
-
-
 STATUS_CODES = (PENDING, WRITTEN, PADDED, FAILED)
 
 STORE_READ_ERRORS = (ValueError, KeyError, RuntimeError, TypeError, AttributeError)
@@ -299,7 +294,7 @@ short or corrupted (``JSONDecodeError`` is a ``ValueError``; a checksum that doe
 
 def unreadable_store(path, exc: Exception) -> SergenError:
     """The error for a store whose metadata or small arrays no longer decode: only a rebuild restores it."""
-    model, name = _model_and_name(path)
+    model, name = store_names(path)
     return SergenError(f"store {model}/{name} is damaged: one of its files cannot be read ({type(exc).__name__}: "
                        f"{str(exc)[:100]}): a metadata or small-array file was corrupted or cut short since sergen "
                        "wrote it", where=str(path), fix=f"rebuild it: {rebuild_command(model, name)}")
@@ -326,7 +321,7 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
     report = VerifyReport(path)
     leftovers = leftover_problem(path)
     if leftovers:
-        model, name = Path(path).parent.name, Path(path).name.removesuffix(".zarr")
+        model, name = store_names(path)
         report.block(f"not a usable store: {leftovers}; rerun {extract_command(model, name)}, which clears "
                      "the folder and rebuilds it")
         return report
@@ -334,7 +329,7 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         group = zarr.open_group(str(path), mode="r")
         attrs = dict(group.attrs["sergen"])
     except Exception as exc:  # noqa: BLE001 - a zarr.json that is not Zarr's, or not sergen's
-        model, name = Path(str(path)).parent.name, Path(str(path)).name.removesuffix(".zarr")
+        model, name = store_names(path)
         report.block(f"not a sergen store ({type(exc).__name__}: {str(exc)[:80]}): move it out of the "
                      f"stores folder, or rebuild it with {rebuild_command(model, name)}")
         return report
@@ -352,7 +347,7 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
     unreadable = unreadable_arrays(group)
     if unreadable:
         for problem in unreadable:
-            report.block(f"{problem}: rebuild the store with {rebuild_command(*_model_and_name(path))}")
+            report.block(f"{problem}: rebuild the store with {rebuild_command(*store_names(path))}")
         return report
     offsets = group["offsets"][:]
     ids = np.asarray(group["utt"]["utt_id"][:].tolist(), dtype=object)
@@ -370,9 +365,9 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         else:
             report.block(problem)
 
-    rebuild = rebuild_command(*_model_and_name(path))
+    rebuild = rebuild_command(*store_names(path))
     total = attrs.get("n_frames", frames.shape[0])  # a frames shape edited in its metadata: shape_problem below
-    if offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] != total:
+    if offsets_out_of_shape(offsets, total):
         steps = np.flatnonzero(np.diff(offsets) <= 0)
         at = f", first at {ids[steps[0]]}" if len(steps) and steps[0] < len(ids) else ""
         report.block(f"the offsets array is damaged: it does not rise from 0 to the {total} frames written{at} "
@@ -420,7 +415,7 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
                     else f"utterances {chunk * rows}–{min((chunk + 1) * rows, len(ids))}")
             flag(f"{'frame' if name == 'frames' else name} chunk {chunk} ({span}) fails its checksum (its bytes "
                  "changed since sergen wrote it)", owners, repairable=True)
-    model, name = _model_and_name(path)
+    model, name = store_names(path)
     rebuild = rebuild_command(model, name)
     moved = placement_problem(attrs, model, name)
     if moved:
