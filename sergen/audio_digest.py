@@ -79,17 +79,6 @@ def audio_array_specs(n_utt: int) -> dict[str, tuple[dict, np.ndarray | None]]:
     return specs
 
 
-def create_audio_arrays(group: zarr.Group, n_utt: int) -> None:
-    """The ``audio`` group of ``audio_array_specs`` added to an existing group, one array at a time."""
-    from sergen.store.layout import CHUNK_KEYS
-
-    audio = group.create_group(GROUP)
-    for name, (spec, values) in audio_array_specs(n_utt).items():
-        array = audio.create_array(name, chunk_key_encoding=CHUNK_KEYS, **spec)
-        if values is not None:
-            array[:] = values
-
-
 def has_audio_digests(group: zarr.Group) -> bool:
     return GROUP in group.group_keys()
 

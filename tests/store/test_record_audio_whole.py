@@ -5,7 +5,17 @@ import numpy as np
 import soundfile as sf
 import zarr
 
-from sergen.audio_digest import GROUP, create_audio_arrays, file_digest, record_audio
+from sergen.audio_digest import GROUP, audio_array_specs, file_digest, record_audio
+from sergen.store.layout import CHUNK_KEYS
+
+
+def create_audio_arrays(group: zarr.Group, n_utt: int) -> None:
+    """The ``audio`` group a new store starts with (``audio_array_specs``), alone in ``group``."""
+    audio = group.create_group(GROUP)
+    for name, (spec, values) in audio_array_specs(n_utt).items():
+        array = audio.create_array(name, chunk_key_encoding=CHUNK_KEYS, **spec)
+        if values is not None:
+            array[:] = values
 
 
 def test_all_rows_at_once_equal_two_halves(tmp_path):
