@@ -206,12 +206,12 @@ def _submitter(pool: Executor, mode: str, plan: pd.DataFrame, root: Path, extrac
 
 def local_windows(windows: list[tuple[int, int]], plan: pd.DataFrame, root: Path, extractor: Extractor,
                   augment: View | None, view_seed: int, batch_seconds: float, workers: int, mode: str,
-                  model_spec: tuple, copies: list[Extractor] | None = None, rows: list | None = None) -> Iterator[tuple]:
+                  model_spec: tuple, copies: list[Extractor], rows: list) -> Iterator[tuple]:
     """``(first, last, frames, codes, errors)`` of each window, in order, with the next windows' work under
     way. ``model_spec`` (name, device, weights, options as sorted pairs) rebuilds the extractor in a
     worker. ``copies``: model copies (one per device and replica; ``sergen.extract_devices``) that embed
-    windows side by side, for a model that runs in this process. ``rows``: the plan's rows, if made already."""
-    rows = rows if rows is not None else list(plan.itertuples(index=False))
+    windows side by side, for a model that runs in this process. ``rows``: the plan's rows, made once by the
+    caller (``extract`` reads them too)."""
     whole = embeds_in_workers(extractor)
     pinned = contextlib.ExitStack()
     if mode == "threads" and whole:
