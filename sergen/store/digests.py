@@ -310,7 +310,11 @@ def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
     or None. Without this, deleting ``frame_crc32c`` or ``audio/`` would silently turn the store into one from
     before digests, whose swapped chunks and edited audio go unseen."""
     from sergen.audio_digest import GROUP as AUDIO, has_audio_digests
+    from sergen.store.record import record_problem
 
+    edited = record_problem(group, attrs)  # first: a deleted ``digests`` entry would switch the checks below off
+    if edited:
+        return edited
     made_with, n_utts = attrs.get("digests") or [], attrs.get("n_utts")
     arrays = []
     if "stats" in made_with:
