@@ -70,23 +70,8 @@ def column_crcs(values: np.ndarray) -> np.ndarray:
     return np.fromiter((google_crc32c.value(row.tobytes()) for row in rows), np.int64, len(values))
 
 
-def column_digest_specs(columns: dict[str, np.ndarray]) -> dict[str, tuple[dict, np.ndarray]]:
-    """The arrays of group ``utt_crc32c`` of a new store, one per ``utt/`` column with its values' CRCs:
-    {name: (``create_array`` keywords, values)} (``store.writer.create_store``)."""
-    from sergen.store.digests import NO_DIGEST, checked_codecs
-
-    specs = {}
-    for name, values in columns.items():
-        n = len(values)
-        specs[name] = (dict(shape=(n,), chunks=(max(n, 1),), dtype="int64", fill_value=NO_DIGEST,
-                            compressors=checked_codecs(zarr.codecs.ZstdCodec()), dimension_names=("utt",)),
-                       column_crcs(values))
-    return specs
-
-
-def record_problem(group: zarr.Group, attrs: dict) -> str | None:
-    """Why a store's attributes or an array's metadata are not what sergen wrote (missing, edited, or of a
-    type it never writes), or None. Cheap: attributes and metadata only, no chunk read."""
+def attribute_problem(group: zarr.Group, attrs: dict) -> str | None:
+    """Why a store's ``sergen`` attributes are not what sergen wrote, or None (array metadata: not looked at)."""
     made_with = attrs.get("digests")
     if made_with is not None and not isinstance(made_with, list):
         return f"its attribute sergen.digests holds {made_with!r}, not the list sergen writes (zarr.json was edited)"
@@ -105,17 +90,30 @@ def record_problem(group: zarr.Group, attrs: dict) -> str | None:
             return (f"its attribute sergen.digests does not list {kind!r}, though its {node} digests are there "
                     "(zarr.json was edited: without the entry they would go unchecked)")
     if RECORD in made_with:
-        return _edited_record(group, attrs)
-    if "frames" in made_with:  # made with digests, so with checksums: a codec list without one was edited
-        from sergen.store.digests import BLOSC_ARRAYS
+        return _edited_attributes(attrs)
+    return None
 
-        for name in BLOSC_ARRAYS:
+
+def metadata_problem(group: zarr.Group, attrs: dict, checksummed: tuple[str, ...] = ()) -> str | None:
+    """Why an array's metadata (its ``zarr.json``) is not what sergen wrote, or None. ``checksummed``: arrays every
+    store made with frame digests wrote with a crc32c codec (what a store without metadata digests is held to)."""
+    made_with = attrs.get("digests") if isinstance(attrs.get("digests"), list) else []
+    if RECORD in made_with:
+        return _edited_metadata(group, attrs)
+    if "frames" in made_with:  # made with digests, so with checksums: a codec list without one was edited
+        for name in checksummed:
             array = _node(group, name)
             if isinstance(array, zarr.Array) and not any(type(c).__name__ == "Crc32cCodec"
                                                          for c in array.metadata.codecs):
                 return (f"the metadata of its {name} array ({name}/zarr.json) was edited: its codecs lack the "
                         "crc32c checksum sergen writes")
     return None
+
+
+def present_array(group: zarr.Group, name: str) -> zarr.Array | None:
+    """The array ``name`` where it is there and its metadata reads, else None."""
+    node = _node(group, name)
+    return node if isinstance(node, zarr.Array) else None
 
 
 def _node(group: zarr.Group, name: str):
@@ -127,11 +125,11 @@ def _node(group: zarr.Group, name: str):
         return None
 
 
-def _edited_record(group: zarr.Group, attrs: dict) -> str | None:
-    """Against the digests of attributes and array metadata written at creation."""
-    recorded, arrays = attrs.get(RECORD_ATTR), attrs.get(ARRAYS_ATTR)
-    for key, found in ((RECORD_ATTR, recorded), (ARRAYS_ATTR, arrays)):
-        if not isinstance(found, dict):
+def _edited_attributes(attrs: dict) -> str | None:
+    """Against the digests of attributes written at creation."""
+    recorded = attrs.get(RECORD_ATTR)
+    for key in (RECORD_ATTR, ARRAYS_ATTR):
+        if not isinstance(attrs.get(key), dict):
             return f"its attribute sergen.{key} is missing (zarr.json was edited)"
     for key, crc in recorded.items():
         if key not in attrs:
@@ -141,6 +139,14 @@ def _edited_record(group: zarr.Group, attrs: dict) -> str | None:
     for key in ALWAYS:
         if key not in recorded:
             return f"its record of attributes (sergen.{RECORD_ATTR}) lacks {key} (zarr.json was edited)"
+    return None
+
+
+def _edited_metadata(group: zarr.Group, attrs: dict) -> str | None:
+    """Against the digests of array metadata written at creation."""
+    arrays = attrs.get(ARRAYS_ATTR)
+    if not isinstance(arrays, dict):
+        return f"its attribute sergen.{ARRAYS_ATTR} is missing (zarr.json was edited)"
     for name, crc in arrays.items():
         array = _node(group, name)
         if not isinstance(array, zarr.Array):

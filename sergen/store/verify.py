@@ -18,12 +18,13 @@ from zarr.core.sync import sync
 from sergen.errors import SergenError
 from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, chunk_file_problems, chunk_key, digest_layout_problem,
                                   digest_mismatches, foreign_chunk_slots, has_digests, placement_problem,
-                                  moved_boundaries, offsets_out_of_shape, shape_problem, stats_mismatches)
+                                  moved_boundaries, offsets_out_of_shape, read_failure, record_problem, shape_problem,
+                                  stats_mismatches)
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PADDED, PENDING, WRITTEN, extract_command,
                                  rebuild_command, store_names)
 from sergen.store.location import OWN_KEY, WRITE_TEMPORARY, is_remote, leftover_problem
-from sergen.store.record import RECORD, column_edits, record_problem
+from sergen.store.record import RECORD, column_edits
 from sergen.store.repair import RepairPlan, checksum_failures, chunk_owners
 
 PER_UTTERANCE = ("mean", "std")
@@ -260,15 +261,6 @@ def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
         where=str(where),
         fix=f"rerun {extract_command(model, corpus)} to rewrite them "
             f"(`sergen stores verify {model} {corpus}` lists every problem)")
-
-
-def read_failure(exc: Exception) -> str:
-    """Why an array's file did not decode, in words: Zarr's checksum message quotes raw bytes, which say
-    nothing to a reader; its meaning does."""
-    text = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
-    if "checksum" in text.lower():
-        return "its chunk file fails its checksum: its bytes changed since sergen wrote it"
-    return text[:100]
 
 
 def unreadable_arrays(group: zarr.Group) -> list[str]:

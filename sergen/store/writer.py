@@ -22,8 +22,8 @@ from zarr.core.sync import sync
 
 from sergen.audio_digest import GROUP as AUDIO_GROUP, audio_array_specs
 from sergen.store import layout, record
-from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, digest_array_specs,
-                                  record_chunk_bytes, row_crcs, utterance_crcs)
+from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, column_digest_specs,
+                                  digest_array_specs, record_chunk_bytes, row_crcs, utterance_crcs)
 from sergen.store.frame_chunks import FrameChunks
 from sergen.store.half_cast import cast_into
 from sergen.store.location import remove
@@ -46,7 +46,7 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
                   digests=["frames", "stats", "audio", record.COLUMNS, record.RECORD])
     columns = column_arrays(plan)
     nodes = {"": store_arrays(offsets, dim, dtype, chunk), "utt": columns, AUDIO_GROUP: audio_array_specs(n_utt),
-             record.COLUMN_DIGESTS: record.column_digest_specs({name: values for name, (_, values) in columns.items()})}
+             record.COLUMN_DIGESTS: column_digest_specs({name: values for name, (_, values) in columns.items()})}
     return zarr.Group(sync(_lay_out(str(path), nodes, made)))
 
 

@@ -11,7 +11,8 @@ import zarr
 import sergen
 from sergen.errors import SergenError
 from sergen.extract import extract
-from sergen.store.record import ARRAYS_ATTR, COLUMN_DIGESTS, RECORD, RECORD_ATTR, column_edits, record_problem
+from sergen.store.digests import record_problem
+from sergen.store.record import ARRAYS_ATTR, COLUMN_DIGESTS, RECORD, RECORD_ATTR, column_edits
 from sergen.store.verify import verify_store
 from tests.store.test_integrity import clean, store  # noqa: F401 - fixtures: a melspec EmoDB store, a copy per test
 from tests.test_bad_input import cli  # noqa: F401 - the in-process CLI fixture
