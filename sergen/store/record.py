@@ -10,8 +10,9 @@ the rebuild, the only mend: the values that were edited are not kept anywhere el
 
 What is kept, all written by ``create_store`` (nothing of it changes after creation):
 
-- ``record_crc32c`` (an attribute): {attribute: CRC-32C of its value as JSON}, for every attribute set at
-  creation (``MUTABLE`` ones change as the store is written, and are checked for their type instead);
+- ``record_crc32c`` (an attribute): {attribute: CRC-32C of its value as JSON}, for the attributes set at
+  creation (not ``NOT_DIGESTED``: those a writer changes, checked for their type instead; the shape, checked
+  against the arrays);
 - ``arrays_crc32c`` (an attribute): {array: CRC-32C of its metadata as Zarr reads it};
 - ``utt_crc32c/<column>`` arrays: the CRC-32C of each utterance's value of ``utt/<column>``, so an edit is
   named with its first row.
@@ -33,9 +34,13 @@ COLUMNS = "utt"  # the ``digests`` entry of stores that keep ``utt_crc32c``
 COLUMN_DIGESTS = "utt_crc32c"
 MUTABLE = ("complete", "failures", "digests", "n_failed", "finished", RECORD_ATTR, ARRAYS_ATTR)
 """Attributes a writer changes after creation (completeness, failures, the digests made): not digested."""
-ALWAYS = ("model", "corpus", "weights", "sample_rate", "frame_rate", "settings", "format", "dim", "dtype", "n_utts",
-          "n_frames", "created", "initialised")
-"""Attributes every store sergen made carries (since its first layout): a store without one was edited."""
+NOT_DIGESTED = (*MUTABLE, "dim", "n_utts", "n_frames", "created")
+"""Not digested either: the shape a store records, checked against its arrays' shapes instead
+(``digests.shape_problem``), and its creation time, which only keys caches (a new one rebuilds a bank)."""
+ALWAYS = ("format", "dim", "dtype", "n_utts", "n_frames", "chunk_frames", "created", "initialised")
+"""Attributes every store sergen made carries (``create_store`` has written them since its first layout): a store
+without one was edited. Those the extractor gives (model, corpus, rates, settings, weights) are in the record's
+digests of stores made since them."""
 DIGEST_KINDS = {"frame_crc32c": "frames", "stats_crc32c": "stats", "audio": "audio", COLUMN_DIGESTS: COLUMNS}
 """The ``digests`` entry each digest node implies: a node present whose entry is gone means an edited record."""
 
@@ -53,7 +58,7 @@ def value_crc(value) -> int:
 
 def record_digests(record: dict) -> dict[str, int]:
     """``record_crc32c`` of a new store's attributes."""
-    return {key: value_crc(value) for key, value in record.items() if key not in MUTABLE}
+    return {key: value_crc(value) for key, value in record.items() if key not in NOT_DIGESTED}
 
 
 def metadata_crc(array: zarr.Array) -> int:
@@ -136,9 +141,6 @@ def _edited_attributes(attrs: dict) -> str | None:
             return f"its attribute sergen.{key} is missing (zarr.json was edited)"
         if value_crc(attrs[key]) != crc:
             return (f"its attribute sergen.{key} was edited since sergen wrote it (now {json.dumps(attrs[key])[:60]})")
-    for key in ALWAYS:
-        if key not in recorded:
-            return f"its record of attributes (sergen.{RECORD_ATTR}) lacks {key} (zarr.json was edited)"
     return None
 
 

@@ -95,7 +95,8 @@ def test_a_deleted_digests_attribute_no_longer_switches_the_digest_checks_off(st
         f"are there (zarr.json was edited: without the entry they would go unchecked); rebuild it with {REBUILD}"]
 
 
-@pytest.mark.parametrize("attr, value, shown", [("dim", 64, "now 64"), ("frame_rate", 50.0, "now 50.0"),
+@pytest.mark.parametrize("attr, value, shown", [("frame_rate", 50.0, "now 50.0"), ("sample_rate", 8000, "now 8000"),
+                                                ("settings", {"n_mels": 64}, 'now {"n_mels": 64}'),
                                                 ("model", "egemaps", 'now "egemaps"')])
 def test_an_edited_attribute_is_named_and_refused_by_extract_and_open_store(store, attr, value, shown):
     _edit_attrs(store, lambda a: a.__setitem__(attr, value))
@@ -106,6 +107,17 @@ def test_an_edited_attribute_is_named_and_refused_by_extract_and_open_store(stor
     with pytest.raises(SergenError) as exc:
         sergen.open_store("melspec", "emodb")
     assert "damaged" in exc.value.what or "does not belong here" in exc.value.what
+
+
+@pytest.mark.parametrize("attr, value, shown", [("dim", 64, "its frames array has shape (9277, 128), but the store "
+                                                             "records dim 64"),
+                                                ("n_frames", 9000, "its frames array has 9277 rows, but the store "
+                                                                   "records 9000 frames")])
+def test_an_edited_shape_attribute_is_named_against_the_arrays(store, attr, value, shown):
+    frames = zarr.open_group(str(store), mode="r")["frames"].shape
+    _edit_attrs(store, lambda a: a.__setitem__(attr, value))
+    assert verify_store(store).problems[0] == (f"the store is damaged: {shown.replace('9277', str(frames[0]))}; "
+                                               f"rebuild it with {REBUILD}")
 
 
 def test_a_mutable_attribute_of_another_type_is_named(store):
