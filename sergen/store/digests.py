@@ -336,8 +336,9 @@ def shape_problem(attrs: dict, frames_shape: tuple, n_offsets: int) -> str | Non
 
 def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
     """Why the digests a store was made with (``attrs["digests"]``) are missing or do not fit its utterances, or
-    its record (attributes, array metadata: ``store.record``) was edited, or None. Without this, deleting ``frame_crc32c`` or ``audio/`` would silently turn the store into one from
-    before digests, whose swapped chunks and edited audio go unseen."""
+    its record (attributes, array metadata: ``store.record``) was edited, or None. Without this, deleting
+    ``frame_crc32c`` or ``audio/`` would silently turn the store into one from before digests, whose swapped
+    chunks and edited audio go unseen."""
     from sergen.audio_digest import GROUP as AUDIO, has_audio_digests
     from sergen.store.record import attribute_problem, metadata_problem
 
