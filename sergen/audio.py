@@ -14,6 +14,7 @@ import soundfile as sf
 import soxr
 
 from sergen.audio_containers import ContainerError, decode_container, is_container
+from sergen.audio_cut import cut_short_compressed
 from sergen.audio_wav import cut_in_header, cut_short, read_pcm16
 
 
@@ -35,6 +36,7 @@ class AudioError(Exception):
 def read_info(path: str | Path) -> AudioInfo:
     """Length, rate and channels from the file header alone (a container's length by decoding it once)."""
     if is_container(path):
+        _refuse_cut_short(path)  # FFmpeg decodes an MP3 or Ogg file cut short without a word, at its shorter length
         data, rate = _decode_container(path)
         return AudioInfo(data.shape[0], rate, data.shape[1])
     try:
@@ -48,10 +50,20 @@ def read_info(path: str | Path) -> AudioInfo:
 
 
 def _refuse_cut_short(path: str | Path) -> None:
+    """A WAV, FLAC, Ogg or MP3 file shorter than its header declares (``audio_wav``, ``audio_cut``): refused by
+    name, never read at the length that is there nor left to its decoder's words at extraction."""
     cut = cut_short(str(path))
     if cut:
         raise AudioError(f"audio file cut short: its header declares {cut[0]:,} samples, the file holds {cut[1]:,} "
                          f"(truncated, or still being copied): {path}; restore the whole file from the corpus's source")
+    why = cut_short_compressed(str(path))
+    if why:
+        raise AudioError(_cut_compressed(path, why))
+
+
+def _cut_compressed(path: str | Path, why: str) -> str:
+    return (f"audio file cut short: {why} (truncated, or still being copied): {path}; restore the whole file from "
+            "the corpus's source")
 
 
 def resampled_length(num_samples: int, rate_in: int, rate_out: int) -> int:
@@ -76,6 +88,9 @@ def file_problem(path: str | Path) -> str | None:
                 "or rerun `sergen manifest` to list the corpus as it is now)")
     if os.path.isfile(path) and not os.access(path, os.R_OK):
         return f"audio file not readable: {path} (permission denied)"
+    why = cut_short_compressed(str(path))
+    if why:
+        return _cut_compressed(path, why)
     held = cut_in_header(str(path))
     if held == 0:
         return f"audio file is empty (0 bytes): {path}; restore the whole file from the corpus's source"
@@ -83,6 +98,18 @@ def file_problem(path: str | Path) -> str | None:
         return (f"audio file cut short inside its WAV header: it ends after {held} bytes, before its data chunk "
                 f"(truncated, or still being copied): {path}; restore the whole file from the corpus's source")
     return None
+
+
+def _words(exc: Exception) -> str:
+    """A decoder's own message, on one line: quoted after sergen's sentence, never in its place."""
+    return " ".join(f"{exc.__class__.__name__}: {exc}".split())[:160]
+
+
+def undecodable(path: str | Path, exc: Exception) -> str:
+    """Why a file whose header read could not be decoded, in words, with the decoder's own as a detail."""
+    return (f"cannot decode the audio file {path}: its samples are damaged, or the file changed since its manifest "
+            f"was written (the decoder, libsndfile, says: {_words(exc)}); restore the whole file from the corpus's "
+            "source, or rerun `sergen manifest` to list the corpus as it is now")
 
 
 def _decode_container(path: str | Path) -> tuple[np.ndarray, int]:
@@ -122,7 +149,7 @@ def load_audio(path: str | Path, target_rate: int, offset: int = 0, frames: int 
         except AudioError:
             raise
         except Exception as exc:
-            raise AudioError(file_problem(path) or f"cannot decode audio ({exc.__class__.__name__}: {exc})") from None
+            raise AudioError(file_problem(path) or undecodable(path, exc)) from None
         _refuse_cut_short(path)  # soundfile reads what is there without a word
     if data.shape[0] == 0:  # a file cut inside its header reads as empty: named as cut, as read_info names it
         raise AudioError(file_problem(path) or "audio file holds no samples")

@@ -56,6 +56,35 @@ def digest_array_specs(n_utt: int) -> dict[str, dict]:
                               compressors=zstd, dimension_names=("utt", "summary"))}
 
 
+def column_digest_specs(columns: dict[str, np.ndarray]) -> dict[str, tuple[dict, np.ndarray]]:
+    """The arrays of group ``utt_crc32c`` of a new store (``store.record``), one per ``utt/`` column with the CRCs
+    of its values: {name: (``create_array`` keywords, values)} (``store.writer.create_store``)."""
+    from sergen.store.record import column_crcs
+
+    specs = {}
+    for name, values in columns.items():
+        n = len(values)
+        specs[name] = (dict(shape=(n,), chunks=(max(n, 1),), dtype="int64", fill_value=NO_DIGEST,
+                            compressors=checked_codecs(zarr.codecs.ZstdCodec()), dimension_names=("utt",)),
+                       column_crcs(values))
+    return specs
+
+
+def record_problem(group: zarr.Group, attrs: dict) -> str | None:
+    """Why a store's attributes or an array's metadata are not what sergen wrote (missing, edited, or of a type
+    it never writes: ``store.record``), or None. Cheap: attributes and metadata only, no chunk read. An array
+    whose shape disagrees with the attributes is named as such (``shape_problem``: the more telling words)."""
+    from sergen.store.record import attribute_problem, metadata_problem, present_array
+
+    edited = attribute_problem(group, attrs)
+    if edited:
+        return edited
+    frames, offsets = present_array(group, "frames"), present_array(group, "offsets")
+    if frames is not None and offsets is not None:
+        edited = shape_problem(attrs, frames.shape, offsets.shape[0])
+    return edited or metadata_problem(group, attrs, BLOSC_ARRAYS)
+
+
 def checked_codecs(codec) -> tuple:
     """``codec`` followed by Zarr v3's ``crc32c``: a chunk whose bytes changed or were cut is refused by its
     checksum before it reaches the decompressor."""
@@ -306,11 +335,16 @@ def shape_problem(attrs: dict, frames_shape: tuple, n_offsets: int) -> str | Non
 
 
 def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
-    """Why the digests a store was made with (``attrs["digests"]``) are missing or do not fit its utterances,
-    or None. Without this, deleting ``frame_crc32c`` or ``audio/`` would silently turn the store into one from
-    before digests, whose swapped chunks and edited audio go unseen."""
+    """Why the digests a store was made with (``attrs["digests"]``) are missing or do not fit its utterances, or
+    its record (attributes, array metadata: ``store.record``) was edited, or None. Without this, deleting
+    ``frame_crc32c`` or ``audio/`` would silently turn the store into one from before digests, whose swapped
+    chunks and edited audio go unseen."""
     from sergen.audio_digest import GROUP as AUDIO, has_audio_digests
+    from sergen.store.record import attribute_problem, metadata_problem
 
+    edited = attribute_problem(group, attrs)  # first: a deleted ``digests`` entry would switch the checks below off
+    if edited:
+        return edited
     made_with, n_utts = attrs.get("digests") or [], attrs.get("n_utts")
     arrays = []
     if "stats" in made_with:
@@ -348,9 +382,17 @@ def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
         try:
             array[:]
         except Exception as exc:  # noqa: BLE001 - whatever the codec raises (a checksum that does not match, …)
-            return (f"its {name} cannot be read ({type(exc).__name__}: {str(exc)[:60]}): its file was corrupted "
-                    "or cut short since sergen wrote it")
-    return None
+            return f"its {name} cannot be read ({read_failure(exc)})"
+    return metadata_problem(group, attrs, BLOSC_ARRAYS)  # last: the checks above name what changed more precisely
+
+
+def read_failure(exc: Exception) -> str:
+    """Why an array's file did not decode, in words: Zarr's checksum message quotes raw bytes, which say
+    nothing to a reader; its meaning does."""
+    text = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
+    if "checksum" in text.lower():
+        return "its chunk file fails its checksum: its bytes changed since sergen wrote it"
+    return text[:100]
 
 
 MAX_BOUNDARY_SEARCH_ROWS = 1 << 16  # frames read again to look for moved boundaries; beyond: judged as frames

@@ -22,6 +22,7 @@ from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PENDING, ex
                                  repair_command, store_names, store_path)
 from sergen.audio_digest import require_same_audio
 from sergen.store.digests import digest_layout_problem, placement_problem, shape_problem
+from sergen.store.record import column_edits
 from sergen.store.verify import STORE_READ_ERRORS, require_chunks, unreadable_store
 
 if TYPE_CHECKING:  # ``StoreRef`` in annotations is ``sergen.store.ref``'s, which imports this module, not back
@@ -221,6 +222,11 @@ def _open_store(store: StoreRef, allow_incomplete: bool, include_failed: bool, c
     frames = da.from_zarr(group["frames"])
     meta = {col: ("utt", np.asarray(read(f"utt/{col}").tolist(), dtype=object)) for col in META_COLUMNS}
     meta.update({col: ("utt", read(f"utt/{col}")) for col in NUMERIC_META})
+    edits = column_edits(group, {col: values for col, (_, values) in meta.items()})  # the values just read
+    if edits:
+        raise SergenError(f"store {model}/{corpus} is damaged: {edits[0]}", where=str(store.path),
+                          fix=f"rebuild it with {rebuild_command(model, corpus)} (the values written are kept "
+                              "nowhere else)")
     status = read("status")
     ds = xr.Dataset(
         data_vars={

@@ -18,11 +18,13 @@ from zarr.core.sync import sync
 from sergen.errors import SergenError
 from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, chunk_file_problems, chunk_key, digest_layout_problem,
                                   digest_mismatches, foreign_chunk_slots, has_digests, placement_problem,
-                                  moved_boundaries, offsets_out_of_shape, shape_problem, stats_mismatches)
+                                  moved_boundaries, offsets_out_of_shape, read_failure, record_problem, shape_problem,
+                                  stats_mismatches)
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PADDED, PENDING, WRITTEN, extract_command,
                                  rebuild_command, store_names)
 from sergen.store.location import OWN_KEY, WRITE_TEMPORARY, is_remote, leftover_problem
+from sergen.store.record import RECORD, column_edits
 from sergen.store.repair import RepairPlan, checksum_failures, chunk_owners
 
 PER_UTTERANCE = ("mean", "std")
@@ -261,15 +263,6 @@ def require_chunks(group: zarr.Group, model: str, corpus: str, where) -> None:
             f"(`sergen stores verify {model} {corpus}` lists every problem)")
 
 
-def read_failure(exc: Exception) -> str:
-    """Why an array's file did not decode, in words: Zarr's checksum message quotes raw bytes, which say
-    nothing to a reader; its meaning does."""
-    text = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
-    if "checksum" in text.lower():
-        return "its chunk file fails its checksum: its bytes changed since sergen wrote it"
-    return text[:100]
-
-
 def unreadable_arrays(group: zarr.Group) -> list[str]:
     """Every array a reader opens whose metadata or (per-utterance columns, read whole) values no longer
     decode: what ``probe`` would refuse, named by ``verify`` too."""
@@ -295,9 +288,9 @@ short or corrupted (``JSONDecodeError`` is a ``ValueError``; a checksum that doe
 def unreadable_store(path, exc: Exception) -> SergenError:
     """The error for a store whose metadata or small arrays no longer decode: only a rebuild restores it."""
     model, name = store_names(path)
-    return SergenError(f"store {model}/{name} is damaged: one of its files cannot be read ({type(exc).__name__}: "
-                       f"{str(exc)[:100]}): a metadata or small-array file was corrupted or cut short since sergen "
-                       "wrote it", where=str(path), fix=f"rebuild it: {rebuild_command(model, name)}")
+    return SergenError(f"store {model}/{name} is damaged: one of its files cannot be read ({read_failure(exc)}): a "
+                       "metadata or small-array file was corrupted or cut short since sergen wrote it", where=str(path),
+                       fix=f"rebuild it: {rebuild_command(model, name)}")
 
 
 def verify_store(path: str | Path, manifest_sha256: str | None = None, audio_sha256: str | None = None,
@@ -332,6 +325,10 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         model, name = store_names(path)
         report.block(f"not a sergen store ({type(exc).__name__}: {str(exc)[:80]}): move it out of the "
                      f"stores folder, or rebuild it with {rebuild_command(model, name)}")
+        return report
+    edited = record_problem(group, attrs)  # before anything is read by the metadata and attributes it names
+    if edited:
+        report.block(f"the store is damaged: {edited}; rebuild it with {rebuild_command(*store_names(path))}")
         return report
     present = stored_keys(group)
     damage = chunk_damage(group, present)
@@ -426,8 +423,13 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
     if damaged:
         report.block(f"the store is damaged: {damaged}; rebuild it with {rebuild}")
         return report
-    # a summary chunk that fails its checksum is named above and rewritten whole: not decoded here
-    edited = stats_mismatches(group) if not (corrupt.get("mean") or corrupt.get("std")) else []
+    for edit in column_edits(group):
+        report.block(f"{edit}: the utt/ columns are the store's record of what it holds, and the values written "
+                     f"are kept nowhere else: rebuild it with {rebuild}")
+    # a summary chunk that fails its checksum, or is cut short, is named above and rewritten whole: not decoded here
+    summaries_damaged = (corrupt.get("mean") or corrupt.get("std")
+                         or any(name in PER_UTTERANCE for name, _, _ in damage.cut_chunks))
+    edited = stats_mismatches(group) if not summaries_damaged else []
     if len(edited):
         report.beyond_extract = True
         flag("mean/std summaries differ from what was written (digest mismatch: the arrays were edited)", edited,
@@ -450,6 +452,9 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
     if not has_digests(group):
         report.notes.append("made before frame digests: swapped or replaced chunk files cannot be detected "
                             "(`sergen extract ... --overwrite` adds them)")
+    elif RECORD not in (attrs.get("digests") or []):
+        report.notes.append("made before record digests: an edit to its utt/ columns, attributes or array metadata "
+                            "is found only where it breaks a check (`sergen extract ... --overwrite` adds them)")
     digests = group[DIGEST_ARRAY][:] if has_digests(group) else None
     skip = {chunk for name, chunk, _ in damage.cut_chunks if name == "frames"}
     skip |= {chunk for chunk, _ in corrupt.get("frames", [])}  # named above; never handed to the decompressor

@@ -21,9 +21,9 @@ import zarr.api.asynchronous
 from zarr.core.sync import sync
 
 from sergen.audio_digest import GROUP as AUDIO_GROUP, audio_array_specs
-from sergen.store import layout
-from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, digest_array_specs,
-                                  record_chunk_bytes, row_crcs, utterance_crcs)
+from sergen.store import layout, record
+from sergen.store.digests import (DIGEST_ARRAY, LEDGER, STATS_ARRAY, checked_codecs, column_digest_specs,
+                                  digest_array_specs, record_chunk_bytes, row_crcs, utterance_crcs)
 from sergen.store.frame_chunks import FrameChunks
 from sergen.store.half_cast import cast_into
 from sergen.store.location import remove
@@ -40,12 +40,14 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
     n_utt = len(plan)
     offsets = np.concatenate([[0], np.cumsum(plan["n_frames"].to_numpy(np.int64))])
     chunk = frame_chunk_rows(dim)
-    record = dict(attrs, format=FORMAT_VERSION, dim=dim, dtype=dtype, n_utts=n_utt, n_frames=int(offsets[-1]),
+    made = dict(attrs, format=FORMAT_VERSION, dim=dim, dtype=dtype, n_utts=n_utt, n_frames=int(offsets[-1]),
                   chunk_frames=chunk, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  complete=False, failures={}, initialised=True, digests=["frames", "stats", "audio"])
-    nodes = {"": store_arrays(offsets, dim, dtype, chunk), "utt": column_arrays(plan),
-             AUDIO_GROUP: audio_array_specs(n_utt)}
-    return zarr.Group(sync(_lay_out(str(path), nodes, record)))
+                  complete=False, failures={}, initialised=True,
+                  digests=["frames", "stats", "audio", record.COLUMNS, record.RECORD])
+    columns = column_arrays(plan)
+    nodes = {"": store_arrays(offsets, dim, dtype, chunk), "utt": columns, AUDIO_GROUP: audio_array_specs(n_utt),
+             record.COLUMN_DIGESTS: column_digest_specs({name: values for name, (_, values) in columns.items()})}
+    return zarr.Group(sync(_lay_out(str(path), nodes, made)))
 
 
 def store_arrays(offsets: np.ndarray, dim: int, dtype: str, chunk: int) -> dict[str, tuple[dict, np.ndarray | None]]:
@@ -79,15 +81,18 @@ def column_arrays(plan: pd.DataFrame) -> dict[str, tuple[dict, np.ndarray]]:
                         dimension_names=("utt",)), values) for name, values in columns.items()}
 
 
-async def _lay_out(path: str, nodes: dict[str, dict[str, tuple[dict, np.ndarray | None]]], record: dict):
+async def _lay_out(path: str, nodes: dict[str, dict[str, tuple[dict, np.ndarray | None]]], attrs: dict):
     """Every group and array of a new store created, and the values it starts with written, side by side in one
     call to Zarr's event loop: one call per array cost a store's creation about as much as a small corpus's
     frames (issue 22). The ``sergen`` attributes (``initialised``) are written last, once everything else is:
-    a store killed before that is made again."""
+    a store killed before that is made again. Beside them, the digests of every attribute and array metadata
+    (``store.record``): what ``stores verify`` checks the store's record against."""
     root = await zarr.api.asynchronous.open_group(store=path, mode="w", zarr_format=3)
+    metadata: dict[str, int] = {}
 
     async def array(parent, name: str, spec: dict, values: np.ndarray | None) -> None:
         made = await parent.create_array(name, chunk_key_encoding=layout.CHUNK_KEYS, **spec)
+        metadata[f"{parent.path}/{name}".strip("/")] = record.metadata_crc(made)
         if values is not None:
             await made.setitem(slice(None), values)
 
@@ -96,7 +101,9 @@ async def _lay_out(path: str, nodes: dict[str, dict[str, tuple[dict, np.ndarray 
         await _all(array(parent, key, spec, values) for key, (spec, values) in arrays.items())
 
     await _all(node(name, arrays) for name, arrays in nodes.items())
-    await root.update_attributes({"sergen": record})
+    written = dict(attrs, **{record.RECORD_ATTR: record.record_digests(attrs),
+                             record.ARRAYS_ATTR: dict(sorted(metadata.items()))})
+    await root.update_attributes({"sergen": written})
     return root
 
 

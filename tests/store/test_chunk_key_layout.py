@@ -16,6 +16,7 @@ import zarr
 from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, STATS_ARRAY, checked_codecs, chunk_key,
                                   digest_array_specs)
 from sergen.store.layout import META_COLUMNS, NUMERIC_META, frame_chunk_rows, frame_codec
+from sergen.store.record import ARRAYS_ATTR, COLUMN_DIGESTS, COLUMNS, NOT_DIGESTED, RECORD, RECORD_ATTR
 from sergen.store.writer import FORMAT_VERSION, create_store
 from tests.chunk_files import OLD_CHUNK_KEYS, chunk_file, old_layout  # noqa: F401 (fixture)
 
@@ -84,8 +85,12 @@ def test_same_arrays_metadata_and_values_as_before_but_flat_chunk_keys(tmp_path)
     new = create_store(tmp_path / "new.zarr", plan, {"model": "m"}, 128)
     old = previous_create_store(tmp_path / "old.zarr", plan, {"model": "m"}, 128)
     new_arrays, old_arrays = arrays_of(new), arrays_of(old)
+    # what came after issue 22: the utt/ column digests (``store.record``), one array per column
+    added = {name for name in new_arrays if name.startswith(f"{COLUMN_DIGESTS}/")}
+    assert added == {f"{COLUMN_DIGESTS}/{col}" for col in (*META_COLUMNS, *NUMERIC_META)}
+    new_arrays = {name: array for name, array in new_arrays.items() if name not in added}
     assert sorted(new_arrays) == sorted(old_arrays) and len(new_arrays) == 19
-    assert sorted(name for name, _ in new.groups()) == ["audio", "utt"]
+    assert sorted(name for name, _ in new.groups()) == ["audio", "utt", COLUMN_DIGESTS]
     for name, array in new_arrays.items():
         was = old_arrays[name]
         assert described(array) == described(was), name
@@ -95,10 +100,14 @@ def test_same_arrays_metadata_and_values_as_before_but_flat_chunk_keys(tmp_path)
         assert array.metadata.chunk_key_encoding.to_dict()["configuration"]["separator"] == "."
         assert was.metadata.chunk_key_encoding.to_dict()["configuration"]["separator"] == "/"
     mine, theirs = dict(new.attrs["sergen"]), dict(old.attrs["sergen"])
+    assert mine.pop("digests") == [*theirs.pop("digests"), COLUMNS, RECORD]  # and the record's digests:
+    assert set(mine.pop(RECORD_ATTR)) == set(theirs) - set(NOT_DIGESTED)
+    assert set(mine.pop(ARRAYS_ATTR)) == set(arrays_of(new))
     assert mine.pop("created")[:10] == theirs.pop("created")[:10] and mine == theirs
     assert mine["initialised"] is True and mine["n_frames"] == int(plan["n_frames"].sum())
     # the same chunk files, each named flat: offsets, the utt columns, audio/sha256 are written at creation
-    made = sorted(str(p.relative_to(tmp_path / "new.zarr")) for p in (tmp_path / "new.zarr").rglob("c*") if p.is_file())
+    made = sorted(str(p.relative_to(tmp_path / "new.zarr")) for p in (tmp_path / "new.zarr").rglob("c*")
+                  if p.is_file() and not str(p.relative_to(tmp_path / "new.zarr")).startswith(COLUMN_DIGESTS))
     before = sorted(str(p.relative_to(tmp_path / "old.zarr")) for p in (tmp_path / "old.zarr").rglob("*")
                     if p.is_file() and "/c/" in f"/{p.relative_to(tmp_path / 'old.zarr')}")
     assert made == sorted(b.replace("c/0/0", "c.0.0").replace("c/0", "c.0") for b in before) and len(made) == 8

@@ -1,0 +1,130 @@
+"""Compressed audio files cut short (a truncated copy, a download stopped midway), found from their header and
+tail without decoding the whole file; ``audio_wav.cut_short`` does the same for WAV.
+
+Why: libsndfile takes a FLAC file's length from its header (STREAMINFO) and only fails, in its own words, when
+extraction decodes past the cut; FFmpeg decodes an MP3 or Ogg file cut short without a word, at its shorter
+length. Each check here reads a few kilobytes:
+
+- FLAC: the header's sample count, then a seek to its last samples and a read of them (libsndfile seeks by
+  bisection: a few blocks read); a file cut short fails there.
+- Ogg (Vorbis, Opus): the last page must be whole and carry the end-of-stream flag, which every encoder sets
+  on the stream's last page.
+- MP3: only where the file has a Xing/Info (or VBRI) header, which records the stream's length in bytes (LAME
+  and FFmpeg write one); the file must hold that many. An MP3 without one records no length anywhere: a cut at
+  a frame boundary cannot be told from a shorter recording.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+TAIL_BYTES = 1 << 16  # the end of an Ogg file read for its last page (pages are at most 65,307 bytes)
+
+
+def cut_short_compressed(path: str) -> str | None:
+    """Why a FLAC, Ogg or MP3 file is cut short (what its header declares, the file's size), else None (not one
+    of those, whole, or not readable: its decoder names that)."""
+    ext = os.path.splitext(path)[1].lower()
+    check = {".flac": flac_cut, ".ogg": ogg_cut, ".opus": ogg_cut, ".oga": ogg_cut, ".mp3": mp3_cut}.get(ext)
+    if check is None:
+        return None
+    try:
+        return check(path)
+    except OSError:
+        return None
+
+
+def _size(path: str) -> int:
+    return os.stat(path).st_size
+
+
+def flac_cut(path: str) -> str | None:
+    import soundfile as sf
+
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"fLaC":
+            return None
+    try:
+        f = sf.SoundFile(path)
+    except Exception:  # noqa: BLE001 - a header that does not read: the caller's decoder names it
+        return None
+    with f:
+        frames = f.frames
+        if frames <= 0:
+            return None
+        tail = min(frames, 64)
+        try:
+            f.seek(frames - tail)
+            got = len(f.read(tail, dtype="int16"))
+        except Exception:  # noqa: BLE001 - libsndfile's error on a seek or read past the cut
+            got = -1
+    if got == tail:
+        return None
+    return (f"its header declares {frames:,} samples, but the file ({_size(path):,} bytes) ends before the last of "
+            "them")
+
+
+def ogg_cut(path: str) -> str | None:
+    size = _size(path)
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"OggS":
+            return None
+        fh.seek(max(0, size - TAIL_BYTES))
+        tail = fh.read()
+    at = tail.rfind(b"OggS")
+    while at >= 0:
+        if at + 27 <= len(tail) and tail[at + 4] == 0:  # a page header (version 0), not "OggS" inside audio data
+            break
+        at = tail.rfind(b"OggS", 0, at)
+    if at < 0:
+        return f"no whole Ogg page in its last {len(tail):,} bytes (the file holds {size:,} bytes)"
+    segments = tail[at + 26]
+    if at + 27 + segments > len(tail):
+        return f"its last Ogg page is cut inside its header (the file holds {size:,} bytes)"
+    body = sum(tail[at + 27:at + 27 + segments])
+    if at + 27 + segments + body > len(tail):
+        return (f"its last Ogg page is cut: it declares {body:,} bytes, {len(tail) - at - 27 - segments:,} are there "
+                f"(the file holds {size:,} bytes)")
+    if not tail[at + 5] & 0x04:
+        return f"its last Ogg page does not end the stream (no end-of-stream flag; the file holds {size:,} bytes)"
+    return None
+
+
+def _id3_size(head: bytes) -> int:
+    """Bytes of an ID3v2 tag at the start of an MP3 file (0 where none)."""
+    if len(head) < 10 or head[:3] != b"ID3":
+        return 0
+    size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+    return 10 + size + (10 if head[5] & 0x10 else 0)  # a footer, where flagged
+
+
+def mp3_cut(path: str) -> str | None:
+    size = _size(path)
+    with open(path, "rb") as fh:
+        head = fh.read(10)
+        start = _id3_size(head)
+        fh.seek(start)
+        frame = fh.read(4096)
+    sync = 0
+    while sync + 1 < len(frame) and not (frame[sync] == 0xFF and frame[sync + 1] & 0xE0 == 0xE0):
+        sync += 1
+    frame = frame[sync:]
+    declared = None
+    for tag in (b"Xing", b"Info"):
+        at = frame.find(tag, 0, 64)
+        if at >= 0 and at + 8 <= len(frame):
+            flags = struct.unpack_from(">I", frame, at + 4)[0]
+            field = at + 8 + (4 if flags & 1 else 0)  # the frame count comes first, where flagged
+            if flags & 2 and field + 4 <= len(frame):
+                declared = struct.unpack_from(">I", frame, field)[0]
+            break
+    at = frame.find(b"VBRI", 0, 64)
+    if declared is None and at >= 0 and at + 14 <= len(frame):
+        declared = struct.unpack_from(">I", frame, at + 10)[0]
+    if not declared:
+        return None  # no length recorded anywhere: a cut cannot be told from a shorter recording
+    held = size - start - sync
+    if held >= declared:
+        return None
+    return f"its Xing/Info header declares {declared:,} bytes of audio, the file holds {max(held, 0):,}"

@@ -1,0 +1,117 @@
+"""Compressed audio cut short (hostile pass, stop 35): a FLAC file cut short passed ``sergen manifest`` at its
+header's length, then failed at extraction in libsndfile's words alone; an MP3 or Ogg file cut short was
+accepted at its shorter length. Now each is named at manifest time, with what its header declares and its size."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sergen.audio import AudioError, load_audio, read_info
+from sergen.audio_cut import cut_short_compressed
+
+SAMPLES = 48000
+
+
+def _tone() -> np.ndarray:
+    return (0.3 * np.sin(np.arange(SAMPLES) / 10)).astype(np.float32)
+
+
+def _encode(path: Path, codec: str, rate: int) -> Path:
+    """An MP3 or Ogg file as FFmpeg writes it (through PyAV, which sergen decodes with)."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(_tone()[None, :], format="flt", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    return path
+
+
+def _cut(path: Path, fraction: float = 0.6) -> int:
+    raw = path.read_bytes()
+    path.write_bytes(raw[:int(len(raw) * fraction)])
+    return int(len(raw) * fraction)
+
+
+@pytest.fixture
+def flac(tmp_path) -> Path:
+    path = tmp_path / "a.flac"
+    sf.write(path, _tone(), 16000, format="FLAC")
+    return path
+
+
+def test_a_whole_flac_file_is_read_as_before(flac):
+    assert cut_short_compressed(str(flac)) is None
+    info = read_info(flac)
+    assert (info.num_samples, info.sample_rate) == (SAMPLES, 16000)
+    np.testing.assert_array_equal(load_audio(flac, 16000), sf.read(flac, dtype="float32")[0])
+
+
+def test_a_flac_file_cut_short_is_named_at_manifest_time_with_its_size(flac):
+    size = _cut(flac)
+    with pytest.raises(AudioError) as exc:
+        read_info(flac)
+    assert str(exc.value) == (f"audio file cut short: its header declares {SAMPLES:,} samples, but the file "
+                              f"({size:,} bytes) ends before the last of them (truncated, or still being copied): "
+                              f"{flac}; restore the whole file from the corpus's source")
+
+
+def test_a_flac_file_cut_after_its_manifest_is_named_at_extraction_in_words(flac):
+    _cut(flac)
+    with pytest.raises(AudioError) as exc:
+        load_audio(flac, 16000)
+    assert str(exc.value).startswith("audio file cut short: its header declares 48,000 samples")
+    assert "LibsndfileError" not in str(exc.value)
+
+
+def test_other_decode_failures_lead_with_sergen_words_not_libsndfiles(tmp_path, monkeypatch):
+    import sergen.audio as audio
+
+    flac = tmp_path / "a.flac"
+    sf.write(flac, _tone(), 16000, format="FLAC")
+    monkeypatch.setattr(audio, "cut_short_compressed", lambda path: None)  # a damage the tail check cannot see
+    _cut(flac)
+    with pytest.raises(AudioError) as exc:
+        load_audio(flac, 16000)
+    assert str(exc.value).startswith(f"cannot decode the audio file {flac}: its samples are damaged, or the file "
+                                     "changed since its manifest was written (the decoder, libsndfile, says: ")
+    assert str(exc.value).endswith("rerun `sergen manifest` to list the corpus as it is now")
+
+
+@pytest.mark.parametrize("name, codec, rate, why", [
+    ("a.mp3", "libmp3lame", 16000, "its Xing/Info header declares "),
+    ("a.opus", "libopus", 48000, "its last Ogg page is cut"),
+])
+def test_mp3_and_ogg_files_cut_short_are_named_not_read_shorter(tmp_path, name, codec, rate, why):
+    path = _encode(tmp_path / name, codec, rate)
+    whole = read_info(path).num_samples
+    assert cut_short_compressed(str(path)) is None and whole >= SAMPLES
+    _cut(path)
+    with pytest.raises(AudioError) as exc:
+        read_info(path)
+    assert str(exc.value).startswith(f"audio file cut short: {why}") and str(path) in str(exc.value)
+
+
+def test_an_ogg_file_cut_at_a_page_boundary_lacks_its_end_of_stream_flag(tmp_path):
+    path = _encode(tmp_path / "a.opus", "libopus", 48000)
+    raw = path.read_bytes()
+    last = raw.rfind(b"OggS")
+    path.write_bytes(raw[:last])  # whole pages only, the last one gone
+    assert cut_short_compressed(str(path)).startswith("its last Ogg page does not end the stream")
+
+
+def test_an_mp3_file_without_a_length_header_is_not_judged(tmp_path):
+    """No Xing/Info/VBRI header: the stream's length is recorded nowhere, so a cut cannot be told (said so)."""
+    path = _encode(tmp_path / "a.mp3", "libmp3lame", 16000)
+    raw = bytearray(path.read_bytes())
+    for tag in (b"Xing", b"Info"):
+        at = raw.find(tag)
+        if at >= 0:
+            raw[at:at + 4] = b"XXXX"
+    path.write_bytes(bytes(raw))
+    assert cut_short_compressed(str(path)) is None
