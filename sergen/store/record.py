@@ -23,6 +23,7 @@ before, plus the attributes every sergen store has carried since the first (``AL
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import google_crc32c
 import numpy as np
@@ -61,9 +62,20 @@ def record_digests(record: dict) -> dict[str, int]:
     return {key: value_crc(value) for key, value in record.items() if key not in NOT_DIGESTED}
 
 
-def metadata_crc(array: zarr.Array) -> int:
-    """CRC-32C of an array's metadata (shape, dtype, chunks, codecs, fill value, …) as Zarr reads it."""
-    return value_crc(array.metadata.to_dict())
+def metadata_crc(array) -> int:
+    """CRC-32C of an array's metadata (shape, dtype, chunks, codecs, fill value, …) as its ``zarr.json`` holds it,
+    parsed (keys sorted): what sergen wrote, whichever Zarr version reads it later (Zarr's in-memory form of the
+    metadata may gain fields from one version to the next, which would call every store edited). A store that is
+    not on a local disk: the metadata as Zarr reads it. ``array``: a Zarr array, or the asynchronous one
+    ``create_store`` makes."""
+    store_path = array.store_path
+    root = getattr(store_path.store, "root", None)
+    if root is None:
+        return value_crc(array.metadata.to_dict())
+    try:
+        return value_crc(json.loads((Path(root) / store_path.path / "zarr.json").read_bytes()))
+    except (OSError, ValueError):  # gone or cut since it was opened: never equal to a recorded digest
+        return -1
 
 
 def column_crcs(values: np.ndarray) -> np.ndarray:
