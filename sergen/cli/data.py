@@ -98,16 +98,15 @@ def demo_data(
     Replaces only demo corpora sergen made before (they carry SERGEN_DEMO.json) holding only files it wrote;
     refuses any other folder."""
     from sergen.corpora.demo import make_demo
-    from sergen.corpora.demo.layouts import SMALLEST_SET_BELOW
+    from sergen.corpora.demo.layouts import smallest_set_note
 
     with err_console.status("synthesising demo corpora …") as status:
         roots = make_demo(out, seed=seed, scale=scale,
                           progress=lambda c, n: status.update(f"synthesised {c} ({n} files) …"))
     for corpus, root in roots.items():
         console.print(f"{corpus:8s} → {root}   (then: sergen manifest {corpus} --root {root})")
-    if scale < SMALLEST_SET_BELOW:
-        console.print(f"--scale {scale:g} wrote the smallest demo corpora: every scale below {SMALLEST_SET_BELOW:g} "
-                      "writes these same files (one utterance per class and speaker); a larger scale adds utterances")
+    if smallest_set_note(scale):
+        console.print(smallest_set_note(scale))
 
 
 @app.command()
