@@ -173,6 +173,18 @@ def leftover_problem(path) -> str | None:
     return None  # another shape (null, a list, other attributes): the readers name it as unreadable metadata
 
 
+def damaged_views(model: str, corpus: str, root) -> list[tuple[str, str]]:
+    """(view store name, why) for each augmented-view folder beside a corpus's clean store (``<corpus>@<view>``)
+    that ``leftover_problem`` finds unusable. The view listing keeps complete views only, so without this a view
+    whose root record is gone would be passed over as if it were never extracted (its clean twin is named)."""
+    damaged = []
+    for _, name in sorted(glob_names(root, f"{model}/{corpus}@*.zarr")):
+        problem = leftover_problem(join(root, model, f"{name}.zarr"))
+        if problem:
+            damaged.append((name, problem))
+    return damaged
+
+
 def not_stores(root) -> list[Path]:
     """Files in a local stores folder named like a store (``<model>/<corpus>.zarr``): ``glob_names`` leaves them
     out (a file is no store), and ``stores ls`` names them rather than stay silent about what blocks a store."""
