@@ -53,3 +53,22 @@ def test_a_view_store_without_its_root_record_is_named_as_damaged(cli, private_w
     assert "rerun `sergen extract --model melspec --corpus emodb --view pink-noise`, which clears the folder" in text
     if root_json:
         assert NO_RECORD in text
+
+
+def test_a_shortened_manifest_is_named_by_the_probe_and_recorded(cli, private_ws):
+    """Rows deleted from the manifest a store was written from: ``stores verify`` named it, ``probe`` ran quietly
+    on the utterances left. It still runs (deleting rows may be meant), but names them, and the record counts them."""
+    import json
+
+    import pandas as pd
+
+    manifest = private_ws / "manifests/emodb.csv"
+    table = pd.read_csv(manifest)
+    table.iloc[:-11].to_csv(manifest, index=False)
+    first_gone = sorted(table["utt_id"].iloc[-11:])[0]
+    code, text = cli("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb,ravdess", "--json")
+    assert code == 0, text
+    why = f"in the store, not in the manifest (e.g. {first_gone}; `sergen manifest emodb` writes it whole again)"
+    assert f"emodb: {why} (11)" in text, text
+    record = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    assert record["left_out"]["emodb"] == {why: 11} and "ravdess" not in record["left_out"]
