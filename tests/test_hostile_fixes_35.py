@@ -72,3 +72,87 @@ def test_a_shortened_manifest_is_named_by_the_probe_and_recorded(cli, private_ws
     assert f"emodb: {why} (11)" in text, text
     record = json.loads(text[text.index("{"):text.rindex("}") + 1])
     assert record["left_out"]["emodb"] == {why: 11} and "ravdess" not in record["left_out"]
+
+
+def test_a_corpus_listed_twice_or_in_another_case_is_extracted_once_and_said(cli, private_ws, monkeypatch):
+    """``--corpus ravdess,ravdess`` ran ravdess twice; ``--corpus RAVDESS`` was taken silently."""
+    import sergen.extract
+
+    called, real = [], sergen.extract.extract
+    monkeypatch.setattr(sergen.extract, "extract", lambda model, corpus, **k: called.append(corpus) or
+                        real(model, corpus, **k))
+    code, text = cli("extract", "--model", "melspec", "--corpus", "ravdess,RAVDESS,Ravdess")
+    assert code == 0 and text.count("melspec/ravdess: already complete") == 1, text
+    assert "note: --corpus RAVDESS read as ravdess" in text and "note: --corpus Ravdess read as ravdess" in text
+    assert "note: --corpus lists ravdess more than once: each is run once" in text, text
+    assert called == ["ravdess"], (called, text)
+
+
+@pytest.mark.parametrize("args, notes", [
+    (["probe", "--model", "MelSpec", "--train", "EMODB", "--test", "emodb,EMODB"],
+     ["--model MelSpec read as melspec", "--train EMODB read as emodb", "--test EMODB read as emodb",
+      "--test lists emodb more than once: each is run once"]),
+    (["grid", "--models", "melspec,MELSPEC", "--train", "Emodb", "--test", "emodb", "--heads", "linear,Linear"],
+     ["--models lists melspec more than once", "--train Emodb read as emodb", "--heads Linear read as linear",
+      "--heads lists linear more than once"]),
+    (["analyze", "fragmentation", "--model", "melspec", "--corpora", "EMODB,ravdess,emodb"],
+     ["--corpora EMODB read as emodb", "--corpora lists emodb more than once"]),
+])
+def test_every_list_option_reads_names_in_any_case_once_with_a_note(cli, monkeypatch, args, notes):
+    """One rule, in the one place lists are parsed (``validate.comma_list``): the command sees canonical names,
+    each once. Stopped right after parsing, so nothing runs."""
+    import sergen.cli.validate as check
+
+    seen = {}
+    real = check.listed_once
+
+    def spy(parts, flag, canonical=None):
+        seen[flag] = kept = real(parts, flag, canonical)
+        return kept
+
+    monkeypatch.setattr(check, "listed_once", spy)
+    code, text = cli(*args)
+    for note in notes:
+        assert f"note: {note}" in text, (note, text)
+    for flag, kept in seen.items():
+        assert len(kept) == len(set(kept)) and all(k == k.lower() for k in kept), (flag, kept)
+
+
+def test_extract_views_are_read_once_in_their_own_spelling(cli, private_ws, monkeypatch):
+    import sergen.extract
+
+    called, real = [], sergen.extract.extract
+    monkeypatch.setattr(sergen.extract, "extract", lambda model, corpus, view=None, **k:
+                        called.append((corpus, view)) or real(model, corpus, view=view, **k))
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--view", "EQ", "--view", "eq")
+    assert "note: --view EQ read as eq" in text and "note: --view lists eq more than once" in text, text
+    assert code == 0 and [v for _, v in called] == [None, "eq"], (called, text)
+
+
+def test_set_root_moves_a_corpus_whose_manifest_records_another_root(cli, workspace, demo_root, tmp_path):
+    """``config set-root`` wrote the config, but extraction read the root recorded beside the manifest: the old
+    files. The manifest is now rebuilt from the new root (its reader options kept); a root that is not the corpus
+    changes nothing."""
+    import json
+    import shutil
+
+    from sergen.config import configured_root
+
+    old, new, empty = tmp_path / "old/emodb", tmp_path / "new/emodb", tmp_path / "empty"
+    shutil.copytree(demo_root / "emodb", old)
+    shutil.copytree(demo_root / "emodb", new)
+    empty.mkdir()
+    assert cli("manifest", "emodb", "--root", old, "--seed", "3")[0] == 0
+    sidecar = workspace / "manifests/emodb.json"
+    before = json.loads(sidecar.read_text())
+    code, text = cli("config", "set-root", "EMODB", new)
+    assert code == 0 and "emodb root set in" in text, text
+    assert f"the emodb manifest recorded {old}: rebuilt from {new} (190 utterances, the same utterances" in text, text
+    after = json.loads(sidecar.read_text())
+    assert after["root"] == str(new) and after["options"] == before["options"] == {"seed": 3}
+    assert after["manifest_sha256"] == before["manifest_sha256"] and configured_root("emodb") == new
+    shutil.rmtree(old)  # the old files are gone: extraction reads the new root
+    assert cli("extract", "--model", "melspec", "--corpus", "emodb")[0] == 0
+    code, text = cli("config", "set-root", "emodb", empty)
+    assert code == 2 and f"the emodb manifest still records {new}, and neither it nor the config was changed" in text
+    assert json.loads(sidecar.read_text()) == after and configured_root("emodb") == new

@@ -79,7 +79,8 @@ def extract(
     batch_seconds: float = typer.Option(60.0, help="audio seconds per batch", callback=check.positive_float),
     overwrite: bool = typer.Option(False, help="rebuild the store from scratch"),
     allow_failures: bool = typer.Option(False, help="mark the store complete even if some utterances failed"),
-    view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)"),
+    view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)",
+                                   callback=check.view_list),
     view_seed: int = typer.Option(0, help="seed of the views' random parameters", callback=check.non_negative_int),
     layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large, whisper-*, hf:<id>): hidden states to store "
                                                        "side by side, e.g. 6,12,18,24",
