@@ -156,3 +156,67 @@ def test_set_root_moves_a_corpus_whose_manifest_records_another_root(cli, worksp
     code, text = cli("config", "set-root", "emodb", empty)
     assert code == 2 and f"the emodb manifest still records {new}, and neither it nor the config was changed" in text
     assert json.loads(sidecar.read_text()) == after and configured_root("emodb") == new
+
+
+@pytest.mark.parametrize("fails_in", ["fill", "meta"])
+def test_a_failed_bank_build_leaves_no_partial_file(tmp_path, monkeypatch, fails_in):
+    """A bank build that failed (a damaged chunk met while filling it, an interrupt) left its ``.partial.npy``
+    in the cache until the next run of the same bank."""
+    import numpy as np
+
+    from sergen.experiments import bank_cache
+
+    def fill(writer):
+        writer.write("prefix", 0, np.ones((2, 4), np.float32))
+        if fails_in == "fill":
+            raise SergenError("a chunk met while building the bank is damaged")
+
+    if fails_in == "meta":
+        def savez(*a, **k):
+            raise OSError("disk went away")
+
+        monkeypatch.setattr(bank_cache.np, "savez", savez)
+    keep = tmp_path / "cache" / "mine.partial.npy"  # a file that is not this build's: left alone
+    keep.parent.mkdir()
+    keep.write_text("mine")
+    with pytest.raises((SergenError, OSError)):
+        bank_cache.ensure_bank_file(tmp_path / "cache", "m-s-layerlast", "m-s-layerlast.0123456789abcdef",
+                                    {"prefix": (10, 4)}, {"lengths": np.arange(3)}, fill)
+    left = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert left == (["m-s-layerlast.0123456789abcdef.lock", "mine.partial.npy"] if fails_in == "fill" else
+                    ["m-s-layerlast.0123456789abcdef.lock", "m-s-layerlast.0123456789abcdef.prefix.npy",
+                     "mine.partial.npy"]), left
+    assert keep.read_text() == "mine"
+
+
+@pytest.mark.parametrize("content", ["{}", None])  # a user's folder shaped like a node: its metadata copied, or none
+def test_a_users_folder_shaped_like_sergens_is_never_deleted_by_a_rebuild(cli, private_ws, content):
+    """``mine/zarr.json`` and ``mine/c.0.0`` matched sergen's file names, so ``extract --overwrite`` deleted the
+    folder with the store. sergen's files are those its layout puts there; an empty folder of the user's too."""
+    from tests.test_bad_input import tree_hash
+
+    store = emodb_store(private_ws)
+    mine = store / "mine"
+    mine.mkdir()
+    (mine / "zarr.json").write_text(content or (store / "frames/zarr.json").read_text())
+    (mine / "c.0.0").write_bytes(b"mine")
+    (store / "utt" / "empty").mkdir()
+    before = tree_hash(store)
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--overwrite")
+    assert code == 2 and ("the store folder holds 3 file(s) sergen did not write (mine/c.0.0, mine/zarr.json, "
+                          "utt/empty/); rebuilding the store removes the folder, so nothing was deleted") in text, text
+    assert tree_hash(store) == before and (store / "utt" / "empty").is_dir()
+    for path in (mine, store / "utt" / "empty"):
+        __import__("shutil").rmtree(path)
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--overwrite")
+    assert code == 0 and "written this run, 0 before" in text, text  # sergen's own files, and only they, go
+
+
+def test_sergens_layout_names_every_node_of_a_store_it_wrote(private_ws):
+    from sergen.store.location import is_sergens
+
+    store = emodb_store(private_ws)
+    for entry in store.rglob("*"):
+        assert is_sergens(entry.relative_to(store).as_posix(), entry.is_dir()), entry
+    assert not is_sergens("mine/zarr.json") and not is_sergens("frames/mine/c.0.0") and not is_sergens("mine", True)
+    assert is_sergens("frames/c.3.0.0123456789abcdef0123456789abcdef.partial") and is_sergens("frames/c/3/0")
