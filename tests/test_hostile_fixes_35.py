@@ -220,3 +220,27 @@ def test_sergens_layout_names_every_node_of_a_store_it_wrote(private_ws):
         assert is_sergens(entry.relative_to(store).as_posix(), entry.is_dir()), entry
     assert not is_sergens("mine/zarr.json") and not is_sergens("frames/mine/c.0.0") and not is_sergens("mine", True)
     assert is_sergens("frames/c.3.0.0123456789abcdef0123456789abcdef.partial") and is_sergens("frames/c/3/0")
+
+
+def test_verify_says_a_repairs_extract_needs_weights_that_are_not_here(cli, private_ws, tmp_path, monkeypatch):
+    """``stores verify`` of a wavlm-large store on a machine without its weights sent the user to an ``extract``
+    that stops on the weights; the hint now says they are needed, and how to point at them."""
+    import json
+    import shutil
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    store = private_ws / "stores/wavlm-large/emodb.zarr"
+    shutil.copytree(emodb_store(private_ws), store)
+    meta = json.loads((store / "zarr.json").read_text())
+    meta["attributes"]["sergen"].update(model="wavlm-large", weights={"id": "microsoft/wavlm-large", "revision": "r1"})
+    (store / "zarr.json").write_text(json.dumps(meta))
+    (store / "frames/c.0.0").write_bytes(b"cut")
+    code, text = cli("stores", "verify", "wavlm-large", "emodb")
+    assert code == 1 and "repair: `sergen extract --model wavlm-large --corpus emodb` rewrites" in text, text
+    assert ("note: that extraction needs the wavlm-large weights (transformers WavLMModel, microsoft/wavlm-large), "
+            "which are not on this machine (neither configured nor in the local cache): point at a local copy with "
+            "`--weights PATH`, or once with `sergen config set-weights wavlm-large PATH`") in text, text
+    assert "give the checkpoint this store was made from (microsoft/wavlm-large at revision r1)" in text
+    code, text = cli("stores", "verify", "melspec", "emodb")  # no weights to need: no note
+    assert code == 0 and "weights" not in text
