@@ -28,6 +28,7 @@ from sergen.config import CONFIG_NAME, data_dir, init_workspace, load_config, se
 from sergen.console import console, err_console
 from sergen.corpora import read_corpus, write_manifest
 from sergen.corpora.demo import check_demo_folders, check_demo_options, make_demo
+from sergen.corpora.demo.layouts import smallest_set_note
 from sergen.corpora.demo.marker import is_demo_corpus
 from sergen.errors import SergenError
 
@@ -318,6 +319,8 @@ def _run_in_workspace(out: Path, scale, models, views, workers, seeds, sequence_
         with err_console.status("synthesising …") as status:
             make_demo(corpora_dir, scale=scale, workers=workers, corpora=todo,
                       progress=lambda c, n: status.update(f"synthesised {c} ({n} files) …"))
+    if smallest_set_note(scale):
+        step(smallest_set_note(scale))
     for corpus in CORPORA:
         write_manifest(read_corpus(corpus, roots[corpus]))
         set_root(corpus, roots[corpus])  # the demo's own config: `cd demo && sergen manifest emodb` works

@@ -98,16 +98,15 @@ def demo_data(
     Replaces only demo corpora sergen made before (they carry SERGEN_DEMO.json) holding only files it wrote;
     refuses any other folder."""
     from sergen.corpora.demo import make_demo
-    from sergen.corpora.demo.layouts import SMALLEST_SET_BELOW
+    from sergen.corpora.demo.layouts import smallest_set_note
 
     with err_console.status("synthesising demo corpora …") as status:
         roots = make_demo(out, seed=seed, scale=scale,
                           progress=lambda c, n: status.update(f"synthesised {c} ({n} files) …"))
     for corpus, root in roots.items():
         console.print(f"{corpus:8s} → {root}   (then: sergen manifest {corpus} --root {root})")
-    if scale < SMALLEST_SET_BELOW:
-        console.print(f"--scale {scale:g} wrote the smallest demo corpora: every scale below {SMALLEST_SET_BELOW:g} "
-                      "writes these same files (one utterance per class and speaker); a larger scale adds utterances")
+    if smallest_set_note(scale):
+        console.print(smallest_set_note(scale))
 
 
 @app.command()
@@ -118,8 +117,9 @@ def demo(
     scale: float = typer.Option(1.0, help="utterances per speaker × scale (0.01 to 10)",
                                 callback=check.demo_scale),
     models: str = typer.Option("melspec,egemaps", help="extractors to run (add cdpam-content if you have time)",
-                               callback=check.names),
-    views: str = typer.Option("pink-noise,reverb,eq,time-stretch", help="augmented views for the aug-share sweep"),
+                               callback=check.model_names),
+    views: str = typer.Option("pink-noise,reverb,eq,time-stretch", help="augmented views for the aug-share sweep",
+                              callback=check.view_names),
     seeds: str = typer.Option("0,1,2", help="training seeds of every grid cell (the report shows their spread)"),
     workers: int = typer.Option(2, callback=check.worker_count),
     sequence_heads: bool = typer.Option(True, help="also train the heads that see frames (attn, cnn) on melspec: "
@@ -131,7 +131,7 @@ def demo(
     from sergen.demo import run_demo
 
     try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        seed_list = check.listed_once([int(s) for s in seeds.split(",") if s.strip()], "--seeds")
     except ValueError:
         raise SergenError(f"--seeds must be whole numbers separated by commas, not {seeds!r}",
                           fix="e.g. --seeds 0,1,2") from None
@@ -157,15 +157,22 @@ def config_init(folder: Path = typer.Argument(Path("."), help="the workspace fol
 
 @config_app.command("set-root")
 def config_set_root(corpus: str, root: Path):
-    """Remember where a corpus lives, so later commands need no --root."""
+    """Remember where a corpus lives, so later commands need no --root. A manifest recording another root is
+    rebuilt from this one (with its reader options), so extraction reads the new root, never the old files."""
     from sergen.config import set_root
     from sergen.corpora import CORPUS_READERS
+    from sergen.corpora.root_move import rebuild_for_root
 
+    name = CORPUS_READERS.canonical(corpus)
     if not root.is_dir():
         raise SergenError(f"no folder at {root}", where=str(root.absolute()),
-                          fix=f"give the folder that holds the {corpus} corpus")
-    path = set_root(CORPUS_READERS.canonical(corpus), root)
-    console.print(f"{corpus} root set in {path}")
+                          fix=f"give the folder that holds the {name} corpus")
+    with err_console.status(f"reading {name} at its new root …"):
+        rebuilt = rebuild_for_root(name, root)  # before the config: a root it cannot read changes nothing
+    path = set_root(name, root)
+    console.print(f"{name} root set in {path}")
+    if rebuilt:
+        console.print(rebuilt, highlight=False)
 
 
 @config_app.command("set-weights")

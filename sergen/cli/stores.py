@@ -79,7 +79,8 @@ def extract(
     batch_seconds: float = typer.Option(60.0, help="audio seconds per batch", callback=check.positive_float),
     overwrite: bool = typer.Option(False, help="rebuild the store from scratch"),
     allow_failures: bool = typer.Option(False, help="mark the store complete even if some utterances failed"),
-    view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)"),
+    view: list[str] = typer.Option([], help="also store this augmented view (repeatable; `sergen views`)",
+                                   callback=check.view_list),
     view_seed: int = typer.Option(0, help="seed of the views' random parameters", callback=check.non_negative_int),
     layers: Optional[str] = typer.Option(None, help="multi-layer models (wavlm-large, whisper-*, hf:<id>): hidden states to store "
                                                        "side by side, e.g. 6,12,18,24",
@@ -375,7 +376,23 @@ def verify_one(model: str, corpus: str, root, repair: bool, named: bool = False)
     elif report.repairable:
         err_console.print(f"repair: {extract_command(model, corpus)} rewrites exactly the utterances named",
                           highlight=False)
+    if report.needs_repair or report.repairable:
+        _say_weights_needed(model, path)
     return False
+
+
+def _say_weights_needed(model: str, path) -> None:
+    """A repair's extract needs the model's weights: said where they are not here (``weights_needed``)."""
+    from sergen.cli.weights_hint import weights_needed
+    from sergen.store.reader import store_attrs
+
+    try:
+        recorded = store_attrs(path).get("weights")
+    except Exception:  # noqa: BLE001 - a store whose record does not read: its problems are named above
+        recorded = None
+    note = weights_needed(model, recorded)
+    if note:
+        err_console.print(f"[yellow]note: {note}", highlight=False)
 
 
 def repair_store(path, model: str, corpus: str, report) -> None:
@@ -401,6 +418,7 @@ def repair_store(path, model: str, corpus: str, report) -> None:
     console.print(f"{model}/{corpus}: {len(report.plan.drop)} damaged chunk file(s) dropped, "
                   f"{len(report.plan.utts)} utterance(s) marked to rewrite; now run {extract_command(model, corpus)}",
                   highlight=False)
+    _say_weights_needed(model, path)
 
 
 @app.command()

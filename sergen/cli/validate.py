@@ -3,7 +3,8 @@ out-of-range value at the boundary, before a command reads, writes or deletes an
 
 A refused value ends as click's usage error (exit code 2): ``Invalid value for '--aug-share': 1.5 is not
 a probability: give a number from 0 to 1``, never a traceback from deep inside. The validators return
-the value unchanged (comma lists stay strings), so the commands' own parsing is untouched.
+the value unchanged, but for lists: a comma list comes back a string, its names in their canonical spelling and
+each once (``listed_once``, the one rule of every list option), so the commands' own parsing is untouched.
 """
 
 from __future__ import annotations
@@ -88,10 +89,35 @@ check_utterances = _count(lambda: MAX_CHECK_UTTERANCES, lambda: f"give a whole n
 seed = _bounded(*OPTION["seed"].bounds, int, f"give a whole number from 0 to {MAX_SEED} (2**32 - 1)")
 
 
-def comma_list(item: Callable, what: str) -> Callable:
+def listed_once(parts: list, flag: str, canonical: Callable | None = None) -> list:
+    """The one rule of every list option: each item in its canonical spelling (names are read in any case and by
+    their aliases: ``RAVDESS`` is ravdess, ``crema-d`` cremad) and once (``ravdess,ravdess`` runs ravdess once).
+    Each respelling and each repeat is said in a note on stderr, never passed over silently."""
+    from sergen.cli.scope import unique_items
+    from sergen.console import err_console
+
+    named = [canonical(p) if canonical else p for p in parts]
+    notes = [f"{flag} {given} read as {name}" for given, name in dict.fromkeys(zip(parts, named)) if given != name]
+    kept = unique_items(named, flag, notes)
+    for note in notes:
+        err_console.print(f"[yellow]note: {note}", highlight=False)
+    return kept
+
+
+def _flag(param) -> str:
+    return max(param.opts, key=len) if param is not None and getattr(param, "opts", None) else "the list"
+
+
+def _with_ctx(check: Callable) -> Callable:
+    """Real classes, not the strings ``from __future__ import annotations`` makes: typer passes ctx/param by them."""
+    check.__annotations__ = {"ctx": typer.Context, "param": typer.CallbackParam}
+    return check
+
+
+def comma_list(item: Callable, what: str, canonical: Callable | None = None) -> Callable:
     """A callback for ``a,b,c`` options: every item non-empty and accepted by ``item`` (a validator above,
-    or None for names only)."""
-    def check(value):
+    or None for names only); returned as ``listed_once`` gives it (canonical spelling, no repeats)."""
+    def check(value, ctx: typer.Context = None, param: typer.CallbackParam = None):
         if value is None:
             return value
         parts = [p.strip() for p in str(value).split(",")]
@@ -105,30 +131,97 @@ def comma_list(item: Callable, what: str) -> Callable:
                     if len(parts) == 1:
                         raise
                     raise typer.BadParameter(f"in {value!r}: {exc.message}") from None
-        return value
+        kept = listed_once(parts, _flag(param), canonical)
+        return value if kept == parts else ",".join(kept)
 
-    return check
+    return _with_ctx(check)
+
+
+def _registered(registry: Callable) -> Callable:
+    """A registry's canonical spelling of a name it knows (case and aliases), any other name as given."""
+    def canonical(name: str) -> str:
+        return registry().resolve(name)
+
+    return canonical
+
+
+def _corpus_set(item: str) -> str:
+    """A corpus, keyword (``all``, ``each``) or union ``a+b`` in canonical spelling; a corpus sergen has no reader
+    for (one named by ``manifest folder --name``) as given: its manifest and store are named exactly so."""
+    from sergen.corpora import CORPUS_READERS
+    from sergen.corpora.keywords import corpus_keyword
+
+    return "+".join(corpus_keyword(p) or CORPUS_READERS.resolve(p.strip()) for p in item.split("+"))
+
+
+def _models():
+    from sergen.extractors import EXTRACTORS
+
+    return EXTRACTORS
+
+
+def _views():
+    from sergen.augment import VIEWS
+
+    return VIEWS
+
+
+def _heads():
+    from sergen.train.heads import HEADS
+
+    return HEADS
 
 
 probabilities = comma_list(probability, "probabilities from 0 to 1, e.g. 0,0.25,0.5")
 seeds = comma_list(seed, "whole numbers, e.g. 0,1,2")
 layers = comma_list(non_negative_int, "layer numbers, e.g. 6,12,18,24")
 names = comma_list(None, "names")
+model_names = comma_list(None, "model names", _registered(_models))  # probe --model, grid --models, demo --models
+_corpus_names = comma_list(None, "corpus names", _corpus_set)
+
+
+def corpus_names(value, ctx: typer.Context = None, param: typer.CallbackParam = None):
+    """probe's and grid's --train and --test: corpora as ``listed_once`` gives them. The keywords (``ALL``, ``Each``)
+    are lowered first, without a note: they name no corpus, and every command reads them in any case."""
+    from sergen.corpora.keywords import keywords_lowered
+
+    return _corpus_names(keywords_lowered(value), ctx, param)
+
+
+corpus_names = _with_ctx(corpus_names)
+_view_names = comma_list(None, "view names", _registered(_views))
+
+
+def view_names(value, ctx: typer.Context = None, param: typer.CallbackParam = None):
+    """The demo's ``--views``: a comma list, or empty for none."""
+    return value if value is not None and not str(value).strip() else _view_names(value, ctx, param)
+
+
+view_names = _with_ctx(view_names)
+
+
+def view_list(value: list | None, ctx: typer.Context = None, param: typer.CallbackParam = None):
+    """extract's repeatable ``--view``: as a comma list is read (``listed_once``)."""
+    if not value:
+        return value
+    return listed_once([str(v).strip() for v in value], _flag(param), _registered(_views))
+
+
+view_list = _with_ctx(view_list)
 
 
 def _corpora(takes: str) -> Callable:
     """A corpus option: names (comma list), with ``all``/``each`` only where they can stand
     (``sergen.corpora.keywords.keyword_misuse``)."""
-    def check(value):
-        names(value)
+    def check(value, ctx: typer.Context = None, param: typer.CallbackParam = None):
         from sergen.corpora.keywords import KEYWORD_FORMS, keyword_misuse
 
         problem = keyword_misuse(value, takes)
         if problem:
             raise typer.BadParameter(f"{value!r}: {problem}; give {KEYWORD_FORMS[takes]}")
-        return value
+        return corpus_names(value, ctx, param)
 
-    return check
+    return _with_ctx(check)
 
 
 corpus_list = _corpora("corpora")  # extract --corpus, analyze --corpora: all, or names
@@ -193,7 +286,7 @@ def head_opt(value):
     return value
 
 
-heads = comma_list(head, "heads, e.g. linear,mlp")
+heads = comma_list(head, "heads, e.g. linear,mlp", _registered(_heads))
 
 
 def scheduler(value):

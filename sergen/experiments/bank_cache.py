@@ -170,20 +170,29 @@ def ensure_bank_file(folder: Path, stem: str, name: str, shapes: dict[str, tuple
 
 
 def _build_into(files: dict[str, Path], shapes: dict[str, tuple], meta: dict, fill: Callable) -> None:
+    """Write the bank under ``.partial`` names, renamed when whole. A build that fails (a damaged chunk met by
+    ``fill``, an interrupt) removes those partial files before the error goes on: they are sergen's own, and a
+    multi-GiB one would otherwise stay in the cache until the next run of the same bank."""
     partial = {k: files[k].with_suffix(".partial.npy") for k in ARRAYS}
-    writer = FileWriter(partial, shapes)
-    try:
-        fill(writer)
-        for fd in writer.fds.values():
-            os.fsync(fd)
-    finally:
-        writer.close()
-    for k in ARRAYS:
-        os.replace(partial[k], files[k])
     partial_meta = files["meta"].with_suffix(".partial.npz")
-    with open(partial_meta, "wb") as fh:
-        np.savez(fh, **meta, **bank_digest.record(files["prefix"], meta))
-    os.replace(partial_meta, files["meta"])
+    try:
+        writer = FileWriter(partial, shapes)
+        try:
+            fill(writer)
+            for fd in writer.fds.values():
+                os.fsync(fd)
+        finally:
+            writer.close()
+        for k in ARRAYS:
+            os.replace(partial[k], files[k])
+        with open(partial_meta, "wb") as fh:
+            np.savez(fh, **meta, **bank_digest.record(files["prefix"], meta))
+        os.replace(partial_meta, files["meta"])
+    except BaseException:
+        for path in (*partial.values(), partial_meta):
+            if path.is_file() and not path.is_symlink():  # sergen's own file there; never a folder or a link
+                path.unlink(missing_ok=True)
+        raise
 
 
 def open_bank(folder: Path, name: str) -> StoreBank:

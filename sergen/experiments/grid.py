@@ -152,7 +152,9 @@ def check_views(specs: list[ProbeSpec], stores_root=None) -> None:
             continue
         for corpus in spec.train:
             if (spec.model, corpus) not in views:
-                views[spec.model, corpus] = StoreRef.of(spec.model, corpus, dirs, stores_root).views()
+                clean = StoreRef.of(spec.model, corpus, dirs, stores_root)
+                _refuse_damaged_views(clean)
+                views[spec.model, corpus] = clean.views()
         if not any(views[spec.model, corpus] for corpus in spec.train):
             lacking.setdefault((spec.model, spec.train), set()).add(spec.sampler.aug_share)
     if not lacking:
@@ -166,6 +168,19 @@ def check_views(specs: list[ProbeSpec], stores_root=None) -> None:
         where=str(stores_root or dirs.stores),
         fix=f"extract views first, e.g. `sergen extract --model {model} --corpus {','.join(train)} --view pink-noise` "
             "(`sergen views` lists them), or use --aug-share 0")
+
+
+def _refuse_damaged_views(clean: StoreRef) -> None:
+    """A view store whose root record is gone or empty is named as damaged, as its clean twin would be, not
+    passed over as if it had never been extracted (training would then draw only the other views, silently)."""
+    from sergen.store.layout import extract_command
+    from sergen.store.location import damaged_views, join
+
+    for name, problem in damaged_views(clean.model, clean.name, clean.root):
+        raise SergenError(f"store {clean.model}/{name} is not usable: {problem}",
+                          where=str(join(clean.root, clean.model, f"{name}.zarr")),
+                          fix=f"rerun {extract_command(clean.model, name)}, which clears the folder and rebuilds it "
+                              "(or use --aug-share 0, which reads no view)")
 
 
 def plan_grid(specs: list[ProbeSpec], results_dir=None, stores_root=None) -> GridPlan:

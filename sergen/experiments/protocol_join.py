@@ -110,7 +110,24 @@ def corpus_protocols(model: str, train: tuple[str, ...], test: tuple[str, ...], 
                               protocol_table(model, c, stores_root).fingerprint) for c in corpora}
     for corpus, counts in unused_by_files(model, train, stores_root, protocol, per_corpus, classes).items():
         left_out.setdefault(corpus, {}).update(counts)
+    for corpus in corpora:
+        gone = not_in_manifest(model, corpus, stores_root)
+        if len(gone):
+            why = f"in the store, not in the manifest (e.g. {gone[0]}; `sergen manifest {corpus}` writes it whole again)"
+            left_out.setdefault(corpus, {})[why] = int(len(gone))
     return keys, classes, left_out
+
+
+def not_in_manifest(model: str, corpus: str, stores_root: str | None) -> pd.Index:
+    """Utterances with frames in the store that the workspace's manifest no longer lists (rows deleted from the
+    manifest the store was written from): they have no label, so a run leaves them out; counted in its record
+    and printed, never dropped silently. Deleting rows may be meant (an exclusion) or not (a truncated file):
+    the run goes on, and says so, rather than ask for a re-extraction."""
+    pt = protocol_table(model, corpus, stores_root)
+    if pt.source.endswith("copied)"):  # labelled by the store's own copy: nothing can be missing from it
+        return pd.Index([])
+    stored = pd.Index(np.unique(store_index(model, corpus, stores_root).utt_id))
+    return stored.difference(pt.table.index)
 
 
 def unused_by_files(model: str, train: tuple[str, ...], stores_root: str | None, protocol: Protocol,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import fsspec
@@ -92,10 +93,51 @@ WRITE_TEMPORARY = re.compile(r"\.[0-9a-f]{32}\.partial$")
 """Zarr's atomic write (``<key>.<uuid4 hex>.partial``, renamed when whole): a kill -9 mid-write leaves one."""
 
 
+@lru_cache(maxsize=1)
+def store_layout() -> tuple[frozenset[str], frozenset[str]]:
+    """(groups, arrays) of sergen's store layout, as paths inside a store (``""``, ``utt``; ``frames``,
+    ``utt/utt_id``, …), read from the functions that lay a new store out: a file is sergen's only where this
+    layout puts one, so a user's folder shaped like a node (``mine/zarr.json``, ``mine/c.0.0``) is not."""
+    import numpy as np
+    import pandas as pd
+
+    from sergen.audio_digest import GROUP as AUDIO_GROUP, audio_array_specs
+    from sergen.store.digests import BLOSC_ARRAYS, LEDGER
+    from sergen.store.layout import META_COLUMNS, NUMERIC_META
+    from sergen.store.writer import column_arrays, store_arrays
+
+    plan = pd.DataFrame({c: [""] for c in META_COLUMNS} | {c: [0] for c in NUMERIC_META})
+    members = {"": store_arrays(np.array([0, 1]), 1, "float16", 1), "utt": column_arrays(plan),
+               AUDIO_GROUP: audio_array_specs(1), LEDGER: dict.fromkeys(BLOSC_ARRAYS)}
+    arrays = {f"{group}/{name}".lstrip("/") for group, names in members.items() for name in names}
+    return frozenset(members), frozenset(arrays)
+
+
+CHUNK_KEY = re.compile(r"c(\.\d+)+|c(/\d+)+")
+"""A chunk file inside an array's folder: ``c.<row chunk>.…`` (``c/<row chunk>/…`` in stores made before issue 22;
+``layout.CHUNK_KEYS``)."""
+
+
+def is_sergens(key: str, is_dir: bool = False) -> bool:
+    """Whether ``key`` (a path inside a store, ``/``-separated) is a file or folder sergen's layout puts there: a
+    node's ``zarr.json``, an array's chunk file (or a chunk folder of the old layout), or Zarr's atomic-write
+    temporary of one of them. Anything else, however shaped, is the user's."""
+    groups, arrays = store_layout()
+    key = WRITE_TEMPORARY.sub("", key)
+    if is_dir:
+        return key in groups or key in arrays or any(
+            key.startswith(f"{array}/") and re.fullmatch(r"c(/\d+)*", key[len(array) + 1:]) for array in arrays)
+    parent, _, name = key.rpartition("/")
+    if name == "zarr.json":
+        return parent in groups or parent in arrays
+    return any(key.startswith(f"{array}/") and CHUNK_KEY.fullmatch(key[len(array) + 1:]) for array in arrays)
+
+
 def refuse_foreign_files(path) -> None:
-    """Refuse, naming them, to remove a local store folder that holds files sergen did not write there (notes, a
-    copy, a link): a rebuild (``extract --overwrite``, or a store whose root record is gone) removes the whole
-    folder, and only sergen's own files may go with it. Nothing is deleted then."""
+    """Refuse, naming them, to remove a local store folder that holds files or folders sergen did not write there
+    (notes, a copy, a link, a folder of the user's shaped like a node): a rebuild (``extract --overwrite``, or a
+    store whose root record is gone) removes the whole folder, and only sergen's own files may go with it
+    (``is_sergens``: where the store's layout puts them). Nothing is deleted then."""
     from sergen.errors import SergenError
 
     if is_remote(path):
@@ -104,8 +146,11 @@ def refuse_foreign_files(path) -> None:
     foreign = []
     for entry in sorted(root.rglob("*")):
         key = entry.relative_to(root).as_posix()
-        if entry.is_symlink() or (not entry.is_dir() and not (OWN_KEY.search(key) or WRITE_TEMPORARY.search(key))):
-            foreign.append(key)
+        if entry.is_symlink() or not is_sergens(key, entry.is_dir()):
+            if not entry.is_dir() or entry.is_symlink():
+                foreign.append(key)
+            elif not any(p.is_symlink() or not p.is_dir() for p in entry.rglob("*")):
+                foreign.append(f"{key}/")  # an empty folder of the user's (one with files is named by its files)
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" … ({len(foreign)} in all)" if len(foreign) > 5 else "")
         raise SergenError(f"the store folder holds {len(foreign)} file(s) sergen did not write ({shown}); rebuilding "
@@ -171,6 +216,18 @@ def leftover_problem(path) -> str | None:
         return ("its root record (zarr.json) holds no sergen record, so its model, counts and completeness are lost "
                 "(a store whose creation was cut short or is still under way, or a zarr.json overwritten since)")
     return None  # another shape (null, a list, other attributes): the readers name it as unreadable metadata
+
+
+def damaged_views(model: str, corpus: str, root) -> list[tuple[str, str]]:
+    """(view store name, why) for each augmented-view folder beside a corpus's clean store (``<corpus>@<view>``)
+    that ``leftover_problem`` finds unusable. The view listing keeps complete views only, so without this a view
+    whose root record is gone would be passed over as if it were never extracted (its clean twin is named)."""
+    damaged = []
+    for _, name in sorted(glob_names(root, f"{model}/{corpus}@*.zarr")):
+        problem = leftover_problem(join(root, model, f"{name}.zarr"))
+        if problem:
+            damaged.append((name, problem))
+    return damaged
 
 
 def not_stores(root) -> list[Path]:

@@ -59,6 +59,15 @@ def _reps(scale: float, base: int) -> int:
 SMALLEST_SET_BELOW = 0.375
 
 
+def smallest_set_note(scale: float) -> str | None:
+    """What ``demo-data`` and ``demo`` both say at a scale below ``SMALLEST_SET_BELOW`` (None above it): a user who
+    asked for 0.2 and for 0.1 gets the same files, and should know so before comparing the two."""
+    if scale >= SMALLEST_SET_BELOW:
+        return None
+    return (f"--scale {scale:g} wrote the smallest demo corpora: every scale below {SMALLEST_SET_BELOW:g} writes "
+            "these same files (one utterance per class and speaker); a larger scale adds utterances")
+
+
 def write_iemocap(root: Path, seed: int, scale: float) -> int:
     r, extra = Renderer("iemocap", seed), Renderer("iemocap", seed, EXTRA_STREAM)
     plan = ["neu"] * 4 + ["hap"] * 2 + ["exc"] * 2 + ["sad"] * 3 + ["ang"] * 3 + ["fru", "xxx"]
