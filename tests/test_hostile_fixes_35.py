@@ -213,13 +213,16 @@ def test_a_users_folder_shaped_like_sergens_is_never_deleted_by_a_rebuild(cli, p
 
 
 def test_sergens_layout_names_every_node_of_a_store_it_wrote(private_ws):
-    from sergen.store.location import is_sergens
+    from sergen.store.location import is_sergens, sergens_nodes
 
     store = emodb_store(private_ws)
+    nodes = sergens_nodes(store)
     for entry in store.rglob("*"):
-        assert is_sergens(entry.relative_to(store).as_posix(), entry.is_dir()), entry
-    assert not is_sergens("mine/zarr.json") and not is_sergens("frames/mine/c.0.0") and not is_sergens("mine", True)
-    assert is_sergens("frames/c.3.0.0123456789abcdef0123456789abcdef.partial") and is_sergens("frames/c/3/0")
+        assert is_sergens(entry.relative_to(store).as_posix(), entry.is_dir(), nodes), entry
+    assert not is_sergens("mine/zarr.json", False, nodes) and not is_sergens("frames/mine/c.0.0", False, nodes)
+    assert not is_sergens("mine", True, nodes)
+    assert is_sergens("frames/c.3.0.0123456789abcdef0123456789abcdef.partial", False, nodes)
+    assert is_sergens("frames/c/3/0", False, nodes)
 
 
 def test_verify_says_a_repairs_extract_needs_weights_that_are_not_here(cli, private_ws, tmp_path, monkeypatch):
@@ -228,12 +231,16 @@ def test_verify_says_a_repairs_extract_needs_weights_that_are_not_here(cli, priv
     import json
     import shutil
 
+    from sergen.store.record import record_digests
+
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     store = private_ws / "stores/wavlm-large/emodb.zarr"
     shutil.copytree(emodb_store(private_ws), store)
     meta = json.loads((store / "zarr.json").read_text())
-    meta["attributes"]["sergen"].update(model="wavlm-large", weights={"id": "microsoft/wavlm-large", "revision": "r1"})
+    own = meta["attributes"]["sergen"]
+    own.update(model="wavlm-large", weights={"id": "microsoft/wavlm-large", "revision": "r1"})
+    own["record_crc32c"].update(record_digests({key: own[key] for key in ("model", "weights")}))  # as if made so
     (store / "zarr.json").write_text(json.dumps(meta))
     (store / "frames/c.0.0").write_bytes(b"cut")
     code, text = cli("stores", "verify", "wavlm-large", "emodb")

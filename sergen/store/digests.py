@@ -25,6 +25,7 @@ import numpy as np
 import zarr
 
 from sergen.store import layout
+from sergen.store.location import LEDGER
 
 DIGEST_ARRAY = "frame_crc32c"
 NO_DIGEST = -1  # fill value: an utterance not written yet (or a store from before digests)
@@ -174,10 +175,10 @@ def digest_mismatches(group: zarr.Group, offsets: np.ndarray, lo: int, rows: np.
     return np.flatnonzero((want != NO_DIGEST) & (want != found)) + first
 
 
-LEDGER = "chunk_bytes"
-"""Group of one int64 array per Blosc array: the size of each of its chunk files when the store was completed.
-A chunk file swapped with another, or replaced by one of another store, keeps a valid header and checksum;
-its size almost never stays the same, and comparing it costs nothing (the cut check stats every file)."""
+# The ledger (``LEDGER``): one int64 array per Blosc array, the size of each of its chunk files when the store
+# was completed. A chunk file swapped with another, or replaced by one of another store, keeps a valid header
+# and checksum; its size almost never stays the same, and comparing it costs nothing (the cut check stats
+# every file).
 
 
 def _local_base(group: zarr.Group) -> str | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from pathlib import Path
 
 import fsspec
@@ -93,36 +92,22 @@ WRITE_TEMPORARY = re.compile(r"\.[0-9a-f]{32}\.partial$")
 """Zarr's atomic write (``<key>.<uuid4 hex>.partial``, renamed when whole): a kill -9 mid-write leaves one."""
 
 
-@lru_cache(maxsize=1)
-def store_layout() -> tuple[frozenset[str], frozenset[str]]:
-    """(groups, arrays) of sergen's store layout, as paths inside a store (``""``, ``utt``; ``frames``,
-    ``utt/utt_id``, …), read from the functions that lay a new store out: a file is sergen's only where this
-    layout puts one, so a user's folder shaped like a node (``mine/zarr.json``, ``mine/c.0.0``) is not."""
-    import numpy as np
-    import pandas as pd
-
-    from sergen.audio_digest import GROUP as AUDIO_GROUP, audio_array_specs
-    from sergen.store.digests import BLOSC_ARRAYS, LEDGER
-    from sergen.store.layout import META_COLUMNS, NUMERIC_META
-    from sergen.store.writer import column_arrays, store_arrays
-
-    plan = pd.DataFrame({c: [""] for c in META_COLUMNS} | {c: [0] for c in NUMERIC_META})
-    members = {"": store_arrays(np.array([0, 1]), 1, "float16", 1), "utt": column_arrays(plan),
-               AUDIO_GROUP: audio_array_specs(1), LEDGER: dict.fromkeys(BLOSC_ARRAYS)}
-    arrays = {f"{group}/{name}".lstrip("/") for group, names in members.items() for name in names}
-    return frozenset(members), frozenset(arrays)
-
-
 CHUNK_KEY = re.compile(r"c(\.\d+)+|c(/\d+)+")
 """A chunk file inside an array's folder: ``c.<row chunk>.…`` (``c/<row chunk>/…`` in stores made before issue 22;
 ``layout.CHUNK_KEYS``)."""
 
 
-def is_sergens(key: str, is_dir: bool = False) -> bool:
-    """Whether ``key`` (a path inside a store, ``/``-separated) is a file or folder sergen's layout puts there: a
-    node's ``zarr.json``, an array's chunk file (or a chunk folder of the old layout), or Zarr's atomic-write
-    temporary of one of them. Anything else, however shaped, is the user's."""
-    groups, arrays = store_layout()
+LEDGER = "chunk_bytes"
+"""The group of a complete store's chunk-file sizes (``store.digests.record_chunk_bytes``): one array per Blosc
+array, made when the store is complete, after its record (``store.record``) was written."""
+
+
+def is_sergens(key: str, is_dir: bool, nodes: tuple[frozenset[str], frozenset[str]]) -> bool:
+    """Whether ``key`` (a path inside a store, ``/``-separated) is a file or folder sergen put there: a node's
+    ``zarr.json``, an array's chunk file (or a chunk folder of the old layout), or Zarr's atomic-write temporary
+    of one of them, for the (groups, arrays) ``nodes`` of that store (``sergens_nodes``). Anything else, however
+    shaped, is the user's."""
+    groups, arrays = nodes
     key = WRITE_TEMPORARY.sub("", key)
     if is_dir:
         return key in groups or key in arrays or any(
@@ -131,6 +116,41 @@ def is_sergens(key: str, is_dir: bool = False) -> bool:
     if name == "zarr.json":
         return parent in groups or parent in arrays
     return any(key.startswith(f"{array}/") and CHUNK_KEY.fullmatch(key[len(array) + 1:]) for array in arrays)
+
+
+def recorded_arrays(root: Path) -> dict | None:
+    """The arrays the local store ``root`` records it laid out (``arrays_crc32c``, ``store.record``), or None for
+    a store without that record (made before it, or its root record gone)."""
+    try:
+        recorded = json.loads((root / "zarr.json").read_text())["attributes"]["sergen"]["arrays_crc32c"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
+def sergens_nodes(root: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """(groups, arrays) sergen wrote in the local store ``root``. A store whose record lists its arrays
+    (``arrays_crc32c``, ``store.record``: every array ``create_store`` laid out) holds those, their chunk-size
+    ledger and their groups, and nothing else: a user's folder shaped like a node (``mine/zarr.json`` copied from
+    ``frames``, ``mine/c.0.0``) is not sergen's. A store made before that record, or whose record is gone: every
+    Zarr node it holds (a folder whose ``zarr.json`` is Zarr v3 metadata), so that an array an older sergen laid
+    out, since renamed or dropped, still goes with a rebuild, while a user's ``zarr.json`` of other content stays."""
+    recorded = recorded_arrays(root)
+    if recorded is not None:
+        arrays = set(recorded) | {f"{LEDGER}/{name}" for name in recorded}
+        groups = {"", LEDGER} | {name.rpartition("/")[0] for name in recorded}
+        return frozenset(groups), frozenset(arrays)
+    groups, arrays = {""}, set()
+    for meta in root.rglob("zarr.json"):
+        try:
+            doc = json.loads(meta.read_text())
+        except (OSError, ValueError):
+            continue
+        kind = doc.get("node_type") if isinstance(doc, dict) and doc.get("zarr_format") == 3 else None
+        key = meta.parent.relative_to(root).as_posix()
+        if kind in ("group", "array") and not meta.parent.is_symlink():
+            (groups if kind == "group" else arrays).add("" if key == "." else key)
+    return frozenset(groups), frozenset(arrays)
 
 
 def refuse_foreign_files(path) -> None:
@@ -143,14 +163,18 @@ def refuse_foreign_files(path) -> None:
     if is_remote(path):
         return
     root = local_path(path)
+    nodes = sergens_nodes(root)
+    recorded = recorded_arrays(root) is not None
     foreign = []
     for entry in sorted(root.rglob("*")):
         key = entry.relative_to(root).as_posix()
-        if entry.is_symlink() or not is_sergens(key, entry.is_dir()):
+        if entry.is_symlink() or not is_sergens(key, entry.is_dir(), nodes):
             if not entry.is_dir() or entry.is_symlink():
                 foreign.append(key)
-            elif not any(p.is_symlink() or not p.is_dir() for p in entry.rglob("*")):
-                foreign.append(f"{key}/")  # an empty folder of the user's (one with files is named by its files)
+            elif recorded and not any(p.is_symlink() or not p.is_dir() for p in entry.rglob("*")):
+                # an empty folder of the user's (one with files is named by its files); in a store without its
+                # record, an empty folder is also what a creation stopped before a node's zarr.json leaves
+                foreign.append(f"{key}/")
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" … ({len(foreign)} in all)" if len(foreign) > 5 else "")
         raise SergenError(f"the store folder holds {len(foreign)} file(s) sergen did not write ({shown}); rebuilding "

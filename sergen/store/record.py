@@ -13,7 +13,7 @@ What is kept, all written by ``create_store`` (nothing of it changes after creat
 - ``record_crc32c`` (an attribute): {attribute: CRC-32C of its value as JSON}, for the attributes set at
   creation (not ``NOT_DIGESTED``: those a writer changes, checked for their type instead; the shape, checked
   against the arrays);
-- ``arrays_crc32c`` (an attribute): {array: CRC-32C of its metadata as Zarr reads it};
+- ``arrays_crc32c`` (an attribute): {array: CRC-32C of its metadata as its ``zarr.json`` holds it};
 - ``utt_crc32c/<column>`` arrays: the CRC-32C of each utterance's value of ``utt/<column>``, so an edit is
   named with its first row.
 

@@ -44,10 +44,17 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
                   chunk_frames=chunk, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   complete=False, failures={}, initialised=True,
                   digests=["frames", "stats", "audio", record.COLUMNS, record.RECORD])
+    return zarr.Group(sync(_lay_out(str(path), store_nodes(plan, offsets, dim, dtype, chunk), made)))
+
+
+def store_nodes(plan: pd.DataFrame, offsets: np.ndarray, dim: int, dtype: str,
+                chunk: int) -> dict[str, dict[str, tuple[dict, np.ndarray | None]]]:
+    """Every group of a new store and its arrays: {group path: {name: (``create_array`` keywords, values or
+    None)}}. The one description of a store's layout: ``create_store`` makes it, and ``store.location`` reads
+    from it which files are sergen's."""
     columns = column_arrays(plan)
-    nodes = {"": store_arrays(offsets, dim, dtype, chunk), "utt": columns, AUDIO_GROUP: audio_array_specs(n_utt),
-             record.COLUMN_DIGESTS: column_digest_specs({name: values for name, (_, values) in columns.items()})}
-    return zarr.Group(sync(_lay_out(str(path), nodes, made)))
+    return {"": store_arrays(offsets, dim, dtype, chunk), "utt": columns, AUDIO_GROUP: audio_array_specs(len(plan)),
+            record.COLUMN_DIGESTS: column_digest_specs({name: values for name, (_, values) in columns.items()})}
 
 
 def store_arrays(offsets: np.ndarray, dim: int, dtype: str, chunk: int) -> dict[str, tuple[dict, np.ndarray | None]]:

@@ -1,0 +1,55 @@
+"""A rebuild of a store made before its record listed its arrays: every Zarr node it holds is sergen's (an array
+an older sergen laid out, since renamed or dropped, goes with the rebuild), while a user's file shaped like one
+without being Zarr metadata is still refused. In a store that lists its arrays, only today's layout is sergen's."""
+
+import json
+import shutil
+
+from tests.test_bad_input import cli, private_ws  # noqa: F401 - fixtures
+from tests.test_hostile_fixes_35 import emodb_store
+
+
+def _as_older(store):
+    """The store as one made before ``store.record``: no record digests, ``digests`` without its entries."""
+    meta = store / "zarr.json"
+    doc = json.loads(meta.read_text())
+    own = doc["attributes"]["sergen"]
+    for key in ("record_crc32c", "arrays_crc32c"):
+        own.pop(key)
+    own["digests"] = [d for d in own["digests"] if d not in ("record", "utt")]
+    meta.write_text(json.dumps(doc))
+    shutil.rmtree(store / "utt_crc32c")
+
+
+def _older_array(store, name="old_thing"):
+    folder = store / name
+    folder.mkdir()
+    shutil.copy(store / "offsets" / "zarr.json", folder / "zarr.json")
+    shutil.copy(next((store / "offsets").glob("c*")), folder / "c.0")
+
+
+def test_an_older_stores_own_arrays_go_with_its_rebuild(cli, private_ws):
+    store = emodb_store(private_ws)
+    _as_older(store)
+    _older_array(store)
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--overwrite")
+    assert code == 0 and "written this run, 0 before" in text, text
+    assert not (store / "old_thing").exists() and (store / "utt_crc32c").is_dir()
+
+
+def test_an_older_store_still_keeps_a_users_file_that_is_not_zarr_metadata(cli, private_ws):
+    store = emodb_store(private_ws)
+    _as_older(store)
+    (store / "mine").mkdir()
+    (store / "mine" / "zarr.json").write_text("{}")
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--overwrite")
+    assert code == 2 and "the store folder holds 1 file(s) sergen did not write (mine/zarr.json)" in text, text
+    assert (store / "mine" / "zarr.json").read_text() == "{}"
+
+
+def test_a_store_that_lists_its_arrays_keeps_a_zarr_array_it_does_not_list(cli, private_ws):
+    store = emodb_store(private_ws)
+    _older_array(store)
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--overwrite")
+    assert code == 2 and "sergen did not write (old_thing/c.0, old_thing/zarr.json)" in text, text
+    assert (store / "old_thing" / "zarr.json").is_file()
