@@ -50,8 +50,8 @@ def create_store(path: Path, plan: pd.DataFrame, attrs: dict, dim: int, dtype: s
 def store_nodes(plan: pd.DataFrame, offsets: np.ndarray, dim: int, dtype: str,
                 chunk: int) -> dict[str, dict[str, tuple[dict, np.ndarray | None]]]:
     """Every group of a new store and its arrays: {group path: {name: (``create_array`` keywords, values or
-    None)}}. The one description of a store's layout: ``create_store`` makes it, and ``store.location`` reads
-    from it which files are sergen's."""
+    None)}}: what ``create_store`` lays out. The store then records every array of it (``store.record``), which
+    is how ``store.location`` knows a store's own files."""
     columns = column_arrays(plan)
     return {"": store_arrays(offsets, dim, dtype, chunk), "utt": columns, AUDIO_GROUP: audio_array_specs(len(plan)),
             record.COLUMN_DIGESTS: column_digest_specs({name: values for name, (_, values) in columns.items()})}
