@@ -53,3 +53,29 @@ def test_a_store_that_lists_its_arrays_keeps_a_zarr_array_it_does_not_list(cli, 
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--overwrite")
     assert code == 2 and "sergen did not write (old_thing/c.0, old_thing/zarr.json)" in text, text
     assert (store / "old_thing" / "zarr.json").is_file()
+
+
+HEX = "0123456789abcdef0123456789abcdef"
+
+
+def test_zarrs_temporaries_of_metadata_and_chunks_go_with_a_rebuild(cli, private_ws):
+    """Zarr names the temporary of ``zarr.json`` ``zarr.<hex>.partial`` (``Path.with_suffix``): a kill -9 during
+    ``extract --overwrite`` left one at the root of a store whose record was not written yet, and every later
+    command refused it as the user's file (hostile pass, stop 35). sergen's own temporaries go; the store is made."""
+    store = emodb_store(private_ws)
+    for key in (f"zarr.{HEX}.partial", f"utt/zarr.{HEX}.partial", f"frames/c.0.{HEX}.partial", f"utt/label/c.{HEX}.partial"):
+        (store / key).write_bytes(b"half")
+    meta = store / "zarr.json"
+    doc = json.loads(meta.read_text())
+    doc["attributes"] = {}  # as a kill before the record is written leaves it
+    meta.write_text(json.dumps(doc))
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
+    assert code == 0 and "written this run, 0 before" in text, text
+    assert not list(store.rglob("*.partial"))
+
+
+def test_a_temporary_named_like_no_file_of_the_store_is_the_users(cli, private_ws):
+    store = emodb_store(private_ws)
+    (store / f"notes.{HEX}.partial").write_text("mine")
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--overwrite")
+    assert code == 2 and f"sergen did not write (notes.{HEX}.partial)" in text, text

@@ -108,10 +108,22 @@ def is_sergens(key: str, is_dir: bool, nodes: tuple[frozenset[str], frozenset[st
     of one of them, for the (groups, arrays) ``nodes`` of that store (``sergens_nodes``). Anything else, however
     shaped, is the user's."""
     groups, arrays = nodes
-    key = WRITE_TEMPORARY.sub("", key)
     if is_dir:
         return key in groups or key in arrays or any(
             key.startswith(f"{array}/") and re.fullmatch(r"c(/\d+)*", key[len(array) + 1:]) for array in arrays)
+    temporary = WRITE_TEMPORARY.search(key)
+    if temporary is None:
+        return _own_file(key, groups, arrays)
+    # Zarr names the temporary of file K ``K.with_suffix(".<hex>.partial")``: K less its last suffix
+    # (``zarr.json`` → ``zarr.<hex>.partial``, ``c.3.0`` → ``c.3.<hex>.partial``; ``c/3/0`` keeps its name)
+    stem = key[:temporary.start()]
+    return (_own_file(stem, groups, arrays) or _own_file(f"{stem}.json", groups, arrays)
+            or any(stem.startswith(f"{array}/") and re.fullmatch(r"c(\.\d+)*", stem[len(array) + 1:])
+                   for array in arrays))
+
+
+def _own_file(key: str, groups: frozenset[str], arrays: frozenset[str]) -> bool:
+    """Whether ``key`` is a node's ``zarr.json`` or an array's chunk file among ``groups`` and ``arrays``."""
     parent, _, name = key.rpartition("/")
     if name == "zarr.json":
         return parent in groups or parent in arrays
