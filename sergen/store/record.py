@@ -106,6 +106,9 @@ def attribute_problem(group: zarr.Group, attrs: dict) -> str | None:
         if kind not in made_with and _node(group, node) is not None:
             return (f"its attribute sergen.digests does not list {kind!r}, though its {node} digests are there "
                     "(zarr.json was edited: without the entry they would go unchecked)")
+    if RECORD not in made_with and (RECORD_ATTR in attrs or ARRAYS_ATTR in attrs):
+        return (f"its attribute sergen.digests does not list {RECORD!r}, though its record digests are there "
+                "(zarr.json was edited: without the entry its attributes and arrays would go unchecked)")
     if RECORD in made_with:
         return _edited_attributes(attrs)
     return None
@@ -153,6 +156,10 @@ def _edited_attributes(attrs: dict) -> str | None:
             return f"its attribute sergen.{key} is missing (zarr.json was edited)"
         if value_crc(attrs[key]) != crc:
             return (f"its attribute sergen.{key} was edited since sergen wrote it (now {json.dumps(attrs[key])[:60]})")
+    unrecorded = sorted(key for key in attrs if key not in recorded and key not in NOT_DIGESTED)
+    if unrecorded:  # an entry taken out of the record would leave its attribute unchecked
+        return (f"its attribute sergen.{unrecorded[0]} is not in the record sergen made at creation "
+                f"({RECORD_ATTR}): zarr.json was edited")
     return None
 
 
@@ -168,6 +175,14 @@ def _edited_metadata(group: zarr.Group, attrs: dict) -> str | None:
         if metadata_crc(array) != crc:
             return (f"the metadata of its {name} array ({name}/zarr.json: shape, dtype, chunks or codecs) was edited "
                     "since sergen wrote it")
+    from sergen.store.location import LEDGER
+
+    present = sorted(path for path, node in group.members(max_depth=None)
+                     if isinstance(node, zarr.Array) and path.split("/")[0] != LEDGER)  # the ledger comes later
+    unrecorded = [path for path in present if path not in arrays]
+    if unrecorded:  # an entry taken out of the record would leave that array's metadata unchecked
+        return (f"its {unrecorded[0]} array is not in the record sergen made at creation ({ARRAYS_ATTR}): "
+                "zarr.json was edited, or the array was added since")
     return None
 
 

@@ -35,6 +35,13 @@ def _edit_attrs(store, change) -> None:
     meta.write_text(json.dumps(doc))
 
 
+def _as_made_before_the_record(attrs: dict) -> None:
+    """A store's attributes as sergen wrote them before its record digests: no record, ``digests`` without them."""
+    attrs["digests"] = [d for d in attrs["digests"] if d not in (RECORD, "utt")]
+    attrs.pop(RECORD_ATTR)
+    attrs.pop(ARRAYS_ATTR)
+
+
 def test_an_intact_store_verifies_and_keeps_its_record(store):
     group = zarr.open_group(str(store), mode="r")
     attrs = dict(group.attrs["sergen"])
@@ -151,7 +158,7 @@ def test_an_edited_array_metadata_is_named_and_extract_claims_no_rewrite(store):
 def test_an_edited_codec_list_of_a_store_without_record_digests_is_named(store):
     """A store made before record digests (but with frame digests, hence checksums): the codec list is checked
     for the checksum every such store was written with."""
-    _edit_attrs(store, lambda a: a.__setitem__("digests", [d for d in a["digests"] if d not in (RECORD, "utt")]))
+    _edit_attrs(store, _as_made_before_the_record)
     import shutil
 
     shutil.rmtree(store / COLUMN_DIGESTS)
@@ -163,7 +170,7 @@ def test_an_edited_codec_list_of_a_store_without_record_digests_is_named(store):
 
 
 def test_a_store_without_record_digests_verifies_as_before_with_a_note(store):
-    _edit_attrs(store, lambda a: a.__setitem__("digests", [d for d in a["digests"] if d not in (RECORD, "utt")]))
+    _edit_attrs(store, _as_made_before_the_record)
     import shutil
 
     shutil.rmtree(store / COLUMN_DIGESTS)
@@ -196,3 +203,20 @@ def test_an_unreadable_small_array_is_named_without_raw_checksum_bytes(store):
     error = unreadable_store(store, ValueError("Stored and computed checksum do not match. Stored: b'\\xc7'. "
                                                "Computed: b'\\x15'."))
     assert "b'" not in error.what and "fails its checksum: its bytes changed since sergen wrote it" in error.what
+
+
+@pytest.mark.parametrize("edit, named", [
+    # the record's own bookkeeping taken out, each beside an edit it would hide (hostile pass, stop 35)
+    (lambda a: (a["digests"].remove(RECORD), a.__setitem__("sample_rate", 8000)),
+     "its attribute sergen.digests does not list 'record', though its record digests are there"),
+    (lambda a: (a[RECORD_ATTR].pop("settings"), a["settings"].__setitem__("n_mels", 64)),
+     "its attribute sergen.settings is not in the record sergen made at creation (record_crc32c)"),
+    (lambda a: (a.__setitem__(RECORD_ATTR, {}), a.__setitem__("sample_rate", 8000)),
+     "its attribute sergen.audio_root is not in the record sergen made at creation"),
+    (lambda a: a[ARRAYS_ATTR].pop("mean"), "its mean array is not in the record sergen made at creation"),
+    (lambda a: a.__setitem__(ARRAYS_ATTR, {}), "its audio/mtime_ns array is not in the record sergen made at creation"),
+])
+def test_the_records_own_entries_cannot_be_taken_out_unseen(store, edit, named):
+    _edit_attrs(store, edit)
+    report = verify_store(store)
+    assert not report.ok and any(named in p for p in report.problems), report.problems
