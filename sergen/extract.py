@@ -42,6 +42,7 @@ from sergen.store.location import check_store_slot
 from sergen.store.lock import StoreLock
 from sergen.config import data_dir
 from sergen.store.reader import store_attrs
+from sergen.store.record import column_edits
 from sergen.store.verify import STORE_READ_ERRORS, chunk_damage, drop_write_temporaries, unreadable_store
 from sergen.store.write_behind import WriteBehind
 from sergen.store.writer import StoreWriter, create_store
@@ -201,8 +202,8 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                 if attrs.get("settings") != settings or attrs.get("weights") != extractor.weights_info():
                     raise SergenError("this store was made with other extractor settings or weights",
                                       where=str(path), fix="rerun with --overwrite to rebuild it")
-                damaged = digest_layout_problem(group, attrs)
-                if damaged:  # its digests or chunk-size record: what guards its frames can no longer be trusted
+                damaged = digest_layout_problem(group, attrs) or next(iter(column_edits(group)), None)
+                if damaged:  # its digests, record or columns: what guards its frames can no longer be trusted
                     raise SergenError(f"this store is damaged: {damaged}", where=str(path),
                                       fix="rerun with --overwrite to rebuild it")
                 drop_write_temporaries(group)  # a kill -9 inside one of Zarr's atomic writes leaves its temporary

@@ -220,3 +220,11 @@ def test_the_records_own_entries_cannot_be_taken_out_unseen(store, edit, named):
     _edit_attrs(store, edit)
     report = verify_store(store)
     assert not report.ok and any(named in p for p in report.problems), report.problems
+
+
+def test_extract_of_a_complete_store_with_an_edited_column_refuses_it(store, cli):
+    """Was: ``extract`` answered "already complete" for a store whose ``utt/label`` was edited (hostile pass)."""
+    _edit_column(store, "label", lambda v: v.__setitem__(5, "hap" if v[5] != "hap" else "sad"))
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
+    assert code == 2 and "its utt/label column was edited since sergen wrote it" in text and "--overwrite" in text, text
+    assert "already complete" not in text
