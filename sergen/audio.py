@@ -14,7 +14,7 @@ import soundfile as sf
 import soxr
 
 from sergen.audio_containers import ContainerError, decode_container, is_container
-from sergen.audio_cut import cut_short_compressed
+from sergen.audio_cut import UNKNOWN_LENGTH, cut_short_compressed
 from sergen.audio_wav import cut_in_header, cut_short, read_pcm16
 
 
@@ -46,6 +46,10 @@ def read_info(path: str | Path) -> AudioInfo:
     _refuse_cut_short(path)
     if info.frames <= 0:
         raise AudioError(file_problem(path) or "audio file holds no samples")
+    if info.frames >= UNKNOWN_LENGTH:
+        raise AudioError(f"audio file's header records no length (a FLAC from a streaming encoder: total samples 0), "
+                         f"which libsndfile cannot read: {path}; re-encode it with its length, e.g. "
+                         "`ffmpeg -i IN.flac OUT.flac`")
     return AudioInfo(int(info.frames), int(info.samplerate), int(info.channels))
 
 

@@ -19,6 +19,9 @@ from __future__ import annotations
 import os
 import struct
 
+UNKNOWN_LENGTH = 1 << 62
+"""libsndfile's frame count (2**63 - 1) for a FLAC whose header records no length (a streaming encoder writes a
+total of 0): not a cut; ``unknown_length`` names it."""
 TAIL_BYTES = 1 << 16  # the end of an Ogg file read for its last page (pages are at most 65,307 bytes)
 
 
@@ -52,6 +55,8 @@ def flac_cut(path: str) -> str | None:
     with f:
         frames = f.frames
         if frames <= 0:
+            return None
+        if frames >= UNKNOWN_LENGTH:  # libsndfile's count for a STREAMINFO total of 0, which it cannot read
             return None
         tail = min(frames, 64)
         try:

@@ -115,3 +115,16 @@ def test_an_mp3_file_without_a_length_header_is_not_judged(tmp_path):
             raw[at:at + 4] = b"XXXX"
     path.write_bytes(bytes(raw))
     assert cut_short_compressed(str(path)) is None
+
+
+def test_a_flac_whose_header_records_no_length_is_named_so_not_as_cut(flac):
+    """A streaming encoder writes STREAMINFO's total samples as 0; libsndfile then reports 2**63 - 1 frames, and
+    sergen called the whole file cut before its 9,223,372,036,854,775,807th sample (hostile pass)."""
+    data = bytearray(flac.read_bytes())
+    data[21] &= 0xF0  # the 36-bit total sits in the low 4 bits of byte 21 and in bytes 22-25
+    data[22:26] = b"\0\0\0\0"
+    flac.write_bytes(bytes(data))
+    assert cut_short_compressed(str(flac)) is None
+    with pytest.raises(AudioError, match=r"header records no length \(a FLAC from a streaming encoder") as err:
+        read_info(flac)
+    assert "9,223,372" not in str(err.value)

@@ -96,6 +96,10 @@ def attribute_problem(group: zarr.Group, attrs: dict) -> str | None:
     for key in ALWAYS:
         if key not in attrs:
             return f"its attribute sergen.{key} is missing (zarr.json was edited)"
+    for key in ("dim", "n_utts", "n_frames", "chunk_frames"):  # compared with the arrays' shapes as numbers
+        if isinstance(attrs[key], bool) or not isinstance(attrs[key], int):
+            return (f"its attribute sergen.{key} holds {attrs[key]!r}, not the whole number sergen writes "
+                    "(zarr.json was edited)")
     for key, want in (("complete", bool), ("failures", dict)):
         if key in attrs and not isinstance(attrs[key], want):
             return (f"its attribute sergen.{key} holds {attrs[key]!r}, not the {want.__name__} sergen writes "

@@ -228,3 +228,11 @@ def test_extract_of_a_complete_store_with_an_edited_column_refuses_it(store, cli
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
     assert code == 2 and "its utt/label column was edited since sergen wrote it" in text and "--overwrite" in text, text
     assert "already complete" not in text
+
+
+def test_a_shape_attribute_turned_into_text_is_named_as_such(store):
+    """Was: "its frames array has 31968 rows, but the store records 31968 frames" (hostile pass)."""
+    _edit_attrs(store, lambda a: a.__setitem__("n_frames", str(a["n_frames"])))
+    report = verify_store(store)
+    assert any("its attribute sergen.n_frames holds '" in p and "not the whole number sergen writes" in p
+               for p in report.problems), report.problems
