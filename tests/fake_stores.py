@@ -20,7 +20,7 @@ def tiny_store(path: Path, n_utts: int = 3, dim: int = 4, **attrs) -> Path:
 
     plan = pd.DataFrame({"utt_id": [f"u{i}" for i in range(n_utts)], "label": "hap", "split": "train",
                          "duration_s": 1.0, "n_frames": 2})
-    group = create_store(path, plan, {}, dim)
+    group = create_store(path, plan, attrs, dim)  # the attributes recorded at creation, as extract's are
     writer = StoreWriter(group)
     writer.write_window(0, [np.full((2, dim), 0.5 + i, np.float32) for i in range(n_utts)], [WRITTEN] * n_utts)
     writer.mark_complete()

@@ -79,3 +79,21 @@ def test_a_temporary_named_like_no_file_of_the_store_is_the_users(cli, private_w
     (store / f"notes.{HEX}.partial").write_text("mine")
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--overwrite")
     assert code == 2 and f"sergen did not write (notes.{HEX}.partial)" in text, text
+
+
+def test_a_users_file_shaped_like_a_temporary_survives_extract_and_verify_names_it(cli, private_ws):
+    """Was: any ``<name>.<32 hex>.partial`` counted as Zarr's temporary, and ``extract`` deleted the user's notes
+    (second hostile pass, stop 35). Zarr's temporaries of the store's own files still go."""
+    from sergen.store.verify import verify_store
+
+    store = emodb_store(private_ws)
+    notes = store / f"notes.{HEX}.partial"
+    notes.write_text("my precious notes")
+    (store / f"frames/c.0.{HEX}.partial").write_bytes(b"half")
+    report = verify_store(store)
+    assert any(f"1 file(s) in the store that sergen did not write (e.g. notes.{HEX}.partial)" in n for n in report.notes)
+    assert any(f"1 temporary file(s) of a write that was interrupted (e.g. frames/c.0.{HEX}.partial)" in n
+               for n in report.notes), report.notes
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
+    assert code == 0 and "already complete" in text, text
+    assert notes.read_text() == "my precious notes" and not (store / f"frames/c.0.{HEX}.partial").exists()

@@ -203,8 +203,14 @@ def column_edits(group: zarr.Group, values: dict[str, np.ndarray] | None = None)
     edits = [f"its column digest {COLUMN_DIGESTS}/{name} is missing" for name in sorted(group["utt"].array_keys())
              if name not in kept]
     ids = None
+    present = set(group["utt"].array_keys())
     for name in sorted(kept):
-        column = values[name] if values is not None and name in values else group["utt"][name][:]
+        if name not in present:
+            continue  # a column array gone: the chunk checks name it (what it holds cannot be compared)
+        try:
+            column = values[name] if values is not None and name in values else group["utt"][name][:]
+        except Exception:  # noqa: BLE001 - a chunk that fails its checksum or is cut: the chunk checks name it
+            continue
         want = digests[name][:]
         if len(column) != len(want):
             edits.append(f"its utt/{name} column holds {len(column)} values, {len(want)} were written")

@@ -23,7 +23,7 @@ from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, chunk_file_problems, 
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PADDED, PENDING, WRITTEN, extract_command,
                                  rebuild_command, store_names)
-from sergen.store.location import OWN_KEY, WRITE_TEMPORARY, is_remote, leftover_problem
+from sergen.store.location import OWN_KEY, WRITE_TEMPORARY, is_remote, is_sergens, leftover_problem, sergens_nodes
 from sergen.store.record import RECORD, column_edits
 from sergen.store.repair import RepairPlan, checksum_failures, chunk_owners
 
@@ -124,20 +124,33 @@ def stored_keys(group: zarr.Group) -> set[str]:
     return sync(_keys(group.store_path.store, f"{root}/" if root else ""))
 
 
-def foreign_keys(present: set[str]) -> tuple[list[str], list[str]]:
+def foreign_keys(present: set[str], nodes=None) -> tuple[list[str], list[str]]:
     """(Zarr's write temporaries that an interrupted write left, other files that are not the store's own).
-    Neither is read as a chunk; the first are removed by ``extract`` (sergen's own writes), the second never."""
-    other = sorted(key for key in present if not OWN_KEY.search(key))
-    temporaries = [key for key in other if WRITE_TEMPORARY.search(key)]
-    return temporaries, [key for key in other if not WRITE_TEMPORARY.search(key)]
+    Neither is read as a chunk; the first are removed by ``extract`` (sergen's own writes), the second never.
+    ``nodes``: the store's own (groups, arrays) (``location.sergens_nodes``, a local store): a temporary counts
+    only where it is Zarr's temporary of one of their files, so a user's ``notes.<32 hex>.partial`` is the
+    user's. Without them (a remote store, where nothing is removed), by the file names alone."""
+    if nodes is None:
+        other = sorted(key for key in present if not OWN_KEY.search(key))
+        temporaries = [key for key in other if WRITE_TEMPORARY.search(key)]
+        return temporaries, [key for key in other if not WRITE_TEMPORARY.search(key)]
+    other = sorted(key for key in present if WRITE_TEMPORARY.search(key) or not is_sergens(key, False, nodes))
+    temporaries = [key for key in other if WRITE_TEMPORARY.search(key) and is_sergens(key, False, nodes)]
+    return temporaries, [key for key in other if key not in set(temporaries)]
+
+
+def own_nodes(path) -> tuple | None:
+    """The store's own (groups, arrays) where it is on a local disk (``location.sergens_nodes``), else None."""
+    return None if path is None or is_remote(path) else sergens_nodes(Path(str(path)))
 
 
 def drop_write_temporaries(group: zarr.Group, present: set[str] | None = None) -> int:
-    """Remove the plain files Zarr's interrupted atomic writes left in a local store; how many."""
+    """Remove the plain files Zarr's interrupted atomic writes left in a local store; how many. Only Zarr's
+    temporaries of the store's own files (``foreign_keys``): a user's file of that shape stays."""
     base = getattr(group.store_path.store, "root", None)
     if base is None:
         return 0
-    temporaries, _ = foreign_keys(stored_keys(group) if present is None else present)
+    temporaries, _ = foreign_keys(stored_keys(group) if present is None else present, own_nodes(base))
     removed = 0
     for key in temporaries:
         path = Path(str(base)) / key
@@ -441,7 +454,7 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
     gone = gone_audio(group, attrs, name)
     if gone:
         report.notes.append(gone)
-    temporaries, foreign = foreign_keys(present)
+    temporaries, foreign = foreign_keys(present, own_nodes(path))
     if temporaries:
         report.notes.append(f"{len(temporaries)} temporary file(s) of a write that was interrupted (e.g. "
                             f"{temporaries[0]}): not part of the store; `sergen extract` removes those that are "
