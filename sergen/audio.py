@@ -47,9 +47,7 @@ def read_info(path: str | Path) -> AudioInfo:
     if info.frames <= 0:
         raise AudioError(file_problem(path) or "audio file holds no samples")
     if info.frames >= UNKNOWN_LENGTH:
-        raise AudioError(f"audio file's header records no length (a FLAC from a streaming encoder: total samples 0), "
-                         f"which libsndfile cannot read: {path}; re-encode it with its length, e.g. "
-                         "`ffmpeg -i IN.flac OUT.flac`")
+        raise AudioError(_no_length(path))
     return AudioInfo(int(info.frames), int(info.samplerate), int(info.channels))
 
 
@@ -63,6 +61,21 @@ def _refuse_cut_short(path: str | Path) -> None:
     why = cut_short_compressed(str(path))
     if why:
         raise AudioError(_cut_compressed(path, why))
+
+
+def _no_length(path: str | Path) -> str:
+    return (f"audio file's header records no length (a FLAC from a streaming encoder: total samples 0), which "
+            f"libsndfile cannot read: {path}; re-encode it with its length, e.g. `ffmpeg -i IN.flac OUT.flac`")
+
+
+def _records_no_length(path: str | Path) -> bool:
+    """A FLAC whose header records no length (libsndfile reports 2**63 - 1 frames, then fails to read it)."""
+    if not str(path).lower().endswith(".flac"):
+        return False
+    try:
+        return sf.info(str(path)).frames >= UNKNOWN_LENGTH
+    except Exception:  # noqa: BLE001 - a header that does not read: named by the other checks
+        return False
 
 
 def _cut_compressed(path: str | Path, why: str) -> str:
@@ -95,6 +108,8 @@ def file_problem(path: str | Path) -> str | None:
     why = cut_short_compressed(str(path))
     if why:
         return _cut_compressed(path, why)
+    if _records_no_length(path):
+        return _no_length(path)
     held = cut_in_header(str(path))
     if held == 0:
         return f"audio file is empty (0 bytes): {path}; restore the whole file from the corpus's source"

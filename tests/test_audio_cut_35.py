@@ -128,3 +128,13 @@ def test_a_flac_whose_header_records_no_length_is_named_so_not_as_cut(flac):
     with pytest.raises(AudioError, match=r"header records no length \(a FLAC from a streaming encoder") as err:
         read_info(flac)
     assert "9,223,372" not in str(err.value)
+
+
+def test_a_flac_without_a_recorded_length_swapped_in_after_the_manifest_is_named_at_extraction(flac):
+    """``load_audio`` (extraction) gave libsndfile's "array is too big" for it (second hostile pass)."""
+    data = bytearray(flac.read_bytes())
+    data[21] &= 0xF0
+    data[22:26] = b"\0\0\0\0"
+    flac.write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=r"header records no length \(a FLAC from a streaming encoder"):
+        load_audio(flac, 16000)

@@ -110,8 +110,9 @@ def attribute_problem(group: zarr.Group, attrs: dict) -> str | None:
         if kind not in made_with and _node(group, node) is not None:
             return (f"its attribute sergen.digests does not list {kind!r}, though its {node} digests are there "
                     "(zarr.json was edited: without the entry they would go unchecked)")
-    if RECORD not in made_with and (RECORD_ATTR in attrs or ARRAYS_ATTR in attrs):
-        return (f"its attribute sergen.digests does not list {RECORD!r}, though its record digests are there "
+    if RECORD not in made_with and (RECORD_ATTR in attrs or ARRAYS_ATTR in attrs or COLUMNS in made_with):
+        return (f"its attribute sergen.digests does not list {RECORD!r}, though its record digests or column "
+                "digests (made with it) are there "
                 "(zarr.json was edited: without the entry its attributes and arrays would go unchecked)")
     if RECORD in made_with:
         return _edited_attributes(attrs)

@@ -208,7 +208,10 @@ def test_an_unreadable_small_array_is_named_without_raw_checksum_bytes(store):
 @pytest.mark.parametrize("edit, named", [
     # the record's own bookkeeping taken out, each beside an edit it would hide (hostile pass, stop 35)
     (lambda a: (a["digests"].remove(RECORD), a.__setitem__("sample_rate", 8000)),
-     "its attribute sergen.digests does not list 'record', though its record digests are there"),
+     "its attribute sergen.digests does not list 'record', though its record digests or column digests"),
+    (lambda a: ([a.pop(k) for k in (RECORD_ATTR, ARRAYS_ATTR)], a["digests"].remove(RECORD),
+                a.__setitem__("synthetic", False)),  # the whole record out: its column digests still tell
+     "its attribute sergen.digests does not list 'record', though its record digests or column digests"),
     (lambda a: (a[RECORD_ATTR].pop("settings"), a["settings"].__setitem__("n_mels", 64)),
      "its attribute sergen.settings is not in the record sergen made at creation (record_crc32c)"),
     (lambda a: (a.__setitem__(RECORD_ATTR, {}), a.__setitem__("sample_rate", 8000)),
