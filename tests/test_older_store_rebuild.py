@@ -97,3 +97,20 @@ def test_a_users_file_shaped_like_a_temporary_survives_extract_and_verify_names_
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
     assert code == 0 and "already complete" in text, text
     assert notes.read_text() == "my precious notes" and not (store / f"frames/c.0.{HEX}.partial").exists()
+
+
+def test_a_creation_killed_while_it_wrote_an_arrays_metadata_is_made_again(cli, private_ws):
+    """A kill inside ``create_store``'s one-call layout leaves Zarr's temporaries in folders whose ``zarr.json``
+    was never completed, and no record yet: seen once by the second hostile pass as a refusal ("move those files
+    out", 7 ``.partial`` files). Those folders are sergen's nodes in the making; the store is made again."""
+    store = emodb_store(private_ws)
+    meta = store / "zarr.json"
+    doc = json.loads(meta.read_text())
+    doc["attributes"] = {}
+    meta.write_text(json.dumps(doc))
+    for array in ("utt/label", "mean"):
+        (store / array / "zarr.json").rename(store / array / f"zarr.{HEX}.partial")
+    (store / "utt" / "label" / f"c.{HEX}.partial").write_bytes(b"half")
+    code, text = cli("extract", "--model", "melspec", "--corpus", "emodb")
+    assert code == 0 and "written this run, 0 before" in text, text
+    assert not list(store.rglob("*.partial"))

@@ -146,7 +146,9 @@ def sergens_nodes(root: Path) -> tuple[frozenset[str], frozenset[str]]:
     ledger and their groups, and nothing else: a user's folder shaped like a node (``mine/zarr.json`` copied from
     ``frames``, ``mine/c.0.0``) is not sergen's. A store made before that record, or whose record is gone: every
     Zarr node it holds (a folder whose ``zarr.json`` is Zarr v3 metadata), so that an array an older sergen laid
-    out, since renamed or dropped, still goes with a rebuild, while a user's ``zarr.json`` of other content stays."""
+    out, since renamed or dropped, still goes with a rebuild, while a user's ``zarr.json`` of other content stays;
+    and every folder holding Zarr's temporary of a ``zarr.json`` (a creation killed while it wrote that node's
+    metadata, the record not written yet)."""
     recorded = recorded_arrays(root)
     if recorded is not None:
         arrays = set(recorded) | {f"{LEDGER}/{name}" for name in recorded}
@@ -162,6 +164,9 @@ def sergens_nodes(root: Path) -> tuple[frozenset[str], frozenset[str]]:
         key = meta.parent.relative_to(root).as_posix()
         if kind in ("group", "array") and not meta.parent.is_symlink():
             (groups if kind == "group" else arrays).add("" if key == "." else key)
+    for temporary in root.rglob("zarr.*.partial"):  # a node whose metadata a kill cut off mid-write (creation)
+        if WRITE_TEMPORARY.search(temporary.name) and temporary.parent != root and not temporary.parent.is_symlink():
+            arrays.add(temporary.parent.relative_to(root).as_posix())
     return frozenset(groups), frozenset(arrays)
 
 
