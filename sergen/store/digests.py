@@ -335,16 +335,17 @@ def shape_problem(attrs: dict, frames_shape: tuple, n_offsets: int) -> str | Non
     return None
 
 
-def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
+def digest_layout_problem(group: zarr.Group, attrs: dict, record_checked: bool = False) -> str | None:
     """Why the digests a store was made with (``attrs["digests"]``) are missing or do not fit its utterances, or
     its record (attributes, array metadata: ``store.record``) was edited, or None. Without this, deleting
     ``frame_crc32c`` or ``audio/`` would silently turn the store into one from before digests, whose swapped
-    chunks and edited audio go unseen."""
+    chunks and edited audio go unseen. ``record_checked``: the caller found the record intact already
+    (``record_problem``), so its attributes and every array's metadata are not read again."""
     from sergen.audio_digest import GROUP as AUDIO, has_audio_digests
     from sergen.store.record import attribute_problem, metadata_problem
 
-    edited = attribute_problem(group, attrs)  # first: a deleted ``digests`` entry would switch the checks below off
-    if edited:
+    edited = None if record_checked else attribute_problem(group, attrs)  # first: a deleted ``digests`` entry
+    if edited:  # would switch the checks below off
         return edited
     made_with, n_utts = attrs.get("digests") or [], attrs.get("n_utts")
     arrays = []
@@ -384,7 +385,8 @@ def digest_layout_problem(group: zarr.Group, attrs: dict) -> str | None:
             array[:]
         except Exception as exc:  # noqa: BLE001 - whatever the codec raises (a checksum that does not match, …)
             return f"its {name} cannot be read ({read_failure(exc)})"
-    return metadata_problem(group, attrs, BLOSC_ARRAYS)  # last: the checks above name what changed more precisely
+    # last: the checks above name what changed more precisely
+    return None if record_checked else metadata_problem(group, attrs, BLOSC_ARRAYS)
 
 
 def read_failure(exc: Exception) -> str:

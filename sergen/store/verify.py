@@ -432,7 +432,8 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         report.block(f"the store does not belong here: {moved}; move it back, or rebuild this one with "
                                f"{rebuild}")
         return report
-    damaged = shape_problem(attrs, frames.shape, len(offsets)) or digest_layout_problem(group, attrs)
+    damaged = (shape_problem(attrs, frames.shape, len(offsets))
+               or digest_layout_problem(group, attrs, record_checked=True))  # record_problem ran above
     if damaged:
         report.block(f"the store is damaged: {damaged}; rebuild it with {rebuild}")
         return report
