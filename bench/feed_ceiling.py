@@ -71,10 +71,20 @@ class StandIn(Extractor):
             n = self.num_frames(len(wave))
             level = np.abs(wave[: n * 320]).reshape(n, 320).mean(1, keepdims=True) if n * 320 <= len(wave) \
                 else np.full((n, 1), float(np.abs(wave).mean()), np.float32)
-            frames = self._table.take(np.arange(n) % 64, axis=0)  # one new block, as a device-to-host copy makes
-            frames *= level.astype(np.float32)
-            out.append(frames)
+            out.append(self.frames(level.astype(np.float32, copy=False)))
         return out
+
+    def frames(self, level: np.ndarray) -> np.ndarray:
+        """Row i: table row i % 64 × ``level[i]``, written in one pass into a new block, as a device-to-host copy
+        writes the model's output once: the stand-in costs the host what a GPU model's output does. (Until
+        stop 36 it took the rows (a gather into a new block), then scaled them in place: three passes over the
+        block, the stand-in's own cost ≈ a fifth of the pipeline's CPU. The values are the same.)"""
+        n, rows = len(level), len(self._table)
+        frames = np.empty((n, self.dim), np.float32)
+        whole = n - n % rows
+        np.multiply(self._table, level[:whole].reshape(-1, rows, 1), out=frames[:whole].reshape(-1, rows, self.dim))
+        np.multiply(self._table[: n - whole], level[whole:], out=frames[whole:])
+        return frames
 
 
 @contextlib.contextmanager
@@ -198,7 +208,9 @@ def amdahl_projection(one: dict, two: dict, cores: int) -> tuple[float, str]:
 
 
 def projection_lines(best: dict[int, dict], disk_mb_s: float | None = None, cores: int = 16,
-                     target: float = 3000.0, sustained: dict[int, dict] | None = None) -> list[str]:
+                     target: float = 3000.0, sustained: dict[int, dict] | None = None,
+                     memory: dict[str, dict[int, float]] | None = None,
+                     neighbours: dict[str, dict] | None = None) -> list[str]:
     """The audio seconds per second projected on ``cores`` cores, against the issue's ``target`` (a 16-core GPU
     machine never CPU-bound below 3,000× real time). Four bounds, each a projection, not a measurement:
     Amdahl's law fitted to the measured 1 → 2 core speed-up (waits and this machine's load included); the CPU
@@ -270,7 +282,31 @@ def projection_lines(best: dict[int, dict], disk_mb_s: float | None = None, core
               "bound (the sustained rate, where measured, takes those costs out); "
               "the disk bound is this machine's shared disk (its rate varies from run to run), and 1 GB/s of "
               f"float16 frames (WavLM-Large at {target:,.0f}×) needs a disk that takes it."]
-    return lines
+    return lines + memory_lines(memory, neighbours)
+
+
+def memory_lines(memory: dict[str, dict[int, float]] | None, neighbours: dict[str, dict] | None) -> list[str]:
+    """What sections 3b' and 3d say of the wall-clock rows: whether this machine's second core adds memory
+    bandwidth, and how much a neighbour that only moves memory slows the one-core feed (none without them)."""
+    said = []
+    if memory and all(n in memory.get(k, {}) for k in ("copy", "compute") for n in (1, 2)):
+        copy, compute = (memory[k][2] / memory[k][1] for k in ("copy", "compute"))
+        said.append(f"on this machine a second core adds {copy:.2f}× to a job that only moves memory and {compute:.2f}× "
+                    "to one that only computes (section 3b')")
+    if neighbours and "alone" in neighbours:
+        alone = neighbours["alone"]["wall_s"]
+        slower = {k: v["wall_s"] / alone for k, v in neighbours.items() if k != "alone"}
+        if "copy" in slower and "compute" in slower:
+            said.append(f"the one-core feed takes {slower['copy']:.2f}× its time alone beside a neighbour that only "
+                        f"moves memory and {slower['compute']:.2f}× beside one that only computes (section 3d)")
+    if not said:
+        return []
+    return ["", "The wall-clock rows and this machine's memory: " + "; ".join(said) + ". Where a second core adds "
+            "little memory bandwidth, the feed's passes over memory (float32 output, float16 copy, bitshuffle, "
+            "compression, the page cache's copy) cannot go faster on two cores here, whatever parallel work the "
+            "pipeline offers; the wall-clock scaling above then measures this machine's memory as much as the "
+            "pipeline, and the assumption that the GPU machine's memory bandwidth grows with its cores is the "
+            "one to check there (`--cores 1,2,4,8,16`)."]
 
 
 # -- 3. feed ceiling ----------------------------------------------------------------------------------
@@ -333,11 +369,23 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def feed(ws: Path, work: Path, cores: int, corpora: list[str], run: int, with_torch: bool = True) -> dict:
+def feed(ws: Path, work: Path, cores: int, corpora: list[str], run: int, with_torch: bool = True,
+         neighbour: str | None = None) -> dict:
+    """One feed run in a fresh interpreter on the first ``cores`` cores; with ``neighbour`` (a
+    ``memory_scaling.KINDS`` job) running on the last core this process may use, which must be another."""
     stores = work / f"feed-{cores}-{run}"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(cores), "--ws", str(ws),
            "--stores", str(stores), "--corpora", ",".join(corpora)] + ([] if with_torch else ["--no-torch"])
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    if neighbour is None:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+    else:
+        from memory_scaling import Hog
+
+        mine = sorted(os.sched_getaffinity(0))
+        if len(mine) <= cores:
+            raise SystemExit(f"a neighbour needs a core the feed does not use: {len(mine)} core(s) for {cores}")
+        with Hog(neighbour, mine[-1]):
+            done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"feed-ceiling child failed:\n{done.stderr[-3000:]}")
     import shutil
@@ -358,6 +406,35 @@ def best_feeds(ws: Path, work: Path, core_counts: list[int], corpora: list[str],
             print(f"feed ceiling, {label}, {cores} core(s), run {run + 1}: wall {got['wall_s']:.2f} s, "
                   f"CPU {got['cpu_s']:.2f} s, {got['audio_s'] / got['wall_s']:,.0f} audio s per s", flush=True)
     return best
+
+
+def beside_neighbours(ws: Path, work: Path, corpora: list[str], repeats: int, with_torch: bool) -> dict[str, dict]:
+    """The one-core feed alone and beside each ``memory_scaling.KINDS`` neighbour on another core: the best of
+    ``repeats`` each, alternating (section 3d)."""
+    from memory_scaling import KINDS
+
+    best: dict[str, dict] = {}
+    for run in range(repeats):
+        for neighbour in ("alone", *KINDS):
+            got = feed(ws, work, 1, corpora, run, with_torch, None if neighbour == "alone" else neighbour)
+            if neighbour not in best or got["wall_s"] < best[neighbour]["wall_s"]:
+                best[neighbour] = got
+            print(f"feed ceiling, one core, {neighbour}, run {run + 1}: wall {got['wall_s']:.2f} s, "
+                  f"CPU {got['cpu_s']:.2f} s", flush=True)
+    return best
+
+
+def neighbour_lines(best: dict[str, dict]) -> list[str]:
+    """The table of ``beside_neighbours``: each run's rate, and how much slower than alone."""
+    from memory_scaling import KINDS
+
+    alone = best["alone"]["audio_s"] / best["alone"]["wall_s"]
+    lines = ["| the other core runs | wall (s) | audio s per s | against alone | CPU (s) |", "|---|---:|---:|---:|---:|"]
+    for name, got in best.items():
+        rate = got["audio_s"] / got["wall_s"]
+        lines.append(f"| {'nothing' if name == 'alone' else KINDS[name].split(',')[0]} | {got['wall_s']:.2f} | "
+                     f"{rate:,.0f} | {rate / alone:.2f}× | {got['cpu_s']:.2f} |")
+    return lines
 
 
 def main() -> int:
@@ -463,6 +540,16 @@ def main() -> int:
                   f"cache, {synced:,.0f} MB/s to the disk (`fsync`). The stand-in's stores hold "
                   f"{best[max(best)]['store_bytes'] / best[max(best)]['audio_s'] / 1e6:.2f} MB per audio second.",
                   "", f"Load: `{uptime()}`."]
+        memory = None
+        if len(os.sched_getaffinity(0)) >= 2:
+            from memory_scaling import scaling, scaling_lines
+
+            memory = scaling(args.repeats)
+            lines += ["", "## 3b'. This machine's memory: what a second core adds", "",
+                      f"One process per core, on 1 core and on 2 at once, best of {args.repeats} "
+                      "(`bench/memory_scaling.py`): a job that only moves memory, and one that only computes.", ""]
+            lines += scaling_lines(memory)
+            lines += ["", f"Load: `{uptime()}`."]
         sustained = None
         if args.long_scale:
             long_ws, long_files, long_audio = demo_files(work / "long", args.long_scale)
@@ -477,8 +564,18 @@ def main() -> int:
                       "sustains: what an hours-long corpus sees.", ""]
             lines += sustained_table(best, long, sustained)
             lines += ["", f"Load: `{uptime()}`."]
+        neighbours = None
+        if len(os.sched_getaffinity(0)) >= 2:
+            neighbours = beside_neighbours(ws, work, corpora, args.repeats, not args.no_torch)
+            lines += ["", "## 3d. The feed on one core beside a neighbour on the other", "",
+                      f"The one-core feed of section 3, alone and beside each job of section 3b' running on the "
+                      f"other core, best of {args.repeats}, alternating. A feed slowed by a neighbour that only "
+                      "moves memory, and not by one that only computes, shares the machine's memory bandwidth: "
+                      "the part of its work that a second core here cannot speed up.", ""]
+            lines += neighbour_lines(neighbours)
+            lines += ["", f"Load: `{uptime()}`."]
         if 1 in best and 2 in best:
-            lines += [""] + projection_lines(best, synced, sustained=sustained)
+            lines += [""] + projection_lines(best, synced, sustained=sustained, memory=memory, neighbours=neighbours)
         lines += ["", f"After: `{uptime()}`.", ""]
     args.out.write_text("\n".join(lines))
     print("\n".join(lines[-len(best) - 8:]))
