@@ -499,7 +499,7 @@ app.add_typer(analyze_app, name="analyze")
 
 @analyze_app.command("fragmentation")
 def analyze_fragmentation(
-    model: str = typer.Option(...),
+    model: str = typer.Option(..., callback=check.model_name),
     corpora: str = typer.Option("all", help="comma-separated corpora, or all", callback=check.corpus_list),
     method: str = typer.Option("pca", help="pca or umap (needs umap-learn)", callback=check.projection_method),
     seed: int = typer.Option(0, callback=check.seed),
