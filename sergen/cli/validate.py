@@ -4,7 +4,9 @@ out-of-range value at the boundary, before a command reads, writes or deletes an
 A refused value ends as click's usage error (exit code 2): ``Invalid value for '--aug-share': 1.5 is not
 a probability: give a number from 0 to 1``, never a traceback from deep inside. The validators return
 the value unchanged, but for lists: a comma list comes back a string, its names in their canonical spelling and
-each once (``listed_once``, the one rule of every list option), so the commands' own parsing is untouched.
+each once (``listed_once``, the one rule of every list option), so the commands' own parsing is untouched; and for
+choices: an option or argument with a fixed set of choices comes back in their canonical spelling, with a note
+where it was given in another case (``one_of``, the one rule of every choice option).
 """
 
 from __future__ import annotations
