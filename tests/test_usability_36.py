@@ -109,7 +109,7 @@ FREE = {("compare", "run_a"), ("compare", "run_b"), ("manifest", "test_set"), ("
         ("probe", "head_opt"), ("grid", "head_opt"), ("grid", "seeds"), ("grid", "aug_share"), ("grid", "scheduler"),
         ("extract", "revision"), ("extract", "layers"), ("extract", "scheduler"), ("extract", "opt"),
         ("stores ls", "root"), ("stores verify", "root"), ("models check", "layers"), ("models check", "opt"),
-        ("report", "confusion"), ("demo", "seeds"), ("probe", "sets"), ("grid", "sets"),
+        ("demo", "seeds"), ("probe", "sets"), ("grid", "sets"),
         *(("emobox-cross", dataset) for dataset in ("iemocap", "meld", "ravdess", "savee"))}
 
 

@@ -548,7 +548,7 @@ def report(
     results: Optional[Path] = typer.Option(None, help="results folder (default results/)", callback=check.existing_dir),
     out: Optional[Path] = typer.Option(None, help="report folder (default reports/latest)", callback=check.new_or_dir),
     confusion: list[str] = typer.Option([], help="also show the confusion matrix of this cell, TRAIN:TEST "
-                                                 "(repeatable), e.g. emodb:ravdess"),
+                                                 "(repeatable), e.g. emodb:ravdess", callback=check.confusion_cells),
 ):
     """Write a Markdown report with the poster's tables, heatmaps and fragmentation figures; runs of other
     protocols (label sets, folds, superb-er) in their own sections, beside the leaderboards they match."""

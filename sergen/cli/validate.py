@@ -286,6 +286,26 @@ def _stored_corpus(value: str) -> str:
 stored_corpus = one_of(_names(_corpus_readers), canonical=_stored_corpus)
 
 
+def _cell_spelled(value: str) -> str:
+    """A confusion cell ``TRAIN:TEST`` with each corpus as named; a malformed one as given (the report refuses it)."""
+    train, sep, test = str(value).partition(":")
+    if not (sep and train.strip() and test.strip()):
+        return value
+    return f"{_corpus_set(train.strip())}:{_corpus_set(test.strip())}"
+
+
+def confusion_cells(value: list | None, ctx: typer.Context = None, param: typer.CallbackParam = None):
+    """report's repeatable ``--confusion TRAIN:TEST``: its corpora as named, each cell once (``listed_once``)."""
+    if not value:
+        return value
+    return listed_once(list(value), _flag(param), _cell_spelled)
+
+
+confusion_cells = _with_ctx(confusion_cells)
+confusion_cells.choices = lambda: tuple(f"{a}:{b}" for a, b in zip(_names(_corpus_readers)(),
+                                                                     _names(_corpus_readers)()[1:]))
+
+
 def _corpora(takes: str) -> Callable:
     """A corpus option: names (comma list), with ``all``/``each`` only where they can stand
     (``sergen.corpora.keywords.keyword_misuse``)."""
