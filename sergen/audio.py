@@ -34,31 +34,40 @@ class AudioError(Exception):
 
 
 def read_info(path: str | Path) -> AudioInfo:
-    """Length, rate and channels from the file header alone (a container's length by decoding it once)."""
+    """Length, rate and channels from the file header alone (a container's length by decoding it once). The file
+    is opened once: a FLAC's check for a cut (``audio_cut``) reads its tail through the same open file."""
     if is_container(path):
         _refuse_cut_short(path)  # FFmpeg decodes an MP3 or Ogg file cut short without a word, at its shorter length
         data, rate = _decode_container(path)
         return AudioInfo(data.shape[0], rate, data.shape[1])
     try:
-        info = sf.info(str(path))
+        opened = sf.SoundFile(str(path))
     except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, ...
-        raise AudioError(file_problem(path) or f"unreadable audio header ({exc.__class__.__name__}: {exc})") from None
-    _refuse_cut_short(path)
-    if info.frames <= 0:
-        raise AudioError(file_problem(path) or "audio file holds no samples")
-    if info.frames >= UNKNOWN_LENGTH:
+        raise AudioError(file_problem(path, opened=True) or
+                         f"unreadable audio header ({exc.__class__.__name__}: {exc})") from None
+    with opened:
+        frames, rate, channels = opened.frames, opened.samplerate, opened.channels
+        why = cut_short_compressed(str(path), opened)
+    _refuse_cut_short(path, why)
+    if frames <= 0:
+        raise AudioError(file_problem(path, opened=True) or "audio file holds no samples")
+    if frames >= UNKNOWN_LENGTH:
         raise AudioError(_no_length(path))
-    return AudioInfo(int(info.frames), int(info.samplerate), int(info.channels))
+    return AudioInfo(int(frames), int(rate), int(channels))
 
 
-def _refuse_cut_short(path: str | Path) -> None:
+_UNCHECKED = object()
+
+
+def _refuse_cut_short(path: str | Path, compressed_why=_UNCHECKED) -> None:
     """A WAV, FLAC, Ogg or MP3 file shorter than its header declares (``audio_wav``, ``audio_cut``): refused by
-    name, never read at the length that is there nor left to its decoder's words at extraction."""
+    name, never read at the length that is there nor left to its decoder's words at extraction.
+    ``compressed_why``: ``cut_short_compressed``'s answer where the caller has it already (``read_info``)."""
     cut = cut_short(str(path))
     if cut:
         raise AudioError(f"audio file cut short: its header declares {cut[0]:,} samples, the file holds {cut[1]:,} "
                          f"(truncated, or still being copied): {path}; restore the whole file from the corpus's source")
-    why = cut_short_compressed(str(path))
+    why = cut_short_compressed(str(path)) if compressed_why is _UNCHECKED else compressed_why
     if why:
         raise AudioError(_cut_compressed(path, why))
 
@@ -68,9 +77,13 @@ def _no_length(path: str | Path) -> str:
             f"libsndfile cannot read: {path}; re-encode it with its length, e.g. `ffmpeg -i IN.flac OUT.flac`")
 
 
+def _is_flac_named(path: str | Path) -> bool:
+    return str(path).lower().endswith(".flac")
+
+
 def _records_no_length(path: str | Path) -> bool:
     """A FLAC whose header records no length (libsndfile reports 2**63 - 1 frames, then fails to read it)."""
-    if not str(path).lower().endswith(".flac"):
+    if not _is_flac_named(path):
         return False
     try:
         return sf.info(str(path)).frames >= UNKNOWN_LENGTH
@@ -93,9 +106,11 @@ def resampled_length(num_samples: int, rate_in: int, rate_out: int) -> int:
 MISSING = "audio file missing"  # the start of the reason of a file gone since its manifest (``sergen.cli.stores``)
 
 
-def file_problem(path: str | Path) -> str | None:
+def file_problem(path: str | Path, opened: bool = False) -> str | None:
     """Why a file that failed to decode cannot even be opened (gone, or not readable), asked only after a
-    failure: a decoder's own message for these ("System error.") names neither."""
+    failure: a decoder's own message for these ("System error.") names neither. ``opened``: the caller has tried
+    ``soundfile.SoundFile`` on it already (``read_info``), so the FLAC checks, which would open it again, are known:
+    it did not open (neither check can read it), or they ran on that open file."""
     import os
 
     if not os.path.lexists(path) or not os.path.exists(path):
@@ -105,10 +120,10 @@ def file_problem(path: str | Path) -> str | None:
                 "or rerun `sergen manifest` to list the corpus as it is now)")
     if os.path.isfile(path) and not os.access(path, os.R_OK):
         return f"audio file not readable: {path} (permission denied)"
-    why = cut_short_compressed(str(path))
+    why = None if opened and _is_flac_named(path) else cut_short_compressed(str(path))
     if why:
         return _cut_compressed(path, why)
-    if _records_no_length(path):
+    if not opened and _records_no_length(path):
         return _no_length(path)
     held = cut_in_header(str(path))
     if held == 0:

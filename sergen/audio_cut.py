@@ -25,11 +25,13 @@ total of 0): not a cut; ``unknown_length`` names it."""
 TAIL_BYTES = 1 << 16  # the end of an Ogg file read for its last page (pages are at most 65,307 bytes)
 
 
-def cut_short_compressed(path: str) -> str | None:
+def cut_short_compressed(path: str, opened=None) -> str | None:
     """Why a FLAC, Ogg or MP3 file is cut short (what its header declares, the file's size), else None (not one
-    of those, whole, or not readable: its decoder names that)."""
+    of those, whole, or not readable: its decoder names that). ``opened``: the file already open as a
+    ``soundfile.SoundFile``, which a FLAC's check then reads instead of opening it again."""
     ext = os.path.splitext(path)[1].lower()
-    check = {".flac": flac_cut, ".ogg": ogg_cut, ".opus": ogg_cut, ".oga": ogg_cut, ".mp3": mp3_cut}.get(ext)
+    flac = flac_cut if opened is None else (lambda p: flac_cut_open(opened, p) if is_flac(p) else None)
+    check = {".flac": flac, ".ogg": ogg_cut, ".opus": ogg_cut, ".oga": ogg_cut, ".mp3": mp3_cut}.get(ext)
     if check is None:
         return None
     try:
@@ -45,25 +47,36 @@ def _size(path: str) -> int:
 def flac_cut(path: str) -> str | None:
     import soundfile as sf
 
-    with open(path, "rb") as fh:
-        if fh.read(4) != b"fLaC":
-            return None
+    if not is_flac(path):
+        return None
     try:
         f = sf.SoundFile(path)
     except Exception:  # noqa: BLE001 - a header that does not read: the caller's decoder names it
         return None
     with f:
-        frames = f.frames
-        if frames <= 0:
-            return None
-        if frames >= UNKNOWN_LENGTH:  # libsndfile's count for a STREAMINFO total of 0, which it cannot read
-            return None
-        tail = min(frames, 64)
-        try:
-            f.seek(frames - tail)
-            got = len(f.read(tail, dtype="int16"))
-        except Exception:  # noqa: BLE001 - libsndfile's error on a seek or read past the cut
-            got = -1
+        return flac_cut_open(f, path)
+
+
+def is_flac(path: str) -> bool:
+    """A file that begins as FLAC does (its magic, whatever its name)."""
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"fLaC"
+
+
+def flac_cut_open(f, path: str) -> str | None:
+    """``flac_cut`` on a FLAC file already open (``soundfile.SoundFile``): its header is read once, by its
+    caller (``sergen.audio.read_info`` takes the length, rate and channels from the same open file)."""
+    frames = f.frames
+    if frames <= 0:
+        return None
+    if frames >= UNKNOWN_LENGTH:  # libsndfile's count for a STREAMINFO total of 0, which it cannot read
+        return None
+    tail = min(frames, 64)
+    try:
+        f.seek(frames - tail)
+        got = len(f.read(tail, dtype="int16"))
+    except Exception:  # noqa: BLE001 - libsndfile's error on a seek or read past the cut
+        got = -1
     if got == tail:
         return None
     return (f"its header declares {frames:,} samples, but the file ({_size(path):,} bytes) ends before the last of "

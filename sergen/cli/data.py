@@ -26,7 +26,7 @@ def corpora():
 @app.command()
 def manifest(
     corpus: str = typer.Argument(..., help="iemocap, cremad, msp, emodb, ravdess, folder (aliases allowed), "
-                                           "or emobox:<dataset> with --emobox"),
+                                           "or emobox:<dataset> with --emobox", callback=check.corpus_name_given),
     root: Optional[Path] = typer.Option(None, help="the corpus's own folder (default: the configured root)"),
     out: Optional[Path] = typer.Option(None, help="CSV to write (default manifests/<corpus>.csv)",
                                        callback=check.output_file),
@@ -156,7 +156,7 @@ def config_init(folder: Path = typer.Argument(Path("."), help="the workspace fol
 
 
 @config_app.command("set-root")
-def config_set_root(corpus: str, root: Path):
+def config_set_root(corpus: str = typer.Argument(..., callback=check.corpus_name_given), root: Path = typer.Argument(...)):
     """Remember where a corpus lives, so later commands need no --root. A manifest recording another root is
     rebuilt from this one (with its reader options), so extraction reads the new root, never the old files."""
     from sergen.config import set_root
@@ -176,7 +176,7 @@ def config_set_root(corpus: str, root: Path):
 
 
 @config_app.command("set-weights")
-def config_set_weights(model: str, path: Path):
+def config_set_weights(model: str = typer.Argument(..., callback=check.model_name), path: Path = typer.Argument(...)):
     """Remember where a model's weights are (a checkpoint file or folder), so later commands need no --weights."""
     from sergen.config import set_weights
     from sergen.extractors import canonical_model

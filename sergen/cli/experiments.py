@@ -499,7 +499,7 @@ app.add_typer(analyze_app, name="analyze")
 
 @analyze_app.command("fragmentation")
 def analyze_fragmentation(
-    model: str = typer.Option(...),
+    model: str = typer.Option(..., callback=check.model_name),
     corpora: str = typer.Option("all", help="comma-separated corpora, or all", callback=check.corpus_list),
     method: str = typer.Option("pca", help="pca or umap (needs umap-learn)", callback=check.projection_method),
     seed: int = typer.Option(0, callback=check.seed),
@@ -548,7 +548,7 @@ def report(
     results: Optional[Path] = typer.Option(None, help="results folder (default results/)", callback=check.existing_dir),
     out: Optional[Path] = typer.Option(None, help="report folder (default reports/latest)", callback=check.new_or_dir),
     confusion: list[str] = typer.Option([], help="also show the confusion matrix of this cell, TRAIN:TEST "
-                                                 "(repeatable), e.g. emodb:ravdess"),
+                                                 "(repeatable), e.g. emodb:ravdess", callback=check.confusion_cells),
 ):
     """Write a Markdown report with the poster's tables, heatmaps and fragmentation figures; runs of other
     protocols (label sets, folds, superb-er) in their own sections, beside the leaderboards they match."""

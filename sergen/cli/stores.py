@@ -62,7 +62,7 @@ def extractor_options(opt: list[str], **flags) -> dict:
 
 @app.command()
 def extract(
-    model: str = typer.Option(..., help="extractor name, see `sergen models ls`"),
+    model: str = typer.Option(..., help="extractor name, see `sergen models ls`", callback=check.model_name),
     corpus: str = typer.Option("all", help="corpus name(s), comma-separated, or all", callback=check.corpus_list),
     device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present), or several "
                                                     "GPUs: cuda:0,cuda:1 (a model copy on each)",
@@ -96,9 +96,11 @@ def extract(
     workers_mode: str = typer.Option("auto", help="threads (auto) or processes, for a stage that holds the GIL",
                                      callback=check.choice("auto", "threads", "processes")),
     precision: Optional[str] = typer.Option(None, help="fp32 (default), bf16 (CUDA; CPU for measuring) or fp16 "
-                                                       "(CUDA): the network under autocast; recorded in the store"),
+                                                       "(CUDA): the network under autocast; recorded in the store",
+                                            callback=check.precision),
     input_mode: Optional[str] = typer.Option(None, help="whisper-*: padded (default: every piece padded to 30 s) or "
-                                                        "trimmed (only the audio's length); recorded in the store"),
+                                                        "trimmed (only the audio's length); recorded in the store",
+                                             callback=check.input_mode),
     opt: list[str] = typer.Option([], "--opt", help=OPT_HELP),
 ):
     """Embed every utterance of the corpus into stores/<model>/<corpus>.zarr (resumable); each --view
@@ -291,8 +293,9 @@ def stores_ls(root: Optional[str] = typer.Option(None, help="stores folder or fs
 
 
 @stores_app.command("verify")
-def stores_verify(model: str, corpus: str = typer.Argument(..., help="a corpus (or corpus@view), or all: every "
-                                                                     "store of the model"),
+def stores_verify(model: str = typer.Argument(..., callback=check.model_name),
+                  corpus: str = typer.Argument(..., help="a corpus (or corpus@view), or all: every store of the model",
+                                               callback=check.stored_corpus),
                   root: Optional[str] = typer.Option(None, help="stores folder or URL", callback=check.stores_root),
                   repair: bool = typer.Option(False, help="drop the chunk files found damaged and mark the "
                                                           "utterances they held to be rewritten by `sergen extract`")):
@@ -489,8 +492,10 @@ def models_ls(as_json: bool = typer.Option(False, "--json", help="print JSON for
 
 @models_app.command("check")
 def models_check(
-    model: str = typer.Argument(..., help="extractor name (`sergen models ls`) or hf:<model-id>"),
-    corpus: Optional[str] = typer.Option(None, help="whose utterances (default: the first corpus with a manifest)"),
+    model: str = typer.Argument(..., help="extractor name (`sergen models ls`) or hf:<model-id>",
+                                callback=check.model_name),
+    corpus: Optional[str] = typer.Option(None, help="whose utterances (default: the first corpus with a manifest)",
+                                         callback=check.corpus_name_given),
     device: Optional[str] = typer.Option(None, help="cuda, cuda:1, cpu (default: CUDA when present)",
                                          callback=check.device),
     weights: Optional[Path] = typer.Option(None, help="local checkpoint file or folder (default: as `sergen extract`)",
@@ -502,8 +507,10 @@ def models_check(
     batch_seconds: float = typer.Option(60.0, help="audio seconds per batch, as for `sergen extract`",
                                         callback=check.positive_float),
     layers: Optional[str] = typer.Option(None, help="as for `sergen extract`", callback=check.layers),
-    precision: Optional[str] = typer.Option(None, help="fp32 (default), bf16 or fp16, as for `sergen extract`"),
-    input_mode: Optional[str] = typer.Option(None, help="whisper-*: padded (default) or trimmed"),
+    precision: Optional[str] = typer.Option(None, help="fp32 (default), bf16 or fp16, as for `sergen extract`",
+                                            callback=check.precision),
+    input_mode: Optional[str] = typer.Option(None, help="whisper-*: padded (default) or trimmed",
+                                             callback=check.input_mode),
     opt: list[str] = typer.Option([], "--opt", help=OPT_HELP),
     tolerance: Optional[float] = typer.Option(None, help="largest |batched − alone| / RMS of the frames alone "
                                                          "(default 1e-3 at fp32, 5e-2 at bf16/fp16)",

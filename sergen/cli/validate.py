@@ -4,7 +4,9 @@ out-of-range value at the boundary, before a command reads, writes or deletes an
 A refused value ends as click's usage error (exit code 2): ``Invalid value for '--aug-share': 1.5 is not
 a probability: give a number from 0 to 1``, never a traceback from deep inside. The validators return
 the value unchanged, but for lists: a comma list comes back a string, its names in their canonical spelling and
-each once (``listed_once``, the one rule of every list option), so the commands' own parsing is untouched.
+each once (``listed_once``, the one rule of every list option), so the commands' own parsing is untouched; and for
+choices: an option or argument with a fixed set of choices comes back in their canonical spelling, with a note
+where it was given in another case (``one_of``, the one rule of every choice option).
 """
 
 from __future__ import annotations
@@ -105,7 +107,11 @@ def listed_once(parts: list, flag: str, canonical: Callable | None = None) -> li
 
 
 def _flag(param) -> str:
-    return max(param.opts, key=len) if param is not None and getattr(param, "opts", None) else "the list"
+    """How a note names the parameter: an option by its flag (``--norm``), an argument as help shows it
+    (``MODEL``)."""
+    if param is None or not getattr(param, "opts", None):
+        return "the list"
+    return max(param.opts, key=len) if param.param_type_name == "option" else param.name.upper()
 
 
 def _with_ctx(check: Callable) -> Callable:
@@ -114,9 +120,13 @@ def _with_ctx(check: Callable) -> Callable:
     return check
 
 
-def comma_list(item: Callable, what: str, canonical: Callable | None = None) -> Callable:
+def comma_list(item: Callable, what: str, canonical: Callable | None = None,
+               choices: Callable | None = None) -> Callable:
     """A callback for ``a,b,c`` options: every item non-empty and accepted by ``item`` (a validator above,
-    or None for names only); returned as ``listed_once`` gives it (canonical spelling, no repeats)."""
+    or None for names only) in its canonical spelling; returned as ``listed_once`` gives it (canonical spelling,
+    no repeats). ``choices``: the fixed names the items are (``one_of``), which also spell them."""
+    canonical = canonical or (_spelled_among(choices) if choices else None)
+
     def check(value, ctx: typer.Context = None, param: typer.CallbackParam = None):
         if value is None:
             return value
@@ -126,7 +136,7 @@ def comma_list(item: Callable, what: str, canonical: Callable | None = None) -> 
         if item is not None:
             for part in parts:
                 try:
-                    item(part)
+                    item(canonical(part) if canonical else part)
                 except typer.BadParameter as exc:
                     if len(parts) == 1:
                         raise
@@ -134,7 +144,43 @@ def comma_list(item: Callable, what: str, canonical: Callable | None = None) -> 
         kept = listed_once(parts, _flag(param), canonical)
         return value if kept == parts else ",".join(kept)
 
+    check.choices = choices
     return _with_ctx(check)
+
+
+def spelled(value: str, names) -> str:
+    """``value`` as ``names`` spell it when it is one of them in another case (``GLOBAL`` is global), else as
+    given: a value that is none of them is left to the option's own check, which names the choices."""
+    folded = {str(n).casefold(): n for n in names}
+    return folded.get(str(value).strip().casefold(), value)
+
+
+def _spelled_among(choices: Callable) -> Callable:
+    return lambda value: spelled(value, choices())
+
+
+def _takes_ctx(check: Callable) -> bool:
+    import inspect
+
+    return len(inspect.signature(check).parameters) >= 3
+
+
+def one_of(choices: Callable, check: Callable | None = None, canonical: Callable | None = None) -> Callable:
+    """The one rule of every option (and argument) with a fixed set of choices: given in any case, it is read in
+    its canonical spelling, with a note on stderr (``listed_once``'s: ``--norm GLOBAL read as global``), and the
+    command and ``check`` see the canonical spelling only. ``choices()``: the names (the test of every choice
+    option reads them); ``canonical``: a spelling rule beyond case (a registry's aliases, ``speaker:K``)."""
+    spell = canonical or _spelled_among(choices)
+
+    def callback(value, ctx: typer.Context = None, param: typer.CallbackParam = None):
+        if isinstance(value, str) and value.strip():
+            value = listed_once([value], _flag(param), spell)[0]
+        if check is None:
+            return value
+        return check(value, ctx, param) if _takes_ctx(check) else check(value)
+
+    callback.choices = choices
+    return _with_ctx(callback)
 
 
 def _registered(registry: Callable) -> Callable:
@@ -160,6 +206,17 @@ def _models():
     return EXTRACTORS
 
 
+def _corpus_readers():
+    from sergen.corpora import CORPUS_READERS
+
+    return CORPUS_READERS
+
+
+def _names(registry: Callable) -> Callable:
+    """A registry's names, as ``one_of`` lists the choices (each alias is spelled by ``_registered``)."""
+    return lambda: tuple(registry().names())
+
+
 def _views():
     from sergen.augment import VIEWS
 
@@ -176,8 +233,11 @@ probabilities = comma_list(probability, "probabilities from 0 to 1, e.g. 0,0.25,
 seeds = comma_list(seed, "whole numbers, e.g. 0,1,2")
 layers = comma_list(non_negative_int, "layer numbers, e.g. 6,12,18,24")
 names = comma_list(None, "names")
-model_names = comma_list(None, "model names", _registered(_models))  # probe --model, grid --models, demo --models
-_corpus_names = comma_list(None, "corpus names", _corpus_set)
+model_names = comma_list(None, "model names", _registered(_models), _names(_models))  # probe/grid/demo --model(s)
+_corpus_names = comma_list(None, "corpus names", _corpus_set, _names(_corpus_readers))
+# one model or one corpus (extract --model, `stores verify MODEL`, `config set-root CORPUS` …): any other name as given
+model_name = one_of(_names(_models), canonical=_registered(_models))
+corpus_name_given = one_of(_names(_corpus_readers), canonical=_registered(_corpus_readers))
 
 
 def corpus_names(value, ctx: typer.Context = None, param: typer.CallbackParam = None):
@@ -189,7 +249,8 @@ def corpus_names(value, ctx: typer.Context = None, param: typer.CallbackParam = 
 
 
 corpus_names = _with_ctx(corpus_names)
-_view_names = comma_list(None, "view names", _registered(_views))
+corpus_names.choices = _corpus_names.choices
+_view_names = comma_list(None, "view names", _registered(_views), _names(_views))
 
 
 def view_names(value, ctx: typer.Context = None, param: typer.CallbackParam = None):
@@ -198,6 +259,7 @@ def view_names(value, ctx: typer.Context = None, param: typer.CallbackParam = No
 
 
 view_names = _with_ctx(view_names)
+view_names.choices = _view_names.choices
 
 
 def view_list(value: list | None, ctx: typer.Context = None, param: typer.CallbackParam = None):
@@ -208,6 +270,40 @@ def view_list(value: list | None, ctx: typer.Context = None, param: typer.Callba
 
 
 view_list = _with_ctx(view_list)
+view_list.choices = _names(_views)
+
+
+def _stored_corpus(value: str) -> str:
+    """``stores verify``'s corpus: ``corpus``, ``corpus@view`` or the keyword ``all``, each part as named."""
+    from sergen.corpora.keywords import corpus_keyword
+
+    corpus, at, view = str(value).strip().partition("@")
+    if corpus_keyword(corpus):  # a keyword is read in any case, without a note (as --train and --test read it)
+        return value
+    return _corpus_readers().resolve(corpus) + (at and at + _views().resolve(view))
+
+
+stored_corpus = one_of(_names(_corpus_readers), canonical=_stored_corpus)
+
+
+def _cell_spelled(value: str) -> str:
+    """A confusion cell ``TRAIN:TEST`` with each corpus as named; a malformed one as given (the report refuses it)."""
+    train, sep, test = str(value).partition(":")
+    if not (sep and train.strip() and test.strip()):
+        return value
+    return f"{_corpus_set(train.strip())}:{_corpus_set(test.strip())}"
+
+
+def confusion_cells(value: list | None, ctx: typer.Context = None, param: typer.CallbackParam = None):
+    """report's repeatable ``--confusion TRAIN:TEST``: its corpora as named, each cell once (``listed_once``)."""
+    if not value:
+        return value
+    return listed_once(list(value), _flag(param), _cell_spelled)
+
+
+confusion_cells = _with_ctx(confusion_cells)
+confusion_cells.choices = lambda: tuple(f"{a}:{b}" for a, b in zip(_names(_corpus_readers)(),
+                                                                     _names(_corpus_readers)()[1:]))
 
 
 def _corpora(takes: str) -> Callable:
@@ -221,6 +317,7 @@ def _corpora(takes: str) -> Callable:
             raise typer.BadParameter(f"{value!r}: {problem}; give {KEYWORD_FORMS[takes]}")
         return corpus_names(value, ctx, param)
 
+    check.choices = _corpus_names.choices
     return _with_ctx(check)
 
 
@@ -231,7 +328,7 @@ LAYER_CHOICES = ("- (the last stored), all (one run per stored layer), weighted 
                  "layers) or a layer number, e.g. 12")
 
 
-def layer(value):
+def _layer(value):
     """The probe's ``--layer``: ``-`` (the last stored), ``all`` (one run per stored layer), ``weighted`` (a
     learned weighted sum of the stored layers) or a layer number."""
     if value in (None, "-", "all", "weighted"):
@@ -242,7 +339,10 @@ def layer(value):
         raise typer.BadParameter(f"{value!r} is not a layer: give {LAYER_CHOICES}") from None
 
 
-def head(value):
+layer = one_of(lambda: ("-", "all", "weighted"), _layer)
+
+
+def _head(value):
     """A head's name or alias (``sergen.train.heads.HEADS``)."""
     if value is None:
         return value
@@ -254,22 +354,33 @@ def head(value):
     return value
 
 
-def metric(value):
-    """A registered metric's name (``sergen.train.metrics.METRICS``)."""
+head = one_of(_names(_heads), _head, _registered(_heads))
+
+
+def _metrics():
     from sergen.train.metrics import METRICS
 
-    if value is not None and value.strip() not in METRICS:
-        raise typer.BadParameter(f"{value!r} is not a metric: give {', '.join(METRICS.names())}")
+    return METRICS
+
+
+def _metric(value):
+    """A registered metric's name (``sergen.train.metrics.METRICS``)."""
+    if value is not None and value.strip() not in _metrics():
+        raise typer.BadParameter(f"{value!r} is not a metric: give {', '.join(_metrics().names())}")
     return value
 
 
+metric = one_of(_names(_metrics), _metric, _registered(_metrics))
+YES_NO = ("no", "false", "0", "yes", "true", "1")
+
+
 def yes_no(value):
-    if value is not None and str(value).strip().lower() not in ("no", "false", "0", "yes", "true", "1"):
+    if value is not None and str(value).strip().lower() not in YES_NO:
         raise typer.BadParameter(f"{value!r} is neither yes nor no: give no, yes, or no,yes (both)")
     return value
 
 
-scrambles = comma_list(yes_no, "no, yes, or no,yes")
+scrambles = comma_list(yes_no, "no, yes, or no,yes", choices=lambda: YES_NO)
 
 
 def head_opt(value):
@@ -286,7 +397,7 @@ def head_opt(value):
     return value
 
 
-heads = comma_list(head, "heads, e.g. linear,mlp", _registered(_heads))
+heads = comma_list(_head, "heads, e.g. linear,mlp", _registered(_heads), _names(_heads))
 
 
 def scheduler(value):
@@ -309,11 +420,23 @@ def scheduler(value):
     return value
 
 
-def devices(value):
+DEVICE_KINDS = ("cpu", "cuda", "mps")
+
+
+def _device_spelled(value: str) -> str:
+    """Each device of a list with its kind in lower case (``CUDA:0`` is cuda:0); anything else as given."""
+    def one(item: str) -> str:
+        kind, colon, index = item.strip().partition(":")
+        return spelled(kind, DEVICE_KINDS) + colon + index if kind.strip().casefold() in DEVICE_KINDS else item
+
+    return ",".join(one(item) for item in str(value).split(","))
+
+
+def _devices(value):
     """The form only of one device or a comma-separated list (cuda:0,cuda:1); whether this machine has them,
     and whether the list is usable, is checked before extraction."""
     if value is None or "," not in value:
-        return device(value)
+        return _device(value)
     from sergen.errors import SergenError
     from sergen.preflight import DEVICES_FORMS, split_devices
 
@@ -324,7 +447,7 @@ def devices(value):
     return value
 
 
-def device(value):
+def _device(value):
     """The form only (cpu, cuda, cuda:N, mps); whether this machine has it is checked before extraction."""
     if value is None:
         return value
@@ -336,6 +459,10 @@ def device(value):
     except SergenError as exc:
         raise typer.BadParameter(f"{value!r} is not a device: {exc.fix}") from None
     return value
+
+
+devices = one_of(lambda: DEVICE_KINDS, _devices, _device_spelled)  # extract --device: one, or a list
+device = one_of(lambda: DEVICE_KINDS, _device, _device_spelled)  # models check --device
 
 
 def existing_path(value: Path | None):
@@ -452,15 +579,19 @@ def label_csv(value: Path | None):
 
 
 def choice(*allowed: str) -> Callable:
+    """An option of the words ``allowed`` (``one_of``: any case); any other word refused, naming them."""
     def check(value):
         if value is not None and value not in allowed:
             raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
         return value
 
-    return check
+    return one_of(lambda: allowed, check)
 
 
 projection_method = choice("pca", "umap")
+# checked where the extractor is made (which precisions and input modes it offers): here only spelled
+precision = one_of(lambda: ("fp32", "bf16", "fp16"))
+input_mode = one_of(lambda: ("padded", "trimmed"))
 
 
 def corpus_name(value: str | None):
@@ -517,7 +648,10 @@ def _norm(value):
     return check_norm(value)
 
 
-norm = _protocol_option(_norm)
+def _norms():
+    from sergen.train.norms import NORMS
+
+    return NORMS
 
 
 def _pool(value):
@@ -526,9 +660,44 @@ def _pool(value):
     return check_pool(value)
 
 
-pool = _protocol_option(_pool)  # --pool mean|mean+std
-pools = comma_list(pool, "poolings, e.g. mean,mean+std")  # the grid's comma list
-norms = comma_list(norm, "normalisations, e.g. global,corpus")
-labels = _protocol_option(_lazy("parse_labels"))
-folds = _protocol_option(_lazy("parse_folds"))
-protocol = _protocol_option(_lazy("parse_named"))
+def _pools():
+    from sergen.train.pooling import POOLS
+
+    return POOLS
+
+
+def _protocol_words(*names: str) -> Callable:
+    """The protocol's fixed words (``sergen.protocols.protocol``), read when first asked."""
+    def words():
+        from sergen.protocols import protocol
+
+        return tuple(getattr(protocol, n) for n in names)
+
+    return words
+
+
+def _named_protocols():
+    from sergen.protocols.protocol import NAMED
+
+    return tuple(NAMED)
+
+
+FOLD_WORDS = ("corpus", "none", "split")
+
+
+def _folds_spelled(value: str) -> str:
+    """A fold scheme's words in any case (``Speaker:4`` is speaker:4); a file's name as given."""
+    head, colon, rest = str(value).strip().partition(":")
+    if colon and head.casefold() == "speaker":
+        return f"speaker:{rest}"
+    return spelled(value, (*FOLD_WORDS, *_protocol_words("EMOBOX_CROSS")()))
+
+
+norm = one_of(_names(_norms), _protocol_option(_norm))
+pool = one_of(_names(_pools), _protocol_option(_pool))  # --pool mean|mean+std
+pools = comma_list(_protocol_option(_pool), "poolings, e.g. mean,mean+std", choices=_names(_pools))  # the grid's
+norms = comma_list(_protocol_option(_norm), "normalisations, e.g. global,corpus", choices=_names(_norms))
+labels = one_of(_protocol_words("FOUR", "NATIVE"), _protocol_option(_lazy("parse_labels")))
+folds = one_of(lambda: (*FOLD_WORDS, *_protocol_words("EMOBOX_CROSS")(), "speaker:4"),
+               _protocol_option(_lazy("parse_folds")), _folds_spelled)
+protocol = one_of(_named_protocols, _protocol_option(_lazy("parse_named")))

@@ -126,6 +126,7 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
         raise SergenError(f"no manifest for {name}",
                           where=str(path) if given else f"{path} ({locate_dir('manifests')[1]})",
                           fix=f"run {manifest_command(name)} (or `sergen demo-data` first for the demo)")
+    check_not_cut(path, name)
     df = read_table(path, f"the {name} manifest", f"rebuild it with {manifest_command(name)}",
                     dtype={"utt_id": str, "speaker": str, "label": str, "native_label": str})
     missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
@@ -145,6 +146,31 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
         raise SergenError(f"the manifest's sidecar is not valid JSON ({exc})", where=str(sidecar),
                           fix=f"rebuild both with `sergen manifest {name} --root DIR`") from None
     return df, meta
+
+
+def check_not_cut(path: Path, name: str) -> None:
+    """A manifest sergen wrote (its sidecar says so) ends every row with a newline: one whose last line lacks it
+    was cut (a copy or a write stopped midway), and its last row may be cut inside a field (``…,1,d`` for a
+    language ``de``), which pandas reads as a whole row. Named with its line; only the file's last byte is read
+    when it is whole."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, 2)
+            if size == 0 or not _is_sergen_sidecar(path.with_suffix(".json")):
+                return  # empty: read_table names it; not sergen's: a hand-made file may end without a newline
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return
+            fh.seek(0)
+            data = fh.read()
+    except OSError:
+        return  # unreadable: read_table names why
+    line = data.count(b"\n") + 1
+    last = data[data.rfind(b"\n") + 1:].decode("utf-8", "replace")
+    shown = last if len(last) <= 40 else "…" + last[-40:]
+    raise SergenError(f"the {name} manifest is cut: its last line (line {line}, {shown!r}) ends without the newline "
+                      "sergen writes after every row (a copy or a write stopped midway)", where=str(path),
+                      fix=f"rebuild it with {manifest_command(name)}")
 
 
 def check_manifest_values(df: pd.DataFrame, path: Path, name: str) -> None:
