@@ -465,12 +465,12 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
     gone = gone_audio(group, attrs, name)
     if gone:
         report.notes.append(gone)
-    temporaries, foreign = foreign_keys(present, own_nodes(path))
+    nodes = own_nodes(path)
+    temporaries, foreign = foreign_keys(present, nodes)
     if temporaries:
         report.notes.append(f"{len(temporaries)} temporary file(s) of a write that was interrupted (e.g. "
                             f"{temporaries[0]}): not part of the store; `sergen extract` removes those that are "
                             "plain files (never a link)")
-    nodes = own_nodes(path)
     for key in foreign:
         stray = outside_grid(key, nodes) if nodes is not None else None
         if stray:
@@ -535,13 +535,14 @@ def ledger_edits(group: zarr.Group, damage: ChunkDamage, offsets: np.ndarray, st
     swapped. Reads only those chunks (and, for frames, the neighbours their utterances reach into)."""
     from sergen.store.digests import summary_mismatches
 
-    found = {}
-    digests = group[DIGEST_ARRAY][:] if has_digests(group) else None
+    found, digests = {}, None
     for i, (name, chunk, key) in damage.resized.items():
         array = group[name]
         lo, hi = chunk * array.chunks[0], min((chunk + 1) * array.chunks[0], array.shape[0])
         try:
             if name == "frames":
+                if digests is None and has_digests(group):  # a digest array that does not decode: named later
+                    digests = group[DIGEST_ARRAY][:]
                 owners = _owners(offsets, lo, hi)
                 if digests is None or not len(owners) or (digests[owners] == NO_DIGEST).any():
                     continue
