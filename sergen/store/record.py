@@ -289,42 +289,35 @@ def _shown(value) -> str:
 
 
 def failures_problem(group: zarr.Group, attrs: dict) -> str | None:
-    """Why a complete store's ``failures`` or ``n_failed`` disagree with its ``status`` array, or None. Neither is in
-    the record (``extract`` changes them), but in a complete store made since the record, ``status`` marks exactly
-    the utterances ``failures`` names (``StoreWriter.flush`` writes both) and ``n_failed`` counts them
-    (``mark_complete``): a real utterance id added to ``failures``, or ``n_failed`` changed, is an edit. Reads
-    ``status``, and ``utt/utt_id`` only where some utterance failed or is named as failed."""
+    """Why a complete store's ``failures`` or ``n_failed`` were edited, or None. Neither is in the record (``extract``
+    changes them), but in a complete store made since the record, ``failures`` names exactly the utterances its
+    ``status`` marks failed (``StoreWriter.flush`` writes both) and ``n_failed`` counts them (``mark_complete``): an
+    utterance id added to ``failures`` (one the store does not hold, or holds as written), or ``n_failed`` changed,
+    is an edit of the attributes. A failed status that neither names is left to the status checks (an edited
+    ``status``: its utterances are rewritten). Reads ``status``, and ``utt/utt_id`` only where ``failures`` names
+    some utterance."""
     from sergen.store.layout import FAILED
 
     if attrs.get("complete") is not True or RECORD not in (attrs.get("digests") or []):
         return None
-    try:
-        failed = np.flatnonzero(group["status"][:] == FAILED)
-    except Exception:  # noqa: BLE001 - gone or unreadable: the chunk checks name it
-        return None
-    n_failed, failures = attrs.get("n_failed"), attrs.get("failures") or {}
+    n_failed, failures = attrs.get("n_failed"), [str(utt) for utt in (attrs.get("failures") or {})]
     if n_failed is not None and (isinstance(n_failed, bool) or not isinstance(n_failed, int)):
         return (f"its attribute sergen.n_failed holds {n_failed!r}, not the whole number sergen writes (zarr.json was "
                 "edited)")
-    if n_failed is not None and n_failed != len(failed):
-        return (f"its attribute sergen.n_failed holds {n_failed}, but {len(failed)} utterance(s) failed (its status "
-                "array): zarr.json was edited")
-    if not len(failed) and not failures:
-        return None
     try:
-        ids = [str(i) for i in group["utt"]["utt_id"][:]]
-    except Exception:  # noqa: BLE001 - the chunk checks name it
+        failed = group["status"][:] == FAILED
+        ids = [str(i) for i in group["utt"]["utt_id"][:]] if failures else []
+    except Exception:  # noqa: BLE001 - gone or unreadable: the chunk checks name it
         return None
-    failed_ids, held = {ids[i] for i in failed}, set(ids)
-    for utt in sorted(map(str, failures)):
-        if utt not in held:
+    position = {utt: i for i, utt in enumerate(ids)}
+    for utt in sorted(failures):
+        if utt not in position:
             return (f"its attribute sergen.failures names {utt!r}, an utterance the store does not hold: zarr.json "
                     "was edited")
-        if utt not in failed_ids:
+        if not failed[position[utt]]:
             return (f"its attribute sergen.failures names {utt!r} as failed, but the store holds its frames as "
                     "written (its status array): zarr.json was edited")
-    unnamed = sorted(failed_ids - set(map(str, failures)))
-    if unnamed:
-        return (f"its attribute sergen.failures does not name {unnamed[0]!r}, which failed (its status array): "
-                "zarr.json was edited")
+    if n_failed is not None and n_failed != len(failures):
+        return (f"its attribute sergen.n_failed holds {n_failed}, but sergen.failures names {len(failures)} "
+                f"utterance(s) and its status array marks {int(failed.sum())} failed: zarr.json was edited")
     return None

@@ -129,7 +129,8 @@ def test_a_swapped_frame_chunk_is_still_named_as_swapped(store):
     (lambda a, ids: a.__setitem__("failures", {"nobody": "decode error"}),
      "its attribute sergen.failures names 'nobody', an utterance the store does not hold: zarr.json was edited"),
     (lambda a, ids: a.__setitem__("n_failed", 2),
-     "its attribute sergen.n_failed holds 2, but 0 utterance(s) failed (its status array): zarr.json was edited"),
+     "its attribute sergen.n_failed holds 2, but sergen.failures names 0 utterance(s) and its status array marks 0 "
+     "failed: zarr.json was edited"),
 ])
 def test_edited_failures_are_named_by_verify_and_the_readers(store, change, named):
     ids = zarr.open_group(str(store), mode="r")["utt"]["utt_id"][:].tolist()
