@@ -42,7 +42,7 @@ from sergen.store.location import check_store_slot
 from sergen.store.lock import StoreLock
 from sergen.config import data_dir
 from sergen.store.reader import store_attrs
-from sergen.store.record import column_edits
+from sergen.store.record import column_edits, uninitialised_edit
 from sergen.store.verify import STORE_READ_ERRORS, chunk_damage, drop_write_temporaries, unreadable_store
 from sergen.store.write_behind import WriteBehind
 from sergen.store.writer import StoreWriter, create_store
@@ -189,6 +189,10 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         running.enter_context(blas_threads(extractor))
         attrs = store_attrs(path)
         digests = None
+        edited = None if overwrite else uninitialised_edit(attrs)
+        if edited:  # its record says sergen made it whole: named as edited, as any recorded attribute is
+            raise SergenError(f"this store is damaged: {edited}", where=str(path),
+                              fix="rerun with --overwrite to rebuild it")
         if attrs.get("initialised") and not overwrite:
             try:
                 group = zarr.open_group(str(path), mode="r+")

@@ -20,7 +20,6 @@ from sergen import LABELS
 from sergen.cli import app
 from sergen.errors import SergenError
 from sergen.train.metrics import METRICS
-from tests.fake_stores import tiny_store
 
 runner = CliRunner()
 
@@ -58,9 +57,25 @@ def in_small_workspace(small_workspace, tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def fake_store(root: Path, model: str, corpus: str, **attrs) -> None:
-    tiny_store(root / model / f"{corpus}.zarr", **{
-        "model": model, "corpus": corpus, "n_utts": 12, "n_frames": 3456, "dim": 1024, "complete": True, **attrs})
+def fake_store(root: Path, model: str, corpus: str, n_utts: int = 12, n_frames: int = 3456, dim: int = 1024,
+               complete: bool = True) -> None:
+    """A store whose listing shows these counts, true to its arrays' shapes (``stores ls`` checks them: stop 36):
+    laid out without frames, every utterance failed, so no frame chunk is expected."""
+    import numpy as np
+
+    from sergen.store.layout import FAILED
+    from sergen.store.writer import StoreWriter, create_store
+
+    per = np.full(n_utts, n_frames // n_utts)
+    per[:n_frames % n_utts] += 1
+    plan = pd.DataFrame({"utt_id": [f"u{i}" for i in range(n_utts)], "label": "hap", "split": "train",
+                         "duration_s": 1.0, "n_frames": per})
+    group = create_store(root / model / f"{corpus}.zarr", plan, {"model": model, "corpus": corpus}, dim)
+    group["status"][:] = np.full(n_utts, FAILED, np.uint8)
+    writer = StoreWriter(group)
+    writer.set_failures({f"u{i}": "a fake store holds no frames" for i in range(n_utts)})
+    if complete:
+        writer.mark_complete()
 
 
 # ---------------------------------------------------------------- tables and JSON

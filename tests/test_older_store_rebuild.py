@@ -1,6 +1,7 @@
-"""A rebuild of a store made before its record listed its arrays: every Zarr node it holds is sergen's (an array
-an older sergen laid out, since renamed or dropped, goes with the rebuild), while a user's file shaped like one
-without being Zarr metadata is still refused. In a store that lists its arrays, only today's layout is sergen's."""
+"""A rebuild of a store made before its record listed its arrays: the Zarr nodes it holds where sergen's layouts
+put them are sergen's (a column an older sergen wrote, since dropped, goes with the rebuild; stop 36: a Zarr array
+elsewhere is the user's, ``tests/store/test_integrity_36.py``), while a user's file shaped like one without being
+Zarr metadata is still refused. In a store that lists its arrays, only today's layout is sergen's."""
 
 import json
 import shutil
@@ -31,10 +32,10 @@ def _older_array(store, name="old_thing"):
 def test_an_older_stores_own_arrays_go_with_its_rebuild(cli, private_ws):
     store = emodb_store(private_ws)
     _as_older(store)
-    _older_array(store)
+    _older_array(store, "utt/old_thing")
     code, text = cli("extract", "--model", "melspec", "--corpus", "emodb", "--overwrite")
     assert code == 0 and "written this run, 0 before" in text, text
-    assert not (store / "old_thing").exists() and (store / "utt_crc32c").is_dir()
+    assert not (store / "utt/old_thing").exists() and (store / "utt_crc32c").is_dir()
 
 
 def test_an_older_store_still_keeps_a_users_file_that_is_not_zarr_metadata(cli, private_ws):

@@ -206,17 +206,22 @@ def disk_full_said(model: str, corpus: str, view: str | None, overwrite: bool):
 
 def store_damage(path, attrs: dict):
     """What a store marked complete has lost (chunk files, or whole arrays), or None: readers refuse such a
-    store; extract repairs lost chunks, and only ``--overwrite`` rebuilds lost arrays."""
-    if not attrs.get("complete"):
-        return None
+    store; extract repairs lost chunks, and only ``--overwrite`` rebuilds lost arrays. Any store whose record
+    was edited (its attributes, ``dim``, ``n_utts`` or ``n_frames`` against its arrays' shapes: ``record_problem``,
+    attributes and metadata only) is refused as damaged, so that ``stores ls`` never prints edited numbers as facts."""
     import zarr
 
-    from sergen.store.digests import digest_layout_problem
+    from sergen.store.digests import digest_layout_problem, record_problem
     from sergen.store.verify import STORE_READ_ERRORS, chunk_damage, unreadable_store
 
     try:
         group = zarr.open_group(str(path), mode="r")
-        damaged = digest_layout_problem(group, attrs)
+        edited = record_problem(group, attrs)
+        if edited:
+            raise SergenError(edited)
+        if not attrs.get("complete"):
+            return None
+        damaged = digest_layout_problem(group, attrs, record_checked=True)
         if damaged:  # its digests or its record of chunk sizes: a rebuild, as readers and extract say
             raise SergenError(damaged)
         damage = chunk_damage(group)

@@ -224,10 +224,42 @@ def record_chunk_bytes(group: zarr.Group) -> bool:
                 sizes[chunk] = os.path.getsize(_chunk_path(base, array, chunk))
             except OSError:
                 pass
-        ledger.create_array(name, shape=sizes.shape, chunks=(max(len(sizes), 1),), dtype="int64", fill_value=-1,
-                            compressors=checked_codecs(zarr.codecs.ZstdCodec()), overwrite=True,
-                            chunk_key_encoding=layout.CHUNK_KEYS)[:] = sizes
+        _ledger_array(ledger, name, sizes)
+    from sergen.store.record import COLUMN_DIGESTS
+
+    try:  # their files' CRC-32C: an edited digest is then told from its column (``record.digest_edited``)
+        columns = group[COLUMN_DIGESTS]
+    except KeyError:  # a store made before column digests
+        return True
+    if isinstance(columns, zarr.Group):
+        kept = ledger.require_group(COLUMN_DIGESTS)
+        for name in sorted(columns.array_keys()):
+            _ledger_array(kept, name, chunk_file_crcs(group, columns[name]))
     return True
+
+
+def _ledger_array(parent: zarr.Group, name: str, values: np.ndarray) -> None:
+    parent.create_array(name, shape=values.shape, chunks=(max(len(values), 1),), dtype="int64", fill_value=-1,
+                        compressors=checked_codecs(zarr.codecs.ZstdCodec()), overwrite=True,
+                        chunk_key_encoding=layout.CHUNK_KEYS)[:] = values
+
+
+def chunk_file_crcs(group: zarr.Group, array: zarr.Array) -> np.ndarray | None:
+    """CRC-32C of each of ``array``'s row chunk files as stored (-1 for one not stored), or None for a store not on
+    a local disk. Of the bytes before the checksum Zarr's crc32c codec appends: the CRC-32C of bytes followed by
+    their own CRC-32C is the same constant for any bytes."""
+    base = _local_base(group)
+    if base is None:
+        return None
+    tail = 4 if any(type(c).__name__ == "Crc32cCodec" for c in array.metadata.codecs) else 0
+    crcs = np.full(array.cdata_shape[0], -1, dtype=np.int64)
+    for chunk in range(len(crcs)):
+        try:
+            data = _chunk_path(base, array, chunk).read_bytes()
+        except OSError:
+            continue
+        crcs[chunk] = google_crc32c.value(data[:len(data) - tail] if len(data) >= tail else data)
+    return crcs
 
 
 def _ledger(group: zarr.Group, name: str, n_chunks: int) -> np.ndarray | None:
@@ -385,6 +417,11 @@ def digest_layout_problem(group: zarr.Group, attrs: dict, record_checked: bool =
             array[:]
         except Exception as exc:  # noqa: BLE001 - whatever the codec raises (a checksum that does not match, …)
             return f"its {name} cannot be read ({read_failure(exc)})"
+    from sergen.store.record import failures_problem
+
+    failed = failures_problem(group, attrs)  # failures and n_failed against the status array
+    if failed:
+        return failed
     # last: the checks above name what changed more precisely
     return None if record_checked else metadata_problem(group, attrs, BLOSC_ARRAYS)
 

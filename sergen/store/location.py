@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import fsspec
 
@@ -102,12 +103,25 @@ LEDGER = "chunk_bytes"
 array, made when the store is complete, after its record (``store.record``) was written."""
 
 
-def is_sergens(key: str, is_dir: bool, nodes: tuple[frozenset[str], frozenset[str]]) -> bool:
+class StoreNodes(NamedTuple):
+    """The nodes sergen wrote in a store (``sergens_nodes``): their paths, and each array's chunk grid (chunks
+    along each axis, from its ``zarr.json``; absent where that does not read)."""
+
+    groups: frozenset[str]
+    arrays: frozenset[str]
+    grids: dict[str, tuple[int, ...]] = {}
+
+
+def is_sergens(key: str, is_dir: bool, nodes: tuple) -> bool:
     """Whether ``key`` (a path inside a store, ``/``-separated) is a file or folder sergen put there: a node's
-    ``zarr.json``, an array's chunk file (or a chunk folder of the old layout), or Zarr's atomic-write temporary
-    of one of them, for the (groups, arrays) ``nodes`` of that store (``sergens_nodes``). Anything else, however
-    shaped, is the user's."""
-    groups, arrays = nodes
+    ``zarr.json``, an array's chunk file inside its chunk grid (or a chunk folder of the old layout), or Zarr's
+    atomic-write temporary of one of them, for the (groups, arrays[, grids]) ``nodes`` of that store
+    (``sergens_nodes``). Anything else, however shaped, is the user's: a chunk name outside the array's grid
+    (``mean/c.9.0`` where ``mean`` has one chunk row) is never one sergen wrote, since it writes only the chunks
+    of its arrays' shapes (``outside_grid``)."""
+    groups, arrays = nodes[0], nodes[1]
+    if not is_dir and outside_grid(key, nodes):
+        return False
     if is_dir:
         return key in groups or key in arrays or any(
             key.startswith(f"{array}/") and re.fullmatch(r"c(/\d+)*", key[len(array) + 1:]) for array in arrays)
@@ -120,6 +134,27 @@ def is_sergens(key: str, is_dir: bool, nodes: tuple[frozenset[str], frozenset[st
     return (_own_file(stem, groups, arrays) or _own_file(f"{stem}.json", groups, arrays)
             or any(stem.startswith(f"{array}/") and re.fullmatch(r"c(\.\d+)*", stem[len(array) + 1:])
                    for array in arrays))
+
+
+def outside_grid(key: str, nodes: tuple) -> tuple[str, tuple[int, ...]] | None:
+    """(array, its chunk grid) where ``key`` is named like a chunk file of one of the store's arrays
+    (``<array>/c.<i>.<j>``, ``c/<i>/<j>``, or Zarr's temporary of one) but its indices lie outside that array's
+    chunk grid; else None."""
+    grids = nodes[2] if len(nodes) > 2 else {}
+    temporary = WRITE_TEMPORARY.search(key)
+    stem = key[:temporary.start()] if temporary else key
+    for owner, grid in grids.items():
+        if not stem.startswith(f"{owner}/"):
+            continue
+        chunk = stem[len(owner) + 1:]
+        if not (CHUNK_KEY.fullmatch(chunk) or (temporary and re.fullmatch(r"c(\.\d+)*", chunk))):
+            continue
+        indices = [int(i) for i in re.split(r"[./]", chunk)[1:]]
+        if temporary and len(indices) < len(grid):  # ``c.3.0`` → ``c.3.<hex>.partial``: its last index is gone
+            indices += [0] * (len(grid) - len(indices))
+        if len(indices) != len(grid) or any(i >= n for i, n in zip(indices, grid)):
+            return owner, grid
+    return None
 
 
 def _own_file(key: str, groups: frozenset[str], arrays: frozenset[str]) -> bool:
@@ -140,20 +175,38 @@ def recorded_arrays(root: Path) -> dict | None:
     return recorded if isinstance(recorded, dict) else None
 
 
-def sergens_nodes(root: Path) -> tuple[frozenset[str], frozenset[str]]:
-    """(groups, arrays) sergen wrote in the local store ``root``. A store whose record lists its arrays
-    (``arrays_crc32c``, ``store.record``: every array ``create_store`` laid out) holds those, their chunk-size
-    ledger and their groups, and nothing else: a user's folder shaped like a node (``mine/zarr.json`` copied from
-    ``frames``, ``mine/c.0.0``) is not sergen's. A store made before that record, or whose record is gone: every
-    Zarr node it holds (a folder whose ``zarr.json`` is Zarr v3 metadata), so that an array an older sergen laid
-    out, since renamed or dropped, still goes with a rebuild, while a user's ``zarr.json`` of other content stays;
-    and every folder holding Zarr's temporary of a ``zarr.json`` (a creation killed while it wrote that node's
-    metadata, the record not written yet)."""
+OLDER_LAYOUT_GROUPS = frozenset({"", "utt", "audio", LEDGER, "utt_crc32c", f"{LEDGER}/utt_crc32c"})
+OLDER_LAYOUT_ARRAYS = frozenset({"frames", "offsets", "mean", "std", "status", "frame_crc32c", "stats_crc32c",
+                                 "audio/sha256", "audio/size", "audio/mtime_ns",
+                                 f"{LEDGER}/frames", f"{LEDGER}/mean", f"{LEDGER}/std"})
+COLUMN_GROUPS = ("utt", "utt_crc32c", f"{LEDGER}/utt_crc32c")
+"""What a store without the record of its arrays (``arrays_crc32c``) may hold as sergen's: the nodes every layout
+sergen has written names (``writer.store_nodes``, the digests and the ledger added since), and any column array
+directly in ``utt/`` (and its digests). Any other Zarr node in it is a user's, refused by a rebuild, never deleted."""
+
+
+def _older_layout_node(key: str, kind: str) -> bool:
+    if kind == "group":
+        return key in OLDER_LAYOUT_GROUPS
+    parent, _, name = key.rpartition("/")
+    return key in OLDER_LAYOUT_ARRAYS or (parent in COLUMN_GROUPS and bool(name))
+
+
+def sergens_nodes(root: Path) -> StoreNodes:
+    """(groups, arrays, grids) sergen wrote in the local store ``root``. A store whose record lists its arrays
+    (``arrays_crc32c``, ``store.record``: every array ``create_store`` laid out) holds those, their ledger entries
+    (``chunk_bytes``) and their groups, and nothing else: a user's folder shaped like a node (``mine/zarr.json``
+    copied from ``frames``, ``mine/c.0.0``) is not sergen's. A store made before that record, or whose record is
+    gone: the Zarr nodes (a folder whose ``zarr.json`` is Zarr v3 metadata) at the places sergen's layouts put them
+    (``OLDER_LAYOUT_*``), so that a user's valid Zarr array copied into the folder stays (a rebuild refuses it);
+    and, at those places, every folder holding Zarr's temporary of a ``zarr.json`` (a creation killed while it
+    wrote that node's metadata, the record not written yet)."""
     recorded = recorded_arrays(root)
     if recorded is not None:
         arrays = set(recorded) | {f"{LEDGER}/{name}" for name in recorded}
-        groups = {"", LEDGER} | {name.rpartition("/")[0] for name in recorded}
-        return frozenset(groups), frozenset(arrays)
+        parents = {name.rpartition("/")[0] for name in recorded}
+        groups = {"", LEDGER} | parents | {f"{LEDGER}/{parent}" for parent in parents if parent}
+        return StoreNodes(frozenset(groups), frozenset(arrays), _grids(root, arrays))
     groups, arrays = {""}, set()
     for meta in root.rglob("zarr.json"):
         try:
@@ -162,12 +215,32 @@ def sergens_nodes(root: Path) -> tuple[frozenset[str], frozenset[str]]:
             continue
         kind = doc.get("node_type") if isinstance(doc, dict) and doc.get("zarr_format") == 3 else None
         key = meta.parent.relative_to(root).as_posix()
-        if kind in ("group", "array") and not meta.parent.is_symlink():
-            (groups if kind == "group" else arrays).add("" if key == "." else key)
+        key = "" if key == "." else key
+        if kind in ("group", "array") and not meta.parent.is_symlink() and _older_layout_node(key, kind):
+            (groups if kind == "group" else arrays).add(key)
     for temporary in root.rglob("zarr.*.partial"):  # a node whose metadata a kill cut off mid-write (creation)
         if WRITE_TEMPORARY.search(temporary.name) and temporary.parent != root and not temporary.parent.is_symlink():
-            arrays.add(temporary.parent.relative_to(root).as_posix())
-    return frozenset(groups), frozenset(arrays)
+            key = temporary.parent.relative_to(root).as_posix()
+            if _older_layout_node(key, "array"):
+                arrays.add(key)
+            elif _older_layout_node(key, "group"):
+                groups.add(key)
+    return StoreNodes(frozenset(groups), frozenset(arrays), _grids(root, arrays))
+
+
+def _grids(root: Path, arrays) -> dict[str, tuple[int, ...]]:
+    """Each array's chunk grid (chunks along each axis) from its ``zarr.json``, where that reads as Zarr's."""
+    grids = {}
+    for name in arrays:
+        try:
+            doc = json.loads((root / name / "zarr.json").read_text())
+            shape, chunks = doc["shape"], doc["chunk_grid"]["configuration"]["chunk_shape"]
+            if len(shape) == len(chunks) and all(isinstance(n, int) and isinstance(c, int) and c > 0
+                                                 for n, c in zip(shape, chunks)):
+                grids[name] = tuple(-(-n // c) for n, c in zip(shape, chunks))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not there, or not Zarr's: its chunk names are judged by their shape alone
+    return grids
 
 
 def refuse_foreign_files(path) -> None:

@@ -42,6 +42,8 @@ ALWAYS = ("format", "dim", "dtype", "n_utts", "n_frames", "chunk_frames", "creat
 """Attributes every store sergen made carries (``create_store`` has written them since its first layout): a store
 without one was edited. Those the extractor gives (model, corpus, rates, settings, weights) are in the record's
 digests of stores made since them."""
+LEAST = {"dim": 1, "n_utts": 0, "n_frames": 0, "chunk_frames": 1}
+"""The least value ``create_store`` writes for each count it records."""
 DIGEST_KINDS = {"frame_crc32c": "frames", "stats_crc32c": "stats", "audio": "audio", COLUMN_DIGESTS: COLUMNS}
 """The ``digests`` entry each digest node implies: a node present whose entry is gone means an edited record."""
 
@@ -58,8 +60,28 @@ def value_crc(value) -> int:
 
 
 def record_digests(record: dict) -> dict[str, int]:
-    """``record_crc32c`` of a new store's attributes."""
-    return {key: value_crc(value) for key, value in record.items() if key not in NOT_DIGESTED}
+    """``record_crc32c`` of a new store's attributes, and under its own name the CRC-32C of those entries: where an
+    attribute and its entry disagree, that tells an edited entry from an edited attribute (``_edited_attributes``)."""
+    entries = {key: value_crc(value) for key, value in record.items() if key not in NOT_DIGESTED}
+    return {**entries, RECORD_ATTR: value_crc(entries)}
+
+
+def record_self_check_fails(recorded: dict) -> bool:
+    """Whether the record's entries are not those written (its own digest, where it keeps one, disagrees)."""
+    own = recorded.get(RECORD_ATTR)
+    return own is not None and value_crc({k: v for k, v in recorded.items() if k != RECORD_ATTR}) != own
+
+
+def uninitialised_edit(attrs: dict) -> str | None:
+    """Why a store without ``initialised`` is not a creation cut short, or None. ``create_store`` writes the flag
+    and the record in one write of the attributes: a record without the flag means it was deleted by hand, and the
+    store is named as edited (never silently made again, as a creation cut short is)."""
+    if attrs.get("initialised") is True or not isinstance(attrs.get(RECORD_ATTR), dict):
+        return None
+    if "initialised" not in attrs:
+        return "its attribute sergen.initialised is missing (zarr.json was edited)"
+    now = json.dumps(attrs["initialised"])[:60]
+    return f"its attribute sergen.initialised was edited since sergen wrote it (now {now})"
 
 
 def metadata_crc(array) -> int:
@@ -100,6 +122,9 @@ def attribute_problem(group: zarr.Group, attrs: dict) -> str | None:
         if isinstance(attrs[key], bool) or not isinstance(attrs[key], int):
             return (f"its attribute sergen.{key} holds {attrs[key]!r}, not the whole number sergen writes "
                     "(zarr.json was edited)")
+        if attrs[key] < LEAST[key]:  # named here, before a check that compares arrays with it blames them
+            return (f"its attribute sergen.{key} holds {attrs[key]}, not a count sergen writes (at least "
+                    f"{LEAST[key]}): zarr.json was edited")
     for key, want in (("complete", bool), ("failures", dict)):
         if key in attrs and not isinstance(attrs[key], want):
             return (f"its attribute sergen.{key} holds {attrs[key]!r}, not the {want.__name__} sergen writes "
@@ -156,16 +181,23 @@ def _edited_attributes(attrs: dict) -> str | None:
     for key in (RECORD_ATTR, ARRAYS_ATTR):
         if not isinstance(attrs.get(key), dict):
             return f"its attribute sergen.{key} is missing (zarr.json was edited)"
+    record_edited = record_self_check_fails(recorded)
+    blamed = (f"its record of attribute digests (sergen.{RECORD_ATTR}) was edited since sergen wrote it (its own "
+              "digest no longer matches its entries)")
     for key, crc in recorded.items():
+        if key == RECORD_ATTR:
+            continue
         if key not in attrs:
-            return f"its attribute sergen.{key} is missing (zarr.json was edited)"
+            return (f"{blamed}: it holds an entry for sergen.{key}, an attribute the store does not have"
+                    if record_edited else f"its attribute sergen.{key} is missing (zarr.json was edited)")
         if value_crc(attrs[key]) != crc:
-            return (f"its attribute sergen.{key} was edited since sergen wrote it (now {json.dumps(attrs[key])[:60]})")
+            return (f"{blamed}: its entry for sergen.{key} no longer matches that attribute" if record_edited else
+                    f"its attribute sergen.{key} was edited since sergen wrote it (now {json.dumps(attrs[key])[:60]})")
     unrecorded = sorted(key for key in attrs if key not in recorded and key not in NOT_DIGESTED)
     if unrecorded:  # an entry taken out of the record would leave its attribute unchecked
         return (f"its attribute sergen.{unrecorded[0]} is not in the record sergen made at creation "
-                f"({RECORD_ATTR}): zarr.json was edited")
-    return None
+                f"({RECORD_ATTR}): " + (f"{blamed}, its entry taken out" if record_edited else "zarr.json was edited"))
+    return None  # every entry matches its attribute (its own digest aside): the attributes are as recorded
 
 
 def _edited_metadata(group: zarr.Group, attrs: dict) -> str | None:
@@ -214,7 +246,10 @@ def column_edits(group: zarr.Group, values: dict[str, np.ndarray] | None = None)
             continue
         want = digests[name][:]
         if len(column) != len(want):
-            edits.append(f"its utt/{name} column holds {len(column)} values, {len(want)} were written")
+            edits.append(f"its column digest {COLUMN_DIGESTS}/{name} holds {len(want)} values for the "
+                         f"{len(column)} of its utt/{name} column, and its file is not the one recorded when the "
+                         "store was completed: the digest was edited, not the column" if digest_edited(group, name) else
+                         f"its utt/{name} column holds {len(column)} values, {len(want)} were written")
             continue
         wrong = np.flatnonzero(column_crcs(column) != want)
         if len(wrong):
@@ -222,10 +257,67 @@ def column_edits(group: zarr.Group, values: dict[str, np.ndarray] | None = None)
                 ids = values["utt_id"] if values is not None and "utt_id" in values else group["utt"]["utt_id"][:]
             row = int(wrong[0])
             where = "" if name == "utt_id" else f"utterance {str(ids[row])!r}, "
+            if digest_edited(group, name):
+                edits.append(f"its column digest {COLUMN_DIGESTS}/{name} was edited since the store was completed "
+                             f"(its file is not the one recorded then), not its utt/{name} column: {len(wrong)} "
+                             f"row(s) of the digest disagree with the column, the first at row {row} "
+                             f"({where}{name} {_shown(column[row])})")
+                continue
             edits.append(f"its utt/{name} column was edited since sergen wrote it: {len(wrong)} row(s) differ, the "
                          f"first at row {row} ({where}{name} now {_shown(column[row])})")
     return edits
 
 
+def digest_edited(group: zarr.Group, name: str) -> bool:
+    """Whether the column digest ``utt_crc32c/<name>`` is not the one the store held when it was completed: the
+    CRC-32C of each of its chunk files, recorded then beside the chunk sizes (``digests.record_chunk_bytes``),
+    differs. Cheap (one small file read); False where nothing was recorded (a store being written, or completed
+    before this record, or not on a local disk)."""
+    from sergen.store.digests import chunk_file_crcs
+    from sergen.store.location import LEDGER
+
+    try:
+        recorded = group[LEDGER][COLUMN_DIGESTS][name][:]
+        now = chunk_file_crcs(group, group[COLUMN_DIGESTS][name])
+    except Exception:  # noqa: BLE001 - absent or unreadable: nothing to tell the digest's edit by
+        return False
+    return now is not None and (now.shape != recorded.shape or bool((now != recorded).any()))
+
+
 def _shown(value) -> str:
     return repr(str(value)) if isinstance(value, str) else f"{value}"
+
+
+def failures_problem(group: zarr.Group, attrs: dict) -> str | None:
+    """Why a complete store's ``failures`` or ``n_failed`` were edited, or None. Neither is in the record (``extract``
+    changes them), but in a complete store made since the record, ``failures`` names exactly the utterances its
+    ``status`` marks failed (``StoreWriter.flush`` writes both) and ``n_failed`` counts them (``mark_complete``): an
+    utterance id added to ``failures`` (one the store does not hold, or holds as written), or ``n_failed`` changed,
+    is an edit of the attributes. A failed status that neither names is left to the status checks (an edited
+    ``status``: its utterances are rewritten). Reads ``status``, and ``utt/utt_id`` only where ``failures`` names
+    some utterance."""
+    from sergen.store.layout import FAILED
+
+    if attrs.get("complete") is not True or RECORD not in (attrs.get("digests") or []):
+        return None
+    n_failed, failures = attrs.get("n_failed"), [str(utt) for utt in (attrs.get("failures") or {})]
+    if n_failed is not None and (isinstance(n_failed, bool) or not isinstance(n_failed, int)):
+        return (f"its attribute sergen.n_failed holds {n_failed!r}, not the whole number sergen writes (zarr.json was "
+                "edited)")
+    try:
+        failed = group["status"][:] == FAILED
+        ids = [str(i) for i in group["utt"]["utt_id"][:]] if failures else []
+    except Exception:  # noqa: BLE001 - gone or unreadable: the chunk checks name it
+        return None
+    position = {utt: i for i, utt in enumerate(ids)}
+    for utt in sorted(failures):
+        if utt not in position:
+            return (f"its attribute sergen.failures names {utt!r}, an utterance the store does not hold: zarr.json "
+                    "was edited")
+        if not failed[position[utt]]:
+            return (f"its attribute sergen.failures names {utt!r} as failed, but the store holds its frames as "
+                    "written (its status array): zarr.json was edited")
+    if n_failed is not None and n_failed != len(failures):
+        return (f"its attribute sergen.n_failed holds {n_failed}, but sergen.failures names {len(failures)} "
+                f"utterance(s) and its status array marks {int(failed.sum())} failed: zarr.json was edited")
+    return None

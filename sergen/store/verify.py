@@ -16,14 +16,15 @@ import zarr
 from zarr.core.sync import sync
 
 from sergen.errors import SergenError
-from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, chunk_file_problems, chunk_key, digest_layout_problem,
-                                  digest_mismatches, foreign_chunk_slots, has_digests, placement_problem,
-                                  moved_boundaries, offsets_out_of_shape, read_failure, record_problem, shape_problem,
-                                  stats_mismatches)
+from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, STATS_ARRAY, chunk_file_problems, chunk_key,
+                                  digest_layout_problem, digest_mismatches, foreign_chunk_slots, has_digests,
+                                  placement_problem, moved_boundaries, offsets_out_of_shape, read_failure,
+                                  record_problem, shape_problem, stats_mismatches)
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PADDED, PENDING, WRITTEN, extract_command,
                                  rebuild_command, store_names)
-from sergen.store.location import OWN_KEY, WRITE_TEMPORARY, is_remote, is_sergens, leftover_problem, sergens_nodes
+from sergen.store.location import (LEDGER, OWN_KEY, WRITE_TEMPORARY, is_remote, is_sergens, leftover_problem,
+                                   outside_grid, sergens_nodes)
 from sergen.store.record import RECORD, column_edits
 from sergen.store.repair import RepairPlan, checksum_failures, chunk_owners
 
@@ -82,6 +83,8 @@ class ChunkDamage:
     unreadable: dict[str, str] = field(default_factory=dict)  # those that are there but cannot be read, and why
     cut: list[str] = field(default_factory=list)  # keys of Blosc chunk files cut short (removed before a rewrite)
     cut_chunks: list[tuple[str, int, str]] = field(default_factory=list)  # the same as (array, chunk index, key)
+    resized: dict[int, tuple[str, int, str]] = field(default_factory=dict)  # lost entry → (array, chunk, key) of a
+    # file whose size is not the one the ledger recorded (swapped, or the ledger edited: ``ledger_edits``)
 
     @property
     def problems(self) -> list[str]:
@@ -230,6 +233,8 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
             owners = _owners(offsets, start, stop)
             owners = owners[written(status[owners])]
             if len(owners):
+                if how == REPLACED:
+                    damage.resized[len(damage.lost)] = ("frames", c, chunk_key(group["frames"], c))
                 damage.lost.append((f"frame chunk {c} (frames {start}–{stop}) {how}", owners))
     for name in PER_UTTERANCE:
         for how, found in (("is missing", _missing_rows(group[name], present)), (CUT, rows_of(cut, name)),
@@ -238,6 +243,8 @@ def chunk_damage(group: zarr.Group, present: set[str] | None = None) -> ChunkDam
                 owners = np.arange(start, stop)
                 owners = owners[written(status[owners]) & ((counts[owners] > 1) if name == "std" else True)]
                 if len(owners):
+                    if how == REPLACED:
+                        damage.resized[len(damage.lost)] = (name, c, chunk_key(group[name], c))
                     damage.lost.append((f"{name} chunk {c} (utterances {start}–{stop}) {how}", owners))
     return damage
 
@@ -387,7 +394,8 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
     if len(offsets) - 1 != attrs.get("n_utts") or len(ids) != attrs.get("n_utts"):
         report.block(f"{attrs.get('n_utts')} utterances recorded, {len(ids)} present")
     if not attrs.get("complete"):  # extract finishes it: no obstacle to a repair
-        report.problems.append("store is not marked complete")
+        report.problems.append(f"store is not marked complete: {extract_command(*store_names(path))} completes it "
+                               "(it writes what is not written yet, then marks the store complete)")
     unknown = np.flatnonzero(~np.isin(status, STATUS_CODES))
     if len(unknown):  # an edited status array: what was written there is unknown, so those are written again
         flag(f"the status array holds codes sergen never writes ({', '.join(map(str, np.unique(status[unknown])))}; "
@@ -410,8 +418,9 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
     elif manifest_sha256 and attrs.get("manifest_sha256") != manifest_sha256:
         report.block("manifest changed since extraction (hash differs); rerun extract with --overwrite")
 
-    for what, owners in damage.lost:
-        flag(what, owners, repairable=True)
+    ledger_edited = ledger_edits(group, damage, offsets, status)
+    for i, (what, owners) in enumerate(damage.lost):
+        flag(ledger_edited.get(i, what), owners, repairable=True)  # the mend is the same: extract rewrites them
     for name, chunk, key in damage.cut_chunks:  # cut short or replaced since completion: dropped and rewritten
         report.plan.add_chunk(name, chunk, key, chunk_owners(group, name, chunk, offsets, status))
     corrupt = checksum_failures(group, present, skip=set(damage.cut))
@@ -438,7 +447,8 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         report.block(f"the store is damaged: {damaged}; rebuild it with {rebuild}")
         return report
     for edit in column_edits(group):
-        report.block(f"{edit}: the utt/ columns are the store's record of what it holds, and the values written "
+        report.block(f"{edit}: rebuild it with {rebuild}" if edit.startswith("its column digest ") else
+                     f"{edit}: the utt/ columns are the store's record of what it holds, and the values written "
                      f"are kept nowhere else: rebuild it with {rebuild}")
     # a summary chunk that fails its checksum, or is cut short, is named above and rewritten whole: not decoded here
     summaries_damaged = (corrupt.get("mean") or corrupt.get("std")
@@ -455,11 +465,20 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
     gone = gone_audio(group, attrs, name)
     if gone:
         report.notes.append(gone)
-    temporaries, foreign = foreign_keys(present, own_nodes(path))
+    nodes = own_nodes(path)
+    temporaries, foreign = foreign_keys(present, nodes)
     if temporaries:
         report.notes.append(f"{len(temporaries)} temporary file(s) of a write that was interrupted (e.g. "
                             f"{temporaries[0]}): not part of the store; `sergen extract` removes those that are "
                             "plain files (never a link)")
+    for key in foreign:
+        stray = outside_grid(key, nodes) if nodes is not None else None
+        if stray:
+            array, grid = stray
+            report.notes.append(f"{key} is named like a chunk file of the store's {array} array but lies outside "
+                                f"its chunk grid ({' × '.join(map(str, grid))} chunk(s)): sergen never wrote it, so "
+                                "it is not read, and a rebuild refuses to delete it; move it out of the store")
+    foreign = [key for key in foreign if nodes is None or not outside_grid(key, nodes)]
     if foreign:
         report.notes.append(f"{len(foreign)} file(s) in the store that sergen did not write (e.g. {foreign[0]}): "
                             "not read, never deleted; move them out of the store")
@@ -507,6 +526,40 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         flag(f"frames {start}–{stop} differ from what was written (digest mismatch: a chunk file swapped, "
              "replaced or edited)", wrong, repairable=True)
     return report
+
+
+def ledger_edits(group: zarr.Group, damage: ChunkDamage, offsets: np.ndarray, status: np.ndarray) -> dict[int, str]:
+    """{lost entry: words} for the chunk files whose size is not the one the ledger (``chunk_bytes``) recorded at
+    completion but whose bytes are what sergen wrote: they decode through their own checksum, and the digests of the
+    utterances they hold (frames, or mean/std rows) agree. It is then the ledger entry that was edited, not the file
+    swapped. Reads only those chunks (and, for frames, the neighbours their utterances reach into)."""
+    from sergen.store.digests import summary_mismatches
+
+    found, digests = {}, None
+    for i, (name, chunk, key) in damage.resized.items():
+        array = group[name]
+        lo, hi = chunk * array.chunks[0], min((chunk + 1) * array.chunks[0], array.shape[0])
+        try:
+            if name == "frames":
+                if digests is None and has_digests(group):  # a digest array that does not decode: named later
+                    digests = group[DIGEST_ARRAY][:]
+                owners = _owners(offsets, lo, hi)
+                if digests is None or not len(owners) or (digests[owners] == NO_DIGEST).any():
+                    continue
+                first = int(offsets[owners[0]])
+                rows = array[first:int(offsets[owners[-1] + 1])]
+                intact = not len(digest_mismatches(group, offsets, first, rows, digests))
+            else:
+                intact = not len(summary_mismatches(group, name, np.arange(lo, hi), array[lo:hi]))
+                intact = intact and STATS_ARRAY in group.array_keys()
+            recorded = int(group[LEDGER][name][chunk])
+        except Exception:  # noqa: BLE001 - a chunk (or a neighbour) that does not decode: the file is damaged
+            continue
+        if intact:
+            found[i] = (f"its record of chunk-file sizes ({LEDGER}/{name}) was edited since the store was completed: "
+                        f"it gives {name} chunk {chunk} ({key}) {recorded} bytes, but that file holds what sergen "
+                        "wrote (it decodes through its checksum, and the digests of the utterances it holds agree)")
+    return found
 
 
 def audio_problem(group: zarr.Group, attrs: dict, model: str, name: str, stores_root) -> str | None:
