@@ -179,7 +179,8 @@ def test_kill9_then_rerun_equals_uninterrupted(emodb_copy, tmp_path):
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        attrs = zarr.open_group(str(path)).attrs["sergen"] if (path / "zarr.json").exists() else {}
+        # a kill while the store was being created can leave its group without sergen's attributes yet
+        attrs = zarr.open_group(str(path)).attrs.get("sergen", {}) if (path / "zarr.json").exists() else {}
         interrupted += not attrs.get("complete", False)
     assert interrupted >= 1  # at least one kill landed mid-extraction
     final = extract("egemaps", "emodb")
