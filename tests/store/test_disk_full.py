@@ -97,7 +97,8 @@ def test_the_message_of_a_full_disk_before_any_frame(cli, demo_root, tmp_path, m
     code, text = cli("extract", "--model", "MelSpec", "--corpus", "EmoDB")
     store = data_dir("stores") / "melspec" / "emodb.zarr"
     assert code == 2
-    assert text == (f"note: --corpus EmoDB read as emodb "  # list options say a respelling (test_hostile_fixes_35)
+    # choice and list options say a respelling (test_usability_36, test_hostile_fixes_35)
+    assert text == (f"note: --model MelSpec read as melspec note: --corpus EmoDB read as emodb "
                     f"error: the disk is full (No space left on device) while writing the melspec/emodb store "
                     f"where: {store} fix: nothing written was lost: free space on the disk of {store.parent}, then "
                     "rerun `sergen extract --model melspec --corpus emodb`, which goes on where this run stopped")
