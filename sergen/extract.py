@@ -28,7 +28,7 @@ from sergen.audio_digest import BackgroundDigests, changed_audio, describe as de
 from sergen.audio import resampled_length
 from sergen.augment import VIEWS, View, view_rng
 from sergen.console import progress_bar
-from sergen.corpora.manifest import audio_hash, manifest_hash
+from sergen.corpora.manifest import audio_hash, manifest_hash, rows_since_written
 from sergen.errors import SergenError
 from sergen.extractors import get_extractor
 from sergen.extractors import default_device
@@ -64,6 +64,7 @@ class ExtractReport:
     complete: bool = False
     skipped: bool = False
     repaired: int = 0  # utterances rewritten because their chunk files were lost
+    notes: list[str] = field(default_factory=list)  # what the user should know (``rows_since_written``)
 
     @property
     def realtime_factor(self) -> float:
@@ -150,6 +151,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                                      replicas=replicas)
     workers, workers_mode = resolve_workers(workers, workers_mode)
     corpus = meta.get("corpus", corpus)
+    notes = [n for n in [rows_since_written(manifest, meta, corpus)] if n]
     slots = [d or default_device(model) for d in device_slots(device, replicas)]
     device = slots[0] if device is not None else None  # the Dask path and worker processes take one device
     extractor = get_extractor(model, device=slots[0], weights=weights, **(extractor_options or {})).load()
@@ -231,7 +233,7 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                     StoreWriter(group).mark_pending(damage.utts)
                 elif attrs.get("complete"):
                     return ExtractReport(extractor.name, store_name, path, len(plan), len(plan), complete=True,
-                                         skipped=True, failures=dict(attrs.get("failures", {})))
+                                         skipped=True, failures=dict(attrs.get("failures", {})), notes=notes)
             except SergenError:
                 raise
             except STORE_READ_ERRORS as exc:  # a metadata or small-array file corrupted or cut short
@@ -249,7 +251,8 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
         writer = StoreWriter(group)
         status = writer.status
         todo = np.flatnonzero((status != WRITTEN) & (status != PADDED))
-        report = ExtractReport(extractor.name, store_name, path, len(plan), done_before=len(plan) - len(todo))
+        report = ExtractReport(extractor.name, store_name, path, len(plan), done_before=len(plan) - len(todo),
+                               notes=notes)
         if not overwrite and attrs.get("initialised"):
             report.repaired = len(damage.utts)
         failures = dict(writer.attrs.get("failures", {}))
@@ -274,7 +277,9 @@ def extract(model: str, corpus: str, *, stores_root=None, manifest_file=None, co
                         behind.put(first, frames, codes, failures)
                         report.written += sum(c != FAILED for c in codes)
                         report.padded += sum(c == PADDED for c in codes)
-                        report.audio_s += sum(r.n_view for r in rows[first:last]) / extractor.sample_rate
+                        # the audio embedded: a failed utterance's seconds are not in the rate printed
+                        report.audio_s += sum(r.n_view for r, c in zip(rows[first:last], codes)
+                                              if c != FAILED) / extractor.sample_rate
                         elapsed = time.perf_counter() - t0
                         bar.update(task, advance=last - first, rate=f"{report.written / elapsed:.1f} utt/s "
                                    f"{report.audio_s / elapsed:.1f} audio-s/s")

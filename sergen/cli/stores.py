@@ -132,6 +132,8 @@ def extract(
                                  extractor_options=options or None, workers=workers, workers_mode=workers_mode,
                                  replicas=replicas)
         name = report.corpus
+        for note in report.notes:
+            err_console.print(f"[yellow]note: {note}", highlight=False)
         if report.skipped:
             console.print(f"{report.model}/{name}: already complete ({report.n_utts} utterances) → {report.path}")
             continue

@@ -148,6 +148,19 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
     return df, meta
 
 
+def rows_since_written(df: pd.DataFrame, meta: dict, name: str) -> str | None:
+    """A note where the manifest holds another number of rows than its sidecar records ``sergen manifest``
+    wrote, else None. A copy cut at a row's end, or rows deleted by hand, reads as a whole manifest; its
+    utterances would be extracted without a word. A note, not a refusal: a store follows its manifest, and an
+    edited one may be meant."""
+    rows = meta.get("rows")
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows == len(df) or "manifest_sha256" not in meta:
+        return None
+    return (f"the {name} manifest holds {len(df):,} rows, but `sergen manifest` wrote {rows:,}: rows were "
+            f"{'removed' if len(df) < rows else 'added'} since (a copy cut at a row's end, or an edit); this run "
+            f"follows the manifest as it is. To list the corpus again: {manifest_command(name)}")
+
+
 def check_not_cut(path: Path, name: str) -> None:
     """A manifest sergen wrote (its sidecar says so) ends every row with a newline: one whose last line lacks it
     was cut (a copy or a write stopped midway), and its last row may be cut inside a field (``…,1,d`` for a

@@ -15,7 +15,7 @@ import sergen
 from sergen.audio import load_audio
 from sergen.corpora import load_manifest, read_corpus, write_manifest
 from sergen.errors import SergenError
-from sergen.extract import extract
+from sergen.extract import extract, plan_frames
 from sergen.extractors import get_extractor
 from sergen.store.layout import FAILED, PADDED, WRITTEN, store_path
 from sergen.store.lock import StoreLock
@@ -127,6 +127,9 @@ def test_failures_are_listed_and_block_completion(emodb_copy):
     victim.write_bytes(victim.read_bytes()[:44] + b"\x00" * 10)  # header intact, audio truncated
     report = extract("melspec", "emodb")
     assert not report.complete and list(report.failures) == [manifest.utt_id[3]]
+    # the audio it reports embedded (and its real-time factor) leaves the failed utterance out (hostile pass 36)
+    embedded = plan_frames(manifest.drop(index=3), get_extractor("melspec"))["n_view"].sum() / 16000
+    assert report.audio_s == pytest.approx(embedded, abs=1e-9) and report.written == 189
     assert "audio file cut short: its header declares 31,592 samples, the file holds 5 (truncated" \
         in report.failures[manifest.utt_id[3]]  # was "decoded length 5 differs from the header's 31592"
     with pytest.raises(SergenError, match="is incomplete"):
@@ -345,3 +348,20 @@ def test_a_failed_file_fixed_is_redone_by_a_rerun_never_called_changed_audio(emo
     np.testing.assert_array_equal(fixed.frames.values, ref.frames.values)
     np.testing.assert_array_equal(fixed.n_frames.values, ref.n_frames.values)
     assert reference.complete
+
+
+def test_a_manifest_cut_at_a_rows_end_is_noted_and_followed(emodb_copy):
+    # hostile pass 36: two rows gone from a sergen-written manifest (a copy cut at a row's end) were extracted
+    # without a word, though the sidecar records how many rows `sergen manifest` wrote
+    from sergen.corpora.manifest import manifest_path
+
+    path = manifest_path("emodb")
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-2]))
+    report = extract("melspec", "emodb")
+    assert report.complete and report.written == 188
+    assert report.notes == ["the emodb manifest holds 188 rows, but `sergen manifest` wrote 190: rows were removed "
+                            "since (a copy cut at a row's end, or an edit); this run follows the manifest as it is. "
+                            "To list the corpus again: `sergen manifest emodb --root DIR`"]
+    path.write_text("".join(lines))  # whole again: no note
+    assert extract("melspec", "emodb", overwrite=True).notes == []
