@@ -355,7 +355,13 @@ def placement_problem(attrs: dict, model: str, name: str) -> str | None:
 
 
 def shape_problem(attrs: dict, frames_shape: tuple, n_offsets: int) -> str | None:
-    """Why a store's arrays disagree with the shape it records (an edited ``zarr.json``), or None."""
+    """Why a store's arrays disagree with the shape it records (an edited ``zarr.json``), or None. A count that
+    is no count (negative, a string: ``record.count_problem``) is named first, whoever asks (verify, readers)."""
+    from sergen.store.record import count_problem
+
+    edited = count_problem(attrs)
+    if edited:
+        return edited
     dim, n_frames, n_utts = attrs.get("dim"), attrs.get("n_frames"), attrs.get("n_utts")
     if dim is not None and (len(frames_shape) != 2 or frames_shape[1] != dim):
         return f"its frames array has shape {tuple(frames_shape)}, but the store records dim {dim}"

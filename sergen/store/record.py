@@ -109,6 +109,22 @@ def column_crcs(values: np.ndarray) -> np.ndarray:
     return np.fromiter((google_crc32c.value(row.tobytes()) for row in rows), np.int64, len(values))
 
 
+def count_problem(attrs: dict) -> str | None:
+    """Why a count the store records (``dim``, ``n_utts``, ``n_frames``, ``chunk_frames``, those present) is not
+    a whole number sergen could have written, or None. Every check that compares arrays with these counts asks
+    this first (``digests.shape_problem``), so an edited count is named as edited, not blamed on the arrays."""
+    for key in ("dim", "n_utts", "n_frames", "chunk_frames"):
+        if key not in attrs:
+            continue
+        if isinstance(attrs[key], bool) or not isinstance(attrs[key], int):
+            return (f"its attribute sergen.{key} holds {attrs[key]!r}, not the whole number sergen writes "
+                    "(zarr.json was edited)")
+        if attrs[key] < LEAST[key]:
+            return (f"its attribute sergen.{key} holds {attrs[key]}, not a count sergen writes (at least "
+                    f"{LEAST[key]}): zarr.json was edited")
+    return None
+
+
 def attribute_problem(group: zarr.Group, attrs: dict) -> str | None:
     """Why a store's ``sergen`` attributes are not what sergen wrote, or None (array metadata: not looked at)."""
     made_with = attrs.get("digests")
@@ -118,13 +134,9 @@ def attribute_problem(group: zarr.Group, attrs: dict) -> str | None:
     for key in ALWAYS:
         if key not in attrs:
             return f"its attribute sergen.{key} is missing (zarr.json was edited)"
-    for key in ("dim", "n_utts", "n_frames", "chunk_frames"):  # compared with the arrays' shapes as numbers
-        if isinstance(attrs[key], bool) or not isinstance(attrs[key], int):
-            return (f"its attribute sergen.{key} holds {attrs[key]!r}, not the whole number sergen writes "
-                    "(zarr.json was edited)")
-        if attrs[key] < LEAST[key]:  # named here, before a check that compares arrays with it blames them
-            return (f"its attribute sergen.{key} holds {attrs[key]}, not a count sergen writes (at least "
-                    f"{LEAST[key]}): zarr.json was edited")
+    edited = count_problem(attrs)
+    if edited:
+        return edited
     for key, want in (("complete", bool), ("failures", dict)):
         if key in attrs and not isinstance(attrs[key], want):
             return (f"its attribute sergen.{key} holds {attrs[key]!r}, not the {want.__name__} sergen writes "

@@ -237,3 +237,17 @@ def test_the_older_layout_names_every_node_a_store_is_created_with(tmp_path):
             assert _older_layout_node(path, "array"), path
     assert not _older_layout_node("mine", "array") and not _older_layout_node("frames/mine", "array")
     assert "frames" in OLDER_LAYOUT_ARRAYS
+
+
+@pytest.mark.parametrize("key, value, named", [
+    ("n_utts", -1, "its attribute sergen.n_utts holds -1, not a count sergen writes (at least 0)"),
+    ("n_utts", "190", "its attribute sergen.n_utts holds '190', not the whole number sergen writes"),
+    ("dim", 0, "its attribute sergen.dim holds 0, not a count sergen writes (at least 1)")])
+def test_the_readers_name_an_edited_count_first_as_verify_does(store, key, value, named):
+    # hostile pass 36: open_store and probe blamed the offsets array ("… records -1 utterances") or fell on a
+    # TypeError for a count that is no count, where verify named the attribute
+    _edit_attrs(store, lambda a: a.__setitem__(key, value))
+    with pytest.raises(SergenError) as refused:
+        sergen.open_store("melspec", "emodb")
+    assert named in str(refused.value) and "offsets array" not in str(refused.value)
+    assert "TypeError" not in str(refused.value)
