@@ -282,3 +282,13 @@ def test_a_folder_corpus_of_flac_files_opens_each_header_once(tmp_path, opens):
     result = read_corpus("folder", root, csv=str(root / "labels.csv"), name="flacs")
     assert len(result.manifest) == 8 and set(result.manifest["num_samples"]) == {SAMPLES}
     assert sorted(opens) == sorted(str(root / "audio" / f"u{i}.flac") for i in range(8))
+
+
+@pytest.mark.parametrize("args, named", [
+    (("extract", "--model", "melspec", "--precision", "FP64"), "'FP64' is not one of fp32, bf16, fp16"),
+    (("extract", "--model", "melspec", "--input-mode", "TRIMMEDX"), "'TRIMMEDX' is not one of padded, trimmed"),
+    (("models", "check", "melspec", "--precision", "int8"), "'int8' is not one of fp32, bf16, fp16")])
+def test_an_unknown_precision_or_input_mode_is_a_usage_error_quoting_what_was_typed(cli, args, named):
+    # hostile pass 36: `--precision FP64` was refused after the command started, quoted lower-cased
+    code, text = cli(*args)
+    assert code == 2 and named in text and "Invalid value for" in text

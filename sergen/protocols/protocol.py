@@ -103,7 +103,10 @@ def parse_folds(text: str) -> str:
     if path.is_file():
         read_fold_file(str(path.resolve()), path.stat().st_mtime_ns)
         return f"file:{path.resolve()}"
-    raise SergenError(f"--folds {text!r} is not a fold scheme", where=str(path) if text.startswith("file:") else None,
+    if text.startswith("file:") or "/" in text or text.lower().endswith(".csv"):  # meant as a file: say it is not there
+        raise SergenError(f"--folds {text!r}: no such fold file", where=str(path),
+                          fix="give the path of a CSV file with columns utt_id,fold (or speaker:K, or corpus)")
+    raise SergenError(f"--folds {text!r} is not a fold scheme", where=None,
                       fix="use speaker:K (K speaker folds), corpus (the corpus's own folds: IEMOCAP's sessions, "
                           "EmoBox's), or a CSV file with columns utt_id,fold")
 

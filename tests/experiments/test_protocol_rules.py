@@ -3,6 +3,8 @@ classes (no stores: ``sergen.protocols.protocol`` works on a manifest's columns 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,6 +76,10 @@ def test_unknown_label_sets_and_fold_schemes_are_refused():
             parse_folds(bad)
     with pytest.raises(SergenError, match="is not a fold scheme"):
         parse_folds("loso")
+    for missing in ("MISSING.CSV", "folds/mine.txt", "file:gone"):  # meant as a file: named as missing (hostile 36)
+        with pytest.raises(SergenError, match=f"--folds '{missing}': no such fold file") as refused:
+            parse_folds(missing)
+        assert refused.value.where == str(Path(missing.removeprefix("file:")).expanduser())
     assert parse_folds("speaker:04") == "speaker:4" and parse_folds("") == "" and parse_folds("corpus") == "corpus"
 
 
