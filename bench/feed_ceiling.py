@@ -285,6 +285,9 @@ def projection_lines(best: dict[int, dict], disk_mb_s: float | None = None, core
     return lines + memory_lines(memory, neighbours)
 
 
+FREE_CORE_SCALING = 1.8  # a compute job's gain from a second core when nothing else runs: 1.89–1.98× here
+
+
 def memory_lines(memory: dict[str, dict[int, float]] | None, neighbours: dict[str, dict] | None) -> list[str]:
     """What sections 3b' and 3d say of the wall-clock rows: whether this machine's second core adds memory
     bandwidth, and how much a neighbour that only moves memory slows the one-core feed (none without them)."""
@@ -301,6 +304,17 @@ def memory_lines(memory: dict[str, dict[int, float]] | None, neighbours: dict[st
                         f"moves memory and {slower['compute']:.2f}× beside one that only computes (section 3d)")
     if not said:
         return []
+    doubts = []
+    if memory and 2 in memory.get("compute", {}) and memory["compute"][2] / memory["compute"][1] < FREE_CORE_SCALING:
+        doubts.append(f"a job that only computes gained {memory['compute'][2] / memory['compute'][1]:.2f}× from the "
+                      f"second core, under the {FREE_CORE_SCALING}× a free core gives: another load shared the cores")
+    if neighbours and "copy" in neighbours and "compute" in neighbours and \
+            neighbours["compute"]["wall_s"] >= neighbours["copy"]["wall_s"]:
+        doubts.append("the feed was slowed as much by the neighbour that only computes as by the one that moves "
+                      "memory: the neighbours do not tell memory from a busy core")
+    if doubts:
+        return ["", "**These memory figures do not tell (a busy machine):** " + "; ".join(doubts) + ". Rerun with "
+                "nothing else running. What they measured: " + "; ".join(said) + "."]
     return ["", "The wall-clock rows and this machine's memory: " + "; ".join(said) + ". Where a second core adds "
             "little memory bandwidth, the feed's passes over memory (float32 output, float16 copy, bitshuffle, "
             "compression, the page cache's copy) cannot go faster on two cores here, whatever parallel work the "

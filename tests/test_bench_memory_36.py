@@ -59,3 +59,17 @@ def test_a_neighbour_runs_on_its_own_core_for_the_block_only():
     assert not hog._proc.is_alive()
     with pytest.raises(ValueError, match="unknown job 'swap': one of copy, compute"):
         ms.Hog("swap", core)
+
+
+def test_memory_figures_from_a_busy_machine_are_said_not_to_tell():
+    # hostile pass 36: with another load on the second core the compute job gained 1.26× and the computing
+    # neighbour slowed the feed more than the copying one, and the words still drew the memory conclusion
+    best = {1: run(1, 1000, 1.0, 1.0), 2: run(2, 1500, 1.0, 2.0)}
+    busy = {"copy": {1: 20.0, 2: 20.4}, "compute": {1: 100.0, 2: 126.0}}
+    text = "\n".join(fc.projection_lines(best, memory=busy))
+    assert "**These memory figures do not tell (a busy machine):** a job that only computes gained 1.26× from the " \
+           "second core, under the 1.8× a free core gives" in text and "Where a second core adds" not in text
+    neighbours = {"alone": run(1, 6000, 6.0, 5.8), "copy": run(1, 6000, 7.0, 6.5), "compute": run(1, 6000, 7.5, 5.9)}
+    text = "\n".join(fc.projection_lines(best, memory={"copy": {1: 20.0, 2: 22.0}, "compute": {1: 100.0, 2: 190.0}},
+                                          neighbours=neighbours))
+    assert "slowed as much by the neighbour that only computes as by the one that moves memory" in text
