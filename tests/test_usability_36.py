@@ -292,3 +292,17 @@ def test_an_unknown_precision_or_input_mode_is_a_usage_error_quoting_what_was_ty
     # hostile pass 36: `--precision FP64` was refused after the command started, quoted lower-cased
     code, text = cli(*args)
     assert code == 2 and named in text and "Invalid value for" in text
+
+
+def test_a_folder_corpus_named_in_another_case_is_read_as_its_manifest_names_it(cli, private_ws):
+    # hostile pass 36: `stores verify melspec MINE` (the manifest is Mine.csv) listed the readers' names
+    from sergen.cli.validate import corpus_spelled
+
+    (private_ws / "manifests" / "Mine.csv").write_text("utt_id\n")
+    assert corpus_spelled("MINE") == "Mine" and corpus_spelled("Mine") == "Mine" and corpus_spelled("EMODB") == "emodb"
+    assert corpus_spelled("other") == "other"  # no manifest of that name in any case: as given, for its own check
+    (private_ws / "manifests" / "mine.csv").write_text("utt_id\n")
+    assert corpus_spelled("mine") == "mine" and corpus_spelled("MINE") in ("MINE", "Mine")  # two: not guessed
+    (private_ws / "manifests" / "mine.csv").unlink()
+    code, text = cli("stores", "verify", "melspec", "MINE")
+    assert code == 2 and "note: CORPUS MINE read as Mine" in text and "no store melspec/Mine" in text

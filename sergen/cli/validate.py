@@ -194,16 +194,36 @@ def _registered(registry: Callable) -> Callable:
 def _corpus_set(item: str) -> str:
     """A corpus, keyword (``all``, ``each``) or union ``a+b`` in canonical spelling; a corpus sergen has no reader
     for (one named by ``manifest folder --name``) as given: its manifest and store are named exactly so."""
-    from sergen.corpora import CORPUS_READERS
     from sergen.corpora.keywords import corpus_keyword
 
-    return "+".join(corpus_keyword(p) or CORPUS_READERS.resolve(p.strip()) for p in item.split("+"))
+    return "+".join(corpus_keyword(p) or corpus_spelled(p.strip()) for p in item.split("+"))
 
 
 def _models():
     from sergen.extractors import EXTRACTORS
 
     return EXTRACTORS
+
+
+def corpus_spelled(name: str) -> str:
+    """A corpus as sergen spells it: a registered name or alias in its canonical spelling; any other name (a
+    folder corpus, an EmoBox dataset: named by its manifest) as its manifest is named where only the case differs
+    and no manifest is named exactly so (``MINE`` is ``Mine``: hostile pass 36); else as given."""
+    from sergen.corpora import CORPUS_READERS
+
+    resolved = CORPUS_READERS.resolve(name)
+    if resolved in CORPUS_READERS or not resolved:
+        return resolved
+    from sergen.corpora.manifest import manifest_path
+
+    try:
+        path = manifest_path(resolved)
+        if path.exists():
+            return resolved
+        same = [p.stem for p in path.parent.glob("*.csv") if p.stem.casefold() == resolved.casefold()]
+    except (OSError, ValueError):  # a name no file can have: the command's own check names it
+        return resolved
+    return same[0] if len(same) == 1 else resolved
 
 
 def _corpus_readers():
@@ -237,7 +257,7 @@ model_names = comma_list(None, "model names", _registered(_models), _names(_mode
 _corpus_names = comma_list(None, "corpus names", _corpus_set, _names(_corpus_readers))
 # one model or one corpus (extract --model, `stores verify MODEL`, `config set-root CORPUS` …): any other name as given
 model_name = one_of(_names(_models), canonical=_registered(_models))
-corpus_name_given = one_of(_names(_corpus_readers), canonical=_registered(_corpus_readers))
+corpus_name_given = one_of(_names(_corpus_readers), canonical=corpus_spelled)
 
 
 def corpus_names(value, ctx: typer.Context = None, param: typer.CallbackParam = None):
@@ -280,7 +300,7 @@ def _stored_corpus(value: str) -> str:
     corpus, at, view = str(value).strip().partition("@")
     if corpus_keyword(corpus):  # a keyword is read in any case, without a note (as --train and --test read it)
         return value
-    return _corpus_readers().resolve(corpus) + (at and at + _views().resolve(view))
+    return corpus_spelled(corpus) + (at and at + _views().resolve(view))
 
 
 stored_corpus = one_of(_names(_corpus_readers), canonical=_stored_corpus)
