@@ -25,6 +25,9 @@ import numpy as np
 import zarr
 
 from sergen.store import layout
+from sergen.store.chunk_files import chunk_file_crcs, chunk_key
+from sergen.store.chunk_files import chunk_path as _chunk_path
+from sergen.store.chunk_files import local_base as _local_base
 from sergen.store.location import LEDGER
 
 DIGEST_ARRAY = "frame_crc32c"
@@ -181,23 +184,6 @@ def digest_mismatches(group: zarr.Group, offsets: np.ndarray, lo: int, rows: np.
 # every file).
 
 
-def _local_base(group: zarr.Group) -> str | None:
-    from sergen.store.location import is_remote
-
-    base = str(group.store_path.store.root) if hasattr(group.store_path.store, "root") else None
-    return None if base is None or is_remote(base) else base
-
-
-def chunk_key(array: zarr.Array, chunk: int) -> str:
-    """The store key of row chunk ``chunk`` of ``array`` (arrays are chunked along rows only)."""
-    key = array.metadata.encode_chunk_key((chunk,) + (0,) * (array.ndim - 1))
-    return f"{array.store_path.path.strip('/')}/{key}".lstrip("/")
-
-
-def _chunk_path(base: str, array: zarr.Array, chunk: int) -> Path:
-    return Path(base) / chunk_key(array, chunk)
-
-
 def plain_file_inside(path: Path, folder: Path) -> bool:
     """Whether ``path`` is a plain file (not a link, not a folder) inside ``folder``: one sergen may delete."""
     if path.is_symlink() or not path.is_file():
@@ -242,24 +228,6 @@ def _ledger_array(parent: zarr.Group, name: str, values: np.ndarray) -> None:
     parent.create_array(name, shape=values.shape, chunks=(max(len(values), 1),), dtype="int64", fill_value=-1,
                         compressors=checked_codecs(zarr.codecs.ZstdCodec()), overwrite=True,
                         chunk_key_encoding=layout.CHUNK_KEYS)[:] = values
-
-
-def chunk_file_crcs(group: zarr.Group, array: zarr.Array) -> np.ndarray | None:
-    """CRC-32C of each of ``array``'s row chunk files as stored (-1 for one not stored), or None for a store not on
-    a local disk. Of the bytes before the checksum Zarr's crc32c codec appends: the CRC-32C of bytes followed by
-    their own CRC-32C is the same constant for any bytes."""
-    base = _local_base(group)
-    if base is None:
-        return None
-    tail = 4 if any(type(c).__name__ == "Crc32cCodec" for c in array.metadata.codecs) else 0
-    crcs = np.full(array.cdata_shape[0], -1, dtype=np.int64)
-    for chunk in range(len(crcs)):
-        try:
-            data = _chunk_path(base, array, chunk).read_bytes()
-        except OSError:
-            continue
-        crcs[chunk] = google_crc32c.value(data[:len(data) - tail] if len(data) >= tail else data)
-    return crcs
 
 
 def _ledger(group: zarr.Group, name: str, n_chunks: int) -> np.ndarray | None:

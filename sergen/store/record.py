@@ -285,7 +285,7 @@ def digest_edited(group: zarr.Group, name: str) -> bool:
     CRC-32C of each of its chunk files, recorded then beside the chunk sizes (``digests.record_chunk_bytes``),
     differs. Cheap (one small file read); False where nothing was recorded (a store being written, or completed
     before this record, or not on a local disk)."""
-    from sergen.store.digests import chunk_file_crcs
+    from sergen.store.chunk_files import chunk_file_crcs
     from sergen.store.location import LEDGER
 
     try:

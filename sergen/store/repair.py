@@ -23,7 +23,8 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
 from sergen.errors import SergenError
-from sergen.store.digests import BLOSC_ARRAYS, chunk_key, crc32c, plain_file_inside
+from sergen.store.chunk_files import chunk_key
+from sergen.store.digests import BLOSC_ARRAYS, crc32c, plain_file_inside
 from sergen.store.layout import FAILED
 
 CHECKSUM_BYTES = 4  # Zarr's crc32c codec appends the CRC-32C of the chunk's bytes as a little-endian uint32

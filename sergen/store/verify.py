@@ -16,7 +16,8 @@ import zarr
 from zarr.core.sync import sync
 
 from sergen.errors import SergenError
-from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, STATS_ARRAY, chunk_file_problems, chunk_key,
+from sergen.store.chunk_files import chunk_key
+from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, STATS_ARRAY, chunk_file_problems,
                                   digest_layout_problem, digest_mismatches, foreign_chunk_slots, has_digests,
                                   placement_problem, moved_boundaries, offsets_out_of_shape, read_failure,
                                   record_problem, shape_problem, stats_mismatches)

@@ -74,6 +74,7 @@ def test_a_registered_head_is_a_choice_everywhere(wide_head):
                               "mlp-wide (one hidden layer of units)")
     assert base_help(OPTION["head"]).endswith("or mlp-wide (one hidden layer of units)")
     assert allowed(OPTION["head"], grid=True) == f"a list of heads: {notes}"
-    assert validate.head("wide") == "wide" and validate.heads("mlp,mlp-wide") == "mlp,mlp-wide"
+    # an alias is read in its canonical spelling, as every choice option reads it (validate.one_of, stop 36)
+    assert validate.head("wide") == "mlp-wide" and validate.heads("mlp,mlp-wide") == "mlp,mlp-wide"
     with pytest.raises(typer.BadParameter, match="or mlp-wide \\(one wide layer\\)"):
         validate.head("svm")
