@@ -306,3 +306,22 @@ def test_a_folder_corpus_named_in_another_case_is_read_as_its_manifest_names_it(
     (private_ws / "manifests" / "mine.csv").unlink()
     code, text = cli("stores", "verify", "melspec", "MINE")
     assert code == 2 and "note: CORPUS MINE read as Mine" in text and "no store melspec/Mine" in text
+
+
+def test_an_experiment_files_choices_in_another_case_make_the_same_run_with_a_note(private_ws, cli):
+    # stop 36: the file's values went through the options' checks, but the canonical spelling the checks give
+    # was dropped, so `norm = "GLOBAL"` passed the check and was then refused as an unknown normalisation
+    args = ["probe", "--model", "melspec", "--train", "emodb", "--test", "ravdess", "--seed", "0"]
+    code, plain = cli(*args, "--norm", "global", "--pool", "mean", "--head", "linear")
+    assert code == 0, plain
+    exp = private_ws / "cased.toml"
+    exp.write_text('norm = "GLOBAL"\npool = "Mean"\nhead = "Linear"\n')
+    code, cased = cli(*args, "--config", exp)
+    assert code == 0, cased
+    for note in ("norm = GLOBAL read as global", "pool = Mean read as mean", "head = Linear read as linear"):
+        assert cased.count(f"note: {note}") == 1
+    run = re.compile(r"results/runs/\w+\.csv")
+    assert run.findall(cased) == run.findall(plain) != []
+    exp.write_text('norm = "GLOBL"\n')  # still refused, naming the key, the file and the choices
+    code, refused = cli(*args, "--config", exp)
+    assert code == 2 and "norm = \"GLOBL\"" in refused and str(exp) in refused

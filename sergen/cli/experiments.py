@@ -204,6 +204,17 @@ def rerun_spec(path: Path, ctx: typer.Context):
     return spec_from_record(path)
 
 
+def file_value_checked(callback, value, key: str):
+    """An experiment file's (or ``--set``'s) value through its option's validator, as the command line's would go:
+    the validator's answer (a choice in its canonical spelling, ``validate.one_of``), its note naming the key
+    (``norm = GLOBAL read as global``). Before stop 36 the answer was dropped, so ``norm = "GLOBAL"`` passed the
+    check and was then refused as an unknown normalisation."""
+    from types import SimpleNamespace
+
+    named = SimpleNamespace(opts=[f"{key} ="], param_type_name="option", name=key)
+    return callback(value, None, named) if check.takes_ctx(callback) else callback(value)
+
+
 def with_experiment(ctx: typer.Context, config, sets, keys: tuple[str, ...]):
     """The command's options with an experiment file's values (and ``--set``'s) where the command line
     left an option at its default; the experiment (its sampler and training configs)."""
@@ -223,8 +234,8 @@ def with_experiment(ctx: typer.Context, config, sets, keys: tuple[str, ...]):
         grid = keys is GRID_KEYS
         callback = (GRID_VALIDATORS if grid else VALIDATORS).get(key)
         if callback is not None:
-            try:
-                callback(params[key])
+            try:  # read as the option is: a choice in another case in its canonical spelling, with the note
+                params[key] = file_value_checked(callback, params[key], key)
             except typer.BadParameter as exc:
                 raise SergenError(f"{key} = {toml_value(value)}: {exc.message}", where=experiment.where(None, key),
                                   fix=f"give {key} as {(GRID_ALLOWED if grid else ALLOWED)[key]}") from None

@@ -159,7 +159,8 @@ def _spelled_among(choices: Callable) -> Callable:
     return lambda value: spelled(value, choices())
 
 
-def _takes_ctx(check: Callable) -> bool:
+def takes_ctx(check: Callable) -> bool:
+    """Whether a validator takes (value, ctx, param), as the callbacks ``_with_ctx`` wraps do."""
     import inspect
 
     return len(inspect.signature(check).parameters) >= 3
@@ -177,7 +178,7 @@ def one_of(choices: Callable, check: Callable | None = None, canonical: Callable
             value = listed_once([value], _flag(param), spell)[0]
         if check is None:
             return value
-        return check(value, ctx, param) if _takes_ctx(check) else check(value)
+        return check(value, ctx, param) if takes_ctx(check) else check(value)
 
     callback.choices = choices
     return _with_ctx(callback)
