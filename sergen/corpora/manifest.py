@@ -165,15 +165,15 @@ def check_not_cut(path: Path, name: str) -> None:
     """A manifest sergen wrote (its sidecar says so) ends every row with a newline: one whose last line lacks it
     was cut (a copy or a write stopped midway), and its last row may be cut inside a field (``…,1,d`` for a
     language ``de``), which pandas reads as a whole row. Named with its line; only the file's last byte is read
-    when it is whole."""
+    when it is whole (the sidecar only when it is not)."""
     try:
         with open(path, "rb") as fh:
             size = fh.seek(0, 2)
-            if size == 0 or not _is_sergen_sidecar(path.with_suffix(".json")):
-                return  # empty: read_table names it; not sergen's: a hand-made file may end without a newline
+            if size == 0:
+                return  # empty: read_table names it
             fh.seek(size - 1)
-            if fh.read(1) == b"\n":
-                return
+            if fh.read(1) == b"\n" or not _is_sergen_sidecar(path.with_suffix(".json")):
+                return  # whole; or not sergen's: a hand-made file may end without a newline
             fh.seek(0)
             data = fh.read()
     except OSError:

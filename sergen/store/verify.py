@@ -138,9 +138,9 @@ def foreign_keys(present: set[str], nodes=None) -> tuple[list[str], list[str]]:
         other = sorted(key for key in present if not OWN_KEY.search(key))
         temporaries = [key for key in other if WRITE_TEMPORARY.search(key)]
         return temporaries, [key for key in other if not WRITE_TEMPORARY.search(key)]
-    other = sorted(key for key in present if WRITE_TEMPORARY.search(key) or not is_sergens(key, False, nodes))
-    temporaries = [key for key in other if WRITE_TEMPORARY.search(key) and is_sergens(key, False, nodes)]
-    return temporaries, [key for key in other if key not in set(temporaries)]
+    keys = sorted(present)
+    own = {key: is_sergens(key, False, nodes) for key in keys}  # a temporary of an own file counts as own
+    return [key for key in keys if own[key] and WRITE_TEMPORARY.search(key)], [key for key in keys if not own[key]]
 
 
 def own_nodes(path) -> tuple | None:
@@ -472,14 +472,14 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
         report.notes.append(f"{len(temporaries)} temporary file(s) of a write that was interrupted (e.g. "
                             f"{temporaries[0]}): not part of the store; `sergen extract` removes those that are "
                             "plain files (never a link)")
-    for key in foreign:
-        stray = outside_grid(key, nodes) if nodes is not None else None
+    strays = {key: outside_grid(key, nodes) for key in foreign} if nodes is not None else {}
+    for key, stray in strays.items():
         if stray:
             array, grid = stray
             report.notes.append(f"{key} is named like a chunk file of the store's {array} array but lies outside "
                                 f"its chunk grid ({' × '.join(map(str, grid))} chunk(s)): sergen never wrote it, so "
                                 "it is not read, and a rebuild refuses to delete it; move it out of the store")
-    foreign = [key for key in foreign if nodes is None or not outside_grid(key, nodes)]
+    foreign = [key for key in foreign if not strays.get(key)]
     if foreign:
         report.notes.append(f"{len(foreign)} file(s) in the store that sergen did not write (e.g. {foreign[0]}): "
                             "not read, never deleted; move them out of the store")
