@@ -96,6 +96,10 @@ WRITE_TEMPORARY = re.compile(r"\.[0-9a-f]{32}\.partial$")
 CHUNK_KEY = re.compile(r"c(\.\d+)+|c(/\d+)+")
 """A chunk file inside an array's folder: ``c.<row chunk>.…`` (``c/<row chunk>/…`` in stores made before issue 22;
 ``layout.CHUNK_KEYS``)."""
+CHUNK_FOLDER = re.compile(r"c(/\d+)*")
+"""A folder of chunk files inside an array's folder (the layout before issue 22: ``c/``, ``c/<row chunk>/``)."""
+TEMPORARY_CHUNK_STEM = re.compile(r"c(\.\d+)*")
+"""A chunk file's name less its last suffix (``c.3.0`` → ``c.3``): the stem of Zarr's temporary of it."""
 
 
 LEDGER = "chunk_bytes"
@@ -110,6 +114,7 @@ class StoreNodes(NamedTuple):
     groups: frozenset[str]
     arrays: frozenset[str]
     grids: dict[str, tuple[int, ...]] = {}
+    recorded: bool = False  # read from the store's record of its arrays (else from the older layouts' places)
 
 
 def is_sergens(key: str, is_dir: bool, nodes: tuple) -> bool:
@@ -124,7 +129,7 @@ def is_sergens(key: str, is_dir: bool, nodes: tuple) -> bool:
         return False
     if is_dir:
         return key in groups or key in arrays or any(
-            key.startswith(f"{array}/") and re.fullmatch(r"c(/\d+)*", key[len(array) + 1:]) for array in arrays)
+            key.startswith(f"{array}/") and CHUNK_FOLDER.fullmatch(key[len(array) + 1:]) for array in arrays)
     temporary = WRITE_TEMPORARY.search(key)
     if temporary is None:
         return _own_file(key, groups, arrays)
@@ -132,7 +137,7 @@ def is_sergens(key: str, is_dir: bool, nodes: tuple) -> bool:
     # (``zarr.json`` → ``zarr.<hex>.partial``, ``c.3.0`` → ``c.3.<hex>.partial``; ``c/3/0`` keeps its name)
     stem = key[:temporary.start()]
     return (_own_file(stem, groups, arrays) or _own_file(f"{stem}.json", groups, arrays)
-            or any(stem.startswith(f"{array}/") and re.fullmatch(r"c(\.\d+)*", stem[len(array) + 1:])
+            or any(stem.startswith(f"{array}/") and TEMPORARY_CHUNK_STEM.fullmatch(stem[len(array) + 1:])
                    for array in arrays))
 
 
@@ -147,7 +152,7 @@ def outside_grid(key: str, nodes: tuple) -> tuple[str, tuple[int, ...]] | None:
         if not stem.startswith(f"{owner}/"):
             continue
         chunk = stem[len(owner) + 1:]
-        if not (CHUNK_KEY.fullmatch(chunk) or (temporary and re.fullmatch(r"c(\.\d+)*", chunk))):
+        if not (CHUNK_KEY.fullmatch(chunk) or (temporary and TEMPORARY_CHUNK_STEM.fullmatch(chunk))):
             continue
         indices = [int(i) for i in re.split(r"[./]", chunk)[1:]]
         if temporary and len(indices) < len(grid):  # ``c.3.0`` → ``c.3.<hex>.partial``: its last index is gone
@@ -206,7 +211,7 @@ def sergens_nodes(root: Path) -> StoreNodes:
         arrays = set(recorded) | {f"{LEDGER}/{name}" for name in recorded}
         parents = {name.rpartition("/")[0] for name in recorded}
         groups = {"", LEDGER} | parents | {f"{LEDGER}/{parent}" for parent in parents if parent}
-        return StoreNodes(frozenset(groups), frozenset(arrays), _grids(root, arrays))
+        return StoreNodes(frozenset(groups), frozenset(arrays), _grids(root, arrays), recorded=True)
     groups, arrays = {""}, set()
     for meta in root.rglob("zarr.json"):
         try:
@@ -254,7 +259,7 @@ def refuse_foreign_files(path) -> None:
         return
     root = local_path(path)
     nodes = sergens_nodes(root)
-    recorded = recorded_arrays(root) is not None
+    recorded = nodes.recorded
     foreign = []
     for entry in sorted(root.rglob("*")):
         key = entry.relative_to(root).as_posix()
