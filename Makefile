@@ -9,7 +9,7 @@ CORPUS ?= all
 DEMO_DIR ?= demo
 DEMO_SCALE ?= 1
 
-.PHONY: help install test demo extract bench soak clean
+.PHONY: help install test demo extract bench soak clean gpu-kit
 
 help:
 	@echo "make install            create $(VENV) and install sergen (TORCH=$(TORCH))"
@@ -23,6 +23,7 @@ help:
 	@echo "                        vs a plain loop), bench/frame_stream.md (frame stream vs sequence-head steps) and"
 	@echo "                        bench/feed_ceiling.md (stage profile, threads vs processes, a WavLM-Large-shaped stand-in)"
 	@echo "make soak               kill extraction at random moments 20 times; check nothing is lost"
+	@echo "make gpu-kit            wheels the GPU machine lacks, into .whl/ (for bench/gpu_session.sh)"
 
 install: $(STAMP)
 
@@ -60,6 +61,12 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py
+
+# wheels for the GPU machine (Python 3.12, no package index there): carried by bench/gpu_session.sh's call
+gpu-kit:
+	rm -rf .whl && $(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+	  --platform manylinux2014_x86_64 --platform manylinux1_x86_64 -d .whl -r bench/device_wheels.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
