@@ -50,3 +50,14 @@ def test_the_headline_takes_the_sustained_scaling_and_still_shows_the_whole_runs
     assert "| **the CPU side: the lowest of the scaling, CPU and one-thread bounds** | **6,000** | **met** |" in text
     assert "| **the CPU side: the lowest of the scaling, CPU and one-thread bounds** | **2,667** | **not met** |" in \
         "\n".join(fc.projection_lines(best))
+
+
+def test_a_run_on_the_projected_core_count_is_reported_as_measured():
+    best = {1: run(1, 1000, 1.0, 1.0), 2: run(2, 1500, 1.0, 2.0), 16: run(16, 6000, 1.5, 16.0)}
+    sustained = {1: run(1, 1000, 1.0, 1.0), 2: run(2, 1800, 1.0, 2.0), 16: run(16, 9000, 2.5, 20.0)}
+    text = "\n".join(fc.projection_lines(best, sustained=sustained))
+    assert "| **measured: the whole runs on 16 cores (section 3; each store's fixed costs included)** | **4,000** | " \
+           "**met** |" in text
+    assert "| **measured: sustained on 16 cores (section 3c)** | **3,600** | **met** |" in text
+    assert "Measured on 16 cores: the measured rows decide, not the projections" in text
+    assert "measured:" not in "\n".join(fc.projection_lines({k: best[k] for k in (1, 2)}))
