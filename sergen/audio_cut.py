@@ -9,9 +9,11 @@ length. Each check here reads a few kilobytes:
   bisection: a few blocks read); a file cut short fails there.
 - Ogg (Vorbis, Opus): the last page must be whole and carry the end-of-stream flag, which every encoder sets
   on the stream's last page.
-- MP3: only where the file has a Xing/Info (or VBRI) header, which records the stream's length in bytes (LAME
-  and FFmpeg write one); the file must hold that many. An MP3 without one records no length anywhere: a cut at
-  a frame boundary cannot be told from a shorter recording.
+- MP3: where the file has a Xing/Info (or VBRI) header, which records the stream's length in bytes (LAME
+  and FFmpeg write one), the file must hold that many. Without one, the length is recorded nowhere, but each
+  frame's header gives the frame's length: the frames are walked from the first to the end of the file
+  (headers only, in memory), and a last frame that the file does not hold whole is a cut. A cut at a frame
+  boundary (1 in several hundred byte positions) still cannot be told from a shorter recording.
 """
 
 from __future__ import annotations
@@ -23,6 +25,15 @@ UNKNOWN_LENGTH = 1 << 62
 """libsndfile's frame count (2**63 - 1) for a FLAC whose header records no length (a streaming encoder writes a
 total of 0): not a cut; ``unknown_length`` names it."""
 TAIL_BYTES = 1 << 16  # the end of an Ogg file read for its last page (pages are at most 65,307 bytes)
+MP3_WALK_BYTES = 1 << 26  # an MP3 without a length header this large or less is read whole for its frame walk
+
+# MPEG audio bit rates (kbit/s) by bit-rate index 1-14: MPEG-1 layers I, II, III; MPEG-2 and 2.5 layer I, II and III
+_KBPS = {(True, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+         (True, 2): (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+         (True, 3): (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+         (False, 1): (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+         (False, 2): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+_SAMPLE_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # by version bits
 
 
 def cut_short_compressed(path: str, opened=None) -> str | None:
@@ -140,9 +151,48 @@ def mp3_cut(path: str) -> str | None:
     at = frame.find(b"VBRI", 0, 64)
     if declared is None and at >= 0 and at + 14 <= len(frame):
         declared = struct.unpack_from(">I", frame, at + 10)[0]
-    if not declared:
-        return None  # no length recorded anywhere: a cut cannot be told from a shorter recording
+    if not declared:  # no length recorded: the frames' own lengths tell a cut inside the last one
+        return mp3_frames_cut(path, start + sync, size)
     held = size - start - sync
     if held >= declared:
         return None
     return f"its Xing/Info header declares {declared:,} bytes of audio, the file holds {max(held, 0):,}"
+
+
+def mp3_frame_bytes(header: bytes) -> int | None:
+    """The length in bytes of the MPEG audio frame that starts with this 4-byte header, or None where it is not
+    one (no sync, a reserved value) or gives no length (free format)."""
+    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
+        return None
+    version, layer = (header[1] >> 3) & 3, 4 - ((header[1] >> 1) & 3)  # version 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+    index, rate_index, padding = header[2] >> 4, (header[2] >> 2) & 3, (header[2] >> 1) & 1
+    if version == 1 or layer == 4 or index in (0, 15) or rate_index == 3:
+        return None
+    mpeg1 = version == 3
+    bits = _KBPS[(mpeg1, layer if mpeg1 or layer == 1 else 2)][index - 1] * 1000
+    rate = _SAMPLE_RATES[version][rate_index]
+    if layer == 1:
+        return (12 * bits // rate + padding) * 4
+    return (144 if mpeg1 or layer == 2 else 72) * bits // rate + padding  # 1,152 or 576 samples a frame
+
+
+def mp3_frames_cut(path: str, first: int, size: int) -> str | None:
+    """Why an MP3 file without a length header is cut short: its frames, walked from the one at byte ``first``,
+    end past the end of the file. None where the last frame is whole, or the walk meets something not a frame
+    (an ID3v1 or APE tag at the end, junk: not judged), or the file is too large to read whole here."""
+    if size > MP3_WALK_BYTES:
+        return None
+    with open(path, "rb") as fh:
+        data = fh.read()
+    at, frames = first, 0
+    while at + 4 <= len(data):
+        length = mp3_frame_bytes(data[at:at + 4])
+        if length is None:
+            return None
+        if at + length > len(data):
+            if not frames:  # one lone frame header: too little to call a stream
+                return None
+            return (f"its last MP3 frame (at byte {at:,}, after {frames:,} whole frames) declares {length:,} bytes, "
+                    f"the file holds {len(data) - at:,} of them")
+        at, frames = at + length, frames + 1
+    return None

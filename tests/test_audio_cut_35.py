@@ -106,7 +106,7 @@ def test_an_ogg_file_cut_at_a_page_boundary_lacks_its_end_of_stream_flag(tmp_pat
 
 
 def test_an_mp3_file_without_a_length_header_is_not_judged(tmp_path):
-    """No Xing/Info/VBRI header: the stream's length is recorded nowhere, so a cut cannot be told (said so)."""
+    """No Xing/Info/VBRI header, the file whole: its frames end where the file does (nothing said)."""
     path = _encode(tmp_path / "a.mp3", "libmp3lame", 16000)
     raw = bytearray(path.read_bytes())
     for tag in (b"Xing", b"Info"):
@@ -138,3 +138,65 @@ def test_a_flac_without_a_recorded_length_swapped_in_after_the_manifest_is_named
     flac.write_bytes(bytes(data))
     with pytest.raises(AudioError, match=r"header records no length \(a FLAC from a streaming encoder"):
         load_audio(flac, 16000)
+
+
+def _without_length_header(path: Path) -> bytes:
+    raw = bytearray(path.read_bytes())
+    for tag in (b"Xing", b"Info"):
+        at = raw.find(tag)
+        if at >= 0:
+            raw[at:at + 4] = b"XXXX"
+    return bytes(raw)
+
+
+def test_an_mp3_without_a_length_header_cut_inside_a_frame_is_named_from_its_frames(tmp_path):
+    """Stop 37: an MP3 without Xing/Info/VBRI was not judged at all; its frames' own headers give each frame's
+    length, so a file that ends inside its last frame is a cut (a truncated download)."""
+    from sergen.audio_cut import mp3_frame_bytes
+
+    path = _encode(tmp_path / "a.mp3", "libmp3lame", 16000)
+    raw = _without_length_header(path)
+    first = raw.find(b"\xff\xf3")  # MPEG-2 layer III, no CRC: what libmp3lame writes at 16 kHz
+    assert raw[first + 2] == 0x58 and mp3_frame_bytes(raw[first:first + 4]) == 180  # 40 kbit/s: 72 × 40,000 / 16,000
+    path.write_bytes(raw)
+    assert cut_short_compressed(str(path)) is None  # whole: its last frame ends where the file does
+    starts, at = [], first
+    while at < len(raw):  # the frames' boundaries, as the walk finds them
+        starts.append(at)
+        at += mp3_frame_bytes(raw[at:at + 4])
+    last = len(raw) - starts[-1]  # the last frame's length (VBR: its own bit rate)
+    assert at == len(raw) and last > 8
+    path.write_bytes(raw[:-(last // 2)])
+    assert cut_short_compressed(str(path)) == (f"its last MP3 frame (at byte {starts[-1]:,}, after {len(starts) - 1:,} "
+                                               f"whole frames) declares {last} bytes, the file holds "
+                                               f"{last - last // 2} of them")
+    with pytest.raises(AudioError, match=r"^audio file cut short: its last MP3 frame"):
+        read_info(path)
+
+
+def test_an_mp3_without_a_length_header_cut_at_a_frame_boundary_or_with_a_tag_is_not_judged(tmp_path):
+    from sergen.audio_cut import mp3_frame_bytes
+
+    path = _encode(tmp_path / "a.mp3", "libmp3lame", 16000)
+    raw = _without_length_header(path)
+    at, ends = raw.find(b"\xff\xf3"), []
+    while at < len(raw):
+        at += mp3_frame_bytes(raw[at:at + 4])
+        ends.append(at)
+    path.write_bytes(raw[:ends[len(ends) // 2]])  # whole frames only: as a shorter recording would be
+    assert cut_short_compressed(str(path)) is None
+    path.write_bytes(raw + b"TAG" + bytes(125))  # an ID3v1 tag after the last frame: the walk stops there
+    assert cut_short_compressed(str(path)) is None
+
+
+def test_mp3_frame_lengths_follow_the_standards_tables():
+    from sergen.audio_cut import mp3_frame_bytes
+
+    assert mp3_frame_bytes(bytes([0xFF, 0xFB, 0x90, 0x00])) == 417  # MPEG-1 layer III, 128 kbit/s, 44.1 kHz
+    assert mp3_frame_bytes(bytes([0xFF, 0xFB, 0x92, 0x00])) == 418  # the same, padded
+    assert mp3_frame_bytes(bytes([0xFF, 0xFD, 0x90, 0x00])) == 522  # layer II, index 9 (160 kbit/s): 144 × 160,000 / 44,100
+    assert mp3_frame_bytes(bytes([0xFF, 0xFF, 0x90, 0x00])) == 312  # layer I, index 9 (288 kbit/s): (12 × 288,000 // 44,100) × 4
+    assert mp3_frame_bytes(bytes([0xFF, 0xF3, 0x84, 0x00])) == 192  # MPEG-2 layer III, 64 kbit/s, 24 kHz: 72 × 64,000 / 24,000
+    assert mp3_frame_bytes(bytes([0xFF, 0xFB, 0x00, 0x00])) is None  # free format: no length in the header
+    assert mp3_frame_bytes(bytes([0xFF, 0xFB, 0xF0, 0x00])) is None  # bit-rate index 15: reserved
+    assert mp3_frame_bytes(b"TAG\x00") is None
