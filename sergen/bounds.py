@@ -8,3 +8,7 @@ drawn in frames, so a length beyond any utterance only overflows the frame count
 
 MAX_SEED = 2**32 - 1  # numpy's legacy RandomState and torch.manual_seed both accept it
 MAX_WINDOW_S = 600.0  # seconds; longer than any utterance of the corpora sergen reads (a window is cut to it)
+
+MAX_BOOT = 100_000
+"""The most bootstrap resamples per test set (``n_boot``): each is scored over every test utterance, so 100,000
+take minutes per run; more is a typo, not a wish for a tighter interval."""

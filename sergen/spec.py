@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sergen.bounds import MAX_SEED
+from sergen.bounds import MAX_BOOT, MAX_SEED
 
 
 class _Unset:
@@ -193,7 +193,7 @@ OPTIONS: tuple[RunOption, ...] = (
               '"mean" or another registered pooling', "group", several=True, check="pool", grid_check="pools", id_default="mean",
               row_default="mean", baseline="mean"),
     RunOption("n_boot", int, 200, "bootstrap resamples of each test set's confidence interval",
-              "a whole number of 0 or more", "none", cli=False, bounds=(0, None), row=False),
+              f"a whole number from 0 to {MAX_BOOT}", "none", cli=False, bounds=(0, MAX_BOOT), row=False),
     RunOption("fold", int, 0, "this run's fold of its fold scheme (0: no folds); one run per fold is made from "
               "folds", "a whole number of 0 or more", "spread", cli=False, in_file=False, bounds=(0, None),
               id_default=0, row_default=0),

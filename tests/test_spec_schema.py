@@ -129,7 +129,7 @@ def test_the_seed_bound_is_the_one_of_sergen_bounds_and_a_record_past_it_is_refu
         with pytest.raises(SergenError) as caught:
             _spec_of(dict(record, seed=bad), "r.json", "edited")
         assert why in caught.value.what and caught.value.where == "r.json"
-    with pytest.raises(SergenError, match="n_boot = -3 is not a whole number of 0 or more"):
+    with pytest.raises(SergenError, match="n_boot = -3 is not a whole number from 0 to 100000"):
         _spec_of(dict(record, n_boot=-3), "r.json", "edited")
     with pytest.raises(SergenError, match="scramble = 'yes' is not true or false"):
         _spec_of(dict(record, scramble="yes"), "r.json", "edited")

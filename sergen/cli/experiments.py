@@ -228,8 +228,23 @@ def with_experiment(ctx: typer.Context, config, sets, keys: tuple[str, ...]):
             raise SergenError(f"{key} is a `sergen {other}` setting; this command takes "
                               f"{', '.join(k for k in keys if k != 'n_boot')}", where=experiment.where(None, key),
                               fix=f"use `sergen {other}` with this file, or rename the key")
-        if key == "n_boot" or not at_default(ctx, key):
-            continue  # n_boot has no option; an option given on the command line wins
+        if key == "n_boot":  # no option of its own: its bounds checked here (a huge count was a crash after training)
+            from sergen.spec import OPTION
+
+            problem = OPTION["n_boot"].out_of_bounds(value)
+            if problem:
+                raise SergenError(problem, where=experiment.where(None, key), fix=f"give n_boot as {OPTION['n_boot'].allowed}")
+            continue
+        if not at_default(ctx, key):
+            continue  # an option given on the command line wins
+        if keys is not GRID_KEYS and isinstance(value, list):
+            # a key the grid shares (scramble, norm, pool): one value per probe; ``[false]`` was read as the
+            # truth of a list, a scrambled run
+            if len(value) != 1:
+                raise SergenError(f"{key} = {toml_value(value)}: a probe runs one value of {key}; a list of them "
+                                  "is the grid's", where=experiment.where(None, key),
+                                  fix=f"give one value ({ALLOWED[key]}), or run `sergen grid` with this file")
+            value = value[0]
         params[key] = _cli_form(key, value, as_text=keys is GRID_KEYS)
         grid = keys is GRID_KEYS
         callback = (GRID_VALIDATORS if grid else VALIDATORS).get(key)
@@ -269,6 +284,14 @@ def layer_origin(experiment, ctx: typer.Context):
 
         raise SergenError(exc.what, where=f"layer = {toml_value(experiment.run['layer'])} at {origin}"
                           + (f"; {exc.where}" if exc.where else ""), fix=exc.fix) from None
+
+
+def _strict_bool(value, key: str) -> bool:
+    """A flag's value as given (the command line's flag, or a file's true/false): never the truth of another
+    value (``bool("False")`` and ``bool([False])`` are True)."""
+    if not isinstance(value, bool):
+        raise SergenError(f"{key} = {value!r} is not true or false", fix=f"give {key} as true or false")
+    return value
 
 
 def _cli_form(key: str, value, as_text: bool):
@@ -325,7 +348,7 @@ def probe(
         with layer_origin(experiment, ctx):
             spec = resolve_spec(p["model"], p["train"], p["test"], head=HEADS.canonical(p["head"]), head_opt=p["head_opt"] or "",
                                 seed=int(p["seed"]),
-                                scramble=bool(p["scramble"]), layer=str(p["layer"]),
+                                scramble=_strict_bool(p["scramble"], "scramble"), layer=str(p["layer"]),
                                 aug_share=float(p["aug_share"]) or experiment.sampler.aug_share,
                                 labels=p["labels"], folds=p["folds"], protocol=p["protocol"] or "", norm=p["norm"],
                                 pool=p["pool"],

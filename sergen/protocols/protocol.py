@@ -245,6 +245,24 @@ def _map_corpus(name: str, line: int, path: str) -> str:
                       fix="correct the corpus name, or leave the corpus column empty to map the class in every corpus")
 
 
+def missing_folds(folds: pd.Series) -> str:
+    """The fold numbers between 1 and the largest that no utterance has ("" where none): a run is made for every
+    number up to the largest, so a gap (1, 50) made 48 runs without a test set, and a number like 10**12 a loop
+    that never ended (hostile pass 37)."""
+    present = set(int(f) for f in folds.dropna().unique())
+    if not present:
+        return ""
+    if max(present) > len(present):
+        absent = [k for k in range(1, min(max(present), len(present) + 4)) if k not in present]
+        return ", ".join(str(k) for k in absent[:3]) + (" …" if max(present) - len(present) > 3 else "")
+    return ""
+
+
+def fold_numbers(folds: pd.Series) -> str:
+    present = sorted(set(int(f) for f in folds.dropna().unique()))
+    return ", ".join(f"{k:,}" for k in present[:5]) + (f" … ({len(present)} numbers)" if len(present) > 5 else "")
+
+
 @lru_cache(maxsize=16)
 def read_fold_file(path: str, mtime_ns: int) -> pd.Series:
     """``utt_id → fold`` (whole numbers from 1) from a fold file."""
@@ -267,6 +285,11 @@ def read_fold_file(path: str, mtime_ns: int) -> pd.Series:
                           "tests on one fold and trains on the others, so it needs at least 2", where=path,
                           fix="number the utterances' folds 1, 2, … (e.g. one per speaker group), or use "
                               "--folds speaker:K")
+    gaps = missing_folds(folds)
+    if gaps:
+        raise SergenError(f"the fold file numbers its folds {fold_numbers(folds)}, without fold {gaps}: each number "
+                          "from 1 to the largest is one run, testing on that fold", where=path,
+                          fix="number the folds 1, 2, … without gaps")
     ids = table["utt_id"].astype(str).str.strip()
     if ids.duplicated().any():
         raise SergenError(f"utterance {ids[ids.duplicated()].iloc[0]!r} is in the fold file twice", where=path,
@@ -329,6 +352,11 @@ def n_folds(pt: ProtocolTable, folds: str) -> int:
             return int(roles[roles != ""].str.count(r"\|").max()) + 1
         numbers = pd.to_numeric(pt.table["fold"], errors="coerce")
         if numbers.notna().any() and numbers.max() >= 1:
+            gaps = missing_folds(numbers[numbers >= 1])
+            if gaps:
+                raise SergenError(f"{pt.corpus}'s manifest numbers its folds {fold_numbers(numbers[numbers >= 1])}, "
+                                  f"without fold {gaps}: each number from 1 to the largest is one run",
+                                  where=pt.source, fix="number the fold column 1, 2, … without gaps")
             return int(numbers.max())
         raise SergenError(f"{pt.corpus} has no folds of its own in its manifest (no fold or emobox_folds column)",
                           where=pt.source, fix="use --folds speaker:K, or a fold file (CSV utt_id,fold)")

@@ -131,11 +131,13 @@ def bootstrap_metrics(y: np.ndarray, proba: np.ndarray, n_boot: int = 200, seed:
     point = point_metrics(y, proba)
     rng = np.random.default_rng(seed)
     n = len(y)
-    counts = np.empty((n_boot, n), dtype=np.float64)
-    for b in range(n_boot):
-        counts[b] = np.bincount(rng.integers(n, size=n), minlength=n)
     step = max(1, BOOTSTRAP_CELLS // max(n, 1))
-    parts = [resampled_metrics(y, proba, counts[first:first + step]) for first in range(0, n_boot, step)]
+    parts = []
+    for first in range(0, max(n_boot, 0), step):  # drawn in order, a block at a time: memory bounded by the block
+        counts = np.empty((min(step, n_boot - first), n), dtype=np.float64)
+        for b in range(len(counts)):
+            counts[b] = np.bincount(rng.integers(n, size=n), minlength=n)
+        parts.append(resampled_metrics(y, proba, counts))
     alpha = (1 - level) / 2
     out = {}
     for m in point:
