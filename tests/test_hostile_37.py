@@ -61,3 +61,12 @@ def test_fold_numbers_with_gaps_are_refused_not_looped_over(tmp_path):
     whole = tmp_path / "whole.csv"
     whole.write_text("utt_id,fold\na,2\nb,1\nc,3\n")
     assert parse_folds(str(whole)) == f"file:{whole}"
+
+
+def test_the_probe_header_names_a_normalisation_that_is_not_the_default(in_demo_workspace):
+    got = invoke("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb", "--norm", "corpus",
+                 "--set", "training.max_steps=50")
+    assert got.exit_code == 0, got.output
+    assert "norm corpus" in got.stdout
+    plain = invoke("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb", "--set", "training.max_steps=50")
+    assert plain.exit_code == 0 and "norm " not in plain.stdout.split("\n* =")[0].split("trained on")[1]

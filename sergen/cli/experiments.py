@@ -395,6 +395,8 @@ def probe(
                  + ([f"layer {one.layer}"] if spec.layer in ("all", "weighted") else [])
                  + ([f"fold {one.fold}/{n_folds} ({one.folds})"] if one.folds else [])
                  + ([f"pool {one.pool}"] if one.pool != "mean" else [])
+                 + ([f"norm {one.norm}"] if one.norm != "global" else [])  # as the pool: only where not the default
+                 + ([f"aug_share {one.aug_share:g}"] if one.aug_share else [])
                  + [f"{rows.steps.iloc[0]} steps"] + (["SYNTHETIC demo data"] if rows.synthetic.any() else []))
         console.print(results_table(rows, fitted_title(parts, console.width)))
     say("* = in training (its held-out test split); CI = bootstrap 95% interval of AUROC")
