@@ -210,7 +210,8 @@ def store_damage(path, attrs: dict):
     """What a store marked complete has lost (chunk files, or whole arrays), or None: readers refuse such a
     store; extract repairs lost chunks, and only ``--overwrite`` rebuilds lost arrays. Any store whose record
     was edited (its attributes, ``dim``, ``n_utts`` or ``n_frames`` against its arrays' shapes: ``record_problem``,
-    attributes and metadata only; its ``utt/`` columns against their digests: ``column_edits``) is refused as damaged, so that ``stores ls`` never prints edited numbers as facts."""
+    attributes and metadata only; its ``utt/`` columns against their digests: ``column_edits``) is refused as damaged,
+    so that ``stores ls`` never prints edited numbers as facts."""
     import zarr
 
     from sergen.store.digests import digest_layout_problem, record_problem

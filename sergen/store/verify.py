@@ -19,8 +19,8 @@ from sergen.errors import SergenError
 from sergen.store.chunk_files import chunk_key
 from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, STATS_ARRAY, chunk_file_problems,
                                   digest_layout_problem, digest_mismatches, foreign_chunk_slots, has_digests,
-                                  mismatch_cause, placement_problem, moved_boundaries, offsets_out_of_shape, read_failure,
-                                  record_problem, shape_problem, stats_mismatches)
+                                  mismatch_cause, placement_problem, moved_boundaries, offsets_out_of_shape,
+                                  read_failure, record_problem, shape_problem, stats_mismatches)
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PADDED, PENDING, WRITTEN, extract_command,
                                  rebuild_command, store_names)
