@@ -12,7 +12,7 @@ import zarr
 
 import sergen
 from sergen.errors import SergenError
-from sergen.store.digests import DIGEST_ARRAY
+from sergen.store.digests import DIGEST_ARRAY, FrameCheck
 from sergen.store.location import LEDGER
 from sergen.store.reader import utterance_frames
 from sergen.store.record import COLUMN_DIGESTS
@@ -108,6 +108,11 @@ def test_an_edited_frame_digest_is_named_as_the_digest(store):
     with pytest.raises(SergenError) as err:
         utterance_frames(sergen.open_store("melspec", "emodb"), first)
     assert "(frame_crc32c) was edited since the store was completed" in err.value.what and REPAIR in err.value.fix
+    check = FrameCheck(str(store))  # as a bank build (probe, grid) reads the frames
+    with pytest.raises(SergenError) as err:
+        check(0, zarr.open_group(str(store), mode="r")["frames"][:])
+    assert err.value.what.endswith("(digest mismatch: the frame digest array (frame_crc32c) was edited since the "
+                                   "store was completed (its file is not the one recorded then), not the frames)")
 
 
 def test_swapped_frames_are_still_named_as_a_chunk_file(store):
