@@ -210,10 +210,12 @@ def store_damage(path, attrs: dict):
     """What a store marked complete has lost (chunk files, or whole arrays), or None: readers refuse such a
     store; extract repairs lost chunks, and only ``--overwrite`` rebuilds lost arrays. Any store whose record
     was edited (its attributes, ``dim``, ``n_utts`` or ``n_frames`` against its arrays' shapes: ``record_problem``,
-    attributes and metadata only) is refused as damaged, so that ``stores ls`` never prints edited numbers as facts."""
+    attributes and metadata only; its ``utt/`` columns against their digests: ``column_edits``) is refused as damaged,
+    so that ``stores ls`` never prints edited numbers as facts."""
     import zarr
 
     from sergen.store.digests import digest_layout_problem, record_problem
+    from sergen.store.record import column_edits
     from sergen.store.verify import STORE_READ_ERRORS, chunk_damage, unreadable_store
 
     try:
@@ -226,6 +228,9 @@ def store_damage(path, attrs: dict):
         damaged = digest_layout_problem(group, attrs, record_checked=True)
         if damaged:  # its digests or its record of chunk sizes: a rebuild, as readers and extract say
             raise SergenError(damaged)
+        edits = column_edits(group)  # the utt/ columns (small) against their digests, as every reader checks them
+        if edits:
+            raise SergenError(edits[0])
         damage = chunk_damage(group)
     except STORE_READ_ERRORS as exc:  # an array's metadata corrupted or cut short: listed as damaged
         raise unreadable_store(path, exc) from None

@@ -49,3 +49,15 @@ def chunk_file_crcs(group: zarr.Group, array: zarr.Array) -> np.ndarray | None:
             continue
         crcs[chunk] = google_crc32c.value(data[:len(data) - tail] if len(data) >= tail else data)
     return crcs
+
+
+def files_changed(group: zarr.Group, recorded: str, array: str) -> bool:
+    """Whether the chunk files of ``array`` are not those whose CRC-32C the ledger array ``recorded`` holds (written
+    when the store was completed): a digest array edited since, told from the data it digests. False where nothing
+    was recorded (a store made before this record, or not on a local disk) or it cannot be read."""
+    try:
+        want = group[recorded][:]
+        now = chunk_file_crcs(group, group[array])
+    except Exception:  # noqa: BLE001 - absent or unreadable: nothing to tell the digest's edit by
+        return False
+    return now is not None and (now.shape != want.shape or bool((now != want).any()))

@@ -25,7 +25,7 @@ import numpy as np
 import zarr
 
 from sergen.store import layout
-from sergen.store.chunk_files import chunk_file_crcs, chunk_key
+from sergen.store.chunk_files import chunk_file_crcs, chunk_key, files_changed
 from sergen.store.chunk_files import chunk_path as _chunk_path
 from sergen.store.chunk_files import local_base as _local_base
 from sergen.store.location import LEDGER
@@ -159,6 +159,24 @@ def write_digests(group: zarr.Group, first: int, frames: np.ndarray, bounds: np.
     array[:] = stored
 
 
+def frame_digests_edited(group: zarr.Group) -> bool:
+    """Whether a complete store's frame digests (``frame_crc32c``) are not the file recorded when it was completed
+    (``record_chunk_bytes``): frames that disagree with them were then not swapped, the digests were edited."""
+    if not dict(group.attrs.get("sergen", {})).get("complete"):
+        return False
+    return files_changed(group, f"{LEDGER}/{DIGEST_ARRAY}", DIGEST_ARRAY)
+
+
+DIGESTS_EDITED = (f"the frame digest array ({DIGEST_ARRAY}) was edited since the store was completed (its file is "
+                  "not the one recorded then), not the frames")
+SWAPPED = "a chunk file was swapped, replaced or edited"
+
+
+def mismatch_cause(group: zarr.Group) -> str:
+    """What a frame digest mismatch means in this store: an edited digest array, or changed frames."""
+    return DIGESTS_EDITED if frame_digests_edited(group) else SWAPPED
+
+
 def digest_mismatches(group: zarr.Group, offsets: np.ndarray, lo: int, rows: np.ndarray,
                       digests: np.ndarray | None = None) -> np.ndarray:
     """Store indices of the utterances lying wholly in ``rows`` (frames ``lo …`` of the store, every column)
@@ -211,6 +229,8 @@ def record_chunk_bytes(group: zarr.Group) -> bool:
             except OSError:
                 pass
         _ledger_array(ledger, name, sizes)
+    if has_digests(group):  # its file's CRC-32C: an edited frame digest is then told from the frames
+        _ledger_array(ledger, DIGEST_ARRAY, chunk_file_crcs(group, group[DIGEST_ARRAY]))
     from sergen.store.record import COLUMN_DIGESTS
 
     try:  # their files' CRC-32C: an edited digest is then told from its column (``record.digest_edited``)
@@ -507,7 +527,7 @@ class FrameCheck:
                 if moved:  # the frames are as written, cut at other places: a repair would be refused
                     refuse_edited_offsets(self.path, moved)
                 raise SergenError(f"the frames of {self._named(wrong)} of {self._store()} differ from what was "
-                                  "written (digest mismatch: a chunk file was swapped, replaced or edited)",
+                                  f"written (digest mismatch: {mismatch_cause(self.group)})",
                                   where=self.path, fix=self._fix())
 
     def _moved_edges(self, wrong: np.ndarray) -> str | None:

@@ -183,7 +183,7 @@ def recorded_arrays(root: Path) -> dict | None:
 OLDER_LAYOUT_GROUPS = frozenset({"", "utt", "audio", LEDGER, "utt_crc32c", f"{LEDGER}/utt_crc32c"})
 OLDER_LAYOUT_ARRAYS = frozenset({"frames", "offsets", "mean", "std", "status", "frame_crc32c", "stats_crc32c",
                                  "audio/sha256", "audio/size", "audio/mtime_ns",
-                                 f"{LEDGER}/frames", f"{LEDGER}/mean", f"{LEDGER}/std"})
+                                 f"{LEDGER}/frames", f"{LEDGER}/mean", f"{LEDGER}/std", f"{LEDGER}/frame_crc32c"})
 COLUMN_GROUPS = ("utt", "utt_crc32c", f"{LEDGER}/utt_crc32c")
 """What a store without the record of its arrays (``arrays_crc32c``) may hold as sergen's: the nodes every layout
 sergen has written names (``writer.store_nodes``, the digests and the ledger added since), and any column array

@@ -21,7 +21,8 @@ from sergen.store.location import check_readable_root, check_store_slot, glob_na
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PENDING, extract_command, rebuild_command,
                                  repair_command, store_names, store_path)
 from sergen.audio_digest import require_same_audio
-from sergen.store.digests import digest_layout_problem, placement_problem, shape_problem
+from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, crc32c, digest_layout_problem, has_digests,
+                                   placement_problem, shape_problem)
 from sergen.store.record import column_edits
 from sergen.store.verify import STORE_READ_ERRORS, require_chunks, unreadable_store
 
@@ -228,6 +229,7 @@ def _open_store(store: StoreRef, allow_incomplete: bool, include_failed: bool, c
                           fix=f"rebuild it with {rebuild_command(model, corpus)} (the values written are kept "
                               "nowhere else)")
     status = read("status")
+    digests = read(DIGEST_ARRAY) if has_digests(group) else np.full(len(status), NO_DIGEST, np.int64)
     ds = xr.Dataset(
         data_vars={
             "frames": (("frame", "feature"), frames),
@@ -241,10 +243,11 @@ def _open_store(store: StoreRef, allow_incomplete: bool, include_failed: bool, c
             "stop": ("utt", offsets[1:]),
             "n_frames": ("utt", np.diff(offsets).astype(np.int64)),
             "frame_utt": ("frame", _frame_owner(offsets, frames.chunks[0])),
+            DIGEST_ARRAY: ("utt", digests),  # each utterance's frames as written: ``utterance_frames`` checks them
         },
         # nested records (settings, weights, …) as JSON text: xarray attrs stay flat and netCDF-safe
         attrs={k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for k, v in attrs.items()}
-        | {"corpus": corpus, "model": model},
+        | {"corpus": corpus, "model": model, "store_path": str(store.path)},
     )
     if not store_labels:
         ds = with_manifest_labels(ds, store)
@@ -277,7 +280,29 @@ def utterance_frames(ds: xr.Dataset, utt) -> np.ndarray:
             raise SergenError(f"no utterance {utt!r} in this store")
         utt = int(hits[0])
     start, stop = int(ds["start"].values[utt]), int(ds["stop"].values[utt])
-    return ds["frames"].data[start:stop].compute().astype(np.float32)
+    rows = ds["frames"].data[start:stop].compute()  # as stored (float16): what the digest was made of
+    require_frames_as_written(ds, utt, rows)
+    return rows.astype(np.float32)
+
+
+def require_frames_as_written(ds: xr.Dataset, utt: int, rows: np.ndarray) -> None:
+    """Refuse an utterance's frames (``rows``, as stored) whose CRC-32C is not the digest written with them: a chunk
+    file swapped for another of the same size (its ledger entry set to match) decodes cleanly and would otherwise be
+    served as this utterance's frames. Utterances without a digest (not written, or a store from before digests) are
+    not judged."""
+    if DIGEST_ARRAY not in ds.coords:
+        return
+    want = int(ds[DIGEST_ARRAY].values[utt])
+    if want == NO_DIGEST or crc32c(rows) == want:
+        return
+    from sergen.store.digests import mismatch_cause
+
+    model, name, path = ds.attrs.get("model", "?"), ds.attrs.get("corpus", "?"), ds.attrs.get("store_path")
+    cause = mismatch_cause(zarr.open_group(path, mode="r")) if path else "a chunk file was swapped, replaced or edited"
+    raise SergenError(f"the frames of utterance {ds['utt_id'].values[utt]!r} of store {model}/{name} differ from "
+                      f"what was written (digest mismatch: {cause})", where=path,
+                      fix=f"repair it: {repair_command(model, name)} rewrites exactly the utterances of that chunk "
+                          f"(or rebuild it with {rebuild_command(model, name)})")
 
 
 PROTOCOL_COLUMNS = ("label", "native_label", "speaker", "split")

@@ -285,15 +285,10 @@ def digest_edited(group: zarr.Group, name: str) -> bool:
     CRC-32C of each of its chunk files, recorded then beside the chunk sizes (``digests.record_chunk_bytes``),
     differs. Cheap (one small file read); False where nothing was recorded (a store being written, or completed
     before this record, or not on a local disk)."""
-    from sergen.store.chunk_files import chunk_file_crcs
+    from sergen.store.chunk_files import files_changed
     from sergen.store.location import LEDGER
 
-    try:
-        recorded = group[LEDGER][COLUMN_DIGESTS][name][:]
-        now = chunk_file_crcs(group, group[COLUMN_DIGESTS][name])
-    except Exception:  # noqa: BLE001 - absent or unreadable: nothing to tell the digest's edit by
-        return False
-    return now is not None and (now.shape != recorded.shape or bool((now != recorded).any()))
+    return files_changed(group, f"{LEDGER}/{COLUMN_DIGESTS}/{name}", f"{COLUMN_DIGESTS}/{name}")
 
 
 def _shown(value) -> str:

@@ -19,8 +19,8 @@ from sergen.errors import SergenError
 from sergen.store.chunk_files import chunk_key
 from sergen.store.digests import (DIGEST_ARRAY, NO_DIGEST, STATS_ARRAY, chunk_file_problems,
                                   digest_layout_problem, digest_mismatches, foreign_chunk_slots, has_digests,
-                                  placement_problem, moved_boundaries, offsets_out_of_shape, read_failure,
-                                  record_problem, shape_problem, stats_mismatches)
+                                  mismatch_cause, placement_problem, moved_boundaries, offsets_out_of_shape,
+                                  read_failure, record_problem, shape_problem, stats_mismatches)
 from sergen.store.drift import describe_audio_drift
 from sergen.store.layout import (FAILED, META_COLUMNS, NUMERIC_META, PADDED, PENDING, WRITTEN, extract_command,
                                  rebuild_command, store_names)
@@ -522,10 +522,11 @@ def _verify_store(path: str | Path, manifest_sha256: str | None, audio_sha256: s
                      f"no longer start or end where they were written: {shown}; a repair rewrites utterances, not "
                      f"offsets: rebuild the store with {rebuild}")
         return report
+    cause = mismatch_cause(group) if mismatched else ""
     for start, stop, wrong in mismatched:
         report.beyond_extract = True
-        flag(f"frames {start}–{stop} differ from what was written (digest mismatch: a chunk file swapped, "
-             "replaced or edited)", wrong, repairable=True)
+        flag(f"frames {start}–{stop} differ from what was written (digest mismatch: "
+             f"{cause.replace('a chunk file was', 'a chunk file')})", wrong, repairable=True)
     return report
 
 
