@@ -70,3 +70,23 @@ def test_the_probe_header_names_a_normalisation_that_is_not_the_default(in_demo_
     assert "norm corpus" in got.stdout
     plain = invoke("probe", "--model", "melspec", "--train", "emodb", "--test", "emodb", "--set", "training.max_steps=50")
     assert plain.exit_code == 0 and "norm " not in plain.stdout.split("\n* =")[0].split("trained on")[1]
+
+
+def test_an_edited_utterance_count_is_named_as_the_attribute_not_blamed_on_an_array(in_demo_workspace, tmp_path,
+                                                                                      monkeypatch):
+    """n_utts = 1e9 in zarr.json was named by extract as "its stats_crc32c holds 70 entries for 1000000000
+    utterances"; every per-utterance array agrees on 70, so it is the attribute that was edited."""
+    import json
+    import shutil
+
+    shutil.copytree(in_demo_workspace / "stores" / "melspec" / "emodb.zarr", tmp_path / "melspec" / "emodb.zarr")
+    monkeypatch.setenv("SERGEN_STORES", str(tmp_path))
+    meta = tmp_path / "melspec" / "emodb.zarr" / "zarr.json"
+    doc = json.loads(meta.read_text())
+    n = doc["attributes"]["sergen"]["n_utts"]
+    doc["attributes"]["sergen"]["n_utts"] = 10**9
+    meta.write_text(json.dumps(doc))
+    got = invoke("extract", "--model", "melspec", "--corpus", "emodb")
+    assert isinstance(got.exception, SergenError), got.output
+    assert (f"its attribute sergen.n_utts holds 1,000,000,000, but its arrays (offsets, status, stats_crc32c, "
+            f"frame_crc32c) all hold {n:,} utterances (zarr.json was edited)") in str(got.exception)

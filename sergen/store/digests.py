@@ -361,6 +361,29 @@ def shape_problem(attrs: dict, frames_shape: tuple, n_offsets: int) -> str | Non
     return None
 
 
+def edited_utterance_count(group: zarr.Group, attrs: dict) -> str | None:
+    """Why ``sergen.n_utts`` is an edit: every per-utterance array the store holds (offsets, status, the digests)
+    agrees on another count. Else None (arrays that disagree among themselves are named by the checks that read
+    them). Reads array metadata only. Before it, ``n_utts = 1e9`` was named as "its stats_crc32c holds 70
+    entries for 1000000000 utterances", as if the array were at fault (hostile pass 37)."""
+    n_utts = attrs.get("n_utts")
+    if isinstance(n_utts, bool) or not isinstance(n_utts, int):
+        return None  # not a count at all: ``record.count_problem`` names it
+    held = {}
+    try:
+        names = set(group.array_keys())
+        for name, less in (("offsets", 1), ("status", 0), (STATS_ARRAY, 0), (DIGEST_ARRAY, 0)):
+            if name in names and group[name].shape:
+                held[name] = group[name].shape[0] - less
+    except Exception:  # noqa: BLE001 - unreadable metadata: the checks that read the arrays name it
+        return None
+    counts = set(held.values())
+    if len(held) < 2 or len(counts) != 1 or n_utts in counts:
+        return None
+    return (f"its attribute sergen.n_utts holds {n_utts:,}, but its arrays ({', '.join(held)}) all hold "
+            f"{counts.pop():,} utterances (zarr.json was edited)")
+
+
 def digest_layout_problem(group: zarr.Group, attrs: dict, record_checked: bool = False) -> str | None:
     """Why the digests a store was made with (``attrs["digests"]``) are missing or do not fit its utterances, or
     its record (attributes, array metadata: ``store.record``) was edited, or None. Without this, deleting
@@ -372,6 +395,9 @@ def digest_layout_problem(group: zarr.Group, attrs: dict, record_checked: bool =
 
     edited = None if record_checked else attribute_problem(group, attrs)  # first: a deleted ``digests`` entry
     if edited:  # would switch the checks below off
+        return edited
+    edited = edited_utterance_count(group, attrs)
+    if edited:
         return edited
     made_with, n_utts = attrs.get("digests") or [], attrs.get("n_utts")
     arrays = []
