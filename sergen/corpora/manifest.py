@@ -90,6 +90,10 @@ def check_manifest_target(out: Path) -> None:
 
 
 def write_manifest(result: ManifestResult, out: str | Path | None = None) -> Path:
+    if not out:  # a name in another case beside it: one file on macOS, ambiguous elsewhere
+        from sergen.corpora.manifest_names import refuse_case_twin
+
+        refuse_case_twin(result.meta["corpus"], manifest_path(result.meta["corpus"]).parent)
     out = Path(out) if out else manifest_path(result.meta["corpus"])
     check_manifest_target(out)
     check_writable(out.parent, "manifests folder")
@@ -106,7 +110,9 @@ def write_manifest(result: ManifestResult, out: str | Path | None = None) -> Pat
 def manifest_command(corpus: str) -> str:
     """The command that writes ``corpus``'s manifest, as a user types it: a corpus sergen reads by its name;
     an EmoBox dataset (``emobox-<dataset>``) by ``emobox:<dataset>``; any other name is a folder corpus."""
-    base = str(corpus).partition("@")[0]
+    from sergen.corpora.manifest_names import emobox_spelled
+
+    base = emobox_spelled(str(corpus).partition("@")[0])
     if base in CORPUS_READERS:
         return f"`sergen manifest {CORPUS_READERS.canonical(base)} --root DIR`"
     if base.startswith("emobox-"):
@@ -120,7 +126,7 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
     # a registered name or alias, else a manifest written under its own name (folder --name, emobox-<dataset>)
     name = corpus if given else CORPUS_READERS.resolve(corpus)
     path = Path(path) if given else manifest_path(name)
-    if not given and not path.exists() and corpus not in CORPUS_READERS:
+    if not given and not path.exists() and corpus not in CORPUS_READERS and not name.startswith("emobox-"):
         CORPUS_READERS.canonical(corpus)  # neither: the unknown-name error, listing the corpora sergen reads
     if not path.exists():
         raise SergenError(f"no manifest for {name}",
