@@ -139,7 +139,7 @@ def test_the_fix_for_a_missing_emobox_dataset_names_a_command_that_works(cli, to
     assert code != 0 and "manifest folder --name emobox" not in text
     assert "`sergen manifest emobox:NoSuch --root DIR --emobox EMOBOX_DIR`" in text
     code, text = cli("extract", "--model", "melspec", "--corpus", "emobox-nosuch")
-    assert code != 0 and "unknown corpus" not in text and "no manifest for emobox-nosuch" in text
+    assert code == 2 and "unknown corpus 'emobox-nosuch'" in text and "EmoBox manifests: emobox-toyravdess" in text
     assert "`sergen manifest emobox:nosuch --root DIR --emobox EMOBOX_DIR`" in text
 
 

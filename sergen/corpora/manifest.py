@@ -120,13 +120,27 @@ def manifest_command(corpus: str) -> str:
     return f"`sergen manifest folder --name {base} --csv LABELS.csv --root DIR`"
 
 
+def unknown_emobox_dataset(name: str, folder: Path) -> None:
+    """An ``emobox-<dataset>`` with no manifest: unknown, like any name, with the EmoBox manifests there are and
+    the command that makes this one (before pass 37 the fix suggested `sergen manifest ravdess`)."""
+    from sergen.errors import UnknownNameError
+
+    present = sorted(p.stem for p in folder.glob("emobox-*.csv")) if folder.is_dir() else []
+    raise UnknownNameError(f"unknown corpus {name!r}; known: {', '.join(CORPUS_READERS.names())}"
+                           + (f"; EmoBox manifests: {', '.join(present)}" if present else ""),
+                           fix=f"run {manifest_command(name)} (it lists the datasets the checkout holds when "
+                               "the name is none of them)")
+
+
 def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
     """A manifest and its sidecar; a missing one names the command that makes it."""
     given = path is not None
     # a registered name or alias, else a manifest written under its own name (folder --name, emobox-<dataset>)
     name = corpus if given else CORPUS_READERS.resolve(corpus)
     path = Path(path) if given else manifest_path(name)
-    if not given and not path.exists() and corpus not in CORPUS_READERS and not name.startswith("emobox-"):
+    if not given and not path.exists() and corpus not in CORPUS_READERS:
+        if name.startswith("emobox-"):  # the fix names `manifest emobox:<dataset>`, not a reader's example
+            unknown_emobox_dataset(name, path.parent)
         CORPUS_READERS.canonical(corpus)  # neither: the unknown-name error, listing the corpora sergen reads
     if not path.exists():
         raise SergenError(f"no manifest for {name}",
