@@ -49,6 +49,14 @@ def test_a_folder_corpus_may_not_take_another_readers_name(cli, mine, workspace,
     assert code != 0 and f"--name {name!r} is a corpus sergen reads itself" in text
 
 
+@pytest.mark.parametrize("name", ["emobox-toyravdess", "EmoBox-Tess"])
+def test_a_folder_corpus_may_not_take_an_emobox_datasets_manifest_name(cli, mine, workspace, name):
+    code, text = _manifest(cli, mine, name)
+    assert code != 0 and f"--name {name!r} is how sergen names an EmoBox dataset's manifest" in text
+    assert f"`sergen manifest emobox:{name[7:]}` writes it" in text
+    assert not list((workspace / "manifests").glob("*.csv"))
+
+
 @pytest.mark.parametrize("name", ["all", "Each"])
 def test_a_folder_corpus_may_not_take_a_keyword(cli, mine, name):
     code, text = _manifest(cli, mine, name)

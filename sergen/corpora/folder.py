@@ -32,7 +32,12 @@ def refuse_reader_name(name: str) -> None:
     """A folder corpus may not take a name a corpus option reads as a reader's (in any case, aliases too):
     ``emodb`` would replace emodb's manifest, stores and results; ``csv`` or ``Folder`` would be written under
     its own name and then never reached, since ``--corpus csv`` reads folder's (hostile pass 37). ``folder``
-    itself, the default name, is read as itself."""
+    itself, the default name, is read as itself. ``emobox-<dataset>`` is an EmoBox dataset's manifest."""
+    if str(name).lower().startswith("emobox-"):
+        raise SergenError(f"--name {name!r} is how sergen names an EmoBox dataset's manifest (`sergen manifest "
+                          f"emobox:{name[7:]}` writes it, `--corpus emobox:{name[7:]}` reads it, and the report "
+                          "sets it beside EmoBox's published numbers)", fix="give the folder corpus a name of its "
+                          f"own, e.g. --name my-{name[7:].lower()}")
     if name not in CORPUS_READERS or name == "folder":
         return
     canon = CORPUS_READERS.canonical(name)
