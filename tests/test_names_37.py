@@ -155,3 +155,17 @@ def test_the_manifest_command_of_an_emobox_name_typed_with_its_colon():
     from sergen.corpora.manifest import manifest_command
 
     assert manifest_command("emobox:Tess") == "`sergen manifest emobox:Tess --root DIR --emobox EMOBOX_DIR`"
+
+
+@pytest.mark.parametrize("stem, why", [("csv", "'csv' is read as folder"), ("Folder", "'Folder' is read as folder"),
+                                       ("ALL", "'ALL' is read as the keyword 'all'")])
+def test_extract_all_refuses_a_manifest_no_name_reaches(cli, mine, workspace, stem, why):
+    assert _manifest(cli, mine, "folder")[0] == 0
+    folder = workspace / "manifests"
+    for ext in ("csv", "json"):  # as made before pass 37, or copied by hand
+        (folder / f"{stem}.{ext}").write_bytes((folder / f"folder.{ext}").read_bytes())
+    code, text = cli("extract", "--model", "melspec", "--corpus", "all")
+    assert code != 0
+    assert f"`all` takes every manifest, but manifests/{stem}.csv cannot be reached by its name ({why})" in text
+    assert f"--name my-{stem.lower()}" in text
+    assert not (workspace / "stores").exists() or not list((workspace / "stores").rglob("*.zarr"))
