@@ -26,7 +26,7 @@ def corpora():
 @app.command()
 def manifest(
     corpus: str = typer.Argument(..., help="iemocap, cremad, msp, emodb, ravdess, folder (aliases allowed), "
-                                           "or emobox:<dataset> with --emobox", callback=check.corpus_name_given),
+                                           "or emobox:<dataset> with --emobox", callback=check.reader_name),
     root: Optional[Path] = typer.Option(None, help="the corpus's own folder (default: the configured root)"),
     out: Optional[Path] = typer.Option(None, help="CSV to write (default manifests/<corpus>.csv)",
                                        callback=check.output_file),

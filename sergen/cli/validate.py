@@ -207,23 +207,31 @@ def _models():
 
 
 def corpus_spelled(name: str) -> str:
-    """A corpus as sergen spells it: a registered name or alias in its canonical spelling; any other name (a
-    folder corpus, an EmoBox dataset: named by its manifest) as its manifest is named where only the case differs
-    and no manifest is named exactly so (``MINE`` is ``Mine``: hostile pass 36); else as given."""
+    """A corpus as sergen spells it: a registered name or alias in its canonical spelling; an EmoBox dataset
+    typed as ``sergen manifest`` takes it (``emobox:ToyRAVDESS``) as its manifest is named (``emobox-…``); any
+    other name (a folder corpus, an EmoBox dataset: named by its manifest) as its manifest is named where only
+    the case differs and no manifest is named exactly so (``MINE`` is ``Mine``: hostile pass 36); else as given.
+    A name two manifests carry in other cases, or a reader's alias a manifest carries, is refused as ambiguous
+    (hostile pass 37), never read as one of them."""
     from sergen.corpora import CORPUS_READERS
+    from sergen.corpora.manifest_names import emobox_spelled, refuse_ambiguous, refuse_shadowed, stems_in_any_case
 
+    name = emobox_spelled(name)
     resolved = CORPUS_READERS.resolve(name)
-    if resolved in CORPUS_READERS or not resolved:
+    if not resolved:
+        return resolved
+    if resolved in CORPUS_READERS:
+        refuse_shadowed(str(name).strip(), resolved)
         return resolved
     from sergen.corpora.manifest import manifest_path
 
     try:
-        path = manifest_path(resolved)
-        if path.exists():
+        if manifest_path(resolved).exists():
             return resolved
-        same = [p.stem for p in path.parent.glob("*.csv") if p.stem.casefold() == resolved.casefold()]
+        same = stems_in_any_case(resolved)
     except (OSError, ValueError):  # a name no file can have: the command's own check names it
         return resolved
+    refuse_ambiguous(resolved, same)
     return same[0] if len(same) == 1 else resolved
 
 
@@ -259,6 +267,19 @@ _corpus_names = comma_list(None, "corpus names", _corpus_set, _names(_corpus_rea
 # one model or one corpus (extract --model, `stores verify MODEL`, `config set-root CORPUS` …): any other name as given
 model_name = one_of(_names(_models), canonical=_registered(_models))
 corpus_name_given = one_of(_names(_corpus_readers), canonical=corpus_spelled)
+
+
+def _reader_spelled(name: str) -> str:
+    """``sergen manifest``'s corpus: a reader (``emobox:<dataset>``: its prefix) in its canonical spelling, the
+    dataset as typed (EmoBox's folder is found in any case); an unknown name as given, for the command to list
+    the readers."""
+    from sergen.corpora import CORPUS_READERS
+
+    prefix, colon, rest = str(name).partition(":")
+    return CORPUS_READERS.resolve(prefix) + colon + rest
+
+
+reader_name = one_of(_names(_corpus_readers), canonical=_reader_spelled)
 
 
 def corpus_names(value, ctx: typer.Context = None, param: typer.CallbackParam = None):

@@ -28,6 +28,28 @@ SPLIT_NAMES = {"train": "train", "valid": "valid", "validation": "valid", "dev":
                "development": "valid", "test": "test"}
 
 
+def refuse_reader_name(name: str) -> None:
+    """A folder corpus may not take a name a corpus option reads as a reader's (in any case, aliases too):
+    ``emodb`` would replace emodb's manifest, stores and results; ``csv`` or ``Folder`` would be written under
+    its own name and then never reached, since ``--corpus csv`` reads folder's (hostile pass 37). ``folder``
+    itself, the default name, is read as itself. ``emobox-<dataset>`` is an EmoBox dataset's manifest."""
+    if str(name).lower().startswith("emobox-"):
+        raise SergenError(f"--name {name!r} is how sergen names an EmoBox dataset's manifest (`sergen manifest "
+                          f"emobox:{name[7:]}` writes it, `--corpus emobox:{name[7:]}` reads it, and the report "
+                          "sets it beside EmoBox's published numbers)", fix="give the folder corpus a name of its "
+                          f"own, e.g. --name my-{name[7:].lower()}")
+    if name not in CORPUS_READERS or name == "folder":
+        return
+    canon = CORPUS_READERS.canonical(name)
+    why = ("is a corpus sergen reads itself: its manifest, stores and results would be replaced by this folder's"
+           if canon != "folder" else
+           "is read by every corpus option as folder (the folder reader's name or alias, in any case): the "
+           "manifest would be written as " + f"{name}.csv and never reached by that name")
+    raise SergenError(f"--name {name!r} {why}", fix="give the folder corpus a name of its own, "
+                      f"e.g. --name my-{name.lower()}" + (" (or leave --name out: it is then named folder)"
+                                                          if canon == "folder" else ""))
+
+
 @CORPUS_READERS.register("folder", "csv")
 class FolderReader(CorpusReader):
     name = "folder"
@@ -39,10 +61,7 @@ class FolderReader(CorpusReader):
         # the absolute path goes into the manifest's sidecar
         self.csv_given = Path(csv).expanduser() if csv else None
         self.csv = self.csv_given.absolute() if csv else self.root.absolute() / "labels.csv"
-        if name in CORPUS_READERS and CORPUS_READERS.canonical(name) != "folder":  # in any case, aliases too
-            raise SergenError(f"--name {name!r} is a corpus sergen reads itself: its manifest, stores and results "
-                              "would be replaced by this folder's", fix="give the folder corpus a name of its own, "
-                              f"e.g. --name my-{name.lower()}")
+        refuse_reader_name(name)
         self.name = name
 
     def options(self) -> dict:

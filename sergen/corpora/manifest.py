@@ -90,6 +90,10 @@ def check_manifest_target(out: Path) -> None:
 
 
 def write_manifest(result: ManifestResult, out: str | Path | None = None) -> Path:
+    if not out:  # a name in another case beside it: one file on macOS, ambiguous elsewhere
+        from sergen.corpora.manifest_names import refuse_case_twin
+
+        refuse_case_twin(result.meta["corpus"], manifest_path(result.meta["corpus"]).parent)
     out = Path(out) if out else manifest_path(result.meta["corpus"])
     check_manifest_target(out)
     check_writable(out.parent, "manifests folder")
@@ -106,12 +110,26 @@ def write_manifest(result: ManifestResult, out: str | Path | None = None) -> Pat
 def manifest_command(corpus: str) -> str:
     """The command that writes ``corpus``'s manifest, as a user types it: a corpus sergen reads by its name;
     an EmoBox dataset (``emobox-<dataset>``) by ``emobox:<dataset>``; any other name is a folder corpus."""
-    base = str(corpus).partition("@")[0]
+    from sergen.corpora.manifest_names import emobox_spelled
+
+    base = emobox_spelled(str(corpus).partition("@")[0])
     if base in CORPUS_READERS:
         return f"`sergen manifest {CORPUS_READERS.canonical(base)} --root DIR`"
     if base.startswith("emobox-"):
         return f"`sergen manifest emobox:{base.removeprefix('emobox-')} --root DIR --emobox EMOBOX_DIR`"
     return f"`sergen manifest folder --name {base} --csv LABELS.csv --root DIR`"
+
+
+def unknown_emobox_dataset(name: str, folder: Path) -> None:
+    """An ``emobox-<dataset>`` with no manifest: unknown, like any name, with the EmoBox manifests there are and
+    the command that makes this one (before pass 37 the fix suggested `sergen manifest ravdess`)."""
+    from sergen.errors import UnknownNameError
+
+    present = sorted(p.stem for p in folder.glob("emobox-*.csv")) if folder.is_dir() else []
+    raise UnknownNameError(f"unknown corpus {name!r}; known: {', '.join(CORPUS_READERS.names())}"
+                           + (f"; EmoBox manifests: {', '.join(present)}" if present else ""),
+                           fix=f"run {manifest_command(name)} (it lists the datasets the checkout holds when "
+                               "the name is none of them)")
 
 
 def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
@@ -121,6 +139,8 @@ def load_manifest(corpus: str, path: str | Path | None = None) -> tuple[pd.DataF
     name = corpus if given else CORPUS_READERS.resolve(corpus)
     path = Path(path) if given else manifest_path(name)
     if not given and not path.exists() and corpus not in CORPUS_READERS:
+        if name.startswith("emobox-"):  # the fix names `manifest emobox:<dataset>`, not a reader's example
+            unknown_emobox_dataset(name, path.parent)
         CORPUS_READERS.canonical(corpus)  # neither: the unknown-name error, listing the corpora sergen reads
     if not path.exists():
         raise SergenError(f"no manifest for {name}",
