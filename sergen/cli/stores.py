@@ -36,7 +36,6 @@ def resolve_corpora(spec: str) -> list[str]:
         names = manifest_corpora()
         if not names:
             raise SergenError("no manifests yet", fix="run `sergen manifest CORPUS --root DIR` (or `make demo`) first")
-        from sergen.corpora.manifest_names import refuse_unreachable
 
         refuse_unreachable(names)  # csv.csv would be read as folder's (hostile pass 37)
         return names
@@ -583,3 +582,31 @@ def models_check(
         err_console.print(f"[red]not batch-invariant here: {verdict}")
         raise typer.Exit(1)
     console.print(f"batch-invariant: {verdict}")
+
+
+def unreachable(stem: str) -> str | None:
+    """Why a manifest named ``stem`` cannot be read by its name, or None: a reader's name or alias in another
+    spelling (``csv``, ``Folder``: read as folder), or a keyword (``all``, ``each``: every corpus)."""
+    from sergen.corpora import CORPUS_READERS
+    from sergen.corpora.keywords import corpus_keyword
+
+    if corpus_keyword(stem):
+        return f"{stem!r} is read as the keyword {corpus_keyword(stem)!r}"
+    if stem in CORPUS_READERS and CORPUS_READERS.canonical(stem) != stem:
+        return f"{stem!r} is read as {CORPUS_READERS.canonical(stem)}"
+    return None
+
+
+def refuse_unreachable(stems: list[str]) -> None:
+    """``--corpus all`` over manifests one of which no name reaches: extracting it under its file name would make
+    a store nothing reads, and reading it by its name would read another corpus; refused, naming each (here, not
+    in ``corpora.manifest_names``: the reader registry it needs imports the manifest module)."""
+    from sergen.corpora.manifest_names import remake_hint
+
+    why = [(stem, reason) for stem in stems if (reason := unreachable(stem))]
+    if not why:
+        return
+    raise SergenError("`all` takes every manifest, but " + "; ".join(f"manifests/{s}.csv cannot be reached by its "
+                                                                      f"name ({r})" for s, r in why),
+                      fix=f"remake it under a name of its own ({remake_hint(why[0][0])}), then delete the old "
+                          "manifest and its .json")

@@ -26,9 +26,11 @@ def emobox_spelled(name: str) -> str:
 
 
 def manifests_folder() -> Path:
-    from sergen.corpora.manifest import manifest_path
+    """Where manifests are (``manifest.manifest_path``'s folder; read here from the configuration, since the
+    manifest module imports this one)."""
+    from sergen.config import data_dir
 
-    return manifest_path("x").parent
+    return data_dir("manifests")
 
 
 def stems_in_any_case(name: str, folder: Path | None = None) -> list[str]:
@@ -52,14 +54,14 @@ def refuse_shadowed(typed: str, canonical: str) -> None:
         return
     files = ", ".join(f"manifests/{s}.csv" for s in shadowed)
     first = typed if typed in shadowed else shadowed[0]
-    remake = _remake_hint(first)
+    remake = remake_hint(first)
     raise SergenError(f"corpus {typed!r} is ambiguous: sergen reads {typed!r} as {canonical} (a name or alias of a "
                       f"corpus it reads itself), but another corpus's manifest carries that name: {files}",
                       fix=f"type `{canonical}` for {canonical}'s own manifest; to use manifests/{first}.csv, "
                           f"remake it under a name of its own: {remake}, then delete the old manifest")
 
 
-def _remake_hint(stem: str) -> str:
+def remake_hint(stem: str) -> str:
     """The ``manifest folder`` command that remakes a folder corpus's manifest under a free name, with the root
     and label CSV its sidecar recorded where it has them."""
     import json
@@ -95,28 +97,3 @@ def refuse_case_twin(name: str, folder: Path) -> None:
                           f"overwrite it, and elsewhere `--corpus {name.lower()}` could mean either",
                           fix=f"to remake {twins[0]}, type its name exactly (--name {twins[0]}); else give this "
                               "corpus a name of its own")
-
-
-def unreachable(stem: str) -> str | None:
-    """Why a manifest named ``stem`` cannot be read by its name, or None: a reader's name or alias in another
-    spelling (``csv``, ``Folder``: read as folder), or a keyword (``all``, ``each``: every corpus)."""
-    from sergen.corpora import CORPUS_READERS
-    from sergen.corpora.keywords import corpus_keyword
-
-    if corpus_keyword(stem):
-        return f"{stem!r} is read as the keyword {corpus_keyword(stem)!r}"
-    if stem in CORPUS_READERS and CORPUS_READERS.canonical(stem) != stem:
-        return f"{stem!r} is read as {CORPUS_READERS.canonical(stem)}"
-    return None
-
-
-def refuse_unreachable(stems: list[str]) -> None:
-    """``--corpus all`` over manifests one of which no name reaches: extracting it under its file name would make
-    a store nothing reads, and reading it by its name would read another corpus; refused, naming each."""
-    why = [(stem, reason) for stem in stems if (reason := unreachable(stem))]
-    if not why:
-        return
-    raise SergenError("`all` takes every manifest, but " + "; ".join(f"manifests/{s}.csv cannot be reached by its "
-                                                                      f"name ({r})" for s, r in why),
-                      fix=f"remake it under a name of its own ({_remake_hint(why[0][0])}), then delete the old "
-                          "manifest and its .json")
