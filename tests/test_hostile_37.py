@@ -90,3 +90,16 @@ def test_an_edited_utterance_count_is_named_as_the_attribute_not_blamed_on_an_ar
     assert isinstance(got.exception, SergenError), got.output
     assert (f"its attribute sergen.n_utts holds 1,000,000,000, but its arrays (offsets, status, stats_crc32c, "
             f"frame_crc32c) all hold {n:,} utterances (zarr.json was edited)") in str(got.exception)
+
+
+def test_a_head_option_from_a_file_is_named_where_the_file_gives_it(in_demo_workspace, tmp_path):
+    """A head option the head does not take is checked when the specs are made; from a file it was named as
+    `--head-opt`, with no file or line."""
+    exp = tmp_path / "p.toml"
+    exp.write_text('model = "melspec"\ntrain = "emodb"\nhead = "linear"\nhead_opt = "hidden=5"\n')
+    got = invoke("probe", "--config", str(exp))
+    assert isinstance(got.exception, SergenError), got.output
+    assert got.exception.what.startswith("head_opt: hidden: head linear has no such hyper-parameter")
+    assert got.exception.where == f'head_opt = "hidden=5" at {exp}, line 4'
+    typed = invoke("probe", "--model", "melspec", "--train", "emodb", "--head", "linear", "--head-opt", "hidden=5")
+    assert typed.exception.what.startswith("--head-opt hidden: head linear") and typed.exception.where is None

@@ -270,19 +270,27 @@ def with_experiment(ctx: typer.Context, config, sets, keys: tuple[str, ...]):
     return params, experiment
 
 
+LATE_CHECKED = {"layer": ("layer ", "--layer "), "head_opt": ("head_opt ", "--head-opt ")}
+"""Options checked only when the specs are made (the stores' layers, the head's own hyper-parameters), by the
+words their errors start with."""
+
+
 @contextmanager
 def layer_origin(experiment, ctx: typer.Context):
-    """A layer the stores do not hold (checked when the specs are made) is named where the experiment file or
-    ``--set`` gave it, as every other value from there is."""
+    """A layer the stores do not hold, or a head option the head does not take (checked when the specs are made),
+    is named where the experiment file or ``--set`` gave it, as every other value from there is (hostile pass 37:
+    a file's ``head_opt`` was named as ``--head-opt``, with no file or line)."""
     try:
         yield
     except SergenError as exc:
-        origin = experiment.origins.get((None, "layer"))
-        if origin is None or not at_default(ctx, "layer") or not exc.what.startswith(("layer ", "--layer ")):
+        key = next((k for k, words in LATE_CHECKED.items() if exc.what.startswith(words)), None)
+        if key is None or key not in experiment.run or not at_default(ctx, key):
             raise
         from sergen.experiments.experiment_file import toml_value
 
-        raise SergenError(exc.what, where=f"layer = {toml_value(experiment.run['layer'])} at {origin}"
+        origin = experiment.origins.get((None, key)) or experiment.where(None, key)
+        what = exc.what.replace("--head-opt ", "head_opt: ", 1) if key == "head_opt" else exc.what
+        raise SergenError(what, where=f"{key} = {toml_value(experiment.run[key])} at {origin}"
                           + (f"; {exc.where}" if exc.where else ""), fix=exc.fix) from None
 
 
