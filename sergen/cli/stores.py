@@ -36,7 +36,6 @@ def resolve_corpora(spec: str) -> list[str]:
         names = manifest_corpora()
         if not names:
             raise SergenError("no manifests yet", fix="run `sergen manifest CORPUS --root DIR` (or `make demo`) first")
-
         refuse_unreachable(names)  # csv.csv would be read as folder's (hostile pass 37)
         return names
     return [CORPUS_READERS.resolve(c) for c in spec.split(",")]

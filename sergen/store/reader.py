@@ -295,10 +295,10 @@ def require_frames_as_written(ds: xr.Dataset, utt: int, rows: np.ndarray) -> Non
     want = int(ds[DIGEST_ARRAY].values[utt])
     if want == NO_DIGEST or crc32c(rows) == want:
         return
-    from sergen.store.digests import mismatch_cause
+    from sergen.store.digests import SWAPPED, mismatch_cause
 
     model, name, path = ds.attrs.get("model", "?"), ds.attrs.get("corpus", "?"), ds.attrs.get("store_path")
-    cause = mismatch_cause(zarr.open_group(path, mode="r")) if path else "a chunk file was swapped, replaced or edited"
+    cause = mismatch_cause(zarr.open_group(path, mode="r")) if path else SWAPPED
     raise SergenError(f"the frames of utterance {ds['utt_id'].values[utt]!r} of store {model}/{name} differ from "
                       f"what was written (digest mismatch: {cause})", where=path,
                       fix=f"repair it: {repair_command(model, name)} rewrites exactly the utterances of that chunk "
